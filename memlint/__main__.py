@@ -1,0 +1,7 @@
+"""``python -m memlint`` runs the command line."""
+
+import sys
+
+from memlint.cli import main
+
+sys.exit(main())

@@ -1,0 +1,47 @@
+"""What a check produces: plain, frozen records that every layer after the rules passes along.
+
+Columns are 1-based everywhere a person or a tool reads them (all output formats); the
+rules never deal in positions at all, they report nodes and the engine locates them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Tuple
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace the text between two 1-based (line, column) positions with ``content``."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    content: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A rewrite that removes a finding. ``safe`` fixes never change behaviour (see rules/)."""
+
+    message: str
+    safe: bool
+    edits: Tuple[Edit, ...] = ()
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """One defect at one place in one file."""
+
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    code: str
+    message: str
+    fix: Optional[Fix] = field(default=None, compare=False)
+
+    def sort_key(self) -> Tuple[str, int, int, str]:
+        return (self.path, self.line, self.column, self.code)

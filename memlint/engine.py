@@ -1,0 +1,160 @@
+"""Check one file's text: decode, parse once, run the rules, locate what they report.
+
+This is the only place that parses. A file that cannot be decoded or parsed yields one
+``MEM000`` finding; a rule that raises yields one ``MEM900`` finding for that file; in
+neither case does the error escape, so one bad file never ends a run.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import sys
+import threading
+import tokenize
+from typing import Callable, List, Sequence, Tuple, TypeVar, Union
+
+from memlint.diagnostics import Finding
+from memlint.rules.base import FileContext, Report, Rule, RuleOptions
+
+PARSE_ERROR = "MEM000"
+INTERNAL_ERROR = "MEM900"
+
+T = TypeVar("T")
+
+
+def decode_source(data: bytes) -> str:
+    """Decode Python source bytes by its PEP 263 cookie or BOM (UTF-8 by default).
+
+    Raises ``SyntaxError`` (with a line number where one is known) on a bad cookie or
+    undecodable bytes, so that the caller reports it like any other parse error.
+    """
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError:
+        raise
+    except LookupError as exc:  # pragma: no cover - detect_encoding raises SyntaxError
+        raise SyntaxError(str(exc)) from exc
+    try:
+        text = data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        line = data[: getattr(exc, "start", 0)].count(b"\n") + 1
+        error = SyntaxError(f"cannot decode source as {encoding}: {exc}")
+        error.lineno = line
+        error.offset = 1
+        raise error from exc
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text
+
+
+def _syntax_finding(path: str, error: Union[SyntaxError, ValueError]) -> Finding:
+    line = getattr(error, "lineno", None) or 1
+    column = getattr(error, "offset", None) or 1
+    message = getattr(error, "msg", None) or str(error)
+    if isinstance(error, ValueError):
+        message = f"source cannot be parsed: {error}"
+    return Finding(path, line, max(column, 1), line, max(column, 1), PARSE_ERROR, f"SyntaxError: {message}")
+
+
+def check_text(
+    source: Union[str, bytes],
+    path: str,
+    rules: Sequence[Rule],
+    options: RuleOptions,
+) -> List[Finding]:
+    """All findings of ``rules`` on one file's source, in file order."""
+    try:
+        text = decode_source(source) if isinstance(source, bytes) else source
+        if "\x00" in text:
+            raise ValueError("source contains a null byte")
+        # ast is the reference for what is valid Python: exactly what it rejects is MEM000.
+        ast.parse(text, filename=path)
+    except (SyntaxError, ValueError) as error:
+        return [_syntax_finding(path, error)]
+    if not rules:
+        return []
+
+    import libcst as cst
+
+    try:
+        module = cst.parse_module(text)
+    except Exception as error:  # libcst's parser can lag behind the interpreter's grammar
+        return [Finding(path, 1, 1, 1, 1, INTERNAL_ERROR, f"libcst cannot parse this file: {_one_line(error)}")]
+
+    ctx = FileContext(path, text, module, options)
+    findings: List[Finding] = []
+    reported: List[Tuple[Rule, Report]] = []
+    for rule in rules:
+        try:
+            reported.extend((rule, report) for report in rule.check(ctx))
+        except Exception as error:  # noqa: BLE001 - a broken rule must not end the run
+            findings.append(
+                Finding(
+                    path, 1, 1, 1, 1, INTERNAL_ERROR,
+                    f"rule {rule.code} failed on this file: {type(error).__name__}: {_one_line(error)}",
+                )
+            )
+    if reported:
+        findings.extend(_locate(path, module, reported))
+    findings.sort(key=Finding.sort_key)
+    return findings
+
+
+def _locate(path: str, module: object, reported: List[Tuple[Rule, Report]]) -> List[Finding]:
+    """Turn reported nodes into 1-based positions; paid only by files that have findings."""
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)  # type: ignore[arg-type]
+    positions = wrapper.resolve(PositionProvider)
+    located: List[Finding] = []
+    for rule, report in reported:
+        code_range = positions.get(report.node)
+        if code_range is None:
+            start_line, start_col, end_line, end_col = 1, 1, 1, 1
+        else:
+            start_line, start_col = code_range.start.line, code_range.start.column + 1
+            end_line, end_col = code_range.end.line, code_range.end.column + 1
+        located.append(
+            Finding(path, start_line, start_col, end_line, end_col, rule.code, report.message, report.fix)
+        )
+    return located
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+# Deeply nested real files (huge literals, generated tables) exceed the default recursion
+# limit in libcst's Python-side tree walks. A thread with a large stack and a raised limit
+# handles them; this is cheaper and safer than giving up on the file.
+_DEEP_STACK_BYTES = 512 * 1024 * 1024
+_DEEP_RECURSION_LIMIT = 100_000
+
+
+def run_with_deep_stack(function: Callable[[], T]) -> T:
+    """Run ``function`` in a thread whose stack allows very deep recursion; return its value."""
+    result: List[T] = []
+    failure: List[BaseException] = []
+
+    def target() -> None:
+        try:
+            result.append(function())
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            failure.append(exc)
+
+    previous_size = threading.stack_size()
+    previous_limit = sys.getrecursionlimit()
+    threading.stack_size(_DEEP_STACK_BYTES)
+    sys.setrecursionlimit(max(previous_limit, _DEEP_RECURSION_LIMIT))
+    try:
+        worker = threading.Thread(target=target, name="memlint-check", daemon=True)
+        worker.start()
+        worker.join()
+    finally:
+        threading.stack_size(previous_size)
+        sys.setrecursionlimit(previous_limit)
+    if failure:
+        raise failure[0]
+    return result[0]

@@ -1,0 +1,71 @@
+"""The contract between the engine and a rule.
+
+A rule is a small class with a ``code`` and a ``check`` method. It receives a parsed file
+(``FileContext``) and yields ``Report``s that point at libcst nodes. Rules never parse,
+walk directories, locate positions or print: the engine does all of that, once per file.
+A rule's metadata (name, summary, default on/off, fixability) lives in its spec in
+``rules/<CODE>.md``, the single source shared with ``memlint rule`` and the SARIF output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Dict, Iterable, Mapping, Optional
+
+if TYPE_CHECKING:  # pragma: no cover - typing only; libcst is imported by the engine
+    import libcst as cst
+
+    from memlint.analysis.model import ModuleAnalysis
+
+
+@dataclass(frozen=True)
+class RuleOptions:
+    """Options from ``[tool.memlint]`` that rules read (never the rest of the config)."""
+
+    # Extra resource-creating calls, "dotted.name" -> release method, from
+    # ``[tool.memlint.resources]``.
+    resources: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a rule hands back: the node to blame, the message, and an optional fix.
+
+    ``fix`` is produced by the fix machinery (``memlint.fixes``); rules that cannot fix
+    leave it ``None``.
+    """
+
+    node: "cst.CSTNode"
+    message: str
+    fix: Optional[Any] = None
+
+
+class FileContext:
+    """One parsed file, shared by every rule that runs on it."""
+
+    def __init__(self, path: str, source: str, module: "cst.Module", options: RuleOptions) -> None:
+        self.path = path
+        self.source = source
+        self.module = module
+        self.options = options
+        self._analysis: Optional["ModuleAnalysis"] = None
+        # Anything a rule wants to share with the others for this file only.
+        self.cache: Dict[str, Any] = {}
+
+    @property
+    def analysis(self) -> "ModuleAnalysis":
+        """The resource-lifetime analysis of the module, computed once on first use."""
+        if self._analysis is None:
+            from memlint.analysis import analyze_module
+
+            self._analysis = analyze_module(self.module, self.source, self.options)
+        return self._analysis
+
+
+class Rule:
+    """Base class of every rule; subclasses set ``code`` and implement ``check``."""
+
+    code: ClassVar[str] = ""
+
+    def check(self, ctx: FileContext) -> Iterable[Report]:  # pragma: no cover - interface
+        raise NotImplementedError
