@@ -48,6 +48,15 @@ def decode_source(data: bytes) -> str:
     return text
 
 
+def _null_byte_error(text: str) -> SyntaxError:
+    """A SyntaxError located at the first null byte (ast.parse only says ValueError)."""
+    offset = text.index("\x00")
+    error = SyntaxError("source contains a null byte")
+    error.lineno = text.count("\n", 0, offset) + 1
+    error.offset = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return error
+
+
 def _syntax_finding(path: str, error: Union[SyntaxError, ValueError]) -> Finding:
     line = getattr(error, "lineno", None) or 1
     column = getattr(error, "offset", None) or 1
@@ -67,7 +76,7 @@ def check_text(
     try:
         text = decode_source(source) if isinstance(source, bytes) else source
         if "\x00" in text:
-            raise ValueError("source contains a null byte")
+            raise _null_byte_error(text)
         # ast is the reference for what is valid Python: exactly what it rejects is MEM000.
         ast.parse(text, filename=path)
     except (SyntaxError, ValueError) as error:
@@ -115,9 +124,11 @@ def _locate(path: str, module: object, reported: List[Tuple[Rule, Report]]) -> L
         else:
             start_line, start_col = code_range.start.line, code_range.start.column + 1
             end_line, end_col = code_range.end.line, code_range.end.column + 1
-        located.append(
-            Finding(path, start_line, start_col, end_line, end_col, rule.code, report.message, report.fix)
-        )
+        message = report.message
+        for index, ref in enumerate(report.line_refs):
+            ref_range = positions.get(ref)
+            message = message.replace("{L%d}" % index, str(ref_range.start.line) if ref_range else "?")
+        located.append(Finding(path, start_line, start_col, end_line, end_col, rule.code, message, report.fix))
     return located
 
 

@@ -18,6 +18,7 @@ RULE_CLASSES: Dict[str, str] = {
     "MEM001": "memlint.rules.mem001:UnreleasedResource",
     "MEM003": "memlint.rules.mem003:ReleaseSkippedOnError",
     "MEM004": "memlint.rules.mem004:ContextManagerHygiene",
+    "MEM041": "memlint.rules.mem041:PreferWith",
 }
 
 

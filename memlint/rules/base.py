@@ -10,7 +10,7 @@ A rule's metadata (name, summary, default on/off, fixability) lives in its spec 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Dict, Iterable, Mapping, Optional
+from typing import TYPE_CHECKING, Any, ClassVar, Dict, Iterable, Mapping, Optional, Tuple
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; libcst is imported by the engine
     import libcst as cst
@@ -32,12 +32,15 @@ class Report:
     """What a rule hands back: the node to blame, the message, and an optional fix.
 
     ``fix`` is produced by the fix machinery (``memlint.fixes``); rules that cannot fix
-    leave it ``None``.
+    leave it ``None``. A message may name other places by line: ``{L0}``, ``{L1}`` ... stand
+    for the start lines of ``line_refs[0]``, ``line_refs[1]`` ..., filled in by the engine
+    (rules never compute positions).
     """
 
     node: "cst.CSTNode"
     message: str
     fix: Optional[Any] = None
+    line_refs: Tuple["cst.CSTNode", ...] = ()
 
 
 class FileContext:

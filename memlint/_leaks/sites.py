@@ -1,0 +1,494 @@
+"""The process-wide recorder of creation sites.
+
+Audit hooks cannot be removed, so ``install()`` adds exactly one per process, and only once
+leak checking has been asked for. While no check is running the hook does a dictionary
+lookup and returns (it still counts process creations, which lets a check skip the costly
+child-process scan when nothing was spawned). Where no audit event exists the recorder
+wraps the function instead: ``threading.Thread.start`` and ``os.pipe``.
+
+Sites are kept only while at least one check runs, and are forgotten when the last one
+ends, so nothing here grows over a long test session.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import sysconfig
+import threading
+import warnings
+import weakref
+from contextlib import contextmanager
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+
+from memlint._leaks.model import Leak, Site
+
+_USER, _LIBRARY, _STDLIB, _SKIP = 0, 1, 2, 3
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_PACKAGE = os.path.dirname(_HERE)
+_MACHINERY_FILES = frozenset(
+    os.path.join(_PACKAGE, name) for name in ("leakcheck.py", "pytest_plugin.py")
+)
+
+_lock = threading.RLock()
+_installed = False
+_recordings: List["Recording"] = []
+_spawn_count = 0
+# Raised while a checker runs its own gc.collect(): what that surfaces is reported as a leak
+# of the test, and forwarding it too would show it again at a meaningless location.
+_quiet = 0
+
+# Registries, valid while a recording is active (cleared by the last ``end``).
+_by_path: Dict[str, Site] = {}
+_by_object_id: Dict[int, Site] = {}
+_sockets: List[Tuple[Any, Site]] = []
+_threads: "weakref.WeakKeyDictionary[threading.Thread, Site]" = weakref.WeakKeyDictionary()
+_pipe_fds: Dict[int, Site] = {}
+_spawns: List[Tuple[Optional[Tuple[str, ...]], Site]] = []
+
+_classification: Dict[str, int] = {}
+_original_thread_start: Optional[Callable[..., Any]] = None
+_original_pipe: Optional[Callable[[], Tuple[int, int]]] = None
+_original_showwarnmsg: Optional[Callable[[Any], Any]] = None
+_previous_unraisablehook: Optional[Callable[[Any], Any]] = None
+
+
+class Recording:
+    """What one running check collects from the recorder.
+
+    ``paused`` is raised while a higher-scoped pytest fixture sets up: what it creates belongs
+    to the fixture, not to the test that happened to need it first.
+    """
+
+    def __init__(self, tempdir: str, ignored_temp_names: Sequence[str] = ()) -> None:
+        self.temp_prefix = os.path.join(os.path.abspath(tempdir), "")
+        self.ignored_temp_names = tuple(ignored_temp_names)
+        self.paused = 0
+        # top-level temp entry -> creation site, or None when it existed before we saw it.
+        self.temp_entries: Dict[str, Optional[Site]] = {}
+        self.warnings: List[Leak] = []
+        # ResourceWarnings about objects created before the recording started.
+        self.foreign_warnings: List[Leak] = []
+        self.unraisables: List[Leak] = []
+
+    def note_path(self, path: str, site: Optional[Site]) -> None:
+        if self.paused or not path.startswith(self.temp_prefix):
+            return
+        name = path[len(self.temp_prefix):].split(os.sep, 1)[0]
+        if not name:
+            return
+        top = self.temp_prefix + name
+        if top in self.temp_entries:
+            return
+        if any(name.startswith(prefix) for prefix in self.ignored_temp_names):
+            self.temp_entries[top] = None
+            return
+        # Audit events fire before the operation: if the entry is not there yet, we make it.
+        self.temp_entries[top] = None if os.path.lexists(top) else site
+
+
+# --------------------------------------------------------------------------- frames
+
+
+def _roots(*keys: str) -> Tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    found = set()
+    for key in keys:
+        value = paths.get(key)
+        if value:
+            found.add(os.path.join(os.path.abspath(value), ""))
+            found.add(os.path.join(os.path.realpath(value), ""))
+    return tuple(found)
+
+
+_LIBRARY_ROOTS = _roots("purelib", "platlib")
+_STDLIB_ROOTS = _roots("stdlib", "platstdlib")
+
+
+def _classify(filename: str) -> int:
+    kind = _classification.get(filename)
+    if kind is not None:
+        return kind
+    if filename.startswith("<frozen") or filename in _MACHINERY_FILES or filename.startswith(_HERE):
+        kind = _SKIP
+    elif filename.startswith(_LIBRARY_ROOTS):
+        kind = _LIBRARY
+    elif filename.startswith(_STDLIB_ROOTS):
+        kind = _STDLIB
+    else:
+        kind = _USER
+    _classification[filename] = kind
+    return kind
+
+
+def current_site(depth: int = 2) -> Optional[Site]:
+    """The first caller frame in user code (else in a third-party library, else anywhere
+    outside memlint's own machinery)."""
+    frame: Any = sys._getframe(depth)
+    fallbacks: Dict[int, Site] = {}
+    while frame is not None:
+        code = frame.f_code
+        kind = _classify(code.co_filename)
+        if kind == _USER:
+            return Site(code.co_filename, frame.f_lineno, code.co_name)
+        if kind != _SKIP and kind not in fallbacks:
+            fallbacks[kind] = Site(code.co_filename, frame.f_lineno, code.co_name)
+        frame = frame.f_back
+    return fallbacks.get(_LIBRARY) or fallbacks.get(_STDLIB)
+
+
+# --------------------------------------------------------------------------- audit events
+
+
+def _path_of(value: Any) -> Optional[str]:
+    if value is None or isinstance(value, int):
+        return None
+    try:
+        return os.path.abspath(os.fsdecode(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _on_path(path_value: Any, remember: bool) -> None:
+    path = _path_of(path_value)
+    if path is None:
+        return
+    site = current_site(4)
+    if remember and site is not None:
+        _by_path[path] = site
+    for recording in _recordings:
+        recording.note_path(path, site)
+
+
+def _on_open(args: Tuple[Any, ...]) -> None:
+    if _recordings:
+        _on_path(args[0], True)
+
+
+def _on_destination(args: Tuple[Any, ...]) -> None:
+    if _recordings:
+        _on_path(args[1], False)
+
+
+def _on_mkdir(args: Tuple[Any, ...]) -> None:
+    if _recordings:
+        _on_path(args[0], True)
+
+
+def _on_socket(args: Tuple[Any, ...]) -> None:
+    if not _recordings:
+        return
+    sock = args[0]
+    site = current_site(3)
+    if site is None:
+        return
+    _by_object_id[id(sock)] = site
+    try:
+        _sockets.append((weakref.ref(sock), site))
+    except TypeError:  # a bare _socket.socket has no weakref slot
+        pass
+
+
+def _record_spawn(argv: Optional[Tuple[str, ...]]) -> None:
+    global _spawn_count
+    _spawn_count += 1
+    if _recordings:
+        site = current_site(4)
+        if site is not None:
+            _spawns.append((argv, site))
+
+
+def _argv(value: Any) -> Optional[Tuple[str, ...]]:
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes, os.PathLike)):
+        return (os.fsdecode(value),)
+    try:
+        return tuple(os.fsdecode(item) for item in value)
+    except TypeError:
+        return None
+
+
+def _on_popen(args: Tuple[Any, ...]) -> None:
+    _record_spawn(_argv(args[1]))
+
+
+def _on_posix_spawn(args: Tuple[Any, ...]) -> None:
+    _record_spawn(_argv(args[1]))
+
+
+def _on_spawn(args: Tuple[Any, ...]) -> None:
+    _record_spawn(_argv(args[2]))
+
+
+def _on_system(args: Tuple[Any, ...]) -> None:
+    command = args[0]
+    _record_spawn(("/bin/sh", "-c", os.fsdecode(command)) if command is not None else None)
+
+
+def _on_fork(args: Tuple[Any, ...]) -> None:
+    _record_spawn(None)
+
+
+_HANDLERS: Dict[str, Callable[[Tuple[Any, ...]], None]] = {
+    "open": _on_open,
+    "os.mkdir": _on_mkdir,
+    "os.rename": _on_destination,
+    "os.link": _on_destination,
+    "os.symlink": _on_destination,
+    "socket.__new__": _on_socket,
+    "subprocess.Popen": _on_popen,
+    "os.posix_spawn": _on_posix_spawn,
+    "os.posix_spawnp": _on_posix_spawn,
+    "os.spawn": _on_spawn,
+    "os.system": _on_system,
+    "os.fork": _on_fork,
+    "os.forkpty": _on_fork,
+}
+
+
+def _audit_hook(event: str, args: Tuple[Any, ...]) -> None:
+    handler = _HANDLERS.get(event)
+    if handler is None:
+        return
+    try:
+        handler(args)
+    except Exception:  # noqa: BLE001 - an audit hook that raises would break the audited call
+        pass
+
+
+# --------------------------------------------------------------------------- wrappers
+
+
+def _thread_start(self: threading.Thread, *args: Any, **kwargs: Any) -> Any:
+    if _recordings:
+        site = current_site(2)
+        if site is not None:
+            try:
+                _threads[self] = site
+            except TypeError:
+                pass
+    assert _original_thread_start is not None
+    return _original_thread_start(self, *args, **kwargs)
+
+
+def _pipe() -> Tuple[int, int]:
+    assert _original_pipe is not None
+    fds = _original_pipe()
+    if _recordings:
+        site = current_site(2)
+        if site is not None:
+            for fd in fds:
+                _pipe_fds[fd] = site
+    return fds
+
+
+def _showwarnmsg(message: Any) -> None:
+    if _recordings and isinstance(message.category, type) and issubclass(message.category, ResourceWarning):
+        try:
+            leak, ours = _resource_warning_leak(message)
+        except Exception:  # noqa: BLE001 - never lose the warning itself
+            leak, ours = None, False
+        if leak is not None:
+            for recording in _recordings:
+                if not recording.paused:
+                    (recording.warnings if ours else recording.foreign_warnings).append(leak)
+        if leak is not None and _quiet:
+            return
+    assert _original_showwarnmsg is not None
+    _original_showwarnmsg(message)
+
+
+def _resource_warning_leak(message: Any) -> Tuple[Leak, bool]:
+    """The leak a ResourceWarning reports, and whether it is the running check's.
+
+    A file with a path or a socket would have been recorded had it been created while
+    recording, so one the registries do not know was created earlier (by a previous test,
+    say) and merely collected now: that is not the current check's leak.
+    """
+    source = message.source
+    site: Optional[Site] = None
+    traceable = False
+    if source is not None:
+        site = _by_object_id.get(id(source))
+        name = getattr(source, "name", None)
+        if isinstance(name, (str, bytes)):
+            traceable = True
+            if site is None:
+                site = site_for_path(os.path.abspath(os.fsdecode(name)))
+        elif _is_socket(source):
+            traceable = True
+        args = getattr(source, "args", None)
+        if site is None and args is not None and hasattr(source, "pid"):
+            site = site_for_process(_argv(args) or ())
+    leak = Leak("resource-warning", str(message.message), site=site)
+    return leak, site is not None or not traceable
+
+
+def _is_socket(value: Any) -> bool:
+    socket_module = sys.modules.get("socket")
+    return socket_module is not None and isinstance(value, socket_module.socket)
+
+
+def _unraisable_hook(unraisable: Any) -> None:
+    if _recordings:
+        try:
+            leak = _unraisable_leak(unraisable)
+        except Exception:  # noqa: BLE001 - the previous hook still reports it
+            leak = None
+        if leak is not None:
+            for recording in _recordings:
+                if not recording.paused:
+                    recording.unraisables.append(leak)
+        if leak is not None and _quiet:
+            return
+    previous = _previous_unraisablehook or sys.__unraisablehook__
+    previous(unraisable)
+
+
+def _unraisable_leak(unraisable: Any) -> Leak:
+    # Only text is kept: holding the exception or object could resurrect it.
+    exc_type = getattr(unraisable.exc_type, "__name__", str(unraisable.exc_type))
+    where = unraisable.err_msg or "Exception ignored in"
+    try:
+        target = repr(unraisable.object)
+    except Exception:  # noqa: BLE001 - a broken __repr__ must not hide the report
+        target = "<unrepresentable object>"
+    site = None
+    tb = unraisable.exc_traceback
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is not None:
+        site = Site(tb.tb_frame.f_code.co_filename, tb.tb_lineno, tb.tb_frame.f_code.co_name)
+    return Leak(
+        "unraisable", f"{exc_type}: {unraisable.exc_value}", detail=f"{where}: {target}", site=site
+    )
+
+
+# --------------------------------------------------------------------------- lifecycle
+
+
+def install() -> None:
+    """Install the audit hook and the wrappers (once per process; idempotent)."""
+    global _installed, _original_thread_start, _original_pipe, _original_showwarnmsg
+    with _lock:
+        if _installed:
+            return
+        sys.addaudithook(_audit_hook)
+        _original_thread_start = threading.Thread.start
+        threading.Thread.start = _thread_start  # type: ignore[method-assign]
+        _original_pipe = os.pipe
+        os.pipe = _pipe
+        # The C warnings machinery looks ``_showwarnmsg`` up on the module at each warning,
+        # and ``catch_warnings`` leaves it alone, so this sees warnings that pytest records.
+        _original_showwarnmsg = warnings._showwarnmsg  # type: ignore[attr-defined]
+        warnings._showwarnmsg = _showwarnmsg  # type: ignore[attr-defined]
+        _installed = True
+
+
+def begin(recording: Recording) -> None:
+    """Start delivering events to ``recording`` (installs the recorder if needed)."""
+    global _previous_unraisablehook
+    install()
+    with _lock:
+        if not _recordings:
+            _previous_unraisablehook = sys.unraisablehook
+            sys.unraisablehook = _unraisable_hook
+        _recordings.append(recording)
+
+
+def end(recording: Recording) -> None:
+    """Stop delivering events to ``recording``; the last one out forgets every site."""
+    global _previous_unraisablehook
+    with _lock:
+        if recording in _recordings:
+            _recordings.remove(recording)
+        if _recordings:
+            return
+        if sys.unraisablehook is _unraisable_hook and _previous_unraisablehook is not None:
+            sys.unraisablehook = _previous_unraisablehook
+        _previous_unraisablehook = None
+        _by_path.clear()
+        _by_object_id.clear()
+        del _sockets[:]
+        _threads.clear()
+        _pipe_fds.clear()
+        del _spawns[:]
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """Record but do not forward the warnings and unraisable exceptions raised inside."""
+    global _quiet
+    _quiet += 1
+    try:
+        yield
+    finally:
+        _quiet -= 1
+
+
+def spawn_count() -> int:
+    """How many process creations the hook has seen since it was installed."""
+    return _spawn_count
+
+
+# --------------------------------------------------------------------------- look-ups
+
+
+def site_for_path(path: str) -> Optional[Site]:
+    """Where ``path`` was last opened or created (matched through symlinks too)."""
+    site = _by_path.get(path)
+    if site is not None:
+        return site
+    real = os.path.realpath(path)
+    for recorded, site in list(_by_path.items()):
+        if recorded == real or os.path.realpath(recorded) == real:
+            return site
+    return None
+
+
+def socket_for_fd(fd: int) -> Tuple[Any, Optional[Site]]:
+    """The live socket object using ``fd`` (if created while recording) and its site."""
+    for ref, site in reversed(_sockets):
+        sock = ref()
+        if sock is None:
+            continue
+        try:
+            if sock.fileno() == fd:
+                return sock, site
+        except OSError:
+            continue
+    return None, None
+
+
+def site_for_thread(thread: threading.Thread) -> Optional[Site]:
+    """Where ``thread`` was started, if that happened while recording."""
+    return _threads.get(thread)
+
+
+def site_for_pipe(fd: int) -> Optional[Site]:
+    """Where the pipe end ``fd`` was created, if that happened while recording."""
+    return _pipe_fds.get(fd)
+
+
+def site_for_process(cmdline: Sequence[str], own_cmdline: Sequence[str] = ()) -> Optional[Site]:
+    """The spawn whose argv matches a child's command line (exactly, then by program name,
+    then a fork when the child runs our own command line, then the only spawn seen)."""
+    cmdline = tuple(cmdline)
+    for argv, site in reversed(_spawns):
+        if argv == cmdline:
+            return site
+    for argv, site in reversed(_spawns):
+        if argv and cmdline and argv[1:] == cmdline[1:] and os.path.basename(argv[0]) == os.path.basename(cmdline[0]):
+            return site
+    for argv, site in reversed(_spawns):
+        if argv and cmdline and len(argv) == 3 and argv[:2] == ("/bin/sh", "-c") and argv[2].split() == list(cmdline):
+            return site
+    if own_cmdline and cmdline == tuple(own_cmdline):
+        for argv, site in reversed(_spawns):
+            if argv is None:
+                return site
+    if len(_spawns) == 1:
+        return _spawns[0][1]
+    return None

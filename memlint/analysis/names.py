@@ -1,0 +1,136 @@
+"""Names: dotted names of expressions, and a small import table to resolve aliases.
+
+A table of our own instead of libcst's QualifiedNameProvider: resolving imports is all
+the rules need, and the provider costs several times the parse on large trees.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Iterator, Optional, Sequence
+
+import libcst as cst
+
+
+def dotted(node: cst.BaseExpression) -> Optional[str]:
+    """``a.b.c`` for a chain of names and attributes; ``None`` for anything else."""
+    parts = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if not isinstance(node, cst.Name):
+        return None
+    parts.append(node.value)
+    return ".".join(reversed(parts))
+
+
+def attribute_name(node: cst.Attribute) -> str:
+    return node.attr.value
+
+
+def _module_name(node: cst.BaseExpression) -> str:
+    name = dotted(node)  # type: ignore[arg-type]
+    return name or ""
+
+
+class ImportTable:
+    """Maps a local name to the qualified name it was imported as."""
+
+    def __init__(self) -> None:
+        self.aliases: Dict[str, str] = {}
+        # Module-level names bound by something other than an import (def, class,
+        # assignment): such a name shadows a builtin like ``open``.
+        self.shadowed: set = set()
+
+    def add_import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            full = _module_name(alias.name)
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                self.aliases[alias.asname.name.value] = full
+            else:
+                head = full.split(".", 1)[0]
+                self.aliases.setdefault(head, head)
+
+    def add_import_from(self, node: cst.ImportFrom) -> None:
+        if node.relative or node.module is None:
+            module = "." * len(node.relative) + (_module_name(node.module) if node.module else "")
+        else:
+            module = _module_name(node.module)
+        if isinstance(node.names, cst.ImportStar):
+            return
+        for alias in node.names:
+            name = alias.name.value if isinstance(alias.name, cst.Name) else _module_name(alias.name)
+            local = name
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                local = alias.asname.name.value
+            self.aliases[local] = f"{module}.{name}"
+
+    def resolve(self, name: str) -> str:
+        """The qualified form of a dotted name as written in the module."""
+        head, dot, rest = name.partition(".")
+        target = self.aliases.get(head)
+        if target is None:
+            return name
+        return target + dot + rest
+
+    def resolve_expr(self, node: cst.BaseExpression) -> Optional[str]:
+        name = dotted(node)
+        return None if name is None else self.resolve(name)
+
+
+def iter_statements(body: Sequence[cst.CSTNode], into_functions: bool = True) -> Iterator[cst.CSTNode]:
+    """Every statement in a block, recursively through compound statements (cheap: no
+    expression is visited). Function and class bodies are entered when asked."""
+    stack = list(reversed(body))
+    while stack:
+        statement = stack.pop()
+        yield statement
+        for block in child_blocks(statement, into_functions):
+            stack.extend(reversed(block))
+
+
+def child_blocks(statement: cst.CSTNode, into_functions: bool = True) -> Iterator[Sequence[cst.CSTNode]]:
+    """The statement blocks directly inside a compound statement."""
+    if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+        if into_functions:
+            yield block_of(statement.body)
+        return
+    if isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+        return
+    if isinstance(statement, cst.If):
+        yield block_of(statement.body)
+        if statement.orelse is not None:
+            if isinstance(statement.orelse, cst.If):
+                yield (statement.orelse,)
+            else:
+                yield block_of(statement.orelse.body)
+        return
+    if isinstance(statement, (cst.For, cst.While)):
+        yield block_of(statement.body)
+        if statement.orelse is not None:
+            yield block_of(statement.orelse.body)
+        return
+    if isinstance(statement, (cst.Try, getattr(cst, "TryStar", cst.Try))):
+        yield block_of(statement.body)
+        for handler in statement.handlers:
+            yield block_of(handler.body)
+        if statement.orelse is not None:
+            yield block_of(statement.orelse.body)
+        if statement.finalbody is not None:
+            yield block_of(statement.finalbody.body)
+        return
+    if isinstance(statement, cst.With):
+        yield block_of(statement.body)
+        return
+    match_type = getattr(cst, "Match", None)
+    if match_type is not None and isinstance(statement, match_type):
+        for case in statement.cases:
+            yield block_of(case.body)
+
+
+def block_of(suite: cst.BaseSuite) -> Sequence[cst.CSTNode]:
+    """The statements of an indented block or of a one-line suite (``if x: y; z``)."""
+    if isinstance(suite, cst.IndentedBlock):
+        return suite.body
+    if isinstance(suite, cst.SimpleStatementSuite):
+        return (suite,)
+    return ()

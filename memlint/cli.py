@@ -1,0 +1,305 @@
+"""The ``memlint`` command line: maps flags to settings, prints, and picks the exit code.
+
+``memlint check [PATH ...]`` (also plain ``memlint PATH ...``) and ``memlint rule CODE``.
+Exit codes: 0 no findings, 1 findings, 2 usage, configuration or internal error. Every
+error is one line on stderr; a traceback is shown only with ``MEMLINT_DEBUG=1``.
+
+Only argparse is imported up front: ``--version`` and ``memlint rule`` must start fast, and
+the checking machinery (libcst above all) is imported only when files are checked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import IO, Any, List, NoReturn, Optional, Sequence, Tuple
+
+from memlint.__about__ import __version__
+from memlint.reporters import OUTPUT_FORMATS
+
+SUBCOMMANDS = ("check", "rule")
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A mistake on the command line; reported as one line, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _codes(value: str) -> List[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
+    return number
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="memlint",
+        description="Find leaked files, sockets, connections, temp files, processes and threads in Python code.",
+        epilog="`memlint PATH ...` is short for `memlint check PATH ...`.",
+        allow_abbrev=False,
+    )
+    parser.add_argument("--version", action="version", version=f"memlint {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="{check,rule}")
+
+    check = commands.add_parser("check", help="check files and folders (the default)", allow_abbrev=False)
+    check.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to check (default: .); - reads stdin")
+    selection = check.add_argument_group("rule selection")
+    selection.add_argument("--select", action="append", type=_codes, metavar="CODES",
+                           help="comma-separated codes or prefixes to enable instead of the defaults (ALL for every rule)")
+    selection.add_argument("--extend-select", action="append", type=_codes, metavar="CODES",
+                           help="codes or prefixes to enable in addition")
+    selection.add_argument("--ignore", action="append", type=_codes, metavar="CODES",
+                           help="codes or prefixes to disable")
+    files = check.add_argument_group("file selection")
+    files.add_argument("--exclude", action="append", type=_codes, metavar="GLOBS",
+                       help="globs to skip, replacing the default list")
+    files.add_argument("--extend-exclude", action="append", type=_codes, metavar="GLOBS",
+                       help="globs to skip in addition to the configured ones")
+    files.add_argument("--force-exclude", action="store_true",
+                       help="apply excludes and .gitignore to paths given explicitly too (for pre-commit)")
+    files.add_argument("--stdin-filename", metavar="NAME",
+                       help="the name of the file read from stdin, for messages and config matching")
+    output = check.add_argument_group("output")
+    output.add_argument("--output-format", choices=OUTPUT_FORMATS,
+                        help="how to print findings (default: full, or output-format in the config)")
+    output.add_argument("-o", "--output-file", metavar="FILE", help="write the output to FILE instead of stdout")
+    output.add_argument("--statistics", action="store_true", help="print the number of findings per code instead")
+    output.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    output.add_argument("-q", "--quiet", action="store_true", help="print findings only, no summary or warnings")
+    config = check.add_argument_group("configuration")
+    config.add_argument("--config", metavar="FILE", help="use this pyproject.toml or memlint.toml for every file")
+    config.add_argument("--isolated", action="store_true", help="ignore all configuration files")
+    speed = check.add_argument_group("speed")
+    speed.add_argument("--jobs", type=_positive, metavar="N", help="worker processes (default: number of CPUs)")
+    speed.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    speed.add_argument("--cache-dir", metavar="DIR", help="where to keep the cache (default: .memlint_cache)")
+
+    rule = commands.add_parser("rule", help="explain a rule, or list them all", allow_abbrev=False)
+    rule.add_argument("code", nargs="?", metavar="CODE", help="the rule to explain, e.g. MEM001")
+    rule.add_argument("--all", action="store_true", help="list every rule")
+    rule.add_argument("--output-format", choices=("text", "json"), default="text", help="text (default) or json")
+    return parser
+
+
+def _normalise_argv(argv: Sequence[str]) -> List[str]:
+    """Insert the implicit ``check`` subcommand: ``memlint PATH`` means ``memlint check PATH``."""
+    args = list(argv)
+    if not args:
+        return ["check"]
+    if args[0] in SUBCOMMANDS or args[0] in ("-h", "--help", "--version"):
+        return args
+    return ["check", *args]
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the command line; returns the exit code (``python -m memlint`` exits with it)."""
+    arguments = sys.argv[1:] if argv is None else argv
+    try:
+        options = build_parser().parse_args(_normalise_argv(arguments))
+        if options.command == "rule":
+            return _rule_command(options)
+        return _check_command(options)
+    except UsageError as error:
+        _error(str(error))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # noqa: BLE001 - one line for the user instead of a traceback
+        known = _known_error(error)
+        if os.environ.get("MEMLINT_DEBUG"):
+            import traceback
+
+            traceback.print_exc()
+        _error(known or f"internal error: {type(error).__name__}: {error}")
+    return EXIT_ERROR
+
+
+def _known_error(error: Exception) -> Optional[str]:
+    """The message of an error the user can fix (bad config, missing path), else None."""
+    from memlint.config import ConfigError
+    from memlint.discovery import PathNotFoundError
+    from memlint.specs import SpecError
+
+    if isinstance(error, (ConfigError, PathNotFoundError, SpecError)):
+        return str(error)
+    return None
+
+
+def _error(message: str) -> None:
+    sys.stderr.write(f"memlint: {message}\n")
+
+
+# --------------------------------------------------------------------------- memlint rule
+
+
+def _rule_command(options: argparse.Namespace) -> int:
+    import json
+
+    from memlint.specs import load_specs
+
+    specs = load_specs()
+    if options.all == (options.code is not None):
+        raise UsageError("rule: give either a CODE or --all")
+    if options.all:
+        rows = [
+            {"code": s.code, "name": s.name, "summary": s.summary,
+             "default": "on" if s.default else "off", "fixable": s.fixable}
+            for s in specs.values()
+        ]
+        if options.output_format == "json":
+            _write(sys.stdout, json.dumps(rows, indent=2) + "\n")
+        else:
+            _write(sys.stdout, _table(rows))
+        return EXIT_CLEAN
+    code = options.code.upper()
+    if code not in specs:
+        raise UsageError(f"unknown rule code {options.code!r} (see `memlint rule --all`)")
+    spec = specs[code]
+    if options.output_format == "json":
+        document = {"code": spec.code, "name": spec.name, "summary": spec.summary,
+                    "default": "on" if spec.default else "off", "fixable": spec.fixable,
+                    "explanation": spec.body}
+        _write(sys.stdout, json.dumps(document, indent=2) + "\n")
+    else:
+        _write(sys.stdout, spec.body)
+    return EXIT_CLEAN
+
+
+def _table(rows: List[Any]) -> str:
+    columns = ("code", "name", "default", "fixable", "summary")
+    widths = {key: max(len(key), *(len(row[key]) for row in rows)) for key in columns}
+    lines = ["  ".join(key.upper().ljust(widths[key]) for key in columns).rstrip()]
+    lines += ["  ".join(row[key].ljust(widths[key]) for key in columns).rstrip() for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- memlint check
+
+
+def _flatten(groups: Optional[List[List[str]]]) -> Optional[Tuple[str, ...]]:
+    if groups is None:
+        return None
+    return tuple(item for group in groups for item in group)
+
+
+def _check_command(options: argparse.Namespace) -> int:
+    from memlint.api import CheckResult, check_files, check_stdin
+    from memlint.config import ConfigResolver, Overrides, expand_selector
+    from memlint.discovery import discover
+    from memlint.specs import load_specs
+
+    # Unknown codes on the command line are usage errors, reported before any work.
+    specs = load_specs()
+    for flag in ("select", "extend_select", "ignore"):
+        for selector in _flatten(getattr(options, flag)) or ():
+            expand_selector(selector, specs, f"--{flag.replace('_', '-')}")
+    overrides = Overrides(
+        select=_flatten(options.select),
+        extend_select=_flatten(options.extend_select) or (),
+        ignore=_flatten(options.ignore) or (),
+        exclude=_flatten(options.exclude),
+        extend_exclude=_flatten(options.extend_exclude) or (),
+        output_format=options.output_format,
+    )
+    resolver = ConfigResolver(overrides, config_file=options.config, isolated=options.isolated)
+
+    paths = options.paths or (["-"] if options.stdin_filename else ["."])
+    if "-" in paths:
+        if len(paths) > 1:
+            raise UsageError("'-' (standard input) cannot be combined with other paths")
+        result: CheckResult = check_stdin(sys.stdin.buffer.read(), resolver, options.stdin_filename,
+                                          options.force_exclude)
+    else:
+        files = discover(paths, resolver, force_exclude=options.force_exclude)
+        if not files and not options.quiet and not options.force_exclude:
+            _error("warning: no Python files found under the given path(s)")
+        result = check_files(files, resolver)
+
+    output_format = resolver.for_run().output_format
+    _emit(result, output_format, options)
+
+    if result.has_internal_error:
+        return EXIT_ERROR
+    if result.findings and not options.exit_zero:
+        return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+def _emit(result: Any, output_format: str, options: argparse.Namespace) -> None:
+    from memlint.reporters import ReportContext, render
+
+    to_file = options.output_file is not None
+    color = not to_file and _use_color(sys.stdout)
+    if options.statistics:
+        from memlint.reporters import statistics
+
+        text = statistics.render(result.findings, as_json=output_format == "json")
+    else:
+        context = ReportContext(sources=result.sources, color=color, root=os.getcwd())
+        text = render(output_format, result.findings, context)
+    if output_format in ("full", "concise") and not options.quiet:
+        text += _summary(len(result.findings))
+    if to_file:
+        _write_file_atomically(options.output_file, text)
+    else:
+        _write(sys.stdout, text)
+
+
+def _summary(count: int) -> str:
+    if count == 0:
+        return "All checks passed!\n"
+    return f"Found {count} finding{'' if count == 1 else 's'}.\n"
+
+
+def _use_color(stream: IO[str]) -> bool:
+    """Colour only on a terminal; NO_COLOR (any non-empty value) always turns it off."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _write(stream: IO[str], text: str) -> None:
+    # Source lines may hold characters the terminal's encoding lacks: escape, never crash.
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(errors="backslashreplace")
+    stream.write(text)
+    stream.flush()
+
+
+def _write_file_atomically(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` so that readers see the old file or the whole new one."""
+    import tempfile
+
+    target = os.path.abspath(path)
+    folder = os.path.dirname(target)
+    os.makedirs(folder, exist_ok=True)
+    umask = os.umask(0)
+    os.umask(umask)
+    descriptor, temporary = tempfile.mkstemp(prefix=".memlint-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        # mkstemp creates the file private; give it the permissions a plain open() would.
+        os.chmod(temporary, 0o666 & ~umask)
+        os.replace(temporary, target)
+    except BaseException:
+        # Every step above leaves the temporary file in place when it fails.
+        os.unlink(temporary)
+        raise

@@ -1,0 +1,185 @@
+"""The storage contract behind ``LongTermMemory`` and ``MemoryArchiver``.
+
+The classes that users see hold the policy (retention, archival, validation); a backend
+holds the rows and the transactions. SQLite (``memlint.runtime._sqlite``) implements it
+today; a server database can implement the same two small interfaces without touching
+the policy code. Every method of a transaction runs inside the transaction that
+``write()``/``read()``/``rehearse()`` opened, so a group of calls is atomic.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ContextManager, Iterable, List, NamedTuple, Optional, Sequence, Tuple
+
+
+class StoreRow(NamedTuple):
+    """One stored entry. ``seq`` orders entries by first insertion."""
+
+    seq: int
+    id: str
+    ts_us: int
+    importance: float
+    body: str
+
+
+class StoreTransaction(ABC):
+    """Operations of one long-term memory transaction."""
+
+    @abstractmethod
+    def upsert(self, entry_id: str, ts_us: int, importance: float, body: str) -> bool:
+        """Insert or replace the entry ``entry_id`` (fresh again); True if it was new."""
+
+    @abstractmethod
+    def get(self, entry_id: str) -> Optional[StoreRow]: ...
+
+    @abstractmethod
+    def count(self) -> int: ...
+
+    @abstractmethod
+    def oldest_ts(self) -> Optional[int]: ...
+
+    @abstractmethod
+    def scan(self, after_seq: int, limit: int) -> List[StoreRow]:
+        """Entries with ``seq > after_seq`` in ``seq`` order (keyset paging)."""
+
+    @abstractmethod
+    def settle(self, cutoff_us: int) -> int:
+        """Mark entries stored before ``cutoff_us`` as out of their grace period."""
+
+    @abstractmethod
+    def age_victims(self, cutoff_us: int, pin_threshold: float, limit: int,
+                    exclude: Optional[str]) -> List[StoreRow]:
+        """Oldest first: entries older than ``cutoff_us`` with importance <= ``pin_threshold``."""
+
+    @abstractmethod
+    def rank_victims(self, settled: bool, limit: int, exclude: Optional[str],
+                     max_importance: Optional[float] = None) -> List[StoreRow]:
+        """Least important, then oldest, among settled (or among fresh) entries whose
+        importance is at most ``max_importance`` (any, if ``None``)."""
+
+    @abstractmethod
+    def delete(self, entry_ids: Sequence[str]) -> int: ...
+
+    @abstractmethod
+    def delete_if_unchanged(self, entry_id: str, body: str) -> bool:
+        """Delete ``entry_id`` only if its stored JSON is still ``body``."""
+
+    # The commit records of archive moves (see ``memlint.runtime.archive``).
+    @abstractmethod
+    def record_moves(self, token: str, archive_uid: str, entry_ids: Iterable[str]) -> None: ...
+
+    @abstractmethod
+    def moved_ids(self, token: str) -> List[str]: ...
+
+    @abstractmethod
+    def move_tokens(self, archive_uid: str) -> List[str]: ...
+
+    @abstractmethod
+    def forget_moves(self, token: str) -> None: ...
+
+
+class StoreBackend(ABC):
+    """Where a ``LongTermMemory`` keeps its rows. Owns its connection: close it."""
+
+    #: The database file (or ``None`` when the store lives in memory only).
+    location: Optional[str] = None
+
+    @abstractmethod
+    def write(self) -> ContextManager[StoreTransaction]:
+        """An exclusive write transaction: committed on success, rolled back on error."""
+
+    @abstractmethod
+    def read(self) -> ContextManager[StoreTransaction]:
+        """A read transaction: one consistent snapshot for several reads."""
+
+    @abstractmethod
+    def rehearse(self) -> ContextManager[StoreTransaction]:
+        """A write transaction that is always rolled back (for dry runs)."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> "StoreBackend":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class ArchiveRow(NamedTuple):
+    """One archived entry and its index record."""
+
+    id: str
+    archived_us: int
+    original_ts: Optional[str]
+    importance: Optional[float]
+    tags: str  # JSON list
+    checksum: str  # SHA-256 of the uncompressed canonical JSON
+    codec: str
+    size: int  # uncompressed bytes
+    payload: bytes
+
+
+class ArchiveTransaction(ABC):
+    @abstractmethod
+    def put(self, row: ArchiveRow) -> None:
+        """Insert or replace the archived entry ``row.id``."""
+
+    @abstractmethod
+    def get(self, entry_id: str) -> Optional[ArchiveRow]: ...
+
+    @abstractmethod
+    def ids(self) -> List[str]: ...
+
+    @abstractmethod
+    def index(self) -> List[ArchiveRow]:
+        """Every index record (``payload`` left empty)."""
+
+    @abstractmethod
+    def totals(self) -> Tuple[int, int, int]:
+        """(entries, uncompressed bytes, stored bytes) of the archived entries."""
+
+    @abstractmethod
+    def delete_older(self, cutoff_us: int) -> int: ...
+
+    # Two-phase archive moves: staged rows become visible once their source commits.
+    @abstractmethod
+    def stage(self, token: str, source: str, created_us: int, rows: Sequence[ArchiveRow]) -> None: ...
+
+    @abstractmethod
+    def staged(self, entry_id: str) -> List[Tuple[str, str, ArchiveRow]]:
+        """(token, source, row) of every staged copy of ``entry_id``."""
+
+    @abstractmethod
+    def staged_tokens(self) -> List[Tuple[str, str]]:
+        """(token, source) of every staged move."""
+
+    @abstractmethod
+    def staged_ids(self, token: str) -> List[str]: ...
+
+    @abstractmethod
+    def publish(self, token: str, entry_ids: Sequence[str], archived_us: int) -> None:
+        """Make the staged ``entry_ids`` of ``token`` archived; drop the rest of ``token``."""
+
+
+class ArchiveBackend(ABC):
+    """Where a ``MemoryArchiver`` keeps payloads and its index. Owns its connection."""
+
+    uid: str = ""
+    location: Optional[str] = None
+
+    @abstractmethod
+    def write(self) -> ContextManager[ArchiveTransaction]: ...
+
+    @abstractmethod
+    def read(self) -> ContextManager[ArchiveTransaction]: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> "ArchiveBackend":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

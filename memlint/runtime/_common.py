@@ -1,0 +1,194 @@
+"""Shared pieces of the long-term memory runtime: time, entry validation, ids, JSON.
+
+Everything here is pure (no I/O). Validation happens before any write, so a bad entry
+raises ``TypeError``/``ValueError`` and leaves every store untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+
+Clock = Callable[[], datetime]
+Entry = Dict[str, Any]
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+
+#: Longest id accepted anywhere (store, archive, index).
+MAX_ID_LENGTH = 200
+# Characters never allowed in an id: path separators, NUL and other controls. Ids are
+# never used as paths, but rejecting these keeps an id from ever *looking* like one in
+# logs, exports or a future backend.
+_FORBIDDEN_ID_CHARS = frozenset("/\\\x00") | frozenset(chr(c) for c in range(32)) | {"\x7f"}
+
+
+def utc_now() -> datetime:
+    """The default clock: the current time, timezone-aware, in UTC."""
+    return datetime.now(timezone.utc)
+
+
+def read_clock(clock: Clock) -> datetime:
+    """Call ``clock`` and return its time in UTC; a naive datetime is an error, not a guess."""
+    now = clock()
+    if not isinstance(now, datetime):
+        raise TypeError(f"the clock must return a datetime, not {type(now).__name__}")
+    if now.tzinfo is None or now.tzinfo.utcoffset(now) is None:
+        raise ValueError("the clock returned a naive datetime; return a timezone-aware one")
+    return now.astimezone(timezone.utc)
+
+
+def to_micros(moment: datetime) -> int:
+    """Whole microseconds since the Unix epoch (exact integer arithmetic, no float rounding)."""
+    return (moment - EPOCH) // _MICROSECOND
+
+
+def from_micros(micros: int) -> datetime:
+    return EPOCH + timedelta(microseconds=micros)
+
+
+def iso_utc(moment: datetime) -> str:
+    """Fixed-width ISO 8601 in UTC, so that string order is time order."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def parse_timestamp(value: Any) -> datetime:
+    """An entry's ``timestamp`` as an aware UTC datetime.
+
+    Accepts an aware ``datetime`` or an ISO 8601 string. A naive value (as the rules
+    document's ``datetime.now().isoformat()`` writes) is read as UTC: that is the only
+    reading that gives the same answer on every machine.
+    """
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        text = value.strip()
+        if text.endswith(("Z", "z")):  # fromisoformat accepts "Z" only from Python 3.11
+            text = text[:-1] + "+00:00"
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"timestamp is not ISO 8601: {value!r}") from None
+    else:
+        raise TypeError(f"timestamp must be an ISO 8601 string or a datetime, not {type(value).__name__}")
+    if moment.tzinfo is None or moment.tzinfo.utcoffset(moment) is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def check_number(name: str, value: Any, *, low: Optional[float] = None, high: Optional[float] = None,
+                 integer: bool = False, allow_none: bool = False) -> Any:
+    """Validate a numeric parameter; ``bool`` is rejected although it is an ``int``."""
+    if value is None and allow_none:
+        return None
+    kinds: Tuple[type, ...] = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        kind = "an int" if integer else "a number"
+        raise TypeError(f"{name} must be {kind}, not {type(value).__name__}")
+    if not integer and not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, not {value!r}")
+    if low is not None and value < low:
+        raise ValueError(f"{name} must be >= {low}, not {value!r}")
+    if high is not None and value > high:
+        raise ValueError(f"{name} must be <= {high}, not {value!r}")
+    return value
+
+
+def check_importance(value: Any) -> float:
+    return float(check_number("importance", value, low=0.0, high=1.0))
+
+
+def normalize_id(value: Any) -> str:
+    """An entry id as a string, or ``TypeError``/``ValueError``.
+
+    Ids are keys, never file names; still, anything that could be read as a path
+    (``../x``, ``/etc/passwd``, ``C:\\x``, a NUL byte) is refused outright, so that no
+    caller can be tricked into treating an id as a location.
+    """
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise TypeError(f"an entry id must be a str (or int), not {type(value).__name__}")
+    text = str(value)
+    if not text or len(text) > MAX_ID_LENGTH:
+        raise ValueError(f"an entry id must have 1 to {MAX_ID_LENGTH} characters, got {len(text)}")
+    if text.strip() != text:
+        raise ValueError(f"an entry id must not start or end with whitespace: {text!r}")
+    if text in (".", "..") or text.startswith("~"):
+        raise ValueError(f"an entry id must not look like a path: {text!r}")
+    bad = _FORBIDDEN_ID_CHARS.intersection(text)
+    if bad:
+        raise ValueError(
+            f"an entry id must not contain path separators or control characters: {text!r}"
+        )
+    if len(text) >= 2 and text[1] == ":" and text[0].isalpha():  # a Windows drive, "C:x"
+        raise ValueError(f"an entry id must not look like a path: {text!r}")
+    return text
+
+
+def _refuse(value: Any) -> Any:
+    raise TypeError(f"a {type(value).__name__} value cannot be stored as JSON")
+
+
+def to_json(data: Any) -> str:
+    """Compact JSON; NaN/Infinity, non-string keys and non-JSON values raise."""
+    _check_keys(data)
+    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_refuse)
+
+
+def canonical_json(data: Any) -> str:
+    """The one JSON spelling of ``data`` (sorted keys), the input of content ids and checksums."""
+    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"),
+                      sort_keys=True, default=_refuse)
+
+
+def _check_keys(data: Any, depth: int = 0) -> None:
+    # json.dumps would silently turn 1 into "1" and drop the distinction; refuse instead.
+    if depth > 200:
+        raise ValueError("entry is nested too deeply (or contains a cycle)")
+    # dict, list and tuple are all that json.dumps serializes; anything else reaches _refuse.
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if not isinstance(key, str):
+                raise TypeError(f"entry keys must be strings, not {type(key).__name__} ({key!r})")
+            _check_keys(value, depth + 1)
+    elif isinstance(data, (list, tuple)):
+        for item in data:
+            _check_keys(item, depth + 1)
+
+
+def content_id(data: Mapping[str, Any]) -> str:
+    """A stable id derived from content: the same entry gives the same id in every process.
+
+    SHA-256 of the canonical JSON, 128 bits in hex. Python's ``hash()`` is salted per
+    process and would name the same entry differently after a restart.
+    """
+    digest = hashlib.sha256(canonical_json(dict(data)).encode("utf-8")).hexdigest()
+    return "m" + digest[:32]
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def check_entry(entry: Any) -> Dict[str, Any]:
+    """A shallow copy of ``entry`` after the checks every store applies."""
+    if not isinstance(entry, Mapping):
+        raise TypeError(f"an entry must be a dict, not {type(entry).__name__}")
+    copy = dict(entry)
+    for key in copy:
+        if not isinstance(key, str):
+            raise TypeError(f"entry keys must be strings, not {type(key).__name__} ({key!r})")
+    if "tags" in copy:
+        copy["tags"] = check_tags(copy["tags"])
+    return copy
+
+
+def check_tags(tags: Any) -> List[str]:
+    if isinstance(tags, (str, bytes)) or not isinstance(tags, (list, tuple)):
+        raise TypeError(f"tags must be a list of strings, not {type(tags).__name__}")
+    for tag in tags:
+        if not isinstance(tag, str):
+            raise TypeError(f"every tag must be a str, not {type(tag).__name__}")
+    return list(tags)
