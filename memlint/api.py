@@ -12,12 +12,15 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
-from memlint.config import Config, ConfigResolver, Settings, config_from_mapping, resolve
+from memlint.cache import Cache, content_digest
+from memlint.config import Config, ConfigResolver, config_from_mapping, resolve
 from memlint.diagnostics import Finding
 from memlint.discovery import SourcePath, discover, display_path
 from memlint.engine import INTERNAL_ERROR, PARSE_ERROR, check_text, decode_source, run_with_deep_stack
+from memlint.parallel import make_batches, ordered_map
+from memlint.prefilter import needs_analysis
 from memlint.rules import RULE_CLASSES, load_rules
-from memlint.rules.base import Rule
+from memlint.rules.base import Rule, RuleOptions
 from memlint.suppression import UNUSED_NOQA, apply_suppressions, might_have_directives, parse_directives
 
 ConfigLike = Union[Config, Mapping[str, Any], None]
@@ -40,29 +43,41 @@ class CheckResult:
 
 
 class RuleSet:
-    """Rule instances, created once per distinct set of enabled codes in a run."""
+    """Rule instances, created once per distinct set of enabled codes (and the classes
+    registered for them) and reused for every file."""
 
     def __init__(self) -> None:
-        self._rules: Dict[FrozenSet[str], List[Rule]] = {}
+        self._rules: Dict[FrozenSet[Tuple[str, str]], List[Rule]] = {}
 
     def for_codes(self, codes: FrozenSet[str]) -> List[Rule]:
-        key = frozenset(code for code in codes if code in RULE_CLASSES)
+        key = frozenset((code, RULE_CLASSES[code]) for code in codes if code in RULE_CLASSES)
         rules = self._rules.get(key)
         if rules is None:
-            rules = self._rules[key] = load_rules(sorted(key))
+            rules = self._rules[key] = load_rules(sorted(code for code, _ in key))
         return rules
 
 
 def check_one(
     source: Source,
     path: str,
-    settings: Settings,
+    options: RuleOptions,
     codes: FrozenSet[str],
     rule_set: RuleSet,
+    prefilter: bool = True,
 ) -> Tuple[List[Finding], Optional[str]]:
     """Findings for one file's source after selection and suppressions, and its decoded
-    text when there are findings (``None`` otherwise, or when it cannot be decoded)."""
-    findings = [f for f in check_text(source, path, rule_set.for_codes(codes), settings.options) if f.code in codes]
+    text when there are findings (``None`` otherwise, or when it cannot be decoded).
+
+    With ``prefilter`` a file that names nothing the rules look at is only checked for
+    syntax; the result is the same, minus the cost of libcst (``memlint.prefilter``).
+    """
+    run_rules = bool(codes & RULE_CLASSES.keys())
+    if run_rules and prefilter:
+        data = source if isinstance(source, bytes) else source.encode("utf-8", "surrogatepass")
+        run_rules = needs_analysis(options.resources)(data)
+    # Rules are loaded (and libcst imported) only once a file actually needs them.
+    rules = rule_set.for_codes(codes) if run_rules else []
+    findings = [f for f in check_text(source, path, rules, options) if f.code in codes]
     if not findings and UNUSED_NOQA not in codes:
         return [], None  # the common case pays for neither decoding nor tokenizing
     text = _text(source)
@@ -91,28 +106,114 @@ def _read(path: str, display: str) -> Union[bytes, Finding]:
         return Finding(display, 1, 1, 1, 1, PARSE_ERROR, f"cannot read file: {reason}")
 
 
-def check_files(files: Sequence[SourcePath], resolver: ConfigResolver) -> CheckResult:
-    """Check discovered files, each with the settings of its nearest config."""
-    rule_set = RuleSet()
+@dataclass(frozen=True)
+class FileTask:
+    """One file to check, small enough to send to a worker process (no file contents)."""
 
-    def work() -> CheckResult:
-        result = CheckResult()
-        for source in files:
-            settings = resolver.for_file(source.path)
+    path: str
+    display: str
+    codes: FrozenSet[str]
+    options: RuleOptions
+    # The content hash the cache lookup saw; the worker's result is cacheable only if the
+    # bytes it reads still hash the same (the file may change in between).
+    digest: Optional[str]
+    prefilter: bool
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    findings: List[Finding]
+    text: Optional[str]
+    cacheable: bool
+
+
+# One per process: workers build their rules once and reuse them for every batch.
+_RULE_SET = RuleSet()
+
+
+def _check_task(task: FileTask) -> FileOutcome:
+    data = _read(task.path, task.display)
+    if isinstance(data, Finding):
+        return FileOutcome([data], None, False)
+    findings, text = check_one(data, task.display, task.options, task.codes, _RULE_SET, task.prefilter)
+    cacheable = task.digest is not None and content_digest(data) == task.digest
+    cacheable = cacheable and not any(finding.code == INTERNAL_ERROR for finding in findings)
+    return FileOutcome(findings, text, cacheable)
+
+
+def check_batch(tasks: List[FileTask]) -> List[FileOutcome]:
+    """Check a batch of files in this process (the unit of work of ``--jobs``)."""
+    # One thread with a deep stack per batch rather than one per file.
+    return run_with_deep_stack(lambda: [_check_task(task) for task in tasks])
+
+
+# Below this many files to analyse, starting worker processes costs more than it saves.
+MIN_FILES_FOR_WORKERS = 8
+
+
+def check_files(
+    files: Sequence[SourcePath],
+    resolver: ConfigResolver,
+    jobs: int = 1,
+    cache: Optional[Cache] = None,
+    prefilter: bool = True,
+) -> CheckResult:
+    """Check discovered files, each with the settings of its nearest config.
+
+    ``jobs`` worker processes share the files not answered by ``cache``; the result is
+    the same for any ``jobs``, with or without a cache, with or without the prefilter.
+    """
+    result = CheckResult(files_checked=len(files))
+    tasks: List[FileTask] = []
+    sizes: List[int] = []
+    keys: Dict[str, str] = {}
+    for source in files:
+        settings = resolver.for_file(source.path)
+        codes = settings.codes_for(source.path)
+        digest = None
+        if cache is not None:
             data = _read(source.path, source.display)
-            result.files_checked += 1
             if isinstance(data, Finding):
                 result.findings.append(data)
                 continue
-            findings, text = check_one(data, source.display, settings, settings.codes_for(source.path), rule_set)
-            result.findings.extend(findings)
-            if text is not None:
-                result.sources[source.display] = text
-        result.findings.sort(key=Finding.sort_key)
-        return result
+            digest = content_digest(data)
+            keys[source.path] = cache.key(digest, source.display, codes, settings.options.resources)
+            cached = cache.get(keys[source.path], source.display)
+            if cached is not None:
+                result.findings.extend(cached)
+                text = _text(data) if cached else None
+                if text is not None:
+                    result.sources[source.display] = text
+                continue
+            sizes.append(len(data))
+        else:
+            sizes.append(_size(source.path))
+        tasks.append(FileTask(source.path, source.display, codes, settings.options, digest, prefilter))
 
-    # One thread with a deep stack for the whole run rather than one per file.
-    return run_with_deep_stack(work)
+    workers = jobs if len(tasks) >= MIN_FILES_FOR_WORKERS else 1
+    if workers > 1:
+        # Import libcst and load the rules once here; forked workers inherit them.
+        import libcst.metadata  # noqa: F401
+
+        for codes in {task.codes for task in tasks}:
+            _RULE_SET.for_codes(codes)
+    batches = make_batches(tasks, sizes)
+    outcomes = ordered_map(check_batch, batches, workers)
+    for task, outcome in zip((task for batch in batches for task in batch), outcomes):
+        result.findings.extend(outcome.findings)
+        if outcome.text is not None:
+            result.sources[task.display] = outcome.text
+        if cache is not None and outcome.cacheable:
+            cache.put(keys[task.path], outcome.findings)
+    result.findings.sort(key=Finding.sort_key)
+    return result
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 def check_stdin(
@@ -131,8 +232,8 @@ def check_stdin(
     settings = resolver.for_file(path)
     if force_exclude and filename is not None and settings.is_excluded(path, ancestors=True):
         return CheckResult()
-    rule_set = RuleSet()
-    findings, text = run_with_deep_stack(lambda: check_one(data, display, settings, settings.codes_for(path), rule_set))
+    codes = settings.codes_for(path)
+    findings, text = run_with_deep_stack(lambda: check_one(data, display, settings.options, codes, _RULE_SET))
     return CheckResult(findings, {display: text} if text is not None else {}, 1)
 
 
@@ -155,8 +256,7 @@ def check_source(source: Source, path: str = "<string>", config: ConfigLike = No
     """
     settings = resolve(as_config(config) or Config())
     codes = settings.codes_for(os.path.abspath(path))
-    rule_set = RuleSet()
-    findings, _ = run_with_deep_stack(lambda: check_one(source, path, settings, codes, rule_set))
+    findings, _ = run_with_deep_stack(lambda: check_one(source, path, settings.options, codes, _RULE_SET))
     return findings
 
 

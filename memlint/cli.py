@@ -199,6 +199,7 @@ def _check_command(options: argparse.Namespace) -> int:
     from memlint.api import CheckResult, check_files, check_stdin
     from memlint.config import ConfigResolver, Overrides, expand_selector
     from memlint.discovery import discover
+    from memlint.parallel import default_jobs
     from memlint.specs import load_specs
 
     # Unknown codes on the command line are usage errors, reported before any work.
@@ -226,7 +227,7 @@ def _check_command(options: argparse.Namespace) -> int:
         files = discover(paths, resolver, force_exclude=options.force_exclude)
         if not files and not options.quiet and not options.force_exclude:
             _error("warning: no Python files found under the given path(s)")
-        result = check_files(files, resolver)
+        result = check_files(files, resolver, jobs=options.jobs or default_jobs(), cache=_open_cache(options))
 
     output_format = resolver.for_run().output_format
     _emit(result, output_format, options)
@@ -236,6 +237,21 @@ def _check_command(options: argparse.Namespace) -> int:
     if result.findings and not options.exit_zero:
         return EXIT_FINDINGS
     return EXIT_CLEAN
+
+
+def _open_cache(options: argparse.Namespace) -> Any:
+    """The cache for this run, or None with --no-cache or when it cannot be created."""
+    if options.no_cache:
+        return None
+    from memlint.cache import DEFAULT_DIRNAME, Cache
+
+    directory = options.cache_dir or os.path.join(os.getcwd(), DEFAULT_DIRNAME)
+    try:
+        return Cache.open(directory)
+    except OSError as error:
+        if not options.quiet:
+            _error(f"warning: running without a cache: cannot use {directory}: {error.strerror or error}")
+        return None
 
 
 def _emit(result: Any, output_format: str, options: argparse.Namespace) -> None:
@@ -284,22 +300,8 @@ def _write(stream: IO[str], text: str) -> None:
 
 
 def _write_file_atomically(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old file or the whole new one."""
-    import tempfile
+    """Write the report so that a reader of ``path`` never sees half of it."""
+    from memlint._atomic import write_text_atomically
 
-    target = os.path.abspath(path)
-    folder = os.path.dirname(target)
-    os.makedirs(folder, exist_ok=True)
-    umask = os.umask(0)
-    os.umask(umask)
-    descriptor, temporary = tempfile.mkstemp(prefix=".memlint-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        # mkstemp creates the file private; give it the permissions a plain open() would.
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, target)
-    except BaseException:
-        # Every step above leaves the temporary file in place when it fails.
-        os.unlink(temporary)
-        raise
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    write_text_atomically(path, text)

@@ -4,3 +4,5 @@ Nothing here is imported until leak checking is switched on: ``sites`` installs 
 process-wide recorder (an audit hook and two wrappers), ``snapshot`` reads what the
 process holds, ``checker`` turns two snapshots into a list of ``Leak`` objects.
 """
+
+from __future__ import annotations

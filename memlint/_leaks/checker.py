@@ -134,7 +134,7 @@ class LeakChecker:
             yield
         finally:
             self._recording.paused -= 1
-            for key, target in snapshot.new_fds(fds_before, snapshot.read_fds(self.notes)).items():
+            for key, target in snapshot.new_fds(fds_before, snapshot.read_fds(self.notes, baseline=False)).items():
                 self._fds[key] = target
             self._threads = self._threads | (snapshot.read_threads() - threads_before)
             if sites.spawn_count() != spawns:
@@ -143,7 +143,7 @@ class LeakChecker:
     # ------------------------------------------------------------------ comparison
 
     def _new_resources(self, settle: bool) -> "tuple[Dict[FdKey, str], List[threading.Thread], List[ChildKey]]":
-        fds = snapshot.new_fds(self._fds, snapshot.read_fds(self.notes))
+        fds = snapshot.new_fds(self._fds, snapshot.read_fds(self.notes, baseline=False))
         threads = [t for t in snapshot.read_threads() - self._threads if t.is_alive()]
         children: List[ChildKey] = []
         if sites.spawn_count() != self._spawns_at_start:

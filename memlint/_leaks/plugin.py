@@ -41,6 +41,14 @@ class LeakPlugin:
         self.results: List[Dict[str, Any]] = []
         self.notes: List[str] = []
 
+    def pytest_report_header(self) -> str:
+        settings = self.settings
+        source = f"; [leaks] table read by {settings.table_reader}" if settings.table_reader else ""
+        return (
+            f"memlint leak checks: mode={settings.mode}, scope={settings.scope}, "
+            f"grace-period={settings.grace_period:g}s, {len(settings.allow)} allow pattern(s){source}"
+        )
+
     # ------------------------------------------------------------------ markers
 
     @pytest.hookimpl(trylast=True)
@@ -89,8 +97,17 @@ class LeakPlugin:
         enabled, allow, grace = self._item_options(item)
         if not enabled:
             return
-        self._checker = LeakChecker(allow=allow, grace_period=grace, ignored_temp_names=_IGNORED_TEMP_NAMES)
-        self._checker.start()
+        checker = LeakChecker(allow=allow, grace_period=grace, ignored_temp_names=_IGNORED_TEMP_NAMES)
+        try:
+            checker.start()
+        except Exception as error:  # noqa: BLE001 - a broken check must not end the run
+            self._note(f"the leak check could not start for {item.nodeid}: {type(error).__name__}: {error}")
+            return
+        self._checker = checker
+
+    def _note(self, note: str) -> None:
+        if note not in self.notes:
+            self.notes.append(note)
 
     def _abandon(self) -> None:
         checker, self._checker = self._checker, None
@@ -110,35 +127,38 @@ class LeakPlugin:
     def pytest_unconfigure(self) -> None:
         self.close()
 
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: Optional[pytest.Item]) -> Generator[None, Any, Any]:
+    # Old-style hook wrappers (``hookwrapper=True``) work with every pytest >= 7.
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: Optional[pytest.Item]) -> Generator[None, Any, None]:
         self._spoiled.pop(item.nodeid, None)
         if self.settings.scope == "test":
             self._start(item)
         try:
-            return (yield)
+            yield
         finally:
             self._abandon()
             self._spoiled.pop(item.nodeid, None)
 
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, Any, Any]:
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, Any, None]:
         if self.settings.scope == "call" and self._checker is None:
             self._start(item)
-        return (yield)
+        yield
 
-    @pytest.hookimpl(wrapper=True)
-    def pytest_fixture_setup(self, fixturedef: Any, request: Any) -> Generator[None, Any, Any]:
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_fixture_setup(self, fixturedef: Any, request: Any) -> Generator[None, Any, None]:
         # A module- or session-scoped fixture outlives the test that first needs it, so
         # what it creates is moved into the baseline instead of being blamed on that test.
         checker = self._checker
         if checker is None or fixturedef.scope == "function":
-            return (yield)
+            yield
+            return
         with checker.excluded():
-            return (yield)
+            yield
 
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: Any) -> Generator[None, Any, Any]:
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: Any) -> Generator[None, Any, None]:
         last_phase = "teardown" if self.settings.scope == "test" else "call"
         checker = self._checker
         leaks: Optional[List[Leak]] = None
@@ -151,12 +171,10 @@ class LeakPlugin:
                 failure = f"memlint: the leak check itself failed: {type(error).__name__}: {error}"
                 leaks = []
             for note in checker.notes:
-                if note not in self.notes:
-                    self.notes.append(note)
-        report = yield
+                self._note(note)
+        outcome = yield
         if leaks is not None:
-            self._judge(item, report, leaks, failure)
-        return report
+            self._judge(item, outcome.get_result(), leaks, failure)
 
     def _judge(self, item: pytest.Item, report: Any, leaks: List[Leak], failure: Optional[str]) -> None:
         spoiled = self._spoiled.get(item.nodeid)
@@ -191,8 +209,7 @@ class LeakPlugin:
         if leaks is None:
             return
         for note in getattr(report, "memlint_notes", ()):
-            if note not in self.notes:
-                self.notes.append(note)
+            self._note(note)
         self.checked += 1
         if leaks:
             self.results.append({

@@ -26,6 +26,7 @@ from memlint._leaks.model import Leak, Site
 _USER, _LIBRARY, _STDLIB, _SKIP = 0, 1, 2, 3
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
+_HERE_PREFIX = os.path.join(_HERE, "")
 _PACKAGE = os.path.dirname(_HERE)
 _MACHINERY_FILES = frozenset(
     os.path.join(_PACKAGE, name) for name in ("leakcheck.py", "pytest_plugin.py")
@@ -33,7 +34,8 @@ _MACHINERY_FILES = frozenset(
 
 _lock = threading.RLock()
 _installed = False
-_recordings: List["Recording"] = []
+# Replaced, never mutated, so the hook can iterate it while another thread starts a check.
+_recordings: Tuple["Recording", ...] = ()
 _spawn_count = 0
 # Raised while a checker runs its own gc.collect(): what that surfaces is reported as a leak
 # of the test, and forwarding it too would show it again at a meaningless location.
@@ -110,7 +112,7 @@ def _classify(filename: str) -> int:
     kind = _classification.get(filename)
     if kind is not None:
         return kind
-    if filename.startswith("<frozen") or filename in _MACHINERY_FILES or filename.startswith(_HERE):
+    if filename.startswith(("<frozen", _HERE_PREFIX)) or filename in _MACHINERY_FILES:
         kind = _SKIP
     elif filename.startswith(_LIBRARY_ROOTS):
         kind = _LIBRARY
@@ -122,10 +124,10 @@ def _classify(filename: str) -> int:
     return kind
 
 
-def current_site(depth: int = 2) -> Optional[Site]:
+def current_site() -> Optional[Site]:
     """The first caller frame in user code (else in a third-party library, else anywhere
-    outside memlint's own machinery)."""
-    frame: Any = sys._getframe(depth)
+    outside memlint's own machinery, whose own frames are always skipped)."""
+    frame: Any = sys._getframe(1)
     fallbacks: Dict[int, Site] = {}
     while frame is not None:
         code = frame.f_code
@@ -154,7 +156,7 @@ def _on_path(path_value: Any, remember: bool) -> None:
     path = _path_of(path_value)
     if path is None:
         return
-    site = current_site(4)
+    site = current_site()
     if remember and site is not None:
         _by_path[path] = site
     for recording in _recordings:
@@ -180,9 +182,11 @@ def _on_socket(args: Tuple[Any, ...]) -> None:
     if not _recordings:
         return
     sock = args[0]
-    site = current_site(3)
+    site = current_site()
     if site is None:
         return
+    if len(_sockets) >= _PRUNE_AT:
+        _forget_dead_sockets()
     _by_object_id[id(sock)] = site
     try:
         _sockets.append((weakref.ref(sock), site))
@@ -190,11 +194,28 @@ def _on_socket(args: Tuple[Any, ...]) -> None:
         pass
 
 
+_PRUNE_AT = 512
+
+
+def _forget_dead_sockets() -> None:
+    """Drop sockets that no longer exist, so a long check does not grow without bound."""
+    alive: List[Tuple[Any, Site]] = []
+    alive_ids = set()
+    for ref, site in _sockets:
+        sock = ref()
+        if sock is not None:
+            alive.append((ref, site))
+            alive_ids.add(id(sock))
+    for id_ in set(_by_object_id) - alive_ids:
+        del _by_object_id[id_]
+    _sockets[:] = alive
+
+
 def _record_spawn(argv: Optional[Tuple[str, ...]]) -> None:
     global _spawn_count
     _spawn_count += 1
     if _recordings:
-        site = current_site(4)
+        site = current_site()
         if site is not None:
             _spawns.append((argv, site))
 
@@ -263,12 +284,12 @@ def _audit_hook(event: str, args: Tuple[Any, ...]) -> None:
 
 def _thread_start(self: threading.Thread, *args: Any, **kwargs: Any) -> Any:
     if _recordings:
-        site = current_site(2)
-        if site is not None:
-            try:
+        try:
+            site = current_site()
+            if site is not None:
                 _threads[self] = site
-            except TypeError:
-                pass
+        except Exception:  # noqa: BLE001 - recording must never stop the thread from starting
+            pass
     assert _original_thread_start is not None
     return _original_thread_start(self, *args, **kwargs)
 
@@ -277,10 +298,13 @@ def _pipe() -> Tuple[int, int]:
     assert _original_pipe is not None
     fds = _original_pipe()
     if _recordings:
-        site = current_site(2)
-        if site is not None:
-            for fd in fds:
-                _pipe_fds[fd] = site
+        try:
+            site = current_site()
+            if site is not None:
+                for fd in fds:
+                    _pipe_fds[fd] = site
+        except Exception:  # noqa: BLE001 - the caller owns the pipe either way
+            pass
     return fds
 
 
@@ -303,7 +327,7 @@ def _showwarnmsg(message: Any) -> None:
 def _resource_warning_leak(message: Any) -> Tuple[Leak, bool]:
     """The leak a ResourceWarning reports, and whether it is the running check's.
 
-    A file with a path or a socket would have been recorded had it been created while
+    A file with a path, a socket or a Popen would have been recorded had it been created while
     recording, so one the registries do not know was created earlier (by a previous test,
     say) and merely collected now: that is not the current check's leak.
     """
@@ -320,8 +344,10 @@ def _resource_warning_leak(message: Any) -> Tuple[Leak, bool]:
         elif _is_socket(source):
             traceable = True
         args = getattr(source, "args", None)
-        if site is None and args is not None and hasattr(source, "pid"):
-            site = site_for_process(_argv(args) or ())
+        if args is not None and hasattr(source, "pid"):  # a subprocess.Popen
+            traceable = True
+            if site is None:
+                site = _exact_spawn_site(_argv(args) or ())
     leak = Leak("resource-warning", str(message.message), site=site)
     return leak, site is not None or not traceable
 
@@ -389,21 +415,20 @@ def install() -> None:
 
 def begin(recording: Recording) -> None:
     """Start delivering events to ``recording`` (installs the recorder if needed)."""
-    global _previous_unraisablehook
+    global _previous_unraisablehook, _recordings
     install()
     with _lock:
         if not _recordings:
             _previous_unraisablehook = sys.unraisablehook
             sys.unraisablehook = _unraisable_hook
-        _recordings.append(recording)
+        _recordings = _recordings + (recording,)
 
 
 def end(recording: Recording) -> None:
     """Stop delivering events to ``recording``; the last one out forgets every site."""
-    global _previous_unraisablehook
+    global _previous_unraisablehook, _recordings
     with _lock:
-        if recording in _recordings:
-            _recordings.remove(recording)
+        _recordings = tuple(other for other in _recordings if other is not recording)
         if _recordings:
             return
         if sys.unraisablehook is _unraisable_hook and _previous_unraisablehook is not None:
@@ -470,6 +495,15 @@ def site_for_thread(thread: threading.Thread) -> Optional[Site]:
 def site_for_pipe(fd: int) -> Optional[Site]:
     """Where the pipe end ``fd`` was created, if that happened while recording."""
     return _pipe_fds.get(fd)
+
+
+def _exact_spawn_site(argv: Sequence[str]) -> Optional[Site]:
+    wanted = tuple(argv)
+    for recorded, site in reversed(_spawns):
+        # with shell=True the audit event shows the shell's argv: (sh, -c, command)
+        if recorded == wanted or (recorded and len(recorded) > 2 and recorded[1] == "-c" and recorded[2:] == wanted):
+            return site
+    return None
 
 
 def site_for_process(cmdline: Sequence[str], own_cmdline: Sequence[str] = ()) -> Optional[Site]:

@@ -33,17 +33,22 @@ def process() -> psutil.Process:
     return _process
 
 
-def read_fds(notes: List[str]) -> Dict[FdKey, Optional[str]]:
+def read_fds(notes: List[str], baseline: bool = True) -> Dict[FdKey, Optional[str]]:
     """Open descriptors and what they point to (a path, ``socket:[inode]``, ``pipe:[...]``).
 
     On Linux the targets are left as ``None`` (not yet read): a check only needs to
     ``readlink`` the descriptors that are new, which keeps a clean test at one listing.
     A descriptor closed and reopened under the same number inside a check is therefore not
-    seen as new; the file it points to, if left behind, still is.
+    seen as new. ``baseline=False`` skips checking that each listed descriptor is still open,
+    for a listing that is only compared against a baseline.
     """
     if _HAVE_PROC_FD:
+        entries = os.listdir(_PROC_FD)
+        if not baseline:
+            # ``new_fds`` reads each new target, which drops the listing's own descriptor.
+            return dict.fromkeys(map(int, entries))
         found: Dict[FdKey, Optional[str]] = {}
-        for entry in os.listdir(_PROC_FD):
+        for entry in entries:
             fd = int(entry)
             try:
                 # The listing's own descriptor is in the listing but already closed; left in

@@ -34,8 +34,28 @@ if TYPE_CHECKING:  # pragma: no cover
 
 NONE, OPEN, DONE = 1, 2, 4
 
-# Calls that cannot fail in a way that matters between acquiring and releasing.
-NON_RAISING_CALLS = frozenset({"len", "isinstance", "issubclass", "id", "type", "callable", "hasattr", "super"})
+# Calls that cannot fail in a way that matters between acquiring and releasing: the
+# question MEM003 asks is about I/O and real work, not about ``list.append`` running out
+# of memory.
+NON_RAISING_CALLS = frozenset(
+    {
+        "len", "isinstance", "issubclass", "id", "type", "callable", "hasattr", "super", "print",
+        "repr", "str", "bool", "object", "time.time", "time.monotonic", "time.perf_counter",
+        "os.getpid", "os.path.join", "os.path.basename", "os.path.dirname", "os.path.splitext",
+        "os.path.split", "os.path.normpath", "os.path.abspath", "os.path.exists", "os.path.isfile",
+        "os.path.isdir", "os.path.islink", "os.fspath", "stat.S_ISSOCK", "stat.S_ISDIR",
+        "stat.S_ISREG", "sys.audit",
+    }
+)
+NON_RAISING_METHODS = frozenset(
+    {
+        "append", "appendleft", "extend", "add", "get", "setdefault", "items", "keys", "values",
+        "copy", "format", "join", "split", "rsplit", "strip", "lstrip", "rstrip", "lower", "upper",
+        "startswith", "endswith", "replace", "find", "rfind", "splitlines", "clear", "fileno",
+        "getsockname", "getpeername", "gettimeout", "settimeout", "setblocking",
+        "set_inheritable", "setsockopt",
+    }
+)
 LOGGING_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
 TRY_STAR = getattr(cst, "TryStar", None)
 MATCH = getattr(cst, "Match", None)
@@ -77,6 +97,9 @@ class Tracker:
     release_self_methods: Set[str] = field(default_factory=set)
     # Loops that contain the acquisition: a ``break``/``continue`` in them can skip release.
     enclosing_loops: Tuple[cst.CSTNode, ...] = ()
+    # Local flags set next to the acquisition (``close_source = True``) that later guard
+    # the release: ``if close_source:`` is true exactly when the resource is held.
+    guards: Set[str] = field(default_factory=set)
     # Held in a local container (``handles[p] = open(p)``): acquiring again adds to it.
     container: bool = False
     ever_released: bool = False
@@ -396,7 +419,8 @@ class Interpreter:
         """True if ``test`` holds exactly when the resource is bound, False if exactly when
         it is not, None if it says nothing about it."""
         if isinstance(test, (cst.Name, cst.Attribute)):
-            return True if dotted(test) in self.tracker.names else None
+            name = dotted(test)
+            return True if name in self.tracker.names or name in self.tracker.guards else None
         if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
             target = test.comparisons[0]
             left, right = test.left, target.comparator
@@ -529,7 +553,7 @@ class Interpreter:
         return False
 
     def _acquire(self, node: cst.CSTNode, mask: int, flow: Flow, count_raise: bool) -> int:
-        if count_raise and mask:
+        if count_raise and mask and not self.tracker.container:
             flow.raise_any |= mask
             # Whatever is raised before the new resource exists concerns the old one.
             if mask & OPEN:
@@ -664,6 +688,10 @@ class Interpreter:
 
     def _raising_calls(self, node: cst.CSTNode, handled: Set[int]) -> List[cst.CSTNode]:
         raising: List[cst.CSTNode] = []
+        if self.handler_depth:
+            # An except block is already the error path; what its own calls might raise
+            # is a second failure, not the one the code is written for.
+            return raising
         for found, path in find(node, (cst.Call, cst.Await, cst.Yield, cst.Assert)):
             if isinstance(found, cst.Call):
                 if id(found) in handled:
@@ -671,7 +699,12 @@ class Interpreter:
                 func = found.func
                 name = dotted(func) or ""
                 last = name.rsplit(".", 1)[-1]
-                if name in NON_RAISING_CALLS or (isinstance(func, cst.Attribute) and last in LOGGING_METHODS):
+                if name in NON_RAISING_CALLS or (self.ctx.resolve(func) or "") in NON_RAISING_CALLS:
+                    continue
+                on_resource = isinstance(func, cst.Attribute) and dotted(func.value) in self.tracker.names
+                if isinstance(func, cst.Attribute) and not on_resource and (
+                    last in LOGGING_METHODS or last in NON_RAISING_METHODS
+                ):
                     continue
                 # Releasing something else is taken not to fail (``os.close(fd)``, ``b.close()``).
                 if isinstance(func, cst.Attribute) and last in ANY_RELEASE_METHODS:

@@ -167,6 +167,8 @@ class ModuleContext:
             if spec is not None:
                 if qualified in IN_MEMORY_WRAPPERS and _over_memory_buffer(self, call):
                     return None
+                if qualified == "subprocess.Popen" and _detached(call):
+                    return None
                 return spec
             if isinstance(func, cst.Name):
                 if name in self.factories:
@@ -186,7 +188,7 @@ class ModuleContext:
                     return ZIP_MEMBER
             elif last == "wrap_socket":
                 return SSL_WRAP
-            elif last == "makefile":
+            elif last == "makefile" and _socket_makefile_call(call):
                 return SOCKET_FILE
             elif last == "accept":
                 return ACCEPTED
@@ -254,6 +256,34 @@ class ModuleContext:
                     used.update(n.value for n, _ in find(statement, (cst.Name,), stop=()))  # type: ignore[attr-defined]
             self._global_uses = used
         return self._global_uses
+
+
+def _socket_makefile_call(call: cst.Call) -> bool:
+    """``sock.makefile("rb")``, not some other ``makefile`` (``TarFile.makefile(info, path)``)."""
+    func = call.func
+    if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self":
+        return False
+    positional = [arg for arg in call.args if arg.keyword is None]
+    return len(positional) <= 1 and all(isinstance(arg.value, (cst.SimpleString, cst.ConcatenatedString)) for arg in positional)
+
+
+def _detached(call: cst.Call) -> bool:
+    """A child started in its own session on purpose outlives its parent: not a leak."""
+    for arg in call.args:
+        if arg.keyword is None:
+            continue
+        key = arg.keyword.value
+        if key == "start_new_session" and dotted(arg.value) == "True":
+            return True
+        if key == "preexec_fn" and (dotted(arg.value) or "").endswith("setsid"):
+            return True
+        if key == "creationflags" and "DETACHED" in (dotted(arg.value) or "") + _text_of(arg.value):
+            return True
+    return False
+
+
+def _text_of(node: cst.CSTNode) -> str:
+    return " ".join(n.value for n, _ in find(node, (cst.Name,)))  # type: ignore[attr-defined]
 
 
 def _over_memory_buffer(ctx: "ModuleContext", call: cst.Call) -> bool:
@@ -802,12 +832,41 @@ def _track(
     _statement, loops = _enclosing_statement(path)
     tracker = lifetime.Tracker({name}, spec, call, site.statement, enclosing_loops=loops)  # type: ignore[arg-type]
     tracker.container = name in scope.containers
+    tracker.guards = _guard_flags(site.statement, path)
     outcome = lifetime.run(ctx, tracker, scope.body, class_name, yields_raise=not scope.is_context_manager)
     if scope.class_info is not None:
         for attr in _stored_attrs(ctx, scope, tracker):
             scope.class_info.owned.setdefault(attr, (call, acquisition))
     _unbound_in_finally(ctx, scope, call, path, name, label, analysis, acquisition)
     _report(ctx, call, name, spec, label, outcome, analysis, acquisition)
+
+
+def _guard_flags(statement: Optional[cst.CSTNode], path: Tuple[cst.CSTNode, ...]) -> Set[str]:
+    """``flag = True`` right after the acquisition in the same block."""
+    flags: Set[str] = set()
+    for ancestor in reversed(path):
+        if isinstance(ancestor, (cst.IndentedBlock, cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+            statements = list(ancestor.body)
+            position = next((i for i, s in enumerate(statements) if s is statement or statement in _smalls(s)), None)
+            if position is None:
+                continue
+            for following in statements[position : position + 3]:
+                for small in _smalls(following):
+                    if (
+                        isinstance(small, cst.Assign)
+                        and len(small.targets) == 1
+                        and isinstance(small.targets[0].target, cst.Name)
+                        and dotted(small.value) == "True"
+                    ):
+                        flags.add(small.targets[0].target.value)
+            break
+    return flags
+
+
+def _smalls(statement: cst.CSTNode) -> Tuple[cst.CSTNode, ...]:
+    if isinstance(statement, SMALL_CONTAINERS):
+        return tuple(statement.body)
+    return (statement,) if isinstance(statement, cst.BaseSmallStatement) else ()
 
 
 def _report(
@@ -985,21 +1044,26 @@ def _analyze_lock(
     receiver = dotted(func.value)
     if receiver is None:
         return
-    releases = False
+    seen_acquire = releases = False
     for statement in scope.body:
         for found, _ in find(statement, (cst.Call,)):
+            if found is call:
+                seen_acquire = True
+                continue
             other = found.func  # type: ignore[attr-defined]
             if isinstance(other, cst.Attribute) and other.attr.value == "release" and dotted(other.value) == receiver:
+                if not seen_acquire:
+                    # Released before it is (re)acquired: a wait() that gives the lock back
+                    # and takes it again. Not this analysis's pattern.
+                    return
                 releases = True
-                break
-        if releases:
-            break
     from memlint.analysis.resources import LOCK
 
     if not releases:
         # A helper that only acquires (``def lock(self): self._lock.acquire()``) pairs with
         # another that releases; a body that goes on working with the lock held does not.
-        if isinstance(scope.node, cst.FunctionDef) and scope.node.name.value not in ("__enter__", "__aenter__"):
+        module_global = "." not in receiver and receiver not in scope.params and scope.class_info is None
+        if isinstance(scope.node, cst.FunctionDef) and module_global and _is_module_name(ctx, receiver):
             if _work_follows(scope.body, path):
                 acquisition = Acquisition(call, LOCK, ctx.label(func), path[-1], (receiver,), scope.node)
                 analysis.defects.append(
@@ -1028,6 +1092,15 @@ def _analyze_lock(
         code, message = "MEM001", f"{subject} is not released on every path"
     refs = (outcome.witness,) if outcome.witness is not None and "{L0}" in message else ()
     analysis.defects.append(Defect(code, call, message, outcome.category, refs, acquisition, outcome.release_nodes))
+
+
+def _is_module_name(ctx: ModuleContext, name: str) -> bool:
+    for statement in ctx.module.body:
+        if isinstance(statement, SMALL_CONTAINERS):
+            for small in statement.body:
+                if isinstance(small, cst.Assign) and any(dotted(t.target) == name for t in small.targets):
+                    return True
+    return False
 
 
 def _work_follows(body: Tuple[cst.CSTNode, ...], path: Tuple[cst.CSTNode, ...]) -> bool:
@@ -1161,12 +1234,23 @@ def _unprotected_cleanup_after(node: cst.CSTNode, path: Tuple[cst.CSTNode, ...])
         if isinstance(ancestor, (cst.IndentedBlock, cst.SimpleStatementLine, cst.SimpleStatementSuite)):
             statements = list(ancestor.body)
             position = next((i for i, s in enumerate(statements) if s is child), None)
-            if position is not None and any(_is_cleanup(s) for s in statements[position + 1 :]):
-                has_cleanup = True
+            if position is not None:
+                for following in statements[position + 1 :]:
+                    if _is_cleanup(following):
+                        has_cleanup = True
+                    if _leaves(following):
+                        # Nothing after a ``return`` runs after this ``yield``.
+                        return has_cleanup
         if isinstance(ancestor, (cst.FunctionDef, cst.Lambda)):
             break
         child = ancestor
     return has_cleanup
+
+
+def _leaves(statement: cst.CSTNode) -> bool:
+    if isinstance(statement, SMALL_CONTAINERS):
+        return any(isinstance(small, (cst.Return, cst.Raise)) for small in statement.body)
+    return False
 
 
 def _is_cleanup(statement: cst.CSTNode) -> bool:

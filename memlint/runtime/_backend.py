@@ -13,6 +13,10 @@ from abc import ABC, abstractmethod
 from typing import ContextManager, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 
+class SchemaError(RuntimeError):
+    """The database is not a memlint database of the expected kind, or is from a newer memlint."""
+
+
 class StoreRow(NamedTuple):
     """One stored entry. ``seq`` orders entries by first insertion."""
 
@@ -42,6 +46,14 @@ class StoreTransaction(ABC):
     @abstractmethod
     def scan(self, after_seq: int, limit: int) -> List[StoreRow]:
         """Entries with ``seq > after_seq`` in ``seq`` order (keyset paging)."""
+
+    def try_lock_pruning(self, wait: bool = False) -> bool:
+        """Become the only pruner until this transaction ends; False if another prunes now
+        (``wait=True``: wait for it instead).
+
+        Backends whose writers are serialized anyway (SQLite) are always the only one.
+        """
+        return True
 
     @abstractmethod
     def settle(self, cutoff_us: int) -> int:
@@ -168,6 +180,17 @@ class ArchiveBackend(ABC):
 
     uid: str = ""
     location: Optional[str] = None
+
+    @abstractmethod
+    def mover_lock(self) -> ContextManager[None]:
+        """Held by ``archive_from``: one mover per archive, released if the holder dies."""
+
+    def atomic_move(self, store: StoreBackend, rows: Sequence[StoreRow], packed: Sequence[ArchiveRow],
+                    archived_us: int) -> Optional[List[str]]:
+        """Move ``rows`` out of ``store`` into the archive in one transaction and return the
+        ids moved, when both share one database; ``None`` when they do not (the archiver
+        then uses its two-phase move)."""
+        return None
 
     @abstractmethod
     def write(self) -> ContextManager[ArchiveTransaction]: ...

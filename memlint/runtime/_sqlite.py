@@ -27,10 +27,12 @@ from memlint.runtime._backend import (
     ArchiveBackend,
     ArchiveRow,
     ArchiveTransaction,
+    SchemaError,
     StoreBackend,
     StoreRow,
     StoreTransaction,
 )
+from memlint.runtime._filelock import FileLock
 
 STORE_APPLICATION_ID = 0x4D4C544D  # "MLTM"
 ARCHIVE_APPLICATION_ID = 0x4D4C4152  # "MLAR"
@@ -107,9 +109,6 @@ CREATE INDEX staged_by_id ON staged (id);
 _STORE_MIGRATIONS: Dict[int, str] = {}
 _ARCHIVE_MIGRATIONS: Dict[int, str] = {}
 
-
-class SchemaError(RuntimeError):
-    """The file is not a memlint database of the expected kind, or is from a newer memlint."""
 
 
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -452,6 +451,10 @@ def _new_archive_uid(conn: sqlite3.Connection) -> None:
 class SQLiteArchiveBackend(ArchiveBackend):
     """The archive index and its compressed payloads in one SQLite file."""
 
+    def mover_lock(self) -> FileLock:
+        assert self.location is not None
+        return FileLock(os.path.join(os.path.dirname(self.location), "archive.lock"))
+
     def __init__(self, path: str, *, busy_timeout: float = 30.0) -> None:
         self.location = os.path.abspath(path)
         # Archives are written in batches and must survive a power cut: synchronous=FULL.
@@ -486,6 +489,22 @@ class SQLiteArchiveBackend(ArchiveBackend):
         self._db.close()
 
 
-def open_store_backend(path: Optional[str], *, busy_timeout: float, durable: bool) -> StoreBackend:
-    """The backend for a store location. The only place that maps a location to a backend."""
+def open_store_backend(path: Optional[str], *, busy_timeout: float, durable: bool,
+                       url: Optional[str] = None) -> StoreBackend:
+    """The backend for a store location: the one place that maps a location to a backend."""
+    if url is not None:
+        from memlint.runtime._postgres import PostgresStoreBackend
+
+        return PostgresStoreBackend(url, busy_timeout=busy_timeout)
     return SQLiteStoreBackend(path, busy_timeout=busy_timeout, durable=durable)
+
+
+def open_archive_backend(archive_dir: Optional[str], *, busy_timeout: float,
+                         url: Optional[str] = None) -> ArchiveBackend:
+    """The backend for an archive location (a directory, or a database URL)."""
+    if url is not None:
+        from memlint.runtime._postgres import PostgresArchiveBackend
+
+        return PostgresArchiveBackend(url, busy_timeout=busy_timeout)
+    assert archive_dir is not None
+    return SQLiteArchiveBackend(os.path.join(archive_dir, "archive.sqlite3"), busy_timeout=busy_timeout)

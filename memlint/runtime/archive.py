@@ -40,7 +40,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple, Union
 
-from memlint.runtime._backend import ArchiveRow, StoreBackend, StoreRow
+from memlint.runtime._backend import ArchiveBackend, ArchiveRow, StoreBackend, StoreRow
 from memlint.runtime._common import (
     Clock,
     check_entry,
@@ -57,15 +57,12 @@ from memlint.runtime._common import (
     to_micros,
     utc_now,
 )
-from memlint.runtime._filelock import FileLock
-from memlint.runtime._sqlite import SQLiteArchiveBackend, open_store_backend
+from memlint.runtime._sqlite import open_archive_backend, open_store_backend
 from memlint.runtime.longterm import LongTermMemory
 
 __all__ = ["ArchiveCorruptedError", "ArchiveRecord", "MemoryArchiver"]
 
 _DAY_US = 86_400 * 1_000_000
-_DATABASE_NAME = "archive.sqlite3"
-_LOCK_NAME = "archive.lock"
 
 _CODECS: Dict[str, Tuple[Callable[[bytes], bytes], Callable[[bytes], bytes]]] = {
     "zlib": (lambda data: zlib.compress(data, 6), zlib.decompress),
@@ -102,6 +99,7 @@ class MemoryArchiver:
         self,
         archive_dir: Union[str, "os.PathLike[str]"] = "./memory_archive",
         *,
+        url: Optional[str] = None,
         min_age_days: float = 30,
         max_importance: float = 0.7,
         codec: str = "zlib",
@@ -119,8 +117,15 @@ class MemoryArchiver:
         check_number("busy_timeout", busy_timeout, low=0)
         self._busy_timeout = float(busy_timeout)
         self.archive_dir = Path(archive_dir)
-        self.archive_dir.mkdir(parents=True, exist_ok=True)
-        self._backend = SQLiteArchiveBackend(str(self.archive_dir / _DATABASE_NAME), busy_timeout=busy_timeout)
+        self.url = url
+        if url is not None:
+            if not isinstance(url, str):
+                raise TypeError(f"url must be a str, not {type(url).__name__}")
+        else:
+            self.archive_dir.mkdir(parents=True, exist_ok=True)
+        self._backend: ArchiveBackend = open_archive_backend(
+            None if url is not None else str(self.archive_dir), busy_timeout=busy_timeout, url=url
+        )
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -245,10 +250,12 @@ class MemoryArchiver:
             raise TypeError(f"archive_from needs a LongTermMemory, not {type(memory).__name__}")
         check_number("batch_size", batch_size, low=1, integer=True)
         store = memory._backend
+        if store.location is None and getattr(store, "concurrent_writers", False) and self.url is None:
+            raise ValueError("move a PostgreSQL store into a MemoryArchiver(url=...) on the same database")
         moved: List[str] = []
         # One mover per archive at a time: whoever holds the lock knows that any staged
         # batch it finds was left by a mover that died.
-        with FileLock(str(self.archive_dir / _LOCK_NAME)):
+        with self._backend.mover_lock():
             self._recover(store)
             after = 0
             while True:
@@ -318,6 +325,12 @@ class MemoryArchiver:
             stamp = data.get("timestamp")
             packed.append(self._pack(row.id, row.body, now_us, stamp if isinstance(stamp, str) else None,
                                      row.importance, data.get("tags", [])))
+        # Store and archive in one database: one transaction, nothing to stage.
+        atomic = self._backend.atomic_move(store, rows, packed, now_us)
+        if atomic is not None:
+            return atomic
+        if getattr(store, "concurrent_writers", False):
+            raise ValueError("move a PostgreSQL store into a MemoryArchiver(url=...) on the same database")
         # 1. stage (invisible)
         with self._backend.write() as atx:
             atx.stage(token, source, now_us, packed)

@@ -74,8 +74,9 @@ class LongTermMemory:
     importance is above ``pin_threshold`` (0.8, as the rules document). ``None``: no age
     bound.
 
-    ``path``: an SQLite file to keep the memory in (created if missing); ``None`` keeps it
-    in memory only. ``clock``: a callable returning an aware ``datetime`` (for tests).
+    ``path``: an SQLite file to keep the memory in (created if missing); ``url``: a
+    PostgreSQL database shared by many workers (``postgresql://...``, needs
+    ``memlint[postgres]``); neither keeps it in memory only. ``clock``: a callable returning an aware ``datetime`` (for tests).
     ``durable=True`` also survives power loss (fsync on every commit), at a cost per store.
     """
 
@@ -85,6 +86,7 @@ class LongTermMemory:
         retention_days: Optional[float] = 90,
         *,
         path: Union[str, "os.PathLike[str]", None] = None,
+        url: Optional[str] = None,
         pin_threshold: float = 0.8,
         grace_period: Union[timedelta, float] = timedelta(seconds=60),
         low_watermark: float = 0.9,
@@ -106,7 +108,6 @@ class LongTermMemory:
         if fraction <= 0:
             raise ValueError(f"low_watermark must be in (0, 1], not {low_watermark!r}")
         self.low_watermark = fraction
-        self._low_count = min(self.max_entries, int(self.max_entries * fraction))
         check_number("busy_timeout", busy_timeout, low=0)
         if clock is not None and not callable(clock):
             raise TypeError("clock must be a callable returning an aware datetime")
@@ -114,11 +115,18 @@ class LongTermMemory:
             path = os.fspath(path)
             if not isinstance(path, str):
                 raise TypeError("path must be a str or os.PathLike[str]")
+        if url is not None:
+            if path is not None:
+                raise ValueError("give either path= (SQLite) or url= (PostgreSQL), not both")
+            if not isinstance(url, str):
+                raise TypeError(f"url must be a str, not {type(url).__name__}")
         self._clock: Clock = clock if clock is not None else utc_now
         self._grace_us = int(grace_seconds * 1_000_000)
         self._retention_us = None if self.retention_days is None else int(self.retention_days * _DAY_US)
         self._next_age_check_us: Optional[int] = None
-        self._backend: StoreBackend = open_store_backend(path, busy_timeout=busy_timeout, durable=bool(durable))
+        self._backend: StoreBackend = open_store_backend(
+            path, busy_timeout=busy_timeout, durable=bool(durable), url=url
+        )
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -154,11 +162,17 @@ class LongTermMemory:
         now = read_clock(self._clock)
         now_us = to_micros(now)
         entry_id, importance, body = self._prepare(entry, iso_utc(now))
+        pruned: Optional[List[PruneDecision]] = []
         with self._backend.write() as tx:
             tx.upsert(entry_id, now_us, importance, body)
             due = self._next_age_check_us is None or now_us >= self._next_age_check_us
             if due or tx.count() > self.max_entries:
-                self._prune(tx, now_us, protect=entry_id)
+                pruned = self._prune(tx, now_us, protect=entry_id)
+        if pruned is None:
+            # Another replica was pruning while our entry was not yet committed, so it may
+            # not have counted it: wait for it to finish, then check the bound again.
+            with self._backend.write() as tx:
+                self._prune(tx, now_us, protect=entry_id, wait=True)
         return entry_id
 
     def _prepare(self, entry: Any, timestamp: str) -> Tuple[str, float, str]:
@@ -188,13 +202,16 @@ class LongTermMemory:
         now_us = to_micros(read_clock(self._clock))
         if dry_run:
             with self._backend.rehearse() as tx:
-                return self._prune(tx, now_us, protect=None, dry_run=True)
+                return self._prune(tx, now_us, protect=None, dry_run=True, wait=True) or []
         with self._backend.write() as tx:
-            return self._prune(tx, now_us, protect=None)
+            return self._prune(tx, now_us, protect=None, wait=True) or []
 
     def _prune(self, tx: StoreTransaction, now_us: int, protect: Optional[str],
-               dry_run: bool = False) -> List[PruneDecision]:
+               dry_run: bool = False, wait: bool = False) -> Optional[List[PruneDecision]]:
+        """Prune inside ``tx``; ``None`` if another replica is pruning (and ``wait`` is False)."""
         decisions: List[PruneDecision] = []
+        if not tx.try_lock_pruning(wait=wait):
+            return None
         grace_cutoff = now_us - self._grace_us
         tx.settle(grace_cutoff)
         if self._retention_us is not None:
@@ -205,21 +222,29 @@ class LongTermMemory:
                     break
                 tx.delete([row.id for row in victims])
                 decisions.extend(self._decision(row, "age") for row in victims)
-        count = tx.count()
-        if count > self.max_entries:
+        # Re-read the count after each round: with concurrent writers (a server database)
+        # it grows while we prune, and the bound is for everyone's entries.
+        while True:
+            count = tx.count()
+            if count <= self.max_entries:
+                break
+            removed = 0
             # The batch: settled, unpinned entries, down to the low watermark, so that
             # the next prune is (max_entries - low watermark) stores away.
-            victims = tx.rank_victims(True, count - self._low_count, protect, self.pin_threshold)
-            count -= tx.delete([row.id for row in victims])
+            low_count = min(self.max_entries, int(self.max_entries * self.low_watermark))
+            victims = tx.rank_victims(True, count - low_count, protect, self.pin_threshold)
+            removed += tx.delete([row.id for row in victims])
             decisions.extend(self._decision(row, "count") for row in victims)
             # Not enough of those: as few as the bound needs, fresh entries first, and
             # pinned entries only when nothing else is left.
             for settled in (False, True):
-                if count <= self.max_entries:
+                if count - removed <= self.max_entries:
                     break
-                victims = tx.rank_victims(settled, count - self.max_entries, protect)
-                count -= tx.delete([row.id for row in victims])
+                victims = tx.rank_victims(settled, count - removed - self.max_entries, protect)
+                removed += tx.delete([row.id for row in victims])
                 decisions.extend(self._decision(row, "count") for row in victims)
+            if removed == 0:
+                break  # nothing may go (only the protected entry, or rows locked by others)
         if not dry_run:
             self._next_age_check_us = now_us + _AGE_CHECK_INTERVAL_US
         return decisions

@@ -121,6 +121,8 @@ def test_every_kind_in_one_block() -> None:
         assert leak.site is not None and os.path.basename(leak.site.filename) == HERE, leak
 
 
+# It leaks on purpose, and the plugin (when this suite runs with it) would see it too.
+@pytest.mark.memlint_leaks(enabled=False)
 def test_file_closed_by_garbage_collector_is_a_leak() -> None:
     with pytest.raises(LeakError) as caught:
         with leakcheck(grace_period=0):
@@ -131,6 +133,21 @@ def test_file_closed_by_garbage_collector_is_a_leak() -> None:
     assert leak.kind == "resource-warning"
     assert "unclosed file" in leak.name
     assert leak.site is not None and leak.site.lineno == _line_of("GC-SITE")
+
+
+def test_pipe_is_reported_with_its_site() -> None:
+    fds: List[int] = []
+    try:
+        with pytest.raises(LeakError) as caught:
+            with leakcheck(grace_period=0):
+                fds.extend(os.pipe())  # PIPE-SITE
+    finally:
+        for fd in fds:
+            os.close(fd)
+    assert [leak.kind for leak in caught.value.leaks] == ["fd", "fd"]
+    for leak in caught.value.leaks:
+        assert leak.name.startswith("pipe:")
+        assert leak.site is not None and leak.site.lineno == _line_of("PIPE-SITE")
 
 
 def test_thread_that_finishes_within_the_grace_period_is_not_a_leak() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 
 import pytest
@@ -84,7 +85,10 @@ def test_pyproject_table_turns_it_on(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_leaky=LEAKY)
     result = pytester.runpytest()
     result.assert_outcomes(passed=2, warnings=1)
-    result.stdout.fnmatch_lines(["*LeakWarning: memlint: test_leaky.py::test_leaks leaked 1 resource*"])
+    result.stdout.fnmatch_lines([
+        "memlint leak checks: mode=warn, scope=test, grace-period=0.1s, 0 allow pattern(s); ?leaks? table read by *",
+        "*LeakWarning: memlint: test_leaky.py::test_leaks leaked 1 resource*",
+    ])
 
 
 def test_memlint_toml_leaks_table_turns_it_on(pytester: pytest.Pytester) -> None:
@@ -324,6 +328,32 @@ def test_skipped_and_xfail_tests_do_not_break(pytester: pytest.Pytester) -> None
     result.stdout.fnmatch_lines(["*3 failed, skipped or xfail test(s) also left resources behind (not counted)*"])
 
 
+def test_warning_for_an_object_from_an_earlier_test_is_a_note(pytester: pytest.Pytester) -> None:
+    pytester.makeini(FAST)
+    pytester.makepyfile(
+        test_order='''
+        import gc
+        import pytest
+
+        @pytest.mark.memlint_leaks(enabled=False)
+        def test_a_leaves_garbage():
+            gc.disable()  # so that only test_b collects it
+            handle = open(__file__)
+            handle.cycle = handle
+
+        def test_b_collects_it():
+            gc.enable()
+            gc.collect()
+        '''
+    )
+    result = pytester.runpytest("--memlint-leaks", "-p", "no:randomly")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines([
+        "*1 test checked, 0 leaked*",
+        "note: a ResourceWarning was raised for an object made before the check began: unclosed file*",
+    ])
+
+
 # --------------------------------------------------------------------------- report file, xdist
 
 
@@ -370,6 +400,4 @@ def test_xdist_workers(pytester: pytest.Pytester) -> None:
     for entry in document["results"]:
         for leak in entry["leaks"]:
             if leak["kind"] == "temp":
-                import os
-
                 os.unlink(leak["name"])

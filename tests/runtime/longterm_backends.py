@@ -1,19 +1,33 @@
 """Fixtures shared by the runtime store tests: one parametrized backend fixture.
 
-Every store test takes ``store_location`` (or ``make_memory``) and so runs once per
-backend. A new backend adds its name to ``ALL_BACKENDS`` (and ``PERSISTENT_BACKENDS`` if
-it survives a restart) and a branch in ``_location`` that returns the keyword arguments
-which point ``LongTermMemory`` at it; every test then runs against it unchanged.
+Every store test takes ``store_location`` (or ``persistent_location``) and so runs once
+per backend: ``memory`` (no path), ``sqlite`` (a file) and ``postgres`` (a database on a
+throwaway server). A backend is a name in ``ALL_BACKENDS`` (and ``PERSISTENT_BACKENDS``
+if it survives a restart) and a branch in ``_location`` that returns the keyword
+arguments pointing ``LongTermMemory`` and ``MemoryArchiver`` at it.
+
+PostgreSQL: a session fixture starts a private server from the distribution's binaries
+(``initdb``/``postgres``), listening on 127.0.0.1 only, in a temporary directory, and
+each test gets its own fresh database. PostgreSQL refuses to run as root, so as root the
+server runs as ``nobody``. The PostgreSQL tests skip (with the reason) only when no server
+binary exists.
 
 Test modules import these names: ``from longterm_backends import ...``.
 """
 
 from __future__ import annotations
 
+import glob
 import json
 import os
+import shutil
+import signal
+import socket
 import subprocess
 import sys
+import tempfile
+import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -21,12 +35,12 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
 
-from memlint.runtime import LongTermMemory
+from memlint.runtime import LongTermMemory, MemoryArchiver
 
 #: Backends that every store test runs against.
-ALL_BACKENDS = ["memory", "sqlite"]
+ALL_BACKENDS = ["memory", "sqlite", "postgres"]
 #: Backends whose data outlives the object (restart, threads, processes, archive moves).
-PERSISTENT_BACKENDS = ["sqlite"]
+PERSISTENT_BACKENDS = ["sqlite", "postgres"]
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -59,46 +73,176 @@ class TickingClock(ManualClock):
 
 @dataclass
 class StoreLocation:
-    """Where a test's store lives. ``kwargs`` are JSON, so subprocesses can use them too."""
+    """Where a test's store lives. ``kwargs`` are JSON, so subprocesses can use them too.
+
+    ``archive_kwargs`` point a ``MemoryArchiver`` at the matching archive: a directory
+    for SQLite, the same database for PostgreSQL.
+    """
 
     backend: str
     kwargs: Dict[str, Any]
     persistent: bool
-    opened: List[LongTermMemory] = field(default_factory=list)
+    archive_kwargs: Dict[str, Any] = field(default_factory=dict)
+    opened: List[Any] = field(default_factory=list)
 
     def open(self, max_entries: int = 10000, retention_days: Optional[float] = 90, **options: Any) -> LongTermMemory:
         memory = LongTermMemory(max_entries, retention_days, **self.kwargs, **options)
         self.opened.append(memory)
         return memory
 
+    def open_archive(self, **options: Any) -> MemoryArchiver:
+        archiver = MemoryArchiver(**self.archive_kwargs, **options)
+        self.opened.append(archiver)
+        return archiver
 
-def _location(backend: str, tmp_path: Path) -> StoreLocation:
+
+class PostgresServer:
+    """A throwaway PostgreSQL server on 127.0.0.1 (see the module docstring)."""
+
+    def __init__(self, bindir: str) -> None:
+        self.bindir = bindir
+        self.root = tempfile.mkdtemp(prefix="memlint-pg-")
+        self.process: Optional["subprocess.Popen[bytes]"] = None
+        self.port = 0
+        run_as: Dict[str, Any] = {}
+        try:
+            if hasattr(os, "geteuid") and os.geteuid() == 0:
+                os.chown(self.root, 65534, 65534)  # nobody: postgres refuses to run as root
+                run_as = {"user": 65534, "group": 65534, "extra_groups": []}
+            subprocess.run(
+                [os.path.join(bindir, "initdb"), "-D", os.path.join(self.root, "data"), "-U", "memlint",
+                 "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"],
+                check=True, capture_output=True, **run_as,
+            )
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                self.port = probe.getsockname()[1]
+            self.process = subprocess.Popen(
+                [os.path.join(bindir, "postgres"), "-D", os.path.join(self.root, "data"), "-p", str(self.port),
+                 "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.root}",
+                 "-c", "fsync=off", "-c", "max_connections=300"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **run_as,
+            )
+            self._wait_ready()
+        except BaseException:
+            self.close()
+            raise
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://memlint@127.0.0.1:{self.port}/{database}"
+
+    def _wait_ready(self) -> None:
+        import psycopg
+
+        deadline = time.monotonic() + 60
+        while True:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(f"postgres exited: {self.process.stderr.read().decode() if self.process.stderr else ''}")
+            try:
+                with psycopg.connect(self.url(), connect_timeout=2):
+                    return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    def create_database(self) -> str:
+        import psycopg
+
+        name = f"t_{uuid.uuid4().hex[:16]}"
+        with psycopg.connect(self.url(), autocommit=True) as admin:
+            admin.execute(f"CREATE DATABASE {name}")
+        return name
+
+    def drop_database(self, name: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url(), autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    def close(self) -> None:
+        process, self.process = self.process, None
+        try:
+            if process is not None:
+                process.send_signal(signal.SIGINT)  # fast shutdown
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+                if process.stderr is not None:
+                    process.stderr.close()
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> "PostgresServer":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def postgres_bindir() -> Optional[str]:
+    """The directory of the distribution's ``postgres`` and ``initdb``, if installed."""
+    candidates = []
+    found = shutil.which("postgres")
+    if found:
+        candidates.append(os.path.dirname(os.path.realpath(found)))
+    candidates.extend(sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True))
+    for directory in candidates:
+        if all(os.access(os.path.join(directory, tool), os.X_OK) for tool in ("postgres", "initdb")):
+            return directory
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    bindir = postgres_bindir()
+    if bindir is None:
+        pytest.skip("no PostgreSQL server binary (postgres, initdb) on this machine: "
+                    "install the distribution's postgresql package to run the PostgreSQL tests")
+    with PostgresServer(bindir) as server:
+        yield server
+
+
+def _opened(backend: str, request: Any, tmp_path: Path) -> Iterator[StoreLocation]:
+    database = None
+    server: Optional[PostgresServer] = None
     if backend == "memory":
-        return StoreLocation(backend, {}, persistent=False)
-    if backend == "sqlite":
-        return StoreLocation(backend, {"path": str(tmp_path / "memory.sqlite3")}, persistent=True)
-    raise AssertionError(f"unknown backend {backend}")
-
-
-def _opened(backend: str, tmp_path: Path) -> Iterator[StoreLocation]:
-    location = _location(backend, tmp_path)
+        location = StoreLocation(backend, {}, persistent=False,
+                                 archive_kwargs={"archive_dir": str(tmp_path / "archive")})
+    elif backend == "sqlite":
+        location = StoreLocation(backend, {"path": str(tmp_path / "memory.sqlite3")}, persistent=True,
+                                 archive_kwargs={"archive_dir": str(tmp_path / "archive")})
+    elif backend == "postgres":
+        server = request.getfixturevalue("postgres_server")
+        database = server.create_database()
+        url = server.url(database)
+        location = StoreLocation(backend, {"url": url}, persistent=True, archive_kwargs={"url": url})
+    else:
+        raise AssertionError(f"unknown backend {backend}")
     try:
         yield location
     finally:
-        for memory in location.opened:
-            memory.close()
+        try:
+            for obj in location.opened:
+                obj.close()
+        finally:
+            if server is not None and database is not None:
+                server.drop_database(database)
 
 
 @pytest.fixture(params=ALL_BACKENDS)
 def store_location(request: Any, tmp_path: Path) -> Iterator[StoreLocation]:
     """Any backend; ``store_location.open(...)`` makes a ``LongTermMemory`` closed after the test."""
-    yield from _opened(request.param, tmp_path)
+    yield from _opened(request.param, request, tmp_path)
 
 
 @pytest.fixture(params=PERSISTENT_BACKENDS)
 def persistent_location(request: Any, tmp_path: Path) -> Iterator[StoreLocation]:
     """A backend that outlives the object: reopening ``open()`` finds the same entries."""
-    yield from _opened(request.param, tmp_path)
+    yield from _opened(request.param, request, tmp_path)
 
 
 def run_python(code: str, *args: str, env: Optional[Dict[str, str]] = None, timeout: float = 600) -> str:

@@ -15,6 +15,7 @@ import pytest
 from longterm_backends import (  # noqa: F401 - fixtures are used by name
     ManualClock,
     StoreLocation,
+    postgres_server,
     run_python,
     store_location,
 )
@@ -221,7 +222,7 @@ def test_archive_from_moves_exactly_what_should_archive_selects(store_location: 
     clock.advance(days=31)
     recent = memory.store({"text": "recent", "importance": 0.1})
     snapshot = {entry["id"]: entry for entry in memory.storage}
-    with MemoryArchiver(tmp_path / "a", clock=clock) as archiver:
+    with store_location.open_archive(clock=clock) as archiver:
         moved = archiver.archive_from(memory, batch_size=7)
         assert sorted(moved) == sorted(old_low)
         assert {entry["id"] for entry in memory.storage} == {old_high, recent}
@@ -244,7 +245,7 @@ def test_an_entry_replaced_during_the_move_stays(store_location: StoreLocation, 
                 memory.store({"id": "busy", "text": "v2", "importance": 0.1})  # another writer
             return super().should_archive(entry)
 
-    with Racing(tmp_path / "a", clock=clock) as archiver:
+    with Racing(**store_location.archive_kwargs, clock=clock) as archiver:
         assert archiver.archive_from(memory) == ["quiet"]
         assert archiver.ids() == ["quiet"]
     assert memory.get("busy")["text"] == "v2"

@@ -12,6 +12,7 @@ from longterm_backends import (  # noqa: F401 - fixtures are used by name
     StoreLocation,
     TickingClock,
     persistent_location,
+    postgres_server,
     run_python,
     store_location,
 )

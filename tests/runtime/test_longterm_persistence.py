@@ -19,6 +19,7 @@ from longterm_backends import (  # noqa: F401 - fixtures are used by name
     TickingClock,
     as_arg,
     persistent_location,
+    postgres_server,
 )
 
 from memlint.runtime import LongTermMemory

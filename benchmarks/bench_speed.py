@@ -1,0 +1,234 @@
+"""How fast is memlint on a real code base? Run by hand, not part of the test suite.
+
+    python benchmarks/bench_speed.py [--repeat N] [--verify-prefilter] [--keep DIR]
+
+Builds a corpus from this interpreter's standard library (no network: every ``*.py`` under
+the stdlib folder except ``site-packages`` and the ``test`` package), then measures, in
+one run and on the same files:
+
+- the floor: libcst ``parse_module`` of every file in one process (what any libcst tool
+  pays before doing anything);
+- memlint cold with ``--jobs 1`` and with the default jobs (empty cache each time);
+- memlint warm (nothing changed since the cold run);
+- a pre-commit-sized run: 10 changed files named explicitly, the rest cached;
+- ruff (``SIM115``) and pylint (``consider-using-with``) when they are installed.
+
+Each figure is the median wall time of ``--repeat`` runs, also given as a ratio to the
+floor, with the peak resident memory of the largest single process involved (the main
+process or any worker). ``--verify-prefilter`` also checks the whole corpus with the
+file-level prefilter off and reports whether the findings are identical.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+# Runs a command and reports the peak RSS of its whole process tree: getrusage's
+# RUSAGE_CHILDREN takes the maximum over every descendant that was waited for.
+_MEASURE = """
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+code = subprocess.run(json.loads(sys.argv[1]), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE).returncode
+wall = time.perf_counter() - start
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"code": code, "wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024}))
+"""
+
+_FLOOR = """
+import os, sys, threading
+import libcst
+sys.setrecursionlimit(100_000)
+threading.stack_size(512 * 1024 * 1024)
+failures = []
+def parse_all():
+    for root, dirs, files in os.walk(sys.argv[1]):
+        dirs.sort()
+        for name in sorted(files):
+            if name.endswith(".py"):
+                with open(os.path.join(root, name), "rb") as handle:
+                    data = handle.read()
+                try:
+                    libcst.parse_module(data)
+                except Exception:
+                    failures.append(name)
+worker = threading.Thread(target=parse_all)
+worker.start()
+worker.join()
+sys.exit(0 if len(failures) < 50 else 1)
+"""
+
+
+def build_corpus(destination: Path) -> Tuple[int, int]:
+    """Copy the standard library's Python files into ``destination``; (files, lines)."""
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    files = lines = 0
+    for root, dirs, names in os.walk(stdlib):
+        here = Path(root)
+        if here == stdlib:
+            dirs[:] = [d for d in dirs if d not in ("site-packages", "test")]
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(names):
+            if not name.endswith(".py"):
+                continue
+            target = destination / here.relative_to(stdlib) / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(here / name, target)
+            files += 1
+            with open(target, "rb") as handle:
+                lines += handle.read().count(b"\n")
+    return files, lines
+
+
+def measure(command: Sequence[str], cwd: Path, repeat: int, env: Dict[str, str], before_each=None) -> Dict[str, float]:
+    """Median wall and CPU time, and the largest peak RSS, over ``repeat`` runs."""
+    walls: List[float] = []
+    cpus: List[float] = []
+    peaks: List[float] = []
+    code = 0
+    for _ in range(repeat):
+        if before_each is not None:
+            before_each()
+        result = subprocess.run(
+            [sys.executable, "-c", _MEASURE, json.dumps(list(command))],
+            cwd=str(cwd), capture_output=True, text=True, check=True, env=env,
+        )
+        figures = json.loads(result.stdout)
+        walls.append(figures["wall"])
+        cpus.append(figures["cpu"])
+        peaks.append(figures["peak_mb"])
+        code = figures["code"]
+    return {"wall": statistics.median(walls), "cpu": statistics.median(cpus), "peak_mb": max(peaks), "code": code}
+
+
+def snapshot_memlint(destination: Path) -> Dict[str, str]:
+    """Copy the memlint being measured (package and rule specs) into ``destination`` and
+    return an environment that runs it: edits to the checkout during a long benchmark
+    then change neither the code measured nor the cache fingerprint."""
+    import memlint
+
+    package = Path(memlint.__file__).resolve().parent
+    shutil.copytree(package, destination / "memlint", ignore=shutil.ignore_patterns("__pycache__"))
+    specs = package.parent / "rules"
+    if specs.is_dir():
+        shutil.copytree(specs, destination / "rules")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(destination), env.get("PYTHONPATH", "")]))
+    return env
+
+
+def memlint_command(*args: str) -> List[str]:
+    return [sys.executable, "-m", "memlint", "check", "--isolated", "--exit-zero", "-q", "--output-format", "concise", *args]
+
+
+def verify_prefilter(corpus: Path) -> str:
+    """Check the corpus with the prefilter on and off (in this process) and compare."""
+    from memlint.api import check_files
+    from memlint.config import ConfigResolver
+    from memlint.discovery import discover
+
+    resolver = ConfigResolver(isolated=True)
+    files = discover([str(corpus)], resolver)
+    on = check_files(files, resolver, jobs=2, prefilter=True).findings
+    off = check_files(files, resolver, jobs=2, prefilter=False).findings
+    if on == off:
+        return f"identical ({len(on)} findings)"
+    return f"DIFFERENT: {len(set(off) - set(on))} lost, {len(set(on) - set(off))} extra"
+
+
+def prefilter_share(corpus: Path) -> Tuple[int, int, int, int]:
+    """(files, lines) the prefilter sends to libcst, and the totals."""
+    from memlint.prefilter import needs_analysis
+
+    needs = needs_analysis({})
+    kept_files = kept_lines = total_files = total_lines = 0
+    for path in corpus.rglob("*.py"):
+        data = path.read_bytes()
+        total_files += 1
+        total_lines += data.count(b"\n")
+        if needs(data):
+            kept_files += 1
+            kept_lines += data.count(b"\n")
+    return kept_files, kept_lines, total_files, total_lines
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=1, help="runs per figure (the median is shown)")
+    parser.add_argument("--verify-prefilter", action="store_true", help="also compare findings with the prefilter off")
+    parser.add_argument("--keep", metavar="DIR", help="work in DIR (an empty or absent folder) and keep it")
+    options = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="memlint-bench-") as scratch:
+        work = Path(options.keep) if options.keep else Path(scratch)
+        if options.keep and work.exists() and any(work.iterdir()):
+            parser.error(f"--keep: {work} is not empty")
+        corpus = work / "stdlib"
+        files, lines = build_corpus(corpus)
+        env = snapshot_memlint(work / "code")
+        kept_files, kept_lines, _, _ = prefilter_share(corpus)
+        jobs = os.cpu_count() or 1
+        print(f"corpus: {files} files, {lines:,} lines from {sysconfig.get_paths()['stdlib']}")
+        print(f"prefilter: {kept_files} files ({kept_lines:,} lines) need libcst, "
+              f"{files - kept_files} files are only syntax-checked")
+        print(f"load average before: {os.getloadavg()[0]:.2f} on {jobs} CPUs (other work skews wall times)")
+        cache = work / "cache"
+
+        def fresh_cache() -> None:
+            shutil.rmtree(cache, ignore_errors=True)
+
+        changed = sorted(corpus.rglob("*.py"))[:: max(1, files // 10)][:10]
+
+        def change_ten() -> None:
+            for path in changed:
+                with open(path, "a", encoding="utf-8") as handle:
+                    handle.write("\n# changed by bench_speed\n")
+
+        def run(command: Sequence[str], before_each=None) -> Dict[str, float]:
+            return measure(command, work, options.repeat, env, before_each)
+
+        rows: List[Tuple[str, Dict[str, float]]] = []
+        floor = run([sys.executable, "-c", _FLOOR, str(corpus)])
+        rows.append(("floor: libcst parse_module, 1 process", floor))
+        rows.append(("memlint cold, --jobs 1",
+                     run(memlint_command("--jobs", "1", "--cache-dir", str(cache), str(corpus)), fresh_cache)))
+        rows.append((f"memlint cold, default jobs ({jobs})",
+                     run(memlint_command("--cache-dir", str(cache), str(corpus)), fresh_cache)))
+        rows.append(("memlint warm, nothing changed", run(memlint_command("--cache-dir", str(cache), str(corpus)))))
+        rows.append(("memlint, 10 changed files (pre-commit)",
+                     run(memlint_command("--cache-dir", str(cache), *map(str, changed)), change_ten)))
+        if shutil.which("ruff"):
+            rows.append(("ruff --select SIM115", run(
+                ["ruff", "check", "--no-cache", "--isolated", "--select", "SIM115", "--exit-zero", str(corpus)])))
+        else:
+            print("ruff: not installed, skipped")
+        if shutil.which("pylint"):
+            rows.append(("pylint consider-using-with, 2 processes", run(
+                ["pylint", "--disable=all", "--enable=consider-using-with", "--jobs", "2", "--exit-zero", str(corpus)])))
+        else:
+            print("pylint: not installed, skipped")
+
+        print()
+        print(f"{'what':<44} {'wall s':>8} {'x floor':>8} {'cpu s':>8} {'peak MB':>8}")
+        for label, figures in rows:
+            ratio = figures["wall"] / floor["wall"]
+            print(f"{label:<44} {figures['wall']:>8.2f} {ratio:>8.3f} {figures['cpu']:>8.2f} {figures['peak_mb']:>8.0f}")
+        if options.verify_prefilter:
+            print()
+            print(f"prefilter on vs off over the corpus: {verify_prefilter(corpus)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

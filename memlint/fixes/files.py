@@ -1,0 +1,104 @@
+"""Fixing files on disk: read, fix, and write back atomically in the file's own encoding.
+
+A file is rewritten by writing a temporary file in the same folder and renaming it over
+the original (``os.replace``), so a reader, or a crash, never sees half a file; the
+original's permission bits are kept, and so are its encoding (PEP 263 cookie or BOM) and
+its line endings (the text is never newline-translated).
+"""
+
+from __future__ import annotations
+
+import codecs
+import difflib
+import io
+import os
+import stat
+import tempfile
+import tokenize
+from dataclasses import dataclass
+from typing import Callable, List, Optional
+
+from memlint.diagnostics import Finding
+from memlint.fixes import FixOutcome, fix_text
+
+
+@dataclass
+class FileFix:
+    """What fixing one file did (or would do, for ``--diff``)."""
+
+    path: str
+    display: str
+    original: str
+    outcome: FixOutcome
+
+    @property
+    def changed(self) -> bool:
+        return self.outcome.text != self.original
+
+    def diff(self) -> str:
+        """A unified diff from the original to the fixed text (empty when unchanged)."""
+        lines = difflib.unified_diff(
+            self.original.splitlines(keepends=True),
+            self.outcome.text.splitlines(keepends=True),
+            fromfile=f"a/{self.display}",
+            tofile=f"b/{self.display}",
+        )
+        out = []
+        for line in lines:
+            out.append(line if line.endswith(("\n", "\r")) else line + "\n\\ No newline at end of file\n")
+        return "".join(out)
+
+
+def fix_file(
+    path: str,
+    display: str,
+    check: Callable[[str], List[Finding]],
+    unsafe: bool = False,
+    write: bool = True,
+) -> Optional[FileFix]:
+    """Fix one file; with ``write`` save the result. None when its bytes cannot be decoded
+    (the check reports that file as ``MEM000``, and it is left untouched).
+
+    Raises ``OSError`` when the file cannot be read or written.
+    """
+    from memlint.engine import decode_source
+
+    with open(path, "rb") as handle:
+        data = handle.read()
+    try:
+        text = decode_source(data)
+    except SyntaxError:
+        return None
+    outcome = fix_text(text, check, unsafe=unsafe)
+    result = FileFix(path, display, text, outcome)
+    if write and result.changed:
+        write_source_atomically(path, outcome.text, data)
+    return result
+
+
+def _encoding_of(original: bytes) -> str:
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(original).readline)
+    return encoding
+
+
+def write_source_atomically(path: str, text: str, original: bytes) -> None:
+    """Replace ``path`` with ``text`` encoded like ``original`` (same codec, same BOM),
+    through a temporary file in the same folder, keeping the file's permission bits."""
+    encoding = _encoding_of(original)
+    data = text.encode("utf-8" if encoding == "utf-8-sig" else encoding)
+    if original.startswith(codecs.BOM_UTF8):
+        data = codecs.BOM_UTF8 + data
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    folder = os.path.dirname(os.path.abspath(path))
+    descriptor, temporary = tempfile.mkstemp(prefix=".memlint-fix-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        # Every step above leaves the temporary file in place when it fails.
+        os.unlink(temporary)
+        raise

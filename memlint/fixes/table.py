@@ -1,0 +1,177 @@
+"""Which acquisitions a ``with`` can take over, and which uses of a resource leave nothing behind.
+
+Data, not code, like the resource table it complements (``memlint.analysis.resources``).
+A call missing here is still reported, just never fixed. DB-API connections get
+``contextlib.closing``: their own ``with`` commits or rolls back a transaction and (except
+psycopg 3) does not close, so it is not the same as ``close()``. Left out on purpose:
+
+- ``tempfile.TemporaryDirectory``: ``with`` binds the *path*, not the object;
+- ``multiprocessing.Pool``: ``__exit__`` terminates the workers where ``close()`` lets them
+  finish;
+- ``mkstemp``, ``mkdtemp``, ``os.open``, ``os.pipe``, ``socket.accept``,
+  ``asyncio.open_connection``: a descriptor, a path or a tuple, not one closable object;
+- module-local factories and classes: what their ``__enter__`` returns is not checked here.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, FrozenSet, Tuple
+
+from memlint.fixes.model import Manageable
+
+_CLOSE = frozenset({"close"})
+
+
+def _file(stem: str = "f", mode_args: Tuple[int, ...] = (1,)) -> Manageable:
+    """A file-like object: closing early is unobservable when it is only read."""
+    return Manageable(_CLOSE, stem=stem, quiet=True, mode_args=mode_args)
+
+
+def _loud(stem: str) -> Manageable:
+    """Closing it is visible to others (a peer sees the socket close, a map is unmapped)."""
+    return Manageable(_CLOSE, stem=stem)
+
+
+def _closing(stem: str) -> Manageable:
+    return Manageable(_CLOSE, stem=stem, closing=True)
+
+
+# requests and httpx read the whole response body unless ``stream=True`` is passed.
+_EAGER_HTTP = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "request", "send"})
+_EXECUTOR = frozenset({"submit", "map"})
+# shelve and dbm objects are mappings: what they hand out is a copy.
+_MAPPING = frozenset({"get", "keys", "values", "items", "setdefault", "pop", "update"})
+
+
+def _mapping(stem: str) -> Manageable:
+    return Manageable(_CLOSE, stem=stem, detaching=_MAPPING, quiet=True, mode_args=(1,))
+
+
+MANAGEABLE: Dict[str, Manageable] = {
+    "open": _file(),
+    "io.open": _file(),
+    "io.open_code": _file(mode_args=()),
+    "io.FileIO": _file(),
+    "codecs.open": _file(),
+    "gzip.open": _file(),
+    "gzip.GzipFile": _file(),
+    "bz2.open": _file(),
+    "bz2.BZ2File": _file(),
+    "lzma.open": _file(),
+    "lzma.LZMAFile": _file(),
+    "tokenize.open": _file(mode_args=()),
+    "os.fdopen": _loud("f"),
+    "tarfile.open": _file("archive"),
+    "tarfile.TarFile": _file("archive"),
+    "tarfile.TarFile.open": _file("archive"),
+    "zipfile.ZipFile": _file("archive"),
+    "zipfile.PyZipFile": _file("archive"),
+    "shelve.open": Manageable(_CLOSE, stem="shelf", detaching=_MAPPING),
+    "wave.open": _loud("wav"),
+    "fileinput.input": _loud("stream"),
+    "fileinput.FileInput": _loud("stream"),
+    "tempfile.TemporaryFile": _loud("tmp"),
+    "tempfile.NamedTemporaryFile": _loud("tmp"),
+    "tempfile.SpooledTemporaryFile": _loud("tmp"),
+    "os.scandir": _file("entries", mode_args=()),
+    "mmap.mmap": _loud("mapped"),
+    "select.epoll": _file("poller", mode_args=()),
+    "selectors.DefaultSelector": _file("selector", mode_args=()),
+    "selectors.SelectSelector": _file("selector", mode_args=()),
+    "selectors.PollSelector": _file("selector", mode_args=()),
+    "selectors.EpollSelector": _file("selector", mode_args=()),
+    "selectors.KqueueSelector": _file("selector", mode_args=()),
+    "socket.socket": _loud("sock"),
+    "socket.create_connection": _loud("sock"),
+    "socket.create_server": _loud("sock"),
+    "socket.fromfd": _loud("sock"),
+    "ssl.wrap_socket": _loud("sock"),
+    "urllib.request.urlopen": _file("response", mode_args=()),
+    "requests.Session": Manageable(_CLOSE, stem="session", detaching=_EAGER_HTTP, quiet=True),
+    "requests.session": Manageable(_CLOSE, stem="session", detaching=_EAGER_HTTP, quiet=True),
+    "httpx.Client": Manageable(_CLOSE, stem="client", detaching=_EAGER_HTTP, quiet=True),
+    "os.popen": _loud("pipe"),
+    "dbm.open": _mapping("db"),
+    "dbm.gnu.open": _mapping("db"),
+    "dbm.ndbm.open": _mapping("db"),
+    "dbm.dumb.open": _mapping("db"),
+    "concurrent.futures.ThreadPoolExecutor": Manageable(frozenset({"shutdown"}), stem="executor", detaching=_EXECUTOR),
+    "concurrent.futures.ProcessPoolExecutor": Manageable(frozenset({"shutdown"}), stem="executor", detaching=_EXECUTOR),
+    "concurrent.futures.thread.ThreadPoolExecutor": Manageable(
+        frozenset({"shutdown"}), stem="executor", detaching=_EXECUTOR
+    ),
+    "concurrent.futures.process.ProcessPoolExecutor": Manageable(
+        frozenset({"shutdown"}), stem="executor", detaching=_EXECUTOR
+    ),
+    # closed through contextlib.closing (see above)
+    "sqlite3.connect": _closing("conn"),
+    "psycopg.connect": _closing("conn"),
+    "psycopg2.connect": _closing("conn"),
+    "pymysql.connect": _closing("conn"),
+    "MySQLdb.connect": _closing("conn"),
+    "mysql.connector.connect": _closing("conn"),
+    "http.client.HTTPConnection": _closing("conn"),
+    "http.client.HTTPSConnection": _closing("conn"),
+    "logging.FileHandler": _closing("handler"),
+    "logging.handlers.RotatingFileHandler": _closing("handler"),
+    "logging.handlers.TimedRotatingFileHandler": _closing("handler"),
+    "logging.handlers.WatchedFileHandler": _closing("handler"),
+    "multiprocessing.Manager": Manageable(frozenset({"shutdown"}), stem="manager"),
+    # __exit__ also closes the pipes, and waits even when the body raised (it may block).
+    "subprocess.Popen": Manageable(frozenset({"wait"}), safe=False, stem="proc"),
+    # __exit__ sends QUIT and closes, like quit(), but swallows a failing QUIT.
+    "smtplib.SMTP": Manageable(frozenset({"quit"}), safe=False, stem="smtp"),
+    "smtplib.SMTP_SSL": Manageable(frozenset({"quit"}), safe=False, stem="smtp"),
+    "ftplib.FTP": Manageable(frozenset({"quit"}), safe=False, stem="ftp"),
+    "ftplib.FTP_TLS": Manageable(frozenset({"quit"}), safe=False, stem="ftp"),
+    # async
+    "aiohttp.ClientSession": Manageable(_CLOSE, is_async=True, stem="session", quiet=True),
+    "httpx.AsyncClient": Manageable(
+        frozenset({"aclose"}), is_async=True, stem="client", detaching=_EAGER_HTTP, quiet=True
+    ),
+    "aiofiles.open": Manageable(_CLOSE, is_async=True, awaited=True, stem="f", quiet=True, mode_args=(1,)),
+}
+
+# Methods that create a resource from an object of a known kind (no qualified name).
+MANAGEABLE_METHODS: Dict[str, Manageable] = {
+    "open": _file(mode_args=(0, 1)),  # pathlib.Path.open(mode), ZipFile.open(name, mode)
+    "wrap_socket": _loud("sock"),
+    "makefile": _loud("f"),
+}
+
+# Uses of a resource whose result holds no reference to it: ``f.read()`` is a plain
+# string, ``csv.reader(f)`` is not (it reads ``f`` lazily, later).
+DETACHING_METHODS: FrozenSet[str] = frozenset(
+    {
+        "read", "read1", "readline", "readlines", "readinto", "readinto1", "write", "writelines",
+        "flush", "seek", "tell", "truncate", "fileno", "isatty", "readable", "writable", "seekable",
+        "send", "sendall", "sendto", "recv", "recvfrom", "recv_into", "connect", "bind", "listen",
+        "settimeout", "setsockopt", "getsockname", "getpeername", "setblocking", "shutdown",
+        "namelist", "infolist", "getinfo", "writestr", "extractall", "extract", "testzip",
+        "getnames", "getmembers", "getmember", "add", "addfile", "setnchannels", "setsampwidth",
+        "setframerate", "writeframes", "readframes", "getnframes", "getparams", "register",
+        "unregister", "select", "modify", "json", "text", "fetchall", "fetchone", "fetchmany",
+        "getcode", "geturl", "info", "getheader", "getheaders", "poll", "kill", "terminate",
+        "send_signal", "sendmail", "send_message", "login", "ehlo", "starttls", "retrlines",
+        "retrbinary", "storbinary", "storlines", "cwd", "nlst", "dir", "size", "find", "rfind",
+        "locked", "commit", "rollback", "executescript", "setFormatter", "setLevel", "emit",
+        "flush", "putrequest", "putheader", "endheaders", "set_debuglevel", "get_server_info",
+    }
+)
+DETACHING_ATTRIBUTES: FrozenSet[str] = frozenset(
+    {
+        "name", "mode", "closed", "encoding", "errors", "newlines", "pid", "returncode", "status", "headers",
+        "url", "server_version", "total_changes", "in_transaction",
+    }
+)
+# Calls that consume a resource completely before returning a value that does not hold it.
+EAGER_CONSUMERS: FrozenSet[str] = frozenset(
+    {
+        "json.load", "pickle.load", "marshal.load", "tomllib.load", "tomli.load", "plistlib.load",
+        "json.dump", "pickle.dump", "marshal.dump", "plistlib.dump", "shutil.copyfileobj",
+        "hashlib.file_digest", "list", "tuple", "sorted", "set", "frozenset", "len", "sum", "max",
+        "min", "any", "all", "print", "str", "repr", "bytes", "bytearray", "isinstance", "id",
+        "hash", "bool", "next", "os.fstat", "os.fsync", "os.read", "os.write", "os.isatty", "select.select",
+        "fcntl.flock", "fcntl.lockf", "fcntl.fcntl",
+    }
+)

@@ -1,0 +1,217 @@
+"""From a node-level ``WithRewrite`` to text ``Edit``s, and applying edits to a text.
+
+The rewrite is done on lines, not by regenerating code from the tree, so that every
+comment, blank line and formatting choice in the moved statements stays as written. The
+moved lines get one more level of the file's own indentation, except lines that continue
+a multi-line string (adding spaces there would change the string's value).
+"""
+
+from __future__ import annotations
+
+import io
+import tokenize
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
+
+import libcst as cst
+
+from memlint.diagnostics import Edit, Fix
+from memlint.fixes.model import WithRewrite
+
+_FSTRING_START = getattr(tokenize, "FSTRING_START", None)
+_FSTRING_END = getattr(tokenize, "FSTRING_END", None)
+
+
+class _Unfixable(Exception):
+    """The text around the rewrite is not in a shape the line-based edit can keep."""
+
+
+def to_fix(rewrite: WithRewrite, positions: Mapping[cst.CSTNode, object], module: cst.Module, source: str) -> Optional[Fix]:
+    """The ``Fix`` for ``rewrite``, or None when its text cannot be edited faithfully."""
+    try:
+        edits = [_with_edit(rewrite, positions, module, source)]
+        if rewrite.import_text:
+            edits.insert(0, _import_edit(rewrite, positions, module, source))
+    except (_Unfixable, KeyError, tokenize.TokenError, IndentationError, SyntaxError):
+        return None
+    return Fix(rewrite.message, rewrite.safe, tuple(edits))
+
+
+def _import_edit(rewrite: WithRewrite, positions: Mapping[cst.CSTNode, object], module: cst.Module, source: str) -> Edit:
+    """Insert ``rewrite.import_text`` on a line of its own after (or before) its anchor."""
+    newline = module.default_newline
+    lines = source.splitlines(keepends=True)
+    if rewrite.import_after is not None:
+        span = _span(positions, rewrite.import_after)
+        _whole_lines(lines, span)
+        line = span[2] + 1
+        prefix = "" if lines[span[2] - 1].endswith(("\n", "\r")) else newline
+        return Edit(line, 1, line, 1, prefix + rewrite.import_text + newline)
+    if rewrite.import_before is None:
+        raise _Unfixable("no place for the import")
+    span = _span(positions, rewrite.import_before)
+    if span[1] != 0:
+        raise _Unfixable("the first statement is indented")
+    return Edit(span[0], 1, span[0], 1, rewrite.import_text + newline)
+
+
+def _span(positions: Mapping[cst.CSTNode, object], node: cst.CSTNode) -> Tuple[int, int, int, int]:
+    code_range = positions[node]
+    start, end = code_range.start, code_range.end  # type: ignore[attr-defined]
+    return start.line, start.column, end.line, end.column
+
+
+def _whole_lines(lines: Sequence[str], span: Tuple[int, int, int, int]) -> str:
+    """Check the node starts its line and only a comment follows it; return that comment."""
+    line, column, end_line, end_column = span
+    if lines[line - 1][:column].strip():
+        raise _Unfixable("shares its first line with other code")
+    tail = lines[end_line - 1][end_column:].strip()
+    if tail and not tail.startswith("#"):
+        raise _Unfixable("shares its last line with other code")
+    return tail
+
+
+def _string_lines(text: str, first_line: int) -> Set[int]:
+    """Lines (numbered from ``first_line``) that begin inside a multi-line string."""
+    protected: Set[int] = set()
+    fstring_start: List[int] = []
+    for token in tokenize.generate_tokens(io.StringIO(text).readline):
+        if token.type == tokenize.STRING and token.end[0] > token.start[0]:
+            protected.update(range(token.start[0] + 1, token.end[0] + 1))
+        elif _FSTRING_START is not None and token.type == _FSTRING_START:
+            fstring_start.append(token.start[0])
+        elif _FSTRING_END is not None and token.type == _FSTRING_END and fstring_start:
+            begin = fstring_start.pop()
+            protected.update(range(begin + 1, token.end[0] + 1))
+    return {line + first_line - 1 for line in protected}
+
+
+def _with_edit(rewrite: WithRewrite, positions: Mapping[cst.CSTNode, object], module: cst.Module, source: str) -> Edit:
+    lines = source.splitlines(keepends=True)
+    first = _span(positions, rewrite.first)
+    last = _span(positions, rewrite.last)
+    start_line, end_line = first[0], last[2]
+    indent = lines[start_line - 1][: first[1]]
+    first_comment = _whole_lines(lines, first)
+    _whole_lines(lines, last)
+    unit = module.default_indent
+    if indent and (("\t" in indent) != ("\t" in unit)):
+        raise _Unfixable("mixed tabs and spaces")
+
+    dropped: Set[int] = set()
+    if rewrite.comment_to_header:
+        dropped.update(range(first[0], first[2] + 1))
+    for node in rewrite.drop:
+        span = _span(positions, node)
+        _whole_lines(lines, span)
+        dropped.update(range(span[0], span[2] + 1))
+    kept_as_is: Set[int] = set()
+    if rewrite.unwrap is not None:
+        unwrap = rewrite.unwrap
+        head = _span(positions, unwrap)
+        body = _span(positions, unwrap.body)  # type: ignore[attr-defined]
+        final = _span(positions, unwrap.finalbody)  # type: ignore[attr-defined]
+        if body[0] <= head[0] or lines[head[0] - 1].strip().split("#", 1)[0].strip() != "try:":
+            raise _Unfixable("try header shares a line")
+        dropped.add(head[0])
+        dropped.update(range(final[0], head[2] + 1))
+        kept_as_is.update(range(head[0] + 1, final[0]))
+
+    block_text = "".join(lines[start_line - 1 : end_line])
+    protected = _string_lines(_dedent_first(block_text, indent), start_line)
+
+    # Rows of the range as (first line number, text); a substitution spanning rows joins them.
+    rows: Dict[int, str] = {number: lines[number - 1] for number in range(start_line, end_line + 1)}
+    substitutions = sorted(
+        ((_span(positions, node), name) for node, name in rewrite.substitutions), key=lambda item: item[0], reverse=True
+    )
+    for (line, column, sub_end_line, sub_end_column), name in substitutions:
+        head_text = rows[line][:column]
+        tail_text = rows[sub_end_line][sub_end_column:]
+        for number in range(line + 1, sub_end_line + 1):
+            del rows[number]
+        rows[line] = head_text + name + tail_text
+
+    newline = module.default_newline
+    header = indent + ("async " if rewrite.is_async else "") + "with "
+    parts = []
+    for item in rewrite.items:
+        # The call as written (a multi-line call keeps its line breaks and indentation).
+        call = _source_of(lines, _span(positions, item.call))
+        parts.append((f"{item.wrapper}({call})" if item.wrapper else call) + (f" as {item.name}" if item.name else ""))
+    header += ", ".join(parts)
+    header += ":" + (f"  {first_comment}" if rewrite.comment_to_header and first_comment else "") + newline
+    out = [header]
+    body_lines = 0
+    for number in sorted(rows):
+        if number in dropped:
+            continue
+        text = rows[number]
+        if number in kept_as_is or number in protected or not text.strip():
+            out.append(text)
+        else:
+            out.append(unit + text)
+        if text.strip() and not text.strip().startswith("#"):
+            body_lines += 1
+    if body_lines == 0:
+        out.append(indent + unit + "pass" + newline)
+    content = "".join(out)
+    if not lines[end_line - 1].endswith(("\n", "\r")) and content.endswith(newline):
+        content = content[: -len(newline)]
+    return Edit(start_line, 1, end_line + 1, 1, content)
+
+
+def _source_of(lines: Sequence[str], span: Tuple[int, int, int, int]) -> str:
+    line, column, end_line, end_column = span
+    if line == end_line:
+        return lines[line - 1][column:end_column]
+    return lines[line - 1][column:] + "".join(lines[line : end_line - 1]) + lines[end_line - 1][:end_column]
+
+
+def _dedent_first(text: str, indent: str) -> str:
+    """The range's text with its common indentation removed, so that tokenize accepts it."""
+    if not indent:
+        return text
+    out = []
+    for line in text.splitlines(keepends=True):
+        out.append(line[len(indent) :] if line.startswith(indent) else line)
+    return "".join(out)
+
+
+# -- applying edits ------------------------------------------------------------------
+
+
+def _offsets(text: str) -> List[int]:
+    starts = [0]
+    for line in text.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    return starts
+
+
+def _offset(starts: List[int], line: int, column: int) -> int:
+    if line - 1 >= len(starts):
+        return starts[-1]
+    return min(starts[line - 1] + column - 1, starts[-1])
+
+
+def apply_edits(text: str, fixes: Iterable[Fix]) -> Tuple[str, List[Fix]]:
+    """Apply the fixes whose edits do not overlap an earlier fix's; return the text and those applied.
+
+    An edit identical to one already chosen (the same ``import contextlib`` wanted by two
+    fixes, or one ``with`` shared by two findings) is applied once.
+    """
+    starts = _offsets(text)
+    chosen: List[Tuple[int, int, str]] = []
+    applied: List[Fix] = []
+    for fix in sorted(fixes, key=lambda f: [(e.line, e.column) for e in f.edits]):
+        spans = [(_offset(starts, e.line, e.column), _offset(starts, e.end_line, e.end_column), e.content) for e in fix.edits]
+        new = [span for span in spans if span not in chosen]
+        if not spans or any(a < d and c < b for a, b, _ in new for c, d, _ in chosen):
+            continue
+        chosen.extend(new)
+        applied.append(fix)
+    # Later edits first, so that earlier offsets stay valid; at one offset, the insertion
+    # (empty span) goes in last so that it ends up before the replaced text.
+    for begin, end, content in sorted(chosen, key=lambda span: (span[0], span[1]), reverse=True):
+        text = text[:begin] + content + text[end:]
+    return text, applied

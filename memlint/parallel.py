@@ -1,0 +1,89 @@
+"""Run a batch function over work items in worker processes, returning results in order.
+
+The parent sends small items (paths, not file contents) and receives small results, so
+memory stays bounded by what the workers hold at once. At most ``2 * workers`` batches
+are in flight; results that finish early wait in the parent (they are small) until the
+ones before them arrive, so the output order never depends on timing. On Linux the pool
+forks, which costs milliseconds and lets each worker start from the parent's imports.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, TypeVar
+
+if TYPE_CHECKING:  # pragma: no cover
+    from concurrent.futures import Future
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def default_jobs() -> int:
+    """The number of CPUs this process may run on (at least 1)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    if affinity is not None:
+        try:
+            return max(1, len(affinity(0)))
+        except OSError:  # pragma: no cover - platform without affinity support at run time
+            pass
+    return max(1, os.cpu_count() or 1)
+
+
+def make_batches(items: Sequence[T], sizes: Sequence[int], max_bytes: int = 256 * 1024, max_items: int = 16) -> List[List[T]]:
+    """Group ``items`` into batches, biggest first, so that large files start early and
+    small ones fill the gaps (the slowest file should not be the last one started)."""
+    order = sorted(range(len(items)), key=lambda index: -sizes[index])
+    batches: List[List[T]] = []
+    current: List[T] = []
+    weight = 0
+    for index in order:
+        current.append(items[index])
+        weight += sizes[index]
+        if weight >= max_bytes or len(current) >= max_items:
+            batches.append(current)
+            current, weight = [], 0
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _context() -> Optional[Any]:
+    # fork is fast and safe here (the parent runs no threads while the pool exists);
+    # macOS and Windows keep their default start method.
+    if sys.platform.startswith("linux"):
+        import multiprocessing
+
+        return multiprocessing.get_context("fork")
+    return None
+
+
+def ordered_map(function: Callable[[List[T]], List[R]], batches: Sequence[List[T]], workers: int) -> Iterator[R]:
+    """``function(batch)`` for every batch, flattened, in batch order.
+
+    With ``workers <= 1`` (or a single batch) everything runs in this process. A worker
+    that raises re-raises here; the pool is shut down on every exit path.
+    """
+    if workers <= 1 or len(batches) <= 1:
+        for batch in batches:
+            yield from function(batch)
+        return
+    # Imported here: a run that needs no workers (a warm cache, a few files) skips the cost.
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    with ProcessPoolExecutor(max_workers=min(workers, len(batches)), mp_context=_context()) as pool:
+        in_flight: Dict["Future[List[R]]", int] = {}
+        finished: Dict[int, List[R]] = {}
+        next_to_submit = 0
+        next_to_yield = 0
+        while next_to_yield < len(batches):
+            while next_to_submit < len(batches) and len(in_flight) < 2 * workers:
+                in_flight[pool.submit(function, batches[next_to_submit])] = next_to_submit
+                next_to_submit += 1
+            done: Set["Future[List[R]]"] = wait(in_flight, return_when=FIRST_COMPLETED).done
+            for future in done:
+                finished[in_flight.pop(future)] = future.result()
+            while next_to_yield in finished:
+                yield from finished.pop(next_to_yield)
+                next_to_yield += 1

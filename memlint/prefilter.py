@@ -1,0 +1,48 @@
+"""A byte-level test that lets files which cannot have a rule finding skip libcst entirely.
+
+The analysis only starts from a few kinds of place: a call whose last name is one of the
+resource-creating callables (``candidate_names``, which includes ``[tool.memlint.resources]``
+and the aliases an import can give them, since an alias import names the original too), a
+function decorated as a context manager, or an ``__exit__``/``__aexit__`` method. A file
+whose bytes contain none of those names as a whole word cannot produce a rule finding, so
+it is only checked for syntax (``MEM000``), never parsed by libcst. The filter must never
+change a result; ``tests/test_cache_prefilter.py`` checks that on the fixtures.
+
+Matching bytes rather than decoded text is safe: every encoding a PEP 263 cookie can name
+for Python source encodes ASCII names as ASCII bytes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Dict, FrozenSet, Iterable, Mapping, Tuple
+
+# Names that start an analysis without a resource-creating call.
+CONTEXT_MANAGER_NAMES = frozenset(
+    {"contextmanager", "asynccontextmanager", "__enter__", "__exit__", "__aenter__", "__aexit__"}
+)
+
+_COMPILED: Dict[Tuple[Tuple[str, str], ...], "re.Pattern[bytes]"] = {}
+
+
+def trigger_names(resources: Mapping[str, str]) -> FrozenSet[str]:
+    """Every name whose presence in a file means the analysis has to run on it."""
+    from memlint.analysis.resources import candidate_names
+
+    return frozenset(candidate_names(resources.keys())) | CONTEXT_MANAGER_NAMES
+
+
+def _pattern(names: Iterable[str]) -> "re.Pattern[bytes]":
+    # Longest first so that alternation never stops at a shorter prefix of a longer name.
+    alternatives = b"|".join(re.escape(name.encode("ascii")) for name in sorted(names, key=lambda n: (-len(n), n)))
+    return re.compile(rb"(?<![A-Za-z0-9_])(?:" + alternatives + rb")(?![A-Za-z0-9_])")
+
+
+def needs_analysis(resources: Mapping[str, str]) -> Callable[[bytes], bool]:
+    """A function telling whether a file's bytes name anything the rules look at."""
+    key = tuple(sorted(resources.items()))
+    pattern = _COMPILED.get(key)
+    if pattern is None:
+        pattern = _COMPILED[key] = _pattern(trigger_names(resources))
+    search = pattern.search
+    return lambda data: search(data) is not None

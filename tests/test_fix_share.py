@@ -1,0 +1,107 @@
+"""How many MEM001/MEM003 findings of the fixture corpus get a safe fix (issue 4's measure).
+
+"Straight-line" is decided here from the code, independently of the fixer: the acquisition
+is used inline in a simple statement (or a ``for`` header), or it is bound to a name whose
+every mention in its function lies in the same block, in a run of simple statements (no
+``if``/``for``/``while``/``try``/``with`` between the acquisition and the last use). The aim
+is 80% of those. Some resources have no ``with`` that does what their release does (a raw
+descriptor from ``os.open``, a path from ``mkdtemp``, the tuples of ``mkstemp``/``accept``/
+``open_connection``, a ``multiprocessing.Pool`` whose ``__exit__`` terminates): the share is
+asserted over the others and reported over all. ``python tests/test_fix_share.py`` prints
+both and lists what the fixer leaves.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+import memlint
+from memlint.analysis import analyze_module
+from memlint.analysis.model import Defect
+from memlint.fixes.builders import FixContext, _holder, _mentions
+from memlint.rules.base import RuleOptions
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+AIM = 0.8
+
+
+def _straight_line(fx: FixContext, defect: Defect) -> bool:
+    acquisition = defect.acquisition
+    if acquisition is None or acquisition.scope is None:
+        return False
+    if defect.category == "inline":
+        held = _holder(acquisition.scope, acquisition.call)
+        return held is not None and (isinstance(held[0], cst.BaseSmallStatement) or isinstance(held[0], cst.For))
+    if acquisition.statement is None or len(acquisition.names) != 1:
+        return False
+    located = fx.block_of_statement(acquisition.scope, acquisition.statement)
+    if located is None:
+        return False
+    block, start = located
+    names = {acquisition.names[0]}
+    last = start
+    inside = 0
+    for index in range(start, len(block.statements)):
+        count = len(_mentions(block.statements[index], names))
+        if count:
+            last, inside = index, inside + count
+    if len(_mentions(acquisition.scope, names)) != inside:
+        return False
+    return all(isinstance(s, cst.SimpleStatementLine) for s in block.statements[start : last + 1])
+
+
+def _has_with_form(defect: Defect) -> bool:
+    spec = defect.acquisition.spec if defect.acquisition is not None else None
+    if spec is None:
+        return False
+    return not (spec.parts or spec.is_path or spec.kind in ("file descriptor", "process pool"))
+
+
+def measure(with_form_only: bool = False) -> Tuple[int, int, List[str]]:
+    """(straight-line findings, those with a safe fix, the others as "path:line category")."""
+    total = fixed = 0
+    missed: List[str] = []
+    for rule in ("MEM001", "MEM003"):
+        for path in sorted((FIXTURES / rule).rglob("*.py")):
+            if "custom_config" in path.parts:
+                continue
+            source = path.read_text(encoding="utf-8")
+            module = cst.parse_module(source)
+            analysis = analyze_module(module, source, RuleOptions())
+            positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+            findings = {(f.line, f.code): f for f in memlint.check_source(source, str(path))}
+            fx = FixContext(module)
+            for defect in analysis.defects:
+                if defect.code not in ("MEM001", "MEM003") or not _straight_line(fx, defect):
+                    continue
+                if with_form_only and not _has_with_form(defect):
+                    continue
+                line = positions[defect.node].start.line
+                finding: Optional[memlint.Finding] = findings.get((line, defect.code))
+                total += 1
+                if finding is not None and finding.fix is not None and finding.fix.safe:
+                    fixed += 1
+                else:
+                    kind = "unsafe fix" if finding is not None and finding.fix is not None else "no fix"
+                    missed.append(f"{path.relative_to(FIXTURES)}:{line} {defect.category} ({kind})")
+    return total, fixed, missed
+
+
+def test_share_of_straight_line_findings_with_a_safe_fix() -> None:
+    total, fixed, missed = measure(with_form_only=True)
+    assert total >= 50, "the definition of straight-line code no longer matches the corpus"
+    assert fixed / total >= AIM, f"{fixed}/{total} safe fixes; not fixed:\n" + "\n".join(missed)
+
+
+if __name__ == "__main__":  # pragma: no cover - prints the measure for the closing note
+    for only, label in ((False, "all resources"), (True, "resources with an equivalent `with`")):
+        total, fixed, missed = measure(with_form_only=only)
+        print(f"straight-line MEM001/MEM003 findings, {label}: {total}, with a safe fix: {fixed} ({fixed / total:.0%})")
+    print("not fixed (all resources):")
+    print("\n".join(measure()[2]))
+    sys.exit(0)
