@@ -78,7 +78,7 @@ def check_text(
         if "\x00" in text:
             raise _null_byte_error(text)
         # ast is the reference for what is valid Python: exactly what it rejects is MEM000.
-        ast.parse(text, filename=path)
+        tree = ast.parse(text, filename=path)
     except (SyntaxError, ValueError) as error:
         return [_syntax_finding(path, error)]
     except (RecursionError, MemoryError) as error:
@@ -108,21 +108,18 @@ def check_text(
             )
     if reported:
         try:
-            findings.extend(_locate(path, module, reported))
+            findings.extend(_locate(path, module, reported, tree))
         except RecursionError:
             findings.append(Finding(path, 1, 1, 1, 1, INTERNAL_ERROR, "file too deeply nested to locate its findings"))
     findings.sort(key=Finding.sort_key)
     return findings
 
 
-def _locate(path: str, module: object, reported: List[Tuple[Rule, Report]]) -> List[Finding]:
-    """Turn reported nodes into 1-based positions; paid only by files that have findings."""
-    from libcst.metadata import MetadataWrapper, PositionProvider
+def _locate(path: str, module: object, reported: List[Tuple[Rule, Report]], tree: Optional[ast.Module] = None) -> List[Finding]:
+    """Turn reported nodes into 1-based positions; paid only by the statements that have findings."""
+    from memlint.positions import StatementPositions
 
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)  # type: ignore[arg-type]
-    # Asked of the provider directly: wrapper.resolve() would also walk the whole tree once
-    # more for batchable providers even when, as here, there are none (a third of the cost).
-    positions = PositionProvider()._gen(wrapper)
+    positions = StatementPositions(module, tree)  # type: ignore[arg-type]
     located: List[Finding] = []
     source: Optional[str] = None
     for rule, report in reported:

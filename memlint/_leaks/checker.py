@@ -9,7 +9,8 @@ import threading
 import time
 import warnings
 from contextlib import contextmanager, nullcontext
-from typing import Any, ContextManager, Dict, FrozenSet, Iterator, List, Optional, Sequence
+from functools import lru_cache
+from typing import Any, ContextManager, Dict, FrozenSet, Iterator, List, Optional, Sequence, Tuple
 
 from memlint._leaks import sites, snapshot
 from memlint._leaks.model import DEFAULT_ALLOW, AllowList, Leak
@@ -38,7 +39,7 @@ class LeakChecker:
         grace_period = validate_grace_period(grace_period)
         if isinstance(allow, str):
             raise ValueError("allow must be a list of patterns, not a single string")
-        self.allow = AllowList(tuple(DEFAULT_ALLOW) + tuple(allow))
+        self.allow = _allow_list(tuple(allow))
         self.grace_period = float(grace_period)
         self.notes: List[str] = []
         self._recording = sites.Recording(tempdir or tempfile.gettempdir(), ignored_temp_names)
@@ -213,6 +214,12 @@ class LeakChecker:
             detail = "directory" if os.path.isdir(top) else "file"
             leaks.append(Leak("temp", top, f"{detail} left in the temp directory", site, {"path": top}))
         return leaks
+
+
+@lru_cache(maxsize=64)
+def _allow_list(patterns: Tuple[str, ...]) -> AllowList:
+    # A pytest run builds one checker per test, mostly with the same few pattern lists.
+    return AllowList(DEFAULT_ALLOW + patterns)
 
 
 def validate_grace_period(value: Any) -> float:

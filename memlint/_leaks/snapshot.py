@@ -66,6 +66,9 @@ def fd_target(key: FdKey, known: Optional[str]) -> Optional[str]:
     if known is not None or not isinstance(key, int):
         return known
     try:
+        # fstat first: much cheaper than readlink on /proc for the common closed case
+        # (the listing's own descriptor shows up in every listing).
+        os.fstat(key)
         return os.readlink(f"{_PROC_FD}/{key}")
     except OSError:
         return None

@@ -57,6 +57,14 @@ NON_RAISING_METHODS = frozenset(
     }
 )
 LOGGING_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
+# Calls that turn a path into another form of the same path.
+PATH_WRAPPERS = frozenset(
+    {"pathlib.Path", "Path", "os.path.join", "os.fspath", "str", "os.path.abspath", "os.path.realpath", "os.fsencode"}
+)
+# Calls after which the process is gone (or replaced).
+TERMINATORS = frozenset(
+    {"os._exit", "os.abort", "sys.exit", "os.execv", "os.execve", "os.execvp", "os.execvpe", "os.execl", "os.execlp", "os.execle", "os.execlpe"}
+)
 TRY_STAR = getattr(cst, "TryStar", None)
 MATCH = getattr(cst, "Match", None)
 SMALL_CONTAINERS = (cst.SimpleStatementLine, cst.SimpleStatementSuite)
@@ -219,6 +227,10 @@ class Interpreter:
             flow.normal = mask
             return flow
         flow.normal = self.effects(node, mask, flow)
+        if isinstance(node, cst.Expr) and isinstance(node.value, cst.Call):
+            if (self.ctx.resolve(node.value.func) or "") in TERMINATORS:
+                # The process ends here: nothing is left to leak.
+                flow.normal = 0
         return flow
 
     def if_statement(self, node: cst.If, mask: int) -> Flow:
@@ -674,6 +686,10 @@ class Interpreter:
         if isinstance(func, cst.Attribute) and dotted(func.value) in self.tracker.names:
             return "use"
         if spec.is_path:
+            if any(word in last.lower() for word in ("remove", "unlink", "rmtree", "delete", "cleanup")):
+                return "release"
+            if self._path_handed_back(path):
+                return "escape"
             return "use"
         if qualified in BORROWERS or qualified.startswith(BORROWER_PREFIXES):
             return "use"
@@ -683,6 +699,18 @@ class Interpreter:
         if local is not None:
             return local
         return "escape"
+
+    def _path_handed_back(self, path: Tuple[cst.CSTNode, ...]) -> bool:
+        """``yield Path(tmp)``, ``return os.path.join(tmp, name)``: the caller gets the path."""
+        for node in reversed(path):
+            if isinstance(node, (cst.Return, cst.Yield)):
+                return True
+            if isinstance(node, cst.Arg):
+                continue
+            if isinstance(node, cst.Call) and (self.ctx.resolve(node.func) or "") in PATH_WRAPPERS:
+                continue
+            return False
+        return False
 
     # -- can it raise? ------------------------------------------------------------------
 
@@ -705,6 +733,8 @@ class Interpreter:
                 if isinstance(func, cst.Attribute) and not on_resource and (
                     last in LOGGING_METHODS or last in NON_RAISING_METHODS
                 ):
+                    continue
+                if isinstance(func, cst.Name) and last in LOGGING_METHODS:
                     continue
                 # Releasing something else is taken not to fail (``os.close(fd)``, ``b.close()``).
                 if isinstance(func, cst.Attribute) and last in ANY_RELEASE_METHODS:

@@ -72,6 +72,7 @@ class ClassInfo:
     methods: Dict[str, cst.FunctionDef] = field(default_factory=dict)
     bases: List[str] = field(default_factory=list)
     releasers: Dict[str, Set[str]] = field(default_factory=lambda: defaultdict(set))
+    releasers_known: bool = False
     # attribute -> (node to blame, acquisition) for what the class stores on self.
     owned: Dict[str, Tuple[cst.CSTNode, Acquisition]] = field(default_factory=dict)
     factories: Dict[str, ResourceSpec] = field(default_factory=dict)
@@ -141,6 +142,7 @@ class ModuleContext:
         info = self.classes.get(class_name or "")
         if info is None:
             return set()
+        _find_releasers(self, info)
         found: Set[str] = set(info.releasers.get(attr, ()))
         for base in info.bases:
             if base in self.classes and base != class_name:
@@ -168,6 +170,8 @@ class ModuleContext:
                 if qualified in IN_MEMORY_WRAPPERS and _over_memory_buffer(self, call):
                     return None
                 if qualified == "subprocess.Popen" and _detached(call):
+                    return None
+                if qualified in AUDIO_OPENERS and _given_file_object(call, scope):
                     return None
                 return spec
             if isinstance(func, cst.Name):
@@ -265,6 +269,20 @@ def _socket_makefile_call(call: cst.Call) -> bool:
         return False
     positional = [arg for arg in call.args if arg.keyword is None]
     return len(positional) <= 1 and all(isinstance(arg.value, (cst.SimpleString, cst.ConcatenatedString)) for arg in positional)
+
+
+AUDIO_OPENERS = frozenset({"wave.open", "aifc.open", "sunau.open"})
+
+
+def _given_file_object(call: cst.Call, scope: "Scope") -> bool:
+    """``wave.open(f)`` on a file object the caller passed in does not own that file."""
+    if not call.args or call.args[0].keyword is not None:
+        return False
+    first = call.args[0].value
+    if not isinstance(first, cst.Name) or first.value not in scope.params:
+        return False
+    name = first.value.lower()
+    return not any(word in name for word in ("path", "name"))
 
 
 def _detached(call: cst.Call) -> bool:
@@ -419,12 +437,12 @@ def _find_factories(ctx: ModuleContext, scopes: List[Scope]) -> None:
     for _round in range(2):
         for scope in scopes:
             function = scope.node
-            if not isinstance(function, cst.FunctionDef) or _is_generator(function):
-                continue
-            if _decorator_names(ctx, function) & (CONTEXT_MANAGER_DECORATORS | {"property", "functools.cached_property"}):
+            if not isinstance(function, cst.FunctionDef):
                 continue
             spec = _returned_resource(ctx, scope)
-            if spec is None:
+            if spec is None or _is_generator(function):
+                continue
+            if _decorator_names(ctx, function) & (CONTEXT_MANAGER_DECORATORS | {"property", "functools.cached_property"}):
                 continue
             name = function.name.value
             if scope.class_info is not None:
@@ -490,7 +508,7 @@ def _find_resource_classes(ctx: ModuleContext, scopes: List[Scope]) -> None:
                             owns = True
         if owns:
             ctx.resource_classes[name] = ResourceSpec(
-                f"`{name}` object", frozenset(releases | {"__exit__", "__aexit__"}), long_lived=True
+                f"`{name}` object", frozenset((methods & ANY_RELEASE_METHODS) | {"__exit__", "__aexit__"}), long_lived=True
             )
 
 
@@ -513,9 +531,12 @@ def _self_attrs_in(node: cst.CSTNode) -> Set[str]:
     return found  # type: ignore[return-value]
 
 
-def _find_releasers(ctx: ModuleContext) -> None:
-    """For each class, which methods release (or hand out) what each attribute holds."""
-    for info in ctx.classes.values():
+def _find_releasers(ctx: ModuleContext, info: "ClassInfo") -> None:
+    """For one class, which methods release (or hand out) what each attribute holds."""
+    if info.releasers_known:
+        return
+    info.releasers_known = True
+    if True:
         calls_of: Dict[str, Set[str]] = {}
         for method_name, method in info.methods.items():
             aliases: Dict[str, Set[str]] = defaultdict(set)
@@ -668,6 +689,9 @@ def _site(ctx: ModuleContext, call: cst.Call, path: Tuple[cst.CSTNode, ...], spe
     if isinstance(parent, cst.NamedExpr) and parent.value is node and isinstance(parent.target, cst.Name):
         return _Site("track", statement, ((parent.target.value, spec),))
     if isinstance(parent, cst.Expr) and parent.value is node:
+        if spec is ACCEPTED:
+            # A method named accept() whose value is thrown away is not socket.accept().
+            return _Site("skip")
         if spec.parts:
             return _Site("inline", detail="discarded")
         return _Site("dropped", statement)
@@ -838,28 +862,37 @@ def _track(
         for attr in _stored_attrs(ctx, scope, tracker):
             scope.class_info.owned.setdefault(attr, (call, acquisition))
     _unbound_in_finally(ctx, scope, call, path, name, label, analysis, acquisition)
+    if outcome.category == "never" and spec.is_path and any(
+        arg.keyword is not None and arg.keyword.value == "dir" for arg in call.args
+    ):
+        # A unique file made in a chosen directory and never removed is usually the point
+        # (a log, a report): only a removal skipped on some path is reported there.
+        return
     _report(ctx, call, name, spec, label, outcome, analysis, acquisition)
 
 
 def _guard_flags(statement: Optional[cst.CSTNode], path: Tuple[cst.CSTNode, ...]) -> Set[str]:
     """``flag = True`` right after the acquisition in the same block."""
     flags: Set[str] = set()
-    for ancestor in reversed(path):
-        if isinstance(ancestor, (cst.IndentedBlock, cst.SimpleStatementLine, cst.SimpleStatementSuite)):
-            statements = list(ancestor.body)
-            position = next((i for i, s in enumerate(statements) if s is statement or statement in _smalls(s)), None)
-            if position is None:
-                continue
-            for following in statements[position : position + 3]:
-                for small in _smalls(following):
-                    if (
-                        isinstance(small, cst.Assign)
-                        and len(small.targets) == 1
-                        and isinstance(small.targets[0].target, cst.Name)
-                        and dotted(small.value) == "True"
-                    ):
-                        flags.add(small.targets[0].target.value)
+    for index in range(len(path) - 1, -1, -1):
+        block = path[index]
+        if not isinstance(block, (cst.IndentedBlock, cst.Module)):
+            continue
+        line = path[index + 1] if index + 1 < len(path) else None
+        statements = list(block.body)
+        position = next((i for i, s in enumerate(statements) if s is line), None)
+        if position is None:
             break
+        for following in statements[position : position + 3]:
+            for small in _smalls(following):
+                if (
+                    isinstance(small, cst.Assign)
+                    and len(small.targets) == 1
+                    and isinstance(small.targets[0].target, cst.Name)
+                    and dotted(small.value) == "True"
+                ):
+                    flags.add(small.targets[0].target.value)
+        break
     return flags
 
 
@@ -937,7 +970,14 @@ def _declared_global(function: cst.FunctionDef, name: str) -> bool:
 def _stored_attrs(ctx: ModuleContext, scope: Scope, tracker: lifetime.Tracker) -> Set[str]:
     """Attributes of ``self`` that a tracked resource was stored in."""
     attrs: Set[str] = set()
-    names = tracker.names | {n for n in tracker.names}
+    names = set(tracker.names)
+    for mention, path in find(ctx.module if scope.is_module else scope.node, (cst.Name,)):
+        if mention.value in names and any(isinstance(p, cst.Arg) for p in path[-3:]):  # type: ignore[attr-defined]
+            handed = next((p for p in reversed(path) if isinstance(p, cst.Call)), None)
+            if handed is not None and _last_name(handed.func) not in HANDOFF_METHODS:  # type: ignore[attr-defined]
+                # Also handed to something else (``Finalize(self, close_fds, (r, w))``):
+                # the class is not its only owner.
+                return set()
     for statement in iter_statements(list(scope.body), into_functions=False):
         if not isinstance(statement, SMALL_CONTAINERS):
             continue
@@ -1363,9 +1403,9 @@ def analyze_module(module: cst.Module, source: str, options: RuleOptions) -> Mod
     }
     _find_factories(ctx, scopes)
     _find_resource_classes(ctx, scopes)
-    _find_releasers(ctx)
     for scope in scopes:
         _analyze_scope(ctx, scope, analysis)
+    ctx.scope = None
     _check_classes(ctx, analysis)
     _check_context_managers(ctx, scopes, analysis)
     _check_prefer_with(ctx, analysis)

@@ -54,6 +54,19 @@ def children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
 SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
 
 
+_KIND: Dict[Tuple[Type[cst.CSTNode], tuple, tuple], Tuple[bool, bool]] = {}
+
+
+def _is_node_type(value_type: type) -> bool:
+    known = _NODE_TYPES.get(value_type)
+    if known is None:
+        known = _NODE_TYPES[value_type] = issubclass(value_type, cst.CSTNode)
+    return known
+
+
+_NODE_TYPES: Dict[type, bool] = {}
+
+
 def find(
     root: cst.CSTNode,
     wanted: Tuple[Type[cst.CSTNode], ...],
@@ -68,13 +81,21 @@ def find(
     path: List[cst.CSTNode] = []
     stack: List[Tuple[cst.CSTNode, int]] = [(root, 0)]
     fields = _FIELDS
+    kinds = _KIND
+    node_types = _NODE_TYPES
+    # isinstance() on libcst's abstract node classes goes through ABCMeta and is slow;
+    # the answer per concrete type never changes, so it is asked once per type.
     while stack:
         node, depth = stack.pop()
         del path[depth:]
         node_type = type(node)
-        if isinstance(node, wanted):
+        key = (node_type, wanted, stop)
+        kind = kinds.get(key)
+        if kind is None:
+            kind = kinds[key] = (issubclass(node_type, wanted), issubclass(node_type, stop))
+        if kind[0]:
             found.append((node, tuple(path)))
-        if depth and isinstance(node, stop):
+        if depth and kind[1]:
             continue
         path.append(node)
         names = fields.get(node_type) or node_fields(node_type)
@@ -82,12 +103,21 @@ def find(
         pending = []
         for name in names:
             value = getattr(node, name)
-            if isinstance(value, cst.CSTNode):
-                pending.append((value, child_depth))
-            elif type(value) in (list, tuple):
+            value_type = type(value)
+            if value_type is list or value_type is tuple:
                 for item in value:
-                    if isinstance(item, cst.CSTNode):
+                    item_type = type(item)
+                    is_node = node_types.get(item_type)
+                    if is_node is None:
+                        is_node = _is_node_type(item_type)
+                    if is_node:
                         pending.append((item, child_depth))
+            else:
+                is_node = node_types.get(value_type)
+                if is_node is None:
+                    is_node = _is_node_type(value_type)
+                if is_node:
+                    pending.append((value, child_depth))
         # Reversed so that nodes come out in source order.
         stack.extend(reversed(pending))
     return found

@@ -24,7 +24,8 @@ import libcst as cst
 
 from memlint.analysis.model import Acquisition, Defect
 from memlint.analysis.names import ImportTable, block_of, child_blocks, dotted, iter_statements
-from memlint.analysis.resources import ANY_RELEASE_FUNCS
+from memlint.analysis.lifetime import LOGGING_METHODS
+from memlint.analysis.resources import ANY_RELEASE_FUNCS, BORROWER_PREFIXES, BORROWERS
 from memlint.analysis.walk import find
 from memlint.fixes.model import Manageable, WithItemPlan, WithRewrite
 from memlint.fixes.table import (
@@ -360,6 +361,21 @@ def _is_detached(
     return False
 
 
+def _handed_to_unknown_call(found: cst.CSTNode, path: Tuple[cst.CSTNode, ...], fx: FixContext) -> bool:
+    """``register(x)``, ``self.set_socket(x)``: a call that may keep ``x`` after the ``with``
+    closed it. Readers that only borrow it (``json.load``, ``shutil.copyfileobj``,
+    ``print(file=x)``, logging) are fine; a lazy one (``csv.reader``) taints its result."""
+    parent = path[-1] if path else None
+    grand = path[-2] if len(path) > 1 else None
+    if not (isinstance(parent, cst.Arg) and parent.value is found and isinstance(grand, cst.Call)):
+        return False
+    qualified = fx.resolve(grand.func)
+    last = qualified.rsplit(".", 1)[-1] if qualified else ""
+    if qualified in EAGER_CONSUMERS or qualified in BORROWERS or qualified.startswith(BORROWER_PREFIXES):
+        return False
+    return last not in LOGGING_METHODS
+
+
 def _streams(call: cst.Call) -> bool:
     """``session.get(url, stream=True)``: the response reads from the session later."""
     return any(arg.keyword is not None and arg.keyword.value == "stream" for arg in call.args)
@@ -412,6 +428,8 @@ def _follow(
         small = _small_of(path)
         if isinstance(small, (cst.Return,)) or any(isinstance(p, (cst.Yield, cst.Return)) for p in path):
             raise _Refused("returned or yielded while it may still be needed")
+        if _handed_to_unknown_call(found, path, fx):
+            raise _Refused("passed to a call that may keep it")
         with_item = next((p for p in reversed(path) if isinstance(p, cst.WithItem)), None)
         if with_item is not None:
             if with_item.asname is None or not isinstance(with_item.asname.name, cst.Name):
@@ -724,8 +742,8 @@ def inline_rewrite(fx: FixContext, defect: Defect) -> Optional[WithRewrite]:
             # The ``with`` closes at the end of the statement, not right after the consumer:
             # invisible when the rest of the statement calls nothing, or when it was only read.
             safe = _quiet(manageable, call) or _only_pure_calls(evaluated, call, consumer)
-    if isinstance(scope, cst.Module):
-        # The fresh name becomes a new attribute of the module.
+    if isinstance(scope, cst.Module) or _introspects(scope):
+        # The fresh name becomes a new attribute of the module, or shows in ``locals()``.
         safe = False
     name = fx.fresh_name(scope, manageable.stem)
     return WithRewrite(
@@ -737,6 +755,19 @@ def inline_rewrite(fx: FixContext, defect: Defect) -> Optional[WithRewrite]:
         substitutions=((call, name),),
         comment_to_header=False,
     )
+
+
+def _introspects(scope: cst.CSTNode) -> bool:
+    """The scope reads its own local names: ``locals()``, ``vars()``, ``dir()``, or
+    ``exec``/``eval`` without an explicit namespace."""
+    for found, _ in find(scope, (cst.Call,)):
+        name = dotted(found.func) or ""  # type: ignore[attr-defined]
+        arguments = len(found.args)  # type: ignore[attr-defined]
+        if name in ("locals", "vars", "dir") and arguments == 0:
+            return True
+        if name in ("exec", "eval") and arguments < 2:
+            return True
+    return False
 
 
 def _holder(scope: cst.CSTNode, call: cst.CSTNode) -> Optional[Tuple[cst.CSTNode, Tuple[cst.CSTNode, ...]]]:

@@ -131,6 +131,7 @@ class _Pool:
         _, psycopg_pool = _driver()
         self.url = url
         self._lock = threading.Lock()
+        self._closed = False
         self._pool: Any = psycopg_pool.ConnectionPool(
             url, min_size=1, max_size=size, open=False, timeout=max(timeout, 1.0),
             kwargs={"autocommit": True}, name="memlint",
@@ -144,8 +145,13 @@ class _Pool:
             self._pool.close()
             raise
 
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ValueError(f"the database connection pool for {redact(self.url)} is closed")
+
     @contextmanager
     def transaction(self, rollback: bool = False) -> Iterator[Any]:
+        self._check_open()
         with self._pool.connection() as conn:
             with conn.transaction(force_rollback=rollback):
                 yield conn
@@ -153,6 +159,7 @@ class _Pool:
     @contextmanager
     def session(self) -> Iterator[Any]:
         """One connection outside any transaction (for session-level advisory locks)."""
+        self._check_open()
         with self._pool.connection() as conn:
             yield conn
 
@@ -183,6 +190,7 @@ class _Pool:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             self._pool.close()
 
     def __enter__(self) -> "_Pool":
@@ -206,7 +214,7 @@ class _PostgresStoreTx(StoreTransaction):
     def _add_count(self, delta: int) -> None:
         if delta:
             self.c.execute(
-                f"UPDATE memlint_counters SET value = value + %s WHERE shard = pg_backend_pid() % {_SHARDS}",
+                f"UPDATE memlint_counters SET value = value + %s WHERE shard = pg_backend_pid() %% {_SHARDS}",
                 (delta,),
             )
 
