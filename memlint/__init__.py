@@ -20,7 +20,7 @@ from memlint.__about__ import __version__
 if TYPE_CHECKING:  # pragma: no cover
     from memlint.api import check_paths, check_source
     from memlint.diagnostics import Finding
-    from memlint.leakcheck import LeakError, leakcheck
+    from memlint._leaks.api import LeakError, leakcheck
 
 __all__ = ["Finding", "LeakError", "__version__", "check_paths", "check_source", "leakcheck"]
 
@@ -28,8 +28,8 @@ _LAZY = {
     "check_source": "memlint.api",
     "check_paths": "memlint.api",
     "Finding": "memlint.diagnostics",
-    "leakcheck": "memlint.leakcheck",
-    "LeakError": "memlint.leakcheck",
+    "leakcheck": "memlint._leaks.api",
+    "LeakError": "memlint._leaks.api",
 }
 
 

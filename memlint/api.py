@@ -204,7 +204,9 @@ def check_files(
         if outcome.text is not None:
             result.sources[task.display] = outcome.text
         if cache is not None and outcome.cacheable:
-            cache.put(keys[task.path], outcome.findings)
+            cache.put(keys[task.path], task.display, outcome.findings)
+    if cache is not None:
+        cache.save()
     result.findings.sort(key=Finding.sort_key)
     return result
 

@@ -1,13 +1,17 @@
-"""The result cache: one small JSON file per (file content, path, configuration, memlint).
+"""The result cache: what each file gave last time, keyed by everything that decides it.
 
 An entry's key hashes the file's bytes, its display path, the codes enabled for it, the
-rule options and a fingerprint of memlint itself (its version and the size and mtime of
-its own source files, so an edited checkout never reads stale results). A hit therefore
-needs nothing but reading and hashing the file: no parse, no libcst import.
+rule options and a fingerprint of memlint itself (its version, and the size and mtime of
+its own source files, so an edited checkout never reads stale results). A hit needs
+nothing but reading and hashing the file: no parse, no libcst import.
 
-Entries are written to a temporary file and renamed into place, so a reader sees a whole
-entry or none, and two runs at once at worst write the same entry twice. An entry that
-cannot be read or does not validate is treated as missing and rewritten. The folder
+All entries for one memlint fingerprint live in one JSON file, indexed by path, so a
+file keeps one entry however often it changes, a warm run reads one file, and a run
+writes one file (creating a file per checked file cost more than checking it for the many
+files that need no parse). The file is replaced atomically, so a reader sees a whole
+version or the previous one; two runs at once at worst drop each other's new entries,
+never corrupt them. An unreadable or invalid file or entry is treated as missing and
+rewritten. Only the few most recently written fingerprint files are kept. The folder
 carries its own ``.gitignore`` (and a ``CACHEDIR.TAG`` for backup tools).
 """
 
@@ -17,15 +21,15 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, FrozenSet, List, Mapping, Optional
+from typing import Any, Dict, FrozenSet, List, Mapping, Optional
 
 from memlint.__about__ import __version__
 from memlint._atomic import write_text_atomically
 from memlint.diagnostics import Edit, Finding, Fix
 
 DEFAULT_DIRNAME = ".memlint_cache"
-# Bump when the entry format changes; old entries then simply stop matching.
-FORMAT = 1
+# Bump when the file format changes: a new folder, v<FORMAT>, then starts empty.
+FORMAT = 2
 _CACHEDIR_TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
     "# This file is a cache directory tag created by memlint.\n"
@@ -77,18 +81,27 @@ def _row_to_finding(path: str, row: Any) -> Finding:
 
 
 class Cache:
-    """A cache folder. Holds no open resources; every read and write is self-contained."""
+    """A cache folder, loaded on first use; ``save()`` writes what changed.
+
+    Holds no open files: every read and write is self-contained.
+    """
+
+    # Fingerprint files kept besides the current one (older memlint versions or checkouts).
+    KEEP = 8
 
     def __init__(self, directory: "os.PathLike[str] | str", fingerprint: Optional[str] = None) -> None:
         self.directory = Path(directory)
         self.fingerprint = fingerprint if fingerprint is not None else memlint_fingerprint()
-        self._entries = self.directory / f"v{FORMAT}"
+        self._folder = self.directory / f"v{FORMAT}"
+        self._file = self._folder / f"{self.fingerprint}.json"
+        self._entries: Optional[Dict[str, Any]] = None
+        self._dirty = False
 
     @classmethod
     def open(cls, directory: "os.PathLike[str] | str") -> "Cache":
         """Create (if needed) and return the cache in ``directory``; raises ``OSError``."""
         cache = cls(directory)
-        cache._entries.mkdir(parents=True, exist_ok=True)
+        cache._folder.mkdir(parents=True, exist_ok=True)
         for name, text in ((".gitignore", "# Created by memlint: nothing here belongs in git.\n*\n"),
                            ("CACHEDIR.TAG", _CACHEDIR_TAG)):
             marker = cache.directory / name
@@ -101,27 +114,46 @@ class Cache:
         material = json.dumps([self.fingerprint, digest, path, sorted(codes), sorted(resources.items())])
         return hashlib.blake2b(material.encode(), digest_size=20).hexdigest()
 
-    def _entry(self, key: str) -> Path:
-        return self._entries / key[:2] / f"{key}.json"
+    def _load(self) -> Dict[str, Any]:
+        if self._entries is None:
+            try:
+                with open(self._file, encoding="utf-8") as handle:
+                    document = json.load(handle)
+                entries = document["entries"] if isinstance(document, dict) else None
+                self._entries = entries if isinstance(entries, dict) else {}
+            except (OSError, ValueError, KeyError):
+                self._entries = {}  # absent or corrupt: start afresh, the next save rewrites it
+        return self._entries
 
     def get(self, key: str, path: str) -> Optional[List[Finding]]:
-        """The cached findings (with ``path`` filled in), or ``None`` when absent or invalid."""
+        """The cached findings for ``path`` under ``key``, or ``None`` when absent or invalid."""
+        entry = self._load().get(path)
         try:
-            with open(self._entry(key), encoding="utf-8") as handle:
-                document = json.load(handle)
-            if not isinstance(document, dict) or document.get("key") != key:
+            if not isinstance(entry, list) or entry[0] != key:
                 return None
-            return [_row_to_finding(path, row) for row in document["findings"]]
-        except (OSError, ValueError, KeyError, TypeError):
-            return None  # missing, half-written by an older version, or corrupt: recompute
+            return [_row_to_finding(path, row) for row in entry[1]]
+        except (ValueError, TypeError, IndexError):
+            return None  # an entry this version cannot read: recompute and overwrite it
 
-    def put(self, key: str, findings: List[Finding]) -> None:
-        """Store findings for ``key``; failures to write are ignored (the cache is optional)."""
-        entry = self._entry(key)
-        document = {"key": key, "findings": [_finding_to_row(finding) for finding in findings]}
+    def put(self, key: str, path: str, findings: List[Finding]) -> None:
+        """Remember ``findings`` for ``path`` under ``key`` (written by ``save()``)."""
+        self._load()[path] = [key, [_finding_to_row(finding) for finding in findings]]
+        self._dirty = True
+
+    def save(self) -> None:
+        """Write the entries if anything changed; failures are ignored (the cache is optional)."""
+        if not self._dirty:
+            return
+        document = {"fingerprint": self.fingerprint, "entries": self._load()}
         try:
-            entry.parent.mkdir(parents=True, exist_ok=True)
-            write_text_atomically(entry, json.dumps(document, separators=(",", ":")))
+            write_text_atomically(self._file, json.dumps(document, separators=(",", ":")))
+            self._dirty = False
+            self._prune()
         except OSError:
             pass
 
+    def _prune(self) -> None:
+        others = [path for path in self._folder.glob("*.json") if path != self._file]
+        others.sort(key=lambda path: path.stat().st_mtime, reverse=True)
+        for stale in others[self.KEEP:]:
+            stale.unlink()

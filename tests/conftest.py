@@ -45,6 +45,11 @@ def run_memlint_process(
     )
 
 
+def spec_body(path: Path) -> str:
+    """What ``memlint rule CODE`` prints for the spec file at ``path``: all after the front matter."""
+    return path.read_text(encoding="utf-8").split("\n---\n", 1)[1].strip() + "\n"
+
+
 def write_tree(root: Path, files: Mapping[str, Union[str, bytes]]) -> Path:
     """Create ``files`` (relative path -> text or bytes) under ``root``; returns ``root``."""
     for relative, content in files.items():

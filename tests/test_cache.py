@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from memlint.cache import Cache, content_digest, memlint_fingerprint
+from memlint.cache import FORMAT, Cache, content_digest, memlint_fingerprint
 from memlint.diagnostics import Edit, Finding, Fix
 
 from conftest import memlint_env, run_memlint_process, write_tree
@@ -19,23 +20,61 @@ LEAKY = "import os\n\nhandle = open(os.devnull)\n"
 BROKEN = "def f(:\n"
 
 
-def entries(cache_dir: Path) -> list:
-    return sorted(cache_dir.rglob("*.json"))
+def cache_files(cache_dir: Path) -> list:
+    return sorted((cache_dir / f"v{FORMAT}").glob("*.json"))
+
+
+def cached_paths(cache_dir: Path) -> list:
+    """The paths with an entry in the (single) cache file of ``cache_dir``."""
+    [cache_file] = cache_files(cache_dir)
+    return sorted(json.loads(cache_file.read_text())["entries"])
 
 
 def test_round_trip_with_a_fix(tmp_path):
     cache = Cache.open(tmp_path / "c")
     fix = Fix("use with", True, (Edit(1, 2, 3, 4, "x"),))
-    findings = [Finding("ignored.py", 1, 2, 1, 9, "MEM001", "leak", fix), Finding("ignored.py", 3, 1, 3, 1, "MEM000", "m")]
+    findings = [Finding("a.py", 1, 2, 1, 9, "MEM001", "leak", fix), Finding("a.py", 3, 1, 3, 1, "MEM000", "m")]
     key = cache.key(content_digest(b"data"), "a.py", frozenset({"MEM001"}), {})
     assert cache.get(key, "a.py") is None
-    cache.put(key, findings)
-    # The path comes from the caller: the same content and settings under another name
-    # has another key anyway, and this keeps entries free of machine-specific paths.
-    assert cache.get(key, "shown.py") == [
-        Finding("shown.py", 1, 2, 1, 9, "MEM001", "leak", fix), Finding("shown.py", 3, 1, 3, 1, "MEM000", "m"),
-    ]
-    assert cache.get(key, "shown.py")[0].fix == fix
+    cache.put(key, "a.py", findings)
+    cache.save()
+    reopened = Cache.open(tmp_path / "c")
+    assert reopened.get(key, "a.py") == findings
+    assert reopened.get(key, "a.py")[0].fix == fix
+    assert reopened.get(key, "b.py") is None
+    other = reopened.key(content_digest(b"changed"), "a.py", frozenset({"MEM001"}), {})
+    assert reopened.get(other, "a.py") is None
+    # A file keeps one entry however often it changes.
+    reopened.put(other, "a.py", [])
+    reopened.save()
+    assert cached_paths(tmp_path / "c") == ["a.py"]
+    assert Cache.open(tmp_path / "c").get(other, "a.py") == []
+
+
+def test_save_writes_only_when_something_changed(tmp_path):
+    cache = Cache.open(tmp_path / "c")
+    cache.save()
+    assert cache_files(tmp_path / "c") == []
+    cache.put("k", "a.py", [])
+    cache.save()
+    [written] = cache_files(tmp_path / "c")
+    before = written.stat().st_mtime_ns
+    again = Cache.open(tmp_path / "c")
+    assert again.get("k", "a.py") == []
+    again.save()
+    assert written.stat().st_mtime_ns == before
+
+
+def test_old_fingerprint_files_are_pruned(tmp_path):
+    for index in range(Cache.KEEP + 3):
+        cache = Cache(tmp_path / "c", fingerprint=f"version-{index}")
+        cache._folder.mkdir(parents=True, exist_ok=True)
+        cache.put("k", "a.py", [])
+        cache.save()
+        os.utime(cache._file, (1_000_000 + index, 1_000_000 + index))
+    names = sorted(path.stem for path in cache_files(tmp_path / "c"))
+    assert len(names) == Cache.KEEP + 1
+    assert "version-0" not in names and f"version-{Cache.KEEP + 2}" in names
 
 
 def test_marker_files(tmp_path):
@@ -77,17 +116,18 @@ def test_fingerprint_changes_when_memlint_source_changes(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(
     "garbage",
-    ["", "{", "[]", '{"key": "other", "findings": []}', '{"key": "KEY", "findings": [[1, 2, 3]]}',
-     '{"key": "KEY", "findings": [["1", 1, 1, 1, "MEM001", "m", null]]}', '{"key": "KEY"}'],
-    ids=["empty", "truncated", "list", "wrong-key", "short-row", "string-line", "no-findings"],
+    ["", "{", "[]", '{"entries": []}', '{"entries": {"a.py": "KEY"}}', '{"entries": {"a.py": ["KEY", [[1, 2, 3]]]}}',
+     '{"entries": {"a.py": ["KEY", [["1", 1, 1, 1, "MEM001", "m", null]]]}}', '{"entries": {"a.py": ["other", []]}}'],
+    ids=["empty", "truncated", "list", "entries-list", "entry-string", "short-row", "string-line", "wrong-key"],
 )
-def test_corrupt_entries_are_misses(tmp_path, garbage):
+def test_corrupt_files_and_entries_are_misses(tmp_path, garbage):
     cache = Cache.open(tmp_path / "c")
     key = cache.key(content_digest(b""), "a.py", frozenset(), {})
-    entry = next(iter([cache._entry(key)]))
-    entry.parent.mkdir(parents=True, exist_ok=True)
-    entry.write_text(garbage.replace("KEY", key))
+    cache._file.write_text(garbage.replace("KEY", key))
     assert cache.get(key, "a.py") is None
+    cache.put(key, "a.py", [])
+    cache.save()
+    assert Cache.open(tmp_path / "c").get(key, "a.py") == []
 
 
 # --------------------------------------------------------------------------- through the CLI
@@ -97,7 +137,7 @@ def test_warm_run_gives_the_same_output(tmp_path):
     write_tree(tmp_path, {"a.py": LEAKY, "b.py": BROKEN, "c.py": "x = 1\n", "d.py": "y = 2  # noqa: MEM000\n"})
     args = ("check", "--extend-select", "MEM100", "--output-format", "json", "--cache-dir", "cache", ".")
     cold = run_memlint_process(*args, cwd=tmp_path)
-    assert len(entries(tmp_path / "cache")) == 4
+    assert cached_paths(tmp_path / "cache") == ["a.py", "b.py", "c.py", "d.py"]
     warm = run_memlint_process(*args, cwd=tmp_path)
     assert cold.returncode == warm.returncode == 1
     assert warm.stdout == cold.stdout
@@ -124,10 +164,10 @@ def test_corrupt_entry_is_ignored_and_rewritten(tmp_path):
     write_tree(tmp_path, {"a.py": LEAKY})
     args = ("check", "--output-format", "json", "--cache-dir", "cache", "a.py")
     expected = run_memlint_process(*args, cwd=tmp_path).stdout
-    [entry] = entries(tmp_path / "cache")
-    entry.write_text('{"key": "half-writ')
+    [cache_file] = cache_files(tmp_path / "cache")
+    cache_file.write_text('{"entries": {"a.py": ["half-writ')
     assert run_memlint_process(*args, cwd=tmp_path).stdout == expected
-    assert json.loads(entry.read_text())["findings"]
+    assert cached_paths(tmp_path / "cache") == ["a.py"]
 
 
 def test_no_cache_writes_nothing(tmp_path):
@@ -135,7 +175,7 @@ def test_no_cache_writes_nothing(tmp_path):
     run_memlint_process("check", "--no-cache", "a.py", cwd=tmp_path)
     assert not (tmp_path / ".memlint_cache").exists()
     run_memlint_process("check", "a.py", cwd=tmp_path)
-    assert entries(tmp_path / ".memlint_cache")
+    assert cached_paths(tmp_path / ".memlint_cache") == ["a.py"]
 
 
 def test_unusable_cache_dir_warns_and_still_checks(tmp_path):
@@ -159,9 +199,7 @@ def test_concurrent_runs_do_not_corrupt_the_cache(tmp_path):
         assert process.returncode == 1, stderr
         outputs.append(stdout)
     assert len(set(outputs)) == 1
-    assert len(entries(tmp_path / "cache")) == 40
-    for entry in entries(tmp_path / "cache"):
-        json.loads(entry.read_text())
+    assert len(cached_paths(tmp_path / "cache")) == 40
     assert not [p for p in (tmp_path / "cache").rglob("*") if p.name.startswith(".memlint-")]
     warm = subprocess.run(command, cwd=str(tmp_path), capture_output=True, env=memlint_env(), timeout=300, check=False)
     assert warm.stdout == outputs[0]

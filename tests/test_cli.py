@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT, memlint_env, run_memlint_process
+from conftest import REPO_ROOT, memlint_env, run_memlint_process, spec_body
 
 SYNTAX_ERROR = "def broken(:\n    pass\n"
 UNUSED_NOQA = "value = 1  # noqa: MEM000\n"
@@ -297,11 +297,6 @@ def spec_files() -> list:
     return sorted((REPO_ROOT / "rules").glob("*.md"))
 
 
-def spec_body(path: Path) -> str:
-    text = path.read_text(encoding="utf-8")
-    return text.split("\n---\n", 1)[1].strip() + "\n"
-
-
 @pytest.mark.parametrize("spec", spec_files(), ids=lambda path: path.stem)
 def test_rule_prints_the_spec(run_memlint, spec):
     result = run_memlint("rule", spec.stem)
@@ -346,8 +341,9 @@ HEAVY_PROBE = textwrap.dedent(
 
 @pytest.mark.parametrize(
     "argv",
-    [None, ["--version"], ["rule", "--all"], ["rule", "MEM000"], ["check", "--select", "MEM000", "probe.py"]],
-    ids=["import", "version", "rule-all", "rule-code", "check-parse-only"],
+    [None, ["--version"], ["rule", "--all"], ["rule", "MEM000"], ["check", "--select", "MEM000", "probe.py"],
+     ["check", "--no-cache", "probe.py"]],
+    ids=["import", "version", "rule-all", "rule-code", "check-parse-only", "check-file-naming-no-resource"],
 )
 def test_light_paths_import_neither_libcst_nor_psutil(tmp_path, argv):
     (tmp_path / "probe.py").write_text(CLEAN)

@@ -208,3 +208,28 @@ def test_edits_are_one_based_in_findings() -> None:
     fix = _only_fix(source)
     (edit,) = fix.edits
     assert (edit.line, edit.column, edit.end_line, edit.end_column) == (2, 1, 4, 1)
+
+
+def test_table_resources_without_a_with_form_get_no_fix_even_when_the_import_is_hidden() -> None:
+    """`aifc` bound by a helper, not an import: still the table's `aifc.open`, never a
+    method `.open()` of some object (whose `with` would be guessed)."""
+    source = "aifc = load('aifc')\n\n\ndef f():\n    fout = aifc.open(buffer(), 'wb')\n    fout.setnchannels(1)\n"
+    findings = [f for f in _check(source) if f.code == "MEM001"]
+    assert findings and all(f.fix is None for f in findings)
+
+
+def test_configured_resources_get_no_fix() -> None:
+    source = "import mylib\n\n\ndef f(p):\n    h = mylib.open(p)\n    return h.read()\n"
+    findings = [f for f in _check(source, {"resources": {"mylib.open": "close"}}) if f.code == "MEM001"]
+    assert findings and all(f.fix is None for f in findings)
+
+
+def test_results_derived_in_a_loop_are_followed() -> None:
+    """`r, _ = server.accept()` then `readers.append(r)` in the same loop: `r` is derived
+    from the server socket inside one statement, and handed to a call: no fix."""
+    source = (
+        "import socket\n\n\ndef serve(readers):\n    server = socket.create_server(('', 0))\n"
+        "    for i in range(4):\n        r, _ = server.accept()\n        readers.append(r)\n    server.close()\n"
+    )
+    findings = [f for f in _check(source) if f.code in ("MEM001", "MEM003") and f.line == 5]
+    assert findings and all(f.fix is None for f in findings)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT, memlint_env
+from conftest import REPO_ROOT, memlint_env, spec_body
 
 README = REPO_ROOT / "README.md"
 INSTALL_AND_RUN = "python -m pip install . && memlint memlint/"
@@ -112,7 +112,7 @@ def test_built_wheel_ships_the_specs_and_memlint_rule_works(tmp_path):
     for spec in sorted((REPO_ROOT / "rules").glob("*.md")):
         result = run([environment / "bin" / "memlint", "rule", spec.stem], workdir, env=env)
         assert result.returncode == 0, result.stderr
-        assert result.stdout == spec.read_text(encoding="utf-8").split("\n---\n", 1)[1].strip() + "\n"
+        assert result.stdout == spec_body(spec)
     where = run([python, "-c", "import memlint.specs as s; print(s.spec_dir())"], workdir, env=env)
     assert where.stdout.strip().endswith(os.path.join("site-packages", "memlint", "_rules"))
 

@@ -44,7 +44,7 @@ NON_RAISING_CALLS = frozenset(
         "os.getpid", "os.path.join", "os.path.basename", "os.path.dirname", "os.path.splitext",
         "os.path.split", "os.path.normpath", "os.path.abspath", "os.path.exists", "os.path.isfile",
         "os.path.isdir", "os.path.islink", "os.fspath", "stat.S_ISSOCK", "stat.S_ISDIR",
-        "stat.S_ISREG", "sys.audit",
+        "stat.S_ISREG", "sys.audit", "pathlib.Path", "Path", "textwrap.dedent", "dedent",
     }
 )
 NON_RAISING_METHODS = frozenset(
@@ -54,6 +54,9 @@ NON_RAISING_METHODS = frozenset(
         "startswith", "endswith", "replace", "find", "rfind", "splitlines", "clear", "fileno",
         "getsockname", "getpeername", "gettimeout", "settimeout", "setblocking",
         "set_inheritable", "setsockopt",
+        # registering a cleanup is how code makes itself safe, not a step that fails
+        "addCleanup", "addClassCleanup", "callback", "push", "enter_context", "register",
+        "add_done_callback",
     }
 )
 LOGGING_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
@@ -842,11 +845,11 @@ def conclude(tracker: Tracker, flow: Flow) -> Outcome:
             return Outcome("return", returns[0][1], "return", releases)
         if explicit:
             return Outcome("raise", explicit[0][1], "raise", releases)
-        if tracker.rebinds:
-            return Outcome("rebind", tracker.rebinds[0], "rebind", releases)
         if tracker.loop_exits:
             node, kind = tracker.loop_exits[0]
             return Outcome("loop-exit", node, kind, releases)
+        if tracker.rebinds:
+            return Outcome("rebind", tracker.rebinds[0], "rebind", releases)
         return Outcome("branch", release_nodes=releases)
     if error:
         return Outcome("error", error[0][1], error[0][2], releases)

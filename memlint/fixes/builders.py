@@ -18,14 +18,14 @@ from __future__ import annotations
 import builtins
 import keyword
 from dataclasses import dataclass, field, replace
-from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
 from memlint.analysis.model import Acquisition, Defect
 from memlint.analysis.names import ImportTable, block_of, child_blocks, dotted, iter_statements
 from memlint.analysis.lifetime import LOGGING_METHODS
-from memlint.analysis.resources import ANY_RELEASE_FUNCS, BORROWER_PREFIXES, BORROWERS
+from memlint.analysis.resources import ANY_RELEASE_FUNCS, BORROWER_PREFIXES, BORROWERS, RESOURCE_CALLS
 from memlint.analysis.walk import find
 from memlint.fixes.model import Manageable, WithItemPlan, WithRewrite
 from memlint.fixes.table import (
@@ -87,8 +87,10 @@ class BoundPlan:
 class FixContext:
     """What the builders share for one module: imports, blocks, names in use."""
 
-    def __init__(self, module: cst.Module) -> None:
+    def __init__(self, module: cst.Module, custom: Iterable[str] = ()) -> None:
         self.module = module
+        # Calls named in ``[tool.memlint.resources]``: resources, but of no known kind.
+        self.custom = frozenset(custom)
         self.imports = ImportTable()
         for statement in iter_statements(list(module.body), into_functions=True):
             if isinstance(statement, SMALL):
@@ -107,6 +109,7 @@ class FixContext:
     # -- lookups ------------------------------------------------------------------
 
     def manageable(self, acquisition: Acquisition) -> Optional[Manageable]:
+        """How a ``with`` can manage what ``acquisition`` creates, or None."""
         call = acquisition.call
         if isinstance(call, cst.Await):
             call = call.expression
@@ -114,17 +117,20 @@ class FixContext:
             return None
         name = dotted(call.func)
         if name is not None:
-            found = MANAGEABLE.get(self.imports.resolve(name))
-            if found is not None:
-                return found
-        if isinstance(call.func, cst.Name) and call.func.value in self.functions:
-            return self._factory(self.functions[call.func.value], depth=0)
+            qualified = self.imports.resolve(name)
+            if qualified in MANAGEABLE:
+                return MANAGEABLE[qualified]
+            if qualified in RESOURCE_CALLS or qualified in self.custom or name.startswith(("self.", "cls.")):
+                # Known to the analysis under this name, but with no equivalent ``with``
+                # (or a method of this class whose result is not checked here).
+                return None
+        if isinstance(call.func, cst.Name):
+            function = self.functions.get(call.func.value)
+            return self._factory(function, depth=0) if function is not None else None
         # ``Path(p).open()``, ``zf.open(member)``, ``ctx.wrap_socket(s)``: the analysis
         # only calls these acquisitions when it knows the receiver's kind.
-        if isinstance(call.func, cst.Attribute) and (name is None or self.imports.resolve(name) == name):
-            head = (name or "").split(".", 1)[0]
-            if head not in self.imports.aliases:
-                return MANAGEABLE_METHODS.get(call.func.attr.value)
+        if isinstance(call.func, cst.Attribute):
+            return MANAGEABLE_METHODS.get(call.func.attr.value)
         return None
 
     def _factory(self, function: cst.FunctionDef, depth: int) -> Optional[Manageable]:
@@ -412,49 +418,75 @@ class _Refused(Exception):
 
 
 def _follow(
-    statement: cst.CSTNode, tainted: Set[str], fx: FixContext, extra: FrozenSet[str]
+    statement: cst.CSTNode, tainted: Set[str], name: str, fx: FixContext, extra: FrozenSet[str]
 ) -> Tuple[bool, Set[str]]:
     """Whether ``statement`` mentions the resource (or what holds it), and the names that
     hold it after the statement. Raises ``_Refused`` for a use ``with`` cannot keep."""
-    mentions = _mentions(statement, tainted)
     grown = set(tainted)
-    for found, path in mentions:
-        if any(isinstance(p, NESTED_SCOPES) for p in path):
-            raise _Refused("used in a nested function, class or generator")
-        if _is_store(found, path):
+    seen: Set[int] = set()
+    mentioned = False
+    # What a statement binds from the resource may be used later in the same statement (a
+    # loop body, the next iteration): repeat until no new name holds it.
+    while True:
+        before = len(grown)
+        for found, path in _mentions(statement, set(grown)):
+            if id(found) in seen:
+                continue
+            seen.add(id(found))
+            mentioned = True
+            _check_use(statement, found, path, name, grown, fx, extra)
+        if len(grown) == before:
+            return mentioned, grown
+
+
+def _check_use(
+    statement: cst.CSTNode,
+    found: cst.CSTNode,
+    path: Tuple[cst.CSTNode, ...],
+    name: str,
+    grown: Set[str],
+    fx: FixContext,
+    extra: FrozenSet[str],
+) -> None:
+    """Check one use of the resource (or of a name holding it); add the names it binds."""
+    if any(isinstance(p, NESTED_SCOPES) for p in path):
+        raise _Refused("used in a nested function, class or generator")
+    if _is_store(found, path):
+        if dotted(found) == name:  # type: ignore[arg-type]
             raise _Refused("rebound")
-        if _is_detached(found, path, fx, extra):
-            continue
-        small = _small_of(path)
-        if isinstance(small, (cst.Return,)) or any(isinstance(p, (cst.Yield, cst.Return)) for p in path):
-            raise _Refused("returned or yielded while it may still be needed")
-        if _handed_to_unknown_call(found, path, fx):
-            raise _Refused("passed to a call that may keep it")
-        with_item = next((p for p in reversed(path) if isinstance(p, cst.WithItem)), None)
-        if with_item is not None:
-            if with_item.asname is None or not isinstance(with_item.asname.name, cst.Name):
-                raise _Refused("managed by another with")
-            grown.add(with_item.asname.name.value)
-            continue
-        named = next((p for p in reversed(path) if isinstance(p, cst.NamedExpr)), None)
-        if named is not None:
-            raise _Refused("bound by a walrus")
-        if isinstance(small, cst.Expr):
-            continue
-        if small is None:
-            # A compound statement's header: ``if``/``while`` tests and ``for`` iterables are
-            # consumed by the statement itself.
-            header = next((p for p in reversed(path) if isinstance(p, cst.BaseCompoundStatement)), None)
-            if isinstance(header, cst.For) and any(p is header.iter for p in path):
-                continue
-            if isinstance(header, (cst.If, cst.While)) and any(p is header.test for p in path):
-                continue
-            raise _Refused("used in a statement header")
-        targets = _bound_targets(small)
-        if targets is None:
-            raise _Refused("stored somewhere the fixer cannot follow")
-        grown.update(targets)
-    return bool(mentions), grown
+        # A name holding something derived from it, (re)bound: it stays held, to be safe.
+        return
+    if _is_detached(found, path, fx, extra):
+        return
+    small = _small_of(path)
+    if isinstance(small, (cst.Return,)) or any(isinstance(p, (cst.Yield, cst.Return)) for p in path):
+        raise _Refused("returned or yielded while it may still be needed")
+    if _handed_to_unknown_call(found, path, fx):
+        raise _Refused("passed to a call that may keep it")
+    with_item = next((p for p in reversed(path) if isinstance(p, cst.WithItem)), None)
+    if with_item is not None:
+        if with_item.asname is None or not isinstance(with_item.asname.name, cst.Name):
+            raise _Refused("managed by another with")
+        grown.add(with_item.asname.name.value)
+        return
+    named = next((p for p in reversed(path) if isinstance(p, cst.NamedExpr)), None)
+    if named is not None:
+        raise _Refused("bound by a walrus")
+    if isinstance(small, cst.Expr):
+        return
+    if small is None:
+        # A compound statement's header: ``if``/``while`` tests and ``for`` iterables are
+        # consumed by the statement itself.
+        header = next((p for p in reversed(path) if isinstance(p, cst.BaseCompoundStatement)), None)
+        if isinstance(header, cst.For) and any(p is header.iter for p in path):
+            return
+        if isinstance(header, (cst.If, cst.While)) and any(p is header.test for p in path):
+            return
+        raise _Refused("used in a statement header")
+    targets = _bound_targets(small)
+    if targets is None:
+        raise _Refused("stored somewhere the fixer cannot follow")
+    grown.update(targets)
 
 
 def bound_plan(fx: FixContext, defect: Defect) -> Optional[BoundPlan]:
@@ -505,12 +537,14 @@ def bound_plan(fx: FixContext, defect: Defect) -> Optional[BoundPlan]:
                     return None
                 release_index = end = index
                 break
-            mentions, tainted = _follow(item, tainted, fx, manageable.detaching)
+            mentions, tainted = _follow(item, tainted, name, fx, manageable.detaching)
             if mentions:
                 end = index
     except _Refused:
         return None
-    if end == start:
+    if end == start or (release_index is not None and release_index == start + 1):
+        # Nothing between acquiring and releasing (``o = BZ2File(p); del o`` in a test of
+        # ``__del__``): a ``with ...: pass`` would say something else.
         return None
     in_range = list(block.statements[start : end + 1])
     for held in tainted if release_index is None else {name}:
@@ -646,10 +680,7 @@ def rewrite_for_plans(fx: FixContext, plans: Sequence[BoundPlan]) -> Optional[Wi
         is_async=outer.manageable.is_async,
         drop=tuple(statements[index] for index in sorted(drops) if index != outer.start),
     )
-    if needs_import:
-        after, before = fx.import_anchor()
-        rewrite = replace(rewrite, import_text="import contextlib", import_after=after, import_before=before)
-    return rewrite
+    return _with_import(fx, rewrite) if needs_import else rewrite
 
 
 def merge(plans: List[BoundPlan], code: Callable[[cst.CSTNode], str]) -> List[List[BoundPlan]]:
@@ -720,7 +751,8 @@ def inline_rewrite(fx: FixContext, defect: Defect) -> Optional[WithRewrite]:
         return None
     safe = manageable.safe
     if isinstance(statement, cst.For):
-        if statement.orelse is not None or not any(p is statement.iter for p in path) and statement.iter is not call:
+        in_iterable = statement.iter is call or any(p is statement.iter for p in path)
+        if statement.orelse is not None or not in_iterable:
             return None
         evaluated = statement.iter
     elif isinstance(statement, (cst.Assign, cst.AnnAssign, cst.AugAssign, cst.Return, cst.Expr)):
@@ -883,23 +915,36 @@ def try_finally_rewrite(fx: FixContext, defect: Defect) -> Optional[WithRewrite]
             return None
     value = statement.value
     call = value.expression if isinstance(value, cst.Await) else value
-    return WithRewrite(
+    wrapper, needs_import = "", False
+    if manageable.closing:
+        found = fx.closing_reference()
+        if found is None:
+            return None
+        wrapper, needs_import = found
+    rewrite = WithRewrite(
         message=f"replace the `try`/`finally` with `{'async ' if manageable.is_async else ''}with` for `{name}`",
         safe=manageable.safe,
         first=line,
         last=follower,
-        items=(WithItemPlan(call, name),),
+        items=(WithItemPlan(call, name, wrapper),),
         is_async=manageable.is_async,
         unwrap=follower,
     )
+    return _with_import(fx, rewrite) if needs_import else rewrite
+
+
+def _with_import(fx: FixContext, rewrite: WithRewrite) -> WithRewrite:
+    after, before = fx.import_anchor()
+    return replace(rewrite, import_text="import contextlib", import_after=after, import_before=before)
 
 
 # -- the entry point -----------------------------------------------------------------
 
 
-def build_fixes(module: cst.Module, defects: Sequence[Defect]) -> Dict[int, WithRewrite]:
-    """Fixes for the defects that have one, keyed by ``id(defect)``."""
-    fx = FixContext(module)
+def build_fixes(module: cst.Module, defects: Sequence[Defect], custom: Iterable[str] = ()) -> Dict[int, WithRewrite]:
+    """Fixes for the defects that have one, keyed by ``id(defect)``. ``custom`` names the
+    calls configured as resources (never fixed: their ``with`` is unknown)."""
+    fx = FixContext(module, custom)
     rewrites: Dict[int, WithRewrite] = {}
     plans: Dict[int, List[BoundPlan]] = {}
     for defect in defects:

@@ -76,18 +76,19 @@ def fix_file(
     return result
 
 
-def _encoding_of(original: bytes) -> str:
+def encode_like(text: str, original: bytes) -> bytes:
+    """``text`` encoded as the source ``original`` was: its PEP 263 codec, and its BOM."""
     encoding, _ = tokenize.detect_encoding(io.BytesIO(original).readline)
-    return encoding
+    data = text.encode("utf-8" if encoding == "utf-8-sig" else encoding)
+    if original.startswith(codecs.BOM_UTF8):
+        data = codecs.BOM_UTF8 + data
+    return data
 
 
 def write_source_atomically(path: str, text: str, original: bytes) -> None:
     """Replace ``path`` with ``text`` encoded like ``original`` (same codec, same BOM),
     through a temporary file in the same folder, keeping the file's permission bits."""
-    encoding = _encoding_of(original)
-    data = text.encode("utf-8" if encoding == "utf-8-sig" else encoding)
-    if original.startswith(codecs.BOM_UTF8):
-        data = codecs.BOM_UTF8 + data
+    data = encode_like(text, original)
     mode = stat.S_IMODE(os.stat(path).st_mode)
     folder = os.path.dirname(os.path.abspath(path))
     descriptor, temporary = tempfile.mkstemp(prefix=".memlint-fix-", suffix=".tmp", dir=folder)

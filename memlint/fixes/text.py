@@ -147,6 +147,9 @@ def _with_edit(rewrite: WithRewrite, positions: Mapping[cst.CSTNode, object], mo
         if number in dropped:
             continue
         text = rows[number]
+        if len(out) == 1 and not text.strip():
+            # A blank line that followed the acquisition would now follow the header.
+            continue
         if number in kept_as_is or number in protected or not text.strip():
             out.append(text)
         else:

@@ -24,7 +24,7 @@ def _fixes(ctx: FileContext) -> Dict[int, object]:
         from memlint.fixes import build_fixes
 
         try:
-            cached = build_fixes(ctx.module, ctx.analysis.defects)
+            cached = build_fixes(ctx.module, ctx.analysis.defects, ctx.options.resources)
         except Exception as error:  # noqa: BLE001 - a fixer bug must not cost the findings
             cached = {}
             ctx.cache["memlint.fixes.error"] = f"{type(error).__name__}: {error}"

@@ -47,6 +47,10 @@ class StoreTransaction(ABC):
     def scan(self, after_seq: int, limit: int) -> List[StoreRow]:
         """Entries with ``seq > after_seq`` in ``seq`` order (keyset paging)."""
 
+    @abstractmethod
+    def by_tag(self, tag: str, limit: int) -> List[StoreRow]:
+        """Entries carrying ``tag``, in ``seq`` order."""
+
     def try_lock_pruning(self, wait: bool = False) -> bool:
         """Become the only pruner until this transaction ends; False if another prunes now
         (``wait=True``: wait for it instead).

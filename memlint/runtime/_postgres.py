@@ -245,6 +245,12 @@ class _PostgresStoreTx(StoreTransaction):
             f"SELECT {_COLUMNS} FROM memlint_entries WHERE seq > %s ORDER BY seq LIMIT %s", (after_seq, limit)
         ))
 
+    def by_tag(self, tag: str, limit: int) -> List[StoreRow]:
+        # jsonb "?" (has element) is served by the GIN index on body -> 'tags'.
+        return _rows(self.c.execute(
+            f"SELECT {_COLUMNS} FROM memlint_entries WHERE body -> 'tags' ? %s ORDER BY seq LIMIT %s", (tag, limit)
+        ))
+
     def settle(self, cutoff_us: int) -> int:
         return int(self.c.execute(
             "UPDATE memlint_entries SET settled = TRUE WHERE NOT settled AND ts_us < %s", (cutoff_us,)

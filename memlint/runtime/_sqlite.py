@@ -64,6 +64,18 @@ CREATE TRIGGER entries_count_up AFTER INSERT ON entries
 BEGIN UPDATE counters SET value = value + 1 WHERE name = 'entries'; END;
 CREATE TRIGGER entries_count_down AFTER DELETE ON entries
 BEGIN UPDATE counters SET value = value - 1 WHERE name = 'entries'; END;
+-- Tags, kept in step with the entries' JSON by triggers, so that a tag is an index lookup.
+CREATE TABLE entry_tags (tag TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (tag, seq)) WITHOUT ROWID;
+CREATE INDEX entry_tags_by_seq ON entry_tags (seq);
+CREATE TRIGGER entries_tags_insert AFTER INSERT ON entries
+BEGIN INSERT OR IGNORE INTO entry_tags (tag, seq)
+      SELECT value, NEW.seq FROM json_each(NEW.body, '$.tags') WHERE type = 'text'; END;
+CREATE TRIGGER entries_tags_update AFTER UPDATE OF body ON entries
+BEGIN DELETE FROM entry_tags WHERE seq = OLD.seq;
+      INSERT OR IGNORE INTO entry_tags (tag, seq)
+      SELECT value, NEW.seq FROM json_each(NEW.body, '$.tags') WHERE type = 'text'; END;
+CREATE TRIGGER entries_tags_delete AFTER DELETE ON entries
+BEGIN DELETE FROM entry_tags WHERE seq = OLD.seq; END;
 -- Commit records of archive moves: an entry left this store under ``token``.
 CREATE TABLE moves (
     token TEXT NOT NULL,
@@ -284,6 +296,14 @@ class _SQLiteStoreTx(StoreTransaction):
         rows = self.c.execute(
             "SELECT seq, id, ts_us, importance, body FROM entries WHERE seq > ? ORDER BY seq LIMIT ?",
             (after_seq, limit),
+        ).fetchall()
+        return [StoreRow(*row) for row in rows]
+
+    def by_tag(self, tag: str, limit: int) -> List[StoreRow]:
+        rows = self.c.execute(
+            "SELECT e.seq, e.id, e.ts_us, e.importance, e.body FROM entry_tags t JOIN entries e ON e.seq = t.seq"
+            " WHERE t.tag = ? ORDER BY t.seq LIMIT ?",
+            (tag, limit),
         ).fetchall()
         return [StoreRow(*row) for row in rows]
 

@@ -27,6 +27,7 @@ from memlint.runtime._common import (
     check_entry,
     check_importance,
     check_number,
+    check_tags,
     content_id,
     from_micros,
     iso_utc,
@@ -267,6 +268,14 @@ class LongTermMemory:
         with self._backend.read() as tx:
             row = tx.get(key)
         return None if row is None else _decode(row)
+
+    def search_by_tag(self, tag: str, limit: int = 1000) -> List[Dict[str, Any]]:
+        """Entries whose ``tags`` contain ``tag``, in the order stored (an index lookup)."""
+        check_tags([tag])
+        check_number("limit", limit, low=0, integer=True)
+        with self._backend.read() as tx:
+            rows = tx.by_tag(tag, limit)
+        return [_decode(row) for row in rows]
 
     def __contains__(self, entry_id: object) -> bool:
         try:

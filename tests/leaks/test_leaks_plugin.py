@@ -374,6 +374,7 @@ def test_json_report(pytester: pytest.Pytester) -> None:
     assert [p.name for p in pytester.path.joinpath("out").iterdir()] == ["leaks.json"]
 
 
+@pytest.mark.slow
 def test_xdist_workers(pytester: pytest.Pytester) -> None:
     pytest.importorskip("xdist", reason="pytest-xdist (from the test extra) is not installed")
     _leaky(pytester)

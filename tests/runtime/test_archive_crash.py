@@ -208,18 +208,19 @@ def finish(child: "subprocess.Popen[str]") -> Tuple[int, str]:
 
 
 # Where the child dies (the nth time it reaches the point), and how many batches of 90
-# selected entries have then committed.
+# selected entries have then committed. Each batch stages, commits, publishes and forgets
+# once (SQLite), or puts 90 rows inside its one transaction (PostgreSQL).
 PHASES = {
-    "sqlite": [("commit", 2), ("publish", 3), ("forget", 3)],
-    "postgres": [("inside", 2), ("after", 3)],
+    "sqlite": [("commit", 3, 2), ("publish", 3, 3), ("forget", 3, 3)],
+    "postgres": [("inside", 2 * 90 + 1, 2), ("after", 3, 3)],
 }
 
 
 def test_killed_inside_each_step(site: CrashSite) -> None:
     entries, selected = site.fill(1000)
-    for phase, committed_batches in PHASES[site.backend]:
+    for phase, nth, committed_batches in PHASES[site.backend]:
         site.reset()
-        returncode, stderr = finish(site.start_mover(phase, nth=3, batch=100))
+        returncode, stderr = finish(site.start_mover(phase, nth=nth, batch=100))
         assert returncode == -signal.SIGKILL, f"{phase}: {stderr}"
         in_store, in_archive = site.assert_exactly_once(entries, selected, check_content=True)
         assert len(in_archive) == committed_batches * 90, phase

@@ -321,3 +321,20 @@ def test_json_round_trip_preserves_values(store_location: StoreLocation) -> None
     value = {"text": "naïve ☃", "n": 3, "f": 0.1, "none": None, "list": [1, [2, {"a": True}]], "t": (1, 2)}
     stored = memory.get(memory.store(value))
     assert {key: stored[key] for key in value} == json.loads(json.dumps(value))
+
+
+def test_search_by_tag_follows_stores_replacements_and_deletes(store_location: StoreLocation) -> None:
+    memory = store_location.open(clock=TickingClock())
+    memory.store({"id": "a", "text": "a", "tags": ["x", "y"]})
+    memory.store({"id": "b", "text": "b", "tags": ["y"]})
+    memory.store({"id": "c", "text": "c"})
+    assert [e["id"] for e in memory.search_by_tag("y")] == ["a", "b"]
+    assert [e["id"] for e in memory.search_by_tag("x")] == ["a"]
+    memory.store({"id": "a", "text": "a2", "tags": ["z"]})  # replaced: its old tags go
+    assert [e["id"] for e in memory.search_by_tag("x")] == []
+    assert [e["text"] for e in memory.search_by_tag("z")] == ["a2"]
+    memory.delete("b")
+    assert memory.search_by_tag("y") == []
+    assert memory.search_by_tag("z", limit=0) == []
+    with pytest.raises(TypeError):
+        memory.search_by_tag(5)  # type: ignore[arg-type]

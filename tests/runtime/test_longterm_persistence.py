@@ -37,9 +37,13 @@ with LongTermMemory(max_entries=bound, retention_days=None, grace_period=0, **kw
 
 
 def sqlite_file(location: StoreLocation) -> str:
-    if location.backend != "sqlite":
-        pytest.skip("inspects the SQLite file itself")
+    assert location.backend == "sqlite"
     return location.kwargs["path"]
+
+
+# These inspect the SQLite file and connection themselves (PostgreSQL's own checks are in
+# test_longterm_postgres.py).
+sqlite_only = pytest.mark.parametrize("persistent_location", ["sqlite"], indirect=True)
 
 
 def test_restart_finds_everything(persistent_location: StoreLocation) -> None:
@@ -54,6 +58,7 @@ def test_restart_finds_everything(persistent_location: StoreLocation) -> None:
     assert all(entry_id in reopened for entry_id in ids)
 
 
+@sqlite_only
 def test_sqlite_file_is_wal_versioned_and_json(persistent_location: StoreLocation) -> None:
     path = sqlite_file(persistent_location)
     memory = persistent_location.open(clock=ManualClock())
@@ -67,6 +72,7 @@ def test_sqlite_file_is_wal_versioned_and_json(persistent_location: StoreLocatio
     assert json.loads(body)["text"] == "json please"
 
 
+@sqlite_only
 def test_connection_settings(persistent_location: StoreLocation) -> None:
     sqlite_file(persistent_location)
     memory = persistent_location.open(busy_timeout=12.5)
@@ -92,6 +98,7 @@ def test_foreign_and_newer_files_are_refused(tmp_path: Path) -> None:
         LongTermMemory(path=newer)
 
 
+@sqlite_only
 def test_a_writer_waits_for_the_lock_instead_of_failing(persistent_location: StoreLocation) -> None:
     path = sqlite_file(persistent_location)
     memory = persistent_location.open(busy_timeout=30)

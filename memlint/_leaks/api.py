@@ -20,8 +20,6 @@ created it. Nothing heavy is imported until a check actually starts.
 from __future__ import annotations
 
 import functools
-import sys
-import types
 from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, Tuple, TypeVar, Union, overload
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -130,19 +128,3 @@ def leakcheck(
     """
     check = LeakCheck(allow=allow, grace_period=grace_period)
     return check if func is None else check(func)
-
-
-class _CallableModule(types.ModuleType):
-    """This module's type, so that ``memlint.leakcheck(...)`` works however it was imported.
-
-    The function shares the module's name: once anything imports the module itself, the
-    import system sets the attribute ``memlint.leakcheck`` to the module, which would
-    shadow the function that ``memlint/__init__.py`` exports lazily. Calling the module
-    calls the function instead.
-    """
-
-    def __call__(self, func: Optional[F] = None, **kwargs: Any) -> Union[LeakCheck, F]:
-        return leakcheck(func, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

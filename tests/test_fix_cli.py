@@ -1,0 +1,125 @@
+"""`memlint check --fix`, `--unsafe-fixes`, `--diff` on real files, through `memlint.cli.main`."""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import sys
+from pathlib import Path
+from typing import Tuple
+
+import pytest
+
+from memlint.cli import main
+
+LEAKY = "def load(p):\n    f = open(p)\n    data = f.read()\n    f.close()\n    return data\n"
+FIXED = "def load(p):\n    with open(p) as f:\n        data = f.read()\n    return data\n"
+# A writer never closed and then a call: its fix is unsafe (the flush would come sooner).
+UNSAFE_ONLY = "def save(p):\n    out = open(p, 'w')\n    out.write('x')\n    check(p)\n"
+UNFIXABLE = "import os\n\n\ndef raw(p):\n    fd = os.open(p, os.O_RDONLY)\n    return os.read(fd, 3)\n"
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    return tmp_path
+
+
+def _run(*args: str) -> Tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = out, err
+    try:
+        code = main(["check", "--no-cache", *args])
+    finally:
+        sys.stdout, sys.stderr = saved
+    return code, out.getvalue(), err.getvalue()
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_fix_rewrites_keeps_mode_and_exits_0_when_all_is_fixed(project: Path) -> None:
+    target = _write(project / "leaky.py", LEAKY)
+    os.chmod(target, 0o751)
+    code, out, err = _run("--fix", "leaky.py")
+    assert code == 0, out + err
+    assert target.read_text(encoding="utf-8") == FIXED
+    assert stat.S_IMODE(target.stat().st_mode) == 0o751
+    assert "Fixed 1 finding." in err and "All checks passed!" in out
+    assert sorted(p.name for p in project.iterdir()) == ["leaky.py"], "a temporary file was left behind"
+
+
+def test_fix_exits_1_when_findings_remain_and_reports_only_those(project: Path) -> None:
+    _write(project / "leaky.py", LEAKY)
+    _write(project / "raw.py", UNFIXABLE)
+    code, out, _ = _run("--fix", ".")
+    assert code == 1
+    assert "raw.py:5:" in out and "leaky.py" not in out
+    assert (project / "leaky.py").read_text(encoding="utf-8") == FIXED
+
+
+def test_second_fix_changes_nothing(project: Path) -> None:
+    target = _write(project / "leaky.py", LEAKY)
+    _run("--fix", "leaky.py")
+    before = target.stat().st_mtime_ns
+    code, _, err = _run("--fix", "leaky.py")
+    assert code == 0 and "Fixed" not in err
+    assert target.stat().st_mtime_ns == before
+
+
+def test_diff_prints_and_writes_nothing(project: Path) -> None:
+    target = _write(project / "leaky.py", LEAKY)
+    code, out, _ = _run("--diff", "leaky.py")
+    assert code == 1
+    assert out.startswith("--- a/leaky.py\n+++ b/leaky.py\n")
+    assert "+    with open(p) as f:\n" in out
+    assert target.read_text(encoding="utf-8") == LEAKY
+    code, out, _ = _run("--diff", "leaky.py", "--fix")
+    assert code == 1 and target.read_text(encoding="utf-8") == LEAKY, "--diff wins over --fix"
+
+
+def test_diff_exits_0_when_there_is_nothing_to_fix(project: Path) -> None:
+    _write(project / "raw.py", UNFIXABLE)
+    code, out, _ = _run("--diff", "raw.py")
+    assert code == 0 and out == ""
+
+
+def test_unsafe_fixes_only_when_asked(project: Path) -> None:
+    target = _write(project / "save.py", UNSAFE_ONLY)
+    code, _, _ = _run("--fix", "save.py")
+    assert code == 1 and target.read_text(encoding="utf-8") == UNSAFE_ONLY
+    code, _, _ = _run("--fix", "--unsafe-fixes", "save.py")
+    assert code == 0
+    assert "    with open(p, 'w') as out:\n        out.write('x')\n    check(p)\n" in target.read_text(encoding="utf-8")
+
+
+def test_file_with_syntax_error_is_left_untouched(project: Path) -> None:
+    broken = _write(project / "broken.py", LEAKY + "def oops(:\n")
+    code, out, _ = _run("--fix", "broken.py")
+    assert code == 1 and "MEM000" in out
+    assert broken.read_text(encoding="utf-8") == LEAKY + "def oops(:\n"
+
+
+def test_stdin_fix_prints_the_fixed_source(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stdin", _Stdin(LEAKY.encode("utf-8")))
+    out = _BytesStdout()
+    monkeypatch.setattr(sys, "stdout", out)
+    code = main(["check", "--no-cache", "--fix", "-"])
+    assert code == 0
+    assert out.buffer.getvalue().decode("utf-8") == FIXED
+
+
+class _Stdin:
+    def __init__(self, data: bytes) -> None:
+        self.buffer = io.BytesIO(data)
+
+
+class _BytesStdout(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.buffer = io.BytesIO()
