@@ -80,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     output.add_argument("--statistics", action="store_true", help="print the number of findings per code instead")
     output.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     output.add_argument("-q", "--quiet", action="store_true", help="print findings only, no summary or warnings")
+    fixing = check.add_argument_group("fixing")
+    fixing.add_argument("--fix", action="store_true", help="rewrite leaks into `with` statements (safe fixes only)")
+    fixing.add_argument("--unsafe-fixes", action="store_true", help="also apply the fixes marked unsafe")
+    fixing.add_argument("--diff", action="store_true",
+                        help="print the fixes as a unified diff and change nothing (exit 1 if there are any)")
     config = check.add_argument_group("configuration")
     config.add_argument("--config", metavar="FILE", help="use this pyproject.toml or memlint.toml for every file")
     config.add_argument("--isolated", action="store_true", help="ignore all configuration files")
@@ -218,10 +223,13 @@ def _check_command(options: argparse.Namespace) -> int:
     resolver = ConfigResolver(overrides, config_file=options.config, isolated=options.isolated)
 
     paths = options.paths or (["-"] if options.stdin_filename else ["."])
+    files: List[Any] = []
+    stdin_data: Optional[bytes] = None
     if "-" in paths:
         if len(paths) > 1:
             raise UsageError("'-' (standard input) cannot be combined with other paths")
-        result: CheckResult = check_stdin(sys.stdin.buffer.read(), resolver, options.stdin_filename,
+        stdin_data = sys.stdin.buffer.read()
+        result: CheckResult = check_stdin(stdin_data, resolver, options.stdin_filename,
                                           options.force_exclude)
     else:
         files = discover(paths, resolver, force_exclude=options.force_exclude)
@@ -230,6 +238,8 @@ def _check_command(options: argparse.Namespace) -> int:
         result = check_files(files, resolver, jobs=options.jobs or default_jobs(), cache=_open_cache(options))
 
     output_format = resolver.for_run().output_format
+    if options.fix or options.diff:
+        return _fix_command(options, result, resolver, files, stdin_data, output_format)
     _emit(result, output_format, options)
 
     if result.has_internal_error:
@@ -237,6 +247,82 @@ def _check_command(options: argparse.Namespace) -> int:
     if result.findings and not options.exit_zero:
         return EXIT_FINDINGS
     return EXIT_CLEAN
+
+
+def _fix_command(
+    options: argparse.Namespace,
+    result: Any,
+    resolver: Any,
+    files: List[Any],
+    stdin_data: Optional[bytes],
+    output_format: str,
+) -> int:
+    """``--fix`` / ``--diff``: fix the files that have fixable findings (``memlint.fixes``),
+    then report what is left. ``--diff`` writes nothing and exits 1 if it would change
+    something; ``--fix`` exits 0 when nothing is left, 1 when findings remain."""
+    from memlint.api import RuleSet, check_one
+    from memlint.fixes.run import fix_files
+
+    rule_set = RuleSet()
+
+    def checker_for(path: str, display: str) -> Any:
+        settings = resolver.for_file(path)
+        codes = settings.codes_for(path)
+        return lambda text: check_one(text, display, settings.options, codes, rule_set, prefilter=False)[0]
+
+    if stdin_data is not None:
+        return _fix_stdin(options, result, stdin_data, checker_for)
+    run = fix_files(files, result.findings, checker_for, unsafe=options.unsafe_fixes, write=not options.diff)
+    for problem in run.errors:
+        _error(f"cannot fix {problem}")
+    count = run.fixed_count
+    if options.diff:
+        _write(sys.stdout, run.diff())
+        if not options.quiet:
+            sys.stderr.write(f"Would fix {count} finding{'' if count == 1 else 's'}.\n")
+        if run.errors or result.has_internal_error:
+            return EXIT_ERROR
+        return EXIT_FINDINGS if run.changed else EXIT_CLEAN
+    result.findings = run.findings
+    result.sources.update(run.sources)
+    _emit(result, output_format, options)
+    if not options.quiet and count:
+        sys.stderr.write(f"Fixed {count} finding{'' if count == 1 else 's'}.\n")
+    if run.errors or result.has_internal_error:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if result.findings and not options.exit_zero else EXIT_CLEAN
+
+
+def _fix_stdin(options: argparse.Namespace, result: Any, data: bytes, checker_for: Any) -> int:
+    """Standard input: the fixed source goes to stdout (or its diff, with ``--diff``)."""
+    import difflib
+
+    from memlint.engine import decode_source, run_with_deep_stack
+    from memlint.fixes import fix_text
+    from memlint.fixes.files import encode_like
+    from memlint.fixes.text import source_lines
+
+    display = result.findings[0].path if result.findings else (options.stdin_filename or "-")
+    try:
+        text = decode_source(data)
+    except SyntaxError:
+        # Undecodable: MEM000, nothing to fix; the input goes back unchanged.
+        if options.diff:
+            return EXIT_CLEAN
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return EXIT_FINDINGS
+    path = os.path.abspath(options.stdin_filename or "-")
+    check = checker_for(path, display)
+    outcome = run_with_deep_stack(lambda: fix_text(text, check, unsafe=options.unsafe_fixes))
+    if options.diff:
+        diff = difflib.unified_diff(source_lines(text), source_lines(outcome.text),
+                                    fromfile=f"a/{display}", tofile=f"b/{display}")
+        _write(sys.stdout, "".join(diff))
+        return EXIT_FINDINGS if outcome.text != text else EXIT_CLEAN
+    sys.stdout.buffer.write(encode_like(outcome.text, data))
+    sys.stdout.flush()
+    return EXIT_FINDINGS if outcome.remaining and not options.exit_zero else EXIT_CLEAN
 
 
 def _open_cache(options: argparse.Namespace) -> Any:

@@ -93,7 +93,7 @@ def check_text(
     except Exception as error:  # libcst's parser can lag behind the interpreter's grammar
         return [Finding(path, 1, 1, 1, 1, INTERNAL_ERROR, f"libcst cannot parse this file: {_one_line(error)}")]
 
-    ctx = FileContext(path, text, module, options)
+    ctx = FileContext(path, text, module, options, tree)
     findings: List[Finding] = []
     reported: List[Tuple[Rule, Report]] = []
     for rule in rules:

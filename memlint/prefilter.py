@@ -25,14 +25,34 @@ CONTEXT_MANAGER_NAMES = frozenset(
 _COMPILED: Dict[Tuple[Tuple[str, str], ...], "re.Pattern[bytes]"] = {}
 
 
+# Last names too common to mean anything on their own (``input()``, ``db.connect()``):
+# for these the module's name is the trigger instead, which every way of reaching the
+# callable (``sqlite3.connect``, ``from sqlite3 import connect as c``) spells out.
+GENERIC_LAST_NAMES = frozenset(
+    {"input", "connect", "Session", "session", "Client", "AsyncClient", "Pool", "Manager", "open", "Connection"}
+)
+
+
 def trigger_names(resources: Mapping[str, str]) -> FrozenSet[str]:
     """Every name whose presence in a file means the analysis has to run on it."""
-    from memlint.analysis.resources import candidate_names
+    from memlint.analysis.resources import RESOURCE_CALLS, candidate_names
 
-    return frozenset(candidate_names(resources.keys())) | CONTEXT_MANAGER_NAMES
+    names = set()
+    for qualified in list(RESOURCE_CALLS) + list(resources):
+        head, _, last = qualified.rpartition(".")
+        if last == "open":
+            continue  # every ``x.open(`` contains the word ``open``, which is a trigger anyway
+        if head and last in GENERIC_LAST_NAMES:
+            names.add(head.split(".", 1)[0])
+        else:
+            names.add(last)
+    # Builtin open() and the method-based acquisitions have no module to look for.
+    names.update(candidate_names(()) - {q.rsplit(".", 1)[-1] for q in RESOURCE_CALLS})
+    names.add("open")
+    return frozenset(names) | CONTEXT_MANAGER_NAMES
 
 
-def _pattern(names: Iterable[str]) -> "re.Pattern[bytes]":
+def word_pattern(names: Iterable[str]) -> "re.Pattern[bytes]":
     # Longest first so that alternation never stops at a shorter prefix of a longer name.
     alternatives = b"|".join(re.escape(name.encode("ascii")) for name in sorted(names, key=lambda n: (-len(n), n)))
     return re.compile(rb"(?<![A-Za-z0-9_])(?:" + alternatives + rb")(?![A-Za-z0-9_])")
@@ -43,6 +63,6 @@ def needs_analysis(resources: Mapping[str, str]) -> Callable[[bytes], bool]:
     key = tuple(sorted(resources.items()))
     pattern = _COMPILED.get(key)
     if pattern is None:
-        pattern = _COMPILED[key] = _pattern(trigger_names(resources))
+        pattern = _COMPILED[key] = word_pattern(trigger_names(resources))
     search = pattern.search
     return lambda data: search(data) is not None

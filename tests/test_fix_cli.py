@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import stat
+import subprocess
 import sys
 from pathlib import Path
-from typing import Tuple
+from typing import List, Tuple
 
 import pytest
 
@@ -123,3 +125,51 @@ class _BytesStdout(io.StringIO):
     def __init__(self) -> None:
         super().__init__()
         self.buffer = io.BytesIO()
+
+
+def test_memlint_fix_hook_definition() -> None:
+    import yaml  # pre-commit's own dependency, in the test extra
+
+    root = Path(__file__).resolve().parents[1]
+    hooks = {hook["id"]: hook for hook in yaml.safe_load((root / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))}
+    fix = hooks["memlint-fix"]
+    assert fix["entry"] == "memlint check --fix --force-exclude"
+    assert fix["language"] == "python" and fix["types_or"] == ["python", "pyi"] and fix["require_serial"] is True
+    assert hooks["memlint"]["entry"] == "memlint check --force-exclude"
+
+
+def _git(args: List[str], cwd: Path) -> "subprocess.CompletedProcess[str]":
+    identity = ["-c", "user.name=memlint tests", "-c", "user.email=tests@memlint.invalid"]
+    return subprocess.run(["git", *identity, *args], cwd=str(cwd), capture_output=True, text=True, check=False)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_memlint_fix_hook_through_pre_commit_try_repo(tmp_path: Path) -> None:
+    """The hook rewrites the staged file, so pre-commit fails the first run and passes the next."""
+    from conftest import REPO_ROOT, memlint_env
+
+    if subprocess.run([sys.executable, "-m", "pre_commit", "--version"], capture_output=True, check=False).returncode:
+        pytest.skip("pre-commit is not installed (it is in the test extra)")
+    listed = _git(["ls-files", "-z", "--cached", "--others", "--exclude-standard"], REPO_ROOT)
+    assert listed.returncode == 0, listed.stderr
+    hook_repo = tmp_path / "memlint-src"
+    for name in filter(None, listed.stdout.split("\0")):
+        source = REPO_ROOT / name
+        if source.is_file() and not {"__pycache__", ".memlint_cache"} & set(Path(name).parts):
+            (hook_repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, hook_repo / name)
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "snapshot"]):
+        assert _git(args, hook_repo).returncode == 0
+    project = tmp_path / "project"
+    project.mkdir()
+    assert _git(["init", "-q"], project).returncode == 0
+    _write(project / "leaky.py", LEAKY)
+    env = memlint_env({"PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")})
+    command = [sys.executable, "-m", "pre_commit", "try-repo", str(hook_repo), "memlint-fix", "--color", "never",
+               "--files", "leaky.py"]
+    first = subprocess.run(command, cwd=str(project), env=env, capture_output=True, text=True, timeout=900, check=False)
+    assert first.returncode == 1, first.stdout + first.stderr
+    assert (project / "leaky.py").read_text(encoding="utf-8") == FIXED
+    second = subprocess.run(command, cwd=str(project), env=env, capture_output=True, text=True, timeout=900, check=False)
+    assert second.returncode == 0, second.stdout + second.stderr

@@ -233,3 +233,27 @@ def test_results_derived_in_a_loop_are_followed() -> None:
     )
     findings = [f for f in _check(source) if f.code in ("MEM001", "MEM003") and f.line == 5]
     assert findings and all(f.fix is None for f in findings)
+
+
+def test_form_feeds_and_unicode_line_separators_do_not_shift_lines() -> None:
+    """`str.splitlines` would split at \\x0c and \\u2028; Python and the edits do not."""
+    source = "x = 1\n\x0c\ndef load(p):\n    # a\u2028b\n    f = open(p)\n    data = f.read()\n    f.close()\n    return data\n"
+    expected = "x = 1\n\x0c\ndef load(p):\n    # a\u2028b\n    with open(p) as f:\n        data = f.read()\n    return data\n"
+    assert _fixed(source) == expected
+
+
+def test_suppressed_findings_are_not_fixed() -> None:
+    source = "def load(p):\n    f = open(p)  # noqa: MEM001\n    return f.read()\n"
+    assert _fixed(source) == source
+
+
+def test_import_goes_before_the_first_statement_when_there_is_no_import() -> None:
+    source = "#!/usr/bin/env python\n# a script\nimport_path = 'db'\nc = __import__('sqlite3').connect(import_path)\n"
+    assert _fixed(source) == source  # not a known acquisition: nothing to do
+    source = (
+        "#!/usr/bin/env python\nfrom sqlite3 import connect\n\n\ndef f(db):\n    c = connect(db)\n"
+        "    c.execute('x')\n    c.close()\n"
+    )
+    fixed = _fixed(source)
+    assert fixed.startswith("#!/usr/bin/env python\nfrom sqlite3 import connect\nimport contextlib\n")
+    assert "    with contextlib.closing(connect(db)) as c:\n        c.execute('x')\n" in fixed

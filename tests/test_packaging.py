@@ -74,7 +74,7 @@ def test_ci_runs_exactly_the_readme_test_command():
 
 def test_pre_commit_hook_definition():
     text = (REPO_ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8")
-    fields = dict(re.findall(r"^\s*-?\s*([a-z_]+):\s*(.+?)\s*$", text, re.MULTILINE))
+    fields = dict(reversed(re.findall(r"^\s*-?\s*([a-z_]+):\s*(.+?)\s*$", text, re.MULTILINE)))  # first hook
     assert fields["id"] == "memlint"
     assert fields["entry"] == "memlint check --force-exclude"
     assert fields["language"] == "python"

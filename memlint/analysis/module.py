@@ -12,6 +12,9 @@
 
 from __future__ import annotations
 
+import ast
+import functools
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
@@ -91,6 +94,8 @@ class Scope:
     # Local names bound to a fresh container literal (``handles = {}``).
     containers: Set[str] = field(default_factory=set)
     is_context_manager: bool = False
+    # The function's text names nothing that creates a resource: no need to walk it.
+    quiet: bool = False
 
     @property
     def is_module(self) -> bool:
@@ -380,6 +385,61 @@ def _scan(ctx: ModuleContext) -> List[Scope]:
     # A module-level def or assignment of a builtin's name (``open = ...``) shadows it.
     ctx.shadowed = {name for name in module_level_names if name in ("open", "input", "connect")}
     return scopes
+
+
+def _ast_functions(tree: ast.Module) -> List[ast.AST]:
+    """Function definitions in the order ``_scan`` meets them (statements depth first)."""
+    found: List[ast.AST] = []
+
+    def visit(body: Iterable[ast.stmt]) -> None:
+        for statement in body:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                found.append(statement)
+                visit(statement.body)
+            elif isinstance(statement, ast.ClassDef):
+                visit(statement.body)
+            else:
+                for name in ("body", "handlers", "orelse", "finalbody", "cases"):
+                    for child in getattr(statement, name, ()) or ():
+                        inner = getattr(child, "body", None)
+                        if isinstance(child, ast.stmt):
+                            visit([child])
+                        elif inner is not None:
+                            visit(inner)
+
+    visit(tree.body)
+    return found
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_pattern(names: FrozenSet[str]) -> "re.Pattern[bytes]":
+    from memlint.prefilter import word_pattern
+
+    return word_pattern(names)
+
+
+def _mark_quiet_functions(
+    ctx: ModuleContext, scopes: List[Scope], tree: ast.Module, source: str, options: RuleOptions
+) -> None:
+    """Mark the functions whose own lines name no resource-creating call (cheap: a regex
+    over the text that ``ast`` says is theirs), so that their bodies are never walked."""
+    from memlint.prefilter import trigger_names
+
+    local = set(ctx.factories) | set(ctx.resource_classes)
+    for info in ctx.classes.values():
+        local |= set(info.factories)
+    local |= {alias for alias in ctx.imports.aliases if alias in ctx.candidates}
+    search = _cached_pattern(frozenset(trigger_names(options.resources) | local)).search
+    functions = [scope for scope in scopes if isinstance(scope.node, cst.FunctionDef)]
+    spans = _ast_functions(tree)
+    if len(spans) != len(functions):
+        return
+    lines = source.splitlines(keepends=True)
+    for scope, node in zip(functions, spans):
+        if scope.node.name.value != node.name:  # type: ignore[attr-defined]
+            return
+        text = "".join(lines[node.lineno - 1 : node.end_lineno]).encode("utf-8", "surrogatepass")  # type: ignore[attr-defined]
+        scope.quiet = search(text) is None
 
 
 def _fill_scope_names(ctx: ModuleContext, scope: Scope) -> None:
@@ -1410,7 +1470,9 @@ def _is_release_of(ctx: ModuleContext, statement: cst.CSTNode, name: str) -> boo
     return value.func.attr.value in ANY_RELEASE_METHODS and dotted(value.func.value) == name
 
 
-def analyze_module(module: cst.Module, source: str, options: RuleOptions) -> ModuleAnalysis:
+def analyze_module(
+    module: cst.Module, source: str, options: RuleOptions, tree: Optional[ast.Module] = None
+) -> ModuleAnalysis:
     """The whole resource-lifetime analysis of one parsed module."""
     ctx = ModuleContext(module, options)
     analysis = ModuleAnalysis()
@@ -1421,8 +1483,11 @@ def analyze_module(module: cst.Module, source: str, options: RuleOptions) -> Mod
     }
     _find_factories(ctx, scopes)
     _find_resource_classes(ctx, scopes)
+    if tree is not None:
+        _mark_quiet_functions(ctx, scopes, tree, source, options)
     for scope in scopes:
-        _analyze_scope(ctx, scope, analysis)
+        if not scope.quiet:
+            _analyze_scope(ctx, scope, analysis)
     ctx.scope = None
     _check_classes(ctx, analysis)
     _check_context_managers(ctx, scopes, analysis)

@@ -84,7 +84,8 @@ def iter_statements(body: Sequence[cst.CSTNode], into_functions: bool = True) ->
     while stack:
         statement = stack.pop()
         yield statement
-        for block in child_blocks(statement, into_functions):
+        # Pushed last block first, so that blocks come out in source order (body, else...).
+        for block in reversed(list(child_blocks(statement, into_functions))):
             stack.extend(reversed(block))
 
 

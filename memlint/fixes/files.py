@@ -20,6 +20,7 @@ from typing import Callable, List, Optional
 
 from memlint.diagnostics import Finding
 from memlint.fixes import FixOutcome, fix_text
+from memlint.fixes.text import source_lines
 
 
 @dataclass
@@ -38,8 +39,8 @@ class FileFix:
     def diff(self) -> str:
         """A unified diff from the original to the fixed text (empty when unchanged)."""
         lines = difflib.unified_diff(
-            self.original.splitlines(keepends=True),
-            self.outcome.text.splitlines(keepends=True),
+            source_lines(self.original),
+            source_lines(self.outcome.text),
             fromfile=f"a/{self.display}",
             tofile=f"b/{self.display}",
         )

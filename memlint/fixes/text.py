@@ -9,6 +9,7 @@ a multi-line string (adding spaces there would change the string's value).
 from __future__ import annotations
 
 import io
+import re
 import tokenize
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
@@ -19,6 +20,15 @@ from memlint.fixes.model import WithRewrite
 
 _FSTRING_START = getattr(tokenize, "FSTRING_START", None)
 _FSTRING_END = getattr(tokenize, "FSTRING_END", None)
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def source_lines(text: str) -> List[str]:
+    """The lines of Python source, with their endings, split only where Python (and libcst)
+    count a new line: not at a form feed or the other breaks ``str.splitlines`` knows."""
+    return _LINE.findall(text)
 
 
 class _Unfixable(Exception):
@@ -39,7 +49,7 @@ def to_fix(rewrite: WithRewrite, positions: Mapping[cst.CSTNode, object], module
 def _import_edit(rewrite: WithRewrite, positions: Mapping[cst.CSTNode, object], module: cst.Module, source: str) -> Edit:
     """Insert ``rewrite.import_text`` on a line of its own after (or before) its anchor."""
     newline = module.default_newline
-    lines = source.splitlines(keepends=True)
+    lines = source_lines(source)
     if rewrite.import_after is not None:
         span = _span(positions, rewrite.import_after)
         _whole_lines(lines, span)
@@ -87,7 +97,7 @@ def _string_lines(text: str, first_line: int) -> Set[int]:
 
 
 def _with_edit(rewrite: WithRewrite, positions: Mapping[cst.CSTNode, object], module: cst.Module, source: str) -> Edit:
-    lines = source.splitlines(keepends=True)
+    lines = source_lines(source)
     first = _span(positions, rewrite.first)
     last = _span(positions, rewrite.last)
     start_line, end_line = first[0], last[2]
@@ -176,7 +186,7 @@ def _dedent_first(text: str, indent: str) -> str:
     if not indent:
         return text
     out = []
-    for line in text.splitlines(keepends=True):
+    for line in source_lines(text):
         out.append(line[len(indent) :] if line.startswith(indent) else line)
     return "".join(out)
 
@@ -186,7 +196,7 @@ def _dedent_first(text: str, indent: str) -> str:
 
 def _offsets(text: str) -> List[int]:
     starts = [0]
-    for line in text.splitlines(keepends=True):
+    for line in source_lines(text):
         starts.append(starts[-1] + len(line))
     return starts
 

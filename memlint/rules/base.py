@@ -46,11 +46,15 @@ class Report:
 class FileContext:
     """One parsed file, shared by every rule that runs on it."""
 
-    def __init__(self, path: str, source: str, module: "cst.Module", options: RuleOptions) -> None:
+    def __init__(
+        self, path: str, source: str, module: "cst.Module", options: RuleOptions, tree: Optional[Any] = None
+    ) -> None:
         self.path = path
         self.source = source
         self.module = module
         self.options = options
+        # The ``ast`` tree of the same source (the engine has it): line spans for free.
+        self.tree = tree
         self._analysis: Optional["ModuleAnalysis"] = None
         # Anything a rule wants to share with the others for this file only.
         self.cache: Dict[str, Any] = {}
@@ -61,7 +65,7 @@ class FileContext:
         if self._analysis is None:
             from memlint.analysis import analyze_module
 
-            self._analysis = analyze_module(self.module, self.source, self.options)
+            self._analysis = analyze_module(self.module, self.source, self.options, self.tree)
         return self._analysis
 
 

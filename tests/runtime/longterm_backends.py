@@ -31,7 +31,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 
@@ -260,5 +260,3 @@ def run_python(code: str, *args: str, env: Optional[Dict[str, str]] = None, time
 def as_arg(location: StoreLocation) -> str:
     return json.dumps(location.kwargs)
 
-
-Factory = Callable[..., LongTermMemory]
