@@ -108,14 +108,20 @@ def check_text(
             )
     if reported:
         try:
-            findings.extend(_locate(path, module, reported, tree))
+            findings.extend(_locate(path, module, reported, tree, text))
         except RecursionError:
             findings.append(Finding(path, 1, 1, 1, 1, INTERNAL_ERROR, "file too deeply nested to locate its findings"))
     findings.sort(key=Finding.sort_key)
     return findings
 
 
-def _locate(path: str, module: object, reported: List[Tuple[Rule, Report]], tree: Optional[ast.Module] = None) -> List[Finding]:
+def _locate(
+    path: str,
+    module: object,
+    reported: List[Tuple[Rule, Report]],
+    tree: Optional[ast.Module] = None,
+    text: Optional[str] = None,
+) -> List[Finding]:
     """Turn reported nodes into 1-based positions; paid only by the statements that have findings."""
     from memlint.positions import StatementPositions
 
@@ -136,7 +142,8 @@ def _locate(path: str, module: object, reported: List[Tuple[Rule, Report]], tree
         fix = report.fix
         if fix is not None and not isinstance(fix, Fix):
             if source is None:
-                source = module.code  # type: ignore[attr-defined]
+                # libcst round-trips exactly: the parsed text is the module's code.
+                source = text if text is not None else module.code  # type: ignore[attr-defined]
             fix = _text_fix(fix, positions, module, source)
         located.append(Finding(path, start_line, start_col, end_line, end_col, rule.code, message, fix))
     return located

@@ -165,11 +165,14 @@ def test_memlint_fix_hook_through_pre_commit_try_repo(tmp_path: Path) -> None:
     project.mkdir()
     assert _git(["init", "-q"], project).returncode == 0
     _write(project / "leaky.py", LEAKY)
+    # pre-commit notices a hook's changes to files git knows about.
+    assert _git(["add", "leaky.py"], project).returncode == 0
     env = memlint_env({"PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")})
     command = [sys.executable, "-m", "pre_commit", "try-repo", str(hook_repo), "memlint-fix", "--color", "never",
                "--files", "leaky.py"]
     first = subprocess.run(command, cwd=str(project), env=env, capture_output=True, text=True, timeout=900, check=False)
     assert first.returncode == 1, first.stdout + first.stderr
+    assert "files were modified by this hook" in first.stdout
     assert (project / "leaky.py").read_text(encoding="utf-8") == FIXED
     second = subprocess.run(command, cwd=str(project), env=env, capture_output=True, text=True, timeout=900, check=False)
     assert second.returncode == 0, second.stdout + second.stderr

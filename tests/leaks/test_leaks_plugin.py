@@ -265,7 +265,7 @@ def test_wider_scoped_fixtures_are_not_blamed_on_a_test(pytester: pytest.Pyteste
         '''
     )
     pytester.makepyfile(
-        test_fixtures='''
+        test_wide_scopes='''
         import pytest
 
         @pytest.fixture(scope="module")
