@@ -17,7 +17,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import libcst as cst
 from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
 
-from memlint.analysis.walk import children
+from memlint.analysis.walk import _FIELDS, node_fields
 
 # (top-level index, class-body index), or -1 for the statement (a class: its header only),
 # or -2 for a whole class statement.
@@ -131,13 +131,23 @@ def _starts(module: cst.Module, tree: ast.Module) -> Optional[List[Tuple[int, Li
 def _owners(module: cst.Module) -> Dict[int, Unit]:
     """``id(node) ->`` the unit (statement, class member or class header) that contains it."""
     owner: Dict[int, Unit] = {}
+    fields = _FIELDS
 
     def claim(root: cst.CSTNode, unit: Unit) -> None:
+        # The walk of walk.find without its bookkeeping: this runs over whole modules.
         stack: List[cst.CSTNode] = [root]
         while stack:
             node = stack.pop()
-            owner.setdefault(id(node), unit)
-            stack.extend(children(node))
+            key = id(node)
+            if key not in owner:
+                owner[key] = unit
+            node_type = type(node)
+            for name in fields.get(node_type) or node_fields(node_type):
+                value = getattr(node, name)
+                if isinstance(value, cst.CSTNode):
+                    stack.append(value)
+                elif type(value) in (list, tuple):
+                    stack.extend(item for item in value if isinstance(item, cst.CSTNode))
 
     for index, statement in enumerate(module.body):
         if isinstance(statement, cst.ClassDef) and isinstance(statement.body, cst.IndentedBlock):

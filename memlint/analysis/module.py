@@ -495,6 +495,8 @@ def _decorator_names(ctx: ModuleContext, function: cst.FunctionDef) -> Set[str]:
 def _find_factories(ctx: ModuleContext, scopes: List[Scope]) -> None:
     """Functions and methods that return a fresh resource they created count as creating one."""
     for _round in range(2):
+        if _round and not (ctx.factories or any(info.factories for info in ctx.classes.values())):
+            break  # a factory of factories needs a factory to begin with
         for scope in scopes:
             function = scope.node
             if not isinstance(function, cst.FunctionDef):
