@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
-from memlint.analysis.names import block_of, dotted
+from memlint.analysis.names import block_of, dotted, is_binding_target, self_attribute
 from memlint.analysis.resources import (
     ANY_RELEASE_FUNCS,
     ANY_RELEASE_METHODS,
@@ -604,7 +604,7 @@ class Interpreter:
         grand = path[-2] if len(path) > 1 else None
         if parent is None:
             return "use", None
-        if _is_target(found, path):
+        if is_binding_target(found, path):
             if isinstance(parent, cst.AugAssign) and parent.target is found:
                 return "use", None
             return "rebind", None
@@ -652,7 +652,7 @@ class Interpreter:
     def _store_verdict(self, targets: Sequence[cst.BaseExpression]) -> str:
         """Storing the resource somewhere else: on ``self`` it is registered with its owner."""
         for target in targets:
-            attr = _self_attribute(target)
+            attr = self_attribute(target)
             if attr is not None and self._registers_with_owner(attr):
                 return "register"
         return "escape"
@@ -679,7 +679,7 @@ class Interpreter:
                 return "release"
         last = func.attr.value if isinstance(func, cst.Attribute) else (func.value if isinstance(func, cst.Name) else "")
         if isinstance(func, cst.Attribute):
-            attr = _self_attribute(func.value)
+            attr = self_attribute(func.value)
             if attr is not None and last in HANDOFF_METHODS and self._registers_with_owner(attr):
                 return "register"
         if last in HANDOFF_METHODS or qualified in ("contextlib.closing", "contextlib.aclosing", "atexit.register", "weakref.finalize"):
@@ -782,34 +782,6 @@ def _is_attribute_part(found: cst.CSTNode, path: Tuple[cst.CSTNode, ...]) -> boo
     if isinstance(parent, (cst.ImportAlias, cst.Param, cst.FunctionDef, cst.ClassDef)):
         return True
     return False
-
-
-def _is_target(found: cst.CSTNode, path: Tuple[cst.CSTNode, ...]) -> bool:
-    """True when ``found`` is (part of) what an assignment, loop or ``as`` binds."""
-    node = found
-    index = len(path) - 1
-    while index >= 0 and isinstance(path[index], (cst.Element, cst.StarredElement, cst.Tuple, cst.List)):
-        node = path[index]
-        index -= 1
-    if index < 0:
-        return False
-    parent = path[index]
-    if isinstance(parent, cst.AssignTarget):
-        return parent.target is node
-    if isinstance(parent, (cst.AnnAssign, cst.AugAssign, cst.For, cst.CompFor, cst.NamedExpr)):
-        return parent.target is node
-    if isinstance(parent, cst.AsName):
-        return parent.name is node
-    return False
-
-
-def _self_attribute(node: cst.CSTNode) -> Optional[str]:
-    """``x`` for ``self.x``, also through a subscript (``self.x[k]``)."""
-    if isinstance(node, cst.Subscript):
-        node = node.value
-    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
-        return node.attr.value
-    return None
 
 
 def _statement_of(path: Tuple[cst.CSTNode, ...], default: cst.CSTNode) -> cst.CSTNode:

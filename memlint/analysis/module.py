@@ -23,7 +23,7 @@ import libcst as cst
 
 from memlint.analysis import lifetime
 from memlint.analysis.model import Acquisition, Defect, ModuleAnalysis
-from memlint.analysis.names import ImportTable, block_of, dotted, iter_statements
+from memlint.analysis.names import ImportTable, block_of, dotted, iter_statements, self_attribute
 from memlint.analysis.resources import (
     ACCEPTED,
     ANY_RELEASE_FUNCS,
@@ -563,7 +563,7 @@ def _find_resource_classes(ctx: ModuleContext, scopes: List[Scope]) -> None:
                     for small in statement.body:
                         if (
                             isinstance(small, cst.Assign)
-                            and any(_self_attr(t.target) for t in small.targets)
+                            and any(self_attribute(t.target) for t in small.targets)
                             and isinstance(small.value, cst.Call)
                             and ctx.acquisition_spec(small.value, scope) is not None
                         ):
@@ -574,20 +574,12 @@ def _find_resource_classes(ctx: ModuleContext, scopes: List[Scope]) -> None:
             )
 
 
-def _self_attr(node: cst.CSTNode) -> Optional[str]:
-    if isinstance(node, cst.Subscript):
-        node = node.value
-    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
-        return node.attr.value
-    return None
-
-
 def _self_attrs_in(node: cst.CSTNode) -> Set[str]:
     found = set()
-    if _self_attr(node):
-        found.add(_self_attr(node))
+    if self_attribute(node):
+        found.add(self_attribute(node))
     for attribute, _ in find(node, (cst.Attribute,), stop=()):
-        name = _self_attr(attribute)
+        name = self_attribute(attribute)
         if name:
             found.add(name)
     return found  # type: ignore[return-value]
@@ -641,7 +633,7 @@ def _find_releasers(ctx: ModuleContext, info: "ClassInfo") -> None:
                     value = arg.value
                     if isinstance(value, cst.Attribute) and value.attr.value in ANY_RELEASE_METHODS:
                         value = value.value
-                    attr = _self_attr(value)
+                    attr = self_attribute(value)
                     attrs = {attr} if attr else set()
                     if isinstance(value, cst.Name):
                         attrs |= aliases.get(value.value, set())
@@ -696,7 +688,7 @@ def _site(ctx: ModuleContext, call: cst.Call, path: Tuple[cst.CSTNode, ...], spe
         last = outer.rsplit(".", 1)[-1]
         if isinstance(grand.func, cst.Attribute) and last in HANDOFF_METHODS:
             holder = grand.func.value
-            attr = _self_attr(holder)
+            attr = self_attribute(holder)
             statement, _loops = _enclosing_statement(path[:index])
             if attr:
                 return _Site("store-self", statement, attr=attr)
@@ -734,7 +726,7 @@ def _site(ctx: ModuleContext, call: cst.Call, path: Tuple[cst.CSTNode, ...], spe
                 if position < len(elements) and isinstance(elements[position].value, cst.Name):
                     names.append((elements[position].value.value, part))  # type: ignore[attr-defined]
             return _Site("track", statement, tuple(names)) if names else _Site("escape")
-        attr = _self_attr(targets[0]) if len(targets) == 1 else None
+        attr = self_attribute(targets[0]) if len(targets) == 1 else None
         if attr:
             return _Site("store-self", statement, attr=attr)
         target = targets[0]
@@ -1064,13 +1056,13 @@ def _stored_attrs(ctx: ModuleContext, scope: Scope, tracker: lifetime.Tracker) -
         for small in statement.body:
             if isinstance(small, cst.Assign) and isinstance(small.value, cst.Name) and small.value.value in names:
                 for target in small.targets:
-                    attr = _self_attr(target.target)
+                    attr = self_attribute(target.target)
                     if attr:
                         attrs.add(attr)
             elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
                 func = small.value.func
                 if isinstance(func, cst.Attribute) and func.attr.value in HANDOFF_METHODS:
-                    attr = _self_attr(func.value)
+                    attr = self_attribute(func.value)
                     if attr and any(isinstance(a.value, cst.Name) and a.value.value in names for a in small.value.args):
                         attrs.add(attr)
     return attrs

@@ -135,3 +135,32 @@ def block_of(suite: cst.BaseSuite) -> Sequence[cst.CSTNode]:
     if isinstance(suite, cst.SimpleStatementSuite):
         return (suite,)
     return ()
+
+
+def is_binding_target(found: cst.CSTNode, path: Sequence[cst.CSTNode]) -> bool:
+    """True when ``found`` is (part of) what an assignment, loop, walrus or ``as`` binds;
+    ``path`` holds its ancestors, nearest last."""
+    node = found
+    index = len(path) - 1
+    while index >= 0 and isinstance(path[index], (cst.Element, cst.StarredElement, cst.Tuple, cst.List)):
+        node = path[index]
+        index -= 1
+    if index < 0:
+        return False
+    parent = path[index]
+    if isinstance(parent, cst.AssignTarget):
+        return parent.target is node
+    if isinstance(parent, (cst.AnnAssign, cst.AugAssign, cst.For, cst.CompFor, cst.NamedExpr)):
+        return parent.target is node
+    if isinstance(parent, cst.AsName):
+        return parent.name is node
+    return False
+
+
+def self_attribute(node: cst.CSTNode) -> Optional[str]:
+    """``x`` for ``self.x``, also through a subscript (``self.x[k]``)."""
+    if isinstance(node, cst.Subscript):
+        node = node.value
+    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
+        return node.attr.value
+    return None

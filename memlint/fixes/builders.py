@@ -23,7 +23,7 @@ from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence
 import libcst as cst
 
 from memlint.analysis.model import Acquisition, Defect
-from memlint.analysis.names import ImportTable, block_of, child_blocks, dotted, iter_statements
+from memlint.analysis.names import ImportTable, block_of, child_blocks, dotted, is_binding_target, iter_statements
 from memlint.analysis.lifetime import LOGGING_METHODS
 from memlint.analysis.resources import ANY_RELEASE_FUNCS, BORROWER_PREFIXES, BORROWERS, RESOURCE_CALLS
 from memlint.analysis.walk import find
@@ -296,21 +296,13 @@ def _count(roots: Sequence[cst.CSTNode], name: str) -> int:
 
 
 def _is_store(found: cst.CSTNode, path: Tuple[cst.CSTNode, ...]) -> bool:
-    node = found
+    if is_binding_target(found, path):
+        return True
     index = len(path) - 1
     while index >= 0 and isinstance(path[index], (cst.Element, cst.StarredElement, cst.Tuple, cst.List)):
-        node = path[index]
         index -= 1
-    if index < 0:
-        return False
-    parent = path[index]
-    if isinstance(parent, cst.AssignTarget):
-        return parent.target is node
-    if isinstance(parent, (cst.AnnAssign, cst.AugAssign, cst.For, cst.CompFor, cst.NamedExpr)):
-        return parent.target is node
-    if isinstance(parent, cst.AsName):
-        return parent.name is node
-    return isinstance(parent, (cst.Del, cst.Global, cst.Nonlocal, cst.NameItem, cst.Param, cst.FunctionDef, cst.ClassDef))
+    stores = (cst.Del, cst.Global, cst.Nonlocal, cst.NameItem, cst.Param, cst.FunctionDef, cst.ClassDef)
+    return index >= 0 and isinstance(path[index], stores)
 
 
 def _is_release_call(found: cst.CSTNode, path: Tuple[cst.CSTNode, ...], releases: Set[str], fx: FixContext) -> bool:
