@@ -77,7 +77,7 @@ def check_one(
         run_rules = needs_analysis(options.resources)(data)
     # Rules are loaded (and libcst imported) only once a file actually needs them.
     rules = rule_set.for_codes(codes) if run_rules else []
-    findings = [f for f in check_text(source, path, rules, options) if f.code in codes]
+    findings = [f for f in check_text(source, path, rules, options, prefilter) if f.code in codes]
     if not findings and UNUSED_NOQA not in codes:
         return [], None  # the common case pays for neither decoding nor tokenizing
     text = _text(source)

@@ -71,8 +71,14 @@ def check_text(
     path: str,
     rules: Sequence[Rule],
     options: RuleOptions,
+    prefilter: bool = False,
 ) -> List[Finding]:
-    """All findings of ``rules`` on one file's source, in file order."""
+    """All findings of ``rules`` on one file's source, in file order.
+
+    With ``prefilter``, a file whose syntax tree calls nothing the resource analysis starts
+    from is not parsed by libcst at all (``memlint.prefilter.tree_needs_analysis``), when
+    every rule asked for is one of the analysis rules.
+    """
     try:
         text = decode_source(source) if isinstance(source, bytes) else source
         if "\x00" in text:
@@ -85,6 +91,11 @@ def check_text(
         return [Finding(path, 1, 1, 1, 1, INTERNAL_ERROR, f"file too deeply nested to check: {type(error).__name__}")]
     if not rules:
         return []
+    if prefilter and all(getattr(rule, "starts_from_resources", False) for rule in rules):
+        from memlint.prefilter import tree_needs_analysis
+
+        if not tree_needs_analysis(tree, options.resources):
+            return []
 
     import libcst as cst
 

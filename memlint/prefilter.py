@@ -66,3 +66,35 @@ def needs_analysis(resources: Mapping[str, str]) -> Callable[[bytes], bool]:
         pattern = _COMPILED[key] = word_pattern(trigger_names(resources))
     search = pattern.search
     return lambda data: search(data) is not None
+
+
+def tree_needs_analysis(tree: "ast.Module", resources: Mapping[str, str]) -> bool:
+    """The second, finer stage, on the ``ast`` tree the engine has already built: the file
+    must *call* something the analysis starts from, define ``__exit__``/``__aexit__`` or
+    decorate a context manager. Words in comments, strings and imports no longer count;
+    a file that passes only on those is spared its libcst parse."""
+    import ast
+
+    from memlint.analysis.resources import candidate_names
+
+    callables = set(candidate_names(resources.keys()))
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                if alias.asname and alias.name.rsplit(".", 1)[-1] in candidate_names(resources.keys()):
+                    callables.add(alias.asname)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            if name in callables:
+                return True
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if node.name in CONTEXT_MANAGER_NAMES:
+                return True
+            for decorator in node.decorator_list:
+                target = decorator.func if isinstance(decorator, ast.Call) else decorator
+                name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+                if name.endswith("contextmanager"):
+                    return True
+    return False

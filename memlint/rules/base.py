@@ -73,6 +73,10 @@ class Rule:
     """Base class of every rule; subclasses set ``code`` and implement ``check``."""
 
     code: ClassVar[str] = ""
+    # True for the rules that read the resource analysis: they can only report in a file
+    # that calls a resource-creating callable or defines a context manager, which lets the
+    # engine skip libcst for the other files.
+    starts_from_resources: ClassVar[bool] = False
 
     def check(self, ctx: FileContext) -> Iterable[Report]:  # pragma: no cover - interface
         raise NotImplementedError

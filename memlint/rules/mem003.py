@@ -11,5 +11,7 @@ from memlint.rules.base import FileContext, Report, Rule
 class ReleaseSkippedOnError(Rule):
     code = "MEM003"
 
+    starts_from_resources = True
+
     def check(self, ctx: FileContext) -> Iterable[Report]:
         return defect_reports(ctx, self.code)

@@ -1,12 +1,19 @@
-"""LongTermMemoryIndex: cosine search, tags, validation; numpy and pure Python agree."""
+"""LongTermMemoryIndex: cosine search, tags, validation; every backend ranks the same.
+
+Every test taking ``index`` runs on each backend: in memory (pure Python, numpy), in
+PostgreSQL with the portable SQL scan (forced with ``use_pgvector=False``, even where
+pgvector exists), and in PostgreSQL with pgvector (skipped, saying so, when the test
+server has no ``vector`` extension).
+"""
 
 from __future__ import annotations
 
 import math
 import random
-from typing import Any, List
+from typing import Any, Iterator, List
 
 import pytest
+from longterm_backends import PostgresServer, postgres_server  # noqa: F401 - fixture used by name
 
 from memlint.runtime import LongTermMemoryIndex
 
@@ -15,12 +22,40 @@ try:
 except ImportError:  # pragma: no cover - numpy is optional
     numpy = None
 
-BOTH = [False, pytest.param(True, marks=pytest.mark.skipif(numpy is None, reason="numpy is not installed"))]
+BACKENDS = ["python", "numpy", "postgres", "pgvector"]
 
 
-@pytest.fixture(params=BOTH, ids=["python", "numpy"])
-def index(request: Any) -> LongTermMemoryIndex:
-    return LongTermMemoryIndex(use_numpy=request.param)
+def pgvector_available(server: PostgresServer) -> bool:
+    """Whether the test server can load pgvector (its ``vector.control`` is installed)."""
+    import psycopg
+
+    with psycopg.connect(server.url()) as conn:
+        return conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'").fetchone() is not None
+
+
+def open_index(backend: str, request: Any) -> Iterator[LongTermMemoryIndex]:
+    """An index on ``backend``, closed (and its database dropped) after the test."""
+    if backend in ("python", "numpy"):
+        if backend == "numpy" and numpy is None:
+            pytest.skip("numpy is not installed")
+        with LongTermMemoryIndex(use_numpy=backend == "numpy") as index:
+            yield index
+        return
+    server = request.getfixturevalue("postgres_server")
+    if backend == "pgvector" and not pgvector_available(server):
+        pytest.skip("the PostgreSQL server has no pgvector extension (Debian: postgresql-15-pgvector)")
+    database = server.create_database()
+    try:
+        with LongTermMemoryIndex(url=server.url(database), use_pgvector=backend == "pgvector") as index:
+            assert index.backend == backend
+            yield index
+    finally:
+        server.drop_database(database)
+
+
+@pytest.fixture(params=BACKENDS)
+def index(request: Any) -> Iterator[LongTermMemoryIndex]:
+    yield from open_index(request.param, request)
 
 
 def texts(entries: List[dict]) -> List[str]:
@@ -82,8 +117,9 @@ def test_huge_components_do_not_overflow(index: LongTermMemoryIndex) -> None:
     assert texts(index.search_semantic([1.0, 1.0], top_k=1)) == ["big"]
 
 
-@pytest.mark.skipif(numpy is None, reason="numpy is not installed")
 def test_numpy_arrays_are_accepted(index: LongTermMemoryIndex) -> None:
+    if numpy is None:
+        pytest.skip("numpy is not installed")
     index.add({"text": "x"}, numpy.array([0.0, 1.0]))
     index.add({"text": "y"}, numpy.array([1.0, 0.0], dtype=numpy.float32))
     assert texts(index.search_semantic(numpy.array([0.1, 0.9]), top_k=1)) == ["x"]
@@ -91,20 +127,33 @@ def test_numpy_arrays_are_accepted(index: LongTermMemoryIndex) -> None:
         index.search_semantic(numpy.ones((2, 2)))
 
 
-@pytest.mark.skipif(numpy is None, reason="numpy is not installed")
-def test_numpy_and_python_rank_the_same() -> None:
+def test_every_backend_ranks_like_the_cosine(index: LongTermMemoryIndex) -> None:
     rng = random.Random(7)
-    fast, slow = LongTermMemoryIndex(use_numpy=True), LongTermMemoryIndex(use_numpy=False)
     vectors = {}
     for number in range(300):
         vectors[f"e{number}"] = vector = [rng.uniform(-1, 1) for _ in range(16)]
-        fast.add({"text": f"e{number}"}, vector)
-        slow.add({"text": f"e{number}"}, vector)
-    for _ in range(20):
-        query = [rng.uniform(-1, 1) for _ in range(16)]
-        expected = sorted(vectors, key=lambda name: -_cosine(query, vectors[name]))[:10]
-        assert texts(fast.search_semantic(query, 10)) == expected
-        assert texts(slow.search_semantic(query, 10)) == expected
+        index.add({"id": f"e{number}", "text": f"e{number}"}, vector)
+    for number in range(300, 310):  # exact ties: equal vectors rank in the order added
+        vectors[f"e{number}"] = list(vectors["e5"])
+        index.add({"id": f"e{number}", "text": f"e{number}"}, vectors[f"e{number}"])
+    names = list(vectors)
+    queries = [[rng.uniform(-1, 1) for _ in range(16)] for _ in range(20)] + [vectors["e5"]]
+    for query in queries:
+        expected = sorted(names, key=lambda name: (-_cosine(query, vectors[name]), names.index(name)))[:12]
+        assert texts(index.search_semantic(query, 12)) == expected
+    # Adding an id again replaces it and moves it last among equals.
+    index.add({"id": "e5", "text": "e5"}, vectors["e5"])
+    assert texts(index.search_semantic(vectors["e5"], 3)) == ["e300", "e301", "e302"]
+    assert texts(index.search_semantic(vectors["e5"], 11))[-1] == "e5"
+    assert len(index) == 310
+
+
+def test_many_equal_vectors_rank_in_the_order_added(index: LongTermMemoryIndex) -> None:
+    index.add({"id": "other", "text": "other"}, [0.0, 1.0])
+    for number in range(150):  # more equals than pgvector's candidate pool
+        index.add({"id": f"t{number}", "text": f"t{number}"}, [2.0, 2.0])
+    assert texts(index.search_semantic([1.0, 1.0], top_k=5)) == ["t0", "t1", "t2", "t3", "t4"]
+    assert texts(index.search_semantic([1.0, 1.0], top_k=151))[-1] == "other"
 
 
 def _cosine(a: List[float], b: List[float]) -> float:
