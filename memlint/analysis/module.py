@@ -49,6 +49,7 @@ from memlint.rules.base import RuleOptions
 CONTEXT_MANAGER_DECORATORS = frozenset(
     {"contextlib.contextmanager", "contextlib.asynccontextmanager", "contextmanager", "asynccontextmanager"}
 )
+PYTEST_FIXTURES = frozenset({"pytest.fixture", "fixture", "pytest_asyncio.fixture"})
 # Iterators that close themselves once exhausted: looping over them is not a leak.
 CLOSES_WHEN_EXHAUSTED = frozenset({"os.scandir", "fileinput.input", "fileinput.FileInput"})
 CONSUMERS = frozenset({"list", "tuple", "sorted", "set", "frozenset"})
@@ -447,7 +448,10 @@ def _fill_scope_names(ctx: ModuleContext, scope: Scope) -> None:
     if isinstance(scope.node, cst.FunctionDef):
         every = scope.node.params
         scope.params = {p.name.value for p in list(every.params) + list(every.posonly_params) + list(every.kwonly_params)}
-        scope.is_context_manager = bool(_decorator_names(ctx, scope.node) & CONTEXT_MANAGER_DECORATORS)
+        decorators = _decorator_names(ctx, scope.node)
+        # pytest runs a fixture's code after ``yield`` as its teardown whether the test
+        # passed or not, so a yield there is no exit either.
+        scope.is_context_manager = bool(decorators & (CONTEXT_MANAGER_DECORATORS | PYTEST_FIXTURES))
         for param in scope.node.params.params:
             annotation = param.annotation
             if annotation is not None and (dotted(annotation.annotation) or "").split(".")[-1] in ("Path", "PurePath", "PosixPath"):
