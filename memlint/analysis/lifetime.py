@@ -435,7 +435,11 @@ class Interpreter:
         it is not, None if it says nothing about it."""
         if isinstance(test, (cst.Name, cst.Attribute)):
             name = dotted(test)
-            return True if name in self.tracker.names or name in self.tracker.guards else None
+            if name in self.tracker.names or name in self.tracker.guards:
+                return True
+            if name is not None and "!" + name in self.tracker.guards:
+                return False
+            return None
         if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
             target = test.comparisons[0]
             left, right = test.left, target.comparator

@@ -948,7 +948,8 @@ def _track(
 
 
 def _guard_flags(statement: Optional[cst.CSTNode], path: Tuple[cst.CSTNode, ...]) -> Set[str]:
-    """``flag = True`` right after the acquisition in the same block."""
+    """``flag = True`` (or ``closed = False``, kept as ``!closed``) right after the
+    acquisition in the same block."""
     flags: Set[str] = set()
     for index in range(len(path) - 1, -1, -1):
         block = path[index]
@@ -965,9 +966,12 @@ def _guard_flags(statement: Optional[cst.CSTNode], path: Tuple[cst.CSTNode, ...]
                     isinstance(small, cst.Assign)
                     and len(small.targets) == 1
                     and isinstance(small.targets[0].target, cst.Name)
-                    and dotted(small.value) == "True"
+                    and dotted(small.value) in ("True", "False")
                 ):
-                    flags.add(small.targets[0].target.value)
+                    # ``close_source = True`` holds while the resource is held;
+                    # ``fd_closed = False`` holds until it is released.
+                    prefix = "" if dotted(small.value) == "True" else "!"
+                    flags.add(prefix + small.targets[0].target.value)
         break
     return flags
 
