@@ -448,6 +448,10 @@ class Interpreter:
                     return True
                 if isinstance(target.operator, (cst.Is, cst.Equal)):
                     return False
+            if dotted(left) in self.tracker.names and isinstance(target.operator, (cst.Is, cst.IsNot)):
+                # ``if f is not sys.stdin: f.close()``: the resource is never identical to
+                # the stand-in it was chosen instead of.
+                return isinstance(target.operator, cst.IsNot)
             if isinstance(left, cst.SimpleString) and isinstance(target.operator, (cst.In, cst.NotIn)):
                 if left.evaluated_value in self.tracker.names:
                     return isinstance(target.operator, cst.In)
