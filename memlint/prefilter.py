@@ -15,7 +15,10 @@ for Python source encodes ASCII names as ASCII bytes.
 from __future__ import annotations
 
 import re
-from typing import Callable, Dict, FrozenSet, Iterable, Mapping, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, FrozenSet, Iterable, Mapping, Tuple
+
+if TYPE_CHECKING:  # pragma: no cover
+    import ast
 
 # Names that start an analysis without a resource-creating call.
 CONTEXT_MANAGER_NAMES = frozenset(

@@ -27,7 +27,7 @@ from memlint.analysis.resources import (
     RECLAIM_METHODS,
     ResourceSpec,
 )
-from memlint.analysis.walk import SCOPES, find
+from memlint.analysis.walk import find
 
 if TYPE_CHECKING:  # pragma: no cover
     from memlint.analysis.module import ModuleContext

@@ -23,10 +23,6 @@ def dotted(node: cst.BaseExpression) -> Optional[str]:
     return ".".join(reversed(parts))
 
 
-def attribute_name(node: cst.Attribute) -> str:
-    return node.attr.value
-
-
 def _module_name(node: cst.BaseExpression) -> str:
     name = dotted(node)  # type: ignore[arg-type]
     return name or ""

@@ -9,7 +9,7 @@ only the functions that can matter, so this is its hot path.
 from __future__ import annotations
 
 import dataclasses
-from typing import Dict, Iterator, List, Tuple, Type
+from typing import Dict, List, Tuple, Type
 
 import libcst as cst
 
@@ -37,18 +37,6 @@ def node_fields(node_type: Type[cst.CSTNode]) -> Tuple[str, ...]:
         )
         _FIELDS[node_type] = names
     return names
-
-
-def children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """The child nodes that can hold code (not whitespace or punctuation)."""
-    for name in node_fields(type(node)):
-        value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
-            yield value
-        elif isinstance(value, (list, tuple)):
-            for item in value:
-                if isinstance(item, cst.CSTNode):
-                    yield item
 
 
 SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
@@ -121,15 +109,3 @@ def find(
         # Reversed so that nodes come out in source order.
         stack.extend(reversed(pending))
     return found
-
-
-def contains(root: cst.CSTNode, wanted: Tuple[Type[cst.CSTNode], ...], stop: Tuple[Type[cst.CSTNode], ...] = SCOPES) -> bool:
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, wanted):
-            return True
-        if node is not root and isinstance(node, stop):
-            continue
-        stack.extend(children(node))
-    return False
