@@ -45,6 +45,7 @@ NON_RAISING_CALLS = frozenset(
         "os.path.split", "os.path.normpath", "os.path.abspath", "os.path.exists", "os.path.isfile",
         "os.path.isdir", "os.path.islink", "os.fspath", "stat.S_ISSOCK", "stat.S_ISDIR",
         "stat.S_ISREG", "sys.audit", "pathlib.Path", "Path", "textwrap.dedent", "dedent",
+        "threading.Thread", "Thread", "threading.Event", "threading.Lock",
     }
 )
 NON_RAISING_METHODS = frozenset(
@@ -111,6 +112,9 @@ class Tracker:
     # Local flags set next to the acquisition (``close_source = True``) that later guard
     # the release: ``if close_source:`` is true exactly when the resource is held.
     guards: Set[str] = field(default_factory=set)
+    # For ``tmp.name``: the name of the object it belongs to. Handing that object on
+    # (``yield tmp``, ``return tmp``) hands its path on too.
+    holders: Set[str] = field(default_factory=set)
     # Held in a local container (``handles[p] = open(p)``): acquiring again adds to it.
     container: bool = False
     ever_released: bool = False
@@ -267,7 +271,7 @@ class Interpreter:
                 entry, _false = self.refine(node.test, entry)  # type: ignore[union-attr]
             else:
                 entry = self.bind_targets(node.target, entry, flow)  # type: ignore[union-attr]
-                if self._mentions(node.iter):  # type: ignore[union-attr]
+                if self.tracker.container and self._mentions(node.iter):  # type: ignore[union-attr]
                     # Iterating over a container of resources: each item is one of them.
                     for name_node, _ in find(node.target, (cst.Name,)):  # type: ignore[union-attr]
                         self.tracker.names.add(name_node.value)  # type: ignore[attr-defined]
@@ -280,7 +284,13 @@ class Interpreter:
         flow.returns.extend(body_flow.returns)
         flow.raises.extend(body_flow.raises)
         exit_mask = 0 if forever else head
-        if not is_while and self._mentions(node.iter) and not (body_flow.normal & OPEN) and head & OPEN:  # type: ignore[union-attr]
+        if (
+            not is_while
+            and self.tracker.container
+            and self._mentions(node.iter)  # type: ignore[union-attr]
+            and not (body_flow.normal & OPEN)
+            and head & OPEN
+        ):
             # ``for h in handles: h.close()`` releases every resource the container holds.
             exit_mask = _after_release(head)
         if is_while and not forever:
@@ -530,6 +540,9 @@ class Interpreter:
                 escaped = True
                 continue
             name = dotted(found)  # type: ignore[arg-type]
+            if name in tracker.holders and not _is_attribute_part(found, path):
+                escaped = escaped or self._holder_handed_on(found, path)
+                continue
             if name not in tracker.names or _is_attribute_part(found, path):
                 continue
             verdict, call = self.classify(found, path)
@@ -711,6 +724,18 @@ class Interpreter:
             return local
         return "escape"
 
+    def _holder_handed_on(self, found: cst.CSTNode, path: Tuple[cst.CSTNode, ...]) -> bool:
+        """Whether this mention gives the object that owns the tracked path to someone else."""
+        parent = path[-1] if path else None
+        if isinstance(parent, (cst.Return, cst.Yield, cst.Element, cst.DictElement)):
+            return True
+        if isinstance(parent, (cst.Assign, cst.AnnAssign)) and parent.value is found:
+            return True
+        if isinstance(parent, cst.Arg) and len(path) > 1 and isinstance(path[-2], cst.Call):
+            qualified = self.ctx.resolve(path[-2].func) or ""  # type: ignore[attr-defined]
+            return not (qualified in BORROWERS or qualified.startswith(BORROWER_PREFIXES))
+        return False
+
     def _path_handed_back(self, path: Tuple[cst.CSTNode, ...]) -> bool:
         """``yield Path(tmp)``, ``return os.path.join(tmp, name)``: the caller gets the path."""
         for node in reversed(path):
@@ -731,13 +756,13 @@ class Interpreter:
             # An except block is already the error path; what its own calls might raise
             # is a second failure, not the one the code is written for.
             return raising
-        for found, path in find(node, (cst.Call, cst.Await, cst.Yield, cst.Assert)):
+        for found, path in find(node, (cst.Call, cst.Await, cst.Yield)):
             if isinstance(found, cst.Call):
                 if id(found) in handled:
                     continue
                 func = found.func
                 name = dotted(func) or ""
-                last = name.rsplit(".", 1)[-1]
+                last = func.attr.value if isinstance(func, cst.Attribute) else name.rsplit(".", 1)[-1]
                 if name in NON_RAISING_CALLS or (self.ctx.resolve(func) or "") in NON_RAISING_CALLS:
                     continue
                 on_resource = isinstance(func, cst.Attribute) and dotted(func.value) in self.tracker.names
@@ -747,8 +772,11 @@ class Interpreter:
                     continue
                 if isinstance(func, cst.Name) and last in LOGGING_METHODS:
                     continue
-                # Releasing something else is taken not to fail (``os.close(fd)``, ``b.close()``).
-                if isinstance(func, cst.Attribute) and last in ANY_RELEASE_METHODS:
+                # Releasing something else is taken not to fail (``os.close(fd)``, ``b.close()``,
+                # ``pty.close_w()``).
+                if isinstance(func, cst.Attribute) and (
+                    last in ANY_RELEASE_METHODS or last.startswith(("close", "release"))
+                ):
                     continue
                 if (self.ctx.resolve(func) or "") in ANY_RELEASE_FUNCS:
                     continue
@@ -760,8 +788,7 @@ class Interpreter:
             elif isinstance(found, cst.Yield):
                 if self.yields_raise:
                     raising.append(found)
-            else:
-                raising.append(found)
+            # ``assert proc.stdout is not None`` narrows a type; it is not an error path.
         return raising
 
     def _can_raise(self, node: cst.CSTNode, handled: Set[int]) -> bool:

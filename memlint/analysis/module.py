@@ -902,6 +902,7 @@ def _track_kept_path(
     _statement, loops = _enclosing_statement(path)
     name = f"{holder}.name"
     tracker = lifetime.Tracker({name}, TEMP_PATH, call, statement, enclosing_loops=loops)
+    tracker.holders = {holder}
     outcome = lifetime.run(ctx, tracker, scope.body, class_name, yields_raise=not scope.is_context_manager)
     _report(ctx, call, name, TEMP_PATH, label, outcome, analysis, acquisition)
 

@@ -204,7 +204,7 @@ BORROWERS = frozenset(
         "print", "len", "list", "tuple", "sorted", "set", "frozenset", "dict", "enumerate", "zip",
         "iter", "next", "map", "filter", "sum", "max", "min", "any", "all", "str", "repr", "bytes",
         "bytearray", "isinstance", "issubclass", "hasattr", "getattr", "setattr", "type", "id",
-        "hash", "bool", "vars", "dir", "int", "float", "format", "reversed", "memoryview",
+        "hash", "bool", "vars", "dir", "int", "float", "format", "reversed",
         "os.fstat", "os.fsync", "os.fdatasync", "os.read", "os.write", "os.pread", "os.pwrite",
         "os.lseek", "os.ftruncate", "os.fchmod", "os.fchown", "os.isatty", "os.set_inheritable",
         "os.get_inheritable", "os.set_blocking", "os.get_blocking", "os.dup", "os.dup2",
