@@ -45,7 +45,8 @@ NON_RAISING_CALLS = frozenset(
         "os.path.split", "os.path.normpath", "os.path.abspath", "os.path.exists", "os.path.isfile",
         "os.path.isdir", "os.path.islink", "os.fspath", "stat.S_ISSOCK", "stat.S_ISDIR",
         "stat.S_ISREG", "sys.audit", "pathlib.Path", "Path", "textwrap.dedent", "dedent",
-        "threading.Thread", "Thread", "threading.Event", "threading.Lock",
+        "threading.Thread", "Thread", "threading.Event", "threading.Lock", "contextlib.suppress",
+        "suppress",
     }
 )
 NON_RAISING_METHODS = frozenset(

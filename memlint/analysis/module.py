@@ -333,6 +333,8 @@ def _consumes(function: cst.FunctionDef, param: str, ctx: ModuleContext) -> bool
                 return True
         elif isinstance(parent, (cst.Return, cst.Yield, cst.WithItem, cst.Element, cst.DictElement)):
             return True
+        elif any(isinstance(node, (cst.Return, cst.Yield)) for node in path):
+            return True  # ``return Wrapper(sock)``: what is returned holds it
         elif isinstance(parent, cst.Assign) and any(not isinstance(t.target, cst.Name) for t in parent.targets):
             return True
         elif isinstance(parent, cst.Arg) and isinstance(grand, cst.Call):
@@ -340,7 +342,7 @@ def _consumes(function: cst.FunctionDef, param: str, ctx: ModuleContext) -> bool
             last = qualified.rsplit(".", 1)[-1]
             if qualified in ANY_RELEASE_FUNCS or last in HANDOFF_METHODS or qualified in HANDOFF_CALLS:
                 return True
-            if qualified[:1].isupper() or last[:1].isupper():
+            if last.lstrip("_")[:1].isupper():
                 return True
     return False
 
@@ -703,6 +705,8 @@ def _site(ctx: ModuleContext, call: cst.Call, path: Tuple[cst.CSTNode, ...], spe
         if outer in BORROWERS or outer.startswith(BORROWER_PREFIXES):
             if qualified in CLOSES_WHEN_EXHAUSTED and outer in CONSUMERS:
                 return _Site("skip")
+            if spec.is_path and outer in ("pathlib.Path", "Path", "str", "os.fspath"):
+                return _Site("skip")  # the same path in another form: followed no further
             if outer in ("print",) or outer.startswith(BORROWER_PREFIXES):
                 return _Site("skip")
             return _Site("inline", detail=f"passed to `{outer}()`")
@@ -745,6 +749,8 @@ def _site(ctx: ModuleContext, call: cst.Call, path: Tuple[cst.CSTNode, ...], spe
             return _Site("track", statement, ((target.value.value, spec),))
         return _Site("escape")
     if isinstance(parent, cst.NamedExpr) and parent.value is node and isinstance(parent.target, cst.Name):
+        if spec.parts:
+            return _Site("skip")
         return _Site("track", statement, ((parent.target.value, spec),))
     if isinstance(parent, cst.Expr) and parent.value is node:
         if _expected_to_raise(ctx, path):
@@ -1165,6 +1171,10 @@ def _analyze_lock(
     receiver = dotted(func.value)
     if receiver is None:
         return
+    if isinstance(scope.node, cst.FunctionDef) and scope.node.name.value in ("__enter__", "__aenter__", "acquire", "lock"):
+        return  # taking the lock is what this method is for; its partner releases it
+    if receiver.split(".", 1)[0] in scope.params and receiver.split(".", 1)[0] != "self":
+        return  # a lock the caller passed in is the caller's to release
     seen_acquire = releases = False
     for statement in scope.body:
         for found, _ in find(statement, (cst.Call,)):
