@@ -359,11 +359,8 @@ def _scan(ctx: ModuleContext) -> List[Scope]:
         for statement in iter_statements(list(body), into_functions=False):
             if isinstance(statement, SMALL_CONTAINERS):
                 for small in statement.body:
-                    if isinstance(small, cst.Import):
-                        ctx.imports.add_import(small)
-                    elif isinstance(small, cst.ImportFrom):
-                        ctx.imports.add_import_from(small)
-                    elif top and isinstance(small, (cst.Assign, cst.AnnAssign)):
+                    ctx.imports.add(small)
+                    if top and isinstance(small, (cst.Assign, cst.AnnAssign)):
                         targets = small.targets if isinstance(small, cst.Assign) else [small]
                         for target in targets:
                             if isinstance(target.target, cst.Name):

@@ -33,9 +33,13 @@ class ImportTable:
 
     def __init__(self) -> None:
         self.aliases: Dict[str, str] = {}
-        # Module-level names bound by something other than an import (def, class,
-        # assignment): such a name shadows a builtin like ``open``.
-        self.shadowed: set = set()
+
+    def add(self, small: cst.CSTNode) -> None:
+        """Take in one small statement if it is an import (anything else is ignored)."""
+        if isinstance(small, cst.Import):
+            self.add_import(small)
+        elif isinstance(small, cst.ImportFrom):
+            self.add_import_from(small)
 
     def add_import(self, node: cst.Import) -> None:
         for alias in node.names:

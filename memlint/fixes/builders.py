@@ -95,10 +95,7 @@ class FixContext:
         for statement in iter_statements(list(module.body), into_functions=True):
             if isinstance(statement, SMALL):
                 for small in statement.body:
-                    if isinstance(small, cst.Import):
-                        self.imports.add_import(small)
-                    elif isinstance(small, cst.ImportFrom):
-                        self.imports.add_import_from(small)
+                    self.imports.add(small)
         # Module-level functions by name: factories whose result a ``with`` can manage.
         self.functions: Dict[str, cst.FunctionDef] = {
             statement.name.value: statement for statement in module.body if isinstance(statement, cst.FunctionDef)
