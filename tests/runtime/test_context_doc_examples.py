@@ -237,8 +237,8 @@ def test_embedded_signatures_match_the_seed_document() -> None:
     assert public <= set(DOC_SIGNATURES)
 
 
-def test_readme_runtime_section_examples_run() -> None:
-    readme = Path(__file__).resolve().parents[2] / "README.md"
+def test_runtime_doc_section_examples_run() -> None:
+    readme = Path(__file__).resolve().parents[2] / "docs" / "runtime.md"
     text = readme.read_text(encoding="utf-8")
     marker = "<!-- section: runtime monitoring and working memory (runtime part 2) -->"
     assert marker in text
@@ -246,4 +246,4 @@ def test_readme_runtime_section_examples_run() -> None:
     blocks = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
     assert len(blocks) >= 5  # one per class
     for number, block in enumerate(blocks):
-        exec(compile(block, f"README runtime example {number}", "exec"), {"__name__": "readme_example"})
+        exec(compile(block, f"docs/runtime.md example {number}", "exec"), {"__name__": "readme_example"})
