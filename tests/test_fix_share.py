@@ -23,7 +23,9 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 import memlint
 from memlint.analysis import analyze_module
 from memlint.analysis.model import Defect
-from memlint.fixes.builders import FixContext, _holder, _mentions
+from memlint.fixes.context import FixContext
+from memlint.fixes.inline import _holder
+from memlint.fixes.mentions import mentions as _mentions
 from memlint.rules.base import RuleOptions
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

@@ -1,0 +1,31 @@
+"""Everything the fixer takes from the analysis, in one place.
+
+The fixer reads the analysis's model (defects, acquisitions), its knowledge of resources
+(release functions, borrowers, logging methods) and its tree helpers. Importing them only
+here keeps the rest of ``memlint.fixes`` independent of where the analysis keeps them.
+"""
+
+from __future__ import annotations
+
+from memlint.analysis.lifetime import LOGGING_METHODS
+from memlint.analysis.model import Acquisition, Defect
+from memlint.analysis.names import ImportTable, block_of, child_blocks, dotted, is_binding_target, iter_statements
+from memlint.analysis.resources import ANY_RELEASE_FUNCS, BORROWER_PREFIXES, BORROWERS, RESOURCE_CALLS
+from memlint.analysis.walk import find
+
+__all__ = [
+    "ANY_RELEASE_FUNCS",
+    "BORROWERS",
+    "BORROWER_PREFIXES",
+    "LOGGING_METHODS",
+    "RESOURCE_CALLS",
+    "Acquisition",
+    "Defect",
+    "ImportTable",
+    "block_of",
+    "child_blocks",
+    "dotted",
+    "find",
+    "is_binding_target",
+    "iter_statements",
+]

@@ -1,0 +1,198 @@
+"""What the fix builders share for one module: its imports, its blocks, the names in use."""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+from dataclasses import dataclass, replace
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
+
+import libcst as cst
+
+from memlint.fixes._analysis_view import (
+    RESOURCE_CALLS,
+    Acquisition,
+    ImportTable,
+    child_blocks,
+    dotted,
+    find,
+    iter_statements,
+)
+from memlint.fixes.mentions import only_binding
+from memlint.fixes.model import Manageable, WithRewrite
+from memlint.fixes.table import MANAGEABLE, MANAGEABLE_METHODS
+
+SMALL = (cst.SimpleStatementLine,)
+
+
+@dataclass
+class Block:
+    """A sequence of statements (a function, module or compound-statement body)."""
+
+    statements: Sequence[cst.CSTNode]
+    # True for the scope's own body (a function's or the module's top level).
+    top: bool
+
+
+class FixContext:
+    """What the builders share for one module: imports, blocks, names in use."""
+
+    def __init__(self, module: cst.Module, custom: Iterable[str] = ()) -> None:
+        self.module = module
+        # Calls named in ``[tool.memlint.resources]``: resources, but of no known kind.
+        self.custom = frozenset(custom)
+        self.imports = ImportTable()
+        for statement in iter_statements(list(module.body), into_functions=True):
+            if isinstance(statement, SMALL):
+                for small in statement.body:
+                    self.imports.add(small)
+        # Module-level functions by name: factories whose result a ``with`` can manage.
+        self.functions: Dict[str, cst.FunctionDef] = {
+            statement.name.value: statement for statement in module.body if isinstance(statement, cst.FunctionDef)
+        }
+        # Names in use per scope (by id), grown by the fresh names handed out.
+        self._names: Dict[int, Set[str]] = {}
+
+    # -- lookups ------------------------------------------------------------------
+
+    def manageable(self, acquisition: Acquisition) -> Optional[Manageable]:
+        """How a ``with`` can manage what ``acquisition`` creates, or None."""
+        call = acquisition.call
+        if isinstance(call, cst.Await):
+            call = call.expression
+        if not isinstance(call, cst.Call):
+            return None
+        name = dotted(call.func)
+        if name is not None:
+            qualified = self.imports.resolve(name)
+            if qualified in MANAGEABLE:
+                return MANAGEABLE[qualified]
+            if qualified in RESOURCE_CALLS or qualified in self.custom or name.startswith(("self.", "cls.")):
+                # Known to the analysis under this name, but with no equivalent ``with``
+                # (or a method of this class whose result is not checked here).
+                return None
+        if isinstance(call.func, cst.Name):
+            function = self.functions.get(call.func.value)
+            return self._factory(function, depth=0) if function is not None else None
+        # ``Path(p).open()``, ``zf.open(member)``, ``ctx.wrap_socket(s)``: the analysis
+        # only calls these acquisitions when it knows the receiver's kind.
+        if isinstance(call.func, cst.Attribute):
+            return MANAGEABLE_METHODS.get(call.func.attr.value)
+        return None
+
+    def _factory(self, function: cst.FunctionDef, depth: int) -> Optional[Manageable]:
+        """The kind a module-level factory returns, when every ``return`` hands back a fresh
+        acquisition of one and the same manageable kind (``return sqlite3.connect(db)``)."""
+        if depth > 3:
+            return None
+        kinds = set()
+        for found, _ in find(function.body, (cst.Return, cst.Yield)):
+            value = getattr(found, "value", None)
+            if isinstance(value, cst.Name):
+                value = only_binding(function, value.value)
+            if isinstance(found, cst.Yield) or not isinstance(value, cst.Call):
+                return None
+            name = dotted(value.func)
+            kind = MANAGEABLE.get(self.imports.resolve(name)) if name else None
+            if kind is None and isinstance(value.func, cst.Name) and value.func.value in self.functions:
+                kind = self._factory(self.functions[value.func.value], depth + 1)
+            if kind is None or kind.is_async:
+                return None
+            kinds.add(kind)
+        if len(kinds) != 1:
+            return None
+        kind = kinds.pop()
+        # What the caller passed decides the mode: the factory's own arguments are not seen.
+        return replace(kind, quiet=kind.quiet and not kind.mode_args)
+
+    def block_of_statement(self, scope: cst.CSTNode, statement: cst.CSTNode) -> Optional[Tuple[Block, int]]:
+        """The block (of an indented body or the module) whose statement is or holds ``statement``."""
+        if isinstance(scope, cst.Module):
+            body: Sequence[cst.CSTNode] = scope.body
+        elif isinstance(scope, cst.FunctionDef) and isinstance(scope.body, cst.IndentedBlock):
+            body = scope.body.body
+        else:
+            return None
+        stack: List[Tuple[Sequence[cst.CSTNode], bool]] = [(body, True)]
+        while stack:
+            statements, top = stack.pop()
+            for index, item in enumerate(statements):
+                if item is statement or (isinstance(item, SMALL) and statement in item.body):
+                    return Block(statements, top), index
+                if isinstance(item, (cst.FunctionDef, cst.ClassDef)):
+                    continue
+                for child in indented_blocks(item):
+                    stack.append((child, False))
+        return None
+
+    def fresh_name(self, scope: cst.CSTNode, stem: str) -> str:
+        """A name that nothing in ``scope`` uses (nested functions included), so binding it
+        there shadows and clashes with nothing; at module level, nothing in the module."""
+        key = id(scope)
+        names = self._names.get(key)
+        if names is None:
+            names = {node.value for node, _ in find(scope, (cst.Name,), stop=())}  # type: ignore[attr-defined]
+            self._names[key] = names
+        candidates = [stem, stem + "_"] + [f"{stem}{n}" for n in range(1, 100)]
+        for candidate in candidates:
+            if candidate not in names and not keyword.iskeyword(candidate) and not hasattr(builtins, candidate):
+                names.add(candidate)
+                return candidate
+        raise ValueError(f"no free name for {stem!r}")  # pragma: no cover - 100 names in use
+
+    def closing_reference(self) -> Optional[Tuple[str, bool]]:
+        """How this module spells ``contextlib.closing``, and whether an import must be added
+        for it; None when ``contextlib`` means something else here."""
+        top = ImportTable()
+        for statement in self.module.body:
+            if isinstance(statement, SMALL):
+                for small in statement.body:
+                    if isinstance(small, cst.Import):
+                        top.add_import(small)
+                    elif isinstance(small, cst.ImportFrom):
+                        top.add_import_from(small)
+        for local, qualified in sorted(top.aliases.items()):
+            if qualified == "contextlib.closing":
+                return local, False
+        for local, qualified in sorted(top.aliases.items()):
+            if qualified == "contextlib":
+                return f"{local}.closing", False
+        if any(node.value == "contextlib" for node, _ in find(self.module, (cst.Name,), stop=())):  # type: ignore[attr-defined]
+            return None
+        return "contextlib.closing", True
+
+    def import_anchor(self) -> Tuple[Optional[cst.CSTNode], Optional[cst.CSTNode]]:
+        """Where a new import goes: after the module's leading docstring and imports, or
+        before its first statement when it has none."""
+        after: Optional[cst.CSTNode] = None
+        for index, statement in enumerate(self.module.body):
+            if not isinstance(statement, SMALL) or len(statement.body) != 1:
+                break
+            small = statement.body[0]
+            if isinstance(small, (cst.Import, cst.ImportFrom)):
+                after = statement
+            elif index == 0 and isinstance(small, cst.Expr) and isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString)):
+                after = statement
+            else:
+                break
+        if after is not None:
+            return after, None
+        return None, self.module.body[0]
+
+    def resolve(self, node: cst.BaseExpression) -> str:
+        name = dotted(node)
+        return self.imports.resolve(name) if name else ""
+
+    def with_import(self, rewrite: WithRewrite) -> WithRewrite:
+        """``rewrite`` plus the ``import contextlib`` its ``contextlib.closing`` needs."""
+        after, before = self.import_anchor()
+        return replace(rewrite, import_text="import contextlib", import_after=after, import_before=before)
+
+
+def indented_blocks(statement: cst.CSTNode) -> List[Sequence[cst.CSTNode]]:
+    """Child blocks that are indented bodies (``if x: y`` on one line is left alone)."""
+    blocks: List[Sequence[cst.CSTNode]] = []
+    for block in child_blocks(statement, into_functions=False):
+        if block and not isinstance(block[0], cst.SimpleStatementSuite):
+            blocks.append(block)
+    return blocks

@@ -1,0 +1,175 @@
+"""The ``inline`` fix: ``data = open(p).read()`` -> ``with open(p) as f: data = f.read()``."""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence, Tuple
+
+import libcst as cst
+
+from memlint.fixes._analysis_view import Defect, block_of, dotted, find
+from memlint.fixes.bound import EFFECTS, is_quiet
+from memlint.fixes.context import SMALL, FixContext
+from memlint.fixes.model import WithItemPlan, WithRewrite
+from memlint.fixes.uses import is_detached
+
+CONDITIONAL = (cst.BooleanOperation, cst.IfExp, cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+# Builtins that do not look at a file: calling them after a consumer cannot observe when
+# it is closed (an inline fix closes at the end of the statement instead of at once).
+PURE_CALLS = frozenset(
+    {
+        "len", "str", "int", "float", "bool", "list", "tuple", "dict", "set", "frozenset", "sorted",
+        "strip", "rstrip", "lstrip", "split", "splitlines", "rsplit", "decode", "encode", "lower",
+        "upper", "startswith", "endswith", "replace", "partition", "rpartition", "count", "get",
+        "keys", "values", "items", "format", "join", "find", "index", "casefold", "title",
+    }
+)
+
+
+def inline_rewrite(fx: FixContext, defect: Defect) -> Optional[WithRewrite]:
+    """``data = open(p).read()`` -> ``with open(p) as f: data = f.read()``."""
+    acquisition = defect.acquisition
+    if acquisition is None or defect.category != "inline" or not isinstance(acquisition.call, cst.Call):
+        return None
+    call = acquisition.call
+    manageable = fx.manageable(acquisition)
+    scope = acquisition.scope
+    if manageable is None or manageable.is_async or scope is None:
+        return None
+    holder = _holder(scope, call)
+    if holder is None:
+        return None
+    statement, path = holder
+    located = fx.block_of_statement(scope, statement)
+    if located is None:
+        return None
+    block, index = located
+    line = block.statements[index]
+    if isinstance(line, SMALL) and len(line.body) != 1:
+        return None
+    comprehension = _outer_iterable_of(call, path)
+    if any((isinstance(p, CONDITIONAL) and p is not comprehension) or isinstance(p, cst.Await) for p in path):
+        return None
+    safe = manageable.safe
+    if isinstance(statement, cst.For):
+        in_iterable = statement.iter is call or any(p is statement.iter for p in path)
+        if statement.orelse is not None or not in_iterable:
+            return None
+        evaluated = statement.iter
+    elif isinstance(statement, (cst.Assign, cst.AnnAssign, cst.AugAssign, cst.Return, cst.Expr)):
+        evaluated = statement.value
+        if evaluated is None:
+            return None
+        if isinstance(statement, cst.AugAssign) and _effects_before(statement.target, None):
+            return None
+    else:
+        return None
+    if _effects_before(evaluated, call):
+        return None
+    consumer = comprehension or _consumer(call, path)
+    if not isinstance(statement, cst.For):
+        # ``csv.reader(open(p))`` keeps reading the file after the statement: no fix.
+        if consumer is None or not (comprehension is not None or is_detached(call, path, fx, manageable.detaching)):
+            return None
+        if safe:
+            # The ``with`` closes at the end of the statement, not right after the consumer:
+            # invisible when the rest of the statement calls nothing, or when it was only read.
+            safe = is_quiet(manageable, call) or _only_pure_calls(evaluated, call, consumer)
+    if isinstance(scope, cst.Module) or _introspects(scope):
+        # The fresh name becomes a new attribute of the module, or shows in ``locals()``.
+        safe = False
+    name = fx.fresh_name(scope, manageable.stem)
+    return WithRewrite(
+        message=f"use `with` and name the {acquisition.spec.kind} `{name}`",
+        safe=safe,
+        first=line,
+        last=line,
+        items=(WithItemPlan(call, name),),
+        substitutions=((call, name),),
+        comment_to_header=False,
+    )
+
+
+def _introspects(scope: cst.CSTNode) -> bool:
+    """The scope reads its own local names: ``locals()``, ``vars()``, ``dir()``, or
+    ``exec``/``eval`` without an explicit namespace."""
+    for found, _ in find(scope, (cst.Call,)):
+        name = dotted(found.func) or ""  # type: ignore[attr-defined]
+        arguments = len(found.args)  # type: ignore[attr-defined]
+        if name in ("locals", "vars", "dir") and arguments == 0:
+            return True
+        if name in ("exec", "eval") and arguments < 2:
+            return True
+    return False
+
+
+def _holder(scope: cst.CSTNode, call: cst.CSTNode) -> Optional[Tuple[cst.CSTNode, Tuple[cst.CSTNode, ...]]]:
+    """The statement holding ``call`` (a small statement, or a ``for``), with the path below it."""
+    body: Sequence[cst.CSTNode]
+    if isinstance(scope, cst.Module):
+        body = scope.body
+    elif isinstance(scope, cst.FunctionDef):
+        body = block_of(scope.body)
+    else:
+        return None
+    for statement in body:
+        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+            continue
+        for found, path in find(statement, (cst.Call,)):
+            if found is not call:
+                continue
+            for depth in range(len(path) - 1, -1, -1):
+                node = path[depth]
+                if isinstance(node, cst.BaseSmallStatement):
+                    return node, path[depth + 1 :]
+                if isinstance(node, cst.BaseCompoundStatement):
+                    return node, path[depth + 1 :]
+            return None
+    return None
+
+
+def _effects_before(expression: cst.CSTNode, call: Optional[cst.CSTNode]) -> bool:
+    """Whether anything with side effects is evaluated in ``expression`` before ``call``."""
+    for found, path in find(expression, EFFECTS + (cst.Subscript,), stop=()):
+        if found is call:
+            return False
+        if call is not None and any(p is call for p in path):
+            continue
+        if call is not None and _is_ancestor(found, call):
+            continue
+        return True
+    return False
+
+
+def _is_ancestor(node: cst.CSTNode, descendant: cst.CSTNode) -> bool:
+    return any(found is descendant for found, _ in find(node, (type(descendant),), stop=()))
+
+
+def _consumer(call: cst.CSTNode, path: Tuple[cst.CSTNode, ...]) -> Optional[cst.CSTNode]:
+    """The call that uses the inline resource: ``open(p).read()`` or ``json.load(open(p))``."""
+    if len(path) >= 2 and isinstance(path[-1], cst.Attribute) and isinstance(path[-2], cst.Call):
+        return path[-2]
+    if len(path) >= 2 and isinstance(path[-1], cst.Arg) and isinstance(path[-2], cst.Call):
+        return path[-2]
+    return None
+
+
+def _outer_iterable_of(call: cst.CSTNode, path: Tuple[cst.CSTNode, ...]) -> Optional[cst.CSTNode]:
+    """The list, set or dict comprehension whose first ``for`` iterates over ``call``: that
+    iterable is evaluated at once, and the comprehension consumes it before it ends."""
+    if len(path) >= 2 and isinstance(path[-1], cst.CompFor) and path[-1].iter is call:
+        owner = path[-2]
+        if isinstance(owner, (cst.ListComp, cst.SetComp, cst.DictComp)) and owner.for_in is path[-1]:
+            return owner
+    return None
+
+
+def _only_pure_calls(expression: cst.CSTNode, call: cst.CSTNode, consumer: Optional[cst.CSTNode]) -> bool:
+    for found, path in find(expression, EFFECTS, stop=()):
+        if found is call or (found is consumer and isinstance(found, cst.Call)) or any(p is call for p in path):
+            continue
+        if isinstance(found, cst.Call):
+            name = dotted(found.func) or ""
+            if name.rsplit(".", 1)[-1] in PURE_CALLS:
+                continue
+        return False
+    return True
