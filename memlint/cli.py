@@ -272,7 +272,8 @@ def _fix_command(
 
     if stdin_data is not None:
         return _fix_stdin(options, result, stdin_data, checker_for)
-    run = fix_files(files, result.findings, checker_for, unsafe=options.unsafe_fixes, write=not options.diff)
+    run = fix_files(files, result.findings, checker_for, unsafe=options.unsafe_fixes, write=not options.diff,
+                    sources=result.sources)
     for problem in run.errors:
         _error(f"cannot fix {problem}")
     count = run.fixed_count

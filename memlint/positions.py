@@ -12,7 +12,7 @@ by a known number of lines.
 from __future__ import annotations
 
 import ast
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import libcst as cst
 from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
@@ -31,7 +31,8 @@ class StatementPositions:
         self._module = module
         self._starts = _starts(module, tree) if tree is not None else None
         self._owner: Optional[Dict[int, Unit]] = None
-        self._done: Dict[Unit, Dict[cst.CSTNode, CodeRange]] = {}
+        # Per unit: positions within the regenerated unit, and the line shift to the file's.
+        self._done: Dict[Unit, Tuple[Mapping[cst.CSTNode, CodeRange], int]] = {}
         self._whole: Optional[Dict[cst.CSTNode, CodeRange]] = None
 
     def get(self, node: cst.CSTNode, default: Optional[CodeRange] = None) -> Optional[CodeRange]:
@@ -42,10 +43,20 @@ class StatementPositions:
         unit = self._owner.get(id(node))
         if unit is None:
             return default
-        positions = self._done.get(unit)
-        if positions is None:
-            positions = self._done[unit] = self._unit(unit)
-        return positions.get(node, default)
+        done = self._done.get(unit)
+        if done is None:
+            done = self._done[unit] = self._unit(unit)
+        local, shift = done
+        span = local.get(node)
+        if span is None:
+            return default
+        if not shift:
+            return span
+        # Moved to the file's lines only when asked for: a unit has ~100 nodes, a finding needs few.
+        return CodeRange(
+            CodePosition(span.start.line + shift, span.start.column),
+            CodePosition(span.end.line + shift, span.end.column),
+        )
 
     def __getitem__(self, node: cst.CSTNode) -> CodeRange:
         found = self.get(node)
@@ -53,7 +64,7 @@ class StatementPositions:
             raise KeyError(node)
         return found
 
-    def _unit(self, unit: Unit) -> Dict[cst.CSTNode, CodeRange]:
+    def _unit(self, unit: Unit) -> Tuple[Mapping[cst.CSTNode, CodeRange], int]:
         assert self._starts is not None
         top, inner = unit
         statement = self._module.body[top]
@@ -77,14 +88,7 @@ class StatementPositions:
             offset = 2 + len(getattr(member, "leading_lines", ()))
             start = self._starts[top][1][inner]
         local = PositionProvider()._gen(MetadataWrapper(alone, unsafe_skip_copy=True))  # type: ignore[attr-defined]
-        shift = start - offset
-        result: Dict[cst.CSTNode, CodeRange] = {}
-        for node, span in local.items():
-            result[node] = CodeRange(
-                CodePosition(span.start.line + shift, span.start.column),
-                CodePosition(span.end.line + shift, span.end.column),
-            )
-        return result
+        return local, start - offset
 
     def _full(self) -> Dict[cst.CSTNode, CodeRange]:
         if self._whole is None:

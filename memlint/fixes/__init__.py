@@ -61,15 +61,23 @@ class FixOutcome:
         return bool(self.fixed)
 
 
-def fix_text(source: str, check: Callable[[str], List[Finding]], unsafe: bool = False) -> FixOutcome:
+def fix_text(
+    source: str,
+    check: Callable[[str], List[Finding]],
+    unsafe: bool = False,
+    findings: Optional[List[Finding]] = None,
+) -> FixOutcome:
     """Check, apply the fixes, and check again until no fix is left to apply.
 
     ``check`` returns the findings of a text (with the caller's configuration). A file with
     a syntax error (``MEM000``) is returned unchanged. A round whose output does not parse
-    is discarded, and fixing stops there with ``problem`` set.
+    is discarded, and fixing stops there with ``problem`` set. ``findings``, when given, are
+    ``check(source)`` already computed (by the run that found the file needed fixing): the
+    first round uses them instead of checking the same text a second time.
     """
     text = source
-    findings = check(text)
+    if findings is None:
+        findings = check(text)
     outcome = FixOutcome(text)
     if any(finding.code == PARSE_ERROR for finding in findings):
         outcome.remaining = findings

@@ -16,7 +16,7 @@ import stat
 import tempfile
 import tokenize
 from dataclasses import dataclass
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Tuple
 
 from memlint.diagnostics import Finding
 from memlint.fixes import FixOutcome, fix_text
@@ -56,9 +56,12 @@ def fix_file(
     check: Callable[[str], List[Finding]],
     unsafe: bool = False,
     write: bool = True,
+    checked: Optional[Tuple[str, List[Finding]]] = None,
 ) -> Optional[FileFix]:
     """Fix one file; with ``write`` save the result. None when its bytes cannot be decoded
-    (the check reports that file as ``MEM000``, and it is left untouched).
+    (the check reports that file as ``MEM000``, and it is left untouched). ``checked`` is a
+    text of this file and its findings from an earlier check: used for the first round when
+    the file still holds exactly that text.
 
     Raises ``OSError`` when the file cannot be read or written.
     """
@@ -70,7 +73,8 @@ def fix_file(
         text = decode_source(data)
     except SyntaxError:
         return None
-    outcome = fix_text(text, check, unsafe=unsafe)
+    known = checked[1] if checked is not None and checked[0] == text else None
+    outcome = fix_text(text, check, unsafe=unsafe, findings=known)
     result = FileFix(path, display, text, outcome)
     if write and result.changed:
         write_source_atomically(path, outcome.text, data)
@@ -90,6 +94,8 @@ def write_source_atomically(path: str, text: str, original: bytes) -> None:
     """Replace ``path`` with ``text`` encoded like ``original`` (same codec, same BOM),
     through a temporary file in the same folder, keeping the file's permission bits."""
     data = encode_like(text, original)
+    # A symlink stays a link: the file it points to is the one rewritten.
+    path = os.path.realpath(path)
     mode = stat.S_IMODE(os.stat(path).st_mode)
     folder = os.path.dirname(os.path.abspath(path))
     descriptor, temporary = tempfile.mkstemp(prefix=".memlint-fix-", suffix=".tmp", dir=folder)

@@ -9,7 +9,7 @@ report and the exit code describe the files as they are after the fix.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Set
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Set
 
 from memlint.diagnostics import Finding
 from memlint.engine import run_with_deep_stack
@@ -55,11 +55,17 @@ def fix_files(
     checker_for: Callable[[str, str], Callable[[str], List[Finding]]],
     unsafe: bool = False,
     write: bool = True,
+    sources: Optional[Mapping[str, str]] = None,
 ) -> FixRun:
     """Fix the ``files`` (``SourcePath``-like: ``.path``, ``.display``) that ``findings`` say
     have something fixable. ``checker_for(path, display)`` gives the function that checks a
-    text with that file's settings. The result's findings replace ``findings``."""
+    text with that file's settings. The result's findings replace ``findings``. ``sources``
+    (display path -> the text that was checked) lets the first round reuse ``findings``
+    instead of checking each file again."""
     wanted = files_to_fix(findings)
+    by_path: Dict[str, List[Finding]] = {}
+    for finding in findings:
+        by_path.setdefault(finding.path, []).append(finding)
     run = FixRun()
     fixed_paths: Set[str] = set()
     for source in files:
@@ -67,10 +73,12 @@ def fix_files(
         if display not in wanted:
             continue
         check = checker_for(path, display)
+        checked_text = sources.get(display) if sources is not None else None
+        checked = (checked_text, by_path.get(display, [])) if checked_text is not None else None
         try:
             # Deeply nested files need the engine's deep stack, as when they were checked.
             result: Optional[FileFix] = run_with_deep_stack(
-                lambda: fix_file(path, display, check, unsafe=unsafe, write=write)  # noqa: B023 - called at once
+                lambda: fix_file(path, display, check, unsafe=unsafe, write=write, checked=checked)  # noqa: B023 - called at once
             )
         except OSError as error:
             run.errors.append(f"{display}: {error.strerror or error}")

@@ -8,6 +8,7 @@ a multi-line string (adding spaces there would change the string's value).
 
 from __future__ import annotations
 
+import bisect
 import io
 import re
 import tokenize
@@ -31,6 +32,20 @@ def source_lines(text: str) -> List[str]:
     return _LINE.findall(text)
 
 
+# The engine turns every rewrite of a file into edits against one and the same source
+# text: split it once per file, not once per fix (which made fixing quadratic).
+_last_split: Tuple[str, List[str]] = ("", [])
+
+
+def _lines_of(source: str) -> List[str]:
+    global _last_split
+    text, lines = _last_split
+    if text is not source:
+        lines = source_lines(source)
+        _last_split = (source, lines)
+    return lines
+
+
 class _Unfixable(Exception):
     """The text around the rewrite is not in a shape the line-based edit can keep."""
 
@@ -49,7 +64,7 @@ def to_fix(rewrite: WithRewrite, positions: Mapping[cst.CSTNode, object], module
 def _import_edit(rewrite: WithRewrite, positions: Mapping[cst.CSTNode, object], module: cst.Module, source: str) -> Edit:
     """Insert ``rewrite.import_text`` on a line of its own after (or before) its anchor."""
     newline = module.default_newline
-    lines = source_lines(source)
+    lines = _lines_of(source)
     if rewrite.import_after is not None:
         span = _span(positions, rewrite.import_after)
         _whole_lines(lines, span)
@@ -97,7 +112,7 @@ def _string_lines(text: str, first_line: int) -> Set[int]:
 
 
 def _with_edit(rewrite: WithRewrite, positions: Mapping[cst.CSTNode, object], module: cst.Module, source: str) -> Edit:
-    lines = source_lines(source)
+    lines = _lines_of(source)
     first = _span(positions, rewrite.first)
     last = _span(positions, rewrite.last)
     start_line, end_line = first[0], last[2]
@@ -207,24 +222,43 @@ def _offset(starts: List[int], line: int, column: int) -> int:
     return min(starts[line - 1] + column - 1, starts[-1])
 
 
+def _overlaps(chosen: List[Tuple[int, int]], begin: int, end: int) -> bool:
+    """Whether ``begin..end`` overlaps a span of ``chosen`` (sorted, non-overlapping)."""
+    index = bisect.bisect_left(chosen, (begin, begin))
+    for neighbour in chosen[max(index - 1, 0) : index + 1]:
+        if begin < neighbour[1] and neighbour[0] < end:
+            return True
+    return False
+
+
 def apply_edits(text: str, fixes: Iterable[Fix]) -> Tuple[str, List[Fix]]:
     """Apply the fixes whose edits do not overlap an earlier fix's; return the text and those applied.
 
     An edit identical to one already chosen (the same ``import contextlib`` wanted by two
-    fixes, or one ``with`` shared by two findings) is applied once.
+    fixes, or one ``with`` shared by two findings) is applied once. The cost is linear in
+    the text and in the number of edits (apart from sorting them).
     """
     starts = _offsets(text)
-    chosen: List[Tuple[int, int, str]] = []
+    chosen: Dict[Tuple[int, int], str] = {}
+    # Sorted, non-overlapping (begin, end) spans, for the overlap test.
+    taken: List[Tuple[int, int]] = []
     applied: List[Fix] = []
     for fix in sorted(fixes, key=lambda f: [(e.line, e.column) for e in f.edits]):
         spans = [(_offset(starts, e.line, e.column), _offset(starts, e.end_line, e.end_column), e.content) for e in fix.edits]
-        new = [span for span in spans if span not in chosen]
-        if not spans or any(a < d and c < b for a, b, _ in new for c, d, _ in chosen):
+        new = [span for span in spans if chosen.get(span[:2]) != span[2]]
+        if not spans or any(_overlaps(taken, begin, end) or (begin, end) in chosen for begin, end, _ in new):
             continue
-        chosen.extend(new)
+        for begin, end, content in new:
+            chosen[(begin, end)] = content
+            bisect.insort(taken, (begin, end))
         applied.append(fix)
-    # Later edits first, so that earlier offsets stay valid; at one offset, the insertion
-    # (empty span) goes in last so that it ends up before the replaced text.
-    for begin, end, content in sorted(chosen, key=lambda span: (span[0], span[1]), reverse=True):
-        text = text[:begin] + content + text[end:]
-    return text, applied
+    # One pass from the start; at one offset the insertion (empty span) sorts first, so
+    # that it ends up before the text replaced there.
+    pieces: List[str] = []
+    position = 0
+    for (begin, end), content in sorted(chosen.items()):
+        pieces.append(text[position:begin])
+        pieces.append(content)
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces), applied
