@@ -13,6 +13,19 @@ from memlint.analysis.names import ImportTable, block_of, child_blocks, dotted, 
 from memlint.analysis.resources import ANY_RELEASE_FUNCS, BORROWER_PREFIXES, BORROWERS, RESOURCE_CALLS
 from memlint.analysis.walk import find
 
+
+
+def reports_a_kept_path(defect: Defect) -> bool:
+    """Whether ``defect`` is about the path a temporary file leaves on disk (``tmp.name`` not
+    removed, from ``NamedTemporaryFile(delete=False)``) rather than about the open object:
+    closing does not remove that path, so a ``with`` is no fix for it. The analysis says so
+    only in the message, which names ``<holder>.name``."""
+    acquisition = defect.acquisition
+    if acquisition is None or len(acquisition.names) != 1:
+        return False
+    return defect.message.startswith(f"`{acquisition.names[0]}.name`")
+
+
 __all__ = [
     "ANY_RELEASE_FUNCS",
     "BORROWERS",
@@ -28,4 +41,5 @@ __all__ = [
     "find",
     "is_binding_target",
     "iter_statements",
+    "reports_a_kept_path",
 ]

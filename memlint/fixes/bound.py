@@ -7,15 +7,16 @@ become one ``with a as x, b as y:`` (``merge``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional, Sequence, Set, Tuple
+from typing import Callable, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
 from memlint.fixes._analysis_view import Acquisition, Defect, dotted, find
 from memlint.fixes.context import SMALL, Block, FixContext
-from memlint.fixes.mentions import count_mentions, mentions
+from memlint.fixes.mentions import count_mentions, is_store, mentions
 from memlint.fixes.model import Manageable, WithItemPlan, WithRewrite
-from memlint.fixes.uses import Refused, follow, is_release_call
+from memlint.fixes.table import DETACHING_ATTRIBUTES
+from memlint.fixes.uses import Refused, Tracking, follow, is_release_call
 
 # The longest header merged into one ``with a as x, b as y:`` line.
 MAX_HEADER = 80
@@ -73,44 +74,131 @@ def bound_plan(fx: FixContext, defect: Defect) -> Optional[BoundPlan]:
     releases = set(manageable.releases) | set(acquisition.spec.release) | ALWAYS_RELEASES
     if manageable is LOCK:
         releases |= {"acquire"}
-    tainted = {name}
+    vanishing = _vanishing(manageable, call)
+    if vanishing is None:
+        return None
+    owned = _owned_names(manageable, call)
+    state = Tracking(name, {name} | owned, manageable.detaching, vanishing)
     end = start
     release_index: Optional[int] = None
     release_node: Optional[cst.CSTNode] = None
+    kept_release = False
     try:
         for index in range(start + 1, len(block.statements)):
             item = block.statements[index]
-            if _deletes(item, name) and tainted == {name}:
+            if _deletes(item, name) and state.held == {name}:
                 # ``del f``: the last reference goes, and CPython closes the file right there.
                 release_node, release_index, end = item, index, index
                 break
             own = mentions(item, {name})
-            if any(is_release_call(m[0], m[1], releases, fx) for m in own):
+            if any(is_release_call(m[0], m[1], releases, fx) for m in own) or _finishes(item, name, manageable):
                 release_node = plain_release(item, name, manageable)
-                if release_node is None or len(own) != 1:
+                if len(own) != 1:
                     return None
+                if release_node is None:
+                    if not _finishes(item, name, manageable):
+                        return None
+                    # ``out, err = proc.communicate()``: kept, and the ``with`` ends with it.
+                    kept_release = True
                 release_index = end = index
                 break
-            mentioned, tainted = follow(item, tainted, name, fx, manageable.detaching)
-            if mentioned:
+            if follow(item, state, fx):
                 end = index
     except Refused:
         return None
-    if end == start or (release_index is not None and release_index == start + 1):
+    if state.pinned and release_index is None:
+        # Held for as long as the function runs (a lock taken on it, its path in use): the
+        # ``with`` ends where the function's locals die, not earlier.
+        if not (block.top and isinstance(scope, cst.FunctionDef)):
+            return None
+        end = len(block.statements) - 1
+    if end == start or (release_index is not None and release_index == start + 1 and not kept_release):
         # Nothing between acquiring and releasing (``o = BZ2File(p); del o`` in a test of
         # ``__del__``): a ``with ...: pass`` would say something else.
         return None
     in_range = list(block.statements[start : end + 1])
-    for held in tainted if release_index is None else {name}:
-        if count_mentions([scope], held) != count_mentions(in_range, held):
+    for held in state.held if release_index is None else {name}:
+        outside = count_mentions([scope], held) - count_mentions(in_range, held)
+        if held in owned:
+            # ``fd = os.open(p)`` before ``os.fdopen(fd)`` is fine; only later uses count.
+            outside = count_mentions([scope], held) - count_mentions(block.statements[: end + 1], held)
+        elif release_index is not None:
+            # After an explicit release the code read ``tmp.name`` or ``proc.returncode`` of a
+            # closed object; after the ``with`` it reads the same.
+            outside -= _reads_after(block.statements[end + 1 :], held)
+        if outside:
             return None
     # A lock never released was held on purpose, or is a bug whose fix is a decision.
     explicit = release_index is not None
     safe = manageable.safe and (
         explicit or is_quiet(manageable, call) or (manageable is not LOCK and _nothing_observes_after(block, end))
     )
-    drops = {start} | ({release_index} if release_index is not None else set())
+    drops = {start} | ({release_index} if release_index is not None and not kept_release else set())
     return BoundPlan(defect, block, start, end, name, call, manageable, release_node, safe, drops)
+
+
+def _vanishing(manageable: Manageable, call: cst.CSTNode) -> Optional[FrozenSet[str]]:
+    """The attributes of this acquisition that name what closing removes; None when the
+    ``with`` would remove it at another moment than the code does (``delete_on_close``)."""
+    if not manageable.vanishing or not isinstance(call, cst.Call):
+        return manageable.vanishing
+    keywords = {arg.keyword.value: arg.value for arg in call.args if arg.keyword is not None}
+    if "delete_on_close" in keywords or any(arg.star for arg in call.args):
+        return None
+    delete = keywords.get("delete")
+    if isinstance(delete, cst.Name) and delete.value == "False":
+        return frozenset()
+    return manageable.vanishing
+
+
+def _owned_names(manageable: Manageable, call: cst.CSTNode) -> Set[str]:
+    """Plain names passed where the acquisition takes ownership (``os.fdopen(fd)``)."""
+    if not manageable.owns or not isinstance(call, cst.Call):
+        return set()
+    positional = [arg.value for arg in call.args if arg.keyword is None and not arg.star]
+    keywords = {arg.keyword.value: arg.value for arg in call.args if arg.keyword is not None}
+    names: Set[str] = set()
+    for position, keyword in manageable.owns:
+        value = positional[position] if position < len(positional) else keywords.get(keyword)
+        if value is not None:
+            names.update(node.value for node, _ in find(value, (cst.Name,), stop=()))  # type: ignore[attr-defined]
+    return names
+
+
+def _finishes(statement: cst.CSTNode, name: str, manageable: Manageable) -> bool:
+    """``name.communicate(...)`` or ``rc = name.wait()`` alone on its line (for ``finishing``)."""
+    if not manageable.finishing or not isinstance(statement, SMALL) or len(statement.body) != 1:
+        return False
+    small = statement.body[0]
+    if isinstance(small, cst.Expr):
+        value = small.value
+    elif isinstance(small, cst.Assign):
+        value = small.value
+    else:
+        return False
+    return (
+        isinstance(value, cst.Call)
+        and isinstance(value.func, cst.Attribute)
+        and dotted(value.func.value) == name
+        and value.func.attr.value in manageable.finishing
+    )
+
+
+def _reads_after(statements: Sequence[cst.CSTNode], name: str) -> int:
+    """How many mentions of ``name`` in ``statements`` only read a detaching attribute
+    (``tmp.name``, ``proc.returncode``)."""
+    count = 0
+    for statement in statements:
+        for found, path in mentions(statement, {name}):
+            parent = path[-1] if path else None
+            grand = path[-2] if len(path) > 1 else None
+            if not (isinstance(parent, cst.Attribute) and parent.value is found):
+                continue
+            if isinstance(grand, cst.Call) and grand.func is parent:
+                continue
+            if parent.attr.value in DETACHING_ATTRIBUTES and not is_store(parent, path[:-1]):
+                count += 1
+    return count
 
 
 # ``lock.acquire()`` ... ``lock.release()`` -> ``with lock:``.

@@ -23,7 +23,7 @@ from typing import Dict, Iterable, List, Sequence
 
 import libcst as cst
 
-from memlint.fixes._analysis_view import Defect
+from memlint.fixes._analysis_view import Defect, reports_a_kept_path
 from memlint.fixes.bound import BoundPlan, bound_plan, merge, rewrite_for_plans
 from memlint.fixes.context import FixContext
 from memlint.fixes.inline import inline_rewrite
@@ -38,7 +38,7 @@ def build_fixes(module: cst.Module, defects: Sequence[Defect], custom: Iterable[
     rewrites: Dict[int, WithRewrite] = {}
     plans: Dict[int, List[BoundPlan]] = {}
     for defect in defects:
-        if defect.code not in ("MEM001", "MEM003", "MEM041"):
+        if defect.code not in ("MEM001", "MEM003", "MEM041") or reports_a_kept_path(defect):
             continue
         try:
             if defect.category == "inline":

@@ -50,6 +50,9 @@ class FixContext:
         self.functions: Dict[str, cst.FunctionDef] = {
             statement.name.value: statement for statement in module.body if isinstance(statement, cst.FunctionDef)
         }
+        # (function name, parameter) -> whether the module function only borrows what that
+        # parameter receives (``memlint.fixes.uses.helper_borrows``).
+        self.borrowing: Dict[Tuple[str, str], bool] = {}
         # Names in use per scope (by id), grown by the fresh names handed out.
         self._names: Dict[int, Set[str]] = {}
 

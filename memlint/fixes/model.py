@@ -44,6 +44,15 @@ class Manageable:
     # that is not a literal without "w", "a", "x" or "+" makes it not quiet.
     quiet: bool = False
     mode_args: Tuple[int, ...] = ()
+    # Attributes that name what closing removes (``NamedTemporaryFile().name``, unless
+    # ``delete=False``): a copy of one keeps the ``with`` open to the end of the scope.
+    vanishing: FrozenSet[str] = frozenset()
+    # Methods that finish it, with a result the code uses (``out, err = proc.communicate()``):
+    # the statement stays in the ``with`` body and ends it (``__exit__`` then has little left).
+    finishing: FrozenSet[str] = frozenset()
+    # Arguments it takes ownership of, as (position, keyword): ``os.fdopen(fd)`` closes
+    # ``fd`` when it is closed, so later uses of ``fd`` need it open.
+    owns: Tuple[Tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)

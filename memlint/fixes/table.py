@@ -60,7 +60,7 @@ MANAGEABLE: Dict[str, Manageable] = {
     "lzma.open": _file(),
     "lzma.LZMAFile": _file(),
     "tokenize.open": _file(mode_args=()),
-    "os.fdopen": _loud("f"),
+    "os.fdopen": Manageable(_CLOSE, stem="f", owns=((0, "fd"),)),
     "tarfile.open": _file("archive"),
     "tarfile.TarFile": _file("archive"),
     "tarfile.TarFile.open": _file("archive"),
@@ -70,8 +70,10 @@ MANAGEABLE: Dict[str, Manageable] = {
     "wave.open": _loud("wav"),
     "fileinput.input": _loud("stream"),
     "fileinput.FileInput": _loud("stream"),
-    "tempfile.TemporaryFile": _loud("tmp"),
-    "tempfile.NamedTemporaryFile": _loud("tmp"),
+    # ``name`` is the descriptor number of an unnamed temporary file, or the path that
+    # closing a named one deletes (unless ``delete=False``).
+    "tempfile.TemporaryFile": Manageable(_CLOSE, stem="tmp", vanishing=frozenset({"name"})),
+    "tempfile.NamedTemporaryFile": Manageable(_CLOSE, stem="tmp", vanishing=frozenset({"name"})),
     "tempfile.SpooledTemporaryFile": _loud("tmp"),
     "os.scandir": _file("entries", mode_args=()),
     "mmap.mmap": _loud("mapped"),
@@ -81,7 +83,7 @@ MANAGEABLE: Dict[str, Manageable] = {
     "selectors.PollSelector": _file("selector", mode_args=()),
     "selectors.EpollSelector": _file("selector", mode_args=()),
     "selectors.KqueueSelector": _file("selector", mode_args=()),
-    "socket.socket": _loud("sock"),
+    "socket.socket": Manageable(_CLOSE, stem="sock", owns=((3, "fileno"),)),
     "socket.create_connection": _loud("sock"),
     "socket.create_server": _loud("sock"),
     "socket.fromfd": _loud("sock"),
@@ -118,7 +120,9 @@ MANAGEABLE: Dict[str, Manageable] = {
     "logging.handlers.WatchedFileHandler": _closing("handler"),
     "multiprocessing.Manager": Manageable(frozenset({"shutdown"}), stem="manager"),
     # __exit__ also closes the pipes, and waits even when the body raised (it may block).
-    "subprocess.Popen": Manageable(frozenset({"wait"}), safe=False, stem="proc"),
+    "subprocess.Popen": Manageable(
+        frozenset({"wait"}), safe=False, stem="proc", finishing=frozenset({"communicate", "wait"})
+    ),
     # __exit__ sends QUIT and closes, like quit(), but swallows a failing QUIT.
     "smtplib.SMTP": Manageable(frozenset({"quit"}), safe=False, stem="smtp"),
     "smtplib.SMTP_SSL": Manageable(frozenset({"quit"}), safe=False, stem="smtp"),
@@ -144,7 +148,7 @@ MANAGEABLE_METHODS: Dict[str, Manageable] = {
 DETACHING_METHODS: FrozenSet[str] = frozenset(
     {
         "read", "read1", "readline", "readlines", "readinto", "readinto1", "write", "writelines",
-        "flush", "seek", "tell", "truncate", "fileno", "isatty", "readable", "writable", "seekable",
+        "flush", "seek", "tell", "truncate", "isatty", "readable", "writable", "seekable",
         "send", "sendall", "sendto", "recv", "recvfrom", "recv_into", "connect", "bind", "listen",
         "settimeout", "setsockopt", "getsockname", "getpeername", "setblocking", "shutdown",
         "namelist", "infolist", "getinfo", "writestr", "extractall", "extract", "testzip",
@@ -172,6 +176,11 @@ EAGER_CONSUMERS: FrozenSet[str] = frozenset(
         "hashlib.file_digest", "list", "tuple", "sorted", "set", "frozenset", "len", "sum", "max",
         "min", "any", "all", "print", "str", "repr", "bytes", "bytearray", "isinstance", "id",
         "hash", "bool", "next", "os.fstat", "os.fsync", "os.read", "os.write", "os.isatty", "select.select",
-        "fcntl.flock", "fcntl.lockf", "fcntl.fcntl",
     }
 )
+# Calls that take a lock (or set a state) on an open file that lasts until it is closed:
+# the ``with`` may not end before the code that the lock guards.
+LOCKING_CALLS: FrozenSet[str] = frozenset({"fcntl.flock", "fcntl.lockf", "fcntl.fcntl", "fcntl.ioctl", "msvcrt.locking"})
+# Methods whose result is only valid while the object is open: ``f.fileno()`` is a
+# descriptor number that closing frees (and the system may hand out again).
+ATTACHED_METHODS: FrozenSet[str] = frozenset({"fileno"})
