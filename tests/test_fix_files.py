@@ -85,3 +85,33 @@ def test_failed_rename_keeps_the_original_and_leaves_no_temporary(tmp_path: Path
         fix_file(str(target), "module.py", _check)
     assert target.read_text(encoding="utf-8") == LEAKY
     assert [p.name for p in tmp_path.iterdir()] == ["module.py"]
+
+
+def test_fix_on_a_symlink_writes_through_to_its_target(tmp_path: Path) -> None:
+    target = tmp_path / "real.py"
+    target.write_text(LEAKY, encoding="utf-8")
+    link = tmp_path / "link.py"
+    link.symlink_to(target)
+    result = fix_file(str(link), "link.py", _check)
+    assert result is not None and result.changed
+    assert link.is_symlink(), "the link was replaced by a regular file"
+    assert target.read_text(encoding="utf-8") == FIXED
+
+
+def test_findings_of_the_checked_text_spare_the_first_check(tmp_path: Path) -> None:
+    target = tmp_path / "module.py"
+    target.write_text(LEAKY, encoding="utf-8")
+    texts: List[str] = []
+
+    def counting(text: str) -> List[Finding]:
+        texts.append(text)
+        return _check(text)
+
+    result = fix_file(str(target), "module.py", counting, checked=(LEAKY, _check(LEAKY)))
+    assert result is not None and result.outcome.text == FIXED
+    assert texts == [FIXED], "the text the run had already checked was checked again"
+    # A text that changed since it was checked is checked afresh.
+    target.write_text(LEAKY, encoding="utf-8")
+    texts.clear()
+    fix_file(str(target), "module.py", counting, checked=(LEAKY + "\n", _check(LEAKY)))
+    assert texts == [LEAKY, FIXED]

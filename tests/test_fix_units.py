@@ -84,7 +84,8 @@ def test_closing_import_is_added_once_for_several_fixes() -> None:
     )
     fixed = _fixed(source)
     assert fixed.count("import contextlib\n") == 1
-    assert fixed.startswith('"""Doc."""\nimport sqlite3\nimport contextlib\n')
+    # With the standard-library imports, in order (as isort and ruff sort them).
+    assert fixed.startswith('"""Doc."""\nimport contextlib\nimport sqlite3\n')
     assert fixed.count("with contextlib.closing(sqlite3.connect(db)) as c:") == 2
 
 
@@ -256,5 +257,20 @@ def test_import_goes_before_the_first_statement_when_there_is_no_import() -> Non
         "    c.execute('x')\n    c.close()\n"
     )
     fixed = _fixed(source)
-    assert fixed.startswith("#!/usr/bin/env python\nfrom sqlite3 import connect\nimport contextlib\n")
+    # Plain imports come before the ``from`` imports of the standard-library group.
+    assert fixed.startswith("#!/usr/bin/env python\nimport contextlib\nfrom sqlite3 import connect\n")
     assert "    with contextlib.closing(connect(db)) as c:\n        c.execute('x')\n" in fixed
+
+
+def test_contextlib_import_joins_the_standard_library_group() -> None:
+    source = (
+        "from __future__ import annotations\n\nimport os\nimport sys\n\nimport requests\n\n\n"
+        "def f(db):\n    c = __import__('sqlite3').connect(db)\n    return c\n\n\n"
+        "def g(db):\n    import sqlite3\n    c = sqlite3.connect(db)\n    c.execute('x')\n    c.close()\n"
+    )
+    fixed = _fixed(source)
+    assert fixed.startswith(
+        "from __future__ import annotations\n\nimport contextlib\nimport os\nimport sys\n\nimport requests\n"
+    )
+    source = "import requests\nimport sqlite3\n\n\ndef g(db):\n    c = sqlite3.connect(db)\n    c.execute('x')\n    c.close()\n"
+    assert _fixed(source).startswith("import requests\nimport contextlib\nimport sqlite3\n")

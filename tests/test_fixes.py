@@ -42,7 +42,7 @@ def _inputs() -> List[Path]:
 
 def _config(path: Path) -> Optional[Dict[str, Any]]:
     # MEM041 is off by default; its cases are checked with it switched on, as a user would.
-    return {"extend-select": ["MEM041"]} if path.name == "prefer_with.py" else None
+    return {"extend-select": ["MEM041"]} if path.name.startswith("prefer_with") else None
 
 
 def _relative(path: Path) -> Path:

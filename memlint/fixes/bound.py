@@ -321,6 +321,7 @@ def rewrite_for_plans(fx: FixContext, plans: Sequence[BoundPlan]) -> Optional[Wi
         items=tuple(items),
         is_async=outer.manageable.is_async,
         drop=tuple(statements[index] for index in sorted(drops) if index != outer.start),
+        indent_step=outer.block.step,
     )
     return fx.with_import(rewrite) if needs_import else rewrite
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import keyword
+import sys
 from dataclasses import dataclass, replace
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
@@ -23,6 +24,19 @@ from memlint.fixes.model import Manageable, WithRewrite
 from memlint.fixes.table import MANAGEABLE, MANAGEABLE_METHODS
 
 SMALL = (cst.SimpleStatementLine,)
+# Where ``import contextlib`` belongs: the standard library's top-level modules (Python 3.10+
+# lists them; on 3.9 the common ones, which is enough to find the group). ``__future__``
+# is left out: nothing may come before it.
+STDLIB_MODULES = frozenset(
+    getattr(sys, "stdlib_module_names", ())
+    or (
+        "abc argparse ast asyncio base64 bisect builtins codecs collections concurrent contextlib copy csv "
+        "dataclasses datetime decimal enum errno fcntl functools gc glob gzip hashlib heapq http inspect io "
+        "itertools json logging math mmap multiprocessing operator os pathlib pickle platform queue random re "
+        "select shutil signal socket sqlite3 ssl stat string struct subprocess sys tempfile textwrap threading "
+        "time traceback types typing unittest urllib uuid warnings weakref zipfile zlib"
+    ).split()
+) - {"__future__"}
 
 
 @dataclass
@@ -32,6 +46,9 @@ class Block:
     statements: Sequence[cst.CSTNode]
     # True for the scope's own body (a function's or the module's top level).
     top: bool
+    # One level of indentation as this block has it relative to its header ("" at module
+    # level, where the file's default applies).
+    step: str = ""
 
 
 class FixContext:
@@ -53,6 +70,8 @@ class FixContext:
         # (function name, parameter) -> whether the module function only borrows what that
         # parameter receives (``memlint.fixes.uses.helper_borrows``).
         self.borrowing: Dict[Tuple[str, str], bool] = {}
+        # Per scope (by id): id of each statement (and small statement) -> its block and index.
+        self._statements: Dict[int, Dict[int, Tuple[Block, int]]] = {}
         # Names in use per scope (by id), grown by the fresh names handed out.
         self._names: Dict[int, Set[str]] = {}
 
@@ -110,23 +129,13 @@ class FixContext:
 
     def block_of_statement(self, scope: cst.CSTNode, statement: cst.CSTNode) -> Optional[Tuple[Block, int]]:
         """The block (of an indented body or the module) whose statement is or holds ``statement``."""
-        if isinstance(scope, cst.Module):
-            body: Sequence[cst.CSTNode] = scope.body
-        elif isinstance(scope, cst.FunctionDef) and isinstance(scope.body, cst.IndentedBlock):
-            body = scope.body.body
-        else:
-            return None
-        stack: List[Tuple[Sequence[cst.CSTNode], bool]] = [(body, True)]
-        while stack:
-            statements, top = stack.pop()
-            for index, item in enumerate(statements):
-                if item is statement or (isinstance(item, SMALL) and statement in item.body):
-                    return Block(statements, top), index
-                if isinstance(item, (cst.FunctionDef, cst.ClassDef)):
-                    continue
-                for child in indented_blocks(item):
-                    stack.append((child, False))
-        return None
+        key = id(scope)
+        index = self._statements.get(key)
+        if index is None:
+            # Every statement of the scope's blocks, indexed once per scope: a scope with
+            # thousands of findings must not be walked once per finding.
+            index = self._statements[key] = _index_blocks(scope, self.module.default_indent)
+        return index.get(id(statement))
 
     def fresh_name(self, scope: cst.CSTNode, stem: str) -> str:
         """A name that nothing in ``scope`` uses (nested functions included), so binding it
@@ -165,19 +174,39 @@ class FixContext:
         return "contextlib.closing", True
 
     def import_anchor(self) -> Tuple[Optional[cst.CSTNode], Optional[cst.CSTNode]]:
-        """Where a new import goes: after the module's leading docstring and imports, or
-        before its first statement when it has none."""
+        """Where ``import contextlib`` goes, as (after this statement, before this one).
+
+        Among the module's leading imports, in the standard-library group where isort and
+        ruff put it: in order among the plain ``import`` statements, else before the first
+        ``from`` import of the group. Without a standard-library import: after the leading
+        docstring and imports, or before the first statement when there is none.
+        """
         after: Optional[cst.CSTNode] = None
+        plain: List[Tuple[str, cst.CSTNode]] = []
+        from_imports: List[cst.CSTNode] = []
         for index, statement in enumerate(self.module.body):
             if not isinstance(statement, SMALL) or len(statement.body) != 1:
                 break
             small = statement.body[0]
             if isinstance(small, (cst.Import, cst.ImportFrom)):
                 after = statement
+                top = _imported_module(small)
+                if top in STDLIB_MODULES:
+                    if isinstance(small, cst.Import):
+                        plain.append((dotted(small.names[0].name) or "", statement))
+                    else:
+                        from_imports.append(statement)
             elif index == 0 and isinstance(small, cst.Expr) and isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString)):
                 after = statement
             else:
                 break
+        if plain:
+            for module_name, statement in plain:
+                if module_name > "contextlib":
+                    return None, statement
+            return plain[-1][1], None
+        if from_imports:
+            return None, from_imports[0]
         if after is not None:
             return after, None
         return None, self.module.body[0]
@@ -190,6 +219,59 @@ class FixContext:
         """``rewrite`` plus the ``import contextlib`` its ``contextlib.closing`` needs."""
         after, before = self.import_anchor()
         return replace(rewrite, import_text="import contextlib", import_after=after, import_before=before)
+
+
+def _imported_module(small: cst.CSTNode) -> str:
+    """The top-level package an import statement imports from ("" if relative or odd)."""
+    if isinstance(small, cst.Import):
+        name = dotted(small.names[0].name) or ""
+    elif isinstance(small, cst.ImportFrom) and not small.relative and small.module is not None:
+        name = dotted(small.module) or ""
+    else:
+        return ""
+    return name.split(".", 1)[0]
+
+
+def _index_blocks(scope: cst.CSTNode, default_step: str) -> Dict[int, Tuple[Block, int]]:
+    """``block_of_statement``'s index for one scope (nested functions and classes apart)."""
+    if isinstance(scope, cst.Module):
+        body: Sequence[cst.CSTNode] = scope.body
+        step = ""
+    elif isinstance(scope, cst.FunctionDef) and isinstance(scope.body, cst.IndentedBlock):
+        body = scope.body.body
+        step = default_step if scope.body.indent is None else scope.body.indent
+    else:
+        return {}
+    index: Dict[int, Tuple[Block, int]] = {}
+    stack: List[Tuple[Sequence[cst.CSTNode], bool, str]] = [(body, True, step)]
+    while stack:
+        statements, top, step = stack.pop()
+        block = Block(statements, top, step)
+        for position, item in enumerate(statements):
+            index.setdefault(id(item), (block, position))
+            if isinstance(item, SMALL):
+                for small in item.body:
+                    index.setdefault(id(small), (block, position))
+            if isinstance(item, (cst.FunctionDef, cst.ClassDef)):
+                continue
+            steps = _steps(item)
+            for child in indented_blocks(item):
+                stack.append((child, False, steps.get(id(child), step) or default_step))
+    return index
+
+
+def _steps(statement: cst.CSTNode) -> Dict[int, str]:
+    """For the indented bodies of a compound statement: id of the body -> its indent step."""
+    steps: Dict[int, str] = {}
+    pending = list(statement.children)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, cst.IndentedBlock):
+            if node.indent is not None:
+                steps[id(node.body)] = node.indent
+        elif isinstance(node, (cst.Else, cst.Finally, cst.ExceptHandler, getattr(cst, "ExceptStarHandler", cst.ExceptHandler))):
+            pending.extend(node.children)
+    return steps
 
 
 def indented_blocks(statement: cst.CSTNode) -> List[Sequence[cst.CSTNode]]:

@@ -86,6 +86,7 @@ def inline_rewrite(fx: FixContext, defect: Defect) -> Optional[WithRewrite]:
         items=(WithItemPlan(call, name),),
         substitutions=((call, name),),
         comment_to_header=False,
+        indent_step=block.step,
     )
 
 

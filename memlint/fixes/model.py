@@ -90,6 +90,8 @@ class WithRewrite:
     comment_to_header: bool = True
     # ``import contextlib`` to add (for ``closing``): after ``import_after``, or before
     # ``import_before`` when the module has no import to follow.
+    # One level of indentation as the enclosing block has it ("" for the file's default).
+    indent_step: str = ""
     import_text: str = ""
     import_after: Optional[cst.CSTNode] = None
     import_before: Optional[cst.CSTNode] = None

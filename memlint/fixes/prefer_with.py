@@ -64,5 +64,6 @@ def try_finally_rewrite(fx: FixContext, defect: Defect) -> Optional[WithRewrite]
         items=(WithItemPlan(call, name, wrapper),),
         is_async=manageable.is_async,
         unwrap=follower,
+        indent_step=block.step,
     )
     return fx.with_import(rewrite) if needs_import else rewrite

@@ -96,19 +96,33 @@ def _whole_lines(lines: Sequence[str], span: Tuple[int, int, int, int]) -> str:
     return tail
 
 
-def _string_lines(text: str, first_line: int) -> Set[int]:
-    """Lines (numbered from ``first_line``) that begin inside a multi-line string."""
+def _scan(text: str, first_line: int) -> Tuple[Set[int], List[Tuple[int, int, str]]]:
+    """Lines (numbered from ``first_line``) that begin inside a multi-line string, and the
+    comments of ``text`` as (line, column in ``text``, comment)."""
     protected: Set[int] = set()
+    comments: List[Tuple[int, int, str]] = []
     fstring_start: List[int] = []
     for token in tokenize.generate_tokens(io.StringIO(text).readline):
         if token.type == tokenize.STRING and token.end[0] > token.start[0]:
             protected.update(range(token.start[0] + 1, token.end[0] + 1))
+        elif token.type == tokenize.COMMENT:
+            comments.append((token.start[0] + first_line - 1, token.start[1], token.string))
         elif _FSTRING_START is not None and token.type == _FSTRING_START:
             fstring_start.append(token.start[0])
         elif _FSTRING_END is not None and token.type == _FSTRING_END and fstring_start:
             begin = fstring_start.pop()
             protected.update(range(begin + 1, token.end[0] + 1))
-    return {line + first_line - 1 for line in protected}
+    return {line + first_line - 1 for line in protected}, comments
+
+
+def _comment_rows_above(rows: Mapping[int, str], line: int, start_line: int) -> List[int]:
+    """The comment-only rows directly above ``line`` (no blank row between), top first."""
+    found: List[int] = []
+    number = line - 1
+    while number > start_line and number in rows and rows[number].strip().startswith("#"):
+        found.append(number)
+        number -= 1
+    return found[::-1]
 
 
 def _with_edit(rewrite: WithRewrite, positions: Mapping[cst.CSTNode, object], module: cst.Module, source: str) -> Edit:
@@ -117,19 +131,24 @@ def _with_edit(rewrite: WithRewrite, positions: Mapping[cst.CSTNode, object], mo
     last = _span(positions, rewrite.last)
     start_line, end_line = first[0], last[2]
     indent = lines[start_line - 1][: first[1]]
-    first_comment = _whole_lines(lines, first)
+    _whole_lines(lines, first)
     _whole_lines(lines, last)
-    unit = module.default_indent
+    # One level deeper, by the step of the block the statements are in (not the file's
+    # most common one: a 2-space function in a 4-space file stays 2-space).
+    unit = rewrite.indent_step or module.default_indent
     if indent and (("\t" in indent) != ("\t" in unit)):
         raise _Unfixable("mixed tabs and spaces")
 
     dropped: Set[int] = set()
+    # Removed statements whose own-line comments directly above go with them.
+    dropped_starts: List[int] = []
     if rewrite.comment_to_header:
         dropped.update(range(first[0], first[2] + 1))
     for node in rewrite.drop:
         span = _span(positions, node)
         _whole_lines(lines, span)
         dropped.update(range(span[0], span[2] + 1))
+        dropped_starts.append(span[0])
     kept_as_is: Set[int] = set()
     if rewrite.unwrap is not None:
         unwrap = rewrite.unwrap
@@ -143,7 +162,8 @@ def _with_edit(rewrite: WithRewrite, positions: Mapping[cst.CSTNode, object], mo
         kept_as_is.update(range(head[0] + 1, final[0]))
 
     block_text = "".join(lines[start_line - 1 : end_line])
-    protected = _string_lines(_dedent_first(block_text, indent), start_line)
+    # The range without its common indentation, so that tokenize accepts it.
+    protected, comments = _scan(_dedent_first(block_text, indent), start_line)
 
     # Rows of the range as (first line number, text); a substitution spanning rows joins them.
     rows: Dict[int, str] = {number: lines[number - 1] for number in range(start_line, end_line + 1)}
@@ -157,6 +177,20 @@ def _with_edit(rewrite: WithRewrite, positions: Mapping[cst.CSTNode, object], mo
             del rows[number]
         rows[line] = head_text + name + tail_text
 
+    # Comments are never lost: those on removed lines, and the comment lines directly above
+    # a removed release, move to the end of the ``with`` line, in their order. A comment
+    # inside an acquisition call stays in the call, which the header keeps as written.
+    for begin in dropped_starts:
+        if begin not in kept_as_is:
+            dropped.update(_comment_rows_above(rows, begin, start_line))
+    calls = [_span(positions, item.call) for item in rewrite.items]
+    moved = []
+    for line, column, text in comments:
+        # Back to the file's columns where the dedent removed the indentation.
+        column += len(indent) if lines[line - 1].startswith(indent) else 0
+        if line in dropped and not any(_inside(call, line, column) for call in calls):
+            moved.append(text)
+
     newline = module.default_newline
     header = indent + ("async " if rewrite.is_async else "") + "with "
     parts = []
@@ -165,7 +199,7 @@ def _with_edit(rewrite: WithRewrite, positions: Mapping[cst.CSTNode, object], mo
         call = _source_of(lines, _span(positions, item.call))
         parts.append((f"{item.wrapper}({call})" if item.wrapper else call) + (f" as {item.name}" if item.name else ""))
     header += ", ".join(parts)
-    header += ":" + (f"  {first_comment}" if rewrite.comment_to_header and first_comment else "") + newline
+    header += ":" + "".join(f"  {text}" for text in moved) + newline
     out = [header]
     body_lines = 0
     for number in sorted(rows):
@@ -187,6 +221,11 @@ def _with_edit(rewrite: WithRewrite, positions: Mapping[cst.CSTNode, object], mo
     if not lines[end_line - 1].endswith(("\n", "\r")) and content.endswith(newline):
         content = content[: -len(newline)]
     return Edit(start_line, 1, end_line + 1, 1, content)
+
+
+def _inside(span: Tuple[int, int, int, int], line: int, column: int) -> bool:
+    """Whether the position (1-based line, 0-based column) lies inside ``span``."""
+    return (span[0], span[1]) <= (line, column) < (span[2], span[3])
 
 
 def _source_of(lines: Sequence[str], span: Tuple[int, int, int, int]) -> str:
