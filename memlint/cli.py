@@ -351,10 +351,11 @@ def _emit(result: Any, output_format: str, options: argparse.Namespace) -> None:
 
         text = statistics.render(result.findings, as_json=output_format == "json")
     else:
-        context = ReportContext(sources=result.sources, color=color, root=os.getcwd())
+        context = ReportContext(sources=result.sources, color=color, root=os.getcwd(),
+                                unsafe_fixes=bool(getattr(options, "unsafe_fixes", False)))
         text = render(output_format, result.findings, context)
     if output_format in ("full", "concise") and not options.quiet:
-        text += _summary(len(result.findings))
+        text += _summary(len(result.findings)) + _fix_hint(result.findings, bool(getattr(options, "unsafe_fixes", False)))
     if to_file:
         _write_file_atomically(options.output_file, text)
     else:
@@ -365,6 +366,22 @@ def _summary(count: int) -> str:
     if count == 0:
         return "All checks passed!\n"
     return f"Found {count} finding{'' if count == 1 else 's'}.\n"
+
+
+def _fix_hint(findings: List[Any], unsafe_fixes: bool) -> str:
+    """As ruff says it: how many findings ``--fix`` would fix with the options given, and how
+    many more ``--unsafe-fixes`` would (``[*]`` marks the same findings in the list)."""
+    fixes = [f.fix for f in findings if f.fix is not None and f.fix.edits]
+    fixable = sum(1 for fix in fixes if fix.safe or unsafe_fixes)
+    hidden = len(fixes) - fixable
+    more = f"{hidden} hidden fix{'' if hidden == 1 else 'es'} can be enabled with `--unsafe-fixes`"
+    if fixable and hidden:
+        return f"[*] {fixable} fixable with `--fix` ({more}).\n"
+    if fixable:
+        return f"[*] {fixable} fixable with `--fix`.\n"
+    if hidden:
+        return f"No fixes available ({more}).\n"
+    return ""
 
 
 def _use_color(stream: IO[str]) -> bool:

@@ -176,3 +176,21 @@ def test_memlint_fix_hook_through_pre_commit_try_repo(tmp_path: Path) -> None:
     assert (project / "leaky.py").read_text(encoding="utf-8") == FIXED
     second = subprocess.run(command, cwd=str(project), env=env, capture_output=True, text=True, timeout=900, check=False)
     assert second.returncode == 0, second.stdout + second.stderr
+
+
+def test_summary_counts_fixes_as_ruff_does_and_stars_only_what_would_be_fixed(project: Path) -> None:
+    _write(project / "safe.py", LEAKY)
+    _write(project / "unsafe.py", UNSAFE_ONLY)
+    _write(project / "none.py", UNFIXABLE)
+    code, out, _err = _run("--output-format", "concise", ".")
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[-1] == "[*] 1 fixable with `--fix` (1 hidden fix can be enabled with `--unsafe-fixes`)."
+    assert [line.split(" ", 1)[0] for line in lines if " [*] " in line] == ["safe.py:2:9:"]
+    code, out, _err = _run("--output-format", "concise", "--unsafe-fixes", ".")
+    lines = out.splitlines()
+    assert lines[-1] == "[*] 2 fixable with `--fix`."
+    assert sorted(line.split(":", 1)[0] for line in lines if " [*] " in line) == ["safe.py", "unsafe.py"]
+    # After --fix, what is left: the unsafe fix, still hidden.
+    code, out, _err = _run("--output-format", "concise", "--fix", ".")
+    assert out.splitlines()[-1] == "No fixes available (1 hidden fix can be enabled with `--unsafe-fixes`)."

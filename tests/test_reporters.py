@@ -33,16 +33,19 @@ CONTEXT = ReportContext(sources={"pkg/a.py": SOURCE}, color=False, root="/repo")
 
 
 def test_concise():
+    # ``[*]`` marks what the run would fix: this unsafe fix only with --unsafe-fixes.
     assert render("concise", FINDINGS, CONTEXT) == (
-        "pkg/a.py:2:6: MEM000 [*] a `tab` before the span\n"
+        "pkg/a.py:2:6: MEM000 a `tab` before the span\n"
         "pkg/a.py:3:5: MEM100 spans three lines\n"
         "other.py:1:1: MEM900 no source known for this file\n"
     )
+    unsafe = ReportContext(sources=CONTEXT.sources, color=False, root="/repo", unsafe_fixes=True)
+    assert render("concise", FINDINGS, unsafe).splitlines()[0] == "pkg/a.py:2:6: MEM000 [*] a `tab` before the span"
 
 
 def test_full_has_source_and_caret_under_the_span():
     expected = (
-        "pkg/a.py:2:6: MEM000 [*] a `tab` before the span\n"
+        "pkg/a.py:2:6: MEM000 a `tab` before the span\n"
         "  |\n"
         "2 |     f = open(p)  # café\n"
         "  |         ^^^^^^^ MEM000\n"

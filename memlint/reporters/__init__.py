@@ -25,6 +25,8 @@ class ReportContext:
     color: bool = False
     # The folder that relative paths are relative to (SARIF's %SRCROOT%).
     root: str = ""
+    # Whether the run applies unsafe fixes: ``[*]`` marks only the findings it would fix.
+    unsafe_fixes: bool = False
 
 
 def render(output_format: str, findings: Sequence[Finding], context: ReportContext) -> str:

@@ -13,9 +13,11 @@ CYAN = "\x1b[36m"
 RESET = "\x1b[0m"
 
 
-def header(finding: Finding, color: bool) -> str:
-    """The first line of a finding; ``[*]`` marks one that has a fix, as in ruff."""
-    fixable = "[*] " if finding.fix is not None else ""
+def header(finding: Finding, color: bool, unsafe_fixes: bool = False) -> str:
+    """The first line of a finding; ``[*]`` marks one that ``--fix`` (with ``unsafe_fixes``:
+    ``--fix --unsafe-fixes``) would fix, as in ruff."""
+    applies = finding.fix is not None and bool(finding.fix.edits) and (finding.fix.safe or unsafe_fixes)
+    fixable = "[*] " if applies else ""
     location = f"{finding.path}:{finding.line}:{finding.column}:"
     if not color:
         return f"{location} {finding.code} {fixable}{finding.message}"
@@ -23,4 +25,4 @@ def header(finding: Finding, color: bool) -> str:
 
 
 def render(findings: Sequence[Finding], context: ReportContext) -> str:
-    return "".join(header(finding, context.color) + "\n" for finding in findings)
+    return "".join(header(finding, context.color, context.unsafe_fixes) + "\n" for finding in findings)

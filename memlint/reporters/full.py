@@ -35,7 +35,7 @@ def render(findings: Sequence[Finding], context: ReportContext) -> str:
     lines_by_path: Dict[str, List[str]] = {}
     out: List[str] = []
     for finding in findings:
-        out.append(header(finding, context.color))
+        out.append(header(finding, context.color, context.unsafe_fixes))
         source = context.sources.get(finding.path)
         if source is not None:
             lines = lines_by_path.get(finding.path)
