@@ -13,9 +13,8 @@ import libcst as cst
 
 from memlint.fixes._analysis_view import Acquisition, Defect, dotted, find
 from memlint.fixes.context import SMALL, Block, FixContext
-from memlint.fixes.mentions import count_mentions, is_store, mentions
+from memlint.fixes.mentions import count_mentions, mentions
 from memlint.fixes.model import Manageable, WithItemPlan, WithRewrite
-from memlint.fixes.table import DETACHING_ATTRIBUTES
 from memlint.fixes.uses import Refused, Tracking, follow, is_release_call
 
 # The longest header merged into one ``with a as x, b as y:`` line.
@@ -123,9 +122,13 @@ def bound_plan(fx: FixContext, defect: Defect) -> Optional[BoundPlan]:
             # ``fd = os.open(p)`` before ``os.fdopen(fd)`` is fine; only later uses count.
             outside = count_mentions([scope], held) - count_mentions(block.statements[: end + 1], held)
         elif release_index is not None:
-            # After an explicit release the code read ``tmp.name`` or ``proc.returncode`` of a
-            # closed object; after the ``with`` it reads the same.
-            outside -= _reads_after(block.statements[end + 1 :], held)
+            # The ``with`` binds the name when the code did and closes where it did on the
+            # normal path, the only path that reaches the rest of the block: later
+            # statements (``tmp.name``, ``proc.returncode``, ``f = open(other)``) see what
+            # they saw. Earlier ones too, unless a loop brings them back after an error.
+            outside -= count_mentions(block.statements[end + 1 :], held)
+            if not block.in_loop:
+                outside -= count_mentions(block.statements[:start], held)
         if outside:
             return None
     # A lock never released was held on purpose, or is a bug whose fix is a decision.
@@ -182,23 +185,6 @@ def _finishes(statement: cst.CSTNode, name: str, manageable: Manageable) -> bool
         and dotted(value.func.value) == name
         and value.func.attr.value in manageable.finishing
     )
-
-
-def _reads_after(statements: Sequence[cst.CSTNode], name: str) -> int:
-    """How many mentions of ``name`` in ``statements`` only read a detaching attribute
-    (``tmp.name``, ``proc.returncode``)."""
-    count = 0
-    for statement in statements:
-        for found, path in mentions(statement, {name}):
-            parent = path[-1] if path else None
-            grand = path[-2] if len(path) > 1 else None
-            if not (isinstance(parent, cst.Attribute) and parent.value is found):
-                continue
-            if isinstance(grand, cst.Call) and grand.func is parent:
-                continue
-            if parent.attr.value in DETACHING_ATTRIBUTES and not is_store(parent, path[:-1]):
-                count += 1
-    return count
 
 
 # ``lock.acquire()`` ... ``lock.release()`` -> ``with lock:``.

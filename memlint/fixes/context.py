@@ -49,6 +49,8 @@ class Block:
     # One level of indentation as this block has it relative to its header ("" at module
     # level, where the file's default applies).
     step: str = ""
+    # Inside a ``for``/``while`` body of its scope: its statements can run again.
+    in_loop: bool = False
 
 
 class FixContext:
@@ -243,10 +245,10 @@ def _index_blocks(scope: cst.CSTNode, default_step: str) -> Dict[int, Tuple[Bloc
     else:
         return {}
     index: Dict[int, Tuple[Block, int]] = {}
-    stack: List[Tuple[Sequence[cst.CSTNode], bool, str]] = [(body, True, step)]
+    stack: List[Tuple[Sequence[cst.CSTNode], bool, str, bool]] = [(body, True, step, False)]
     while stack:
-        statements, top, step = stack.pop()
-        block = Block(statements, top, step)
+        statements, top, step, in_loop = stack.pop()
+        block = Block(statements, top, step, in_loop)
         for position, item in enumerate(statements):
             index.setdefault(id(item), (block, position))
             if isinstance(item, SMALL):
@@ -255,8 +257,9 @@ def _index_blocks(scope: cst.CSTNode, default_step: str) -> Dict[int, Tuple[Bloc
             if isinstance(item, (cst.FunctionDef, cst.ClassDef)):
                 continue
             steps = _steps(item)
+            loops = in_loop or isinstance(item, (cst.For, cst.While))
             for child in indented_blocks(item):
-                stack.append((child, False, steps.get(id(child), step) or default_step))
+                stack.append((child, False, steps.get(id(child), step) or default_step, loops))
     return index
 
 
