@@ -59,7 +59,8 @@ PROJECTS: Sequence[Project] = (
     Project("python-gnupg==0.5.2", ("test_gnupg.py",), ("test_gnupg.py",), suite=False),
 )
 LEAKS = ("MEM001", "MEM003")
-_OUTCOME = re.compile(r"^(\S+::\S+) (PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)", re.MULTILINE)
+# The short summary of ``pytest -rA``: "PASSED test/x.py::T::t", "FAILED test/x.py::t - why".
+_OUTCOME = re.compile(r"^(PASSED|FAILED|ERROR|XFAIL|XPASS) (\S+::\S+)", re.MULTILINE)
 
 
 def _name(project: Project) -> str:
@@ -95,7 +96,7 @@ def run_tests(folder: Path, project: Project) -> Dict[str, str]:
     command = [sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", "-p", "no:randomly",
                *project.tests]
     result = subprocess.run(command, cwd=folder, capture_output=True, text=True, env=environment, timeout=1800)
-    outcomes = {test: outcome for test, outcome in _OUTCOME.findall(result.stdout)}
+    outcomes = {test: outcome for outcome, test in _OUTCOME.findall(result.stdout)}
     if not outcomes:
         raise SystemExit(f"{_name(project)}: no test ran:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
     return outcomes

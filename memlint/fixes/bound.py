@@ -105,6 +105,8 @@ def bound_plan(fx: FixContext, defect: Defect) -> Optional[BoundPlan]:
                 end = index
     except Refused:
         return None
+    if manageable.lasting and release_index is None and not is_quiet(manageable, call):
+        state.pinned = True
     if state.pinned and release_index is None:
         # Held for as long as the function runs (a lock taken on it, its path in use): the
         # ``with`` ends where the function's locals die, not earlier.

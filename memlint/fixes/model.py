@@ -50,6 +50,10 @@ class Manageable:
     # Methods that finish it, with a result the code uses (``out, err = proc.communicate()``):
     # the statement stays in the ``with`` body and ends it (``__exit__`` then has little left).
     finishing: FrozenSet[str] = frozenset()
+    # Others can see it while it is open (a listening socket): closed earlier than the code
+    # did, later code that never names it may fail. Without a release call in the code its
+    # ``with`` lasts to the end of the function, or there is no fix.
+    lasting: bool = False
     # Arguments it takes ownership of, as (position, keyword): ``os.fdopen(fd)`` closes
     # ``fd`` when it is closed, so later uses of ``fd`` need it open.
     owns: Tuple[Tuple[int, str], ...] = ()

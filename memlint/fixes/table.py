@@ -32,6 +32,11 @@ def _loud(stem: str) -> Manageable:
     return Manageable(_CLOSE, stem=stem)
 
 
+def _socket() -> Manageable:
+    """Others see a socket while it is open (a client connects to a listening one)."""
+    return Manageable(_CLOSE, stem="sock", lasting=True)
+
+
 def _closing(stem: str) -> Manageable:
     return Manageable(_CLOSE, stem=stem, closing=True)
 
@@ -83,11 +88,11 @@ MANAGEABLE: Dict[str, Manageable] = {
     "selectors.PollSelector": _file("selector", mode_args=()),
     "selectors.EpollSelector": _file("selector", mode_args=()),
     "selectors.KqueueSelector": _file("selector", mode_args=()),
-    "socket.socket": Manageable(_CLOSE, stem="sock", owns=((3, "fileno"),)),
-    "socket.create_connection": _loud("sock"),
-    "socket.create_server": _loud("sock"),
-    "socket.fromfd": _loud("sock"),
-    "ssl.wrap_socket": _loud("sock"),
+    "socket.socket": Manageable(_CLOSE, stem="sock", owns=((3, "fileno"),), lasting=True),
+    "socket.create_connection": _socket(),
+    "socket.create_server": _socket(),
+    "socket.fromfd": _socket(),
+    "ssl.wrap_socket": _socket(),
     "urllib.request.urlopen": _file("response", mode_args=()),
     "requests.Session": Manageable(_CLOSE, stem="session", detaching=_EAGER_HTTP, quiet=True),
     "requests.session": Manageable(_CLOSE, stem="session", detaching=_EAGER_HTTP, quiet=True),
@@ -139,7 +144,7 @@ MANAGEABLE: Dict[str, Manageable] = {
 # Methods that create a resource from an object of a known kind (no qualified name).
 MANAGEABLE_METHODS: Dict[str, Manageable] = {
     "open": _file(mode_args=(0, 1)),  # pathlib.Path.open(mode), ZipFile.open(name, mode)
-    "wrap_socket": _loud("sock"),
+    "wrap_socket": _socket(),
     "makefile": _loud("f"),
 }
 
