@@ -82,6 +82,8 @@ def load_cases(path):
         allowed = case.get("after_allowed", [])
         if not isinstance(allowed, list) or not all(isinstance(c, str) for c in allowed):
             raise BadInput("%s:%d: after_allowed must be a list of codes" % (path, number))
+        if not isinstance(case.get("ref", ""), str):
+            raise BadInput("%s:%d: ref must be a string" % (path, number))
         if case["rule"] not in RULES:
             raise BadInput("%s:%d: rule must be one of %s" % (path, number, ", ".join(RULES)))
         if case["line"] < 1 or "/" not in case["repo"]:
@@ -144,7 +146,11 @@ def extract(case, location, workdir):
     parent = subprocess.run(git_command(location) + ["rev-parse", "--verify", "-q", case["commit"] + "^1"],
                             capture_output=True, text=True)
     if parent.returncode != 0:
-        return None, "commit %s (or its parent) not in the repository" % case["commit"][:12]
+        hint = ""
+        if case.get("ref"):
+            # Fixes that only live on a pull-request branch are not in a plain clone.
+            hint = "; fetch it with: git fetch origin %s:%s" % (case["ref"], case["ref"])
+        return None, "commit %s (or its parent) not in the repository%s" % (case["commit"][:12], hint)
     before = file_at(location, parent.stdout.strip(), case["path"])
     after = file_at(location, case["commit"], case["path"])
     if before is None or after is None:
