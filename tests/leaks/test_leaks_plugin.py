@@ -197,12 +197,6 @@ def test_warn_mode_passes_with_a_warning(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["*LeakWarning*test_leaks leaked 1 resource*", "*1 leaked (1 resource; warned)*"])
 
 
-def test_warn_mode_under_error_filter_fails(pytester: pytest.Pytester) -> None:
-    _leaky(pytester)
-    result = pytester.runpytest("--memlint-leaks", "--memlint-leaks-mode=warn", "-W", "error::UserWarning")
-    result.assert_outcomes(passed=2, errors=1)
-
-
 # --------------------------------------------------------------------------- scope and fixtures
 
 
