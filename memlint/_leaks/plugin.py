@@ -42,6 +42,7 @@ class LeakPlugin:
         self._spoiled: Dict[str, str] = {}
         self.checked = 0
         self.results: List[Dict[str, Any]] = []
+        self.memory_results: List[Dict[str, Any]] = []
         self.notes: List[str] = []
         # Under xdist, per worker: how many leaking tests it reported and we received.
         self._received: Dict[str, int] = {}
@@ -214,6 +215,9 @@ class LeakPlugin:
     def pytest_runtest_logreport(self, report: Any) -> None:
         if report.when != "teardown" and (report.failed or report.skipped or hasattr(report, "wasxfail")):
             self._spoiled.setdefault(report.nodeid, report.outcome)
+        measured = getattr(report, "memlint_memory", None)  # from the memory check, if on
+        if measured and (measured.get("problems") or measured.get("note")):
+            self.memory_results.append({"nodeid": report.nodeid, **measured})
         leaks = getattr(report, "memlint_leaks", None)
         if leaks is None:
             return
@@ -301,6 +305,7 @@ class LeakPlugin:
             "results": self.results,
             "notes": self.notes,
             "lost": self.lost,
+            "memory": self.memory_results,
         }
         _write_json_atomically(path, document)
 

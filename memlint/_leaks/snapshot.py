@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from typing import Any, Dict, FrozenSet, List, Optional, Tuple, Union
+from typing import Any, Dict, FrozenSet, List, Optional, Union
 
 import psutil
 
@@ -21,6 +21,8 @@ FdKey = Union[int, str]
 
 _PROC_FD = "/proc/self/fd"
 _HAVE_PROC_FD = sys.platform.startswith("linux") and os.path.isdir(_PROC_FD)
+
+
 def read_fds(notes: List[str], baseline: bool = True) -> Dict[FdKey, Optional[str]]:
     """Open descriptors and what they point to (a path, ``socket:[inode]``, ``pipe:[...]``).
 
