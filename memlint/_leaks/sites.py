@@ -128,10 +128,17 @@ def _classify(filename: str) -> int:
     return kind
 
 
+_pytest_folder: Optional[str] = None
+
+
 def _pytest_prefix() -> Optional[str]:
-    module = sys.modules.get("_pytest")
-    path = getattr(module, "__file__", None)
-    return os.path.join(os.path.dirname(os.path.abspath(path)), "") if path else None
+    """pytest's own package folder: a frame it calls directly is a test or a fixture."""
+    global _pytest_folder
+    if _pytest_folder is None:
+        path = getattr(sys.modules.get("_pytest"), "__file__", None)
+        if path:
+            _pytest_folder = os.path.join(os.path.dirname(os.path.abspath(path)), "")
+    return _pytest_folder
 
 
 def current_site() -> Optional[Site]:
