@@ -257,9 +257,10 @@ class LeakPlugin:
         received = self._received.get(worker, 0)
         if sent is None and error is None:
             return  # a worker without the plugin (it cannot happen with the same options)
-        if sent is None or sent != received:
-            what = "an unknown number" if sent is None else f"{sent - received} of {sent}"
-            self.lost.append(f"worker {worker}: {what} leak report(s) did not arrive")
+        if sent is None:
+            self.lost.append(f"worker {worker} went down before it could say how many tests leaked")
+        elif sent != received:
+            self.lost.append(f"worker {worker}: {sent - received} of {sent} leak report(s) did not arrive")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.is_worker:
