@@ -48,7 +48,10 @@ def test_off_by_default_and_imports_nothing_heavy(pytester: pytest.Pytester) -> 
 
             def test_plugin_is_idle(request):
                 assert request.config.pluginmanager.get_plugin("memlint-leaks") is None
-                heavy = ["memlint._leaks.plugin", "memlint._leaks.checker", "memlint._leaks.sites", "psutil"]
+                heavy = [
+                    "memlint._leaks.plugin", "memlint._leaks.checker", "memlint._leaks.sites", "psutil",
+                    "memlint._leaks.processes", "memlint._leaks.memory", "memlint._leaks.memory_plugin",
+                ]
                 assert [name for name in heavy if name in sys.modules] == []
             '''
         )
