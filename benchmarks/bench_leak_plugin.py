@@ -17,7 +17,8 @@ what a leaking test costs on top (gc, the grace wait that now ends once nothing 
 **A real project's suite** (``--suite``): runs ``python -m pytest -q -p no:cacheprovider``
 in PROJECT_DIR (plus the arguments after ``--``) with the leak checks off and on (warn
 mode, so a leak does not change the outcome), alternating, ``--rounds`` times each, and
-prints the median and the spread (min-max) of wall and CPU time, the ratio of the
+prints the median and the spread (min-max) of wall and CPU time (``--check memory``
+measures ``--memlint-memory`` instead), the ratio of the
 medians, and the load average before and after. The project is not part of memlint: for
 example ``pip download --no-deps --no-binary :all: pluggy==1.6.0 -d /tmp/src``, unpack it,
 and pass ``--suite /tmp/src/pluggy-1.6.0 -- testing``.
@@ -144,7 +145,8 @@ def synthetic(args: argparse.Namespace) -> None:
 
 def real_suite(args: argparse.Namespace, pytest_args: Sequence[str]) -> None:
     base = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *pytest_args]
-    variants = {"off": base, "on": base + ["--memlint-leaks", "--memlint-leaks-mode=warn"]}
+    flags = ["--memlint-leaks", "--memlint-leaks-mode=warn"] if args.check == "leaks" else ["--memlint-memory"]
+    variants = {"off": base, "on": base + flags}
     wall: Dict[str, List[float]] = {name: [] for name in variants}
     cpu: Dict[str, List[float]] = {name: [] for name in variants}
     summary = ""
@@ -159,10 +161,10 @@ def real_suite(args: argparse.Namespace, pytest_args: Sequence[str]) -> None:
             cpu[name].append(_children_cpu() - cpu_before)
             if completed.returncode not in (0, 1):
                 raise SystemExit(f"pytest could not run the suite:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}")
-            found = re.search(r"^\d+ tests? checked.*$", completed.stdout, re.MULTILINE)
+            found = re.search(r"^\d+ tests? (checked|measured).*$", completed.stdout, re.MULTILINE)
             if name == "on" and found:
                 summary = found.group(0)
-    print(f"{args.suite} {' '.join(pytest_args)}: {args.rounds} runs each; "
+    print(f"{args.suite} {' '.join(pytest_args)}: {args.check} check, {args.rounds} runs each; "
           f"load average {_load(load_before)} -> {_load(os.getloadavg())}")
     for label, values in (("wall", wall), ("cpu", cpu)):
         for name in variants:
@@ -171,7 +173,7 @@ def real_suite(args: argparse.Namespace, pytest_args: Sequence[str]) -> None:
         ratios = sorted(on / off for on, off in zip(values["on"], values["off"]))
         print(f"  {label:5s} on/off: {statistics.median(values['on']) / statistics.median(values['off']):.2f}x "
               f"of the medians (per-round ratios {ratios[0]:.2f}-{ratios[-1]:.2f}x)")
-    print(f"  leak check: {summary or 'no summary line found'}")
+    print(f"  {args.check} check: {summary or 'no summary line found'}")
 
 
 def _load(values: Tuple[float, float, float]) -> str:
@@ -189,6 +191,8 @@ def main() -> None:
     parser.add_argument("--leaking", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--suite", help="a project folder whose own test suite is measured instead")
+    parser.add_argument("--check", choices=("leaks", "memory"), default="leaks",
+                        help="with --suite: the check to switch on (--memlint-leaks or --memlint-memory)")
     args = parser.parse_args(argv)
     if args.suite:
         if not os.path.isdir(args.suite):
