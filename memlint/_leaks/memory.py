@@ -21,6 +21,8 @@ import tracemalloc
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional
 
+from memlint._leaks.model import printable
+
 DEFAULT_LEAK_KB = 100.0
 DEFAULT_REPEATS = 3
 TOP_SITES = 5
@@ -136,7 +138,7 @@ def _measure_growth(call: Callable[[], Any], leak_kb: float, repeats: int, verdi
             continue
         frame = difference.traceback[0]
         verdict.top.append({
-            "file": frame.filename,
+            "file": printable(frame.filename),  # plain text: it crosses xdist's channel
             "line": frame.lineno,
             "size_kb": round(difference.size_diff / _KIB, 1),
             "count": difference.count_diff,
