@@ -127,6 +127,20 @@ def report(findings: List[dict], ledger: Dict[str, dict], sets: List[str]) -> Li
     return lines
 
 
+def class_table(findings: List[dict], ledger: Dict[str, dict]) -> List[str]:
+    """How often each ledger `class` label occurs among the current findings, per verdict."""
+    counts: Counter = Counter()
+    for finding in findings:
+        entry = ledger.get(finding["key"])
+        if entry is not None and (entry.get("class") or entry["message_wrong"]):
+            counts[(entry["verdict"], entry.get("class") or "(no class)", finding["code"])] += 1
+    lines = [f"  {'verdict':<10} {'class':<34} {'code':<7} {'count':>5}"]
+    for (verdict, label, code), number in sorted(counts.items(),
+                                                 key=lambda item: (item[0][0], -item[1], item[0])):
+        lines.append(f"  {verdict:<10} {label:<34} {code:<7} {number:>5}")
+    return lines
+
+
 def unjudged(findings: List[dict], ledger: Dict[str, dict],
              codes: Optional[Iterable[str]] = None) -> List[dict]:
     """Findings with no ledger entry, leaving out memlint's own MEM000/MEM900."""

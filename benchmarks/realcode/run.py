@@ -45,6 +45,8 @@ def _parse(argv: Optional[List[str]]) -> argparse.Namespace:
                         help="list up to N unjudged findings (default 20; 0 for none)")
     parser.add_argument("--list-lost", action="store_true",
                         help="list the findings judged true that memlint no longer reports")
+    parser.add_argument("--classes", action="store_true",
+                        help="also count the ledger's class labels among the findings")
     parser.add_argument("--sample", type=int, metavar="N",
                         help="draw N unjudged findings to judge (stratified by rule)")
     parser.add_argument("--seed", type=int, default=13, help="seed of the sample (default 13)")
@@ -145,6 +147,9 @@ def main(argv: Optional[List[str]] = None) -> int:
               f"{finding['code']} in {finding['function']}: {finding['message']}")
     if len(new) > options.list_new > 0:
         print(f"  ... and {len(new) - options.list_new} more (--list-new N)")
+    if options.classes:
+        print("classes of the judged findings:")
+        print("\n".join(ledger_mod.class_table(found, ledger)))
     print(f"lost true positives: {len(lost)}")
     if options.list_lost:
         for entry in lost:
