@@ -6,6 +6,8 @@ Each project ends up in ``.cache/src/<name>-<version>/`` (the sdist's top folder
 name varies between build back-ends, is stripped). A project already unpacked is skipped,
 so a second run downloads nothing. The fetched code is never committed (.cache/.gitignore).
 """
+from __future__ import annotations
+
 import argparse
 import concurrent.futures
 import os

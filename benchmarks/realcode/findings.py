@@ -5,6 +5,8 @@ relative to the project root, the code, the qualified name of the enclosing func
 the flagged line's text with its whitespace collapsed, and an occurrence index that tells
 apart findings sharing all of these (counted in line order).
 """
+from __future__ import annotations
+
 import ast
 import json
 import os

@@ -10,6 +10,8 @@ One JSON object per line and per judged finding:
   class        optional short label: the false-alarm class, or "refcount-closed" / "api-rule"
   line, message  where and what memlint said when it was judged (for reference only)
 """
+from __future__ import annotations
+
 import json
 from collections import Counter, defaultdict
 from typing import Dict, Iterable, List, Optional, Tuple

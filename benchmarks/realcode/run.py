@@ -10,6 +10,8 @@ fetched project of the chosen sets, with the default rules plus ``--select``. Ex
 0 fine, 1 a finding judged true has disappeared (a lost true positive), 2 bad input.
 The check sets are for the final judgement only: run them on purpose, never while tuning.
 """
+from __future__ import annotations
+
 import argparse
 import glob
 import json

@@ -1,4 +1,6 @@
 """Draw a judging sample (stratified by rule, round-robin across projects) and write worksheets."""
+from __future__ import annotations
+
 import json
 import os
 import random
