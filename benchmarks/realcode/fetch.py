@@ -27,23 +27,26 @@ SETS = ("tuning", "check", "agents-tuning", "agents-check")
 
 
 def load_projects(path: str = os.path.join(HERE, "projects.toml")) -> List[Dict[str, str]]:
-    """The [[project]] tables of projects.toml, each checked for its required keys."""
+    """The [[project]] tables of projects.toml, each checked; ValueError names what is wrong."""
     try:
         import tomllib  # Python 3.11+
     except ImportError:  # pragma: no cover - older Pythons
         import tomli as tomllib  # type: ignore[no-redef]
-    with open(path, "rb") as handle:
-        data = tomllib.load(handle)
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ValueError(f"{path}: {error}") from None
     projects = data.get("project", [])
     seen = set()
     for project in projects:
         for key in ("set", "name", "version"):
             if key not in project:
-                raise SystemExit(f"projects.toml: a project lacks `{key}`: {project}")
+                raise ValueError(f"projects.toml: a project lacks `{key}`: {project}")
         if project["set"] not in SETS:
-            raise SystemExit(f"projects.toml: unknown set {project['set']!r} for {project['name']}")
+            raise ValueError(f"projects.toml: unknown set {project['set']!r} for {project['name']}")
         if project["name"] in seen:
-            raise SystemExit(f"projects.toml: {project['name']} is listed twice")
+            raise ValueError(f"projects.toml: {project['name']} is listed twice")
         seen.add(project["name"])
     return projects
 
@@ -143,7 +146,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="parallel downloads (default 2)")
     options = parser.parse_args(argv)
     wanted = set(options.sets or SETS)
-    projects = [p for p in load_projects() if p["set"] in wanted]
+    try:
+        projects = [p for p in load_projects() if p["set"] in wanted]
+    except ValueError as error:
+        print(f"fetch.py: {error}", file=sys.stderr)
+        return 2
     _write_gitignore()
     failures = 0
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:

@@ -72,7 +72,7 @@ def _collect(options: argparse.Namespace, projects: List[dict], sets: List[str])
     for project in projects:
         root = fetch.project_dir(project)
         if not os.path.exists(os.path.join(root, fetch.DONE_MARK)):
-            raise SystemExit(f"run.py: {project['name']} is not fetched; run fetch.py first")
+            raise RuntimeError(f"{project['name']} is not fetched; run fetch.py first")
         files = findings_mod.project_files(root)
         raw = findings_mod.run_memlint(root, files, options.select, options.jobs)
         keyed = findings_mod.keyed_findings(project["name"], project["set"], root, raw)
@@ -100,7 +100,7 @@ def _reuse(projects: List[dict]) -> List[dict]:
         newest.update(by_project)
     missing = [p["name"] for p in projects if p["name"] not in newest]
     if not runs or missing and len(missing) == len(projects):
-        raise SystemExit("run.py: no earlier run to reuse; run without --reuse first")
+        raise RuntimeError("no earlier run to reuse; run without --reuse first")
     return [row for p in projects for row in newest.get(p["name"], [])]
 
 
@@ -129,7 +129,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"run.py: {error}", file=sys.stderr)
         return 2
     sets = list(options.sets or DEFAULT_SETS)
-    projects = [p for p in fetch.load_projects() if p["set"] in sets
+    try:
+        listed = fetch.load_projects()
+    except ValueError as error:
+        print(f"run.py: {error}", file=sys.stderr)
+        return 2
+    projects = [p for p in listed if p["set"] in sets
                 and (not options.project or p["name"] in options.project)]
     if not projects:
         print("run.py: no project matches the chosen sets and --project", file=sys.stderr)
