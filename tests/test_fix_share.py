@@ -24,6 +24,7 @@ import memlint
 from memlint.analysis import analyze_module
 from memlint.analysis.model import Defect
 from memlint.fixes.builders import FixContext, _holder, _mentions
+from memlint.rules._report import defects_of
 from memlint.rules.base import RuleOptions
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -76,7 +77,7 @@ def measure(with_form_only: bool = False) -> Tuple[int, int, List[str]]:
             positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
             findings = {(f.line, f.code): f for f in memlint.check_source(source, str(path))}
             fx = FixContext(module)
-            for defect in analysis.defects:
+            for defect in defects_of(analysis):
                 if defect.code not in ("MEM001", "MEM003") or not _straight_line(fx, defect):
                     continue
                 if with_form_only and not _has_with_form(defect):
