@@ -74,26 +74,29 @@ def candidate_names(extra: Iterable[str] = ()) -> FrozenSet[str]:
 
 
 def resource_table_markdown() -> str:
-    """The README's list of known resources, one row per model, grouped by family file."""
+    """The README's list of known resources: one row per model that something acquires,
+    in the order of the knowledge files (``tests/test_knowledge.py`` keeps README.md equal)."""
     known = knowledge()
-    lines = [
-        "| Family | Resource | Acquired by | Released by |",
-        "|---|---|---|---|",
-    ]
-    for model in sorted(known.models.values(), key=lambda m: (m.family, m.summary, m.name)):
-        acquired = [f"`{name}()`" for name in model.acquired_by]
+    lines = ["| creates | what | released by (besides `with`) | family |", "|---|---|---|---|"]
+    for model in known.models.values():
+        creates = [f"`{name}`" for name in model.acquired_by]
         for method in model.methods:
-            receiver = "" if model.receiver == "any" else f" on a {model.receiver.replace('-', ' ')}"
-            acquired.append(f"`.{method}()`{receiver}")
-        if not acquired:
-            continue  # only reached as a part of another model's result
-        released = [f"`.{name}()`" for name in model.release] + [f"`{name}()`" for name in model.release_functions]
-        for index, part in model.parts:
-            released.append(f"item {index}: as {known.models[part].kind}")
-        lines.append(
-            f"| {model.family} | {model.kind} | {', '.join(acquired)} | {', '.join(released) or 'n/a'} |"
-        )
+            on = {"any": "", "path": " on a pathlib path"}.get(model.receiver, f" on a {model.receiver.replace('-', ' ')}")
+            creates.append(f"`.{method}()`{on}")
+        if not creates:
+            continue  # reached only as a part of another model's result
+        if model.parts:
+            released = "; ".join(f"part {index}: {_released_by(known.models[part])}" for index, part in model.parts)
+        else:
+            released = _released_by(model)
+        lines.append(f"| {', '.join(creates)} | {model.kind} | {released} | {model.family} |")
     return "\n".join(lines) + "\n"
+
+
+def _released_by(model: Model) -> str:
+    methods = [f"`.{name}()`" for name in sorted(model.release)]
+    functions = [f"`{name}()`" for name in sorted(model.release_functions)]
+    return ", ".join(methods + functions)
 
 
 def model_of(spec: ResourceSpec) -> Model:
