@@ -8,7 +8,7 @@ Nothing here imports libcst.
 
 from __future__ import annotations
 
-from typing import Any, Dict, FrozenSet, Iterable, Mapping, Tuple, Union
+from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Tuple, Union
 
 from memlint.knowledge.loader import (
     KNOWLEDGE_DIR,
@@ -77,7 +77,7 @@ def resource_table_markdown() -> str:
     """The README's list of known resources: one row per model that something acquires,
     in the order of the knowledge files (``tests/test_knowledge.py`` keeps README.md equal)."""
     known = knowledge()
-    lines = ["| creates | what | released by (besides `with`) | family |", "|---|---|---|---|"]
+    rows: Dict[Tuple[str, str, str], List[str]] = {}
     for model in known.models.values():
         creates = [f"`{name}`" for name in model.acquired_by]
         for method in model.methods:
@@ -89,7 +89,12 @@ def resource_table_markdown() -> str:
             released = "; ".join(f"part {index}: {_released_by(known.models[part])}" for index, part in model.parts)
         else:
             released = _released_by(model)
-        lines.append(f"| {', '.join(creates)} | {model.kind} | {released} | {model.family} |")
+        # Models that read the same in the table (the database connections whose ``with``
+        # differs) share a row.
+        rows.setdefault((model.kind, released, model.family), []).extend(creates)
+    lines = ["| creates | what | released by (besides `with`) | family |", "|---|---|---|---|"]
+    for (kind, released, family), creates in rows.items():
+        lines.append(f"| {', '.join(creates)} | {kind} | {released} | {family} |")
     return "\n".join(lines) + "\n"
 
 
