@@ -73,7 +73,7 @@ def analyze_scope(ctx: ModuleContext, scope: Scope, analysis: ModuleAnalysis) ->
         acquisition = Acquisition(call, spec, label, site.statement, tuple(n for n, _ in site.names), scope.node)
         analysis.acquisitions.append(acquisition)
         if keeps_file(ctx, call):
-            _track_kept_path(ctx, scope, call, path, site, label, class_name, analysis, acquisition)
+            _track_kept_path(ctx, scope, call, path, site, class_name, analysis, acquisition)
         if site.kind in ("inline", "dropped"):
             analysis.facts.append(UnnamedUse(acquisition, site.kind, site.use, site.use_name))
         elif site.kind == "store-self":
@@ -81,9 +81,11 @@ def analyze_scope(ctx: ModuleContext, scope: Scope, analysis: ModuleAnalysis) ->
                 scope.class_info.owned.setdefault(site.attr, (call, acquisition))
         elif site.kind == "track":
             for name, part in site.names:
+                # Module constants, long-lived objects and globals the functions use live as
+                # long as the program: not followed at all (following them is what costs).
                 if scope.is_module and (is_constant_name(name) or part.long_lived or name in ctx.global_uses()):
                     continue
-                _track(ctx, scope, call, path, site, name, part, label, class_name, analysis, acquisition)
+                _track(ctx, scope, call, path, site, name, part, class_name, analysis, acquisition)
 
 
 def _track_kept_path(
@@ -92,7 +94,6 @@ def _track_kept_path(
     call: cst.Call,
     path: Tuple[cst.CSTNode, ...],
     site: Site,
-    label: str,
     class_name: Optional[str],
     analysis: ModuleAnalysis,
     acquisition: Acquisition,
@@ -125,7 +126,6 @@ def _track(
     site: Site,
     name: str,
     spec: ResourceSpec,
-    label: str,
     class_name: Optional[str],
     analysis: ModuleAnalysis,
     acquisition: Acquisition,
