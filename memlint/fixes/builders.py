@@ -24,8 +24,7 @@ import libcst as cst
 
 from memlint.analysis.model import Acquisition, Defect
 from memlint.analysis.names import ImportTable, block_of, child_blocks, dotted, is_binding_target, iter_statements
-from memlint.analysis.lifetime import LOGGING_METHODS
-from memlint.analysis.resources import ANY_RELEASE_FUNCS, BORROWER_PREFIXES, BORROWERS, RESOURCE_CALLS
+from memlint.analysis.resources import ANY_RELEASE_FUNCS, BORROWER_PREFIXES, BORROWERS, LOGGING_METHODS, RESOURCE_CALLS
 from memlint.analysis.walk import find
 from memlint.fixes.model import Manageable, WithItemPlan, WithRewrite
 from memlint.fixes.table import (
