@@ -146,7 +146,7 @@ def fix_rate(folder: Path, project: Project) -> Tuple[int, int, int, int, int]:
         positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
         findings = {(f.line, f.code): f for f in memlint.check_source(source, str(path)) if f.code in LEAKS}
         fx = FixContext(module)
-        for defect in analysis.defects:
+        for defect in _defects(analysis):
             if defect.code not in LEAKS:
                 continue
             finding = findings.get((positions[defect.node].start.line, defect.code))
@@ -161,6 +161,15 @@ def fix_rate(folder: Path, project: Project) -> Tuple[int, int, int, int, int]:
                 if not fixed and os.environ.get("FIXCHECK_LIST_MISSED"):
                     print(f"    not fixed: {relative}:{positions[defect.node].start.line} {defect.code} {defect.category}")
     return straight, safe, any_fix, library, library_fixed
+
+
+def _defects(analysis: object) -> list:  # type: ignore[type-arg]
+    """The analysis's defects (a list before the analysis was split into facts and rules)."""
+    try:
+        from memlint.rules._report import defects_of
+    except ImportError:
+        return list(getattr(analysis, "defects"))
+    return defects_of(analysis)  # type: ignore[arg-type]
 
 
 def main() -> int:

@@ -42,14 +42,15 @@ def content_digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=20).hexdigest()
 
 
-def memlint_fingerprint() -> str:
-    """What identifies this memlint: version, entry format, rule registry and own sources."""
+def memlint_fingerprint(package: Optional[Path] = None) -> str:
+    """What identifies this memlint: version, entry format, rule registry, own sources and
+    resource knowledge (``knowledge/*.toml``): editing either starts a new cache."""
     from memlint.rules import RULE_CLASSES
 
-    package = Path(__file__).resolve().parent
+    package = package if package is not None else Path(__file__).resolve().parent
     digest = hashlib.blake2b(digest_size=20)
     digest.update(f"{__version__}\0{FORMAT}\0{sorted(RULE_CLASSES.items())}".encode())
-    for path in sorted(package.rglob("*.py")):
+    for path in sorted(list(package.rglob("*.py")) + list(package.rglob("*.toml"))):
         try:
             info = path.stat()
         except OSError:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from memlint.engine import INTERNAL_ERROR, PARSE_ERROR
+from memlint.knowledge import ConfiguredResource, KnowledgeError, parse_configured
 from memlint.reporters import OUTPUT_FORMATS
 from memlint.rules.base import RuleOptions
 from memlint.specs import RuleSpec, load_specs
@@ -71,7 +72,7 @@ class Config:
     extend_exclude: Tuple[str, ...] = ()
     per_file_ignores: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()
     output_format: Optional[str] = None
-    resources: Mapping[str, str] = field(default_factory=dict)
+    resources: Mapping[str, ConfiguredResource] = field(default_factory=dict)
     leaks: Mapping[str, Any] = field(default_factory=dict)
     root: Optional[str] = None
     source: Optional[str] = None
@@ -211,16 +212,26 @@ def config_from_mapping(table: Mapping[str, Any], source: str = "<config>", root
     )
 
 
-def _resources(raw: Any, source: str) -> Dict[str, str]:
+def _resources(raw: Any, source: str) -> Dict[str, ConfiguredResource]:
+    """``"mylib.connect" = "close"``, or ``"mylib.connect" = { release = ["close"], kind = ... }``
+    with the fields of a knowledge model (``memlint.knowledge.CONFIG_FIELDS``)."""
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{source}: resources must be a table of \"dotted.name\" = \"release_method\"")
-    resources: Dict[str, str] = {}
-    for name, method in raw.items():
+    resources: Dict[str, ConfiguredResource] = {}
+    for name, value in raw.items():
         if not _DOTTED_RE.match(name):
             raise ConfigError(f"{source}: resources key {name!r} is not a dotted name like 'mylib.connect'")
-        if not isinstance(method, str) or not _IDENTIFIER_RE.match(method):
-            raise ConfigError(f"{source}: resources.{name!r} must be a method name like \"close\", got {method!r}")
-        resources[name] = method
+        if isinstance(value, Mapping):
+            try:
+                resources[name] = parse_configured(name, value, f"{source}: resources.{name!r}")
+            except KnowledgeError as error:
+                raise ConfigError(str(error)) from None
+            continue
+        if not isinstance(value, str) or not _IDENTIFIER_RE.match(value):
+            raise ConfigError(
+                f"{source}: resources.{name!r} must be a method name like \"close\" or a table of model fields, got {value!r}"
+            )
+        resources[name] = value
     return resources
 
 

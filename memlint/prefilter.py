@@ -1,7 +1,8 @@
 """A byte-level test that lets files which cannot have a rule finding skip libcst entirely.
 
 The analysis only starts from a few kinds of place: a call whose last name is one of the
-resource-creating callables (``candidate_names``, which includes ``[tool.memlint.resources]``
+resource-creating callables (``candidate_names``, from ``memlint/knowledge/*.toml`` and
+``[tool.memlint.resources]``
 and the aliases an import can give them, since an alias import names the original too), a
 function decorated as a context manager, or an ``__exit__``/``__aexit__`` method. A file
 whose bytes contain none of those names as a whole word cannot produce a rule finding, so
@@ -25,7 +26,7 @@ CONTEXT_MANAGER_NAMES = frozenset(
     {"contextmanager", "asynccontextmanager", "__enter__", "__exit__", "__aenter__", "__aexit__"}
 )
 
-_COMPILED: Dict[Tuple[Tuple[str, str], ...], "re.Pattern[bytes]"] = {}
+_COMPILED: Dict[Tuple[Tuple[str, object], ...], "re.Pattern[bytes]"] = {}
 
 
 # Last names too common to mean anything on their own (``input()``, ``db.connect()``):
@@ -36,12 +37,13 @@ GENERIC_LAST_NAMES = frozenset(
 )
 
 
-def trigger_names(resources: Mapping[str, str]) -> FrozenSet[str]:
+def trigger_names(resources: Mapping[str, object]) -> FrozenSet[str]:
     """Every name whose presence in a file means the analysis has to run on it."""
-    from memlint.analysis.resources import RESOURCE_CALLS, candidate_names
+    from memlint.knowledge import candidate_names, knowledge
 
+    resource_calls = knowledge().resource_calls
     names = set()
-    for qualified in list(RESOURCE_CALLS) + list(resources):
+    for qualified in list(resource_calls) + list(resources):
         head, _, last = qualified.rpartition(".")
         if last == "open":
             continue  # every ``x.open(`` contains the word ``open``, which is a trigger anyway
@@ -50,7 +52,7 @@ def trigger_names(resources: Mapping[str, str]) -> FrozenSet[str]:
         else:
             names.add(last)
     # Builtin open() and the method-based acquisitions have no module to look for.
-    names.update(candidate_names(()) - {q.rsplit(".", 1)[-1] for q in RESOURCE_CALLS})
+    names.update(candidate_names(()) - {q.rsplit(".", 1)[-1] for q in resource_calls})
     names.add("open")
     return frozenset(names) | CONTEXT_MANAGER_NAMES
 
@@ -61,7 +63,7 @@ def word_pattern(names: Iterable[str]) -> "re.Pattern[bytes]":
     return re.compile(rb"(?<![A-Za-z0-9_])(?:" + alternatives + rb")(?![A-Za-z0-9_])")
 
 
-def needs_analysis(resources: Mapping[str, str]) -> Callable[[bytes], bool]:
+def needs_analysis(resources: Mapping[str, object]) -> Callable[[bytes], bool]:
     """A function telling whether a file's bytes name anything the rules look at."""
     key = tuple(sorted(resources.items()))
     pattern = _COMPILED.get(key)
@@ -71,14 +73,14 @@ def needs_analysis(resources: Mapping[str, str]) -> Callable[[bytes], bool]:
     return lambda data: search(data) is not None
 
 
-def tree_needs_analysis(tree: "ast.Module", resources: Mapping[str, str]) -> bool:
+def tree_needs_analysis(tree: "ast.Module", resources: Mapping[str, object]) -> bool:
     """The second, finer stage, on the ``ast`` tree the engine has already built: the file
     must *call* something the analysis starts from, define ``__exit__``/``__aexit__`` or
     decorate a context manager. Words in comments, strings and imports no longer count;
     a file that passes only on those is spared its libcst parse."""
     import ast
 
-    from memlint.analysis.resources import candidate_names
+    from memlint.knowledge import candidate_names
 
     callables = set(candidate_names(resources.keys()))
     for node in ast.walk(tree):

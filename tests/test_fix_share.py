@@ -26,10 +26,15 @@ from memlint.analysis.model import Defect
 from memlint.fixes.context import FixContext
 from memlint.fixes.inline import _holder
 from memlint.fixes.mentions import mentions as _mentions
+from memlint.rules._report import defects_of
 from memlint.rules.base import RuleOptions
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 AIM = 0.8
+# One case each way for every callable of memlint/knowledge/*.toml (tests/test_knowledge.py):
+# a list that grows with the knowledge table, not a sample of code as people write it, so
+# it would weigh the share by how many libraries memlint knows.
+NOT_A_SAMPLE = frozenset({"library_models.py"})
 
 
 def _straight_line(fx: FixContext, defect: Defect) -> bool:
@@ -70,7 +75,7 @@ def measure(with_form_only: bool = False) -> Tuple[int, int, List[str]]:
     missed: List[str] = []
     for rule in ("MEM001", "MEM003"):
         for path in sorted((FIXTURES / rule).rglob("*.py")):
-            if "custom_config" in path.parts:
+            if "custom_config" in path.parts or path.name in NOT_A_SAMPLE:
                 continue
             source = path.read_text(encoding="utf-8")
             module = cst.parse_module(source)
@@ -78,7 +83,7 @@ def measure(with_form_only: bool = False) -> Tuple[int, int, List[str]]:
             positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
             findings = {(f.line, f.code): f for f in memlint.check_source(source, str(path))}
             fx = FixContext(module)
-            for defect in analysis.defects:
+            for defect in defects_of(analysis):
                 if defect.code not in ("MEM001", "MEM003") or not _straight_line(fx, defect):
                     continue
                 if with_form_only and not _has_with_form(defect):

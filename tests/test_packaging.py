@@ -99,6 +99,12 @@ def test_built_wheel_ships_the_specs_and_memlint_rule_works(tmp_path):
         shipped = sorted(Path(name).name for name in archive.namelist() if name.startswith("memlint/_rules/"))
     specs = sorted(path.name for path in (REPO_ROOT / "rules").glob("*.md"))
     assert shipped == specs
+    # The resource knowledge is data next to the code: it must ship too.
+    with zipfile.ZipFile(wheel) as archive:
+        knowledge = sorted(Path(name).name for name in archive.namelist() if name.startswith("memlint/knowledge/"))
+    assert [name for name in knowledge if name.endswith(".toml")] == sorted(
+        path.name for path in (REPO_ROOT / "memlint" / "knowledge").glob("*.toml")
+    )
 
     environment = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(environment)

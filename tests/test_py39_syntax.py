@@ -15,7 +15,8 @@ SOURCES = sorted(
     path
     for folder in ("memlint", "tests", "benchmarks")
     for path in (REPO_ROOT / folder).rglob("*.py")
-    if "__pycache__" not in path.parts
+    # benchmarks/realcode/.cache holds fetched third-party projects, not memlint's code
+    if "__pycache__" not in path.parts and ".cache" not in path.parts
 )
 # Names whose ``A | B`` at run time needs Python 3.10.
 TYPE_NAMES = {"int", "str", "float", "bytes", "bool", "list", "dict", "set", "tuple", "type", "object", "None",

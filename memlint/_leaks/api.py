@@ -11,6 +11,9 @@
     @memlint.leakcheck
     def other(): ...
 
+    @memlint.leakcheck                 # also ``async def`` and generator functions:
+    async def job(): ...               # the check spans the body, not the call
+
 At the end of the block it reports open file descriptors (with paths), sockets (with
 addresses), threads, child processes, files and folders left in the temp directory, and
 every ResourceWarning or unraisable exception raised inside, each with the file:line that
@@ -20,6 +23,7 @@ created it. Nothing heavy is imported until a check actually starts.
 from __future__ import annotations
 
 import functools
+import inspect
 from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, Tuple, TypeVar, Union, overload
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -90,6 +94,12 @@ class LeakCheck:
         if self.leaks:
             raise LeakError(self.leaks)
 
+    async def __aenter__(self) -> "LeakCheck":
+        return self.__enter__()
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self.__exit__(exc_type, exc, tb)
+
     def close(self) -> None:
         """Abandon a running check without reporting (safe to call at any time)."""
         checker, self._checker = self._checker, None
@@ -97,8 +107,35 @@ class LeakCheck:
             checker.close()
 
     def __call__(self, func: F) -> F:
-        """Decorator form: each call of ``func`` runs under a fresh check."""
+        """Decorator form: each call of ``func`` runs under a fresh check.
+
+        For an ``async def`` function the check spans the coroutine's run (calling it only
+        creates the coroutine), for a generator function it spans the generator from its
+        first ``next()`` until it is exhausted (closed early, it reports nothing, as a
+        block that raises). An async generator function is refused with ``TypeError``.
+        """
         allow, grace_period = self.allow, self.grace_period
+        if inspect.isasyncgenfunction(func):
+            raise TypeError(
+                f"leakcheck cannot check the async generator function {func.__qualname__}; "
+                "use 'async with memlint.leakcheck():' inside it"
+            )
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def checked_coroutine(*args: Any, **kwargs: Any) -> Any:
+                with LeakCheck(allow=allow, grace_period=grace_period):
+                    return await func(*args, **kwargs)
+
+            return checked_coroutine  # type: ignore[return-value]
+        if inspect.isgeneratorfunction(func):
+
+            @functools.wraps(func)
+            def checked_generator(*args: Any, **kwargs: Any) -> Any:
+                with LeakCheck(allow=allow, grace_period=grace_period):
+                    return (yield from func(*args, **kwargs))
+
+            return checked_generator  # type: ignore[return-value]
 
         @functools.wraps(func)
         def checked(*args: Any, **kwargs: Any) -> Any:
@@ -124,7 +161,8 @@ def leakcheck(
     resource's name: path, address, thread name, command line, warning text) or
     ``"kind:glob"`` with kind one of fd, socket, thread, process, temp, resource-warning,
     unraisable. ``grace_period`` (seconds, default 0.5) is how long new threads and child
-    processes may take to finish once the code is done.
+    processes may take to finish once the code is done (the wait ends sooner once they
+    stop making progress). ``async with leakcheck():`` works too.
     """
     check = LeakCheck(allow=allow, grace_period=grace_period)
     return check if func is None else check(func)

@@ -10,24 +10,41 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 # The kinds a leak can have; ``allow`` patterns may be prefixed with one of them.
 KINDS: Tuple[str, ...] = ("fd", "socket", "thread", "process", "temp", "resource-warning", "unraisable")
 
-# Process-lifetime helpers that the standard library starts once and keeps on purpose:
-# blaming the first test that needed them would be a false alarm.
+# Process-lifetime helpers kept on purpose, matched by name. (multiprocessing's resource
+# tracker and forkserver are recognised by their pid, fd and folder instead: see helpers.py,
+# because the forkserver's own children share its command line.)
 DEFAULT_ALLOW: Tuple[str, ...] = (
-    "process:*multiprocessing.resource_tracker*",
-    "process:*multiprocessing.forkserver*",
+    # trio's thread cache keeps idle worker threads for the life of the process.
+    "thread:Trio thread *",
 )
+
+
+class LeakWarning(UserWarning):
+    """Issued for a leaking test when leak checks run in ``warn`` mode."""
 
 
 @dataclass(frozen=True)
 class Site:
-    """Where a resource was created: the first frame in user code that asked for it."""
+    """Where a resource was created: the innermost frame in the project's code that asked for
+    it, and (``test``) the test or fixture function whose call led there, when that differs."""
 
     filename: str
     lineno: int
     function: str = ""
+    test: Optional["Site"] = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "filename", printable(self.filename))
 
     def __str__(self) -> str:
-        return f"{_short_path(self.filename)}:{self.lineno}"
+        text = f"{_short_path(self.filename)}:{self.lineno}"
+        return text if self.test is None else f"{text}, called from {self.test}"
+
+    def to_dict(self) -> Dict[str, Any]:
+        data: Dict[str, Any] = {"file": self.filename, "line": self.lineno, "function": self.function}
+        if self.test is not None:
+            data["test"] = self.test.to_dict()
+        return data
 
 
 @dataclass(frozen=True)
@@ -44,6 +61,13 @@ class Leak:
     site: Optional[Site] = None
     extra: Dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
+    def __post_init__(self) -> None:
+        # Names come from the OS (paths, command lines) and may hold undecodable bytes as
+        # lone surrogates, which neither JSON nor pytest-xdist's channel can carry.
+        object.__setattr__(self, "name", printable(self.name))
+        object.__setattr__(self, "detail", printable(self.detail))
+        object.__setattr__(self, "extra", _printable_values(self.extra))
+
     def describe(self) -> str:
         """One line: kind, name, detail and creation site."""
         text = f"{self.kind} {self.name}"
@@ -55,9 +79,7 @@ class Leak:
     def to_dict(self) -> Dict[str, Any]:
         """A JSON-serialisable form (used by the JSON report and across xdist workers)."""
         data: Dict[str, Any] = {"kind": self.kind, "name": self.name, "detail": self.detail}
-        data["site"] = None if self.site is None else {
-            "file": self.site.filename, "line": self.site.lineno, "function": self.site.function,
-        }
+        data["site"] = None if self.site is None else self.site.to_dict()
         data.update({key: value for key, value in self.extra.items() if key not in data})
         return data
 
@@ -92,6 +114,31 @@ class AllowList:
             if fnmatch.fnmatchcase(leak.name, glob):
                 return True
         return False
+
+
+def printable(text: str) -> str:
+    """``text`` with undecodable bytes (surrogate escapes) written as ``\\xNN``."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    except AttributeError:  # not a string
+        return text
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that is no escaped byte
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _printable_values(value: Any) -> Any:
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {key: _printable_values(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_printable_values(item) for item in value]
+    return value
 
 
 def _short_path(filename: str) -> str:

@@ -13,14 +13,15 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import warnings
 from typing import Any, Dict, Generator, List, Optional, Tuple
 
 import pytest
 
+from memlint._leaks import processes
 from memlint._leaks.checker import LeakChecker
-from memlint._leaks.model import AllowList, Leak, format_leaks
+from memlint._leaks.model import AllowList, Leak, LeakWarning, format_leaks
 from memlint._leaks.settings import LeakSettings, SettingsError, parse_grace_period
-from memlint.pytest_plugin import LeakWarning
 
 MARKER = "memlint_leaks"
 _MARKER_KEYS = ("enabled", "allow", "grace_period")
@@ -35,11 +36,20 @@ class LeakPlugin:
         self.config = config
         self.settings = settings
         self.is_worker = hasattr(config, "workerinput")
+        if settings.report and not self.is_worker:
+            check_report_path(settings.report, str(config.invocation_params.dir))
         self._checker: Optional[LeakChecker] = None
         self._spoiled: Dict[str, str] = {}
         self.checked = 0
         self.results: List[Dict[str, Any]] = []
+        self.memory_results: List[Dict[str, Any]] = []
         self.notes: List[str] = []
+        # Under xdist, per worker: how many leaking tests it reported and we received.
+        self._received: Dict[str, int] = {}
+        self.lost: List[str] = []
+        # Orphans of the tests' shell commands (``sleep 30 &``) are reparented to this
+        # process, where the child-process scan sees them.
+        processes.become_subreaper()
 
     def pytest_report_header(self) -> str:
         settings = self.settings
@@ -166,7 +176,7 @@ class LeakPlugin:
         if checker is not None and call.when == last_phase:
             self._checker = None
             try:
-                leaks = checker.stop()
+                leaks = checker.stop(owners=_wider_fixture_values(item))
             except Exception as error:  # noqa: BLE001 - shown on the test, never an INTERNALERROR
                 failure = f"memlint: the leak check itself failed: {type(error).__name__}: {error}"
                 leaks = []
@@ -195,16 +205,19 @@ class LeakPlugin:
             report.outcome = "failed"
             report.longrepr = message
         else:
-            try:
+            # Warn mode promises not to fail: a ``filterwarnings = error`` (or ``-W error``)
+            # meant for the project's own warnings must not turn this one into an error.
+            with warnings.catch_warnings():
+                warnings.simplefilter("always", LeakWarning)
                 item.warn(LeakWarning(message))
-            except Warning as error:  # -W error turns the warning into a failure
-                report.outcome = "failed"
-                report.longrepr = f"{type(error).__name__}: {error}"
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: Any) -> None:
         if report.when != "teardown" and (report.failed or report.skipped or hasattr(report, "wasxfail")):
             self._spoiled.setdefault(report.nodeid, report.outcome)
+        measured = getattr(report, "memlint_memory", None)  # from the memory check, if on
+        if measured and (measured.get("problems") or measured.get("note")):
+            self.memory_results.append({"nodeid": report.nodeid, **measured})
         leaks = getattr(report, "memlint_leaks", None)
         if leaks is None:
             return
@@ -212,6 +225,9 @@ class LeakPlugin:
             self._note(note)
         self.checked += 1
         if leaks:
+            worker = _worker_id(report)
+            if worker is not None:
+                self._received[worker] = self._received.get(worker, 0) + 1
             self.results.append({
                 "nodeid": report.nodeid,
                 "phase": report.when,
@@ -220,6 +236,31 @@ class LeakPlugin:
             })
 
     # ------------------------------------------------------------------ the end of the run
+
+    # ------------------------------------------------------------------ xdist accounting
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.is_worker:
+            # Sent to the controller with the worker's last message, after every report.
+            self.config.workeroutput["memlint_leaking_reports"] = len(self.results)  # type: ignore[attr-defined]
+            return
+        if self.lost:
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+        self._write_report()
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        """Controller side: check that every leak report a worker made has arrived."""
+        output = getattr(node, "workeroutput", None) or {}
+        worker = _node_id(node)
+        sent = output.get("memlint_leaking_reports")
+        received = self._received.get(worker, 0)
+        if sent is None and error is None:
+            return  # a worker without the plugin (it cannot happen with the same options)
+        if sent is None:
+            self.lost.append(f"worker {worker} went down before it could say how many tests leaked")
+        elif sent != received:
+            self.lost.append(f"worker {worker}: {sent - received} of {sent} leak report(s) did not arrive")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.is_worker:
@@ -243,9 +284,11 @@ class LeakPlugin:
             )
         for note in self.notes:
             terminalreporter.write_line(f"note: {note}")
+        for lost in self.lost:
+            terminalreporter.write_line(f"memlint: LEAK REPORTS LOST: {lost}; the run cannot pass", red=True)
 
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if self.is_worker or not self.settings.report:
+    def _write_report(self) -> None:
+        if not self.settings.report:
             return
         path = os.path.join(str(self.config.invocation_params.dir), self.settings.report)
         counted = [result for result in self.results if result["counted"]]
@@ -262,13 +305,48 @@ class LeakPlugin:
             "leaks": sum(len(result["leaks"]) for result in counted),
             "results": self.results,
             "notes": self.notes,
+            "lost": self.lost,
+            "memory": self.memory_results,
         }
         _write_json_atomically(path, document)
+
+
+def _wider_fixture_values(item: pytest.Item) -> List[Any]:
+    """The values of the item's module-, class-, package- and session-scoped fixtures."""
+    values = []
+    info = getattr(item, "_fixtureinfo", None)
+    for fixturedefs in getattr(info, "name2fixturedefs", {}).values():
+        for fixturedef in fixturedefs:
+            cached = getattr(fixturedef, "cached_result", None)
+            if fixturedef.scope != "function" and cached is not None and cached[0] is not None:
+                values.append(cached[0])
+    return values
+
+
+def _worker_id(report: Any) -> Optional[str]:
+    node = getattr(report, "node", None)  # set by xdist on the controller
+    return None if node is None else _node_id(node)
+
+
+def _node_id(node: Any) -> str:
+    workerinput = getattr(node, "workerinput", None) or {}
+    return str(workerinput.get("workerid") or getattr(getattr(node, "gateway", None), "id", "?"))
+
+
+def check_report_path(path: str, base: str) -> None:
+    """Fail at the start of the run, not after it, when the JSON report cannot be written."""
+    folder = os.path.dirname(os.path.abspath(os.path.join(base, path)))
+    if not os.path.isdir(folder):
+        raise pytest.UsageError(f"--memlint-leaks-report {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise pytest.UsageError(f"--memlint-leaks-report {path}: the folder {folder} is not writable")
 
 
 def _describe(data: Dict[str, Any]) -> str:
     site = data.get("site")
     where = f"{_relative(site['file'])}:{site['line']}" if site else None
+    if site and site.get("test"):
+        where += f", called from {_relative(site['test']['file'])}:{site['test']['line']}"
     text = f"{data['kind']} {data['name']}"
     if data.get("detail"):
         text += f" ({data['detail']})"

@@ -4,7 +4,8 @@ Audit hooks cannot be removed, so ``install()`` adds exactly one per process, an
 leak checking has been asked for. While no check is running the hook does a dictionary
 lookup and returns (it still counts process creations, which lets a check skip the costly
 child-process scan when nothing was spawned). Where no audit event exists the recorder
-wraps the function instead: ``threading.Thread.start`` and ``os.pipe``.
+wraps the function instead: ``threading.Thread.start``, ``os.pipe`` and the epoll
+selector (``processes`` wraps multiprocessing's starts).
 
 Sites are kept only while at least one check runs, and are forgotten when the last one
 ends, so nothing here grows over a long test session.
@@ -46,12 +47,15 @@ _by_path: Dict[str, Site] = {}
 _by_object_id: Dict[int, Site] = {}
 _sockets: List[Tuple[Any, Site]] = []
 _threads: "weakref.WeakKeyDictionary[threading.Thread, Site]" = weakref.WeakKeyDictionary()
-_pipe_fds: Dict[int, Site] = {}
+# Descriptors without a path: pipes and epoll selectors.
+_fd_sites: Dict[int, Site] = {}
 _spawns: List[Tuple[Optional[Tuple[str, ...]], Site]] = []
+_pid_sites: Dict[int, Site] = {}
 
 _classification: Dict[str, int] = {}
 _original_thread_start: Optional[Callable[..., Any]] = None
 _original_pipe: Optional[Callable[[], Tuple[int, int]]] = None
+_original_epoll_selector: Optional[Any] = None
 _original_showwarnmsg: Optional[Callable[[Any], Any]] = None
 _previous_unraisablehook: Optional[Callable[[Any], Any]] = None
 
@@ -124,20 +128,54 @@ def _classify(filename: str) -> int:
     return kind
 
 
+_pytest_folder: Optional[str] = None
+
+
+def _pytest_prefix() -> Optional[str]:
+    """pytest's own package folder: a frame it calls directly is a test or a fixture."""
+    global _pytest_folder
+    if _pytest_folder is None:
+        path = getattr(sys.modules.get("_pytest"), "__file__", None)
+        if path:
+            _pytest_folder = os.path.join(os.path.dirname(os.path.abspath(path)), "")
+    return _pytest_folder
+
+
 def current_site() -> Optional[Site]:
-    """The first caller frame in user code (else in a third-party library, else anywhere
-    outside memlint's own machinery, whose own frames are always skipped)."""
+    """The innermost caller frame in user code (else in a third-party library, else anywhere
+    outside memlint's own machinery, whose own frames are always skipped), with the test or
+    fixture frame that led there (the frame pytest called) when that is another frame."""
     frame: Any = sys._getframe(1)
-    fallbacks: Dict[int, Site] = {}
+    found: Optional[Site] = None
+    found_frame: Any = None
+    fallbacks: Dict[int, Any] = {}
+    pytest_prefix = _pytest_prefix()
     while frame is not None:
-        code = frame.f_code
-        kind = _classify(code.co_filename)
-        if kind == _USER:
-            return Site(code.co_filename, frame.f_lineno, code.co_name)
-        if kind != _SKIP and kind not in fallbacks:
-            fallbacks[kind] = Site(code.co_filename, frame.f_lineno, code.co_name)
-        frame = frame.f_back
-    return fallbacks.get(_LIBRARY) or fallbacks.get(_STDLIB)
+        caller = frame.f_back
+        if found is None:
+            kind = _classify(frame.f_code.co_filename)
+            if kind == _USER:
+                found, found_frame = _site(frame), frame
+                if pytest_prefix is None:
+                    return found
+            elif kind != _SKIP and kind not in fallbacks:
+                fallbacks[kind] = frame
+        if pytest_prefix is not None and caller is not None and caller.f_code.co_filename.startswith(pytest_prefix):
+            if found is None:
+                found_frame = fallbacks.get(_LIBRARY) or fallbacks.get(_STDLIB)
+                found = _site(found_frame) if found_frame is not None else None
+            if found is None or found_frame is frame:
+                return _site(frame)
+            return Site(found.filename, found.lineno, found.function, _site(frame))
+        frame = caller
+    if found is not None:
+        return found
+    fallback = fallbacks.get(_LIBRARY) or fallbacks.get(_STDLIB)
+    return None if fallback is None else _site(fallback)
+
+
+def _site(frame: Any) -> Site:
+    return Site(frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name)
 
 
 # --------------------------------------------------------------------------- audit events
@@ -211,16 +249,18 @@ def _forget_dead_sockets() -> None:
     _sockets[:] = alive
 
 
-def _record_spawn(argv: Optional[Tuple[str, ...]]) -> None:
+def record_spawn(argv: Optional[Tuple[str, ...]], count_only: bool = False) -> None:
+    """Count a process start (and, while recording, remember its argv and site)."""
     global _spawn_count
     _spawn_count += 1
-    if _recordings:
+    if _recordings and not count_only:
         site = current_site()
         if site is not None:
             _spawns.append((argv, site))
 
 
-def _argv(value: Any) -> Optional[Tuple[str, ...]]:
+def argv_of(value: Any) -> Optional[Tuple[str, ...]]:
+    """An argv as a tuple of strings (``None`` when it is not one)."""
     if value is None:
         return None
     if isinstance(value, (str, bytes, os.PathLike)):
@@ -232,24 +272,30 @@ def _argv(value: Any) -> Optional[Tuple[str, ...]]:
 
 
 def _on_popen(args: Tuple[Any, ...]) -> None:
-    _record_spawn(_argv(args[1]))
+    record_spawn(argv_of(args[1]))
 
 
 def _on_posix_spawn(args: Tuple[Any, ...]) -> None:
-    _record_spawn(_argv(args[1]))
+    record_spawn(argv_of(args[1]))
 
 
 def _on_spawn(args: Tuple[Any, ...]) -> None:
-    _record_spawn(_argv(args[2]))
+    record_spawn(argv_of(args[2]))
 
 
 def _on_system(args: Tuple[Any, ...]) -> None:
     command = args[0]
-    _record_spawn(("/bin/sh", "-c", os.fsdecode(command)) if command is not None else None)
+    record_spawn(("/bin/sh", "-c", os.fsdecode(command)) if command is not None else None)
 
 
 def _on_fork(args: Tuple[Any, ...]) -> None:
-    _record_spawn(None)
+    record_spawn(None)
+
+
+def _on_sqlite_connect(args: Tuple[Any, ...]) -> None:
+    # sqlite opens the database file in C, where no "open" event is raised.
+    if _recordings and args and args[0] not in (":memory:", b":memory:", ""):
+        _on_path(args[0], True)
 
 
 _HANDLERS: Dict[str, Callable[[Tuple[Any, ...]], None]] = {
@@ -266,6 +312,7 @@ _HANDLERS: Dict[str, Callable[[Tuple[Any, ...]], None]] = {
     "os.system": _on_system,
     "os.fork": _on_fork,
     "os.forkpty": _on_fork,
+    "sqlite3.connect": _on_sqlite_connect,
 }
 
 
@@ -302,10 +349,23 @@ def _pipe() -> Tuple[int, int]:
             site = current_site()
             if site is not None:
                 for fd in fds:
-                    _pipe_fds[fd] = site
+                    _fd_sites[fd] = site
         except Exception:  # noqa: BLE001 - the caller owns the pipe either way
             pass
     return fds
+
+
+def _recorded_epoll(*args: Any, **kwargs: Any) -> Any:
+    assert _original_epoll_selector is not None
+    epoll = _original_epoll_selector(*args, **kwargs)
+    if _recordings:
+        try:
+            site = current_site()
+            if site is not None:
+                _fd_sites[epoll.fileno()] = site
+        except Exception:  # noqa: BLE001 - the caller owns the selector either way
+            pass
+    return epoll
 
 
 def _showwarnmsg(message: Any) -> None:
@@ -347,7 +407,7 @@ def _resource_warning_leak(message: Any) -> Tuple[Leak, bool]:
         if args is not None and hasattr(source, "pid"):  # a subprocess.Popen
             traceable = True
             if site is None:
-                site = _exact_spawn_site(_argv(args) or ())
+                site = _pid_sites.get(getattr(source, "pid", None)) or _exact_spawn_site(argv_of(args) or ())
     leak = Leak("resource-warning", str(message.message), site=site)
     return leak, site is not None or not traceable
 
@@ -397,7 +457,7 @@ def _unraisable_leak(unraisable: Any) -> Leak:
 
 def install() -> None:
     """Install the audit hook and the wrappers (once per process; idempotent)."""
-    global _installed, _original_thread_start, _original_pipe, _original_showwarnmsg
+    global _installed, _original_thread_start, _original_pipe, _original_showwarnmsg, _original_epoll_selector
     with _lock:
         if _installed:
             return
@@ -406,6 +466,14 @@ def install() -> None:
         threading.Thread.start = _thread_start  # type: ignore[method-assign]
         _original_pipe = os.pipe
         os.pipe = _pipe
+        # ``select.epoll`` cannot be subclassed or wrapped without breaking isinstance(), but
+        # the selectors module (and so asyncio) creates it through this class attribute.
+        import selectors
+
+        selector_class = getattr(selectors, "EpollSelector", None)
+        if selector_class is not None:
+            _original_epoll_selector = selector_class._selector_cls
+            selector_class._selector_cls = staticmethod(_recorded_epoll)
         # The C warnings machinery looks ``_showwarnmsg`` up on the module at each warning,
         # and ``catch_warnings`` leaves it alone, so this sees warnings that pytest records.
         _original_showwarnmsg = warnings._showwarnmsg  # type: ignore[attr-defined]
@@ -438,8 +506,9 @@ def end(recording: Recording) -> None:
         _by_object_id.clear()
         del _sockets[:]
         _threads.clear()
-        _pipe_fds.clear()
+        _fd_sites.clear()
         del _spawns[:]
+        _pid_sites.clear()
 
 
 @contextmanager
@@ -456,6 +525,27 @@ def quiet() -> Iterator[None]:
 def spawn_count() -> int:
     """How many process creations the hook has seen since it was installed."""
     return _spawn_count
+
+
+def recording() -> bool:
+    """Whether at least one check is running."""
+    return bool(_recordings)
+
+
+def note_pid(pid: int, site: Site) -> None:
+    """Remember where the process ``pid`` was started (multiprocessing knows its pid)."""
+    if _recordings:
+        _pid_sites[pid] = site
+
+
+def site_for_pid(pid: int) -> Optional[Site]:
+    """Where the process ``pid`` was started, if known by pid."""
+    return _pid_sites.get(pid)
+
+
+def spawns() -> List[Tuple[Optional[Tuple[str, ...]], Site]]:
+    """The process starts seen while recording: ``(argv or None for a fork, site)``."""
+    return list(_spawns)
 
 
 # --------------------------------------------------------------------------- look-ups
@@ -492,9 +582,9 @@ def site_for_thread(thread: threading.Thread) -> Optional[Site]:
     return _threads.get(thread)
 
 
-def site_for_pipe(fd: int) -> Optional[Site]:
-    """Where the pipe end ``fd`` was created, if that happened while recording."""
-    return _pipe_fds.get(fd)
+def site_for_fd(fd: int) -> Optional[Site]:
+    """Where the pipe end or epoll selector ``fd`` was created, if while recording."""
+    return _fd_sites.get(fd)
 
 
 def _exact_spawn_site(argv: Sequence[str]) -> Optional[Site]:
@@ -503,26 +593,4 @@ def _exact_spawn_site(argv: Sequence[str]) -> Optional[Site]:
         # with shell=True the audit event shows the shell's argv: (sh, -c, command)
         if recorded == wanted or (recorded and len(recorded) > 2 and recorded[1] == "-c" and recorded[2:] == wanted):
             return site
-    return None
-
-
-def site_for_process(cmdline: Sequence[str], own_cmdline: Sequence[str] = ()) -> Optional[Site]:
-    """The spawn whose argv matches a child's command line (exactly, then by program name,
-    then a fork when the child runs our own command line, then the only spawn seen)."""
-    cmdline = tuple(cmdline)
-    for argv, site in reversed(_spawns):
-        if argv == cmdline:
-            return site
-    for argv, site in reversed(_spawns):
-        if argv and cmdline and argv[1:] == cmdline[1:] and os.path.basename(argv[0]) == os.path.basename(cmdline[0]):
-            return site
-    for argv, site in reversed(_spawns):
-        if argv and cmdline and len(argv) == 3 and argv[:2] == ("/bin/sh", "-c") and argv[2].split() == list(cmdline):
-            return site
-    if own_cmdline and cmdline == tuple(own_cmdline):
-        for argv, site in reversed(_spawns):
-            if argv is None:
-                return site
-    if len(_spawns) == 1:
-        return _spawns[0][1]
     return None

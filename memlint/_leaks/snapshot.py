@@ -1,4 +1,4 @@
-"""What the process holds right now: file descriptors, threads and child processes.
+"""What the process holds right now: file descriptors and threads (children: ``processes``).
 
 On Linux descriptors are read from ``/proc/self/fd`` (a directory listing and one
 ``readlink`` each: tens of microseconds). Elsewhere psutil supplies what it can, and what
@@ -11,26 +11,16 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from typing import Any, Dict, FrozenSet, List, Optional, Tuple, Union
+from typing import Any, Dict, FrozenSet, List, Optional, Union
 
 import psutil
 
-from memlint._leaks import sites
+from memlint._leaks.processes import process
 
 FdKey = Union[int, str]
-ChildKey = Tuple[int, float]
 
 _PROC_FD = "/proc/self/fd"
 _HAVE_PROC_FD = sys.platform.startswith("linux") and os.path.isdir(_PROC_FD)
-_process: Optional[psutil.Process] = None
-
-
-def process() -> psutil.Process:
-    """This process, as a psutil object (created once: psutil caches per instance)."""
-    global _process
-    if _process is None or _process.pid != os.getpid():
-        _process = psutil.Process()
-    return _process
 
 
 def read_fds(notes: List[str], baseline: bool = True) -> Dict[FdKey, Optional[str]]:
@@ -106,59 +96,6 @@ def _read_fds_with_psutil(notes: List[str]) -> Dict[FdKey, str]:
 def read_threads() -> FrozenSet[threading.Thread]:
     """The live ``threading`` threads (threads made with ``_thread`` directly are not seen)."""
     return frozenset(threading.enumerate())
-
-
-_children_cache: Tuple[int, FrozenSet[ChildKey]] = (-1, frozenset())
-
-
-def read_children(notes: List[str], force: bool = False) -> FrozenSet[ChildKey]:
-    """Running child processes as ``(pid, create_time)``.
-
-    Scanning children costs a walk over every process on the machine, so the result is
-    reused until the recorder has seen a new process being created.
-    """
-    global _children_cache
-    count = sites.spawn_count()
-    if not force and _children_cache[0] == count:
-        return _children_cache[1]
-    keys = set()
-    try:
-        for child in process().children():
-            try:
-                if child.status() != psutil.STATUS_ZOMBIE:
-                    keys.add((child.pid, child.create_time()))
-            except (psutil.NoSuchProcess, psutil.AccessDenied):
-                continue
-    except (psutil.AccessDenied, NotImplementedError) as error:
-        _note(notes, f"child processes are not readable on {sys.platform}: {error}")
-    result = frozenset(keys)
-    _children_cache = (count, result)
-    return result
-
-
-def child_is_running(key: ChildKey) -> bool:
-    """Whether the child ``key`` still runs (a zombie has finished: it only awaits a wait())."""
-    try:
-        child = psutil.Process(key[0])
-        return child.create_time() == key[1] and child.status() != psutil.STATUS_ZOMBIE
-    except (psutil.NoSuchProcess, psutil.AccessDenied):
-        return False
-
-
-def child_cmdline(pid: int) -> List[str]:
-    """The command line of ``pid`` (empty when it cannot be read)."""
-    try:
-        return list(psutil.Process(pid).cmdline())
-    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-        return []
-
-
-def own_cmdline() -> List[str]:
-    """This process's command line (a forked child shows the same one)."""
-    try:
-        return list(process().cmdline())
-    except (psutil.AccessDenied, psutil.NoSuchProcess):
-        return []
 
 
 def socket_address(fd: FdKey, sock: Any) -> str:

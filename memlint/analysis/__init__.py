@@ -1,4 +1,8 @@
-"""The resource-lifetime analysis that MEM001, MEM003, MEM004 and MEM041 report from."""
+"""The resource-lifetime analysis: the facts MEM001, MEM003, MEM004 and MEM041 judge.
+
+The stages and the data between them are described in ``pipeline`` and in
+docs/architecture.md.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import libcst as cst
 
     from memlint.analysis.model import ModuleAnalysis
-    from memlint.rules.base import RuleOptions
+    from memlint.options import RuleOptions
 
 
 def analyze_module(
@@ -17,6 +21,6 @@ def analyze_module(
 ) -> "ModuleAnalysis":
     """Analyse one parsed module once; every rule reads the same result. With the ``ast``
     tree of the same source, functions whose text names no resource are skipped unread."""
-    from memlint.analysis.module import analyze_module as run
+    from memlint.analysis.pipeline import analyze_module as run
 
     return run(module, source, options, tree)

@@ -1,145 +1,35 @@
-"""Follow one resource through the body of one function, path by path.
+"""The path interpreter: follow one resource through the body of one function, path by path.
 
 A small abstract interpreter over the statement structure. The state of the resource is
-a set of three facts (a bit mask): not yet acquired (``NONE``), held (``OPEN``), released
-or handed on (``DONE``). Each statement moves the mask; branches join by union; loops run
-to a fixed point; ``try``/``except``/``finally`` route the exceptional paths. What leaves
-the function while ``OPEN`` is a leak, and how it leaves says which rule it breaks:
-a normal exit, ``return``, ``break``/``continue`` or an explicit ``raise`` is MEM001; an
-exception raised by a call between acquisition and release is MEM003.
+a bit mask (``flow``): not yet acquired, held, released or handed on. Each statement
+moves the mask; branches join by union; loops run to a fixed point;
+``try``/``except``/``finally`` route the exceptional paths. What each mention of the
+resource does is asked of ``mentions``, which calls may raise of ``raises``. The verdict
+(``flow.conclude``) says how the resource may leave the function held; the rules decide
+what that means.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
-from memlint.analysis.names import block_of, dotted, is_binding_target, self_attribute
-from memlint.analysis.resources import (
-    ANY_RELEASE_FUNCS,
-    ANY_RELEASE_METHODS,
-    BORROWER_PREFIXES,
-    BORROWERS,
-    HANDOFF_METHODS,
-    PATH_CONSTRUCTORS,
-    RECLAIM_METHODS,
-    ResourceSpec,
-)
+from memlint.analysis.flow import DONE, NONE, OPEN, Flow, Outcome, Tracker, after_release, conclude
+from memlint.analysis.mentions import Mentions
+from memlint.analysis.model import Acquisition, Lifetime
+from memlint.analysis.names import block_of, dotted
+from memlint.analysis.raises import raising_calls
+from memlint.analysis.resources import TERMINATORS, ResourceSpec
 from memlint.analysis.walk import find
 
 if TYPE_CHECKING:  # pragma: no cover
-    from memlint.analysis.module import ModuleContext
+    from memlint.analysis.facts import ModuleContext
 
-NONE, OPEN, DONE = 1, 2, 4
-
-# Calls that cannot fail in a way that matters between acquiring and releasing: the
-# question MEM003 asks is about I/O and real work, not about ``list.append`` running out
-# of memory.
-NON_RAISING_CALLS = frozenset(
-    {
-        "len", "isinstance", "issubclass", "id", "type", "callable", "hasattr", "super", "print",
-        "repr", "str", "bool", "object", "time.time", "time.monotonic", "time.perf_counter",
-        "os.getpid", "os.path.join", "os.path.basename", "os.path.dirname", "os.path.splitext",
-        "os.path.split", "os.path.normpath", "os.path.abspath", "os.path.exists", "os.path.isfile",
-        "os.path.isdir", "os.path.islink", "os.fspath", "stat.S_ISSOCK", "stat.S_ISDIR",
-        "stat.S_ISREG", "sys.audit", "pathlib.Path", "Path", "textwrap.dedent", "dedent",
-        "threading.Thread", "Thread", "threading.Event", "threading.Lock", "contextlib.suppress",
-        "suppress",
-    }
-)
-NON_RAISING_METHODS = frozenset(
-    {
-        "append", "appendleft", "extend", "add", "get", "setdefault", "items", "keys", "values",
-        "copy", "format", "join", "split", "rsplit", "strip", "lstrip", "rstrip", "lower", "upper",
-        "startswith", "endswith", "replace", "find", "rfind", "splitlines", "clear", "fileno",
-        "getsockname", "getpeername", "gettimeout", "settimeout", "setblocking",
-        "set_inheritable", "setsockopt",
-        # registering a cleanup is how code makes itself safe, not a step that fails
-        "addCleanup", "addClassCleanup", "callback", "push", "enter_context", "register",
-        "add_done_callback",
-    }
-)
-LOGGING_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
-# Calls that turn a path into another form of the same path.
-PATH_WRAPPERS = frozenset(
-    {"pathlib.Path", "Path", "os.path.join", "os.fspath", "str", "os.path.abspath", "os.path.realpath", "os.fsencode"}
-)
-# Calls after which the process is gone (or replaced).
-TERMINATORS = frozenset(
-    {"os._exit", "os.abort", "sys.exit", "os.execv", "os.execve", "os.execvp", "os.execvpe", "os.execl", "os.execlp", "os.execle", "os.execlpe"}
-)
 TRY_STAR = getattr(cst, "TryStar", None)
 MATCH = getattr(cst, "Match", None)
 SMALL_CONTAINERS = (cst.SimpleStatementLine, cst.SimpleStatementSuite)
 BROAD_EXCEPTIONS = frozenset({"Exception", "BaseException", "builtins.Exception", "builtins.BaseException"})
-
-
-@dataclass
-class Flow:
-    """How control leaves a statement or block, with the resource's state on each way out."""
-
-    normal: int = 0
-    breaks: int = 0
-    continues: int = 0
-    # Union of the states at every point where an exception may be raised.
-    raise_any: int = 0
-    # Every ``return`` with its mask; the raises that leave with the resource held.
-    returns: List[Tuple[int, cst.CSTNode]] = field(default_factory=list)
-    raises: List[Tuple[int, cst.CSTNode, str]] = field(default_factory=list)
-
-    def absorb(self, other: "Flow") -> None:
-        """Take on the non-normal ways out of ``other`` (its normal exit is the caller's)."""
-        self.breaks |= other.breaks
-        self.continues |= other.continues
-        self.raise_any |= other.raise_any
-        self.returns.extend(other.returns)
-        self.raises.extend(other.raises)
-
-
-@dataclass
-class Tracker:
-    """One resource being followed: the names it goes by and what happened to it."""
-
-    names: Set[str]
-    spec: ResourceSpec
-    acquisition_node: cst.CSTNode
-    acquisition_statement: cst.CSTNode
-    # Extra ways to release it: methods of ``self`` that release what it was registered in.
-    release_self_methods: Set[str] = field(default_factory=set)
-    # Loops that contain the acquisition: a ``break``/``continue`` in them can skip release.
-    enclosing_loops: Tuple[cst.CSTNode, ...] = ()
-    # Local flags set next to the acquisition (``close_source = True``) that later guard
-    # the release: ``if close_source:`` is true exactly when the resource is held.
-    guards: Set[str] = field(default_factory=set)
-    # For ``tmp.name``: the name of the object it belongs to. Handing that object on
-    # (``yield tmp``, ``return tmp``) hands its path on too.
-    holders: Set[str] = field(default_factory=set)
-    # Held in a local container (``handles[p] = open(p)``): acquiring again adds to it.
-    container: bool = False
-    ever_released: bool = False
-    rebinds: List[cst.CSTNode] = field(default_factory=list)
-    loop_exits: List[Tuple[cst.CSTNode, str]] = field(default_factory=list)
-    release_nodes: List[cst.CSTNode] = field(default_factory=list)
-
-
-@dataclass
-class Outcome:
-    """What the interpreter concluded about one resource."""
-
-    category: str  # "ok", "never", "return", "raise", "rebind", "loop-exit", "branch", "error"
-    witness: Optional[cst.CSTNode] = None
-    witness_kind: str = ""
-    release_nodes: Tuple[cst.CSTNode, ...] = ()
-
-
-def _keep_held(entries: list) -> list:
-    return [entry for entry in entries if entry[0] & OPEN]
-
-
-def _after_release(mask: int) -> int:
-    return (mask & ~OPEN) | DONE if mask & OPEN else mask
 
 
 class Interpreter:
@@ -155,6 +45,7 @@ class Interpreter:
         # business (cleanup after yield), not a second finding on the resource.
         self.yields_raise = yields_raise
         self.handler_depth = 0
+        self.mentions = Mentions(ctx, tracker, scope_class)
         self._seen_rebinds: Set[int] = set()
 
     # -- blocks and statements -------------------------------------------------------
@@ -230,7 +121,7 @@ class Interpreter:
             declared = {item.name.value for item in node.names}
             if declared & self.tracker.names:
                 self._release(None)
-                flow.normal = _after_release(mask)
+                flow.normal = after_release(mask)
                 return flow
             flow.normal = mask
             return flow
@@ -293,7 +184,7 @@ class Interpreter:
             and head & OPEN
         ):
             # ``for h in handles: h.close()`` releases every resource the container holds.
-            exit_mask = _after_release(head)
+            exit_mask = after_release(head)
         if is_while and not forever:
             _true, exit_mask = self.refine(node.test, head)  # type: ignore[union-attr]
         orelse = node.orelse  # type: ignore[union-attr]
@@ -381,7 +272,7 @@ class Interpreter:
         for item in node.items:
             if self._manages(item.item):
                 self._release(item)
-                current = _after_release(current)
+                current = after_release(current)
             else:
                 current = self.effects(item.item, current, flow, statement=node)
             if item.asname is not None:
@@ -417,7 +308,7 @@ class Interpreter:
         for name_node, _ in find(node, (cst.Name,), stop=()):
             if name_node.value in self.tracker.names:  # type: ignore[attr-defined]
                 self._release(None)
-                return _after_release(mask)
+                return after_release(mask)
         return mask
 
     # -- tests ------------------------------------------------------------------------
@@ -542,11 +433,11 @@ class Interpreter:
                 continue
             name = dotted(found)  # type: ignore[arg-type]
             if name in tracker.holders and not _is_attribute_part(found, path):
-                escaped = escaped or self._holder_handed_on(found, path)
+                escaped = escaped or self.mentions.holder_handed_on(found, path)
                 continue
             if name not in tracker.names or _is_attribute_part(found, path):
                 continue
-            verdict, call = self.classify(found, path)
+            verdict, call = self.mentions.classify(found, path)
             if call is not None and verdict in ("release", "escape", "register", "reclaim"):
                 handled_calls.add(id(call))
             if verdict == "release":
@@ -574,7 +465,7 @@ class Interpreter:
         if hands_on:
             if escaped and not released:
                 self.tracker.ever_released = True
-            current = _after_release(current)
+            current = after_release(current)
         elif reclaimed and current & DONE:
             current = (current & ~DONE) | OPEN
         for alias in aliases:
@@ -619,178 +510,7 @@ class Interpreter:
                 return True
         return False
 
-    def classify(self, found: cst.CSTNode, path: Tuple[cst.CSTNode, ...]) -> Tuple[str, Optional[cst.CSTNode]]:
-        """What one mention of the resource does to it: use, release, escape, rebind, alias."""
-        spec = self.tracker.spec
-        parent = path[-1] if path else None
-        grand = path[-2] if len(path) > 1 else None
-        if parent is None:
-            return "use", None
-        if is_binding_target(found, path):
-            if isinstance(parent, cst.AugAssign) and parent.target is found:
-                return "use", None
-            return "rebind", None
-        if isinstance(parent, cst.Attribute) and parent.value is found:
-            method = parent.attr.value
-            if isinstance(grand, cst.Call) and grand.func is parent:
-                if method in spec.release or method in ("__exit__", "__aexit__"):
-                    return "release", grand
-                return "use", None
-            if isinstance(grand, cst.Arg) and method in spec.release | {"__exit__", "__aexit__"}:
-                # ``atexit.register(f.close)``, ``stack.callback(s.close)``: released later.
-                return "escape", path[-3] if len(path) > 2 else None
-            return "use", None
-        if isinstance(parent, cst.Subscript) and parent.value is found:
-            return "raising-use", None
-        if isinstance(parent, cst.Arg):
-            call = grand
-            if not isinstance(call, cst.Call):
-                return "use", None
-            return self._argument_verdict(call, path), call
-        if isinstance(parent, (cst.Return, cst.Yield)):
-            return "escape", None
-        if isinstance(parent, (cst.Element, cst.DictElement, cst.StarredElement, cst.StarredDictElement)):
-            container = grand
-            if isinstance(container, (cst.Tuple, cst.List)) and len(path) > 2:
-                holder = path[-3]
-                if isinstance(holder, (cst.For, cst.CompFor)) or _is_borrowing_arg(self, path, 3):
-                    return "use", None
-            return "escape", None
-        if isinstance(parent, (cst.Assign, cst.AnnAssign)) and parent.value is found:
-            targets = [t.target for t in parent.targets] if isinstance(parent, cst.Assign) else [parent.target]
-            names = [t.value for t in targets if isinstance(t, cst.Name)]
-            if len(names) == len(targets):
-                return "alias:" + ",".join(names), None
-            return self._store_verdict(targets), None
-        if isinstance(parent, cst.WithItem):
-            return "release", None
-        if isinstance(parent, cst.Del) or (isinstance(parent, cst.Tuple) and isinstance(grand, cst.Del)):
-            # ``del f`` drops the name; the object is closed only by the garbage collector.
-            return "rebind", None
-        if isinstance(parent, cst.NamedExpr) and parent.value is found:
-            return "alias:" + dotted(parent.target), None  # type: ignore[arg-type,operator]
-        return "use", None
-
-    def _store_verdict(self, targets: Sequence[cst.BaseExpression]) -> str:
-        """Storing the resource somewhere else: on ``self`` it is registered with its owner."""
-        for target in targets:
-            attr = self_attribute(target)
-            if attr is not None and self._registers_with_owner(attr):
-                return "register"
-        return "escape"
-
-    def _registers_with_owner(self, attr: str) -> bool:
-        """True when this method itself calls the method that releases ``self.attr``, so the
-        registration does not end its responsibility (the rules document's MEM-003 case)."""
-        releasers = self.ctx.releasers_of(self.scope_class, attr)
-        active = releasers & self.ctx.self_calls_in_scope
-        if active:
-            self.tracker.release_self_methods |= active
-            return True
-        return False
-
-    def _argument_verdict(self, call: cst.Call, path: Tuple[cst.CSTNode, ...]) -> str:
-        spec = self.tracker.spec
-        func = call.func
-        qualified = self.ctx.resolve(func) or ""
-        if qualified in spec.release_funcs:
-            return "release"
-        if spec.is_path and qualified in PATH_CONSTRUCTORS and len(path) > 2:
-            outer = path[-3] if len(path) > 2 else None
-            if isinstance(outer, cst.Attribute) and outer.attr.value in ("unlink", "rmdir"):
-                return "release"
-        last = func.attr.value if isinstance(func, cst.Attribute) else (func.value if isinstance(func, cst.Name) else "")
-        if isinstance(func, cst.Attribute):
-            attr = self_attribute(func.value)
-            if attr is not None and last in HANDOFF_METHODS and self._registers_with_owner(attr):
-                return "register"
-        if last in HANDOFF_METHODS or qualified in ("contextlib.closing", "contextlib.aclosing", "atexit.register", "weakref.finalize"):
-            return "escape"
-        if isinstance(func, cst.Attribute) and last in RECLAIM_METHODS:
-            return "reclaim"
-        if isinstance(func, cst.Attribute) and dotted(func.value) in self.tracker.names:
-            return "use"
-        if spec.is_path:
-            if any(word in last.lower() for word in ("remove", "unlink", "rmtree", "delete", "cleanup")):
-                return "release"
-            if self._path_handed_back(path):
-                return "escape"
-            return "use"
-        if qualified in BORROWERS or qualified.startswith(BORROWER_PREFIXES):
-            return "use"
-        if last.startswith("assert") or last in LOGGING_METHODS:
-            return "use"
-        local = self.ctx.parameter_behaviour(qualified, call, path)
-        if local is not None:
-            return local
-        return "escape"
-
-    def _holder_handed_on(self, found: cst.CSTNode, path: Tuple[cst.CSTNode, ...]) -> bool:
-        """Whether this mention gives the object that owns the tracked path to someone else."""
-        parent = path[-1] if path else None
-        if isinstance(parent, (cst.Return, cst.Yield, cst.Element, cst.DictElement)):
-            return True
-        if isinstance(parent, (cst.Assign, cst.AnnAssign)) and parent.value is found:
-            return True
-        if isinstance(parent, cst.Arg) and len(path) > 1 and isinstance(path[-2], cst.Call):
-            qualified = self.ctx.resolve(path[-2].func) or ""  # type: ignore[attr-defined]
-            return not (qualified in BORROWERS or qualified.startswith(BORROWER_PREFIXES))
-        return False
-
-    def _path_handed_back(self, path: Tuple[cst.CSTNode, ...]) -> bool:
-        """``yield Path(tmp)``, ``return os.path.join(tmp, name)``: the caller gets the path."""
-        for node in reversed(path):
-            if isinstance(node, (cst.Return, cst.Yield)):
-                return True
-            if isinstance(node, cst.Arg):
-                continue
-            if isinstance(node, cst.Call) and (self.ctx.resolve(node.func) or "") in PATH_WRAPPERS:
-                continue
-            return False
-        return False
-
     # -- can it raise? ------------------------------------------------------------------
-
-    def _raising_calls(self, node: cst.CSTNode, handled: Set[int]) -> List[cst.CSTNode]:
-        raising: List[cst.CSTNode] = []
-        if self.handler_depth:
-            # An except block is already the error path; what its own calls might raise
-            # is a second failure, not the one the code is written for.
-            return raising
-        for found, path in find(node, (cst.Call, cst.Await, cst.Yield)):
-            if isinstance(found, cst.Call):
-                if id(found) in handled:
-                    continue
-                func = found.func
-                name = dotted(func) or ""
-                last = func.attr.value if isinstance(func, cst.Attribute) else name.rsplit(".", 1)[-1]
-                if name in NON_RAISING_CALLS or (self.ctx.resolve(func) or "") in NON_RAISING_CALLS:
-                    continue
-                on_resource = isinstance(func, cst.Attribute) and dotted(func.value) in self.tracker.names
-                if isinstance(func, cst.Attribute) and not on_resource and (
-                    last in LOGGING_METHODS or last in NON_RAISING_METHODS
-                ):
-                    continue
-                if isinstance(func, cst.Name) and last in LOGGING_METHODS:
-                    continue
-                # Releasing something else is taken not to fail (``os.close(fd)``, ``b.close()``,
-                # ``pty.close_w()``).
-                if isinstance(func, cst.Attribute) and (
-                    last in ANY_RELEASE_METHODS or last.startswith(("close", "release"))
-                ):
-                    continue
-                if (self.ctx.resolve(func) or "") in ANY_RELEASE_FUNCS:
-                    continue
-                raising.append(found)
-            elif isinstance(found, cst.Await):
-                if isinstance(found.expression, cst.Call) and id(found.expression) in handled:
-                    continue
-                raising.append(found)
-            elif isinstance(found, cst.Yield):
-                if self.yields_raise:
-                    raising.append(found)
-            # ``assert proc.stdout is not None`` narrows a type; it is not an error path.
-        return raising
 
     def _can_raise(self, node: cst.CSTNode, handled: Set[int]) -> bool:
         return bool(self._raising_calls(node, handled))
@@ -798,6 +518,9 @@ class Interpreter:
     def _first_raising(self, node: cst.CSTNode, handled: Set[int]) -> Optional[cst.CSTNode]:
         calls = self._raising_calls(node, handled)
         return calls[0] if calls else None
+
+    def _raising_calls(self, node: cst.CSTNode, handled: Set[int]) -> List[cst.CSTNode]:
+        return raising_calls(self.ctx, node, handled, self.tracker.names, bool(self.handler_depth), self.yields_raise)
 
 
 def _is_true_constant(test: cst.BaseExpression) -> bool:
@@ -827,43 +550,6 @@ def _statement_of(path: Tuple[cst.CSTNode, ...], default: cst.CSTNode) -> cst.CS
     return default
 
 
-def _is_borrowing_arg(interpreter: Interpreter, path: Tuple[cst.CSTNode, ...], depth: int) -> bool:
-    if len(path) <= depth:
-        return False
-    arg = path[-depth]
-    if isinstance(arg, cst.Arg) and len(path) > depth and isinstance(path[-depth - 1], cst.Call):
-        call = path[-depth - 1]
-        qualified = interpreter.ctx.resolve(call.func) or ""  # type: ignore[attr-defined]
-        return qualified in BORROWERS or qualified.startswith(BORROWER_PREFIXES)
-    return False
-
-
-def conclude(tracker: Tracker, flow: Flow) -> Outcome:
-    """Turn the flows out of a whole function into one verdict."""
-    releases = tuple(tracker.release_nodes)
-    explicit = [entry for entry in flow.raises if entry[2] == "raise"]
-    error = [entry for entry in flow.raises if entry[2] != "raise"]
-    held_at_end = bool(flow.normal & OPEN)
-    returns = _keep_held(flow.returns)
-    normal_leak = held_at_end or returns or tracker.rebinds or explicit
-    if normal_leak:
-        if not tracker.ever_released:
-            return Outcome("never", release_nodes=releases)
-        if returns:
-            return Outcome("return", returns[0][1], "return", releases)
-        if explicit:
-            return Outcome("raise", explicit[0][1], "raise", releases)
-        if tracker.loop_exits:
-            node, kind = tracker.loop_exits[0]
-            return Outcome("loop-exit", node, kind, releases)
-        if tracker.rebinds:
-            return Outcome("rebind", tracker.rebinds[0], "rebind", releases)
-        return Outcome("branch", release_nodes=releases)
-    if error:
-        return Outcome("error", error[0][1], error[0][2], releases)
-    return Outcome("ok", release_nodes=releases)
-
-
 def run(
     ctx: "ModuleContext",
     tracker: Tracker,
@@ -874,3 +560,14 @@ def run(
     interpreter = Interpreter(ctx, tracker, scope_class, yields_raise)
     flow = interpreter.block(body, NONE)
     return conclude(tracker, flow)
+
+
+def lifetime_fact(
+    ctx: "ModuleContext", acquisition: Acquisition, name: str, spec: ResourceSpec, outcome: Outcome, **extra: bool
+) -> Lifetime:
+    """The verdict of ``run`` on one named resource, as the fact the rules read."""
+    witness = outcome.witness
+    witness_label = ctx.label(witness.func) if isinstance(witness, cst.Call) else ""
+    return Lifetime(
+        acquisition, name, spec, outcome.category, witness, outcome.witness_kind, witness_label, outcome.release_nodes, **extra
+    )

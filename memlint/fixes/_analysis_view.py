@@ -7,10 +7,9 @@ here keeps the rest of ``memlint.fixes`` independent of where the analysis keeps
 
 from __future__ import annotations
 
-from memlint.analysis.lifetime import LOGGING_METHODS
 from memlint.analysis.model import Acquisition, Defect
 from memlint.analysis.names import ImportTable, block_of, child_blocks, dotted, is_binding_target, iter_statements
-from memlint.analysis.resources import ANY_RELEASE_FUNCS, BORROWER_PREFIXES, BORROWERS, RESOURCE_CALLS
+from memlint.analysis.resources import ANY_RELEASE_FUNCS, BORROWER_PREFIXES, BORROWERS, LOGGING_METHODS, RESOURCE_CALLS
 from memlint.analysis.walk import find
 
 

@@ -9,22 +9,15 @@ A rule's metadata (name, summary, default on/off, fixability) lives in its spec 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Dict, Iterable, Mapping, Optional, Tuple
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Dict, Iterable, Optional, Tuple
+
+from memlint.options import RuleOptions
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; libcst is imported by the engine
     import libcst as cst
 
     from memlint.analysis.model import ModuleAnalysis
-
-
-@dataclass(frozen=True)
-class RuleOptions:
-    """Options from ``[tool.memlint]`` that rules read (never the rest of the config)."""
-
-    # Extra resource-creating calls, "dotted.name" -> release method, from
-    # ``[tool.memlint.resources]``.
-    resources: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -67,6 +60,9 @@ class FileContext:
 
             self._analysis = analyze_module(self.module, self.source, self.options, self.tree)
         return self._analysis
+
+
+__all__ = ["FileContext", "Report", "Rule", "RuleOptions"]
 
 
 class Rule:

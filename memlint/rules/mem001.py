@@ -1,17 +1,108 @@
-"""MEM001: a resource is, on some path, neither released nor handed on (rules/MEM001.md)."""
+"""MEM001: a resource is, on some path, neither released nor handed on (rules/MEM001.md).
+
+The whole judgement: which facts of the analysis are MEM001 findings, and their words.
+
+- ``UnnamedUse``: a resource used without ever being named (``open(p).read()``) or thrown
+  away is never released.
+- ``Lifetime`` on a normal path: no path releases it ("never"), or a ``return``, an explicit
+  ``raise``, a ``break``/``continue``, a rebinding, or a branch leaves it held. Not a finding:
+  a unique path made in a directory the caller chose and never removed (``mkstemp(dir=d)``:
+  keeping it is usually the point), or a lock no path releases (another method does).
+- ``LockNeverReleased``: a module-global lock taken by a function that then goes on working.
+"""
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Iterator
 
-from memlint.rules._report import defect_reports
-from memlint.rules.base import FileContext, Report, Rule
+from memlint.analysis.model import Defect, Fact, Lifetime, LockNeverReleased, UnnamedUse
+from memlint.rules._report import AnalysisRule
+from memlint.rules._words import subject
+
+# The normal-path verdicts of the path interpreter ("error" is MEM003's).
+NORMAL_PATH = ("never", "return", "raise", "rebind", "loop-exit", "branch")
 
 
-class UnreleasedResource(Rule):
+class UnreleasedResource(AnalysisRule):
     code = "MEM001"
 
-    starts_from_resources = True
+    def judge(self, fact: Fact) -> Iterable[Defect]:
+        if isinstance(fact, UnnamedUse):
+            return [self._unnamed(fact)]
+        if isinstance(fact, Lifetime) and fact.category in NORMAL_PATH:
+            return self._lock(fact) if fact.is_lock else self._lifetime(fact)
+        if isinstance(fact, LockNeverReleased):
+            message = f"`{fact.name}` is acquired by {fact.acquisition.label} and never released"
+            return [Defect(self.code, fact.acquisition.call, message, "never", acquisition=fact.acquisition)]
+        return ()
 
-    def check(self, ctx: FileContext) -> Iterable[Report]:
-        return defect_reports(ctx, self.code)
+    def _unnamed(self, fact: UnnamedUse) -> Defect:
+        acquisition = fact.acquisition
+        spec, label = acquisition.spec, acquisition.label
+        if fact.how == "dropped":
+            message = f"{spec.kind} from {label} is discarded and never {spec.verb}"
+        else:
+            # A tuple of resources (``os.pipe()``) is named after its first part.
+            kind = spec.parts[0][1].kind if spec.parts else spec.kind
+            verb = spec.parts[0][1].verb if spec.parts else spec.verb
+            message = f"{kind} from {label} is {_use_words(fact.use, fact.use_name)} and never {verb}"
+        return Defect(self.code, acquisition.call, message, fact.how, acquisition=acquisition)
+
+    def _lifetime(self, fact: Lifetime) -> Iterator[Defect]:
+        if fact.category == "never" and fact.in_chosen_directory:
+            return
+        who = subject(fact.name, fact.spec, fact.acquisition.label)
+        verb = fact.spec.verb
+        witness = fact.witness
+        if fact.category == "never":
+            message = f"{who} is never {verb}"
+        elif fact.category == "return":
+            message = f"{who} is not {verb} when the function returns at line {{L0}}"
+        elif fact.category == "raise":
+            message = f"{who} is not {verb} when the `raise` at line {{L0}} leaves the function"
+        elif fact.category == "rebind":
+            if witness is fact.acquisition.call:
+                message = f"{who} is not {verb} before the next loop iteration acquires it again"
+                witness = None
+            else:
+                message = f"{who} is rebound at line {{L0}} before it is {verb}"
+        elif fact.category == "loop-exit":
+            message = f"{who} is not {verb} when `{fact.witness_kind}` at line {{L0}} skips the release"
+        else:
+            message = f"{who} is not {verb} on every path"
+        yield self._defect(fact, message, witness)
+
+    def _lock(self, fact: Lifetime) -> Iterator[Defect]:
+        if fact.category == "never":
+            return  # a helper that only takes the lock; its partner method releases it
+        who = f"`{fact.name}` (acquired by {fact.acquisition.label})"
+        if fact.category == "return":
+            message = f"{who} is not released when the function returns at line {{L0}}"
+        elif fact.category == "raise":
+            message = f"{who} is not released when the `raise` at line {{L0}} leaves the function"
+        elif fact.category == "loop-exit":
+            message = f"{who} is not released when `{fact.witness_kind}` at line {{L0}} skips the release"
+        else:
+            message = f"{who} is not released on every path"
+        yield self._defect(fact, message, fact.witness)
+
+    def _defect(self, fact: Lifetime, message: str, witness: object) -> Defect:
+        refs = (witness,) if witness is not None and "{L0}" in message else ()
+        return Defect(self.code, fact.acquisition.call, message, fact.category, refs, fact.acquisition, fact.release_nodes)  # type: ignore[arg-type]
+
+
+def _use_words(use: str, name: str) -> str:
+    """How an unnamed resource is used, as the message says it."""
+    if use == "passed-to":
+        return f"passed to `{name}()`"
+    if use == "method-call":
+        return f"used for `.{name}()`"
+    if use == "attribute":
+        return f"used for `.{name}`"
+    if use == "indexed":
+        return "indexed, dropping the rest"
+    if use == "iterated-stoppable":
+        return "iterated by a loop that can stop early"
+    if use == "iterated":
+        return "iterated over"
+    return "discarded"

@@ -1,17 +1,38 @@
-"""MEM003: a resource released on the normal path but not when an exception is raised (rules/MEM003.md)."""
+"""MEM003: a resource released on the normal path but not when an exception is raised
+(rules/MEM003.md).
+
+The whole judgement: a ``Lifetime`` whose only way of leaving the resource held is an
+exception (category "error": a call, ``await``, ``yield`` or ``assert`` between
+acquisition and release that may raise, or an exception re-raised by a handler), and an
+``UnboundInFinally``: a ``finally`` that releases a name its ``try`` may not have bound.
+"""
 
 from __future__ import annotations
 
 from typing import Iterable
 
-from memlint.rules._report import defect_reports
-from memlint.rules.base import FileContext, Report, Rule
+from memlint.analysis.model import Defect, Fact, Lifetime, UnboundInFinally
+from memlint.rules._report import AnalysisRule
+from memlint.rules._words import raise_phrase, subject
 
 
-class ReleaseSkippedOnError(Rule):
+class ReleaseSkippedOnError(AnalysisRule):
     code = "MEM003"
 
-    starts_from_resources = True
-
-    def check(self, ctx: FileContext) -> Iterable[Report]:
-        return defect_reports(ctx, self.code)
+    def judge(self, fact: Fact) -> Iterable[Defect]:
+        if isinstance(fact, Lifetime) and fact.category == "error":
+            if fact.is_lock:
+                who, verb = f"`{fact.name}` (acquired by {fact.acquisition.label})", "released"
+            else:
+                who, verb = subject(fact.name, fact.spec, fact.acquisition.label), fact.spec.verb
+            message = f"{who} is not {verb} {raise_phrase(fact.witness, fact.witness_kind, fact.witness_label)}"
+            refs = (fact.witness,) if fact.witness is not None and "{L0}" in message else ()
+            return [Defect(self.code, fact.acquisition.call, message, "error", refs, fact.acquisition, fact.release_nodes)]
+        if isinstance(fact, UnboundInFinally):
+            name, label = fact.name, fact.acquisition.label
+            message = (
+                f"`{name}` may be unbound in the `finally` at line {{L0}} if {label} raises: "
+                f"bind `{name} = None` before `try`, or acquire before it"
+            )
+            return [Defect(self.code, fact.acquisition.call, message, "unbound-in-finally", (fact.release,), fact.acquisition)]
+        return ()

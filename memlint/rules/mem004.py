@@ -1,17 +1,80 @@
-"""MEM004: context-manager hygiene of classes and context managers (rules/MEM004.md)."""
+"""MEM004: context-manager hygiene of classes and context managers (rules/MEM004.md).
+
+The whole judgement, on three kinds of fact:
+
+- ``OwnerClass``: a class that keeps a resource on ``self``
+  - when no method of the class (or of its bases in the module) releases it;
+  - when it has a release method (``close()``, ``shutdown()``, ...) but no
+    ``__enter__``/``__exit__`` pair (``__aenter__``/``__aexit__`` when ``aclose()`` is its
+    only one), so it cannot be used in ``with`` - unless a base defined elsewhere may
+    supply them.
+- ``GeneratorContextManager``: cleanup after the ``yield`` of a ``@contextmanager`` that is
+  skipped when the ``with`` body raises (not in a ``finally``).
+- ``ExitMethod``: an ``__exit__`` that returns True unconditionally, swallowing every
+  exception of the ``with`` body.
+"""
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Iterator
 
-from memlint.rules._report import defect_reports
-from memlint.rules.base import FileContext, Report, Rule
+from memlint.analysis.model import Defect, ExitMethod, Fact, GeneratorContextManager, OwnerClass
+from memlint.knowledge import knowledge
+from memlint.rules._report import AnalysisRule
+from memlint.rules._words import with_article
+
+# "closed" -> "closes": the verb of a kind as "no method of `C` ..." needs it.
+_THIRD_PERSON = (
+    ("closed", "closes"), ("removed", "removes"), ("waited for", "waits for"), ("shut down", "shuts down"),
+    ("released", "releases"), ("cleaned up", "cleans up"),
+)
 
 
-class ContextManagerHygiene(Rule):
+class ContextManagerHygiene(AnalysisRule):
     code = "MEM004"
 
-    starts_from_resources = True
+    def judge(self, fact: Fact) -> Iterable[Defect]:
+        if isinstance(fact, OwnerClass):
+            return self._owner(fact)
+        if isinstance(fact, GeneratorContextManager) and fact.unprotected_yield is not None:
+            message = (
+                f"cleanup after `yield` in context manager `{fact.function.name.value}` is skipped when the "
+                f"`with` body raises: put it in a `finally` block"
+            )
+            return [Defect(self.code, fact.unprotected_yield, message, "cm-cleanup")]
+        if isinstance(fact, ExitMethod) and fact.always_returns_true:
+            name = fact.function.name.value
+            message = f"`{name}` returns True unconditionally and so swallows every exception raised in the `with` body"
+            return [Defect(self.code, fact.function.name, message, "exit-swallows")]
+        return ()
 
-    def check(self, ctx: FileContext) -> Iterable[Report]:
-        return defect_reports(ctx, self.code)
+    def _owner(self, fact: OwnerClass) -> Iterator[Defect]:
+        for owned in fact.owned:
+            if owned.releasing_methods:
+                continue
+            spec = owned.acquisition.spec
+            message = (
+                f"`self.{owned.attr}` holds {with_article(spec.kind)} from {owned.acquisition.label} "
+                f"that no method of `{fact.name}` {_third_person(spec.verb)}"
+            )
+            yield Defect(self.code, owned.node, message, "class-never-released", acquisition=owned.acquisition)
+        release_methods = [m for m in knowledge().class_release_methods if m in fact.methods]
+        if not release_methods:
+            return
+        if {"__enter__", "__exit__"} <= fact.methods or {"__aenter__", "__aexit__"} <= fact.methods:
+            return
+        if fact.has_external_base:
+            return
+        first = min(fact.owned, key=lambda owned: owned.attr)
+        pair = "`__aenter__`/`__aexit__`" if release_methods == ["aclose"] else "`__enter__`/`__exit__`"
+        message = (
+            f"`{fact.name}` owns {with_article(first.acquisition.spec.kind)} (`self.{first.attr}`) and has "
+            f"`{release_methods[0]}()` but no {pair}, so it cannot be used in `with`"
+        )
+        yield Defect(self.code, fact.name_node, message, "class-no-with")
+
+
+def _third_person(verb: str) -> str:
+    for past, present in _THIRD_PERSON:
+        verb = verb.replace(past, present)
+    return verb

@@ -1,0 +1,184 @@
+"""Measure memlint's precision on real code: run it, match the ledger, report, sample.
+
+    PYTHONPATH=<checkout> python benchmarks/realcode/run.py                 # tuning + agents-tuning
+    python benchmarks/realcode/run.py --set tuning --list-new 50
+    python benchmarks/realcode/run.py --sample 100 --seed 13 --worksheet w.txt --template t.jsonl
+    python benchmarks/realcode/run.py --record t.jsonl                      # add filled verdicts
+
+Runs the memlint found on PYTHONPATH (``python -m memlint``) over the non-test code of each
+fetched project of the chosen sets, with the default rules plus ``--select``. Exit status:
+0 fine, 1 a finding judged true has disappeared (a lost true positive), 2 bad input.
+The check sets are for the final judgement only: run them on purpose, never while tuning.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import sys
+from typing import List, Optional
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import fetch  # noqa: E402
+import findings as findings_mod  # noqa: E402
+import ledger as ledger_mod  # noqa: E402
+import sample as sample_mod  # noqa: E402
+
+LEDGER = os.path.join(HERE, "ledger.jsonl")
+DEFAULT_SETS = ("tuning", "agents-tuning")
+
+
+def _parse(argv: Optional[List[str]]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="memlint precision on real code")
+    parser.add_argument("--set", action="append", choices=fetch.SETS, dest="sets",
+                        help="project set to run (repeatable; default: tuning and agents-tuning)")
+    parser.add_argument("--project", action="append", default=[],
+                        help="only this project (repeatable)")
+    parser.add_argument("--select", metavar="CODES",
+                        help="codes to enable in addition to memlint's defaults")
+    parser.add_argument("--jobs", type=int, default=1, help="memlint worker processes (default 1)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="reuse the findings of the last run instead of running memlint")
+    parser.add_argument("--ledger", default=LEDGER, help="ledger file (default: ledger.jsonl)")
+    parser.add_argument("--list-new", type=int, default=20, metavar="N",
+                        help="list up to N unjudged findings (default 20; 0 for none)")
+    parser.add_argument("--list-lost", action="store_true",
+                        help="list the findings judged true that memlint no longer reports")
+    parser.add_argument("--classes", action="store_true",
+                        help="also count the ledger's class labels among the findings")
+    parser.add_argument("--sample", type=int, metavar="N",
+                        help="draw N unjudged findings to judge (stratified by rule)")
+    parser.add_argument("--seed", type=int, default=13, help="seed of the sample (default 13)")
+    parser.add_argument("--codes", metavar="CODES", help="sample only these codes (comma list)")
+    parser.add_argument("--worksheet", metavar="FILE",
+                        help="write the sample with its code context to FILE (else printed)")
+    parser.add_argument("--template", metavar="FILE",
+                        help="write the sample as ledger lines to fill in to FILE")
+    parser.add_argument("--record", metavar="FILE",
+                        help="append the filled-in ledger lines of FILE to the ledger and stop")
+    return parser.parse_args(argv)
+
+
+def _last_run(sets: List[str]) -> str:
+    """Where the findings of the last run over these sets are kept for --reuse."""
+    return os.path.join(fetch.CACHE, f"last-findings-{'+'.join(sorted(sets))}.jsonl")
+
+
+def _collect(options: argparse.Namespace, projects: List[dict], sets: List[str]) -> List[dict]:
+    collected: List[dict] = []
+    for project in projects:
+        root = fetch.project_dir(project)
+        if not os.path.exists(os.path.join(root, fetch.DONE_MARK)):
+            raise RuntimeError(f"{project['name']} is not fetched; run fetch.py first")
+        files = findings_mod.project_files(root)
+        raw = findings_mod.run_memlint(root, files, options.select, options.jobs)
+        keyed = findings_mod.keyed_findings(project["name"], project["set"], root, raw)
+        print(f"  {project['set']:<14} {project['name']:<20} {len(files):>5} files "
+              f"{len(keyed):>5} findings", file=sys.stderr, flush=True)
+        collected.extend(keyed)
+    os.makedirs(fetch.CACHE, exist_ok=True)
+    with open(_last_run(sets), "w", encoding="utf-8") as out:
+        for finding in collected:
+            out.write(json.dumps(finding, ensure_ascii=False) + "\n")
+    return collected
+
+
+def _reuse(projects: List[dict]) -> List[dict]:
+    """The findings of the newest earlier run that covered each project."""
+    newest: dict = {}
+    runs = glob.glob(os.path.join(fetch.CACHE, "last-findings-*.jsonl"))
+    for path in sorted(runs, key=os.path.getmtime):
+        by_project: dict = {}
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                if line.strip():
+                    row = json.loads(line)
+                    by_project.setdefault(row["project"], []).append(row)
+        newest.update(by_project)
+    missing = [p["name"] for p in projects if p["name"] not in newest]
+    if not runs or missing and len(missing) == len(projects):
+        raise RuntimeError("no earlier run to reuse; run without --reuse first")
+    return [row for p in projects for row in newest.get(p["name"], [])]
+
+
+def _record(options: argparse.Namespace, ledger: dict) -> int:
+    try:
+        with open(options.record, encoding="utf-8") as handle:
+            rows = [json.loads(line) for line in handle if line.strip()]
+    except (OSError, ValueError) as error:
+        print(f"run.py: cannot read {options.record}: {error}", file=sys.stderr)
+        return 2
+    filled = [row for row in rows if row.get("verdict")]
+    fresh = [row for row in filled if findings_mod.key_of(row) not in ledger]
+    added = ledger_mod.append(options.ledger, fresh, ledger)
+    print(f"recorded {added} verdicts ({len(filled) - len(fresh)} already in the ledger, "
+          f"{len(rows) - len(filled)} lines without a verdict left out)")
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    options = _parse(argv)
+    try:
+        ledger = ledger_mod.load(options.ledger)
+        if options.record:
+            return _record(options, ledger)
+    except ledger_mod.LedgerError as error:
+        print(f"run.py: {error}", file=sys.stderr)
+        return 2
+    sets = list(options.sets or DEFAULT_SETS)
+    try:
+        listed = fetch.load_projects()
+    except ValueError as error:
+        print(f"run.py: {error}", file=sys.stderr)
+        return 2
+    projects = [p for p in listed if p["set"] in sets
+                and (not options.project or p["name"] in options.project)]
+    if not projects:
+        print("run.py: no project matches the chosen sets and --project", file=sys.stderr)
+        return 2
+    try:
+        found = _reuse(projects) if options.reuse else _collect(options, projects, sets)
+    except RuntimeError as error:
+        print(f"run.py: {error}", file=sys.stderr)
+        return 2
+
+    print("\n".join(ledger_mod.report(found, ledger, sets)))
+    lost = ledger_mod.lost_true_positives(found, ledger, sets, [p["name"] for p in projects])
+    new = ledger_mod.unjudged(found, ledger)
+    print(f"unjudged findings: {len(new)}")
+    for finding in new[: max(0, options.list_new)]:
+        print(f"  NEW  {finding['project']}/{finding['path']}:{finding['line']} "
+              f"{finding['code']} in {finding['function']}: {finding['message']}")
+    if len(new) > options.list_new > 0:
+        print(f"  ... and {len(new) - options.list_new} more (--list-new N)")
+    if options.classes:
+        print("classes of the judged findings:")
+        print("\n".join(ledger_mod.class_table(found, ledger)))
+    print(f"lost true positives: {len(lost)}")
+    if options.list_lost:
+        for entry in lost:
+            print(f"  LOST {entry['project']}/{entry['path']}:{entry.get('line')} {entry['code']} "
+                  f"in {entry['function']}: {entry.get('message', '')}")
+
+    if options.sample:
+        roots = {p["name"]: fetch.project_dir(p) for p in projects}
+        codes = options.codes.split(",") if options.codes else None
+        drawn = sample_mod.draw(ledger_mod.unjudged(found, ledger, codes),
+                                options.sample, options.seed)
+        worksheet = options.worksheet or os.path.join(fetch.CACHE, "worksheet.txt")
+        sample_mod.write_worksheet(drawn, roots, worksheet)
+        if options.template:
+            sample_mod.write_template(drawn, options.template)
+        print(f"sample: {len(drawn)} findings (seed {options.seed}) written to {worksheet}"
+              + (f", template {options.template}" if options.template else ""))
+        if not options.worksheet:
+            with open(worksheet, encoding="utf-8") as handle:
+                sys.stdout.write(handle.read())
+    return 1 if lost else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

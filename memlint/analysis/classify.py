@@ -1,0 +1,214 @@
+"""Stage 2, the acquisition classifier: which calls create a resource, and of what kind.
+
+``acquisition_spec`` answers for one call, from the knowledge tables
+(``memlint/knowledge/*.toml``), the configured resources, and what the module facts
+know (module-local factories and resource classes, names bound to paths or archives).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from memlint.analysis.facts import CONTEXT_MANAGER_DECORATORS, PYTEST_FIXTURES, SMALL_CONTAINERS, ModuleContext, Scope, decorator_names
+from memlint.analysis.names import dotted, iter_statements
+from memlint.analysis.resources import (
+    BORROWS_GIVEN_FILE,
+    IN_MEMORY_WRAPPERS,
+    KEEPS_FILE,
+    KNOWLEDGE,
+    RECEIVER_MODELS,
+    MAY_BE_DETACHED,
+    MEMORY_BUFFERS,
+    PATH_CONSTRUCTORS,
+    PATH_METHODS,
+    ResourceSpec,
+)
+from memlint.analysis.walk import find
+
+
+def acquisition_spec(ctx: ModuleContext, call: cst.Call, scope: Scope) -> Optional[ResourceSpec]:
+    """The kind of resource ``call`` creates, or None when it creates none."""
+    func = call.func
+    if isinstance(func, cst.Name):
+        last = func.value
+    elif isinstance(func, cst.Attribute):
+        last = func.attr.value
+    else:
+        return None
+    if last not in ctx.candidates and last not in ctx.factories and last not in ctx.resource_classes:
+        if not (scope.class_info and last in scope.class_info.factories):
+            return None
+    name = dotted(func)
+    if name is not None:
+        qualified = ctx.resolve(func) or name
+        spec = ctx.table.get(qualified)
+        if spec is not None:
+            if qualified in IN_MEMORY_WRAPPERS and _over_memory_buffer(ctx, call):
+                return None
+            if qualified in MAY_BE_DETACHED and _detached(call):
+                return None
+            if qualified in BORROWS_GIVEN_FILE and _given_file_object(call, scope):
+                return None
+            return spec
+        if isinstance(func, cst.Name):
+            if name in ctx.factories:
+                return ctx.factories[name]
+            if name in ctx.resource_classes:
+                return ctx.resource_classes[name]
+        if scope.class_info is not None and name.startswith("self.") and name.count(".") == 1:
+            method = scope.class_info.factories.get(last)
+            if method is not None:
+                return method
+    if isinstance(func, cst.Attribute):
+        # Methods that return a new resource (``path.open()``, ``server.accept()``), in the
+        # order the knowledge files list them.
+        for method in KNOWLEDGE.method_acquisitions.get(last, ()):
+            if method.arguments == "mode-string" and not _socket_makefile_call(call):
+                continue
+            if method.receiver == "any" or _receiver_is(ctx, method.receiver, func.value, scope):
+                return method.spec
+    return None
+
+
+def _receiver_is(ctx: ModuleContext, receiver: str, node: cst.BaseExpression, scope: Scope) -> bool:
+    if receiver == "path":
+        return is_path(ctx, node, scope)
+    return is_made_by(ctx, receiver, node, scope)
+
+
+def is_path(ctx: ModuleContext, node: cst.BaseExpression, scope: Scope) -> bool:
+    """Whether ``node`` is known to be a pathlib path."""
+    if isinstance(node, cst.Call):
+        qualified = ctx.resolve(node.func) or ""
+        if qualified in PATH_CONSTRUCTORS:
+            return True
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value in PATH_METHODS:
+            return is_path(ctx, node.func.value, scope)
+        return False
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Divide):
+        return True
+    if isinstance(node, cst.Attribute) and node.attr.value == "parent":
+        return is_path(ctx, node.value, scope)
+    if isinstance(node, cst.Name):
+        return node.value in scope.path_names
+    return False
+
+
+def is_made_by(ctx: ModuleContext, model: str, node: cst.BaseExpression, scope: Scope) -> bool:
+    """Whether ``node`` is known to be a resource of ``model`` (a zip archive whose
+    ``.open()`` gives a member)."""
+    if isinstance(node, cst.Call):
+        return (ctx.resolve(node.func) or "") in KNOWLEDGE.models[model].acquired_by
+    return isinstance(node, cst.Name) and node.value in scope.receiver_names.get(model, ())
+
+
+
+
+
+
+
+
+def _socket_makefile_call(call: cst.Call) -> bool:
+    """``sock.makefile("rb")``, not some other ``makefile`` (``TarFile.makefile(info, path)``)."""
+    func = call.func
+    if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self":
+        return False
+    positional = [arg for arg in call.args if arg.keyword is None]
+    return len(positional) <= 1 and all(isinstance(arg.value, (cst.SimpleString, cst.ConcatenatedString)) for arg in positional)
+
+
+def _given_file_object(call: cst.Call, scope: "Scope") -> bool:
+    """``wave.open(f)`` on a file object the caller passed in does not own that file."""
+    if not call.args or call.args[0].keyword is not None:
+        return False
+    first = call.args[0].value
+    if not isinstance(first, cst.Name) or first.value not in scope.params:
+        return False
+    name = first.value.lower()
+    return not any(word in name for word in ("path", "name"))
+
+
+def _detached(call: cst.Call) -> bool:
+    """A child started in its own session on purpose outlives its parent: not a leak."""
+    for arg in call.args:
+        if arg.keyword is None:
+            continue
+        key = arg.keyword.value
+        if key == "start_new_session" and dotted(arg.value) == "True":
+            return True
+        if key == "preexec_fn" and (dotted(arg.value) or "").endswith("setsid"):
+            return True
+        if key == "creationflags" and "DETACHED" in (dotted(arg.value) or "") + _text_of(arg.value):
+            return True
+    return False
+
+
+def _text_of(node: cst.CSTNode) -> str:
+    return " ".join(n.value for n, _ in find(node, (cst.Name,)))  # type: ignore[attr-defined]
+
+
+def _over_memory_buffer(ctx: "ModuleContext", call: cst.Call) -> bool:
+    for arg in call.args:
+        if arg.keyword is None or arg.keyword.value in ("file", "fileobj", "f"):
+            value = arg.value
+            if isinstance(value, cst.Call) and (ctx.resolve(value.func) or "") in MEMORY_BUFFERS:
+                return True
+            if arg.keyword is None:
+                break
+    return False
+
+
+def keeps_file(ctx: ModuleContext, call: cst.Call) -> bool:
+    """``NamedTemporaryFile(delete=False)``: the file outlives the handle."""
+    if (ctx.resolve(call.func) or "") not in KEEPS_FILE:
+        return False
+    return any(
+        arg.keyword is not None and arg.keyword.value == "delete" and dotted(arg.value) == "False" for arg in call.args
+    )
+
+
+def fill_scope_names(ctx: ModuleContext, scope: Scope) -> None:
+    """Local names known to hold a pathlib path or a zip archive."""
+    if isinstance(scope.node, cst.FunctionDef):
+        every = scope.node.params
+        scope.params = {p.name.value for p in list(every.params) + list(every.posonly_params) + list(every.kwonly_params)}
+        decorators = decorator_names(ctx, scope.node)
+        # pytest runs a fixture's code after ``yield`` as its teardown whether the test
+        # passed or not, so a yield there is no exit either.
+        scope.is_context_manager = bool(decorators & (CONTEXT_MANAGER_DECORATORS | PYTEST_FIXTURES))
+        for param in scope.node.params.params:
+            annotation = param.annotation
+            if annotation is not None and (dotted(annotation.annotation) or "").split(".")[-1] in ("Path", "PurePath", "PosixPath"):
+                scope.path_names.add(param.name.value)
+    for statement in iter_statements(list(scope.body), into_functions=False):
+        if isinstance(statement, SMALL_CONTAINERS):
+            for small in statement.body:
+                if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+                    name = small.targets[0].target.value
+                    if isinstance(small.value, (cst.Dict, cst.List, cst.Set)) or (
+                        isinstance(small.value, cst.Call) and dotted(small.value.func) in ("dict", "list", "set")
+                    ):
+                        scope.containers.add(name)
+                    if is_path(ctx, small.value, scope):
+                        scope.path_names.add(name)
+                    else:
+                        _note_receiver(ctx, small.value, name, scope)
+        elif isinstance(statement, cst.For) and isinstance(statement.target, cst.Name):
+            iterator = statement.iter
+            if isinstance(iterator, cst.Call) and isinstance(iterator.func, cst.Attribute):
+                if iterator.func.attr.value in ("glob", "rglob", "iterdir") and is_path(ctx, iterator.func.value, scope):
+                    scope.path_names.add(statement.target.value)
+        elif isinstance(statement, cst.With):
+            for item in statement.items:
+                if item.asname is not None and isinstance(item.asname.name, cst.Name):
+                    _note_receiver(ctx, item.item, item.asname.name.value, scope)
+
+
+def _note_receiver(ctx: ModuleContext, value: cst.BaseExpression, name: str, scope: Scope) -> None:
+    """Remember that ``name`` holds a resource whose methods acquire (``zf = ZipFile(p)``)."""
+    for model in RECEIVER_MODELS:
+        if is_made_by(ctx, model, value, scope):
+            scope.receiver_names.setdefault(model, set()).add(name)
+            return

@@ -1,0 +1,93 @@
+"""Stage 7, context-manager bodies: ``@contextmanager`` generators and where their cleanup
+runs, ``__exit__`` methods and what they return (the ``GeneratorContextManager`` and
+``ExitMethod`` facts).
+"""
+
+from __future__ import annotations
+
+from typing import List, Tuple
+
+import libcst as cst
+
+from memlint.analysis.facts import CONTEXT_MANAGER_DECORATORS, SMALL_CONTAINERS, TRY_TYPES, ModuleContext, Scope, decorator_names
+from memlint.analysis.model import ExitMethod, Fact, GeneratorContextManager
+from memlint.analysis.names import block_of
+from memlint.analysis.walk import find
+
+
+def context_manager_facts(ctx: ModuleContext, scopes: List[Scope]) -> List[Fact]:
+    """One fact per ``__exit__``/``__aexit__`` method and per ``@contextmanager`` function."""
+    facts: List[Fact] = []
+    for scope in scopes:
+        function = scope.node
+        if not isinstance(function, cst.FunctionDef):
+            continue
+        if function.name.value in ("__exit__", "__aexit__") and scope.class_info is not None:
+            facts.append(ExitMethod(function, _always_returns_true(function)))
+            continue
+        if not (decorator_names(ctx, function) & CONTEXT_MANAGER_DECORATORS):
+            continue
+        unprotected = next(
+            (found for found, path in find(function.body, (cst.Yield,)) if _unprotected_cleanup_after(found, path)), None
+        )
+        facts.append(GeneratorContextManager(function, unprotected))
+    return facts
+
+
+def _unprotected_cleanup_after(node: cst.CSTNode, path: Tuple[cst.CSTNode, ...]) -> bool:
+    child = node
+    has_cleanup = False
+    for ancestor in reversed(path):
+        if isinstance(ancestor, TRY_TYPES) and child is ancestor.body:  # type: ignore[attr-defined]
+            if ancestor.finalbody is not None:  # type: ignore[attr-defined]
+                return False
+            if ancestor.handlers:  # type: ignore[attr-defined]
+                # The except block deals with the error; its else block is success-only
+                # work. What comes after the whole try still runs only on success.
+                child = ancestor
+                continue
+        if isinstance(ancestor, (cst.IndentedBlock, cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+            statements = list(ancestor.body)
+            position = next((i for i, s in enumerate(statements) if s is child), None)
+            if position is not None:
+                for following in statements[position + 1 :]:
+                    if _is_cleanup(following):
+                        has_cleanup = True
+                    if _leaves(following):
+                        # Nothing after a ``return`` runs after this ``yield``.
+                        return has_cleanup
+        if isinstance(ancestor, (cst.FunctionDef, cst.Lambda)):
+            break
+        child = ancestor
+    return has_cleanup
+
+
+def _leaves(statement: cst.CSTNode) -> bool:
+    if isinstance(statement, SMALL_CONTAINERS):
+        return any(isinstance(small, (cst.Return, cst.Raise)) for small in statement.body)
+    return False
+
+
+def _is_cleanup(statement: cst.CSTNode) -> bool:
+    if isinstance(statement, SMALL_CONTAINERS):
+        return any(_is_cleanup(small) for small in statement.body)
+    if isinstance(statement, (cst.Pass, cst.Return, cst.Break, cst.Continue)):
+        return isinstance(statement, cst.Return) and statement.value is not None and any(
+            True for _ in find(statement, (cst.Call,))
+        )
+    if isinstance(statement, cst.Expr) and isinstance(statement.value, (cst.SimpleString, cst.Ellipsis)):
+        return False
+    return any(True for _ in find(statement, (cst.Call, cst.Assign, cst.AugAssign, cst.Del))) or isinstance(
+        statement, (cst.Assign, cst.AugAssign, cst.Del)
+    )
+
+
+def _always_returns_true(function: cst.FunctionDef) -> bool:
+    body = block_of(function.body)
+    returns = [node for node, _ in find(function.body, (cst.Return,))]
+    if not returns or not body:
+        return False
+    if not all(isinstance(r.value, cst.Name) and r.value.value == "True" for r in returns):  # type: ignore[attr-defined]
+        return False
+    last = body[-1]
+    return isinstance(last, SMALL_CONTAINERS) and isinstance(last.body[-1], cst.Return)

@@ -1,0 +1,109 @@
+"""The path interpreter's state: what it knows about one resource at one point, how
+control leaves a statement, and the verdict it reaches (``conclude``).
+
+The state of the resource is a set of three facts (a bit mask): not yet acquired
+(``NONE``), held (``OPEN``), released or handed on (``DONE``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import List, Optional, Set, Tuple
+
+import libcst as cst
+
+from memlint.analysis.resources import ResourceSpec
+
+NONE, OPEN, DONE = 1, 2, 4
+
+
+@dataclass
+class Flow:
+    """How control leaves a statement or block, with the resource's state on each way out."""
+
+    normal: int = 0
+    breaks: int = 0
+    continues: int = 0
+    # Union of the states at every point where an exception may be raised.
+    raise_any: int = 0
+    # Every ``return`` with its mask; the raises that leave with the resource held.
+    returns: List[Tuple[int, cst.CSTNode]] = field(default_factory=list)
+    raises: List[Tuple[int, cst.CSTNode, str]] = field(default_factory=list)
+
+    def absorb(self, other: "Flow") -> None:
+        """Take on the non-normal ways out of ``other`` (its normal exit is the caller's)."""
+        self.breaks |= other.breaks
+        self.continues |= other.continues
+        self.raise_any |= other.raise_any
+        self.returns.extend(other.returns)
+        self.raises.extend(other.raises)
+
+
+@dataclass
+class Tracker:
+    """One resource being followed: the names it goes by and what happened to it."""
+
+    names: Set[str]
+    spec: ResourceSpec
+    acquisition_node: cst.CSTNode
+    acquisition_statement: cst.CSTNode
+    # Extra ways to release it: methods of ``self`` that release what it was registered in.
+    release_self_methods: Set[str] = field(default_factory=set)
+    # Loops that contain the acquisition: a ``break``/``continue`` in them can skip release.
+    enclosing_loops: Tuple[cst.CSTNode, ...] = ()
+    # Local flags set next to the acquisition (``close_source = True``) that later guard
+    # the release: ``if close_source:`` is true exactly when the resource is held.
+    guards: Set[str] = field(default_factory=set)
+    # For ``tmp.name``: the name of the object it belongs to. Handing that object on
+    # (``yield tmp``, ``return tmp``) hands its path on too.
+    holders: Set[str] = field(default_factory=set)
+    # Held in a local container (``handles[p] = open(p)``): acquiring again adds to it.
+    container: bool = False
+    ever_released: bool = False
+    rebinds: List[cst.CSTNode] = field(default_factory=list)
+    loop_exits: List[Tuple[cst.CSTNode, str]] = field(default_factory=list)
+    release_nodes: List[cst.CSTNode] = field(default_factory=list)
+
+
+@dataclass
+class Outcome:
+    """What the interpreter concluded about one resource."""
+
+    category: str  # "ok", "never", "return", "raise", "rebind", "loop-exit", "branch", "error"
+    witness: Optional[cst.CSTNode] = None
+    witness_kind: str = ""
+    release_nodes: Tuple[cst.CSTNode, ...] = ()
+
+
+def keep_held(entries: list) -> list:
+    return [entry for entry in entries if entry[0] & OPEN]
+
+
+def after_release(mask: int) -> int:
+    return (mask & ~OPEN) | DONE if mask & OPEN else mask
+
+
+def conclude(tracker: Tracker, flow: Flow) -> Outcome:
+    """Turn the flows out of a whole function into one verdict."""
+    releases = tuple(tracker.release_nodes)
+    explicit = [entry for entry in flow.raises if entry[2] == "raise"]
+    error = [entry for entry in flow.raises if entry[2] != "raise"]
+    held_at_end = bool(flow.normal & OPEN)
+    returns = keep_held(flow.returns)
+    normal_leak = held_at_end or returns or tracker.rebinds or explicit
+    if normal_leak:
+        if not tracker.ever_released:
+            return Outcome("never", release_nodes=releases)
+        if returns:
+            return Outcome("return", returns[0][1], "return", releases)
+        if explicit:
+            return Outcome("raise", explicit[0][1], "raise", releases)
+        if tracker.loop_exits:
+            node, kind = tracker.loop_exits[0]
+            return Outcome("loop-exit", node, kind, releases)
+        if tracker.rebinds:
+            return Outcome("rebind", tracker.rebinds[0], "rebind", releases)
+        return Outcome("branch", release_nodes=releases)
+    if error:
+        return Outcome("error", error[0][1], error[0][2], releases)
+    return Outcome("ok", release_nodes=releases)

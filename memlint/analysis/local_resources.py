@@ -1,0 +1,106 @@
+"""Stage 3, module-local resources: functions that return a fresh resource (factories)
+and classes that own one and are context managers themselves (resource classes).
+
+Calls to either then count as acquisitions (``classify.acquisition_spec``).
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional
+
+import libcst as cst
+
+from memlint.analysis.classify import acquisition_spec
+from memlint.analysis.facts import (
+    CONTEXT_MANAGER_DECORATORS,
+    SMALL_CONTAINERS,
+    ModuleContext,
+    Scope,
+    declared_global,
+    decorator_names,
+    is_generator,
+)
+from memlint.analysis.names import block_of, iter_statements, self_attribute
+from memlint.analysis.resources import ANY_RELEASE_METHODS, CLASS_RELEASE_METHODS, ResourceSpec
+
+
+def find_factories(ctx: ModuleContext, scopes: List[Scope]) -> None:
+    """Functions and methods that return a fresh resource they created count as creating one."""
+    for _round in range(2):
+        if _round and not (ctx.factories or any(info.factories for info in ctx.classes.values())):
+            break  # a factory of factories needs a factory to begin with
+        for scope in scopes:
+            function = scope.node
+            if not isinstance(function, cst.FunctionDef):
+                continue
+            spec = _returned_resource(ctx, scope)
+            if spec is None or is_generator(function):
+                continue
+            if decorator_names(ctx, function) & (CONTEXT_MANAGER_DECORATORS | {"property", "functools.cached_property"}):
+                continue
+            name = function.name.value
+            if scope.class_info is not None:
+                scope.class_info.factories.setdefault(name, spec)
+            elif name not in ctx.factories:
+                ctx.factories[name] = spec
+
+
+def _returned_resource(ctx: ModuleContext, scope: Scope) -> Optional[ResourceSpec]:
+    bound: Dict[str, ResourceSpec] = {}
+    function = scope.node
+    for statement in iter_statements(list(scope.body), into_functions=False):
+        if not isinstance(statement, SMALL_CONTAINERS):
+            continue
+        for small in statement.body:
+            if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                target = small.targets[0].target
+                value = small.value.expression if isinstance(small.value, cst.Await) else small.value
+                if not isinstance(value, cst.Call):
+                    continue
+                spec = acquisition_spec(ctx, value, scope)
+                if spec is None:
+                    continue
+                if isinstance(target, cst.Name) and not spec.parts:
+                    if not (isinstance(function, cst.FunctionDef) and declared_global(function, target.value)):
+                        bound[target.value] = spec
+                elif isinstance(target, cst.Tuple) and spec.parts:
+                    for position, part in spec.parts:
+                        if position < len(target.elements):
+                            element = target.elements[position].value
+                            if isinstance(element, cst.Name):
+                                bound[element.value] = part
+            elif isinstance(small, cst.Return) and small.value is not None:
+                value = small.value.expression if isinstance(small.value, cst.Await) else small.value
+                if isinstance(value, cst.Call):
+                    spec = acquisition_spec(ctx, value, scope)
+                    if spec is not None and not spec.parts:
+                        return spec
+                elif isinstance(value, cst.Name) and value.value in bound:
+                    return bound[value.value]
+    return None
+
+
+def find_resource_classes(ctx: ModuleContext, scopes: List[Scope]) -> None:
+    """Classes of this module that own a resource and are context managers themselves."""
+    for name, info in ctx.classes.items():
+        methods = set(info.methods)
+        releases = methods & set(CLASS_RELEASE_METHODS)
+        if not releases or not ({"__enter__", "__exit__"} <= methods or {"__aenter__", "__aexit__"} <= methods):
+            continue
+        owns = False
+        for method in info.methods.values():
+            scope = Scope(method, tuple(block_of(method.body)), info)
+            for statement in iter_statements(list(scope.body), into_functions=False):
+                if isinstance(statement, SMALL_CONTAINERS):
+                    for small in statement.body:
+                        if (
+                            isinstance(small, cst.Assign)
+                            and any(self_attribute(t.target) for t in small.targets)
+                            and isinstance(small.value, cst.Call)
+                            and acquisition_spec(ctx, small.value, scope) is not None
+                        ):
+                            owns = True
+        if owns:
+            ctx.resource_classes[name] = ResourceSpec(
+                f"`{name}` object", frozenset((methods & ANY_RELEASE_METHODS) | {"__exit__", "__aexit__"}), long_lived=True
+            )

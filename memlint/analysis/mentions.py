@@ -1,0 +1,179 @@
+"""What one mention of a followed resource does to it: a use, a release, an escape (handed
+on), a rebinding, an alias, a registration with its owner, a reclaim.
+
+The path interpreter (``lifetime``) asks ``Mentions.classify`` for every occurrence of
+one of the resource's names in a statement.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Optional, Sequence, Tuple
+
+import libcst as cst
+
+from memlint.analysis.flow import Tracker
+from memlint.analysis.names import dotted, is_binding_target, self_attribute
+from memlint.analysis.ownership import parameter_behaviour, releasers_of
+from memlint.analysis.resources import (
+    BORROWER_PREFIXES,
+    BORROWERS,
+    HANDOFF_CALLS,
+    HANDOFF_METHODS,
+    LOGGING_METHODS,
+    PATH_CONSTRUCTORS,
+    PATH_WRAPPERS,
+    RECLAIM_METHODS,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from memlint.analysis.facts import ModuleContext
+
+
+class Mentions:
+    """Classifies the mentions of one tracked resource in one scope."""
+
+    def __init__(self, ctx: "ModuleContext", tracker: Tracker, scope_class: Optional[str]) -> None:
+        self.ctx = ctx
+        self.tracker = tracker
+        self.scope_class = scope_class
+
+    def classify(self, found: cst.CSTNode, path: Tuple[cst.CSTNode, ...]) -> Tuple[str, Optional[cst.CSTNode]]:
+        """What one mention of the resource does to it: use, release, escape, rebind, alias."""
+        spec = self.tracker.spec
+        parent = path[-1] if path else None
+        grand = path[-2] if len(path) > 1 else None
+        if parent is None:
+            return "use", None
+        if is_binding_target(found, path):
+            if isinstance(parent, cst.AugAssign) and parent.target is found:
+                return "use", None
+            return "rebind", None
+        if isinstance(parent, cst.Attribute) and parent.value is found:
+            method = parent.attr.value
+            if isinstance(grand, cst.Call) and grand.func is parent:
+                if method in spec.release or method in ("__exit__", "__aexit__"):
+                    return "release", grand
+                return "use", None
+            if isinstance(grand, cst.Arg) and method in spec.release | {"__exit__", "__aexit__"}:
+                # ``atexit.register(f.close)``, ``stack.callback(s.close)``: released later.
+                return "escape", path[-3] if len(path) > 2 else None
+            return "use", None
+        if isinstance(parent, cst.Subscript) and parent.value is found:
+            return "raising-use", None
+        if isinstance(parent, cst.Arg):
+            call = grand
+            if not isinstance(call, cst.Call):
+                return "use", None
+            return self._argument_verdict(call, path), call
+        if isinstance(parent, (cst.Return, cst.Yield)):
+            return "escape", None
+        if isinstance(parent, (cst.Element, cst.DictElement, cst.StarredElement, cst.StarredDictElement)):
+            container = grand
+            if isinstance(container, (cst.Tuple, cst.List)) and len(path) > 2:
+                holder = path[-3]
+                if isinstance(holder, (cst.For, cst.CompFor)) or _is_borrowing_arg(self, path, 3):
+                    return "use", None
+            return "escape", None
+        if isinstance(parent, (cst.Assign, cst.AnnAssign)) and parent.value is found:
+            targets = [t.target for t in parent.targets] if isinstance(parent, cst.Assign) else [parent.target]
+            names = [t.value for t in targets if isinstance(t, cst.Name)]
+            if len(names) == len(targets):
+                return "alias:" + ",".join(names), None
+            return self._store_verdict(targets), None
+        if isinstance(parent, cst.WithItem):
+            return "release", None
+        if isinstance(parent, cst.Del) or (isinstance(parent, cst.Tuple) and isinstance(grand, cst.Del)):
+            # ``del f`` drops the name; the object is closed only by the garbage collector.
+            return "rebind", None
+        if isinstance(parent, cst.NamedExpr) and parent.value is found:
+            return "alias:" + dotted(parent.target), None  # type: ignore[arg-type,operator]
+        return "use", None
+
+    def _store_verdict(self, targets: Sequence[cst.BaseExpression]) -> str:
+        """Storing the resource somewhere else: on ``self`` it is registered with its owner."""
+        for target in targets:
+            attr = self_attribute(target)
+            if attr is not None and self._registers_with_owner(attr):
+                return "register"
+        return "escape"
+
+    def _registers_with_owner(self, attr: str) -> bool:
+        """True when this method itself calls the method that releases ``self.attr``, so the
+        registration does not end its responsibility (the rules document's MEM-003 case)."""
+        releasers = releasers_of(self.ctx, self.scope_class, attr)
+        active = releasers & self.ctx.self_calls_in_scope
+        if active:
+            self.tracker.release_self_methods |= active
+            return True
+        return False
+
+    def _argument_verdict(self, call: cst.Call, path: Tuple[cst.CSTNode, ...]) -> str:
+        spec = self.tracker.spec
+        func = call.func
+        qualified = self.ctx.resolve(func) or ""
+        if qualified in spec.release_funcs:
+            return "release"
+        if spec.is_path and qualified in PATH_CONSTRUCTORS and len(path) > 2:
+            outer = path[-3] if len(path) > 2 else None
+            if isinstance(outer, cst.Attribute) and outer.attr.value in ("unlink", "rmdir"):
+                return "release"
+        last = func.attr.value if isinstance(func, cst.Attribute) else (func.value if isinstance(func, cst.Name) else "")
+        if isinstance(func, cst.Attribute):
+            attr = self_attribute(func.value)
+            if attr is not None and last in HANDOFF_METHODS and self._registers_with_owner(attr):
+                return "register"
+        if last in HANDOFF_METHODS or qualified in HANDOFF_CALLS:
+            return "escape"
+        if isinstance(func, cst.Attribute) and last in RECLAIM_METHODS:
+            return "reclaim"
+        if isinstance(func, cst.Attribute) and dotted(func.value) in self.tracker.names:
+            return "use"
+        if spec.is_path:
+            if any(word in last.lower() for word in ("remove", "unlink", "rmtree", "delete", "cleanup")):
+                return "release"
+            if self._path_handed_back(path):
+                return "escape"
+            return "use"
+        if qualified in BORROWERS or qualified.startswith(BORROWER_PREFIXES):
+            return "use"
+        if last.startswith("assert") or last in LOGGING_METHODS:
+            return "use"
+        local = parameter_behaviour(self.ctx, qualified, call, path)
+        if local is not None:
+            return local
+        return "escape"
+
+    def holder_handed_on(self, found: cst.CSTNode, path: Tuple[cst.CSTNode, ...]) -> bool:
+        """Whether this mention gives the object that owns the tracked path to someone else."""
+        parent = path[-1] if path else None
+        if isinstance(parent, (cst.Return, cst.Yield, cst.Element, cst.DictElement)):
+            return True
+        if isinstance(parent, (cst.Assign, cst.AnnAssign)) and parent.value is found:
+            return True
+        if isinstance(parent, cst.Arg) and len(path) > 1 and isinstance(path[-2], cst.Call):
+            qualified = self.ctx.resolve(path[-2].func) or ""  # type: ignore[attr-defined]
+            return not (qualified in BORROWERS or qualified.startswith(BORROWER_PREFIXES))
+        return False
+
+    def _path_handed_back(self, path: Tuple[cst.CSTNode, ...]) -> bool:
+        """``yield Path(tmp)``, ``return os.path.join(tmp, name)``: the caller gets the path."""
+        for node in reversed(path):
+            if isinstance(node, (cst.Return, cst.Yield)):
+                return True
+            if isinstance(node, cst.Arg):
+                continue
+            if isinstance(node, cst.Call) and (self.ctx.resolve(node.func) or "") in PATH_WRAPPERS:
+                continue
+            return False
+        return False
+
+
+def _is_borrowing_arg(interpreter: Mentions, path: Tuple[cst.CSTNode, ...], depth: int) -> bool:
+    if len(path) <= depth:
+        return False
+    arg = path[-depth]
+    if isinstance(arg, cst.Arg) and len(path) > depth and isinstance(path[-depth - 1], cst.Call):
+        call = path[-depth - 1]
+        qualified = interpreter.ctx.resolve(call.func) or ""  # type: ignore[attr-defined]
+        return qualified in BORROWERS or qualified.startswith(BORROWER_PREFIXES)
+    return False

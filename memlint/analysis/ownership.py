@@ -1,0 +1,241 @@
+"""Stage 5, ownership: which methods of a class release what it keeps on ``self``, what a
+module-local callee does with the argument it is given, and the ``OwnerClass`` facts.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Dict, List, Optional, Set, Tuple
+
+import libcst as cst
+
+from memlint.analysis.facts import SMALL_CONTAINERS, ClassInfo, ModuleContext, Scope, last_name
+from memlint.analysis.flow import Tracker
+from memlint.analysis.model import OwnedResource, OwnerClass
+from memlint.analysis.names import block_of, iter_statements, self_attribute
+from memlint.analysis.resources import (
+    ANY_RELEASE_FUNCS,
+    ANY_RELEASE_METHODS,
+    BORROWER_PREFIXES,
+    BORROWERS,
+    HANDOFF_CALLS,
+    HANDOFF_METHODS,
+)
+from memlint.analysis.walk import find
+
+# Bases that bring no ``__enter__``/``__exit__`` of their own.
+HARMLESS_BASES = frozenset({"object", "ABC", "abc.ABC", "Generic", "typing.Generic", "Protocol", "typing.Protocol"})
+
+
+def releasers_of(ctx: ModuleContext, class_name: Optional[str], attr: str) -> Set[str]:
+    """The methods of ``class_name`` (or of its bases in the module) that release ``self.attr``."""
+    info = ctx.classes.get(class_name or "")
+    if info is None:
+        return set()
+    find_releasers(ctx, info)
+    found: Set[str] = set(info.releasers.get(attr, ()))
+    for base in info.bases:
+        if base in ctx.classes and base != class_name:
+            found |= releasers_of(ctx, base, attr)
+    return found
+
+
+def parameter_behaviour(ctx: ModuleContext, qualified: str, call: cst.Call, path: Tuple[cst.CSTNode, ...]) -> Optional[str]:
+    """"escape" if the module-local callee releases or keeps the argument, "use" if it
+    only uses it, None if the callee is not defined here."""
+    function: Optional[cst.FunctionDef] = None
+    if qualified in ctx.functions:
+        function = ctx.functions[qualified]
+    elif qualified.startswith("self.") and ctx.scope and ctx.scope.class_info:
+        function = ctx.scope.class_info.methods.get(qualified[5:])
+    if function is None:
+        return None
+    arg = path[-1] if path else None
+    params = [p.name.value for p in function.params.params]
+    if params and params[0] in ("self", "cls") and qualified.startswith("self."):
+        params = params[1:]
+    param: Optional[str] = None
+    if isinstance(arg, cst.Arg):
+        if arg.keyword is not None:
+            param = arg.keyword.value
+        else:
+            positional = [a for a in call.args if a.keyword is None]
+            index = next((i for i, a in enumerate(positional) if a is arg), -1)
+            if 0 <= index < len(params):
+                param = params[index]
+    if param is None:
+        return "escape"
+    key = (id(function), param)
+    if key not in ctx.param_cache:
+        ctx.param_cache[key] = "escape" if _consumes(function, param, ctx) else "use"
+    return ctx.param_cache[key]
+
+
+def _consumes(function: cst.FunctionDef, param: str, ctx: ModuleContext) -> bool:
+    """True when ``function`` releases, returns or stores its parameter ``param``."""
+    for found, path in find(function.body, (cst.Name,), stop=()):
+        if found.value != param or not path:  # type: ignore[attr-defined]
+            continue
+        parent = path[-1]
+        grand = path[-2] if len(path) > 1 else None
+        if isinstance(parent, cst.Attribute) and parent.value is found:
+            if parent.attr.value in ANY_RELEASE_METHODS and isinstance(grand, cst.Call):
+                return True
+        elif isinstance(parent, (cst.Return, cst.Yield, cst.WithItem, cst.Element, cst.DictElement)):
+            return True
+        elif any(isinstance(node, (cst.Return, cst.Yield)) for node in path):
+            return True  # ``return Wrapper(sock)``: what is returned holds it
+        elif isinstance(parent, cst.Assign) and any(not isinstance(t.target, cst.Name) for t in parent.targets):
+            return True
+        elif isinstance(parent, cst.Arg) and isinstance(grand, cst.Call):
+            qualified = ctx.resolve(grand.func) or ""
+            last = qualified.rsplit(".", 1)[-1]
+            if qualified in ANY_RELEASE_FUNCS or last in HANDOFF_METHODS or qualified in HANDOFF_CALLS:
+                return True
+            if last.lstrip("_")[:1].isupper():
+                return True
+    return False
+
+
+def _self_attrs_in(node: cst.CSTNode) -> Set[str]:
+    found = set()
+    if self_attribute(node):
+        found.add(self_attribute(node))
+    for attribute, _ in find(node, (cst.Attribute,), stop=()):
+        name = self_attribute(attribute)
+        if name:
+            found.add(name)
+    return found  # type: ignore[return-value]
+
+
+def find_releasers(ctx: ModuleContext, info: "ClassInfo") -> None:
+    """For one class, which methods release (or hand out) what each attribute holds."""
+    if info.releasers_known:
+        return
+    info.releasers_known = True
+    if True:
+        calls_of: Dict[str, Set[str]] = {}
+        for method_name, method in info.methods.items():
+            aliases: Dict[str, Set[str]] = defaultdict(set)
+            calls_of[method_name] = set()
+            for statement in iter_statements(list(block_of(method.body)), into_functions=True):
+                if isinstance(statement, cst.For):
+                    attrs = _self_attrs_in(statement.iter)
+                    for name_node, _ in find(statement.target, (cst.Name,)):
+                        aliases[name_node.value] |= attrs  # type: ignore[attr-defined]
+                elif isinstance(statement, SMALL_CONTAINERS):
+                    for small in statement.body:
+                        if isinstance(small, cst.Assign):
+                            attrs = _self_attrs_in(small.value)
+                            for target in small.targets:
+                                for name_node, _ in find(target.target, (cst.Name,)):
+                                    aliases[name_node.value] |= attrs  # type: ignore[attr-defined]
+                elif isinstance(statement, cst.With):
+                    for item in statement.items:
+                        for attr in _self_attrs_in(item.item):
+                            info.releasers[attr].add(method_name)
+
+            def attrs_of(expr: cst.CSTNode) -> Set[str]:
+                attrs = set(_self_attrs_in(expr))
+                for name_node, _ in find(expr, (cst.Name,)):
+                    attrs |= aliases.get(name_node.value, set())  # type: ignore[attr-defined]
+                return attrs
+
+            for call, _ in find(method.body, (cst.Call,), stop=()):
+                func = call.func  # type: ignore[attr-defined]
+                if isinstance(func, cst.Attribute):
+                    if isinstance(func.value, cst.Name) and func.value.value == "self":
+                        calls_of[method_name].add(func.attr.value)
+                    if func.attr.value in ANY_RELEASE_METHODS:
+                        for attr in attrs_of(func.value):
+                            info.releasers[attr].add(method_name)
+                qualified = ctx.resolve(func) or ""
+                if qualified in BORROWERS or qualified.startswith(BORROWER_PREFIXES):
+                    continue
+                for arg in call.args:  # type: ignore[attr-defined]
+                    value = arg.value
+                    if isinstance(value, cst.Attribute) and value.attr.value in ANY_RELEASE_METHODS:
+                        value = value.value
+                    attr = self_attribute(value)
+                    attrs = {attr} if attr else set()
+                    if isinstance(value, cst.Name):
+                        attrs |= aliases.get(value.value, set())
+                    for name in attrs:
+                        info.releasers[name].add(method_name)
+        # A method that calls a releasing method releases too (close() -> self._cleanup()).
+        for _round in range(3):
+            for attr, releasers in list(info.releasers.items()):
+                for method_name, called in calls_of.items():
+                    if called & releasers:
+                        releasers.add(method_name)
+
+
+def stored_attrs(ctx: ModuleContext, scope: Scope, tracker: Tracker) -> Set[str]:
+    """Attributes of ``self`` that a tracked resource was stored in."""
+    attrs: Set[str] = set()
+    names = set(tracker.names)
+    for mention, path in find(ctx.module if scope.is_module else scope.node, (cst.Name,)):
+        if mention.value in names and any(isinstance(p, cst.Arg) for p in path[-3:]):  # type: ignore[attr-defined]
+            handed = next((p for p in reversed(path) if isinstance(p, cst.Call)), None)
+            if handed is not None and last_name(handed.func) not in HANDOFF_METHODS:  # type: ignore[attr-defined]
+                # Also handed to something else (``Finalize(self, close_fds, (r, w))``):
+                # the class is not its only owner.
+                return set()
+    for statement in iter_statements(list(scope.body), into_functions=False):
+        if not isinstance(statement, SMALL_CONTAINERS):
+            continue
+        for small in statement.body:
+            if isinstance(small, cst.Assign) and isinstance(small.value, cst.Name) and small.value.value in names:
+                for target in small.targets:
+                    attr = self_attribute(target.target)
+                    if attr:
+                        attrs.add(attr)
+            elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+                func = small.value.func
+                if isinstance(func, cst.Attribute) and func.attr.value in HANDOFF_METHODS:
+                    attr = self_attribute(func.value)
+                    if attr and any(isinstance(a.value, cst.Name) and a.value.value in names for a in small.value.args):
+                        attrs.add(attr)
+    return attrs
+
+
+def owner_classes(ctx: ModuleContext) -> List[OwnerClass]:
+    """One fact per class that keeps a resource on ``self``, in the order of the module."""
+    facts = []
+    for name, info in ctx.classes.items():
+        if not info.owned:
+            continue
+        owned = tuple(
+            OwnedResource(attr, node, acquisition, frozenset(releasers_of(ctx, name, attr)))
+            for attr, (node, acquisition) in info.owned.items()
+        )
+        facts.append(OwnerClass(name, info.node.name, owned, frozenset(_all_methods(ctx, name)), _has_external_base(ctx, name)))
+    return facts
+
+
+def _all_methods(ctx: ModuleContext, class_name: str, seen: Optional[Set[str]] = None) -> Set[str]:
+    seen = seen if seen is not None else set()
+    if class_name in seen or class_name not in ctx.classes:
+        return set()
+    seen.add(class_name)
+    info = ctx.classes[class_name]
+    methods = set(info.methods)
+    for base in info.bases:
+        methods |= _all_methods(ctx, base, seen)
+    return methods
+
+
+def _has_external_base(ctx: ModuleContext, class_name: str, seen: Optional[Set[str]] = None) -> bool:
+    seen = seen if seen is not None else set()
+    if class_name in seen:
+        return False
+    seen.add(class_name)
+    for base in ctx.classes[class_name].bases:
+        if base in HARMLESS_BASES or base.startswith("typing."):
+            continue
+        if base in ctx.classes:
+            if _has_external_base(ctx, base, seen):
+                return True
+            continue
+        return True
+    return False

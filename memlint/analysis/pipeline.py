@@ -1,0 +1,56 @@
+"""The analysis of one module: the stages in order, each reading what the earlier ones
+established (docs/architecture.md draws it).
+
+1. ``facts``: imports, functions, classes, scopes (statements only);
+2. ``local_resources``: module-local factories and resource classes;
+3. per scope, ``tracking``: acquisitions (``classify``), where their values go
+   (``sites``), each named resource followed by the path interpreter (``lifetime``),
+   locks (``locks``);
+4. ``ownership``: the classes that keep resources on ``self`` and what releases them;
+5. ``context_managers``: ``@contextmanager`` bodies and ``__exit__`` methods;
+6. ``try_finally``: releases written by hand where ``with`` would do.
+
+The result is a list of facts; the rules (``memlint/rules``) turn facts into findings.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Optional
+
+import libcst as cst
+
+from memlint.analysis.context_managers import context_manager_facts
+from memlint.analysis.facts import ModuleContext, mark_quiet_functions, scan
+from memlint.analysis.local_resources import find_factories, find_resource_classes
+from memlint.analysis.model import ModuleAnalysis
+from memlint.analysis.ownership import owner_classes
+from memlint.analysis.tracking import analyze_scope
+from memlint.analysis.try_finally import hand_written_releases
+from memlint.options import RuleOptions
+
+
+def analyze_module(
+    module: cst.Module, source: str, options: RuleOptions, tree: Optional[ast.Module] = None
+) -> ModuleAnalysis:
+    """Every fact about one parsed module. With the ``ast`` tree of the same source,
+    functions whose text names no resource are skipped unread."""
+    ctx = ModuleContext(module, options)
+    analysis = ModuleAnalysis()
+    scopes = scan(ctx)
+    # ``from gzip import open as gzopen``: the local alias is a candidate name too.
+    ctx.candidates = ctx.candidates | {
+        local for local, qualified in ctx.imports.aliases.items() if qualified.rsplit(".", 1)[-1] in ctx.candidates
+    }
+    find_factories(ctx, scopes)
+    find_resource_classes(ctx, scopes)
+    if tree is not None:
+        mark_quiet_functions(ctx, scopes, tree, source, options)
+    for scope in scopes:
+        if not scope.quiet:
+            analyze_scope(ctx, scope, analysis)
+    ctx.scope = None
+    analysis.facts.extend(owner_classes(ctx))
+    analysis.facts.extend(context_manager_facts(ctx, scopes))
+    analysis.facts.extend(hand_written_releases(ctx, analysis.acquisitions))
+    return analysis

@@ -1,0 +1,67 @@
+"""The raise model: which calls in a statement may raise while a resource is held.
+
+MEM003 asks whether an exception can leave a resource held. Calls known not to fail in a
+way that matters (``calls.toml`` [raising], the models' ``non_raising_methods``), logging,
+and releasing something else are taken not to raise; every other call, ``await`` and (in
+a plain generator) ``yield`` may.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, List, Set
+
+import libcst as cst
+
+from memlint.analysis.names import dotted
+from memlint.analysis.resources import ANY_RELEASE_FUNCS, ANY_RELEASE_METHODS, LOGGING_METHODS, NON_RAISING_CALLS, NON_RAISING_METHODS
+from memlint.analysis.walk import find
+
+if TYPE_CHECKING:  # pragma: no cover
+    from memlint.analysis.facts import ModuleContext
+
+
+def raising_calls(
+    ctx: "ModuleContext", node: cst.CSTNode, handled: Set[int], held_names: Set[str], in_handler: bool, yields_raise: bool
+) -> List[cst.CSTNode]:
+    """The calls, awaits and yields of ``node`` that may raise, in source order. ``held_names``
+    are the names of the resource being followed; calls in ``handled`` (by id) hand it on."""
+    raising: List[cst.CSTNode] = []
+    if in_handler:
+        # An except block is already the error path; what its own calls might raise
+        # is a second failure, not the one the code is written for.
+        return raising
+    for found, path in find(node, (cst.Call, cst.Await, cst.Yield)):
+        if isinstance(found, cst.Call):
+            if id(found) in handled:
+                continue
+            func = found.func
+            name = dotted(func) or ""
+            last = func.attr.value if isinstance(func, cst.Attribute) else name.rsplit(".", 1)[-1]
+            if name in NON_RAISING_CALLS or (ctx.resolve(func) or "") in NON_RAISING_CALLS:
+                continue
+            on_resource = isinstance(func, cst.Attribute) and dotted(func.value) in held_names
+            if isinstance(func, cst.Attribute) and not on_resource and (
+                last in LOGGING_METHODS or last in NON_RAISING_METHODS
+            ):
+                continue
+            if isinstance(func, cst.Name) and last in LOGGING_METHODS:
+                continue
+            # Releasing something else is taken not to fail (``os.close(fd)``, ``b.close()``,
+            # ``pty.close_w()``).
+            if isinstance(func, cst.Attribute) and (
+                last in ANY_RELEASE_METHODS or last.startswith(("close", "release"))
+            ):
+                continue
+            if (ctx.resolve(func) or "") in ANY_RELEASE_FUNCS:
+                continue
+            raising.append(found)
+        elif isinstance(found, cst.Await):
+            if isinstance(found.expression, cst.Call) and id(found.expression) in handled:
+                continue
+            raising.append(found)
+        elif isinstance(found, cst.Yield):
+            if yields_raise:
+                raising.append(found)
+        # ``assert proc.stdout is not None`` narrows a type; it is not an error path.
+    return raising
+

@@ -1,0 +1,176 @@
+"""Stage 4, acquisition sites: where the value of one acquiring call goes.
+
+Managed by ``with``, bound to names (then followed path by path: ``tracking``), stored
+on ``self`` (its class then owns it: ``ownership``), handed on, used without a name
+(``inline``), thrown away (``dropped``), or of no interest (``skip``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+import libcst as cst
+
+from memlint.analysis.facts import COMPOUND, ModuleContext, last_name
+from memlint.analysis.names import self_attribute
+from memlint.analysis.resources import (
+    BORROWER_PREFIXES,
+    BORROWERS,
+    CLOSES_WHEN_EXHAUSTED,
+    CONSUMERS,
+    HANDOFF_CALLS,
+    HANDOFF_METHODS,
+    KNOWLEDGE,
+    ResourceSpec,
+)
+from memlint.analysis.walk import find
+
+
+@dataclass
+class Site:
+    """Where one acquisition's value goes."""
+
+    kind: str  # "track", "store-self", "inline", "dropped", "escape", "managed", "skip"
+    statement: Optional[cst.CSTNode] = None
+    # For "track": the names (and the spec of what each holds) to follow.
+    names: Tuple[Tuple[str, ResourceSpec], ...] = ()
+    # For "inline", how the value is used: "passed-to" (``use_name`` is the callee),
+    # "method-call"/"attribute" (``use_name`` is the method or attribute), "indexed",
+    # "discarded" (a tuple result thrown away), "iterated", "iterated-stoppable".
+    use: str = ""
+    use_name: str = ""
+    # For "store-self": the attribute of ``self``.
+    attr: str = ""
+
+
+def enclosing_statement(path: Tuple[cst.CSTNode, ...]) -> Tuple[Optional[cst.CSTNode], Tuple[cst.CSTNode, ...]]:
+    loops = tuple(node for node in path if isinstance(node, (cst.For, cst.While)))
+    for node in reversed(path):
+        if isinstance(node, cst.BaseSmallStatement):
+            return node, loops
+        if isinstance(node, COMPOUND):
+            return node, loops
+    return None, loops
+
+
+def classify_site(ctx: ModuleContext, call: cst.Call, path: Tuple[cst.CSTNode, ...], spec: ResourceSpec) -> Site:
+    """Where the value of an acquiring call goes."""
+    node: cst.CSTNode = call
+    index = len(path) - 1
+    while index >= 0 and isinstance(path[index], cst.Await):
+        node = path[index]
+        index -= 1
+    if index < 0:
+        return Site("skip")
+    parent = path[index]
+    grand = path[index - 1] if index > 0 else None
+    qualified = ctx.resolve(call.func) or ""
+    if isinstance(parent, cst.WithItem):
+        return Site("managed")
+    if isinstance(parent, cst.Arg) and isinstance(grand, cst.Call):
+        outer = ctx.resolve(grand.func) or ""
+        last = outer.rsplit(".", 1)[-1]
+        if isinstance(grand.func, cst.Attribute) and last in HANDOFF_METHODS:
+            holder = grand.func.value
+            attr = self_attribute(holder)
+            statement, _loops = enclosing_statement(path[:index])
+            if attr:
+                return Site("store-self", statement, attr=attr)
+            if isinstance(holder, cst.Name) and ctx.scope is not None and holder.value in ctx.scope.containers:
+                return Site("track", statement, ((holder.value, spec),))
+        if outer in ctx.table or last in HANDOFF_METHODS or outer in HANDOFF_CALLS:
+            return Site("escape")
+        if outer in BORROWERS or outer.startswith(BORROWER_PREFIXES):
+            if qualified in CLOSES_WHEN_EXHAUSTED and outer in CONSUMERS:
+                return Site("skip")
+            if spec.is_path and outer in ("pathlib.Path", "Path", "str", "os.fspath"):
+                return Site("skip")  # the same path in another form: followed no further
+            if outer in ("print",) or outer.startswith(BORROWER_PREFIXES):
+                return Site("skip")
+            return Site("inline", use="passed-to", use_name=outer)
+        return Site("escape")
+    if isinstance(parent, cst.Attribute) and parent.value is node:
+        method = parent.attr.value
+        if isinstance(grand, cst.Call) and grand.func is parent:
+            if method in spec.release or method in ("__enter__", "__exit__", "__aenter__", "__aexit__"):
+                return Site("skip")
+            return Site("inline", use="method-call", use_name=method)
+        return Site("inline", use="attribute", use_name=method)
+    if isinstance(parent, cst.Subscript) and parent.value is node and spec.parts:
+        return Site("inline", use="indexed")
+    statement, _loops = enclosing_statement(path[: index + 1])
+    if isinstance(parent, (cst.Assign, cst.AnnAssign)) and parent.value is node:
+        targets = [t.target for t in parent.targets] if isinstance(parent, cst.Assign) else [parent.target]
+        if all(isinstance(t, cst.Name) for t in targets):
+            if spec.parts:
+                return Site("skip")
+            return Site("track", statement, tuple((t.value, spec) for t in targets))  # type: ignore[attr-defined]
+        if len(targets) == 1 and isinstance(targets[0], cst.Tuple) and spec.parts:
+            names = []
+            elements = targets[0].elements
+            for position, part in spec.parts:
+                if position < len(elements) and isinstance(elements[position].value, cst.Name):
+                    names.append((elements[position].value.value, part))  # type: ignore[attr-defined]
+            return Site("track", statement, tuple(names)) if names else Site("escape")
+        attr = self_attribute(targets[0]) if len(targets) == 1 else None
+        if attr:
+            return Site("store-self", statement, attr=attr)
+        target = targets[0]
+        if (
+            len(targets) == 1
+            and isinstance(target, cst.Subscript)
+            and isinstance(target.value, cst.Name)
+            and ctx.scope is not None
+            and target.value.value in ctx.scope.containers
+        ):
+            # Stored in a local dict or list: the container now holds it.
+            return Site("track", statement, ((target.value.value, spec),))
+        return Site("escape")
+    if isinstance(parent, cst.NamedExpr) and parent.value is node and isinstance(parent.target, cst.Name):
+        if spec.parts:
+            return Site("skip")
+        return Site("track", statement, ((parent.target.value, spec),))
+    if isinstance(parent, cst.Expr) and parent.value is node:
+        if _expected_to_raise(ctx, path):
+            # ``with self.assertRaises(...): open(missing)``: the call is meant to fail.
+            return Site("skip")
+        if spec.model and KNOWLEDGE.models[spec.model].not_a_resource_when_discarded:
+            # A method named accept() whose value is thrown away is not socket.accept().
+            return Site("skip")
+        if spec.parts:
+            return Site("inline", use="discarded")
+        return Site("dropped", statement)
+    if isinstance(parent, (cst.For, cst.CompFor)) and parent.iter is node:
+        if qualified in CLOSES_WHEN_EXHAUSTED:
+            if isinstance(parent, cst.For) and _can_stop_early(parent):
+                return Site("inline", use="iterated-stoppable")
+            return Site("skip")
+        return Site("inline", use="iterated")
+    if isinstance(parent, (cst.Return, cst.Yield, cst.Element, cst.DictElement, cst.StarredElement, cst.Lambda)):
+        return Site("escape")
+    return Site("skip")
+
+
+def _expected_to_raise(ctx: "ModuleContext", path: Tuple[cst.CSTNode, ...]) -> bool:
+    for node in reversed(path):
+        if isinstance(node, cst.With):
+            for item in node.items:
+                expr = item.item
+                if isinstance(expr, cst.Call):
+                    last = last_name(expr.func)
+                    if last.startswith("assertRaises") or last in ("raises", "assertWarns", "suppress"):
+                        return True
+            return False
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            return False
+    return False
+
+
+def _can_stop_early(loop: cst.For) -> bool:
+    """A ``return`` or ``raise`` in the loop, or a ``break`` of this loop itself."""
+    for found, path in find(loop.body, (cst.Return, cst.Break, cst.Raise)):
+        if isinstance(found, cst.Break) and any(isinstance(p, (cst.For, cst.While)) for p in path):
+            continue
+        return True
+    return False

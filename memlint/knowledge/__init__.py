@@ -1,0 +1,127 @@
+"""Resource knowledge as data: ``memlint/knowledge/*.toml``, one file per family.
+
+``knowledge()`` is the one entry point: the models and call tables, read once per
+process. ``custom_specs`` turns ``[tool.memlint.resources]`` entries into specs, and
+``resource_table_markdown`` writes the README's list of known resources from the data.
+Nothing here imports libcst.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Tuple, Union
+
+from memlint.knowledge.loader import (
+    KNOWLEDGE_DIR,
+    Knowledge,
+    KnowledgeError,
+    Model,
+    knowledge_files,
+    load_knowledge,
+    parse_model,
+    spec_of,
+)
+from memlint.knowledge.spec import ResourceSpec
+
+# ``[tool.memlint.resources]`` values: ``"close"``, or a table normalised to sorted
+# (field, value) pairs (hashable, and JSON-able for the cache key).
+ConfiguredResource = Union[str, Tuple[Tuple[str, Any], ...]]
+# The fields a configured resource may set (the others need a whole model file).
+CONFIG_FIELDS = ("kind", "release", "release_functions", "verb", "exit", "long_lived", "is_path")
+
+
+def knowledge() -> Knowledge:
+    """The built-in knowledge (cached: read once per process)."""
+    return load_knowledge(KNOWLEDGE_DIR)
+
+
+def parse_configured(name: str, value: Any, where: str) -> ConfiguredResource:
+    """Check one ``[tool.memlint.resources]`` value and normalise it; ``KnowledgeError``
+    (one line, naming the entry) when it is wrong."""
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, Mapping):
+        raise KnowledgeError(f"{where}: must be a method name like \"close\" or a table of model fields")
+    unknown = sorted(set(value) - set(CONFIG_FIELDS))
+    if unknown:
+        raise KnowledgeError(f"{where}: unknown field(s) {unknown}; a configured resource may set {', '.join(CONFIG_FIELDS)}")
+    table = dict(value)
+    table.setdefault("kind", f"resource from {name}()")
+    parse_model(table, where, "config", require_name=False)
+    return tuple(sorted((key, tuple(item) if isinstance(item, list) else item) for key, item in value.items()))
+
+
+def custom_specs(resources: Mapping[str, ConfiguredResource]) -> Dict[str, ResourceSpec]:
+    """Entries from ``[tool.memlint.resources]``: qualified name -> spec."""
+    specs: Dict[str, ResourceSpec] = {}
+    for name, value in resources.items():
+        if isinstance(value, str):
+            specs[name] = ResourceSpec(f"resource from {name}()", frozenset((value,)))
+            continue
+        table: Dict[str, Any] = {key: list(item) if isinstance(item, tuple) else item for key, item in value}
+        table.setdefault("kind", f"resource from {name}()")
+        specs[name] = spec_of(parse_model(table, name, "config", require_name=False))
+    return specs
+
+
+def candidate_names(extra: Iterable[str] = ()) -> FrozenSet[str]:
+    """The last name of every resource-creating callable or method: a cheap first filter."""
+    known = knowledge()
+    names = {qualified.rsplit(".", 1)[-1] for qualified in known.resource_calls}
+    names.update(qualified.rsplit(".", 1)[-1] for qualified in extra)
+    names.update(known.method_acquisitions)
+    names.update(known.lock_methods)
+    return frozenset(names)
+
+
+def resource_table_markdown() -> str:
+    """The README's list of known resources: one row per model that something acquires,
+    in the order of the knowledge files (``tests/test_knowledge.py`` keeps README.md equal)."""
+    known = knowledge()
+    rows: Dict[Tuple[str, str, str], List[str]] = {}
+    for model in known.models.values():
+        creates = [f"`{name}`" for name in model.acquired_by]
+        for method in model.methods:
+            on = {"any": "", "path": " on a pathlib path"}.get(model.receiver, f" on a {model.receiver.replace('-', ' ')}")
+            creates.append(f"`.{method}()`{on}")
+        if not creates:
+            continue  # reached only as a part of another model's result
+        if model.parts:
+            released = "; ".join(f"part {index}: {_released_by(known.models[part])}" for index, part in model.parts)
+        else:
+            released = _released_by(model)
+        # Models that read the same in the table (the database connections whose ``with``
+        # differs) share a row.
+        rows.setdefault((model.kind, released, model.family), []).extend(creates)
+    lines = ["| creates | what | released by (besides `with`) | family |", "|---|---|---|---|"]
+    for (kind, released, family), creates in rows.items():
+        lines.append(f"| {', '.join(creates)} | {kind} | {released} | {family} |")
+    return "\n".join(lines) + "\n"
+
+
+def _released_by(model: Model) -> str:
+    methods = [f"`.{name}()`" for name in sorted(model.release)]
+    functions = [f"`{name}()`" for name in sorted(model.release_functions)]
+    return ", ".join(methods + functions)
+
+
+def model_of(spec: ResourceSpec) -> Model:
+    """The model a spec was built from (``KeyError`` for module-local and configured kinds)."""
+    return knowledge().models[spec.model]
+
+
+__all__ = [
+    "CONFIG_FIELDS",
+    "ConfiguredResource",
+    "Knowledge",
+    "KnowledgeError",
+    "Model",
+    "ResourceSpec",
+    "candidate_names",
+    "custom_specs",
+    "knowledge",
+    "knowledge_files",
+    "model_of",
+    "parse_configured",
+    "resource_table_markdown",
+]
+

@@ -1,0 +1,330 @@
+"""Reading ``memlint/knowledge/*.toml`` into the tables the analysis looks things up in.
+
+Two kinds of file live there: resource families (``[[model]]`` entries: what acquires a
+resource, what releases it, ...) and ``calls.toml`` (how ordinary calls treat a resource
+given to them, which calls can fail). ``load_knowledge`` reads them once per process.
+A file that breaks the schema raises ``KnowledgeError`` naming the file and the field.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, FrozenSet, List, Mapping, Tuple
+
+from memlint.knowledge.spec import EXIT_BEHAVIOURS, ResourceSpec
+
+if sys.version_info >= (3, 11):  # pragma: no cover - the branch depends on the interpreter
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+KNOWLEDGE_DIR = Path(__file__).resolve().parent
+CALLS_FILE = "calls.toml"
+RECEIVERS = ("path", "any")  # or the name of the model whose objects the method is called on
+METHOD_ARGUMENTS = ("any", "mode-string")
+PROTOCOLS = ("object", "acquire-release")
+
+_DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$")
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+# Lists of callables that must each be one of the model's own ``acquired_by``.
+CALLABLE_SUBSETS = (
+    "hold_nothing_over_memory_buffer",
+    "borrow_a_given_file",
+    "closes_when_exhausted",
+    "keep_the_file_with_delete_false",
+    "may_be_detached",
+)
+_STRING_LISTS = ("acquired_by", "methods", "release", "release_functions", "non_raising_methods", "subclass_bases",
+                 "borrowed_params") + CALLABLE_SUBSETS
+_BOOLEANS = ("long_lived", "is_path", "borrows_its_arguments", "not_a_resource_when_discarded")
+_STRINGS = ("name", "kind", "summary", "verb", "exit", "receiver", "method_arguments", "protocol", "kept_path_model")
+MODEL_FIELDS = frozenset(_STRING_LISTS + _BOOLEANS + _STRINGS + ("parts",))
+
+
+class KnowledgeError(ValueError):
+    """A knowledge file (or a ``[tool.memlint.resources]`` table) breaks the schema."""
+
+
+@dataclass(frozen=True)
+class Model:
+    """One ``[[model]]``: a kind of resource and everything known about it."""
+
+    name: str
+    kind: str
+    family: str
+    summary: str = ""
+    acquired_by: Tuple[str, ...] = ()
+    methods: Tuple[str, ...] = ()
+    receiver: str = "any"
+    method_arguments: str = "any"
+    protocol: str = "object"
+    release: Tuple[str, ...] = ()
+    release_functions: Tuple[str, ...] = ()
+    verb: str = "closed"
+    exit: str = "closes"
+    long_lived: bool = False
+    is_path: bool = False
+    parts: Tuple[Tuple[int, str], ...] = ()
+    non_raising_methods: Tuple[str, ...] = ()
+    borrows_its_arguments: bool = False
+    not_a_resource_when_discarded: bool = False
+    hold_nothing_over_memory_buffer: Tuple[str, ...] = ()
+    borrow_a_given_file: Tuple[str, ...] = ()
+    closes_when_exhausted: Tuple[str, ...] = ()
+    keep_the_file_with_delete_false: Tuple[str, ...] = ()
+    may_be_detached: Tuple[str, ...] = ()
+    # The path model that ``.name`` of a file kept on disk is followed as.
+    kept_path_model: str = ""
+    # Declared for the precision work; no analysis stage reads these two yet.
+    borrowed_params: Tuple[str, ...] = ()
+    subclass_bases: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MethodAcquisition:
+    """A method that returns a new resource (``path.open()``, ``server.accept()``)."""
+
+    method: str
+    receiver: str
+    arguments: str
+    spec: ResourceSpec
+    model: Model
+
+
+@dataclass
+class Knowledge:
+    """Every table the analysis, the prefilter and the fixer look things up in."""
+
+    models: Dict[str, Model] = field(default_factory=dict)
+    specs: Dict[str, ResourceSpec] = field(default_factory=dict)
+    # Qualified callable -> the spec of what it returns.
+    resource_calls: Dict[str, ResourceSpec] = field(default_factory=dict)
+    # Method name -> the acquisitions it can be, in file order.
+    method_acquisitions: Dict[str, Tuple[MethodAcquisition, ...]] = field(default_factory=dict)
+    lock_methods: FrozenSet[str] = frozenset()
+    lock_spec: ResourceSpec = ResourceSpec("lock")
+    # Callables with a special case in the acquisition classifier.
+    in_memory_wrappers: FrozenSet[str] = frozenset()
+    borrows_given_file: FrozenSet[str] = frozenset()
+    closes_when_exhausted: FrozenSet[str] = frozenset()
+    keeps_file: FrozenSet[str] = frozenset()
+    may_be_detached: FrozenSet[str] = frozenset()
+    kept_file_path_spec: ResourceSpec = ResourceSpec("temporary file")
+    # From calls.toml.
+    borrowers: FrozenSet[str] = frozenset()
+    borrower_prefixes: Tuple[str, ...] = ()
+    consumers: FrozenSet[str] = frozenset()
+    handoff_methods: FrozenSet[str] = frozenset()
+    handoff_calls: FrozenSet[str] = frozenset()
+    reclaim_methods: FrozenSet[str] = frozenset()
+    any_release_methods: FrozenSet[str] = frozenset()
+    any_release_funcs: FrozenSet[str] = frozenset()
+    class_release_methods: Tuple[str, ...] = ()
+    non_raising_calls: FrozenSet[str] = frozenset()
+    non_raising_methods: FrozenSet[str] = frozenset()
+    logging_methods: FrozenSet[str] = frozenset()
+    terminators: FrozenSet[str] = frozenset()
+    path_constructors: FrozenSet[str] = frozenset()
+    path_methods: FrozenSet[str] = frozenset()
+    path_wrappers: FrozenSet[str] = frozenset()
+    memory_buffers: FrozenSet[str] = frozenset()
+    digest: str = ""
+
+
+def knowledge_files(directory: Path = KNOWLEDGE_DIR) -> List[Path]:
+    return sorted(directory.glob("*.toml"))
+
+
+@functools.lru_cache(maxsize=None)
+def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> Knowledge:
+    """The knowledge in ``directory``, read once per process."""
+    hasher = hashlib.blake2b(digest_size=20)
+    models: List[Model] = []
+    calls: Mapping[str, Any] = {}
+    for path in knowledge_files(directory):
+        data = path.read_bytes()
+        hasher.update(path.name.encode() + b"\0" + data + b"\0")
+        try:
+            document = tomllib.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+            raise KnowledgeError(f"{path.name}: not valid TOML: {error}") from None
+        if path.name == CALLS_FILE:
+            calls = document
+            continue
+        unknown = set(document) - {"model"}
+        if unknown:
+            raise KnowledgeError(f"{path.name}: unknown top-level key(s) {sorted(unknown)}; expected [[model]] entries")
+        raw_models = document.get("model", [])
+        if not isinstance(raw_models, list):
+            raise KnowledgeError(f"{path.name}: `model` must be an array of tables ([[model]])")
+        family = path.stem
+        for index, raw in enumerate(raw_models):
+            models.append(parse_model(raw, f"{path.name}: model {index + 1}", family))
+    knowledge = build(models, calls)
+    knowledge.digest = hasher.hexdigest()
+    return knowledge
+
+
+def parse_model(raw: Any, where: str, family: str, require_name: bool = True) -> Model:
+    """One model table, checked field by field."""
+    if not isinstance(raw, Mapping):
+        raise KnowledgeError(f"{where}: must be a table")
+    unknown = set(raw) - MODEL_FIELDS
+    if unknown:
+        raise KnowledgeError(f"{where}: unknown field(s) {sorted(unknown)}; known fields: {sorted(MODEL_FIELDS)}")
+    values: Dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in _STRING_LISTS:
+            if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+                raise KnowledgeError(f"{where}: `{key}` must be a list of strings")
+            pattern = _IDENTIFIER if key in ("methods", "release", "non_raising_methods") else _DOTTED
+            if key == "borrowed_params":
+                pattern = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$")
+            for item in value:
+                if not pattern.match(item):
+                    raise KnowledgeError(f"{where}: `{key}` entry {item!r} is not a valid name")
+            values[key] = tuple(value)
+        elif key in _BOOLEANS:
+            if not isinstance(value, bool):
+                raise KnowledgeError(f"{where}: `{key}` must be true or false")
+            values[key] = value
+        elif key in _STRINGS:
+            if not isinstance(value, str) or not value:
+                raise KnowledgeError(f"{where}: `{key}` must be a non-empty string")
+            values[key] = value
+        else:  # parts
+            values[key] = _parse_parts(value, where)
+    if require_name and not _MODEL_NAME.match(values.get("name", "")):
+        raise KnowledgeError(f"{where}: `name` is required (lowercase words joined by '-')")
+    if "kind" not in values:
+        raise KnowledgeError(f"{where}: `kind` is required (what a person calls the resource)")
+    _check_choice(values, "exit", EXIT_BEHAVIOURS, where)
+    _check_choice(values, "method_arguments", METHOD_ARGUMENTS, where)
+    _check_choice(values, "protocol", PROTOCOLS, where)
+    acquired = set(values.get("acquired_by", ()))
+    for key in CALLABLE_SUBSETS:
+        stray = [name for name in values.get(key, ()) if name not in acquired]
+        if stray:
+            raise KnowledgeError(f"{where}: `{key}` names {stray}, which are not in its `acquired_by`")
+    values.setdefault("name", "")
+    return Model(family=family, **values)
+
+
+def _check_choice(values: Mapping[str, Any], key: str, choices: Tuple[str, ...], where: str) -> None:
+    if key in values and values[key] not in choices:
+        raise KnowledgeError(f"{where}: `{key}` must be one of {', '.join(choices)}, got {values[key]!r}")
+
+
+def _parse_parts(value: Any, where: str) -> Tuple[Tuple[int, str], ...]:
+    parts = []
+    if not isinstance(value, list):
+        raise KnowledgeError(f"{where}: `parts` must be a list of {{ index = N, model = \"name\" }}")
+    for part in value:
+        if (
+            not isinstance(part, Mapping)
+            or set(part) != {"index", "model"}
+            or not isinstance(part["index"], int)
+            or isinstance(part["index"], bool)
+            or not isinstance(part["model"], str)
+        ):
+            raise KnowledgeError(f"{where}: `parts` must be a list of {{ index = N, model = \"name\" }}")
+        parts.append((part["index"], part["model"]))
+    return tuple(parts)
+
+
+def spec_of(model: Model, parts: Tuple[Tuple[int, ResourceSpec], ...] = ()) -> ResourceSpec:
+    return ResourceSpec(
+        model.kind,
+        frozenset(model.release),
+        frozenset(model.release_functions),
+        long_lived=model.long_lived,
+        is_path=model.is_path,
+        parts=parts,
+        verb=model.verb,
+        model=model.name,
+        exit=model.exit,
+    )
+
+
+def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
+    """The lookup tables from the models and ``calls.toml``."""
+    knowledge = Knowledge()
+    for model in models:
+        if model.name in knowledge.models:
+            raise KnowledgeError(f"{model.family}.toml: model name {model.name!r} is used twice")
+        knowledge.models[model.name] = model
+    # Parts refer to other models by name: build the referenced specs first.
+    for model in models:
+        for _index, part in model.parts:
+            if part not in knowledge.models or knowledge.models[part].parts:
+                raise KnowledgeError(f"{model.family}.toml: model {model.name!r}: part {part!r} is not a model without parts")
+    for model in sorted(models, key=lambda m: bool(m.parts)):
+        parts = tuple((index, knowledge.specs[part]) for index, part in model.parts)
+        knowledge.specs[model.name] = spec_of(model, parts)
+    methods: Dict[str, List[MethodAcquisition]] = {}
+    for model in models:
+        spec = knowledge.specs[model.name]
+        for qualified in model.acquired_by:
+            if qualified in knowledge.resource_calls:
+                raise KnowledgeError(f"{model.family}.toml: {qualified!r} is acquired by two models")
+            knowledge.resource_calls[qualified] = spec
+        if model.receiver not in RECEIVERS and model.receiver not in knowledge.models:
+            raise KnowledgeError(f"{model.family}.toml: model {model.name!r}: receiver {model.receiver!r} is not path, any or a model")
+        for method in model.methods:
+            if model.protocol == "acquire-release":
+                knowledge.lock_methods |= {method}
+                knowledge.lock_spec = spec
+                continue
+            methods.setdefault(method, []).append(MethodAcquisition(method, model.receiver, model.method_arguments, spec, model))
+    knowledge.method_acquisitions = {name: tuple(found) for name, found in methods.items()}
+
+    def union(key: str) -> FrozenSet[str]:
+        return frozenset(name for model in models for name in getattr(model, key))
+
+    knowledge.in_memory_wrappers = union("hold_nothing_over_memory_buffer")
+    knowledge.borrows_given_file = union("borrow_a_given_file")
+    knowledge.closes_when_exhausted = union("closes_when_exhausted")
+    knowledge.keeps_file = union("keep_the_file_with_delete_false")
+    knowledge.may_be_detached = union("may_be_detached")
+    for model in models:
+        if model.keep_the_file_with_delete_false:
+            path_model = knowledge.models.get(model.kept_path_model)
+            if path_model is None or not path_model.is_path:
+                raise KnowledgeError(f"{model.family}.toml: model {model.name!r}: kept_path_model must name a model with is_path = true")
+            knowledge.kept_file_path_spec = knowledge.specs[path_model.name]
+
+    def strings(section: str, key: str) -> Tuple[str, ...]:
+        table = calls.get(section, {})
+        value = table.get(key, []) if isinstance(table, Mapping) else None
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise KnowledgeError(f"{CALLS_FILE}: [{section}] {key} must be a list of strings")
+        return tuple(value)
+
+    models_borrowing = frozenset(q for model in models if model.borrows_its_arguments for q in model.acquired_by)
+    knowledge.borrowers = frozenset(strings("borrowing", "callables")) | models_borrowing
+    knowledge.borrower_prefixes = strings("borrowing", "prefixes")
+    knowledge.consumers = frozenset(strings("borrowing", "consumers"))
+    knowledge.handoff_methods = frozenset(strings("handing-off", "methods"))
+    knowledge.handoff_calls = frozenset(strings("handing-off", "callables"))
+    knowledge.reclaim_methods = frozenset(strings("handing-off", "reclaiming_methods"))
+    knowledge.any_release_methods = frozenset(strings("releasing", "methods"))
+    knowledge.any_release_funcs = frozenset(strings("releasing", "functions")) | frozenset(
+        name for model in models if model.is_path for name in model.release_functions
+    )
+    knowledge.class_release_methods = strings("releasing", "class_methods")
+    knowledge.non_raising_calls = frozenset(strings("raising", "non_raising_callables"))
+    knowledge.non_raising_methods = frozenset(strings("raising", "non_raising_methods")) | union("non_raising_methods")
+    knowledge.logging_methods = frozenset(strings("raising", "logging_methods"))
+    knowledge.terminators = frozenset(strings("raising", "terminators"))
+    knowledge.path_constructors = frozenset(strings("paths", "constructors"))
+    knowledge.path_methods = frozenset(strings("paths", "methods"))
+    knowledge.path_wrappers = frozenset(strings("paths", "wrappers"))
+    knowledge.memory_buffers = frozenset(strings("memory-buffers", "constructors"))
+    return knowledge

@@ -1,0 +1,38 @@
+"""``ResourceSpec``: how one kind of resource behaves, as the analysis reads it.
+
+Built from a model of ``memlint/knowledge/*.toml`` (or from ``[tool.memlint.resources]``)
+by ``memlint.knowledge.loader``; nothing here reads files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import FrozenSet, Tuple
+
+# What a resource's own ``__exit__`` does.
+EXIT_BEHAVIOURS = ("closes", "commits-only", "nothing")
+
+
+@dataclass(frozen=True)
+class ResourceSpec:
+    """How one kind of resource behaves."""
+
+    # What a person calls it, used in messages: "file", "socket", "database connection".
+    kind: str
+    # Methods on the object that release it (``with`` and ``__exit__`` always do).
+    release: FrozenSet[str] = frozenset()
+    # Functions that release it when given it as an argument (``os.close(fd)``).
+    release_funcs: FrozenSet[str] = frozenset()
+    # Typically kept for the life of the program (executors, sessions): a module-level
+    # global of this kind is not reported.
+    long_lived: bool = False
+    # A path on disk rather than an object: handing the string to a call is only a use.
+    is_path: bool = False
+    # For calls that return a tuple: (index, spec) of the parts that are resources.
+    parts: Tuple[Tuple[int, "ResourceSpec"], ...] = field(default=())
+    # The verb used in messages ("closed", "removed", "waited for", ...).
+    verb: str = "closed"
+    # The model it comes from ("file", "socket", ...; "" for module-local kinds), and what
+    # its own ``__exit__`` does. Neither takes part in comparisons.
+    model: str = field(default="", compare=False)
+    exit: str = field(default="closes", compare=False)

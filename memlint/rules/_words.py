@@ -1,0 +1,38 @@
+"""Phrasing the resource rules share: how a resource and an exception are named."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from memlint.knowledge.spec import ResourceSpec
+
+VOWELS = ("a", "e", "i", "o", "u")
+
+
+def with_article(kind: str) -> str:
+    """"a file", "an executor", "a `Pool` object" (a code name always takes "a")."""
+    if kind.startswith("`"):
+        return "a " + kind
+    return ("an " if kind.lower().startswith(VOWELS) else "a ") + kind
+
+
+def subject(name: str, spec: ResourceSpec, label: str) -> str:
+    """"`f` (a file from `open()`)"."""
+    return f"`{name}` ({with_article(spec.kind)} from {label})"
+
+
+def raise_phrase(witness: object, kind: str, witness_label: str) -> str:
+    """How an exception that leaves a resource held is described, from the fact's witness."""
+    if witness is None:
+        return "when an exception is raised"
+    if kind == "reraise":
+        return "when the exception re-raised at line {L0} propagates"
+    if isinstance(witness, cst.Call):
+        return f"when {witness_label} raises (line {{L0}})"
+    if isinstance(witness, cst.Await):
+        return "when the `await` at line {L0} raises"
+    if isinstance(witness, cst.Yield):
+        return "when the generator is closed at the `yield` on line {L0}"
+    if isinstance(witness, cst.Assert):
+        return "when the `assert` at line {L0} fails"
+    return "when line {L0} raises"

@@ -1,0 +1,90 @@
+"""The real-code precision harness (benchmarks/realcode): keys, exclusions, ledger, sampling."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+REALCODE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        "benchmarks", "realcode")
+sys.path.insert(0, REALCODE)
+
+import findings  # noqa: E402
+import ledger  # noqa: E402
+import sample  # noqa: E402
+
+SOURCE = '''import socket
+
+
+class Server:
+    def dial(self, addr):
+        s = socket.socket()
+        s.connect(addr)
+        s = socket.socket()
+        return s
+'''
+
+
+def _raw(line):
+    return {"path": "pkg/server.py", "line": line, "code": "MEM001", "message": "m"}
+
+
+def _keys(tmp_path, text, lines):
+    (tmp_path / "pkg").mkdir(exist_ok=True)
+    (tmp_path / "pkg" / "server.py").write_text(text)
+    records = findings.keyed_findings("demo", "tuning", str(tmp_path), [_raw(n) for n in lines])
+    return [r["key"] for r in records]
+
+
+@pytest.mark.parametrize("path, excluded", [
+    ("pkg/tests/helpers.py", True), ("testing/util.py", True), ("pkg/test/x.py", True),
+    ("pkg/test_server.py", True), ("pkg/server_test.py", True), ("conftest.py", True),
+    ("pkg/testcase.py", False), ("pkg/contest.py", False), ("e2e_tests/run.py", False),
+])
+def test_test_code_is_excluded_exactly_as_judging_md_says(path, excluded):
+    assert findings.is_test_path(path) is excluded
+
+
+def test_key_survives_an_unrelated_line_shift(tmp_path):
+    before = _keys(tmp_path, SOURCE, [6, 8])
+    shifted = _keys(tmp_path, "# a comment\n\n" + SOURCE, [8, 10])
+    assert before == shifted
+    assert before[0] != before[1], "two identical lines need distinct occurrence indexes"
+    assert "Server.dial" in before[0]
+
+
+def test_lost_true_positive_is_reported_only_for_the_projects_run():
+    judged = {"demo|a.py|MEM001|f|x = open(p)|0": {
+        "project": "demo", "set": "tuning", "verdict": "true", "code": "MEM001"}}
+    assert len(ledger.lost_true_positives([], judged, ["tuning"], ["demo"])) == 1
+    assert ledger.lost_true_positives([], judged, ["tuning"], ["other"]) == []
+    still_there = [{"key": "demo|a.py|MEM001|f|x = open(p)|0"}]
+    assert ledger.lost_true_positives(still_there, judged, ["tuning"], ["demo"]) == []
+
+
+def test_sample_is_seeded_and_stratified_by_rule():
+    candidates = [{"key": f"{p}{c}{i}", "code": c, "project": p}
+                  for p in "abc" for c in ("MEM001", "MEM003") for i in range(10)]
+    first = sample.draw(candidates, 10, seed=7)
+    assert first == sample.draw(candidates, 10, seed=7)
+    assert first != sample.draw(candidates, 10, seed=8)
+    codes = [f["code"] for f in first]
+    assert codes.count("MEM001") == codes.count("MEM003") == 5
+    projects_of_mem001 = [f["project"] for f in first if f["code"] == "MEM001"]
+    assert set(projects_of_mem001) == set("abc"), "projects are taken in turn"
+
+
+def test_record_rejects_a_bad_verdict_with_one_line(tmp_path):
+    entry = {"set": "tuning", "project": "demo", "path": "a.py", "code": "MEM001",
+             "function": "f", "text": "x", "occurrence": 0, "verdict": "maybe",
+             "message_wrong": False, "reason": "r"}
+    filled = tmp_path / "filled.jsonl"
+    filled.write_text(json.dumps(entry) + "\n")
+    done = subprocess.run(
+        [sys.executable, os.path.join(REALCODE, "run.py"), "--ledger",
+         str(tmp_path / "ledger.jsonl"), "--record", str(filled)],
+        capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "verdict must be one of" in done.stderr
+    assert "Traceback" not in done.stderr
