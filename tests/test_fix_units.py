@@ -274,3 +274,12 @@ def test_contextlib_import_joins_the_standard_library_group() -> None:
     )
     source = "import requests\nimport sqlite3\n\n\ndef g(db):\n    c = sqlite3.connect(db)\n    c.execute('x')\n    c.close()\n"
     assert _fixed(source).startswith("import requests\nimport contextlib\nimport sqlite3\n")
+
+
+def test_inline_stream_read_whole_by_a_parser_is_fixed() -> None:
+    source = "import yaml\n\n\ndef load(p):\n    config = yaml.safe_load(open(p))\n    return config\n"
+    assert _fixed(source) == (
+        "import yaml\n\n\ndef load(p):\n    with open(p) as f:\n        config = yaml.safe_load(f)\n    return config\n"
+    )
+    lazy = "import yaml\n\n\ndef load(p):\n    docs = yaml.safe_load_all(open(p))\n    return list(docs)\n"
+    assert _fixed(lazy) == lazy

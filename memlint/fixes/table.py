@@ -181,6 +181,10 @@ EAGER_CONSUMERS: FrozenSet[str] = frozenset(
         "hashlib.file_digest", "list", "tuple", "sorted", "set", "frozenset", "len", "sum", "max",
         "min", "any", "all", "print", "str", "repr", "bytes", "bytearray", "isinstance", "id",
         "hash", "bool", "next", "os.fstat", "os.fsync", "os.read", "os.write", "os.isatty", "select.select",
+        # Parsers that read the whole stream before returning (not the ``*_all``/``iterparse``
+        # ones, which read lazily, nor ``numpy.load``, whose ``.npz`` result reads later).
+        "yaml.load", "yaml.safe_load", "yaml.full_load", "yaml.unsafe_load", "toml.load",
+        "xml.etree.ElementTree.parse", "xml.dom.minidom.parse", "numpy.loadtxt",
     }
 )
 # Calls that take a lock (or set a state) on an open file that lasts until it is closed:
