@@ -1,6 +1,7 @@
 """Does ``memlint check --fix`` keep real projects working, and how much does it fix? Run by hand.
 
     python benchmarks/fix_real_projects.py [--workdir /tmp/fixcheck] [--only NAME,...] [--skip-tests]
+                                           [--unsafe-fixes]
 
 For each project below (small pure-Python projects whose sdist ships its tests) it:
 
@@ -10,8 +11,8 @@ For each project below (small pure-Python projects whose sdist ships its tests) 
    straight-line code (the definition of ``tests/test_fix_share.py``) with a resource that
    has an equivalent ``with``, the share with a safe fix and with any fix; and, over the
    library code alone (not the tests), the share of all MEM001/MEM003 findings with any fix;
-3. runs the project's tests, applies the safe fixes to the whole copy (library and tests,
-   ``memlint check --fix --isolated``), checks every fixed file still parses, runs the tests
+3. runs the project's tests, applies the safe fixes (with ``--unsafe-fixes``: all fixes) to the
+   whole copy (library and tests, ``memlint check --fix --isolated``), checks every fixed file still parses, runs the tests
    again and compares: the same tests must pass (a test that fails before the fix, for a
    reason of this machine, must fail the same way after it).
 
@@ -102,13 +103,14 @@ def run_tests(folder: Path, project: Project) -> Dict[str, str]:
     return outcomes
 
 
-def apply_safe_fixes(folder: Path) -> Tuple[int, List[Path]]:
-    """Run ``memlint check --fix`` on the copy; the number of findings fixed and the files changed."""
+def apply_fixes(folder: Path, unsafe: bool = False) -> Tuple[int, List[Path]]:
+    """Run ``memlint check --fix`` (with ``unsafe``: ``--unsafe-fixes`` too) on the copy; the
+    number of findings fixed and the files changed."""
     before = {path: path.read_bytes() for path in folder.rglob("*.py")}
     environment = dict(os.environ, PYTHONPATH=str(ROOT))
     result = subprocess.run(
         [sys.executable, "-m", "memlint", "check", "--fix", "--isolated", "--no-cache", "--jobs", "1",
-         "--output-format", "concise", str(folder)],
+         "--output-format", "concise", str(folder)] + (["--unsafe-fixes"] if unsafe else []),
         capture_output=True, text=True, env=environment,
     )
     found = re.search(r"Fixed (\d+) finding", result.stderr)
@@ -177,6 +179,7 @@ def main() -> int:
     parser.add_argument("--workdir", default="/tmp/fixcheck")
     parser.add_argument("--only", help="comma-separated project names")
     parser.add_argument("--skip-tests", action="store_true", help="measure the fix rate only")
+    parser.add_argument("--unsafe-fixes", action="store_true", help="apply the unsafe fixes too")
     options = parser.parse_args()
     workdir = Path(options.workdir)
     wanted: Optional[Set[str]] = set(options.only.split(",")) if options.only else None
@@ -193,7 +196,7 @@ def main() -> int:
                 f"library findings {rate[3]}, with a fix {rate[4]}")
         if project.suite and not options.skip_tests:
             before = run_tests(folder, project)
-            fixed, changed = apply_safe_fixes(folder)
+            fixed, changed = apply_fixes(folder, options.unsafe_fixes)
             after = run_tests(folder, project)
             passed = sum(1 for outcome in before.values() if outcome == "PASSED")
             failed_before = sorted(t for t, o in before.items() if o in ("FAILED", "ERROR"))
