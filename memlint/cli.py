@@ -119,9 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     config.add_argument("--isolated", action="store_true", help="ignore all configuration files")
     config.add_argument("--target-version", choices=TARGET_VERSIONS, metavar="VERSION",
                         help="the Python version to parse files as: py37 ... py314 "
-                             "(default: target-version in the config, else any version memlint can read)")
+                             "(default: target-version in the config, else this interpreter's version, "
+                             "and newer syntax where libcst reads it)")
     speed = check.add_argument_group("speed")
-    speed.add_argument("--jobs", type=_positive, metavar="N", help="worker processes (default: number of CPUs)")
+    speed.add_argument("--jobs", type=_positive, metavar="N", help="worker processes (default: number of CPUs; never more than files)")
     speed.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     speed.add_argument("--cache-dir", metavar="DIR",
                        help="where to keep the cache (default: .memlint_cache in the project root: the folder of "
