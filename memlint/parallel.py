@@ -139,10 +139,17 @@ def ordered_map(
             for future in done:
                 finished[in_flight.pop(future)] = future.result()
             while next_to_yield in finished:
-                yield from finished.pop(next_to_yield)
+                results = finished.pop(next_to_yield)
                 next_to_yield += 1
-    except BaseException:
+                if next_to_yield == len(batches):
+                    # Before the last results: a consumer such as zip() stops at them and
+                    # never resumes this generator.
+                    pool.shutdown(wait=True)
+                yield from results
+    except BaseException as error:
         _kill_workers(pool)
-        pool.shutdown(wait=False, cancel_futures=True)
+        # After Ctrl-C the process ends at once (os._exit): nothing to wait for. Otherwise
+        # the pool's own thread is joined (it ends as soon as it sees the workers gone), or
+        # it could still be closing its pipes when the interpreter exits.
+        pool.shutdown(wait=not isinstance(error, KeyboardInterrupt), cancel_futures=True)
         raise
-    pool.shutdown(wait=True)

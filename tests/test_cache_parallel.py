@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+
 import pytest
 
 from memlint.api import MIN_FILES_FOR_WORKERS, check_files
@@ -32,6 +35,27 @@ def test_ordered_map_keeps_order_across_processes():
 def test_worker_errors_propagate():
     with pytest.raises(ValueError, match="three"):
         list(ordered_map(fail_on_three, [[1], [2], [3], [4]], workers=2))
+
+
+def process_ids(batch):
+    return [os.getpid() for _ in batch]
+
+
+def test_isolate_runs_even_one_batch_in_a_worker_process():
+    assert set(ordered_map(process_ids, [[1, 2]], workers=1)) == {os.getpid()}
+    [worker] = set(ordered_map(process_ids, [[1, 2]], workers=1, isolate=True))
+    assert worker != os.getpid()
+    assert list(ordered_map(process_ids, [], workers=1, isolate=True)) == []
+
+
+def test_a_consumer_that_stops_at_the_last_result_leaves_no_worker_running():
+    # zip() never resumes the generator after its last result: the pool must already be
+    # shut down by then, not left to garbage collection (which killed the workers and let
+    # the pool's thread race the interpreter's exit).
+    outcomes = ordered_map(double_all, [[1], [2], [3]], workers=2)
+    assert list(zip(range(3), outcomes)) == [(0, 2), (1, 4), (2, 6)]
+    assert multiprocessing.active_children() == []
+    outcomes.close()
 
 
 def test_make_batches_keeps_every_item_once_biggest_first():
