@@ -122,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default: target-version in the config, else this interpreter's version, "
                              "and newer syntax where libcst reads it)")
     speed = check.add_argument_group("speed")
-    speed.add_argument("--jobs", type=_positive, metavar="N", help="worker processes (default: number of CPUs; never more than files)")
+    speed.add_argument("--jobs", type=_positive, metavar="N",
+                       help="worker processes (default: number of CPUs; never more than files)")
     speed.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     speed.add_argument("--cache-dir", metavar="DIR",
                        help="where to keep the cache (default: .memlint_cache in the project root: the folder of "
@@ -443,7 +444,11 @@ def _emit(result: Any, output_format: str, options: argparse.Namespace) -> None:
     if output_format in ("full", "concise") and not options.quiet:
         text += _summary(len(result.findings))
     if to_file:
-        _write_file_atomically(options.output_file, text)
+        try:
+            _write_file_atomically(options.output_file, text)
+        except OSError as error:
+            # e.g. a file where a folder of the path should be: one line, exit 2.
+            raise UsageError(f"cannot write {options.output_file}: {error.strerror or error}") from error
     else:
         _write(sys.stdout, text)
 

@@ -142,6 +142,7 @@ def test_mem900_is_placed_where_libcst_says(monkeypatch):
 def test_output_file_naming_a_folder_is_a_usage_error(run_memlint, tree):
     tree({"a.py": LEAKY, "reports/keep.txt": ""})
     one_line_error(run_memlint("check", "-o", "reports", "a.py"), "memlint: -o/--output-file: reports is a folder")
+    one_line_error(run_memlint("check", "-o", "a.py/report.txt", "a.py"), "memlint: cannot write a.py/report.txt: ")
 
 
 def test_an_unlistable_folder_is_warned_about(tmp_path, monkeypatch):
