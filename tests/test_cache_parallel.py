@@ -71,6 +71,7 @@ def test_default_jobs_is_positive():
     assert default_jobs() >= 1
 
 
+@pytest.mark.slow
 def test_workers_give_the_in_process_result(monkeypatch):
     monkeypatch.chdir(REPO_ROOT)
     resolver = ConfigResolver(Overrides(select=("ALL",)), isolated=True)
@@ -83,6 +84,7 @@ def test_workers_give_the_in_process_result(monkeypatch):
     assert two.files_checked == one.files_checked == len(files)
 
 
+@pytest.mark.slow
 def test_cli_jobs_output_is_identical():
     args = ("check", "--isolated", "--no-cache", "--select", "ALL", "--output-format", "json", "fixtures")
     one = run_memlint_process(*args, "--jobs", "1", cwd=REPO_ROOT)
