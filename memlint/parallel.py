@@ -153,3 +153,4 @@ def ordered_map(
         # it could still be closing its pipes when the interpreter exits.
         pool.shutdown(wait=not isinstance(error, KeyboardInterrupt), cancel_futures=True)
         raise
+    pool.shutdown(wait=True)  # done already before the last results; a second call is free

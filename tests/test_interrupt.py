@@ -43,16 +43,18 @@ def big_source(functions: int = FUNCTIONS) -> str:
     )
 
 
-def start(cwd: Path, *args: str, stdin: Optional[bytes] = None, new_session: bool = False) -> "subprocess.Popen[bytes]":
-    return subprocess.Popen(
-        [sys.executable, "-m", "memlint", "check", *args],
-        cwd=str(cwd),
-        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=memlint_env(),
-        start_new_session=new_session,
-    )
+def start(cwd: Path, *args: str, stdin: Optional[Path] = None, new_session: bool = False) -> "subprocess.Popen[bytes]":
+    """``memlint check ARGS`` in ``cwd``, reading the file ``stdin`` as its standard input."""
+    with open(stdin if stdin is not None else os.devnull, "rb") as source:
+        return subprocess.Popen(
+            [sys.executable, "-m", "memlint", "check", *args],
+            cwd=str(cwd),
+            stdin=source,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=memlint_env(),
+            start_new_session=new_session,
+        )
 
 
 def wait_for_workers(process: "subprocess.Popen[bytes]", count: int, busy_seconds: float = 1.0) -> List[int]:
@@ -148,11 +150,8 @@ def test_sigint_leaves_the_cache_as_it_was(tmp_path):
 
 
 def test_sigint_while_checking_stdin(tmp_path):
-    process = start(tmp_path, "--no-cache", "-", stdin=big_source().encode())
-    assert process.stdin is not None
-    process.stdin.write(big_source().encode())
-    process.stdin.close()
-    process.stdin = None  # communicate() must not flush it again
+    (tmp_path / "input.py").write_text(big_source())
+    process = start(tmp_path, "--no-cache", "-", stdin=tmp_path / "input.py")
     workers = wait_for_workers(process, 1)
     seconds = interrupt(process)
     assert_clean_interrupt(process, seconds)
