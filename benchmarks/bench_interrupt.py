@@ -42,7 +42,12 @@ def one_try(folder: Path, args: List[str], delay: float) -> Tuple[int, float]:
     time.sleep(delay)
     sent = time.monotonic()
     os.killpg(process.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
-    code = process.wait(timeout=120)
+    try:
+        code = process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        return -999, time.monotonic() - sent  # -999: did not stop within 60 s
     return code, time.monotonic() - sent
 
 
