@@ -8,7 +8,12 @@ only the monitor needs psutil).
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import TYPE_CHECKING, Any
+
+# A library must not print through the root logger's last-resort handler ("No handlers
+# could be found", or WARNINGs on stderr) unless the application configures logging.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:  # pragma: no cover
     from memlint.runtime.archive import MemoryArchiver
