@@ -35,6 +35,8 @@ def utc_now() -> datetime:
 def read_clock(clock: Clock) -> datetime:
     """Call ``clock`` and return its time in UTC; a naive datetime is an error, not a guess."""
     now = clock()
+    if type(now) is datetime and now.tzinfo is timezone.utc:
+        return now  # the default clock's answer: already aware UTC
     if not isinstance(now, datetime):
         raise TypeError(f"the clock must return a datetime, not {type(now).__name__}")
     if now.tzinfo is None or now.tzinfo.utcoffset(now) is None:
@@ -44,7 +46,8 @@ def read_clock(clock: Clock) -> datetime:
 
 def to_micros(moment: datetime) -> int:
     """Whole microseconds since the Unix epoch (exact integer arithmetic, no float rounding)."""
-    return (moment - EPOCH) // _MICROSECOND
+    delta = moment - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def from_micros(micros: int) -> datetime:
@@ -53,7 +56,9 @@ def from_micros(micros: int) -> datetime:
 
 def iso_utc(moment: datetime) -> str:
     """Fixed-width ISO 8601 in UTC, so that string order is time order."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    if moment.tzinfo is not timezone.utc:
+        moment = moment.astimezone(timezone.utc)
+    return moment.isoformat(timespec="microseconds")
 
 
 def parse_timestamp(value: Any) -> datetime:
@@ -107,6 +112,8 @@ def _is_bool(value: Any) -> bool:
 
 
 def check_importance(value: Any) -> float:
+    if type(value) is float and 0.0 <= value <= 1.0:  # the common case, checked quickly
+        return value
     return float(check_number("importance", value, low=0.0, high=1.0))
 
 
@@ -150,17 +157,22 @@ def _refuse(value: Any) -> Any:
     raise TypeError(f"a {type(value).__name__} value cannot be stored as JSON")
 
 
+# Built once: json.dumps with options builds a new encoder on every call.
+_COMPACT = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_refuse)
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"),
+                              sort_keys=True, default=_refuse)
+
+
 def to_json(data: Any) -> str:
     """Compact JSON; NaN/Infinity, non-string keys and non-JSON values raise."""
     _check_keys(data)
-    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_refuse)
+    return _COMPACT.encode(data)
 
 
 def canonical_json(data: Any) -> str:
     """The one JSON spelling of ``data`` (sorted keys), the input of content ids and checksums."""
     _check_keys(data)
-    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"),
-                      sort_keys=True, default=_refuse)
+    return _CANONICAL.encode(data)
 
 
 def _check_keys(data: Any, depth: int = 0) -> None:
@@ -224,3 +236,18 @@ def check_tags(tags: Any) -> List[str]:
         if not isinstance(tag, str):
             raise TypeError(f"every tag must be a str, not {type(tag).__name__}")
     return list(tags)
+
+
+#: The namespace of a store opened without one (and of every entry of a version-1 file).
+DEFAULT_NAMESPACE = ""
+
+
+def check_namespace(value: Any) -> str:
+    """A store's namespace: ``None`` (the default one) or a name of 1 to 200 printable characters."""
+    if value is None:
+        return DEFAULT_NAMESPACE
+    if not isinstance(value, str):
+        raise TypeError(f"namespace must be a str, not {type(value).__name__}")
+    if not value or len(value) > MAX_ID_LENGTH or any(ord(char) < 32 or char == "\x7f" for char in value):
+        raise ValueError(f"namespace must have 1 to {MAX_ID_LENGTH} printable characters, not {value!r}")
+    return value

@@ -15,10 +15,12 @@ Choices, and why:
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
 import time
+import urllib.parse
 import uuid
 from contextlib import contextmanager
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
@@ -27,46 +29,54 @@ from memlint.runtime._backend import (
     ArchiveBackend,
     ArchiveRow,
     ArchiveTransaction,
+    Query,
     SchemaError,
     StoreBackend,
     StoreRow,
     StoreTransaction,
 )
+from memlint.runtime._common import DEFAULT_NAMESPACE
 from memlint.runtime._filelock import FileLock
+
+logger = logging.getLogger(__name__)
 
 STORE_APPLICATION_ID = 0x4D4C544D  # "MLTM"
 ARCHIVE_APPLICATION_ID = 0x4D4C4152  # "MLAR"
-STORE_SCHEMA_VERSION = 1
+STORE_SCHEMA_VERSION = 2
 ARCHIVE_SCHEMA_VERSION = 1
 
 # SQLite's limit on bound parameters is 32766 since 3.32 (999 before); stay well below.
 _CHUNK = 500
 
-_STORE_SCHEMA = """
+# Version 2: namespaces (one file, separate memories), per-entry ttl and access counts.
+# Entries of a version-1 file move to the default namespace ('').
+_ENTRIES_V2 = """
 CREATE TABLE entries (
     seq INTEGER PRIMARY KEY,             -- insertion order
-    id TEXT NOT NULL UNIQUE,
+    ns TEXT NOT NULL,                    -- namespace
+    id TEXT NOT NULL,
     ts_us INTEGER NOT NULL,              -- stored at, microseconds since the epoch (UTC)
     importance REAL NOT NULL,
     settled INTEGER NOT NULL DEFAULT 0,  -- 1 once past the grace period
-    body TEXT NOT NULL                   -- the entry as JSON
+    expires_us INTEGER,                  -- per-entry ttl, or NULL
+    hits INTEGER NOT NULL DEFAULT 0,     -- accesses through get()
+    body TEXT NOT NULL,                  -- the entry as JSON
+    UNIQUE (ns, id)
 );
 -- The age bound and the oldest entry.
-CREATE INDEX entries_by_ts ON entries (ts_us);
+CREATE INDEX entries_by_ts ON entries (ns, ts_us);
 -- Fresh entries waiting to settle, and the pruning order within each group: both are
 -- partial indexes, so the count bound never skips over rows it may not delete.
-CREATE INDEX entries_fresh ON entries (ts_us) WHERE settled = 0;
-CREATE INDEX entries_rank_settled ON entries (importance, ts_us, seq) WHERE settled = 1;
-CREATE INDEX entries_rank_fresh ON entries (importance, ts_us, seq) WHERE settled = 0;
-CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
-INSERT INTO counters (name, value) VALUES ('entries', 0);
+CREATE INDEX entries_fresh ON entries (ns, ts_us) WHERE settled = 0;
+CREATE INDEX entries_rank_settled ON entries (ns, importance, ts_us, seq) WHERE settled = 1;
+CREATE INDEX entries_rank_fresh ON entries (ns, importance, ts_us, seq) WHERE settled = 0;
+CREATE INDEX entries_expiry ON entries (ns, expires_us) WHERE expires_us IS NOT NULL;
+-- One counter row per namespace.
 CREATE TRIGGER entries_count_up AFTER INSERT ON entries
-BEGIN UPDATE counters SET value = value + 1 WHERE name = 'entries'; END;
+BEGIN INSERT INTO counters (name, value) VALUES (NEW.ns, 1)
+      ON CONFLICT (name) DO UPDATE SET value = value + 1; END;
 CREATE TRIGGER entries_count_down AFTER DELETE ON entries
-BEGIN UPDATE counters SET value = value - 1 WHERE name = 'entries'; END;
--- Tags, kept in step with the entries' JSON by triggers, so that a tag is an index lookup.
-CREATE TABLE entry_tags (tag TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (tag, seq)) WITHOUT ROWID;
-CREATE INDEX entry_tags_by_seq ON entry_tags (seq);
+BEGIN UPDATE counters SET value = value - 1 WHERE name = OLD.ns; END;
 CREATE TRIGGER entries_tags_insert AFTER INSERT ON entries
 BEGIN INSERT OR IGNORE INTO entry_tags (tag, seq)
       SELECT value, NEW.seq FROM json_each(NEW.body, '$.tags') WHERE type = 'text'; END;
@@ -76,6 +86,13 @@ BEGIN DELETE FROM entry_tags WHERE seq = OLD.seq;
       SELECT value, NEW.seq FROM json_each(NEW.body, '$.tags') WHERE type = 'text'; END;
 CREATE TRIGGER entries_tags_delete AFTER DELETE ON entries
 BEGIN DELETE FROM entry_tags WHERE seq = OLD.seq; END;
+"""
+
+_STORE_SCHEMA = """
+CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+-- Tags, kept in step with the entries' JSON by triggers, so that a tag is an index lookup.
+CREATE TABLE entry_tags (tag TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (tag, seq)) WITHOUT ROWID;
+CREATE INDEX entry_tags_by_seq ON entry_tags (seq);
 -- Commit records of archive moves: an entry left this store under ``token``.
 CREATE TABLE moves (
     token TEXT NOT NULL,
@@ -84,6 +101,27 @@ CREATE TABLE moves (
     PRIMARY KEY (token, id)
 ) WITHOUT ROWID;
 CREATE INDEX moves_by_archive ON moves (archive_uid, token);
+""" + _ENTRIES_V2
+
+# Version 1 -> 2: SQLite cannot change a UNIQUE constraint, so the table is rebuilt
+# (same seq, so the tag rows stay valid).
+_STORE_V1_TO_V2 = """
+DROP TRIGGER entries_count_up;
+DROP TRIGGER entries_count_down;
+DROP TRIGGER entries_tags_insert;
+DROP TRIGGER entries_tags_update;
+DROP TRIGGER entries_tags_delete;
+DROP INDEX entries_by_ts;
+DROP INDEX entries_fresh;
+DROP INDEX entries_rank_settled;
+DROP INDEX entries_rank_fresh;
+ALTER TABLE entries RENAME TO entries_v1;
+""" + _ENTRIES_V2 + """
+INSERT INTO entries (seq, ns, id, ts_us, importance, settled, body)
+    SELECT seq, '', id, ts_us, importance, settled, body FROM entries_v1;
+DROP TABLE entries_v1;
+DELETE FROM counters;
+INSERT INTO counters (name, value) SELECT ns, count(*) FROM entries GROUP BY ns;
 """
 
 _ARCHIVE_SCHEMA = """
@@ -117,8 +155,8 @@ CREATE TABLE staged (
 CREATE INDEX staged_by_id ON staged (id);
 """
 
-# Migrations from version N to N + 1, by N. None yet: version 1 is the first layout.
-_STORE_MIGRATIONS: Dict[int, str] = {}
+# Migrations from version N to N + 1, by N.
+_STORE_MIGRATIONS: Dict[int, str] = {1: _STORE_V1_TO_V2}
 _ARCHIVE_MIGRATIONS: Dict[int, str] = {}
 
 
@@ -133,20 +171,51 @@ class _Database:
 
     def __init__(self, path: str, *, application_id: int, version: int, schema: str,
                  migrations: Dict[int, str], busy_timeout: float, durable: bool,
-                 on_create: Optional[Callable[[sqlite3.Connection], None]] = None) -> None:
+                 on_create: Optional[Callable[[sqlite3.Connection], None]] = None,
+                 read_only: bool = False) -> None:
         self.path = path
         self._lock = threading.RLock()
         self._closed = False
-        # isolation_level=None: the module never opens transactions behind our back.
-        self._conn: Optional[sqlite3.Connection] = sqlite3.connect(
-            path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
-        )
+        self._conn: Optional[sqlite3.Connection] = None
+        in_memory = path == ":memory:"
+        if not in_memory and not read_only and _cannot_write(path):
+            read_only = True  # a read-only file or file system: it can still be read
+        self.read_only = read_only
+        if not in_memory and not read_only:
+            folder = os.path.dirname(path)
+            if folder:
+                try:
+                    os.makedirs(folder, exist_ok=True)
+                except OSError as error:
+                    raise type(error)(error.errno, f"cannot create the folder of {path}: {error.strerror}") from None
+            if os.path.isfile(path) and os.path.getsize(path) == 0:
+                # An empty file (touch, mkstemp) is what SQLite itself calls an empty
+                # database: it becomes a new store, and the log says so.
+                logger.warning("initialising the empty file %s as a new memlint database", path)
         try:
-            self._configure(busy_timeout, durable)
-            self._check_schema(application_id, version, schema, migrations, on_create)
+            # isolation_level=None: the module never opens transactions behind our back.
+            self._conn = _connect(path, busy_timeout, read_only)
+            if read_only:
+                self._check_readable(application_id, version)
+            else:
+                self._configure(busy_timeout, durable)
+                self._check_schema(application_id, version, schema, migrations, on_create)
+        except sqlite3.Error as error:
+            self.close()
+            raise _named(error, path) from error
         except BaseException:
             self.close()
             raise
+
+    def _check_readable(self, application_id: int, version: int) -> None:
+        with self.transaction(immediate=False) as conn:
+            found_app, found_version, tables = self._schema_state(conn)
+        if found_app != application_id or found_version != version:
+            raise SchemaError(
+                f"{self.path} (opened read-only) is not a memlint database of this kind and version "
+                f"(application_id {found_app:#x}, version {found_version}; expected {application_id:#x}, "
+                f"{version}); open it writable once to create or migrate it"
+            )
 
     def _configure(self, busy_timeout: float, durable: bool) -> None:
         conn = self.conn
@@ -217,16 +286,24 @@ class _Database:
 
     @contextmanager
     def transaction(self, *, immediate: bool, rollback: bool = False) -> Iterator[sqlite3.Connection]:
-        """Run the block in one transaction; commit unless it raised or ``rollback`` is set."""
+        """Run the block in one transaction; commit unless it raised or ``rollback`` is set.
+
+        SQLite's errors say what failed but not where: they are re-raised (same type)
+        with the database's path in front.
+        """
+        if immediate and self.read_only and not rollback:
+            raise PermissionError(f"{self.path} is open read-only")
         with self._lock:
             conn = self.conn
-            conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
             done = False
             try:
+                conn.execute("BEGIN IMMEDIATE" if immediate and not self.read_only else "BEGIN")
                 yield conn
                 if not rollback:
                     conn.execute("COMMIT")
                     done = True
+            except sqlite3.Error as error:
+                raise _named(error, self.path) from error
             finally:
                 if not done and conn.in_transaction:
                     conn.execute("ROLLBACK")
@@ -242,6 +319,47 @@ class _Database:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _named(error: sqlite3.Error, path: str) -> sqlite3.Error:
+    """``error`` with the database path in its message (once)."""
+    message = str(error)
+    if path in message:
+        return error
+    named = type(error)(f"{path}: {message}")
+    for attribute in ("sqlite_errorcode", "sqlite_errorname"):
+        if hasattr(error, attribute):
+            try:
+                setattr(named, attribute, getattr(error, attribute))
+            except AttributeError:  # pragma: no cover - read-only on some versions
+                pass
+    return named
+
+
+def _cannot_write(path: str) -> bool:
+    """True when ``path`` exists but this process cannot write it or its folder (WAL needs both)."""
+    if not os.path.exists(path):
+        return False
+    folder = os.path.dirname(os.path.abspath(path))
+    return not (os.access(path, os.W_OK) and os.access(folder, os.W_OK))
+
+
+def _connect(path: str, busy_timeout: float, read_only: bool) -> sqlite3.Connection:
+    if not read_only:
+        return sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path} does not exist (opened read-only, so it is not created)")
+    uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro"
+    conn = sqlite3.connect(uri, uri=True, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        # A WAL database on a read-only file system: SQLite cannot create the shared-memory
+        # file, so the file is read as immutable (nobody can be writing to it there).
+        conn.close()
+    return sqlite3.connect(uri + "&immutable=1", uri=True, timeout=busy_timeout, isolation_level=None,
+                           check_same_thread=False)
 
 
 def _statements(script: str) -> List[str]:
@@ -262,64 +380,101 @@ def _statements(script: str) -> List[str]:
     return statements
 
 
-class _SQLiteStoreTx(StoreTransaction):
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.c = conn
+_ROW = "seq, id, ts_us, importance, body, expires_us, hits"
 
-    def upsert(self, entry_id: str, ts_us: int, importance: float, body: str) -> bool:
+
+class _SQLiteStoreTx(StoreTransaction):
+    """Store operations inside one transaction, all within the namespace ``ns``."""
+
+    def __init__(self, conn: sqlite3.Connection, ns: str) -> None:
+        self.c = conn
+        self.ns = ns
+
+    def _rows(self, sql: str, params: Sequence[object]) -> List[StoreRow]:
+        return [StoreRow(*row) for row in self.c.execute(sql, params).fetchall()]
+
+    def upsert(self, entry_id: str, ts_us: int, importance: float, body: str,
+               tags: Sequence[str] = (), expires_us: Optional[int] = None) -> bool:
         updated = self.c.execute(
-            "UPDATE entries SET ts_us = ?, importance = ?, settled = 0, body = ? WHERE id = ?",
-            (ts_us, importance, body, entry_id),
+            "UPDATE entries SET ts_us = ?, importance = ?, settled = 0, expires_us = ?, body = ?"
+            " WHERE ns = ? AND id = ?",
+            (ts_us, importance, expires_us, body, self.ns, entry_id),
         ).rowcount
         if updated:
             return False
         self.c.execute(
-            "INSERT INTO entries (id, ts_us, importance, body) VALUES (?, ?, ?, ?)",
-            (entry_id, ts_us, importance, body),
+            "INSERT INTO entries (ns, id, ts_us, importance, expires_us, body) VALUES (?, ?, ?, ?, ?, ?)",
+            (self.ns, entry_id, ts_us, importance, expires_us, body),
         )
         return True
 
+    def rewrite(self, entry_id: str, importance: float, body: str, tags: Sequence[str],
+                expires_us: Optional[int]) -> bool:
+        return self.c.execute(
+            "UPDATE entries SET importance = ?, expires_us = ?, body = ? WHERE ns = ? AND id = ?",
+            (importance, expires_us, body, self.ns, entry_id),
+        ).rowcount == 1
+
     def get(self, entry_id: str) -> Optional[StoreRow]:
-        row = self.c.execute(
-            "SELECT seq, id, ts_us, importance, body FROM entries WHERE id = ?", (entry_id,)
-        ).fetchone()
-        return StoreRow(*row) if row else None
+        rows = self._rows(f"SELECT {_ROW} FROM entries WHERE ns = ? AND id = ?", (self.ns, entry_id))
+        return rows[0] if rows else None
+
+    def touch(self, entry_id: str) -> None:
+        self.c.execute("UPDATE entries SET hits = hits + 1 WHERE ns = ? AND id = ?", (self.ns, entry_id))
 
     def count(self) -> int:
-        return int(self.c.execute("SELECT value FROM counters WHERE name = 'entries'").fetchone()[0])
+        row = self.c.execute("SELECT value FROM counters WHERE name = ?", (self.ns,)).fetchone()
+        return 0 if row is None else int(row[0])
 
     def oldest_ts(self) -> Optional[int]:
-        value = self.c.execute("SELECT min(ts_us) FROM entries").fetchone()[0]
+        value = self.c.execute("SELECT min(ts_us) FROM entries WHERE ns = ?", (self.ns,)).fetchone()[0]
         return None if value is None else int(value)
 
     def scan(self, after_seq: int, limit: int) -> List[StoreRow]:
-        rows = self.c.execute(
-            "SELECT seq, id, ts_us, importance, body FROM entries WHERE seq > ? ORDER BY seq LIMIT ?",
-            (after_seq, limit),
-        ).fetchall()
-        return [StoreRow(*row) for row in rows]
+        return self._rows(
+            f"SELECT {_ROW} FROM entries WHERE ns = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (self.ns, after_seq, limit),
+        )
 
-    def by_tag(self, tag: str, limit: int) -> List[StoreRow]:
-        rows = self.c.execute(
-            "SELECT e.seq, e.id, e.ts_us, e.importance, e.body FROM entry_tags t JOIN entries e ON e.seq = t.seq"
-            " WHERE t.tag = ? ORDER BY t.seq LIMIT ?",
-            (tag, limit),
-        ).fetchall()
-        return [StoreRow(*row) for row in rows]
+    def query(self, query: Query, offset: int, limit: Optional[int]) -> List[StoreRow]:
+        where = ["ns = ?"]
+        params: List[object] = [self.ns]
+        for tag in query.tags:
+            where.append("seq IN (SELECT seq FROM entry_tags WHERE tag = ?)")
+            params.append(tag)
+        for column, operator, value in (("ts_us", ">=", query.since_us), ("ts_us", "<", query.until_us),
+                                        ("importance", ">=", query.min_importance),
+                                        ("importance", "<=", query.max_importance)):
+            if value is not None:
+                where.append(f"{column} {operator} ?")
+                params.append(value)
+        if query.now_us is not None:
+            where.append("(expires_us IS NULL OR expires_us > ?)")
+            params.append(query.now_us)
+        params.extend((-1 if limit is None else limit, offset))
+        return self._rows(
+            f"SELECT {_ROW} FROM entries WHERE {' AND '.join(where)} ORDER BY seq LIMIT ? OFFSET ?", params
+        )
 
     def settle(self, cutoff_us: int) -> int:
         return self.c.execute(
-            "UPDATE entries SET settled = 1 WHERE settled = 0 AND ts_us < ?", (cutoff_us,)
+            "UPDATE entries SET settled = 1 WHERE ns = ? AND settled = 0 AND ts_us < ?", (self.ns, cutoff_us)
         ).rowcount
 
     def age_victims(self, cutoff_us: int, pin_threshold: float, limit: int,
                     exclude: Optional[str]) -> List[StoreRow]:
-        rows = self.c.execute(
-            "SELECT seq, id, ts_us, importance, body FROM entries INDEXED BY entries_by_ts"
-            " WHERE ts_us < ? AND importance <= ? AND id IS NOT ? ORDER BY ts_us LIMIT ?",
-            (cutoff_us, pin_threshold, exclude, limit),
-        ).fetchall()
-        return [StoreRow(*row) for row in rows]
+        return self._rows(
+            f"SELECT {_ROW} FROM entries INDEXED BY entries_by_ts"
+            " WHERE ns = ? AND ts_us < ? AND importance <= ? AND id IS NOT ? ORDER BY ts_us LIMIT ?",
+            (self.ns, cutoff_us, pin_threshold, exclude, limit),
+        )
+
+    def expired(self, now_us: int, limit: int, exclude: Optional[str]) -> List[StoreRow]:
+        return self._rows(
+            f"SELECT {_ROW} FROM entries INDEXED BY entries_expiry WHERE ns = ? AND expires_us IS NOT NULL"
+            " AND expires_us <= ? AND id IS NOT ? ORDER BY expires_us LIMIT ?",
+            (self.ns, now_us, exclude, limit),
+        )
 
     def rank_victims(self, settled: bool, limit: int, exclude: Optional[str],
                      max_importance: Optional[float] = None) -> List[StoreRow]:
@@ -327,23 +482,29 @@ class _SQLiteStoreTx(StoreTransaction):
         # visibly implies the index's own condition.
         index, flag = ("entries_rank_settled", 1) if settled else ("entries_rank_fresh", 0)
         ceiling = 2.0 if max_importance is None else max_importance
-        sql = (f"SELECT seq, id, ts_us, importance, body FROM entries INDEXED BY {index}"
-               f" WHERE settled = {flag} AND importance <= ? AND id IS NOT ?"
-               " ORDER BY importance, ts_us, seq LIMIT ?")
-        rows = self.c.execute(sql, (ceiling, exclude, limit)).fetchall()
-        return [StoreRow(*row) for row in rows]
+        return self._rows(
+            f"SELECT {_ROW} FROM entries INDEXED BY {index}"
+            f" WHERE ns = ? AND settled = {flag} AND importance <= ? AND id IS NOT ?"
+            " ORDER BY importance, ts_us, seq LIMIT ?",
+            (self.ns, ceiling, exclude, limit),
+        )
 
     def delete(self, entry_ids: Sequence[str]) -> int:
         removed = 0
         for chunk in _chunks(list(entry_ids)):
             marks = ",".join("?" * len(chunk))
-            removed += self.c.execute(f"DELETE FROM entries WHERE id IN ({marks})", tuple(chunk)).rowcount
+            removed += self.c.execute(
+                f"DELETE FROM entries WHERE ns = ? AND id IN ({marks})", (self.ns, *chunk)
+            ).rowcount
         return removed
 
     def delete_if_unchanged(self, entry_id: str, body: str) -> bool:
         return self.c.execute(
-            "DELETE FROM entries WHERE id = ? AND body = ?", (entry_id, body)
+            "DELETE FROM entries WHERE ns = ? AND id = ? AND body = ?", (self.ns, entry_id, body)
         ).rowcount == 1
+
+    def clear(self) -> int:
+        return self.c.execute("DELETE FROM entries WHERE ns = ?", (self.ns,)).rowcount
 
     def record_moves(self, token: str, archive_uid: str, entry_ids: Iterable[str]) -> None:
         self.c.executemany(
@@ -364,34 +525,38 @@ class _SQLiteStoreTx(StoreTransaction):
 
 
 class SQLiteStoreBackend(StoreBackend):
-    """The store in one SQLite file, or in a private in-memory database (``path=None``)."""
+    """The store in one SQLite file; ``namespace`` selects one memory among those it holds."""
 
-    def __init__(self, path: Optional[str], *, busy_timeout: float = 30.0, durable: bool = False) -> None:
-        self.location = None if path is None else os.path.abspath(path)
+    def __init__(self, path: str, *, busy_timeout: float = 30.0, durable: bool = False,
+                 namespace: str = DEFAULT_NAMESPACE, read_only: bool = False) -> None:
+        self.location = os.path.abspath(path)
+        self.namespace = namespace
         self._db = _Database(
-            self.location or ":memory:",
+            self.location,
             application_id=STORE_APPLICATION_ID,
             version=STORE_SCHEMA_VERSION,
             schema=_STORE_SCHEMA,
             migrations=_STORE_MIGRATIONS,
             busy_timeout=busy_timeout,
             durable=durable,
+            read_only=read_only,
         )
+        self.read_only = self._db.read_only
 
     @contextmanager
     def write(self) -> Iterator[StoreTransaction]:
         with self._db.transaction(immediate=True) as conn:
-            yield _SQLiteStoreTx(conn)
+            yield _SQLiteStoreTx(conn, self.namespace)
 
     @contextmanager
     def read(self) -> Iterator[StoreTransaction]:
         with self._db.transaction(immediate=False) as conn:
-            yield _SQLiteStoreTx(conn)
+            yield _SQLiteStoreTx(conn, self.namespace)
 
     @contextmanager
     def rehearse(self) -> Iterator[StoreTransaction]:
         with self._db.transaction(immediate=True, rollback=True) as conn:
-            yield _SQLiteStoreTx(conn)
+            yield _SQLiteStoreTx(conn, self.namespace)
 
     def close(self) -> None:
         self._db.close()
@@ -510,13 +675,19 @@ class SQLiteArchiveBackend(ArchiveBackend):
 
 
 def open_store_backend(path: Optional[str], *, busy_timeout: float, durable: bool,
-                       url: Optional[str] = None) -> StoreBackend:
+                       url: Optional[str] = None, namespace: str = DEFAULT_NAMESPACE,
+                       read_only: bool = False) -> StoreBackend:
     """The backend for a store location: the one place that maps a location to a backend."""
     if url is not None:
         from memlint.runtime._postgres import PostgresStoreBackend
 
-        return PostgresStoreBackend(url, busy_timeout=busy_timeout)
-    return SQLiteStoreBackend(path, busy_timeout=busy_timeout, durable=durable)
+        return PostgresStoreBackend(url, busy_timeout=busy_timeout, namespace=namespace)
+    if path is None:
+        from memlint.runtime._memstore import MemoryStoreBackend
+
+        return MemoryStoreBackend()
+    return SQLiteStoreBackend(path, busy_timeout=busy_timeout, durable=durable, namespace=namespace,
+                              read_only=read_only)
 
 
 def open_archive_backend(archive_dir: Optional[str], *, busy_timeout: float,

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Un
 from memlint.runtime._common import check_entry, check_number, check_tags, content_id, normalize_id, to_json
 
 if TYPE_CHECKING:
-    from memlint.runtime._postgres import PostgresIndexBackend
+    from memlint.runtime._postgres_index import PostgresIndexBackend
 
 __all__ = ["LongTermMemoryIndex"]
 
@@ -83,7 +83,7 @@ class LongTermMemoryIndex:
         # Opened last: nothing after it can fail and leave the pool open.
         self._db: Optional[PostgresIndexBackend] = None
         if url is not None:
-            from memlint.runtime._postgres import PostgresIndexBackend
+            from memlint.runtime._postgres_index import PostgresIndexBackend
 
             self._db = PostgresIndexBackend(
                 url, use_pgvector=use_pgvector, approximate=approximate, busy_timeout=busy_timeout

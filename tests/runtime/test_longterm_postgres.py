@@ -54,7 +54,7 @@ def test_schema_is_created_versioned_and_jsonb(url: str) -> None:
         archiver.archive_entry({"id": "y", "text": "old"})
     with psycopg.connect(url) as raw:
         versions = dict(raw.execute("SELECT component, version FROM memlint_schema").fetchall())
-        assert versions == {"store": 1, "archive": 1}
+        assert versions == {"store": 2, "archive": 1}
         assert raw.execute("SELECT pg_typeof(body)::text FROM memlint_entries").fetchone()[0] == "jsonb"
         assert raw.execute("SELECT body ->> 'text' FROM memlint_entries WHERE id = 'x'").fetchone()[0] == "hello"
         indexes = {row[0] for row in raw.execute(

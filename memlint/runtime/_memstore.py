@@ -1,0 +1,430 @@
+"""The in-memory engine of ``LongTermMemory`` (no ``path``/``url``): dicts and heaps.
+
+Why not SQLite's ``:memory:``: a store there paid for SQL parsing, five B-tree indexes and
+triggers on every insert (about 130 µs per store past the bound). Here a store is one dict
+insert and three heap pushes, and pruning pops the least important entries from a heap,
+so a store costs O(log n) with small constants.
+
+Layout:
+
+- ``rows``: id -> ``_Rec``, in first-insertion order (a replaced entry keeps its place,
+  as in SQLite, where ``seq`` stays).
+- Heaps, each of tuples ending with the record: ``by_ts`` (time; the age bound),
+  ``fresh_by_ts`` (entries still in their grace period, to settle them), ``rank[settled]``
+  (importance, time, seq: the pruning order of each group) and ``expiry`` (per-entry
+  ttl). Heaps are never searched: an item whose record was replaced, deleted or moved to
+  the other group is *stale* and skipped when it reaches the top. When stale items
+  outnumber live ones, the heaps are rebuilt (amortized O(1) per write).
+- Transactions: one lock; every change appends to an undo log, and an error (or a dry
+  run) replays it backwards. An undone record gets fresh heap items, so the heaps never
+  lose a live entry; duplicates are filtered like stale items.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import threading
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+
+from memlint.runtime._backend import Query, StoreBackend, StoreRow, StoreTransaction, row_matches
+
+# Rebuild the heaps when they hold this many times more items than there are entries.
+_COMPACT_FACTOR = 4
+_COMPACT_FLOOR = 10_000
+
+
+class _Rec:
+    """One entry. Only ``settled`` and ``hits`` change in place; anything else is a new record."""
+
+    __slots__ = ("seq", "key", "ts_us", "importance", "body", "expires_us", "hits", "settled", "tags")
+
+    def __init__(self, seq: int, key: str, ts_us: int, importance: float, body: str,
+                 expires_us: Optional[int], tags: Tuple[str, ...]) -> None:
+        self.seq = seq
+        self.key = key
+        self.ts_us = ts_us
+        self.importance = importance
+        self.body = body
+        self.expires_us = expires_us
+        self.hits = 0
+        self.settled = False
+        self.tags = tags
+
+    def __lt__(self, other: "_Rec") -> bool:
+        # Heap items tie on everything before the record only when a stale item and its
+        # replacement share time and seq; any consistent answer will do.
+        return False
+
+    def row(self) -> StoreRow:
+        return StoreRow(self.seq, self.key, self.ts_us, self.importance, self.body, self.expires_us, self.hits)
+
+
+class MemoryStoreBackend(StoreBackend):
+    """A ``LongTermMemory`` kept in this process only (see the module docstring)."""
+
+    location = None
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._closed = False
+        self._seq = 0
+        self._version = 0
+        self._rows: Dict[str, _Rec] = {}
+        self._tags: Dict[str, Dict[str, None]] = {}
+        self._by_ts: List[Any] = []
+        self._fresh_by_ts: List[Any] = []
+        self._rank: Dict[bool, List[Any]] = {False: [], True: []}
+        self._expiry: List[Any] = []
+        self._in_order = True  # False after an undo re-inserted a record at the end
+        self._order_cache: Optional[Tuple[int, List[int], List[_Rec]]] = None
+        self.undo: Optional[List[Tuple[Any, ...]]] = None
+        self._tx = _MemoryTx(self)
+        self._commits = 0
+
+    # -- transactions ----------------------------------------------------------------
+
+    def write(self) -> "_Transaction":
+        return _Transaction(self, rollback=False)
+
+    def read(self) -> "_Transaction":
+        return _Transaction(self, rollback=False)
+
+    def rehearse(self) -> "_Transaction":
+        return _Transaction(self, rollback=True)
+
+    def begin(self) -> "_MemoryTx":
+        self._lock.acquire()
+        if self._closed:
+            self._lock.release()
+            raise ValueError("the in-memory store is closed")
+        if self.undo is not None:
+            self._lock.release()
+            raise RuntimeError("a transaction of this store is already open in this thread")
+        self.undo = []
+        return self._tx
+
+    def end(self, commit: bool) -> None:
+        try:
+            if commit:
+                self.undo = None
+                self._commits += 1
+                if not self._commits & 1023:  # checking costs four len() calls: not on every commit
+                    self._maybe_compact()
+            else:
+                self._roll_back()
+        finally:
+            self.undo = None
+            self._lock.release()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._rows = {}
+            self._tags = {}
+            self._by_ts, self._fresh_by_ts, self._expiry = [], [], []
+            self._rank = {False: [], True: []}
+
+    # -- record bookkeeping ----------------------------------------------------------
+
+    def push(self, rec: _Rec) -> None:
+        """Heap items for a live record (its current group)."""
+        heapq.heappush(self._by_ts, (rec.ts_us, rec.seq, rec))
+        if not rec.settled:
+            heapq.heappush(self._fresh_by_ts, (rec.ts_us, rec.seq, rec))
+        heapq.heappush(self._rank[rec.settled], (rec.importance, rec.ts_us, rec.seq, rec))
+        if rec.expires_us is not None:
+            heapq.heappush(self._expiry, (rec.expires_us, rec.seq, rec))
+
+    def live(self, rec: _Rec) -> bool:
+        return self._rows.get(rec.key) is rec
+
+    def add_tags(self, rec: _Rec) -> None:
+        for tag in rec.tags:
+            self._tags.setdefault(tag, {})[rec.key] = None
+
+    def drop_tags(self, rec: _Rec) -> None:
+        for tag in rec.tags:
+            holders = self._tags.get(tag)
+            if holders is not None:
+                holders.pop(rec.key, None)
+                if not holders:
+                    del self._tags[tag]
+
+    def _roll_back(self) -> None:
+        log, self.undo = self.undo or [], None
+        self._version += 1
+        for op in reversed(log):
+            kind = op[0]
+            if kind == "put":
+                _, key, prev = op
+                current = self._rows.get(key)
+                if current is not None:
+                    self.drop_tags(current)
+                if prev is None:
+                    self._rows.pop(key, None)
+                else:
+                    self._rows[key] = prev
+                    self.add_tags(prev)
+                    self.push(prev)
+            elif kind == "del":
+                rec = op[1]
+                self._rows[rec.key] = rec
+                self._in_order = False
+                self.add_tags(rec)
+                self.push(rec)
+            elif kind == "settle":
+                rec = op[1]
+                rec.settled = False
+                if self.live(rec):
+                    self.push(rec)
+            elif kind == "hits":
+                op[1].hits = op[2]
+            elif kind == "clear":
+                self._rows, self._tags = op[1], op[2]
+                self._in_order = False
+                for rec in self._rows.values():
+                    self.push(rec)
+
+    def _maybe_compact(self) -> None:
+        items = len(self._by_ts) + len(self._fresh_by_ts) + len(self._rank[False]) + len(self._rank[True])
+        if items <= _COMPACT_FACTOR * len(self._rows) + _COMPACT_FLOOR:
+            return
+        self._by_ts, self._fresh_by_ts, self._expiry = [], [], []
+        self._rank = {False: [], True: []}
+        for rec in self._rows.values():
+            self._by_ts.append((rec.ts_us, rec.seq, rec))
+            if not rec.settled:
+                self._fresh_by_ts.append((rec.ts_us, rec.seq, rec))
+            self._rank[rec.settled].append((rec.importance, rec.ts_us, rec.seq, rec))
+            if rec.expires_us is not None:
+                self._expiry.append((rec.expires_us, rec.seq, rec))
+        for heap in (self._by_ts, self._fresh_by_ts, self._expiry, self._rank[False], self._rank[True]):
+            heapq.heapify(heap)
+
+    def ordered(self) -> Tuple[List[int], List[_Rec]]:
+        """Live records in ``seq`` order and their seqs (cached until the next change)."""
+        cache = self._order_cache
+        if cache is not None and cache[0] == self._version:
+            return cache[1], cache[2]
+        if not self._in_order:
+            self._rows = dict(sorted(self._rows.items(), key=lambda item: item[1].seq))
+            self._in_order = True
+        recs = list(self._rows.values())
+        seqs = [rec.seq for rec in recs]
+        self._order_cache = (self._version, seqs, recs)
+        return seqs, recs
+
+
+class _Transaction:
+    """``with backend.write() as tx``: a class rather than a generator, since a store pays
+    for its context manager on every call."""
+
+    __slots__ = ("db", "rollback")
+
+    def __init__(self, db: MemoryStoreBackend, rollback: bool) -> None:
+        self.db = db
+        self.rollback = rollback
+
+    def __enter__(self) -> "_MemoryTx":
+        return self.db.begin()
+
+    def __exit__(self, kind: Any, value: Any, traceback: Any) -> None:
+        self.db.end(commit=kind is None and not self.rollback)
+
+
+class _MemoryTx(StoreTransaction):
+    def __init__(self, db: MemoryStoreBackend) -> None:
+        self.db = db
+
+    def upsert(self, entry_id: str, ts_us: int, importance: float, body: str,
+               tags: Sequence[str] = (), expires_us: Optional[int] = None) -> bool:
+        db = self.db
+        prev = db._rows.get(entry_id)
+        if prev is None:
+            db._seq += 1
+            seq = db._seq
+        else:
+            seq = prev.seq
+            db.drop_tags(prev)
+        rec = _Rec(seq, entry_id, ts_us, importance, body, expires_us, tuple(tags))
+        db._rows[entry_id] = rec
+        db._version += 1
+        db.undo.append(("put", entry_id, prev))  # type: ignore[union-attr]
+        if tags:
+            db.add_tags(rec)
+        db.push(rec)
+        return prev is None
+
+    def rewrite(self, entry_id: str, importance: float, body: str, tags: Sequence[str],
+                expires_us: Optional[int]) -> bool:
+        db = self.db
+        prev = db._rows.get(entry_id)
+        if prev is None:
+            return False
+        rec = _Rec(prev.seq, entry_id, prev.ts_us, importance, body, expires_us, tuple(tags))
+        rec.settled, rec.hits = prev.settled, prev.hits
+        db.drop_tags(prev)
+        db._rows[entry_id] = rec
+        db._version += 1
+        db.undo.append(("put", entry_id, prev))  # type: ignore[union-attr]
+        db.add_tags(rec)
+        db.push(rec)
+        return True
+
+    def get(self, entry_id: str) -> Optional[StoreRow]:
+        rec = self.db._rows.get(entry_id)
+        return None if rec is None else rec.row()
+
+    def touch(self, entry_id: str) -> None:
+        rec = self.db._rows.get(entry_id)
+        if rec is not None:
+            self.db.undo.append(("hits", rec, rec.hits))  # type: ignore[union-attr]
+            rec.hits += 1
+
+    def count(self) -> int:
+        return len(self.db._rows)
+
+    def oldest_ts(self) -> Optional[int]:
+        heap = self.db._by_ts
+        while heap and not self.db.live(heap[0][2]):
+            heapq.heappop(heap)
+        return heap[0][0] if heap else None
+
+    def scan(self, after_seq: int, limit: int) -> List[StoreRow]:
+        seqs, recs = self.db.ordered()
+        start = bisect.bisect_right(seqs, after_seq)
+        return [rec.row() for rec in recs[start:start + limit]]
+
+    def query(self, query: Query, offset: int, limit: Optional[int]) -> List[StoreRow]:
+        db = self.db
+        if query.tags:
+            holders = [db._tags.get(tag, {}) for tag in query.tags]
+            smallest = min(holders, key=len)
+            candidates: Iterable[_Rec] = sorted((db._rows[key] for key in smallest), key=lambda rec: rec.seq)
+        else:
+            candidates = db.ordered()[1]
+        found: List[StoreRow] = []
+        skipped = 0
+        for rec in candidates:
+            if not row_matches(rec.row(), query, rec.tags):
+                continue
+            if skipped < offset:
+                skipped += 1
+                continue
+            if limit is not None and len(found) >= limit:
+                break
+            found.append(rec.row())
+        return found
+
+    def settle(self, cutoff_us: int) -> int:
+        db = self.db
+        heap = db._fresh_by_ts
+        settled = 0
+        while heap and heap[0][0] < cutoff_us:
+            rec = heapq.heappop(heap)[2]
+            if rec.settled or not db.live(rec):
+                continue
+            rec.settled = True
+            db.undo.append(("settle", rec))  # type: ignore[union-attr]
+            heapq.heappush(db._rank[True], (rec.importance, rec.ts_us, rec.seq, rec))
+            settled += 1
+        if settled:
+            db._version += 1
+        return settled
+
+    def _pop_victims(self, heap: List[Any], limit: int, accept: Any, stop: Any,
+                     valid: Any = None) -> List[StoreRow]:
+        """Pop up to ``limit`` live records that ``accept`` takes, until ``stop`` says so.
+
+        Stale items (``valid`` says no) are dropped for good; every other item popped is
+        pushed back, so the heaps stay complete whatever the caller then deletes.
+        """
+        db = self.db
+        chosen: List[Any] = []
+        kept: List[Any] = []
+        seen = set()
+        while heap and len(chosen) < limit:
+            item = heap[0]
+            rec = item[-1]
+            if not db.live(rec) or rec.seq in seen or (valid is not None and not valid(rec)):
+                heapq.heappop(heap)
+                continue
+            if stop(item, rec):
+                break
+            heapq.heappop(heap)
+            seen.add(rec.seq)
+            (chosen if accept(rec) else kept).append(item)
+        for item in chosen + kept:
+            heapq.heappush(heap, item)
+        return [item[-1].row() for item in chosen]
+
+    def age_victims(self, cutoff_us: int, pin_threshold: float, limit: int,
+                    exclude: Optional[str]) -> List[StoreRow]:
+        return self._pop_victims(
+            self.db._by_ts, limit,
+            accept=lambda rec: rec.importance <= pin_threshold and rec.key != exclude,
+            stop=lambda item, rec: item[0] >= cutoff_us,
+        )
+
+    def expired(self, now_us: int, limit: int, exclude: Optional[str]) -> List[StoreRow]:
+        if not self.db._expiry or self.db._expiry[0][0] > now_us:
+            return []
+        return self._pop_victims(
+            self.db._expiry, limit,
+            accept=lambda rec: rec.key != exclude,
+            stop=lambda item, rec: item[0] > now_us,
+        )
+
+    def rank_victims(self, settled: bool, limit: int, exclude: Optional[str],
+                     max_importance: Optional[float] = None) -> List[StoreRow]:
+        ceiling = 2.0 if max_importance is None else max_importance
+        if not self.db._rank[settled]:
+            return []
+        # Items of records that changed group since they were pushed are stale here.
+        return self._pop_victims(
+            self.db._rank[settled], limit,
+            accept=lambda rec: rec.key != exclude,
+            stop=lambda item, rec: rec.importance > ceiling,
+            valid=lambda rec: rec.settled == settled,
+        )
+
+    def delete(self, entry_ids: Sequence[str]) -> int:
+        db = self.db
+        removed = 0
+        for key in entry_ids:
+            rec = db._rows.pop(key, None)
+            if rec is None:
+                continue
+            db.drop_tags(rec)
+            db.undo.append(("del", rec))  # type: ignore[union-attr]
+            removed += 1
+        if removed:
+            db._version += 1
+        return removed
+
+    def delete_if_unchanged(self, entry_id: str, body: str) -> bool:
+        rec = self.db._rows.get(entry_id)
+        return rec is not None and rec.body == body and self.delete([entry_id]) == 1
+
+    def clear(self) -> int:
+        db = self.db
+        removed = len(db._rows)
+        db.undo.append(("clear", db._rows, db._tags))  # type: ignore[union-attr]
+        db._rows, db._tags = {}, {}
+        db._version += 1
+        return removed
+
+    # An in-memory store is never the source of a two-phase move (it has no file for a
+    # recovering mover to consult), so it keeps no commit records.
+    def record_moves(self, token: str, archive_uid: str, entry_ids: Iterable[str]) -> None:
+        return None
+
+    def moved_ids(self, token: str) -> List[str]:
+        return []
+
+    def move_tokens(self, archive_uid: str) -> List[str]:
+        return []
+
+    def forget_moves(self, token: str) -> None:
+        return None
