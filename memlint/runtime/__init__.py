@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from memlint.runtime.index import LongTermMemoryIndex
     from memlint.runtime.longterm import LongTermMemory
     from memlint.runtime.monitor import MemoryAlerts, MemoryMonitor
+    from memlint.runtime.shortterm import ShortTermMemory
     from memlint.runtime.task import TaskMemory
     from memlint.runtime.working import WorkingMemory
 
@@ -34,6 +35,7 @@ _LAZY = {
     "WorkingMemory": "memlint.runtime.working",
     "ConversationMemory": "memlint.runtime.conversation",
     "TaskMemory": "memlint.runtime.task",
+    "ShortTermMemory": "memlint.runtime.shortterm",
     "MemoryManager": "memlint.runtime.context",
     "memory_context": "memlint.runtime.context",
     "async_memory_context": "memlint.runtime.context",

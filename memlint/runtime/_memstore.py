@@ -94,17 +94,16 @@ class MemoryStoreBackend(StoreBackend):
         return _Transaction(self, rollback=True)
 
     def begin(self) -> "_MemoryTx":
-        self._lock.acquire()
+        """Start a transaction (the caller holds ``_lock``)."""
         if self._closed:
-            self._lock.release()
             raise ValueError("the in-memory store is closed")
         if self.undo is not None:
-            self._lock.release()
             raise RuntimeError("a transaction of this store is already open in this thread")
         self.undo = []
         return self._tx
 
     def end(self, commit: bool) -> None:
+        """Commit or roll back (the caller holds ``_lock``)."""
         try:
             if commit:
                 self.undo = None
@@ -115,7 +114,6 @@ class MemoryStoreBackend(StoreBackend):
                 self._roll_back()
         finally:
             self.undo = None
-            self._lock.release()
 
     def close(self) -> None:
         with self._lock:
@@ -227,10 +225,18 @@ class _Transaction:
         self.rollback = rollback
 
     def __enter__(self) -> "_MemoryTx":
-        return self.db.begin()
+        self.db._lock.acquire()
+        try:
+            return self.db.begin()
+        except BaseException:
+            self.db._lock.release()
+            raise
 
     def __exit__(self, kind: Any, value: Any, traceback: Any) -> None:
-        self.db.end(commit=kind is None and not self.rollback)
+        try:
+            self.db.end(commit=kind is None and not self.rollback)
+        finally:
+            self.db._lock.release()
 
 
 class _MemoryTx(StoreTransaction):

@@ -354,10 +354,12 @@ def _connect(path: str, busy_timeout: float, read_only: bool) -> sqlite3.Connect
     try:
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         return conn
-    except sqlite3.OperationalError:
-        # A WAL database on a read-only file system: SQLite cannot create the shared-memory
-        # file, so the file is read as immutable (nobody can be writing to it there).
+    except BaseException as error:
         conn.close()
+        if not isinstance(error, sqlite3.OperationalError):
+            raise
+    # A WAL database on a read-only file system: SQLite cannot create the shared-memory
+    # file, so the file is read as immutable (nobody can be writing to it there).
     return sqlite3.connect(uri + "&immutable=1", uri=True, timeout=busy_timeout, isolation_level=None,
                            check_same_thread=False)
 
