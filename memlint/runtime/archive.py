@@ -58,7 +58,8 @@ from memlint.runtime._common import (
     to_micros,
     utc_now,
 )
-from memlint.runtime._sqlite import open_archive_backend, open_store_backend
+from memlint.runtime._sqlite import open_store_backend
+from memlint.runtime._sqlite_archive import open_archive_backend
 from memlint.runtime.longterm import LongTermMemory
 
 __all__ = ["ArchiveCorruptedError", "ArchiveRecord", "MemoryArchiver"]
@@ -158,16 +159,20 @@ class MemoryArchiver:
         ``None`` takes ``entry.get("access_count", 0)``.
         """
         data = check_entry(entry)
-        if self.max_accesses is not None:
-            count = data.get("access_count", 0) if accesses is None else accesses
-            if check_number("accesses", count, low=0, integer=True) > self.max_accesses:
-                return False
+        if self._often_read(data.get("access_count", 0) if accesses is None else accesses):
+            return False
         if "timestamp" not in data:
             raise ValueError("cannot decide on an entry without a 'timestamp'")
         stamp = parse_timestamp(data["timestamp"])
         importance = check_importance(data.get("importance", 0.5))
         age = read_clock(self._clock) - stamp
         return age > timedelta(days=self.min_age_days) and importance < self.max_importance
+
+    def _often_read(self, accesses: Any) -> bool:
+        """MEM-006's access frequency: read more than ``max_accesses`` times (if set)."""
+        if self.max_accesses is None:
+            return False
+        return check_number("accesses", accesses, low=0, integer=True) > self.max_accesses
 
     def archive_entry(self, entry: Dict[str, Any]) -> Union[str, int]:
         """Archive one entry (replacing an archived one with the same id); return its id
@@ -276,7 +281,10 @@ class MemoryArchiver:
                 if not rows:
                     break
                 after = rows[-1].seq
-                chosen = [row for row in rows if self.should_archive(json.loads(row.body), accesses=row.hits)]
+                # The access criterion first, apart: subclasses override should_archive(entry)
+                # with the document's one-argument signature.
+                chosen = [row for row in rows
+                          if not self._often_read(row.hits) and self.should_archive(json.loads(row.body))]
                 if chosen:
                     moved.extend(self._move_batch(store, chosen))
         return moved

@@ -21,7 +21,7 @@ from longterm_backends import (  # noqa: F401 - fixtures are used by name
 )
 
 from memlint.runtime import LongTermMemory, MemoryArchiver
-from memlint.runtime._sqlite import SchemaError
+from memlint.runtime._sqlite import SchemaError  # re-exported from _backend
 from memlint.runtime.archive import ArchiveCorruptedError, ArchiveRecord
 
 NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
