@@ -462,7 +462,7 @@ class LongTermMemory:
         capped silently.
         """
         query = Query(
-            tags=tuple(check_tags(list(tags))) if tags is not None else (),
+            tags=tuple(check_tags(tags)) if tags is not None else (),
             since_us=None if since is None else to_micros(parse_timestamp(since)),
             until_us=None if until is None else to_micros(parse_timestamp(until)),
             min_importance=None if min_importance is None else check_importance(min_importance),
