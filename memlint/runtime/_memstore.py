@@ -385,7 +385,18 @@ class _MemoryTx(StoreTransaction):
     def rank_victims(self, settled: bool, limit: int, exclude: Optional[str],
                      max_importance: Optional[float] = None) -> List[StoreRow]:
         ceiling = 2.0 if max_importance is None else max_importance
-        if not self.db._rank[settled]:
+        heap = self.db._rank[settled]
+        if limit == 1:
+            # The usual case past the bound: the head of the heap, without popping it.
+            rows = self.db._rows
+            while heap:
+                rec = heap[0][-1]
+                if rows.get(rec.key) is rec and rec.settled == settled:
+                    if rec.key == exclude:
+                        break  # the general path below steps over it
+                    return [rec.row()] if rec.importance <= ceiling else []
+                heapq.heappop(heap)
+        if not heap:
             return []
         # Items of records that changed group since they were pushed are stale here.
         return self._pop_victims(

@@ -51,8 +51,10 @@ __all__ = ["LongTermMemory", "PruneDecision"]
 
 _DAY_US = 86_400 * 1_000_000
 _PAGE = 1000
-# Age pruning runs with every count prune and, besides, at most this often on store():
-# expiry is a background concern, and checking it on every insert would cost a query each.
+# On store(), the maintenance part of pruning (settling entries past their grace period,
+# ttl and age expiry) runs at most this often (and at least as often as the grace period
+# is long): it is a background concern, and doing it on every store past the bound would
+# cost several queries each. prune() always does all of it.
 _AGE_CHECK_INTERVAL_US = 60 * 1_000_000
 _KEEP: Any = object()  # "leave as it is" for update()
 IdLike = Union[str, int]
@@ -148,6 +150,7 @@ class LongTermMemory:
         self._grace_us = int(grace_seconds * 1_000_000)
         self._retention_us = None if self.retention_days is None else int(self.retention_days * _DAY_US)
         self._next_age_check_us: Optional[int] = None
+        self._maintenance_interval_us = min(_AGE_CHECK_INTERVAL_US, self._grace_us)
         self._backend: StoreBackend = open_store_backend(
             path, busy_timeout=busy_timeout, durable=bool(durable), url=url,
             namespace=self.namespace, read_only=bool(read_only),
@@ -221,8 +224,9 @@ class LongTermMemory:
         with self._backend.write() as tx:
             tx.upsert(key, now_us, importance, body, tags, expires_us)
             next_check = self._next_age_check_us
-            if next_check is None or now_us >= next_check or tx.count() > self.max_entries:
-                pruned = self._prune(tx, now_us, protect=key, report=False)
+            due = next_check is None or now_us >= next_check
+            if due or tx.count() > self.max_entries:
+                pruned = self._prune(tx, now_us, protect=key, report=False, maintenance=due)
         if pruned is None:
             # Another replica was pruning while our entry was not yet committed, so it may
             # not have counted it: wait for it to finish, then check the bound again.
@@ -351,22 +355,24 @@ class LongTermMemory:
             return self._prune(tx, now_us, protect=None, wait=True) or []
 
     def _prune(self, tx: StoreTransaction, now_us: int, protect: Optional[str],
-               dry_run: bool = False, wait: bool = False,
-               report: bool = True) -> Optional[List[PruneDecision]]:
+               dry_run: bool = False, wait: bool = False, report: bool = True,
+               maintenance: bool = True) -> Optional[List[PruneDecision]]:
         """Prune inside ``tx``; ``None`` if another replica is pruning (and ``wait`` is False).
 
-        ``report=False`` (a store) skips describing each removal.
+        ``report=False`` (a store) skips describing each removal; ``maintenance=False``
+        (a store between two maintenance rounds) only enforces the count bound.
         """
         decisions: Optional[List[PruneDecision]] = [] if report else None
         if not tx.try_lock_pruning(wait=wait):
             return None
-        grace_cutoff = now_us - self._grace_us
-        tx.settle(grace_cutoff)
-        self._remove_all(tx, decisions, "ttl", lambda: tx.expired(now_us, _PAGE, protect))
-        if self._retention_us is not None:
-            cutoff = min(now_us - self._retention_us, grace_cutoff)
-            self._remove_all(tx, decisions, "age",
-                             lambda: tx.age_victims(cutoff, self.pin_threshold, _PAGE, protect))
+        if maintenance:
+            grace_cutoff = now_us - self._grace_us
+            tx.settle(grace_cutoff)
+            self._remove_all(tx, decisions, "ttl", lambda: tx.expired(now_us, _PAGE, protect))
+            if self._retention_us is not None:
+                cutoff = min(now_us - self._retention_us, grace_cutoff)
+                self._remove_all(tx, decisions, "age",
+                                 lambda: tx.age_victims(cutoff, self.pin_threshold, _PAGE, protect))
         # Re-read the count after each round: with concurrent writers (a server database)
         # it grows while we prune, and the bound is for everyone's entries.
         while True:
@@ -392,8 +398,8 @@ class LongTermMemory:
                 removed += self._remove(tx, chosen, decisions, "count")
             if removed == 0:
                 break  # nothing may go (only the protected entry, or rows locked by others)
-        if not dry_run:
-            self._next_age_check_us = now_us + _AGE_CHECK_INTERVAL_US
+        if not dry_run and maintenance:
+            self._next_age_check_us = now_us + self._maintenance_interval_us
         return decisions if decisions is not None else []
 
     def _remove(self, tx: StoreTransaction, rows: Sequence[StoreRow],

@@ -259,7 +259,8 @@ def test_store_many_is_one_transaction(store_location: StoreLocation) -> None:
 # -- defect 2: archive_from with a failing archive -------------------------------------------------
 
 
-def test_archive_from_a_memory_store_keeps_entries_when_the_archive_write_fails(tmp_path: Any) -> None:
+def test_archive_from_a_memory_store_keeps_entries_when_the_archive_write_fails(tmp_path: Any,
+                                                                               monkeypatch: Any) -> None:
     import sqlite3
 
     clock = ManualClock()
@@ -267,16 +268,19 @@ def test_archive_from_a_memory_store_keeps_entries_when_the_archive_write_fails(
         ids = [memory.store({"text": f"e{number}", "importance": 0.1}) for number in range(10)]
         clock.advance(days=40)
         with MemoryArchiver(tmp_path / "archive", clock=clock) as archiver:
-            real_write = archiver._backend.write
+            with archiver._backend.read() as tx:
+                transaction_class = type(tx)
 
-            def disk_full() -> Any:
+            def disk_full(*args: Any) -> None:
                 raise sqlite3.OperationalError("database or disk is full")
 
-            archiver._backend.write = disk_full  # type: ignore[method-assign]
-            with pytest.raises(sqlite3.OperationalError):
-                archiver.archive_from(memory)
+            # Writing archived rows fails (staging them, in the old code, still worked).
+            with monkeypatch.context() as patch:
+                patch.setattr(transaction_class, "put", disk_full)
+                patch.setattr(transaction_class, "publish", disk_full)
+                with pytest.raises(sqlite3.OperationalError):
+                    archiver.archive_from(memory)
             assert len(memory) == 10, "the old code emptied the store here"
-            archiver._backend.write = real_write  # type: ignore[method-assign]
             assert sorted(archiver.archive_from(memory)) == sorted(ids)
             assert len(memory) == 0
             assert all(archiver.retrieve_from_archive(entry_id)["importance"] == 0.1 for entry_id in ids)
