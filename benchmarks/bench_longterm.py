@@ -102,6 +102,35 @@ class HeapBaseline:
         return {"total_entries": len(self.heap)}
 
 
+class SQLiteFloor:
+    """One row inserted, the least important deleted, one commit per store, in a bare
+    SQLite table with one index (WAL, synchronous=NORMAL): what any durable store on
+    this machine's disk pays at least."""
+
+    def __init__(self, path: str, max_entries: int) -> None:
+        import sqlite3
+
+        self.max_entries = max_entries
+        self.count = 0
+        self.conn = sqlite3.connect(path, isolation_level=None)
+        self.conn.execute("PRAGMA journal_mode = WAL")
+        self.conn.execute("PRAGMA synchronous = NORMAL")
+        self.conn.execute("CREATE TABLE e (seq INTEGER PRIMARY KEY, importance REAL, body TEXT)")
+        self.conn.execute("CREATE INDEX e_rank ON e (importance, seq)")
+
+    def store(self, item: Dict[str, Any]) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+        self.conn.execute("INSERT INTO e (importance, body) VALUES (?, ?)", (item["importance"], json.dumps(item)))
+        self.count += 1
+        if self.count > self.max_entries:
+            self.conn.execute("DELETE FROM e WHERE seq = (SELECT seq FROM e ORDER BY importance, seq LIMIT 1)")
+            self.count -= 1
+        self.conn.execute("COMMIT")
+
+    def get_stats(self) -> Dict[str, Any]:
+        return {"total_entries": self.count}
+
+
 def child(kind: str, entries: int, max_entries: int, overflow: int, url: str = "") -> Dict[str, Any]:
     start_rss = peak_rss_bytes()
     if kind == "document":
@@ -110,6 +139,13 @@ def child(kind: str, entries: int, max_entries: int, overflow: int, url: str = "
         return _drive(memory, total, max_entries, start_rss)
     if kind == "heapq":
         return _drive(HeapBaseline(max_entries), entries, max_entries, start_rss)
+    if kind == "sqlite-floor":
+        with tempfile.TemporaryDirectory() as directory:
+            floor = SQLiteFloor(os.path.join(directory, "floor.sqlite3"), max_entries)
+            try:
+                return _drive(floor, entries, max_entries, start_rss)
+            finally:
+                floor.conn.close()
     from memlint.runtime import LongTermMemory
 
     if kind == "runtime-memory":
@@ -203,7 +239,7 @@ def main() -> None:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"storing {args.entries:,} entries, max_entries={args.max_entries:,}; python {sys.version.split()[0]}; "
           f"{os.cpu_count()} CPUs, load average {load:.2f} at start")
-    kinds = ["document", "heapq", "runtime-memory", "runtime-file", "runtime-file-group"]
+    kinds = ["document", "heapq", "runtime-memory", "sqlite-floor", "runtime-file", "runtime-file-group"]
     if args.only:
         kinds = [kind for kind in kinds if kind in args.only.split(",")]
     results = {kind: run_child(kind, args) for kind in kinds}
@@ -222,6 +258,8 @@ def main() -> None:
                 total, note = doc_total, "  (total extrapolated)"
         elif kind == "runtime-file-group":
             note = f"  (store_many, {GROUP} per commit)"
+        elif kind == "sqlite-floor":
+            note = "  (bare sqlite3: insert, delete, commit)"
         print(f"{kind:<22}{result['stored']:>11,}{result['kept']:>9,}{total:>12.1f}"
               f"{result['per_store_past_bound'] * 1e6:>22.1f}{result['peak_rss'] / 2**20:>13.1f}{note}")
     if pg is not None:
@@ -242,6 +280,9 @@ def main() -> None:
         if heap is not None:
             gauge = f"; {measured / (heap['per_store_past_bound'] * 1e6):.1f}x the bare heapq of this run"
         print(f"  {kind}: {measured:.1f} us against <= {target:.0f} us: {verdict}{gauge}")
+    if "sqlite-floor" in results and "runtime-file" in results:
+        floor = results["sqlite-floor"]["per_store_past_bound"] * 1e6
+        print(f"  (a bare sqlite3 insert + delete + commit costs {floor:.1f} us here: the floor of one commit per store)")
     for kind in ("runtime-memory", "runtime-file", "runtime-file-group"):
         if kind not in results or doc is None:
             continue

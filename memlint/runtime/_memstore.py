@@ -387,15 +387,24 @@ class _MemoryTx(StoreTransaction):
         ceiling = 2.0 if max_importance is None else max_importance
         heap = self.db._rank[settled]
         if limit == 1:
-            # The usual case past the bound: the head of the heap, without popping it.
+            # The usual case past the bound: the head of the heap (or the next one, when
+            # the head is the entry being stored), dropping stale items on the way.
             rows = self.db._rows
+            held = None
+            found: List[StoreRow] = []
             while heap:
                 rec = heap[0][-1]
-                if rows.get(rec.key) is rec and rec.settled == settled:
-                    if rec.key == exclude:
-                        break  # the general path below steps over it
-                    return [rec.row()] if rec.importance <= ceiling else []
-                heapq.heappop(heap)
+                if rows.get(rec.key) is not rec or rec.settled != settled:
+                    heapq.heappop(heap)
+                elif rec.key == exclude and held is None:
+                    held = heapq.heappop(heap)
+                else:
+                    if rec.importance <= ceiling and rec.key != exclude:
+                        found = [rec.row()]
+                    break
+            if held is not None:
+                heapq.heappush(heap, held)
+            return found
         if not heap:
             return []
         # Items of records that changed group since they were pushed are stale here.
