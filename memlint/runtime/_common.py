@@ -180,14 +180,18 @@ def _check_keys(data: Any, depth: int = 0) -> None:
     if depth > 200:
         raise ValueError("entry is nested too deeply (or contains a cycle)")
     # dict, list and tuple are all that json.dumps serializes; anything else reaches _refuse.
+    # Only containers are descended into: a call per plain value would cost more than the
+    # JSON encoding of a flat entry.
     if isinstance(data, dict):
         for key, value in data.items():
-            if not isinstance(key, str):
+            if type(key) is not str and not isinstance(key, str):
                 raise TypeError(f"entry keys must be strings, not {type(key).__name__} ({key!r})")
-            _check_keys(value, depth + 1)
+            if isinstance(value, (dict, list, tuple)):
+                _check_keys(value, depth + 1)
     elif isinstance(data, (list, tuple)):
         for item in data:
-            _check_keys(item, depth + 1)
+            if isinstance(item, (dict, list, tuple)):
+                _check_keys(item, depth + 1)
 
 
 #: Keys that describe an entry's storage rather than its content: never part of a content id.

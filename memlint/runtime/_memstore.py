@@ -253,13 +253,19 @@ class _MemoryTx(StoreTransaction):
         else:
             seq = prev.seq
             db.drop_tags(prev)
-        rec = _Rec(seq, entry_id, ts_us, importance, body, expires_us, tuple(tags))
+        rec = _Rec(seq, entry_id, ts_us, importance, body, expires_us, tuple(tags) if tags else ())
         db._rows[entry_id] = rec
         db._version += 1
         db.undo.append(("put", entry_id, prev))  # type: ignore[union-attr]
         if tags:
             db.add_tags(rec)
-        db.push(rec)
+        # push(), inlined: this is the path of every store.
+        heappush = heapq.heappush
+        heappush(db._by_ts, (ts_us, seq, rec))
+        heappush(db._fresh_by_ts, (ts_us, seq, rec))
+        heappush(db._rank[False], (importance, ts_us, seq, rec))
+        if expires_us is not None:
+            heappush(db._expiry, (expires_us, seq, rec))
         return prev is None
 
     def rewrite(self, entry_id: str, importance: float, body: str, tags: Sequence[str],

@@ -387,8 +387,14 @@ class LongTermMemory:
             need = count - removed - self.max_entries
             if need == 1:
                 # The usual case past the bound: the least important of the two group heads.
-                candidates = tx.rank_victims(False, 1, protect) + tx.rank_victims(True, 1, protect)
-                chosen = [min(candidates, key=lambda row: (row.importance, row.ts_us, row.seq))] if candidates else []
+                fresh = tx.rank_victims(False, 1, protect)
+                settled = tx.rank_victims(True, 1, protect)
+                if fresh and settled:
+                    head, other = fresh[0], settled[0]
+                    chosen = fresh if (head.importance, head.ts_us, head.seq) <= (
+                        other.importance, other.ts_us, other.seq) else settled
+                else:
+                    chosen = fresh or settled
                 removed += self._remove(tx, chosen, decisions, "count")
             elif need > 0:
                 # Not enough: as few as the bound needs, ranked by importance then age
