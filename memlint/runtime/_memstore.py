@@ -9,12 +9,14 @@ Layout:
 
 - ``rows``: id -> ``_Rec``, in first-insertion order (a replaced entry keeps its place,
   as in SQLite, where ``seq`` stays).
-- Heaps, each of tuples ending with the record: ``by_ts`` (time; the age bound),
-  ``fresh_by_ts`` (entries still in their grace period, to settle them), ``rank[settled]``
-  (importance, time, seq: the pruning order of each group) and ``expiry`` (per-entry
-  ttl). Heaps are never searched: an item whose record was replaced, deleted or moved to
-  the other group is *stale* and skipped when it reaches the top. When stale items
-  outnumber live ones, the heaps are rebuilt (amortized O(1) per write).
+- Heaps of tuples ending with the entry's id (never the record: a stale item must not
+  keep a deleted entry's body alive): ``time[settled]`` (time, seq: settling the fresh
+  ones, the age bound on the settled ones), ``rank[settled]`` (importance, time, seq: the
+  pruning order of each group) and ``expiry`` (per-entry ttl). Each entry has one time
+  item and one rank item. Heaps are never searched: an item that no longer matches its
+  entry (replaced, deleted, moved to the other group) is *stale* and dropped when it
+  reaches the top. When stale items are as many as the entries, the heaps are rebuilt
+  (amortized O(1) per write).
 - Transactions: one lock; every change appends to an undo log, and an error (or a dry
   run) replays it backwards. An undone record gets fresh heap items, so the heaps never
   lose a live entry; duplicates are filtered like stale items.
@@ -29,8 +31,9 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from memlint.runtime._backend import Query, StoreBackend, StoreRow, StoreTransaction, row_matches
 
-# Rebuild the heaps when they hold this many times more items than there are entries.
-_COMPACT_FACTOR = 4
+# Rebuild the heaps when they hold this many items per entry (two are live: a time item
+# and a rank item), so stale items are at most as many as the entries.
+_COMPACT_FACTOR = 3
 _COMPACT_FLOOR = 10_000
 
 
@@ -51,11 +54,6 @@ class _Rec:
         self.settled = False
         self.tags = tags
 
-    def __lt__(self, other: "_Rec") -> bool:
-        # Heap items tie on everything before the record only when a stale item and its
-        # replacement share time and seq; any consistent answer will do.
-        return False
-
     def row(self) -> StoreRow:
         return StoreRow(self.seq, self.key, self.ts_us, self.importance, self.body, self.expires_us, self.hits)
 
@@ -72,8 +70,7 @@ class MemoryStoreBackend(StoreBackend):
         self._version = 0
         self._rows: Dict[str, _Rec] = {}
         self._tags: Dict[str, Dict[str, None]] = {}
-        self._by_ts: List[Any] = []
-        self._fresh_by_ts: List[Any] = []
+        self._time: Dict[bool, List[Any]] = {False: [], True: []}
         self._rank: Dict[bool, List[Any]] = {False: [], True: []}
         self._expiry: List[Any] = []
         self._in_order = True  # False after an undo re-inserted a record at the end
@@ -120,22 +117,38 @@ class MemoryStoreBackend(StoreBackend):
             self._closed = True
             self._rows = {}
             self._tags = {}
-            self._by_ts, self._fresh_by_ts, self._expiry = [], [], []
+            self._expiry = []
+            self._time = {False: [], True: []}
             self._rank = {False: [], True: []}
 
     # -- record bookkeeping ----------------------------------------------------------
 
     def push(self, rec: _Rec) -> None:
         """Heap items for a live record (its current group)."""
-        heapq.heappush(self._by_ts, (rec.ts_us, rec.seq, rec))
-        if not rec.settled:
-            heapq.heappush(self._fresh_by_ts, (rec.ts_us, rec.seq, rec))
-        heapq.heappush(self._rank[rec.settled], (rec.importance, rec.ts_us, rec.seq, rec))
+        heapq.heappush(self._time[rec.settled], (rec.ts_us, rec.seq, rec.key))
+        heapq.heappush(self._rank[rec.settled], (rec.importance, rec.ts_us, rec.seq, rec.key))
         if rec.expires_us is not None:
-            heapq.heappush(self._expiry, (rec.expires_us, rec.seq, rec))
+            heapq.heappush(self._expiry, (rec.expires_us, rec.seq, rec.key))
 
-    def live(self, rec: _Rec) -> bool:
-        return self._rows.get(rec.key) is rec
+    # What each heap's items say about their entry; an item is stale once that changed.
+    def of_time(self, item: Tuple[Any, ...], settled: bool) -> Optional[_Rec]:
+        rec = self._rows.get(item[-1])
+        if rec is None or rec.seq != item[1] or rec.ts_us != item[0] or rec.settled != settled:
+            return None
+        return rec
+
+    def of_rank(self, item: Tuple[Any, ...], settled: bool) -> Optional[_Rec]:
+        rec = self._rows.get(item[-1])
+        if (rec is None or rec.seq != item[2] or rec.importance != item[0] or rec.ts_us != item[1]
+                or rec.settled != settled):
+            return None
+        return rec
+
+    def of_expiry(self, item: Tuple[Any, ...]) -> Optional[_Rec]:
+        rec = self._rows.get(item[-1])
+        if rec is None or rec.seq != item[1] or rec.expires_us != item[0]:
+            return None
+        return rec
 
     def add_tags(self, rec: _Rec) -> None:
         for tag in rec.tags:
@@ -174,7 +187,7 @@ class MemoryStoreBackend(StoreBackend):
             elif kind == "settle":
                 rec = op[1]
                 rec.settled = False
-                if self.live(rec):
+                if self._rows.get(rec.key) is rec:
                     self.push(rec)
             elif kind == "hits":
                 op[1].hits = op[2]
@@ -185,19 +198,19 @@ class MemoryStoreBackend(StoreBackend):
                     self.push(rec)
 
     def _maybe_compact(self) -> None:
-        items = len(self._by_ts) + len(self._fresh_by_ts) + len(self._rank[False]) + len(self._rank[True])
+        time, rank = self._time, self._rank
+        items = len(time[False]) + len(time[True]) + len(rank[False]) + len(rank[True])
         if items <= _COMPACT_FACTOR * len(self._rows) + _COMPACT_FLOOR:
             return
-        self._by_ts, self._fresh_by_ts, self._expiry = [], [], []
+        self._time = {False: [], True: []}
         self._rank = {False: [], True: []}
+        self._expiry = []
         for rec in self._rows.values():
-            self._by_ts.append((rec.ts_us, rec.seq, rec))
-            if not rec.settled:
-                self._fresh_by_ts.append((rec.ts_us, rec.seq, rec))
-            self._rank[rec.settled].append((rec.importance, rec.ts_us, rec.seq, rec))
+            self._time[rec.settled].append((rec.ts_us, rec.seq, rec.key))
+            self._rank[rec.settled].append((rec.importance, rec.ts_us, rec.seq, rec.key))
             if rec.expires_us is not None:
-                self._expiry.append((rec.expires_us, rec.seq, rec))
-        for heap in (self._by_ts, self._fresh_by_ts, self._expiry, self._rank[False], self._rank[True]):
+                self._expiry.append((rec.expires_us, rec.seq, rec.key))
+        for heap in (self._time[False], self._time[True], self._rank[False], self._rank[True], self._expiry):
             heapq.heapify(heap)
 
     def ordered(self) -> Tuple[List[int], List[_Rec]]:
@@ -261,11 +274,10 @@ class _MemoryTx(StoreTransaction):
             db.add_tags(rec)
         # push(), inlined: this is the path of every store.
         heappush = heapq.heappush
-        heappush(db._by_ts, (ts_us, seq, rec))
-        heappush(db._fresh_by_ts, (ts_us, seq, rec))
-        heappush(db._rank[False], (importance, ts_us, seq, rec))
+        heappush(db._time[False], (ts_us, seq, entry_id))
+        heappush(db._rank[False], (importance, ts_us, seq, entry_id))
         if expires_us is not None:
-            heappush(db._expiry, (expires_us, seq, rec))
+            heappush(db._expiry, (expires_us, seq, entry_id))
         return prev is None
 
     def rewrite(self, entry_id: str, importance: float, body: str, tags: Sequence[str],
@@ -298,10 +310,13 @@ class _MemoryTx(StoreTransaction):
         return len(self.db._rows)
 
     def oldest_ts(self) -> Optional[int]:
-        heap = self.db._by_ts
-        while heap and not self.db.live(heap[0][2]):
-            heapq.heappop(heap)
-        return heap[0][0] if heap else None
+        heads = []
+        for settled, heap in self.db._time.items():
+            while heap and self.db.of_time(heap[0], settled) is None:
+                heapq.heappop(heap)
+            if heap:
+                heads.append(heap[0][0])
+        return min(heads) if heads else None
 
     def scan(self, after_seq: int, limit: int) -> List[StoreRow]:
         seqs, recs = self.db.ordered()
@@ -331,76 +346,88 @@ class _MemoryTx(StoreTransaction):
 
     def settle(self, cutoff_us: int) -> int:
         db = self.db
-        heap = db._fresh_by_ts
+        heap = db._time[False]
         settled = 0
         while heap and heap[0][0] < cutoff_us:
-            rec = heapq.heappop(heap)[2]
-            if rec.settled or not db.live(rec):
+            item = heapq.heappop(heap)
+            rec = db.of_time(item, False)
+            if rec is None:
                 continue
             rec.settled = True
             db.undo.append(("settle", rec))  # type: ignore[union-attr]
-            heapq.heappush(db._rank[True], (rec.importance, rec.ts_us, rec.seq, rec))
+            heapq.heappush(db._time[True], item)
+            heapq.heappush(db._rank[True], (rec.importance, rec.ts_us, rec.seq, rec.key))
             settled += 1
         if settled:
             db._version += 1
         return settled
 
-    def _pop_victims(self, heap: List[Any], limit: int, accept: Any, stop: Any,
-                     valid: Any = None) -> List[StoreRow]:
-        """Pop up to ``limit`` live records that ``accept`` takes, until ``stop`` says so.
+    def _pop_victims(self, heap: List[Any], limit: int, current: Any, accept: Any, stop: Any) -> List[StoreRow]:
+        """Pop up to ``limit`` records that ``accept`` takes, until ``stop`` says so.
 
-        Stale items (``valid`` says no) are dropped for good; every other item popped is
-        pushed back, so the heaps stay complete whatever the caller then deletes.
+        ``current(item)`` is the item's record, or ``None`` when the item is stale: stale
+        items are dropped for good; every other item popped is pushed back, so the heaps
+        stay complete whatever the caller then deletes.
         """
-        db = self.db
         chosen: List[Any] = []
         kept: List[Any] = []
+        found: List[StoreRow] = []
         seen = set()
         while heap and len(chosen) < limit:
             item = heap[0]
-            rec = item[-1]
-            if not db.live(rec) or rec.seq in seen or (valid is not None and not valid(rec)):
+            rec = current(item)
+            if rec is None or rec.seq in seen:
                 heapq.heappop(heap)
                 continue
             if stop(item, rec):
                 break
             heapq.heappop(heap)
             seen.add(rec.seq)
-            (chosen if accept(rec) else kept).append(item)
+            if accept(rec):
+                chosen.append(item)
+                found.append(rec.row())
+            else:
+                kept.append(item)
         for item in chosen + kept:
             heapq.heappush(heap, item)
-        return [item[-1].row() for item in chosen]
+        return found
 
     def age_victims(self, cutoff_us: int, pin_threshold: float, limit: int,
                     exclude: Optional[str]) -> List[StoreRow]:
+        # Entries this old are settled: the age cutoff is never after the grace cutoff,
+        # and _prune settles before it ages.
+        db = self.db
         return self._pop_victims(
-            self.db._by_ts, limit,
+            db._time[True], limit,
+            current=lambda item: db.of_time(item, True),
             accept=lambda rec: rec.importance <= pin_threshold and rec.key != exclude,
             stop=lambda item, rec: item[0] >= cutoff_us,
         )
 
     def expired(self, now_us: int, limit: int, exclude: Optional[str]) -> List[StoreRow]:
-        if not self.db._expiry or self.db._expiry[0][0] > now_us:
+        db = self.db
+        if not db._expiry or db._expiry[0][0] > now_us:
             return []
         return self._pop_victims(
-            self.db._expiry, limit,
+            db._expiry, limit,
+            current=db.of_expiry,
             accept=lambda rec: rec.key != exclude,
             stop=lambda item, rec: item[0] > now_us,
         )
 
     def rank_victims(self, settled: bool, limit: int, exclude: Optional[str],
                      max_importance: Optional[float] = None) -> List[StoreRow]:
+        db = self.db
         ceiling = 2.0 if max_importance is None else max_importance
-        heap = self.db._rank[settled]
+        heap = db._rank[settled]
         if limit == 1:
             # The usual case past the bound: the head of the heap (or the next one, when
             # the head is the entry being stored), dropping stale items on the way.
-            rows = self.db._rows
             held = None
             found: List[StoreRow] = []
             while heap:
-                rec = heap[0][-1]
-                if rows.get(rec.key) is not rec or rec.settled != settled:
+                rec = db.of_rank(heap[0], settled)
+                if rec is None:
                     heapq.heappop(heap)
                 elif rec.key == exclude and held is None:
                     held = heapq.heappop(heap)
@@ -413,12 +440,11 @@ class _MemoryTx(StoreTransaction):
             return found
         if not heap:
             return []
-        # Items of records that changed group since they were pushed are stale here.
         return self._pop_victims(
-            self.db._rank[settled], limit,
+            heap, limit,
+            current=lambda item: db.of_rank(item, settled),
             accept=lambda rec: rec.key != exclude,
             stop=lambda item, rec: rec.importance > ceiling,
-            valid=lambda rec: rec.settled == settled,
         )
 
     def delete(self, entry_ids: Sequence[str]) -> int:

@@ -290,3 +290,40 @@ def entry_of(memory: LongTermMemory, key: str) -> Dict[str, Any]:
     found = memory.get(key)
     assert found is not None
     return found
+
+
+# -- the in-memory engine answers like SQLite ---------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_memory_engine_matches_sqlite_on_random_operations(tmp_path: Any, seed: int) -> None:
+    import random
+
+    rng = random.Random(seed)
+    clock = ManualClock()
+    options: Dict[str, Any] = dict(max_entries=rng.choice([5, 12, 30]), retention_days=rng.choice([None, 1]),
+                                   grace_period=rng.choice([0, 30, 600]), low_watermark=rng.choice([0.5, 0.9, 1.0]),
+                                   clock=clock)
+    with LongTermMemory(**options) as memory, LongTermMemory(path=tmp_path / "m.sqlite3", **options) as sqlite:
+        for step in range(400):
+            action = rng.random()
+            key = f"k{rng.randrange(40)}"
+            for store in (memory, sqlite):
+                if action < 0.6:
+                    store.store({"id": key, "text": f"s{step}", "tags": [f"t{step % 3}"],
+                                 "importance": random.Random(step).choice([0.1, 0.5, 0.8, 0.85, 0.99])},
+                                ttl=600 if step % 7 == 0 else None)
+                elif action < 0.7:
+                    store.delete(key)
+                elif action < 0.8 and key in store:
+                    store.update(key, importance=random.Random(step).random())
+                elif action < 0.85:
+                    store.get(key)
+                elif action < 0.9:
+                    assert [d.id for d in store.prune(dry_run=True)] == [d.id for d in store.prune(dry_run=True)]
+            if action >= 0.95:
+                clock.advance(seconds=rng.choice([1, 45, 700, 3600 * 30]))
+            assert memory.storage == sqlite.storage, f"step {step}"
+            assert memory.search(tags=["t1"], min_importance=0.3) == sqlite.search(tags=["t1"], min_importance=0.3)
+        assert [d.id for d in memory.prune()] == [d.id for d in sqlite.prune()]
+        assert memory.storage == sqlite.storage
