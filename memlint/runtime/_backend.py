@@ -64,9 +64,15 @@ class StoreTransaction(ABC):
 
     @abstractmethod
     def upsert(self, entry_id: str, ts_us: int, importance: float, body: str,
-               tags: Sequence[str] = (), expires_us: Optional[int] = None) -> Optional[bool]:
+               tags: Sequence[str] = (), expires_us: Optional[int] = None,
+               head_length: int = 0) -> Optional[bool]:
         """Insert or replace the entry ``entry_id`` (fresh again); True if it was new
-        (``None`` from a backend that cannot tell without another query)."""
+        (``None`` from a backend that cannot tell without another query).
+
+        ``head_length``: when not 0, ``body[:head_length]`` is exactly
+        ``{"id":"<entry_id>","importance":<repr>,"timestamp":"<ISO of ts_us>"`` and a
+        backend may keep only the rest (the in-memory engine does).
+        """
 
     @abstractmethod
     def rewrite(self, entry_id: str, importance: float, body: str, tags: Sequence[str],

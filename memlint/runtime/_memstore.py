@@ -30,29 +30,39 @@ import threading
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from memlint.runtime._backend import Query, StoreBackend, StoreRow, StoreTransaction, row_matches
+from memlint.runtime._common import from_micros
 
-# Rebuild the heaps when they hold this many items per entry (two are live: a time item
-# and a rank item), so stale items are at most as many as the entries.
-_COMPACT_FACTOR = 3
+# Rebuild the rank heaps when they hold this many items per entry (one is live).
+_COMPACT_FACTOR = 2
 _COMPACT_FLOOR = 10_000
 
 
 class _Rec:
     """One entry. Only ``settled`` and ``hits`` change in place; anything else is a new record."""
 
-    __slots__ = ("seq", "key", "ts_us", "importance", "body", "expires_us", "hits", "settled", "tags")
+    # ``tail``: the body, or (``slim``) only what follows its head: the id, importance and
+    # time are in the record already, and the head is most of a small entry's JSON.
+    __slots__ = ("seq", "key", "ts_us", "importance", "tail", "slim", "expires_us", "hits", "settled", "tags")
 
     def __init__(self, seq: int, key: str, ts_us: int, importance: float, body: str,
-                 expires_us: Optional[int], tags: Tuple[str, ...]) -> None:
+                 expires_us: Optional[int], tags: Tuple[str, ...], head_length: int = 0) -> None:
         self.seq = seq
         self.key = key
         self.ts_us = ts_us
         self.importance = importance
-        self.body = body
+        self.slim = head_length > 0
+        self.tail = body[head_length:] if head_length else body
         self.expires_us = expires_us
         self.hits = 0
         self.settled = False
         self.tags = tags
+
+    @property
+    def body(self) -> str:
+        if not self.slim:
+            return self.tail
+        stamp = from_micros(self.ts_us).isoformat(timespec="microseconds")
+        return '{"id":"%s","importance":%r,"timestamp":"%s"%s' % (self.key, self.importance, stamp, self.tail)
 
     def row(self) -> StoreRow:
         return StoreRow(self.seq, self.key, self.ts_us, self.importance, self.body, self.expires_us, self.hits)
@@ -78,6 +88,7 @@ class MemoryStoreBackend(StoreBackend):
         self.undo: Optional[List[Tuple[Any, ...]]] = None
         self._tx = _MemoryTx(self)
         self._commits = 0
+        self._stale_time = 0  # time items whose entry was deleted or replaced (an estimate)
 
     # -- transactions ----------------------------------------------------------------
 
@@ -198,20 +209,29 @@ class MemoryStoreBackend(StoreBackend):
                     self.push(rec)
 
     def _maybe_compact(self) -> None:
-        time, rank = self._time, self._rank
-        items = len(time[False]) + len(time[True]) + len(rank[False]) + len(rank[True])
-        if items <= _COMPACT_FACTOR * len(self._rows) + _COMPACT_FLOOR:
-            return
-        self._time = {False: [], True: []}
-        self._rank = {False: [], True: []}
-        self._expiry = []
-        for rec in self._rows.values():
-            self._time[rec.settled].append((rec.ts_us, rec.seq, rec.key))
-            self._rank[rec.settled].append((rec.importance, rec.ts_us, rec.seq, rec.key))
-            if rec.expires_us is not None:
-                self._expiry.append((rec.expires_us, rec.seq, rec.key))
-        for heap in (self._time[False], self._time[True], self._rank[False], self._rank[True], self._expiry):
-            heapq.heapify(heap)
+        rows = len(self._rows)
+        # Time items of deleted or replaced entries stay until settling reaches them (a
+        # grace period later): rebuilt once they are a quarter of the entries, since each
+        # one holds an id, a time and a seq (about 230 bytes).
+        if self._stale_time > rows // 4 + 1000:
+            self._time = {False: [], True: []}
+            self._expiry = []
+            for rec in self._rows.values():
+                self._time[rec.settled].append((rec.ts_us, rec.seq, rec.key))
+                if rec.expires_us is not None:
+                    self._expiry.append((rec.expires_us, rec.seq, rec.key))
+            for heap in (self._time[False], self._time[True], self._expiry):
+                heapq.heapify(heap)
+            self._stale_time = 0
+        # Rank items of deleted entries are mostly popped as they surface; the rest are
+        # rebuilt once they are as many as the entries.
+        rank = self._rank
+        if len(rank[False]) + len(rank[True]) > _COMPACT_FACTOR * rows + _COMPACT_FLOOR:
+            self._rank = {False: [], True: []}
+            for rec in self._rows.values():
+                self._rank[rec.settled].append((rec.importance, rec.ts_us, rec.seq, rec.key))
+            heapq.heapify(self._rank[False])
+            heapq.heapify(self._rank[True])
 
     def ordered(self) -> Tuple[List[int], List[_Rec]]:
         """Live records in ``seq`` order and their seqs (cached until the next change)."""
@@ -257,7 +277,7 @@ class _MemoryTx(StoreTransaction):
         self.db = db
 
     def upsert(self, entry_id: str, ts_us: int, importance: float, body: str,
-               tags: Sequence[str] = (), expires_us: Optional[int] = None) -> bool:
+               tags: Sequence[str] = (), expires_us: Optional[int] = None, head_length: int = 0) -> bool:
         db = self.db
         prev = db._rows.get(entry_id)
         if prev is None:
@@ -266,7 +286,8 @@ class _MemoryTx(StoreTransaction):
         else:
             seq = prev.seq
             db.drop_tags(prev)
-        rec = _Rec(seq, entry_id, ts_us, importance, body, expires_us, tuple(tags) if tags else ())
+            db._stale_time += 1
+        rec = _Rec(seq, entry_id, ts_us, importance, body, expires_us, tuple(tags) if tags else (), head_length)
         db._rows[entry_id] = rec
         db._version += 1
         db.undo.append(("put", entry_id, prev))  # type: ignore[union-attr]
@@ -291,6 +312,7 @@ class _MemoryTx(StoreTransaction):
         db.drop_tags(prev)
         db._rows[entry_id] = rec
         db._version += 1
+        db._stale_time += 1
         db.undo.append(("put", entry_id, prev))  # type: ignore[union-attr]
         db.add_tags(rec)
         db.push(rec)
@@ -352,6 +374,7 @@ class _MemoryTx(StoreTransaction):
             item = heapq.heappop(heap)
             rec = db.of_time(item, False)
             if rec is None:
+                db._stale_time = max(0, db._stale_time - 1)
                 continue
             rec.settled = True
             db.undo.append(("settle", rec))  # type: ignore[union-attr]
@@ -457,6 +480,7 @@ class _MemoryTx(StoreTransaction):
             db.drop_tags(rec)
             db.undo.append(("del", rec))  # type: ignore[union-attr]
             removed += 1
+        db._stale_time += removed
         if removed:
             db._version += 1
         return removed

@@ -360,7 +360,8 @@ class _SQLiteStoreTx(StoreTransaction):
         return [StoreRow(*row) for row in self.c.execute(sql, params).fetchall()]
 
     def upsert(self, entry_id: str, ts_us: int, importance: float, body: str,
-               tags: Sequence[str] = (), expires_us: Optional[int] = None) -> Optional[bool]:
+               tags: Sequence[str] = (), expires_us: Optional[int] = None,
+               head_length: int = 0) -> Optional[bool]:
         # One statement (the triggers keep the count and the tags); whether the row was new
         # is not reported: nobody needs it here, and asking would cost a query.
         self.c.execute(

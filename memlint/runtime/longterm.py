@@ -222,7 +222,7 @@ class LongTermMemory:
         key, given, importance, body, tags = self._prepare(entry, iso_utc(now))
         pruned: Optional[List[PruneDecision]] = []
         with self._backend.write() as tx:
-            tx.upsert(key, now_us, importance, body, tags, expires_us)
+            tx.upsert(key, now_us, importance, body, tags, expires_us, _head_length(key, given, body))
             next_check = self._next_age_check_us
             due = next_check is None or now_us >= next_check
             if due or tx.count() > self.max_entries:
@@ -249,8 +249,8 @@ class LongTermMemory:
         protect = prepared[-1][0]
         pruned: Optional[List[PruneDecision]] = []
         with self._backend.write() as tx:
-            for key, _, importance, body, tags in prepared:
-                tx.upsert(key, now_us, importance, body, tags, expires_us)
+            for key, given, importance, body, tags in prepared:
+                tx.upsert(key, now_us, importance, body, tags, expires_us, _head_length(key, given, body))
             due = self._next_age_check_us is None or now_us >= self._next_age_check_us
             if due or tx.count() > self.max_entries:
                 pruned = self._prune(tx, now_us, protect=protect, report=False)
@@ -550,6 +550,15 @@ class LongTermMemory:
             "usage_percent": total / self.max_entries * 100,
             "oldest_entry": None if oldest is None else iso_utc(from_micros(oldest)),
         }
+
+
+def _head_length(key: str, given: IdLike, body: str) -> int:
+    """Where the caller's content starts in a body ``_prepare`` built for a content id (0
+    otherwise): the part before it is derived from the row, so the in-memory engine need
+    not keep it."""
+    if given is not key:
+        return 0
+    return body.index(',"timestamp":"') + 47  # ,"timestamp":" + 32 characters + the closing quote
 
 
 def _ttl_micros(ttl: Union[timedelta, float]) -> int:
