@@ -556,8 +556,8 @@ def _head_length(key: str, given: IdLike, body: str) -> int:
     """Where the caller's content starts in a body ``_prepare`` built for a content id (0
     otherwise): the part before it is derived from the row, so the in-memory engine need
     not keep it."""
-    if given is not key:
-        return 0
+    if given is not key or '"' in key:
+        return 0  # an int id, or one JSON escapes (a quote; ids hold no backslash or control)
     return body.index(',"timestamp":"') + 47  # ,"timestamp":" + 32 characters + the closing quote
 
 

@@ -327,3 +327,10 @@ def test_memory_engine_matches_sqlite_on_random_operations(tmp_path: Any, seed: 
             assert memory.search(tags=["t1"], min_importance=0.3) == sqlite.search(tags=["t1"], min_importance=0.3)
         assert [d.id for d in memory.prune()] == [d.id for d in sqlite.prune()]
         assert memory.storage == sqlite.storage
+
+
+def test_ids_json_must_escape_round_trip(store_location: StoreLocation) -> None:
+    memory = store_location.open(clock=TickingClock())
+    for given in ('say "hi"', "naïve ✓", "plain"):
+        assert memory.store({"id": given, "text": given}) == given
+        assert memory.get(given) == {**memory.get(given), "id": given, "text": given}
