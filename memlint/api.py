@@ -64,9 +64,11 @@ def check_one(
     codes: FrozenSet[str],
     rule_set: RuleSet,
     prefilter: bool = True,
+    target: Optional[str] = None,
 ) -> Tuple[List[Finding], Optional[str]]:
     """Findings for one file's source after selection and suppressions, and its decoded
     text when there are findings (``None`` otherwise, or when it cannot be decoded).
+    ``target`` is the Python version to parse as (``target-version``).
 
     With ``prefilter`` a file that names nothing the rules look at is only checked for
     syntax; the result is the same, minus the cost of libcst (``memlint.prefilter``).
@@ -77,7 +79,7 @@ def check_one(
         run_rules = needs_analysis(options.resources)(data)
     # Rules are loaded (and libcst imported) only once a file actually needs them.
     rules = rule_set.for_codes(codes) if run_rules else []
-    findings = [f for f in check_text(source, path, rules, options, prefilter) if f.code in codes]
+    findings = [f for f in check_text(source, path, rules, options, prefilter, target) if f.code in codes]
     if not findings and UNUSED_NOQA not in codes:
         return [], None  # the common case pays for neither decoding nor tokenizing
     text = _text(source)
@@ -118,6 +120,7 @@ class FileTask:
     # bytes it reads still hash the same (the file may change in between).
     digest: Optional[str]
     prefilter: bool
+    target: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -135,7 +138,7 @@ def _check_task(task: FileTask) -> FileOutcome:
     data = _read(task.path, task.display)
     if isinstance(data, Finding):
         return FileOutcome([data], None, False)
-    findings, text = check_one(data, task.display, task.options, task.codes, _RULE_SET, task.prefilter)
+    findings, text = check_one(data, task.display, task.options, task.codes, _RULE_SET, task.prefilter, task.target)
     cacheable = task.digest is not None and content_digest(data) == task.digest
     cacheable = cacheable and not any(finding.code == INTERNAL_ERROR for finding in findings)
     return FileOutcome(findings, text, cacheable)
@@ -157,11 +160,14 @@ def check_files(
     jobs: int = 1,
     cache: Optional[Cache] = None,
     prefilter: bool = True,
+    isolate: bool = False,
 ) -> CheckResult:
     """Check discovered files, each with the settings of its nearest config.
 
     ``jobs`` worker processes share the files not answered by ``cache``; the result is
     the same for any ``jobs``, with or without a cache, with or without the prefilter.
+    With ``isolate`` even one file is checked in a worker process (never in this one),
+    which keeps this process's main thread free to act on Ctrl-C at once.
     """
     result = CheckResult(files_checked=len(files))
     tasks: List[FileTask] = []
@@ -177,7 +183,8 @@ def check_files(
                 result.findings.append(data)
                 continue
             digest = content_digest(data)
-            keys[source.path] = cache.key(digest, source.display, codes, settings.options.resources)
+            keys[source.path] = cache.key(digest, source.display, codes, settings.options.resources,
+                                          settings.target_version)
             cached = cache.get(keys[source.path], source.display)
             if cached is not None:
                 result.findings.extend(cached)
@@ -188,7 +195,8 @@ def check_files(
             sizes.append(len(data))
         else:
             sizes.append(_size(source.path))
-        tasks.append(FileTask(source.path, source.display, codes, settings.options, digest, prefilter))
+        tasks.append(FileTask(source.path, source.display, codes, settings.options, digest, prefilter,
+                              settings.target_version))
 
     workers = jobs if len(tasks) >= MIN_FILES_FOR_WORKERS else 1
     if workers > 1:
@@ -198,7 +206,7 @@ def check_files(
         for codes in {task.codes for task in tasks}:
             _RULE_SET.for_codes(codes)
     batches = make_batches(tasks, sizes)
-    outcomes = ordered_map(check_batch, batches, workers)
+    outcomes = ordered_map(check_batch, batches, workers, isolate=isolate)
     for task, outcome in zip((task for batch in batches for task in batch), outcomes):
         result.findings.extend(outcome.findings)
         if outcome.text is not None:
@@ -223,8 +231,10 @@ def check_stdin(
     resolver: ConfigResolver,
     filename: Optional[str] = None,
     force_exclude: bool = False,
+    isolate: bool = False,
 ) -> CheckResult:
-    """Check source read from standard input, as if it were the file ``filename``."""
+    """Check source read from standard input, as if it were the file ``filename``
+    (in a worker process with ``isolate``, as ``check_files``)."""
     cwd = os.getcwd()
     if filename is None:
         path, display = os.path.join(cwd, "-"), "-"
@@ -235,8 +245,18 @@ def check_stdin(
     if force_exclude and filename is not None and settings.is_excluded(path, ancestors=True):
         return CheckResult()
     codes = settings.codes_for(path)
-    findings, text = run_with_deep_stack(lambda: check_one(data, display, settings.options, codes, _RULE_SET))
+    task = (data, display, settings.options, codes, settings.target_version)
+    (findings, text), = ordered_map(_check_stdin_batch, [[task]], 1, isolate=isolate)
     return CheckResult(findings, {display: text} if text is not None else {}, 1)
+
+
+StdinTask = Tuple[bytes, str, RuleOptions, FrozenSet[str], Optional[str]]
+
+
+def _check_stdin_batch(tasks: List[StdinTask]) -> List[Tuple[List[Finding], Optional[str]]]:
+    """``check_stdin``'s unit of work; module-level so that a worker process can run it."""
+    return [run_with_deep_stack(lambda: check_one(data, display, options, codes, _RULE_SET, target=target))
+            for data, display, options, codes, target in tasks]
 
 
 def as_config(config: ConfigLike) -> Optional[Config]:
@@ -258,7 +278,9 @@ def check_source(source: Source, path: str = "<string>", config: ConfigLike = No
     """
     settings = resolve(as_config(config) or Config())
     codes = settings.codes_for(os.path.abspath(path))
-    findings, _ = run_with_deep_stack(lambda: check_one(source, path, settings.options, codes, _RULE_SET))
+    findings, _ = run_with_deep_stack(
+        lambda: check_one(source, path, settings.options, codes, _RULE_SET, target=settings.target_version)
+    )
     return findings
 
 

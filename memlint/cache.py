@@ -17,6 +17,7 @@ carries its own ``.gitignore`` (and a ``CACHEDIR.TAG`` for backup tools).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -100,19 +101,40 @@ class Cache:
 
     @classmethod
     def open(cls, directory: "os.PathLike[str] | str") -> "Cache":
-        """Create (if needed) and return the cache in ``directory``; raises ``OSError``."""
+        """The cache in ``directory``; raises ``OSError`` when it could not be written.
+
+        Nothing is created here: the folder appears with the first ``save()`` that has
+        something to write, so a run that checked nothing leaves no trace.
+        """
         cache = cls(directory)
-        cache._folder.mkdir(parents=True, exist_ok=True)
-        for name, text in ((".gitignore", "# Created by memlint: nothing here belongs in git.\n*\n"),
-                           ("CACHEDIR.TAG", _CACHEDIR_TAG)):
-            marker = cache.directory / name
-            if not marker.exists():
-                write_text_atomically(marker, text)
+        existing = cache.directory
+        while not existing.exists() and existing.parent != existing:
+            existing = existing.parent
+        if not existing.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(existing))
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, "Permission denied", str(existing))
         return cache
 
-    def key(self, digest: str, path: str, codes: FrozenSet[str], resources: Mapping[str, str]) -> str:
-        """The entry key for one file's content ``digest`` checked as ``path``."""
-        material = json.dumps([self.fingerprint, digest, path, sorted(codes), sorted(resources.items())])
+    def _create(self) -> None:
+        self._folder.mkdir(parents=True, exist_ok=True)
+        for name, text in ((".gitignore", "# Created by memlint: nothing here belongs in git.\n*\n"),
+                           ("CACHEDIR.TAG", _CACHEDIR_TAG)):
+            marker = self.directory / name
+            if not marker.exists():
+                write_text_atomically(marker, text)
+
+    def key(
+        self,
+        digest: str,
+        path: str,
+        codes: FrozenSet[str],
+        resources: Mapping[str, str],
+        target: Optional[str] = None,
+    ) -> str:
+        """The entry key for one file's content ``digest`` checked as ``path`` (parsed as
+        Python ``target``)."""
+        material = json.dumps([self.fingerprint, digest, path, sorted(codes), sorted(resources.items()), target])
         return hashlib.blake2b(material.encode(), digest_size=20).hexdigest()
 
     def _load(self) -> Dict[str, Any]:
@@ -147,6 +169,7 @@ class Cache:
             return
         document = {"fingerprint": self.fingerprint, "entries": self._load()}
         try:
+            self._create()
             write_text_atomically(self._file, json.dumps(document, separators=(",", ":")))
             self._dirty = False
             self._prune()

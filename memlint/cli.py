@@ -1,8 +1,9 @@
 """The ``memlint`` command line: maps flags to settings, prints, and picks the exit code.
 
 ``memlint check [PATH ...]`` (also plain ``memlint PATH ...``) and ``memlint rule CODE``.
-Exit codes: 0 no findings, 1 findings, 2 usage, configuration or internal error. Every
-error is one line on stderr; a traceback is shown only with ``MEMLINT_DEBUG=1``.
+Exit codes: 0 no findings, 1 findings, 2 usage, configuration or internal error, 130
+interrupted (Ctrl-C). Every error is one line on stderr; a traceback is shown only with
+``MEMLINT_DEBUG=1``.
 
 Only argparse is imported up front: ``--version`` and ``memlint rule`` must start fast, and
 the checking machinery (libcst above all) is imported only when files are checked.
@@ -18,8 +19,29 @@ from typing import IO, Any, List, NoReturn, Optional, Sequence, Tuple
 from memlint.__about__ import __version__
 from memlint.reporters import OUTPUT_FORMATS
 
+# The same list as memlint.engine.TARGET_VERSIONS (a test keeps them equal); repeated here
+# because importing the engine would load the whole checker before --help or --version.
+TARGET_VERSIONS = ("py37", "py38", "py39", "py310", "py311", "py312", "py313", "py314")
+
 SUBCOMMANDS = ("check", "rule")
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
+# --statistics prints a table or JSON; SARIF and GitHub annotations have no such shape.
+STATISTICS_FORMATS = ("full", "concise", "json")
+
+EPILOG = """\
+`memlint PATH ...` is short for `memlint check PATH ...`.
+
+exit codes:
+  0    no findings (or --exit-zero)
+  1    findings (with --diff: there is something to fix)
+  2    usage, configuration or internal error (one line on stderr)
+  130  interrupted (Ctrl-C)
+
+environment:
+  MEMLINT_DEBUG=1  show the traceback of an internal error
+  NO_COLOR / FORCE_COLOR  turn coloured output off / on
+"""
 
 
 class UsageError(Exception):
@@ -33,6 +55,11 @@ class _Parser(argparse.ArgumentParser):
 
 def _codes(value: str) -> List[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _rule_codes(value: str) -> List[str]:
+    # Codes in any case, as in the config and in noqa comments: mem001 is MEM001.
+    return [code.upper() for code in _codes(value)]
 
 
 def _positive(value: str) -> int:
@@ -49,20 +76,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="memlint",
         description="Find leaked files, sockets, connections, temp files, processes and threads in Python code.",
-        epilog="`memlint PATH ...` is short for `memlint check PATH ...`.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         allow_abbrev=False,
     )
     parser.add_argument("--version", action="version", version=f"memlint {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="{check,rule}")
 
-    check = commands.add_parser("check", help="check files and folders (the default)", allow_abbrev=False)
+    check = commands.add_parser("check", help="check files and folders (the default)", allow_abbrev=False,
+                                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     check.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to check (default: .); - reads stdin")
     selection = check.add_argument_group("rule selection")
-    selection.add_argument("--select", action="append", type=_codes, metavar="CODES",
+    selection.add_argument("--select", action="append", type=_rule_codes, metavar="CODES",
                            help="comma-separated codes or prefixes to enable instead of the defaults (ALL for every rule)")
-    selection.add_argument("--extend-select", action="append", type=_codes, metavar="CODES",
+    selection.add_argument("--extend-select", action="append", type=_rule_codes, metavar="CODES",
                            help="codes or prefixes to enable in addition")
-    selection.add_argument("--ignore", action="append", type=_codes, metavar="CODES",
+    selection.add_argument("--ignore", action="append", type=_rule_codes, metavar="CODES",
                            help="codes or prefixes to disable")
     files = check.add_argument_group("file selection")
     files.add_argument("--exclude", action="append", type=_codes, metavar="GLOBS",
@@ -88,10 +117,17 @@ def build_parser() -> argparse.ArgumentParser:
     config = check.add_argument_group("configuration")
     config.add_argument("--config", metavar="FILE", help="use this pyproject.toml or memlint.toml for every file")
     config.add_argument("--isolated", action="store_true", help="ignore all configuration files")
+    config.add_argument("--target-version", choices=TARGET_VERSIONS, metavar="VERSION",
+                        help="the Python version to parse files as: py37 ... py314 "
+                             "(default: target-version in the config, else this interpreter's version, "
+                             "and newer syntax where libcst reads it)")
     speed = check.add_argument_group("speed")
-    speed.add_argument("--jobs", type=_positive, metavar="N", help="worker processes (default: number of CPUs)")
+    speed.add_argument("--jobs", type=_positive, metavar="N",
+                       help="worker processes (default: number of CPUs; never more than files)")
     speed.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
-    speed.add_argument("--cache-dir", metavar="DIR", help="where to keep the cache (default: .memlint_cache)")
+    speed.add_argument("--cache-dir", metavar="DIR",
+                       help="where to keep the cache (default: .memlint_cache in the project root: the folder of "
+                            "the configuration, else the git work tree's root, else the current folder)")
 
     rule = commands.add_parser("rule", help="explain a rule, or list them all", allow_abbrev=False)
     rule.add_argument("code", nargs="?", metavar="CODE", help="the rule to explain, e.g. MEM001")
@@ -121,7 +157,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except UsageError as error:
         _error(str(error))
     except KeyboardInterrupt:
-        return 130
+        _exit_interrupted()
     except Exception as error:  # noqa: BLE001 - one line for the user instead of a traceback
         known = _known_error(error)
         if os.environ.get("MEMLINT_DEBUG"):
@@ -130,6 +166,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             traceback.print_exc()
         _error(known or f"internal error: {type(error).__name__}: {error}")
     return EXIT_ERROR
+
+
+def _exit_interrupted() -> NoReturn:
+    """Ctrl-C: stop now with exit 130, leaving no worker behind (``memlint.parallel`` has
+    killed them) and the cache as it was (it is only ever replaced whole).
+
+    ``os._exit`` rather than a return: a thread checking a file in this process may be
+    inside libcst's native parser, and finalizing the interpreter under it aborts (a core
+    dump). What was printed is flushed first; nothing else needs cleaning up.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(EXIT_INTERRUPTED)
 
 
 def _known_error(error: Exception) -> Optional[str]:
@@ -212,6 +264,8 @@ def _check_command(options: argparse.Namespace) -> int:
     for flag in ("select", "extend_select", "ignore"):
         for selector in _flatten(getattr(options, flag)) or ():
             expand_selector(selector, specs, f"--{flag.replace('_', '-')}")
+    if options.output_file is not None and os.path.isdir(options.output_file):
+        raise UsageError(f"-o/--output-file: {options.output_file} is a folder; give the name of a file to write")
     overrides = Overrides(
         select=_flatten(options.select),
         extend_select=_flatten(options.extend_select) or (),
@@ -219,8 +273,16 @@ def _check_command(options: argparse.Namespace) -> int:
         exclude=_flatten(options.exclude),
         extend_exclude=_flatten(options.extend_exclude) or (),
         output_format=options.output_format,
+        target_version=options.target_version,
     )
-    resolver = ConfigResolver(overrides, config_file=options.config, isolated=options.isolated)
+    warn = (lambda message: None) if options.quiet else (lambda message: _error(f"warning: {message}"))
+    resolver = ConfigResolver(overrides, config_file=options.config, isolated=options.isolated, warn=warn)
+    output_format = resolver.for_run().output_format
+    if options.statistics and output_format not in STATISTICS_FORMATS:
+        raise UsageError(
+            f"--statistics prints a table (full, concise) or json, not {output_format}; "
+            "drop --statistics or choose one of those with --output-format"
+        )
 
     paths = options.paths or (["-"] if options.stdin_filename else ["."])
     files: List[Any] = []
@@ -230,14 +292,16 @@ def _check_command(options: argparse.Namespace) -> int:
             raise UsageError("'-' (standard input) cannot be combined with other paths")
         stdin_data = sys.stdin.buffer.read()
         result: CheckResult = check_stdin(stdin_data, resolver, options.stdin_filename,
-                                          options.force_exclude)
+                                          options.force_exclude, isolate=True)
     else:
-        files = discover(paths, resolver, force_exclude=options.force_exclude)
+        files = discover(paths, resolver, force_exclude=options.force_exclude, warn=warn)
         if not files and not options.quiet and not options.force_exclude:
             _error("warning: no Python files found under the given path(s)")
-        result = check_files(files, resolver, jobs=options.jobs or default_jobs(), cache=_open_cache(options))
+        jobs = _jobs(options, len(files), default_jobs(), warn)
+        cache = _open_cache(options, resolver) if files else None
+        # isolate: the files are checked in worker processes, so that Ctrl-C is acted on at once.
+        result = check_files(files, resolver, jobs=jobs, cache=cache, isolate=True)
 
-    output_format = resolver.for_run().output_format
     if options.fix or options.diff:
         return _fix_command(options, result, resolver, files, stdin_data, output_format)
     _emit(result, output_format, options)
@@ -268,7 +332,8 @@ def _fix_command(
     def checker_for(path: str, display: str) -> Any:
         settings = resolver.for_file(path)
         codes = settings.codes_for(path)
-        return lambda text: check_one(text, display, settings.options, codes, rule_set, prefilter=False)[0]
+        target = settings.target_version
+        return lambda text: check_one(text, display, settings.options, codes, rule_set, False, target)[0]
 
     if stdin_data is not None:
         return _fix_stdin(options, result, stdin_data, checker_for)
@@ -326,13 +391,36 @@ def _fix_stdin(options: argparse.Namespace, result: Any, data: bytes, checker_fo
     return EXIT_FINDINGS if outcome.remaining and not options.exit_zero else EXIT_CLEAN
 
 
-def _open_cache(options: argparse.Namespace) -> Any:
-    """The cache for this run, or None with --no-cache or when it cannot be created."""
+def _jobs(options: argparse.Namespace, file_count: int, cpus: int, warn: Any) -> int:
+    """Worker processes for this run: ``--jobs`` (default: the CPUs), at most one per file.
+
+    More workers than CPUs only cost memory (each holds libcst and its own parse), so
+    asking for that is allowed but warned about.
+    """
+    if options.jobs is not None and options.jobs > cpus:
+        warn(f"--jobs {options.jobs} is more than the {cpus} CPU{'' if cpus == 1 else 's'} "
+             "this process may use; the extra workers only cost memory")
+    return max(1, min(options.jobs or cpus, file_count))
+
+
+def project_root(resolver: Any, cwd: str) -> str:
+    """Where the cache lives by default: the folder of the configuration in force for
+    ``cwd``, else the root of the git work tree holding ``cwd``, else ``cwd``."""
+    source = resolver.for_run().source
+    if source and os.path.isfile(source):
+        return os.path.dirname(os.path.abspath(source))
+    from memlint.discovery import GitIgnore
+
+    return GitIgnore().work_tree(cwd) or cwd
+
+
+def _open_cache(options: argparse.Namespace, resolver: Any) -> Any:
+    """The cache for this run, or None with --no-cache or when it cannot be used."""
     if options.no_cache:
         return None
     from memlint.cache import DEFAULT_DIRNAME, Cache
 
-    directory = options.cache_dir or os.path.join(os.getcwd(), DEFAULT_DIRNAME)
+    directory = options.cache_dir or os.path.join(project_root(resolver, os.getcwd()), DEFAULT_DIRNAME)
     try:
         return Cache.open(directory)
     except OSError as error:
@@ -349,6 +437,7 @@ def _emit(result: Any, output_format: str, options: argparse.Namespace) -> None:
     if options.statistics:
         from memlint.reporters import statistics
 
+        # The format was checked against STATISTICS_FORMATS before the run.
         text = statistics.render(result.findings, as_json=output_format == "json")
     else:
         context = ReportContext(sources=result.sources, color=color, root=os.getcwd(),
@@ -357,7 +446,11 @@ def _emit(result: Any, output_format: str, options: argparse.Namespace) -> None:
     if output_format in ("full", "concise") and not options.quiet:
         text += _summary(len(result.findings)) + _fix_hint(result.findings, bool(getattr(options, "unsafe_fixes", False)))
     if to_file:
-        _write_file_atomically(options.output_file, text)
+        try:
+            _write_file_atomically(options.output_file, text)
+        except OSError as error:
+            # e.g. a file where a folder of the path should be: one line, exit 2.
+            raise UsageError(f"cannot write {options.output_file}: {error.strerror or error}") from error
     else:
         _write(sys.stdout, text)
 

@@ -18,9 +18,9 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from memlint.engine import INTERNAL_ERROR, PARSE_ERROR
+from memlint.engine import INTERNAL_ERROR, PARSE_ERROR, TARGET_VERSIONS
 from memlint.knowledge import ConfiguredResource, KnowledgeError, parse_configured
 from memlint.reporters import OUTPUT_FORMATS
 from memlint.rules.base import RuleOptions
@@ -45,7 +45,7 @@ DEFAULT_EXCLUDE: Tuple[str, ...] = (
 
 _LIST_KEYS = ("select", "ignore", "extend-select", "exclude", "extend-exclude")
 _TABLE_KEYS = ("per-file-ignores", "resources", "leaks")
-KNOWN_KEYS: Tuple[str, ...] = _LIST_KEYS + _TABLE_KEYS + ("output-format",)
+KNOWN_KEYS: Tuple[str, ...] = _LIST_KEYS + _TABLE_KEYS + ("output-format", "target-version")
 LEAKS_KEYS = ("enabled", "mode", "scope", "allow", "grace-period")
 
 _SELECTOR_RE = re.compile(r"^[A-Z]+[0-9]*$")
@@ -72,6 +72,7 @@ class Config:
     extend_exclude: Tuple[str, ...] = ()
     per_file_ignores: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()
     output_format: Optional[str] = None
+    target_version: Optional[str] = None
     resources: Mapping[str, ConfiguredResource] = field(default_factory=dict)
     leaks: Mapping[str, Any] = field(default_factory=dict)
     root: Optional[str] = None
@@ -88,6 +89,7 @@ class Overrides:
     exclude: Optional[Tuple[str, ...]] = None
     extend_exclude: Tuple[str, ...] = ()
     output_format: Optional[str] = None
+    target_version: Optional[str] = None
 
 
 # --------------------------------------------------------------------------- reading files
@@ -117,23 +119,57 @@ def _memlint_table(path: Path, document: Mapping[str, Any]) -> Optional[Mapping[
     return table
 
 
-def config_file_in(folder: Path) -> Optional[Path]:
+# A ``[tool.memlint]`` header (or ``[tool.memlint.x]``) or a ``tool.memlint...`` dotted key,
+# found in the text of a pyproject.toml that does not parse.
+_MEMLINT_TABLE_RE = re.compile(
+    r"""^[ \t]*(?:\[+[ \t]*["']?tool["']?[ \t]*\.[ \t]*["']?memlint\b|tool[ \t]*\.[ \t]*memlint[ \t]*[.=])""",
+    re.MULTILINE,
+)
+
+Warn = Callable[[str], None]
+
+
+def _ignore_warning(message: str) -> None:
+    """The default for callers that have nowhere to show a warning."""
+
+
+def _pyproject_table(path: Path, warn: Warn) -> Optional[Mapping[str, Any]]:
+    """The ``[tool.memlint]`` table of a pyproject.toml, or ``None`` when it has none.
+
+    A pyproject.toml that cannot be read or parsed stops the run only if its text holds
+    memlint's table: test fixtures of packaging tools are often broken on purpose, and
+    memlint would not use them anyway. The others are passed over with a warning.
+    """
+    try:
+        return _memlint_table(path, read_toml(path))
+    except ConfigError as error:
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            text = ""
+        if _MEMLINT_TABLE_RE.search(text):
+            raise
+        warn(f"{error}; passed over (it holds no [tool.memlint])")
+        return None
+
+
+def config_file_in(folder: Path, warn: Warn = _ignore_warning) -> Optional[Path]:
     """The config file in ``folder`` itself: ``memlint.toml``, else a ``pyproject.toml``
     that has a ``[tool.memlint]`` table, else ``None``."""
     candidate = folder / "memlint.toml"
     if candidate.is_file():
         return candidate
     candidate = folder / "pyproject.toml"
-    if candidate.is_file() and _memlint_table(candidate, read_toml(candidate)) is not None:
+    if candidate.is_file() and _pyproject_table(candidate, warn) is not None:
         return candidate
     return None
 
 
-def find_config_file(start: Path) -> Optional[Path]:
+def find_config_file(start: Path, warn: Warn = _ignore_warning) -> Optional[Path]:
     """The nearest config file in ``start`` (a directory) or any folder above it."""
     directory = Path(os.path.abspath(start))
     for folder in (directory, *directory.parents):
-        found = config_file_in(folder)
+        found = config_file_in(folder, warn)
         if found is not None:
             return found
     return None
@@ -168,6 +204,12 @@ def config_from_mapping(table: Mapping[str, Any], source: str = "<config>", root
     if not isinstance(table, Mapping):
         raise ConfigError(f"{source}: the memlint configuration must be a table, got {_type_name(table)}")
     where = "[tool.memlint]" if source.endswith("pyproject.toml") else "memlint config"
+    tool = table.get("tool")
+    if source.endswith("memlint.toml") and isinstance(tool, Mapping) and "memlint" in tool:
+        raise ConfigError(
+            f"{source}: memlint.toml holds the settings at its top level: drop the [tool.memlint] header "
+            "(that header belongs in pyproject.toml)"
+        )
     for key in table:
         if key not in KNOWN_KEYS:
             raise ConfigError(f"{source}: unknown key {key!r} in {where}{_suggest(key, KNOWN_KEYS)}")
@@ -177,12 +219,18 @@ def config_from_mapping(table: Mapping[str, Any], source: str = "<config>", root
             return None
         return _string_list(table[key], f"{source}: {key}")
 
+    def selectors(key: str) -> Optional[Tuple[str, ...]]:
+        # Codes are accepted in any case (mem001), as on the command line and in noqa.
+        found = strings(key)
+        return None if found is None else tuple(selector.upper() for selector in found)
+
     per_file: List[Tuple[str, Tuple[str, ...]]] = []
     raw_per_file = table.get("per-file-ignores", {})
     if not isinstance(raw_per_file, Mapping):
         raise ConfigError(f"{source}: per-file-ignores must be a table of glob = [codes], got {_type_name(raw_per_file)}")
     for pattern, codes in raw_per_file.items():
-        per_file.append((pattern, _string_list(codes, f"{source}: per-file-ignores.{pattern!r}")))
+        codes = _string_list(codes, f"{source}: per-file-ignores.{pattern!r}")
+        per_file.append((pattern, tuple(code.upper() for code in codes)))
 
     output_format = table.get("output-format")
     if output_format is not None and output_format not in OUTPUT_FORMATS:
@@ -190,21 +238,28 @@ def config_from_mapping(table: Mapping[str, Any], source: str = "<config>", root
             f"{source}: output-format must be one of {', '.join(OUTPUT_FORMATS)}, got {output_format!r}"
         )
 
+    target_version = table.get("target-version")
+    if target_version is not None and target_version not in TARGET_VERSIONS:
+        raise ConfigError(
+            f"{source}: target-version must be one of {', '.join(TARGET_VERSIONS)}, got {target_version!r}"
+        )
+
     for key in ("select", "ignore", "extend-select"):
-        for selector in strings(key) or ():
+        for selector in selectors(key) or ():
             _check_selector_syntax(selector, f"{source}: {key}")
     for _, codes in per_file:
         for selector in codes:
             _check_selector_syntax(selector, f"{source}: per-file-ignores")
 
     return Config(
-        select=strings("select"),
-        ignore=strings("ignore") or (),
-        extend_select=strings("extend-select") or (),
+        select=selectors("select"),
+        ignore=selectors("ignore") or (),
+        extend_select=selectors("extend-select") or (),
         exclude=strings("exclude"),
         extend_exclude=strings("extend-exclude") or (),
         per_file_ignores=tuple(per_file),
         output_format=output_format,
+        target_version=target_version,
         resources=_resources(table.get("resources", {}), source),
         leaks=_leaks(table.get("leaks", {}), source),
         root=root,
@@ -388,6 +443,8 @@ class Settings:
     options: RuleOptions
     output_format: str = "full"
     source: Optional[str] = None
+    # The Python version files are parsed as (py39 ...); None: any version memlint can read.
+    target_version: Optional[str] = None
 
     def codes_for(self, path: str) -> FrozenSet[str]:
         """The enabled codes for one file after its ``per-file-ignores``."""
@@ -442,6 +499,7 @@ def resolve(
         options=RuleOptions(resources=dict(config.resources)),
         output_format=overrides.output_format or config.output_format or "full",
         source=config.source,
+        target_version=overrides.target_version or config.target_version,
     )
 
 
@@ -458,10 +516,12 @@ class ConfigResolver:
         config_file: Optional[Path] = None,
         isolated: bool = False,
         config: Optional[Config] = None,
+        warn: Warn = _ignore_warning,
     ) -> None:
         if isolated and config_file is not None:
             raise ConfigError("--isolated and --config cannot be used together")
         self.overrides = overrides
+        self._warn = warn
         self.specs = load_specs()
         self._cwd = os.getcwd()
         self._fixed: Optional[Settings] = None
@@ -485,7 +545,7 @@ class ConfigResolver:
             return self._fixed
         settings = self._by_dir.get(directory)
         if settings is None:
-            found = config_file_in(Path(directory))
+            found = config_file_in(Path(directory), self._warn)
             parent = os.path.dirname(directory)
             if found is not None:
                 settings = resolve(load_config_file(found), self.overrides, self.specs, self._cwd)

@@ -43,5 +43,15 @@ class Finding:
     message: str
     fix: Optional[Fix] = field(default=None, compare=False)
 
+    @property
+    def name(self) -> str:
+        """The rule's name (``unreleased-resource``), the ``name`` of the JSON output; the
+        code itself for a code without a spec."""
+        # Imported here: the specs are read only by callers that ask for a name.
+        from memlint.specs import load_specs
+
+        spec = load_specs().get(self.code)
+        return spec.name if spec is not None else self.code
+
     def sort_key(self) -> Tuple[str, int, int, str]:
         return (self.path, self.line, self.column, self.code)

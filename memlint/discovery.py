@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Optional, Set, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 from memlint.config import ConfigResolver
 
@@ -50,10 +50,12 @@ def discover(
     resolver: ConfigResolver,
     force_exclude: bool = False,
     cwd: Optional[str] = None,
+    warn: Optional[Callable[[str], None]] = None,
 ) -> List[SourcePath]:
     """The files under ``paths`` to check, sorted and without duplicates.
 
     Raises ``PathNotFoundError`` for the first path that does not exist, before any work.
+    A folder that cannot be listed is skipped, and ``warn`` is told which and why.
     """
     here = cwd or os.getcwd()
     absolute = []
@@ -69,7 +71,7 @@ def discover(
         if force_exclude and _excluded_explicit(path, resolver, gitignore):
             continue
         if os.path.isdir(path):
-            for file_path in _walk(path, resolver, gitignore):
+            for file_path in _walk(path, resolver, gitignore, here, warn):
                 found.setdefault(file_path, SourcePath(file_path, display_path(file_path, here)))
         else:
             found.setdefault(path, SourcePath(path, display_path(path, here)))
@@ -86,7 +88,13 @@ def _excluded_explicit(path: str, resolver: ConfigResolver, gitignore: "GitIgnor
     return gitignore.is_ignored(path, os.path.isdir(path), ancestors=True)
 
 
-def _walk(top: str, resolver: ConfigResolver, gitignore: "GitIgnore") -> Iterable[str]:
+def _walk(
+    top: str,
+    resolver: ConfigResolver,
+    gitignore: "GitIgnore",
+    cwd: str,
+    warn: Optional[Callable[[str], None]] = None,
+) -> Iterable[str]:
     """Depth-first walk yielding Python files; each real folder is entered once."""
     seen: Set[Tuple[int, int]] = set()
     pending = [top]
@@ -94,7 +102,8 @@ def _walk(top: str, resolver: ConfigResolver, gitignore: "GitIgnore") -> Iterabl
         directory = pending.pop()
         try:
             info = os.stat(directory)
-        except OSError:
+        except OSError as error:
+            _cannot_list(directory, error, cwd, warn)
             continue
         if (info.st_dev, info.st_ino) in seen:
             continue  # a symlink loop, or the same folder reached twice
@@ -102,8 +111,9 @@ def _walk(top: str, resolver: ConfigResolver, gitignore: "GitIgnore") -> Iterabl
         try:
             with os.scandir(directory) as iterator:
                 entries = sorted(iterator, key=lambda entry: entry.name)
-        except OSError:
-            continue  # an unreadable folder holds nothing we could check
+        except OSError as error:
+            _cannot_list(directory, error, cwd, warn)
+            continue
         settings = resolver.for_directory(directory)
         subdirs = []
         for entry in entries:
@@ -123,6 +133,13 @@ def _walk(top: str, resolver: ConfigResolver, gitignore: "GitIgnore") -> Iterabl
                 yield entry.path
         # Reversed so that popping visits folders in name order.
         pending.extend(reversed(subdirs))
+
+
+def _cannot_list(directory: str, error: OSError, cwd: str, warn: Optional[Callable[[str], None]]) -> None:
+    # Silence would look like a clean result for files that were never seen.
+    if warn is not None:
+        reason = error.strerror or type(error).__name__
+        warn(f"cannot list folder {display_path(directory, cwd)}: {reason}; its files were not checked")
 
 
 # --------------------------------------------------------------------------- .gitignore

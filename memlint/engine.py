@@ -66,32 +66,75 @@ def _syntax_finding(path: str, error: Union[SyntaxError, ValueError]) -> Finding
     return Finding(path, line, max(column, 1), line, max(column, 1), PARSE_ERROR, f"SyntaxError: {message}")
 
 
+# Target versions memlint accepts (``target-version``, ``--target-version``), as in ruff.
+TARGET_VERSIONS = ("py37", "py38", "py39", "py310", "py311", "py312", "py313", "py314")
+
+
+def version_tuple(target: str) -> Tuple[int, int]:
+    """``"py312"`` -> ``(3, 12)``."""
+    return (int(target[2]), int(target[3:]))
+
+
+def parse_python(text: str, path: str, target: Optional[str] = None) -> Tuple[Optional[ast.Module], Optional[object]]:
+    """Parse ``text`` as Python ``target`` (``py39`` ...; ``None``: any version memlint can read).
+
+    Returns ``(ast tree, libcst module)``: normally the tree and ``None`` (libcst parses
+    later, and only if a rule needs it). libcst is the parser of record; ``ast`` is only a
+    fast first try. Where ``ast`` rejects the text but the target may be newer than this
+    interpreter (a file using ``type X = ...`` checked on 3.11), libcst decides, and the
+    result is ``(None, module)``. Raises ``SyntaxError`` naming the version it parsed as
+    when the text is not valid Python of that version.
+    """
+    running = sys.version_info[:2]
+    wanted = version_tuple(target) if target else None
+    try:
+        if wanted is not None and wanted < running:
+            # ast gates the newer constructs (match, except*, ...) by feature_version.
+            return ast.parse(text, filename=path, feature_version=wanted), None
+        return ast.parse(text, filename=path), None
+    except SyntaxError as error:
+        if wanted is not None and wanted <= running:
+            error.msg = f"{error.msg} (parsed as Python {wanted[0]}.{wanted[1]})"
+            raise
+        import libcst as cst
+
+        try:
+            return None, cst.parse_module(text)
+        except Exception:  # noqa: BLE001 - libcst's errors are not SyntaxError; ast's message is better
+            # Without a target-version the running interpreter's version is the one named:
+            # libcst only stands in for syntax newer than it.
+            major, minor = wanted or running
+            error.msg = f"{error.msg} (parsed as Python {major}.{minor})"
+            raise error from None
+
+
 def check_text(
     source: Union[str, bytes],
     path: str,
     rules: Sequence[Rule],
     options: RuleOptions,
     prefilter: bool = False,
+    target: Optional[str] = None,
 ) -> List[Finding]:
     """All findings of ``rules`` on one file's source, in file order.
 
     With ``prefilter``, a file whose syntax tree calls nothing the resource analysis starts
     from is not parsed by libcst at all (``memlint.prefilter.tree_needs_analysis``), when
-    every rule asked for is one of the analysis rules.
+    every rule asked for is one of the analysis rules. ``target`` is the Python version
+    to parse as (``parse_python``).
     """
     try:
         text = decode_source(source) if isinstance(source, bytes) else source
         if "\x00" in text:
             raise _null_byte_error(text)
-        # ast is the reference for what is valid Python: exactly what it rejects is MEM000.
-        tree = ast.parse(text, filename=path)
+        tree, parsed = parse_python(text, path, target)
     except (SyntaxError, ValueError) as error:
         return [_syntax_finding(path, error)]
     except (RecursionError, MemoryError) as error:
         return [Finding(path, 1, 1, 1, 1, INTERNAL_ERROR, f"file too deeply nested to check: {type(error).__name__}")]
     if not rules:
         return []
-    if prefilter and all(getattr(rule, "starts_from_resources", False) for rule in rules):
+    if tree is not None and prefilter and all(getattr(rule, "starts_from_resources", False) for rule in rules):
         from memlint.prefilter import tree_needs_analysis
 
         if not tree_needs_analysis(tree, options.resources):
@@ -100,8 +143,12 @@ def check_text(
     import libcst as cst
 
     try:
-        module = cst.parse_module(text)
-    except Exception as error:  # libcst's parser can lag behind the interpreter's grammar
+        module = parsed if parsed is not None else cst.parse_module(text)
+    except cst.ParserSyntaxError as error:  # libcst's parser can lag behind the interpreter's grammar
+        line, column = error.raw_line, error.raw_column + 1
+        message = f"libcst cannot parse this file: {(error.message.strip().splitlines() or ['?'])[0]}"
+        return [Finding(path, line, column, line, column, INTERNAL_ERROR, message)]
+    except Exception as error:  # noqa: BLE001 - any other parser failure is reported, not raised
         return [Finding(path, 1, 1, 1, 1, INTERNAL_ERROR, f"libcst cannot parse this file: {_one_line(error)}")]
 
     ctx = FileContext(path, text, module, options, tree)

@@ -59,20 +59,74 @@ def _context() -> Optional[Any]:
     return None
 
 
-def ordered_map(function: Callable[[List[T]], List[R]], batches: Sequence[List[T]], workers: int) -> Iterator[R]:
+def _worker_start() -> None:
+    """Run first in every worker process.
+
+    A worker leaves Ctrl-C to the parent, which ends it with SIGKILL: a worker that unwound
+    itself could finalize the interpreter while its deep-stack thread is inside libcst's
+    native parser, which aborts (a core dump). On Linux it is also killed when the parent
+    dies, so that no worker outlives a parent killed by SIGKILL or SIGTERM.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            pr_set_pdeathsig = 1
+            libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - no usable libc
+            pass
+
+
+def _kill_workers(pool: Any) -> None:
+    """SIGKILL every worker of ``pool`` at once, without waiting for running batches.
+
+    ``ProcessPoolExecutor`` has no public way to stop work already started (``shutdown``
+    waits for it, which made Ctrl-C take many seconds); ``_processes`` is its own table of
+    worker processes, read defensively.
+    """
+    processes = dict(getattr(pool, "_processes", None) or {})
+    for process in processes.values():
+        try:
+            process.kill()
+        except (OSError, ValueError, AttributeError):
+            pass  # already gone
+    for process in processes.values():
+        try:
+            process.join(1)
+        except (OSError, ValueError, AttributeError, AssertionError):
+            pass
+
+
+def ordered_map(
+    function: Callable[[List[T]], List[R]],
+    batches: Sequence[List[T]],
+    workers: int,
+    isolate: bool = False,
+) -> Iterator[R]:
     """``function(batch)`` for every batch, flattened, in batch order.
 
-    With ``workers <= 1`` (or a single batch) everything runs in this process. A worker
-    that raises re-raises here; the pool is shut down on every exit path.
+    With ``workers <= 1`` (or a single batch) everything runs in this process, unless
+    ``isolate`` asks for the work to run in worker processes anyway: the command line does,
+    so that its main thread is never stuck behind a native parse and Ctrl-C ends the run at
+    once. A worker that raises re-raises here. On any exception, Ctrl-C included, the
+    workers are killed rather than waited for.
     """
-    if workers <= 1 or len(batches) <= 1:
+    if not batches:
+        return
+    if (workers <= 1 or len(batches) <= 1) and not isolate:
         for batch in batches:
             yield from function(batch)
         return
+    workers = max(1, min(workers, len(batches)))
     # Imported here: a run that needs no workers (a warm cache, a few files) skips the cost.
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    with ProcessPoolExecutor(max_workers=min(workers, len(batches)), mp_context=_context()) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_worker_start)
+    try:
         in_flight: Dict["Future[List[R]]", int] = {}
         finished: Dict[int, List[R]] = {}
         next_to_submit = 0
@@ -85,5 +139,18 @@ def ordered_map(function: Callable[[List[T]], List[R]], batches: Sequence[List[T
             for future in done:
                 finished[in_flight.pop(future)] = future.result()
             while next_to_yield in finished:
-                yield from finished.pop(next_to_yield)
+                results = finished.pop(next_to_yield)
                 next_to_yield += 1
+                if next_to_yield == len(batches):
+                    # Before the last results: a consumer such as zip() stops at them and
+                    # never resumes this generator.
+                    pool.shutdown(wait=True)
+                yield from results
+    except BaseException as error:
+        _kill_workers(pool)
+        # After Ctrl-C the process ends at once (os._exit): nothing to wait for. Otherwise
+        # the pool's own thread is joined (it ends as soon as it sees the workers gone), or
+        # it could still be closing its pipes when the interpreter exits.
+        pool.shutdown(wait=not isinstance(error, KeyboardInterrupt), cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)  # done already before the last results; a second call is free

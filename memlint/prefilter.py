@@ -6,8 +6,10 @@ resource-creating callables (``candidate_names``, from ``memlint/knowledge/*.tom
 and the aliases an import can give them, since an alias import names the original too), a
 function decorated as a context manager, or an ``__exit__``/``__aexit__`` method. A file
 whose bytes contain none of those names as a whole word cannot produce a rule finding, so
-it is only checked for syntax (``MEM000``), never parsed by libcst. The filter must never
-change a result; ``tests/test_cache_prefilter.py`` checks that on the fixtures.
+it is only checked for syntax (``MEM000``): by ``ast``, and by libcst only where ``ast``
+rejects it (syntax newer than the interpreter, ``memlint.engine.parse_python``). The filter
+must never change a result; ``tests/test_cache_prefilter.py`` checks that on the fixtures.
+The second stage, ``tree_needs_analysis``, needs the ``ast`` tree and is skipped without one.
 
 Matching bytes rather than decoded text is safe: every encoding a PEP 263 cookie can name
 for Python source encodes ASCII names as ASCII bytes.

@@ -20,6 +20,7 @@ from typing import AbstractSet, Dict, List, Optional, Sequence, Set, Tuple
 
 from memlint.config import ALWAYS_REPORTED
 from memlint.diagnostics import Finding
+from memlint.specs import load_specs
 
 UNUSED_NOQA = "MEM100"
 
@@ -139,13 +140,17 @@ def _unused(
             unused = [code for code in ours if code not in used[directive]]
             if not unused:
                 continue
-            not_enabled = [code for code in unused if code not in enabled]
+            known = load_specs()
+            unknown = [code for code in unused if code not in known]
+            not_enabled = [code for code in unused if code in known and code not in enabled]
             idle = [code for code in unused if code in enabled]
             parts = []
             if idle:
                 parts.append(f"unused: {', '.join(idle)}")
             if not_enabled:
                 parts.append(f"not enabled: {', '.join(not_enabled)}")
+            if unknown:
+                parts.append(f"unknown code{'' if len(unknown) == 1 else 's'}: {', '.join(unknown)}")
             kind = "`# memlint: noqa`" if directive.file_level else "`# noqa`"
             message = f"unused {kind} directive ({'; '.join(parts)})"
         findings.append(

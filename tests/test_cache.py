@@ -78,7 +78,10 @@ def test_old_fingerprint_files_are_pruned(tmp_path):
 
 
 def test_marker_files(tmp_path):
-    Cache.open(tmp_path / "c")
+    cache = Cache.open(tmp_path / "c")
+    assert not (tmp_path / "c").exists()  # nothing is created before there is something to keep
+    cache.put("k", "a.py", [])
+    cache.save()
     assert (tmp_path / "c" / ".gitignore").read_text().splitlines()[-1] == "*"
     assert (tmp_path / "c" / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172789f06886806bc55")
 
@@ -123,6 +126,7 @@ def test_fingerprint_changes_when_memlint_source_changes(tmp_path, monkeypatch):
 def test_corrupt_files_and_entries_are_misses(tmp_path, garbage):
     cache = Cache.open(tmp_path / "c")
     key = cache.key(content_digest(b""), "a.py", frozenset(), {})
+    cache._folder.mkdir(parents=True)
     cache._file.write_text(garbage.replace("KEY", key))
     assert cache.get(key, "a.py") is None
     cache.put(key, "a.py", [])
@@ -208,10 +212,17 @@ def test_concurrent_runs_do_not_corrupt_the_cache(tmp_path):
 WARM_PROBE = textwrap.dedent(
     """
     import json, sys
+    import memlint.api
     from memlint.cli import main
+    batches = []
+    real_map = memlint.api.ordered_map
+    def counting_map(function, work, *args, **kwargs):
+        batches.extend(work)
+        return real_map(function, work, *args, **kwargs)
+    memlint.api.ordered_map = counting_map
     code = main(sys.argv[1:])
     heavy = sorted({name.split(".")[0] for name in sys.modules} & {"libcst", "psutil"})
-    sys.stderr.write(json.dumps([code, heavy]))
+    sys.stderr.write(json.dumps([code, heavy, len(batches)]))
     """
 )
 
@@ -220,9 +231,11 @@ def test_a_warm_run_imports_neither_libcst_nor_psutil(tmp_path):
     write_tree(tmp_path, {"a.py": LEAKY, "b.py": "x = 1\n"})
     probe = [sys.executable, "-c", WARM_PROBE, "check", "--cache-dir", "cache", "."]
     cold = subprocess.run(probe, cwd=str(tmp_path), capture_output=True, text=True, env=memlint_env(), check=False)
-    assert json.loads(cold.stderr.splitlines()[-1]) == [1, ["libcst"]]
+    # The files are checked in a worker process: this one never imports libcst.
+    assert json.loads(cold.stderr.splitlines()[-1]) == [1, [], 1]
     warm = subprocess.run(probe, cwd=str(tmp_path), capture_output=True, text=True, env=memlint_env(), check=False)
-    assert json.loads(warm.stderr.splitlines()[-1]) == [1, []]
+    # Warm: every result comes from the cache, no work is sent to a worker at all.
+    assert json.loads(warm.stderr.splitlines()[-1]) == [1, [], 0]
 
 
 def test_results_of_changed_files_and_internal_errors_are_not_cacheable(tmp_path, monkeypatch):

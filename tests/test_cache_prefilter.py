@@ -30,6 +30,7 @@ def test_fixtures_give_the_same_findings_with_and_without_the_prefilter(monkeypa
     assert {finding.code for finding in on.findings} >= {"MEM001", "MEM003", "MEM004"}
 
 
+@pytest.mark.slow
 def test_memlint_and_its_tests_give_the_same_findings_either_way(monkeypatch):
     files, on, off = findings_with_and_without_prefilter(["memlint", "tests", "benchmarks"], monkeypatch)
     assert on.findings == off.findings

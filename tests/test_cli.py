@@ -15,6 +15,7 @@ import pytest
 from conftest import REPO_ROOT, memlint_env, run_memlint_process, spec_body
 
 SYNTAX_ERROR = "def broken(:\n    pass\n"
+PY = "%d.%d" % sys.version_info[:2]
 UNUSED_NOQA = "value = 1  # noqa: MEM000\n"
 CLEAN = "value = 1\n"
 
@@ -48,7 +49,7 @@ def test_syntax_error_is_one_finding_and_other_files_are_still_checked(run_memli
     lines = concise_lines(result.stdout)
     # The file after the broken one was checked too: its unused noqa is reported.
     assert lines == [
-        "a_bad.py:1:12: MEM000 SyntaxError: invalid syntax",
+        f"a_bad.py:1:12: MEM000 SyntaxError: invalid syntax (parsed as Python {PY})",
         "b_noqa.py:1:12: MEM100 unused `# noqa` directive (unused: MEM000)",
     ]
     assert result.stdout.endswith("Found 2 findings.\n")
@@ -91,7 +92,7 @@ def test_missing_path_is_a_one_line_error(run_memlint, tree):
         (["--bogus", "."], r"memlint: unrecognized arguments: --bogus"),
         (["check", "--select", "MEM999", "."], r"memlint: --select: unknown rule code or prefix 'MEM999'.*"),
         (["check", "--ignore", "XYZ", "."], r"memlint: --ignore: unknown rule code or prefix 'XYZ'.*"),
-        (["check", "--extend-select", "mem1", "."], r"memlint: --extend-select: 'mem1' is not a rule code .*"),
+        (["check", "--extend-select", "mem-1", "."], r"memlint: --extend-select: 'MEM-1' is not a rule code .*"),
         (["check", "--output-format", "xml", "."], r"memlint: argument --output-format: invalid choice: 'xml'.*"),
         (["check", "--jobs", "0", "."], r"memlint: argument --jobs: expected a positive integer, got '0'"),
         (["check", "--config", "missing.toml", "."], r"memlint: config file not found: missing\.toml"),
@@ -153,7 +154,7 @@ def test_unreadable_file_is_reported_and_not_fatal(run_memlint, tmp_path):
     assert result.returncode == 1
     assert concise_lines(result.stdout) == [
         "b_dangling.py:1:1: MEM000 cannot read file: No such file or directory",
-        "c_bad.py:1:12: MEM000 SyntaxError: invalid syntax",
+        f"c_bad.py:1:12: MEM000 SyntaxError: invalid syntax (parsed as Python {PY})",
     ]
 
 
@@ -199,7 +200,7 @@ def test_rule_that_raises_gives_mem900_and_exit_two(tmp_path):
     assert "Traceback" not in result.stderr
     assert concise_lines(result.stdout) == [
         "a.py:1:1: MEM900 rule MEM100 failed on this file: KeyError: 'name'",
-        "b.py:1:12: MEM000 SyntaxError: invalid syntax",
+        f"b.py:1:12: MEM000 SyntaxError: invalid syntax (parsed as Python {PY})",
     ]
     # --exit-zero does not hide an internal failure.
     again = subprocess.run(
@@ -224,7 +225,7 @@ def test_stdin_with_filename(run_memlint, tree):
     ignored = run_memlint(*args, "--stdin-filename", "generated/mod.py", stdin=UNUSED_NOQA)
     assert ignored.returncode == 0, ignored.stdout
     unnamed = run_memlint(*args, "-", stdin=SYNTAX_ERROR)
-    assert concise_lines(unnamed.stdout) == ["-:1:12: MEM000 SyntaxError: invalid syntax"]
+    assert concise_lines(unnamed.stdout) == [f"-:1:12: MEM000 SyntaxError: invalid syntax (parsed as Python {PY})"]
 
 
 def test_stdin_force_exclude_skips_excluded_name(run_memlint, tree):
@@ -249,7 +250,7 @@ def test_quiet_drops_the_summary(run_memlint, tree):
     loud = run_memlint("check", "--output-format", "concise", "a.py")
     quiet = run_memlint("check", "--output-format", "concise", "-q", "a.py")
     assert loud.stdout.endswith("Found 1 finding.\n")
-    assert quiet.stdout == "a.py:1:12: MEM000 SyntaxError: invalid syntax\n"
+    assert quiet.stdout == f"a.py:1:12: MEM000 SyntaxError: invalid syntax (parsed as Python {PY})\n"
 
 
 def test_statistics_counts_per_code(run_memlint, tree):

@@ -93,7 +93,7 @@ def test_unknown_selector_names_where_it_came_from():
         ({"selct": ["MEM001"]}, r"unknown key 'selct' in \[tool.memlint\] \(did you mean 'select'\?\)"),
         ({"select": "MEM001"}, r"select must be a list of strings, got a string"),
         ({"ignore": [1]}, r"ignore must be a list of strings, got a list"),
-        ({"select": ["mem001"]}, r"select: 'mem001' is not a rule code or prefix"),
+        ({"select": ["mem_001"]}, r"select: 'MEM_001' is not a rule code or prefix"),
         ({"output-format": "xml"}, r"output-format must be one of full, concise, json, sarif, github, got 'xml'"),
         ({"per-file-ignores": ["x"]}, r"per-file-ignores must be a table of glob = \[codes\], got a list"),
         ({"per-file-ignores": {"t/*": "MEM001"}}, r"per-file-ignores.'t/\*' must be a list of strings"),

@@ -43,6 +43,7 @@ def test_every_case_is_fixed_safely(fixed_text: str) -> None:
     assert after == [], [f"{f.line}: {f.message}" for f in after]
 
 
+@pytest.mark.slow
 def test_fixed_functions_behave_the_same_and_leak_nothing(fixed_text: str, tmp_path: Path) -> None:
     source = FIXTURE.read_text(encoding="utf-8")
     (tmp_path / "before").mkdir()

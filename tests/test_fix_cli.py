@@ -120,6 +120,10 @@ class _Stdin:
     def __init__(self, data: bytes) -> None:
         self.buffer = io.BytesIO(data)
 
+    def close(self) -> None:
+        # A worker process closes the stdin it inherits (multiprocessing does), like a real file.
+        self.buffer.close()
+
 
 class _BytesStdout(io.StringIO):
     def __init__(self) -> None:

@@ -19,7 +19,8 @@ from memlint.specs import load_specs
 
 from conftest import REPO_ROOT, memlint_env
 
-SARIF_SCHEMA = REPO_ROOT.parent / "shared" / "data" / "sarif-schema-2.1.0.json"
+# Kept inside the repository so that a fresh clone validates SARIF without ../shared.
+SARIF_SCHEMA = Path(__file__).resolve().parent / "data" / "sarif-schema-2.1.0.json"
 ANSI = "\x1b["
 
 SOURCE = "import os\n\tf = open(p)  # café\nx = (\n    1,\n)\n"
@@ -128,8 +129,7 @@ def test_unknown_format_is_rejected():
 
 
 def sarif_validator():
-    if not SARIF_SCHEMA.is_file():
-        pytest.skip(f"the SARIF 2.1.0 schema is not at {SARIF_SCHEMA} (it is in CI)")
+    # No skip when the schema is missing: it is part of the repository (tests/data/).
     import jsonschema
 
     schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
@@ -152,7 +152,8 @@ def test_sarif_validates_and_carries_rule_metadata():
         assert rule["shortDescription"]["text"] == spec.summary
         assert rule["fullDescription"]["text"] == " ".join(spec.sections["What it does"].split())
         assert rule["help"]["markdown"] == spec.body
-        assert rule["helpUri"].endswith(f"/{spec.code}.md")
+        # No file:// link to the machine that wrote the report; the text above is the help.
+        assert "helpUri" not in rule
     first = run["results"][0]
     assert first["ruleId"] == "MEM000"
     assert rules[first["ruleIndex"]]["id"] == "MEM000"

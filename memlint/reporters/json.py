@@ -13,7 +13,6 @@ from typing import Any, Dict, Optional, Sequence
 
 from memlint.diagnostics import Finding, Fix
 from memlint.reporters import ReportContext
-from memlint.specs import load_specs
 
 
 def fix_to_dict(fix: Optional[Fix]) -> Optional[Dict[str, Any]]:
@@ -36,11 +35,11 @@ def fix_to_dict(fix: Optional[Fix]) -> Optional[Dict[str, Any]]:
     }
 
 
-def finding_to_dict(finding: Finding, name: str) -> Dict[str, Any]:
-    """The JSON shape of one finding."""
+def finding_to_dict(finding: Finding, name: Optional[str] = None) -> Dict[str, Any]:
+    """The JSON shape of one finding (``name`` defaults to ``finding.name``)."""
     return {
         "code": finding.code,
-        "name": name,
+        "name": finding.name if name is None else name,
         "message": finding.message,
         "path": finding.path,
         "line": finding.line,
@@ -52,6 +51,5 @@ def finding_to_dict(finding: Finding, name: str) -> Dict[str, Any]:
 
 
 def render(findings: Sequence[Finding], context: ReportContext) -> str:
-    specs = load_specs()
-    items = [finding_to_dict(f, specs[f.code].name if f.code in specs else f.code) for f in findings]
+    items = [finding_to_dict(finding) for finding in findings]
     return json.dumps(items, indent=2, ensure_ascii=False) + "\n"

@@ -1,6 +1,9 @@
 """``sarif``: SARIF 2.1.0 for code-scanning services (GitHub code scanning and others).
 
-Rule metadata (id, name, descriptions, help, helpUri) comes from the specs in ``rules/``.
+Rule metadata (id, name, descriptions, help) comes from the specs in ``rules/``; the
+rule's whole text is in ``help.markdown``, so a viewer needs no link to explain a finding.
+``helpUri`` is given only when the installed package declares a public ``Project-URL:
+Rules``: a local ``file://`` path would only work on the machine that wrote the report.
 Result locations are URIs relative to ``%SRCROOT%``, the folder memlint ran in (the
 repository root in CI), with 1-based lines and columns counted in Unicode code points.
 """
@@ -16,7 +19,7 @@ from urllib.parse import quote
 from memlint.__about__ import __version__
 from memlint.diagnostics import Finding, Fix
 from memlint.reporters import ReportContext
-from memlint.specs import RuleSpec, load_specs, spec_dir
+from memlint.specs import RuleSpec, load_specs
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SRCROOT = "%SRCROOT%"
@@ -39,24 +42,26 @@ def _rules_base_url() -> Optional[str]:
     return None
 
 
-def help_uri(spec: RuleSpec, base_url: Optional[str]) -> str:
-    """Where a person reads the rule: the web docs if declared, else the installed spec file."""
+def help_uri(spec: RuleSpec, base_url: Optional[str]) -> Optional[str]:
+    """The web page of the rule when the package declares one, else ``None``."""
     if base_url is not None:
         return f"{base_url}/{spec.code}.md"
-    return (spec_dir() / f"{spec.code}.md").resolve().as_uri()
+    return None
 
 
-def _rule(spec: RuleSpec, uri: str) -> Dict[str, Any]:
-    return {
+def _rule(spec: RuleSpec, uri: Optional[str]) -> Dict[str, Any]:
+    rule: Dict[str, Any] = {
         "id": spec.code,
         "name": spec.name,
         "shortDescription": {"text": spec.summary},
         "fullDescription": {"text": spec.description},
         "help": {"text": spec.body, "markdown": spec.body},
-        "helpUri": uri,
-        "defaultConfiguration": {"enabled": spec.default, "level": "error"},
-        "properties": {"fixable": spec.fixable},
     }
+    if uri is not None:
+        rule["helpUri"] = uri
+    rule["defaultConfiguration"] = {"enabled": spec.default, "level": "error"}
+    rule["properties"] = {"fixable": spec.fixable}
+    return rule
 
 
 def artifact_location(path: str, root: str) -> Dict[str, Any]:

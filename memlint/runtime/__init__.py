@@ -8,7 +8,12 @@ only the monitor needs psutil).
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import TYPE_CHECKING, Any
+
+# A library must not print through the root logger's last-resort handler ("No handlers
+# could be found", or WARNINGs on stderr) unless the application configures logging.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:  # pragma: no cover
     from memlint.runtime.archive import MemoryArchiver
@@ -17,6 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from memlint.runtime.index import LongTermMemoryIndex
     from memlint.runtime.longterm import LongTermMemory
     from memlint.runtime.monitor import MemoryAlerts, MemoryMonitor
+    from memlint.runtime.shortterm import ShortTermMemory
     from memlint.runtime.task import TaskMemory
     from memlint.runtime.working import WorkingMemory
 
@@ -29,6 +35,7 @@ _LAZY = {
     "WorkingMemory": "memlint.runtime.working",
     "ConversationMemory": "memlint.runtime.conversation",
     "TaskMemory": "memlint.runtime.task",
+    "ShortTermMemory": "memlint.runtime.shortterm",
     "MemoryManager": "memlint.runtime.context",
     "memory_context": "memlint.runtime.context",
     "async_memory_context": "memlint.runtime.context",

@@ -25,17 +25,78 @@ class StoreRow(NamedTuple):
     ts_us: int
     importance: float
     body: str
+    #: When a per-entry ``ttl`` runs out (microseconds since the epoch), or ``None``.
+    expires_us: Optional[int] = None
+    #: How often ``get`` has returned the entry (MEM-006's access frequency).
+    hits: int = 0
+
+
+class Query(NamedTuple):
+    """Filters of ``StoreTransaction.query``; ``None`` means "any"."""
+
+    #: Entries carrying every one of these tags.
+    tags: Tuple[str, ...] = ()
+    since_us: Optional[int] = None  # stored at or after
+    until_us: Optional[int] = None  # stored before
+    min_importance: Optional[float] = None
+    max_importance: Optional[float] = None
+    #: Leave out entries whose ttl ran out by then.
+    now_us: Optional[int] = None
+
+
+def row_matches(row: StoreRow, query: Query, tags: Sequence[str]) -> bool:
+    """Whether ``row`` (carrying ``tags``) passes ``query``: the reference the SQL mirrors."""
+    if query.since_us is not None and row.ts_us < query.since_us:
+        return False
+    if query.until_us is not None and row.ts_us >= query.until_us:
+        return False
+    if query.min_importance is not None and row.importance < query.min_importance:
+        return False
+    if query.max_importance is not None and row.importance > query.max_importance:
+        return False
+    if query.now_us is not None and row.expires_us is not None and row.expires_us <= query.now_us:
+        return False
+    return all(tag in tags for tag in query.tags)
 
 
 class StoreTransaction(ABC):
     """Operations of one long-term memory transaction."""
 
     @abstractmethod
-    def upsert(self, entry_id: str, ts_us: int, importance: float, body: str) -> bool:
-        """Insert or replace the entry ``entry_id`` (fresh again); True if it was new."""
+    def upsert(self, entry_id: str, ts_us: int, importance: float, body: str,
+               tags: Sequence[str] = (), expires_us: Optional[int] = None,
+               head_length: int = 0) -> Optional[bool]:
+        """Insert or replace the entry ``entry_id`` (fresh again); True if it was new
+        (``None`` from a backend that cannot tell without another query).
+
+        ``head_length``: when not 0, ``body[:head_length]`` is exactly
+        ``{"id":"<entry_id>","importance":<repr>,"timestamp":"<ISO of ts_us>"`` and a
+        backend may keep only the rest (the in-memory engine does).
+        """
+
+    @abstractmethod
+    def rewrite(self, entry_id: str, importance: float, body: str, tags: Sequence[str],
+                expires_us: Optional[int]) -> bool:
+        """Change an entry in place (its time, position and grace status stay); False if absent."""
 
     @abstractmethod
     def get(self, entry_id: str) -> Optional[StoreRow]: ...
+
+    @abstractmethod
+    def touch(self, entry_id: str) -> None:
+        """Count one access of ``entry_id`` (its ``hits``)."""
+
+    @abstractmethod
+    def query(self, query: Query, offset: int, limit: Optional[int]) -> List[StoreRow]:
+        """Entries passing ``query``, in ``seq`` order, skipping ``offset``, at most ``limit``."""
+
+    @abstractmethod
+    def expired(self, now_us: int, limit: int, exclude: Optional[str]) -> List[StoreRow]:
+        """Entries whose ``expires_us`` is at or before ``now_us``."""
+
+    @abstractmethod
+    def clear(self) -> int:
+        """Delete every entry (of this namespace); return how many."""
 
     @abstractmethod
     def count(self) -> int: ...
@@ -46,10 +107,6 @@ class StoreTransaction(ABC):
     @abstractmethod
     def scan(self, after_seq: int, limit: int) -> List[StoreRow]:
         """Entries with ``seq > after_seq`` in ``seq`` order (keyset paging)."""
-
-    @abstractmethod
-    def by_tag(self, tag: str, limit: int) -> List[StoreRow]:
-        """Entries carrying ``tag``, in ``seq`` order."""
 
     def try_lock_pruning(self, wait: bool = False) -> bool:
         """Become the only pruner until this transaction ends; False if another prunes now
@@ -71,8 +128,8 @@ class StoreTransaction(ABC):
     @abstractmethod
     def rank_victims(self, settled: bool, limit: int, exclude: Optional[str],
                      max_importance: Optional[float] = None) -> List[StoreRow]:
-        """Least important, then oldest, among settled (or among fresh) entries whose
-        importance is at most ``max_importance`` (any, if ``None``)."""
+        """Least important, then oldest (then first stored), among settled (or among fresh)
+        entries whose importance is at most ``max_importance`` (any, if ``None``)."""
 
     @abstractmethod
     def delete(self, entry_ids: Sequence[str]) -> int: ...
@@ -100,6 +157,8 @@ class StoreBackend(ABC):
 
     #: The database file (or ``None`` when the store lives in memory only).
     location: Optional[str] = None
+    #: True when opened read-only (a read-only file or file system): writes raise.
+    read_only: bool = False
 
     @abstractmethod
     def write(self) -> ContextManager[StoreTransaction]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import numbers
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
@@ -34,6 +35,8 @@ def utc_now() -> datetime:
 def read_clock(clock: Clock) -> datetime:
     """Call ``clock`` and return its time in UTC; a naive datetime is an error, not a guess."""
     now = clock()
+    if type(now) is datetime and now.tzinfo is timezone.utc:
+        return now  # the default clock's answer: already aware UTC
     if not isinstance(now, datetime):
         raise TypeError(f"the clock must return a datetime, not {type(now).__name__}")
     if now.tzinfo is None or now.tzinfo.utcoffset(now) is None:
@@ -43,7 +46,8 @@ def read_clock(clock: Clock) -> datetime:
 
 def to_micros(moment: datetime) -> int:
     """Whole microseconds since the Unix epoch (exact integer arithmetic, no float rounding)."""
-    return (moment - EPOCH) // _MICROSECOND
+    delta = moment - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def from_micros(micros: int) -> datetime:
@@ -52,7 +56,9 @@ def from_micros(micros: int) -> datetime:
 
 def iso_utc(moment: datetime) -> str:
     """Fixed-width ISO 8601 in UTC, so that string order is time order."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    if moment.tzinfo is not timezone.utc:
+        moment = moment.astimezone(timezone.utc)
+    return moment.isoformat(timespec="microseconds")
 
 
 def parse_timestamp(value: Any) -> datetime:
@@ -84,10 +90,13 @@ def check_number(name: str, value: Any, *, low: Optional[float] = None, high: Op
     """Validate a numeric parameter; ``bool`` is rejected although it is an ``int``."""
     if value is None and allow_none:
         return None
-    kinds: Tuple[type, ...] = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds):
+    # numbers.Integral/Real include numpy's scalars (np.int64, np.float32, ...), which
+    # arrive from embeddings and scores; they are converted to plain Python numbers.
+    kind_abc: Any = numbers.Integral if integer else numbers.Real
+    if _is_bool(value) or not isinstance(value, kind_abc):
         kind = "an int" if integer else "a number"
         raise TypeError(f"{name} must be {kind}, not {type(value).__name__}")
+    value = int(value) if integer else (value if type(value) in (int, float) else float(value))
     if not integer and not math.isfinite(value):
         raise ValueError(f"{name} must be finite, not {value!r}")
     if low is not None and value < low:
@@ -97,20 +106,30 @@ def check_number(name: str, value: Any, *, low: Optional[float] = None, high: Op
     return value
 
 
+def _is_bool(value: Any) -> bool:
+    # bool, and numpy's bool_ (which is not a bool subclass)
+    return isinstance(value, bool) or type(value).__name__ in ("bool_", "bool8")
+
+
 def check_importance(value: Any) -> float:
+    if type(value) is float and 0.0 <= value <= 1.0:  # the common case, checked quickly
+        return value
     return float(check_number("importance", value, low=0.0, high=1.0))
 
 
 def normalize_id(value: Any) -> str:
-    """An entry id as a string, or ``TypeError``/``ValueError``.
+    """The storage key of an entry id (a string), or ``TypeError``/``ValueError``.
 
-    Ids are keys, never file names; still, anything that could be read as a path
-    (``../x``, ``/etc/passwd``, ``C:\\x``, a NUL byte) is refused outright, so that no
-    caller can be tricked into treating an id as a location.
+    An id is a ``str`` or an ``int`` (numpy integers count as ``int``); ``42`` and
+    ``"42"`` name the same entry. Ids are keys, never file names; still, anything that
+    could be read as a path (``../x``, ``/etc/passwd``, ``a\\b``, ``~user``, a NUL or
+    other control character) is refused outright, so that no caller can be tricked into
+    treating an id as a location. ``u:42`` is an ordinary id (without a separator it is
+    no path).
     """
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
+    if _is_bool(value) or not isinstance(value, (str, numbers.Integral)):
         raise TypeError(f"an entry id must be a str (or int), not {type(value).__name__}")
-    text = str(value)
+    text = value if isinstance(value, str) else str(int(value))
     if not text or len(text) > MAX_ID_LENGTH:
         raise ValueError(f"an entry id must have 1 to {MAX_ID_LENGTH} characters, got {len(text)}")
     if text.strip() != text:
@@ -122,25 +141,38 @@ def normalize_id(value: Any) -> str:
         raise ValueError(
             f"an entry id must not contain path separators or control characters: {text!r}"
         )
-    if len(text) >= 2 and text[1] == ":" and text[0].isalpha():  # a Windows drive, "C:x"
-        raise ValueError(f"an entry id must not look like a path: {text!r}")
     return text
 
 
+def id_value(value: Any) -> Any:
+    """The id as the caller gave it, in a JSON-friendly type: a ``str`` or a Python ``int``."""
+    return value if isinstance(value, str) else int(value)
+
+
 def _refuse(value: Any) -> Any:
+    # numpy scalars (np.float32, np.int64, np.bool_) become the Python number they hold;
+    # a NaN among them is still refused by allow_nan=False.
+    if type(value).__module__ == "numpy" and hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+        return value.item()
     raise TypeError(f"a {type(value).__name__} value cannot be stored as JSON")
+
+
+# Built once: json.dumps with options builds a new encoder on every call.
+_COMPACT = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_refuse)
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"),
+                              sort_keys=True, default=_refuse)
 
 
 def to_json(data: Any) -> str:
     """Compact JSON; NaN/Infinity, non-string keys and non-JSON values raise."""
     _check_keys(data)
-    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_refuse)
+    return _COMPACT.encode(data)
 
 
 def canonical_json(data: Any) -> str:
     """The one JSON spelling of ``data`` (sorted keys), the input of content ids and checksums."""
-    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"),
-                      sort_keys=True, default=_refuse)
+    _check_keys(data)
+    return _CANONICAL.encode(data)
 
 
 def _check_keys(data: Any, depth: int = 0) -> None:
@@ -148,24 +180,40 @@ def _check_keys(data: Any, depth: int = 0) -> None:
     if depth > 200:
         raise ValueError("entry is nested too deeply (or contains a cycle)")
     # dict, list and tuple are all that json.dumps serializes; anything else reaches _refuse.
+    # Only containers are descended into: a call per plain value would cost more than the
+    # JSON encoding of a flat entry.
     if isinstance(data, dict):
         for key, value in data.items():
-            if not isinstance(key, str):
+            if type(key) is not str and not isinstance(key, str):
                 raise TypeError(f"entry keys must be strings, not {type(key).__name__} ({key!r})")
-            _check_keys(value, depth + 1)
+            if isinstance(value, (dict, list, tuple)):
+                _check_keys(value, depth + 1)
     elif isinstance(data, (list, tuple)):
         for item in data:
-            _check_keys(item, depth + 1)
+            if isinstance(item, (dict, list, tuple)):
+                _check_keys(item, depth + 1)
+
+
+#: Keys that describe an entry's storage rather than its content: never part of a content id.
+NON_CONTENT_KEYS = ("id", "timestamp", "importance")
 
 
 def content_id(data: Mapping[str, Any]) -> str:
-    """A stable id derived from content: the same entry gives the same id in every process.
+    """A stable id derived from the caller's content only: the same content gives the same
+    id in every process, in the store, the archive and the index.
 
-    SHA-256 of the canonical JSON, 128 bits in hex. Python's ``hash()`` is salted per
-    process and would name the same entry differently after a restart.
+    SHA-256 of the canonical JSON of the entry without ``id``, ``timestamp`` and
+    ``importance`` (what the store adds or the caller may change), 128 bits in hex.
+    Python's ``hash()`` is salted per process and would name the same entry differently
+    after a restart.
     """
-    digest = hashlib.sha256(canonical_json(dict(data)).encode("utf-8")).hexdigest()
-    return "m" + digest[:32]
+    content = {key: value for key, value in data.items() if key not in NON_CONTENT_KEYS}
+    return content_id_of_json(canonical_json(content))
+
+
+def content_id_of_json(canonical: str) -> str:
+    """``content_id`` from the canonical JSON of the content (already computed)."""
+    return "m" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
 
 
 def sha256_hex(data: bytes) -> str:
@@ -192,3 +240,18 @@ def check_tags(tags: Any) -> List[str]:
         if not isinstance(tag, str):
             raise TypeError(f"every tag must be a str, not {type(tag).__name__}")
     return list(tags)
+
+
+#: The namespace of a store opened without one (and of every entry of a version-1 file).
+DEFAULT_NAMESPACE = ""
+
+
+def check_namespace(value: Any) -> str:
+    """A store's namespace: ``None`` (the default one) or a name of 1 to 200 printable characters."""
+    if value is None:
+        return DEFAULT_NAMESPACE
+    if not isinstance(value, str):
+        raise TypeError(f"namespace must be a str, not {type(value).__name__}")
+    if not value or len(value) > MAX_ID_LENGTH or any(ord(char) < 32 or char == "\x7f" for char in value):
+        raise ValueError(f"namespace must have 1 to {MAX_ID_LENGTH} printable characters, not {value!r}")
+    return value

@@ -20,23 +20,25 @@ For many agent workers on many machines sharing one memory. Choices, and why:
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import uuid
 from contextlib import contextmanager
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 from urllib.parse import urlsplit, urlunsplit
 
 from memlint.runtime._backend import (
     ArchiveBackend,
     ArchiveRow,
     ArchiveTransaction,
+    Query,
     SchemaError,
     StoreBackend,
     StoreRow,
     StoreTransaction,
 )
 
-STORE_SCHEMA_VERSION = 1
+STORE_SCHEMA_VERSION = 2
 ARCHIVE_SCHEMA_VERSION = 1
 _SHARDS = 16
 
@@ -80,7 +82,29 @@ _ARCHIVE_SCHEMA = [
     "CREATE INDEX memlint_staged_by_id ON memlint_staged (id)",
 ]
 
-_MIGRATIONS: Dict[Tuple[str, int], List[str]] = {}  # (component, from version) -> statements
+# Version 2: namespaces (separate memories in one database, each with its own bound),
+# per-entry ttl and access counts. A new database gets version 1, then this.
+_STORE_V1_TO_V2 = [
+    "ALTER TABLE memlint_entries ADD COLUMN ns TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE memlint_entries ADD COLUMN expires_us BIGINT",
+    "ALTER TABLE memlint_entries ADD COLUMN hits BIGINT NOT NULL DEFAULT 0",
+    "ALTER TABLE memlint_entries DROP CONSTRAINT memlint_entries_id_key",
+    "ALTER TABLE memlint_entries ADD CONSTRAINT memlint_entries_ns_id_key UNIQUE (ns, id)",
+    "DROP INDEX memlint_entries_by_ts",
+    "DROP INDEX memlint_entries_fresh",
+    "DROP INDEX memlint_entries_rank_settled",
+    "DROP INDEX memlint_entries_rank_fresh",
+    "CREATE INDEX memlint_entries_by_ts ON memlint_entries (ns, ts_us)",
+    "CREATE INDEX memlint_entries_fresh ON memlint_entries (ns, ts_us) WHERE NOT settled",
+    "CREATE INDEX memlint_entries_rank_settled ON memlint_entries (ns, importance, ts_us, seq) WHERE settled",
+    "CREATE INDEX memlint_entries_rank_fresh ON memlint_entries (ns, importance, ts_us, seq) WHERE NOT settled",
+    "CREATE INDEX memlint_entries_expiry ON memlint_entries (ns, expires_us) WHERE expires_us IS NOT NULL",
+    "ALTER TABLE memlint_counters ADD COLUMN ns TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE memlint_counters DROP CONSTRAINT memlint_counters_pkey",
+    "ALTER TABLE memlint_counters ADD PRIMARY KEY (ns, shard)",
+]
+
+_MIGRATIONS: Dict[Tuple[str, int], List[str]] = {("store", 1): _STORE_V1_TO_V2}  # (component, from version)
 
 
 def _key(name: str) -> int:
@@ -128,10 +152,17 @@ class _Pool:
     def __init__(self, url: str, *, timeout: float, size: int = 4) -> None:
         if not isinstance(url, str) or not is_postgres_url(url):
             raise ValueError(f"not a PostgreSQL URL (postgresql://...): {url!r}")
-        _, psycopg_pool = _driver()
+        psycopg, psycopg_pool = _driver()
         self.url = url
         self._lock = threading.Lock()
         self._closed = False
+        # One direct connection first: a pool retries a refused connection until its
+        # timeout and then says only "PoolTimeout"; the server's own message (a missing
+        # database, a bad password) is what the caller needs, at once.
+        try:
+            psycopg.connect(url, connect_timeout=max(1, int(timeout))).close()
+        except psycopg.OperationalError as error:
+            raise ConnectionError(f"cannot connect to {redact(url)}: {str(error).strip()}") from None
         self._pool: Any = psycopg_pool.ConnectionPool(
             url, min_size=1, max_size=size, open=False, timeout=max(timeout, 1.0),
             kwargs={"autocommit": True}, name="memlint",
@@ -172,10 +203,12 @@ class _Pool:
             )
             row = conn.execute("SELECT version FROM memlint_schema WHERE component = %s", (component,)).fetchone()
             if row is None:
+                # The first layout, then every migration: one path to each version.
                 for statement in statements:
                     conn.execute(statement)
-                conn.execute("INSERT INTO memlint_schema (component, version) VALUES (%s, %s)", (component, version))
-                return
+                first = 1
+                conn.execute("INSERT INTO memlint_schema (component, version) VALUES (%s, %s)", (component, first))
+                row = (first,)
             found = int(row[0])
             if found > version:
                 raise SchemaError(
@@ -201,98 +234,141 @@ class _Pool:
 
 
 def _rows(cursor: Any) -> List[StoreRow]:
-    return [StoreRow(int(r[0]), r[1], int(r[2]), float(r[3]), r[4]) for r in cursor.fetchall()]
+    return [StoreRow(int(r[0]), r[1], int(r[2]), float(r[3]), r[4], None if r[5] is None else int(r[5]), int(r[6]))
+            for r in cursor.fetchall()]
 
 
-_COLUMNS = "seq, id, ts_us, importance, body::text"
+_COLUMNS = "seq, id, ts_us, importance, body::text, expires_us, hits"
 
 
 class _PostgresStoreTx(StoreTransaction):
-    def __init__(self, conn: Any) -> None:
+    """Store operations inside one transaction, all within the namespace ``ns``."""
+
+    def __init__(self, conn: Any, ns: str = "") -> None:
         self.c = conn
+        self.ns = ns
 
     def _add_count(self, delta: int) -> None:
         if delta:
             self.c.execute(
-                f"UPDATE memlint_counters SET value = value + %s WHERE shard = pg_backend_pid() %% {_SHARDS}",
-                (delta,),
+                "INSERT INTO memlint_counters (ns, shard, value) VALUES (%s, pg_backend_pid() %% "
+                f"{_SHARDS}, %s) ON CONFLICT (ns, shard) DO UPDATE SET value = memlint_counters.value + EXCLUDED.value",
+                (self.ns, delta),
             )
 
-    def upsert(self, entry_id: str, ts_us: int, importance: float, body: str) -> bool:
+    def _select(self, where: str, params: Sequence[Any], tail: str = "") -> List[StoreRow]:
+        return _rows(self.c.execute(f"SELECT {_COLUMNS} FROM memlint_entries WHERE ns = %s AND {where} {tail}",
+                                    (self.ns, *params)))
+
+    def upsert(self, entry_id: str, ts_us: int, importance: float, body: str,
+               tags: Sequence[str] = (), expires_us: Optional[int] = None,
+               head_length: int = 0) -> bool:
         inserted = self.c.execute(
-            "INSERT INTO memlint_entries (id, ts_us, importance, settled, body) VALUES (%s, %s, %s, FALSE, %s::jsonb)"
-            " ON CONFLICT (id) DO UPDATE SET ts_us = EXCLUDED.ts_us, importance = EXCLUDED.importance,"
-            " settled = FALSE, body = EXCLUDED.body RETURNING (xmax = 0)",
-            (entry_id, ts_us, importance, body),
+            "INSERT INTO memlint_entries (ns, id, ts_us, importance, settled, expires_us, body)"
+            " VALUES (%s, %s, %s, %s, FALSE, %s, %s::jsonb)"
+            " ON CONFLICT (ns, id) DO UPDATE SET ts_us = EXCLUDED.ts_us, importance = EXCLUDED.importance,"
+            " settled = FALSE, expires_us = EXCLUDED.expires_us, body = EXCLUDED.body RETURNING (xmax = 0)",
+            (self.ns, entry_id, ts_us, importance, expires_us, body),
         ).fetchone()[0]
         if inserted:
             self._add_count(1)
         return bool(inserted)
 
+    def rewrite(self, entry_id: str, importance: float, body: str, tags: Sequence[str],
+                expires_us: Optional[int]) -> bool:
+        return int(self.c.execute(
+            "UPDATE memlint_entries SET importance = %s, expires_us = %s, body = %s::jsonb WHERE ns = %s AND id = %s",
+            (importance, expires_us, body, self.ns, entry_id),
+        ).rowcount) == 1
+
     def get(self, entry_id: str) -> Optional[StoreRow]:
-        rows = _rows(self.c.execute(f"SELECT {_COLUMNS} FROM memlint_entries WHERE id = %s", (entry_id,)))
+        rows = self._select("id = %s", (entry_id,))
         return rows[0] if rows else None
 
+    def touch(self, entry_id: str) -> None:
+        self.c.execute("UPDATE memlint_entries SET hits = hits + 1 WHERE ns = %s AND id = %s", (self.ns, entry_id))
+
     def count(self) -> int:
-        return int(self.c.execute("SELECT coalesce(sum(value), 0) FROM memlint_counters").fetchone()[0])
+        return int(self.c.execute(
+            "SELECT coalesce(sum(value), 0) FROM memlint_counters WHERE ns = %s", (self.ns,)
+        ).fetchone()[0])
 
     def oldest_ts(self) -> Optional[int]:
-        value = self.c.execute("SELECT min(ts_us) FROM memlint_entries").fetchone()[0]
+        value = self.c.execute("SELECT min(ts_us) FROM memlint_entries WHERE ns = %s", (self.ns,)).fetchone()[0]
         return None if value is None else int(value)
 
     def scan(self, after_seq: int, limit: int) -> List[StoreRow]:
-        return _rows(self.c.execute(
-            f"SELECT {_COLUMNS} FROM memlint_entries WHERE seq > %s ORDER BY seq LIMIT %s", (after_seq, limit)
-        ))
+        return self._select("seq > %s", (after_seq,), "ORDER BY seq LIMIT %s" % int(limit))
 
-    def by_tag(self, tag: str, limit: int) -> List[StoreRow]:
-        # jsonb "?" (has element) is served by the GIN index on body -> 'tags'.
-        return _rows(self.c.execute(
-            f"SELECT {_COLUMNS} FROM memlint_entries WHERE body -> 'tags' ? %s ORDER BY seq LIMIT %s", (tag, limit)
-        ))
+    def query(self, query: Query, offset: int, limit: Optional[int]) -> List[StoreRow]:
+        where = ["TRUE"]
+        params: List[Any] = []
+        if query.tags:
+            # jsonb containment (@>) is served by the GIN index on body -> 'tags'.
+            where.append("body -> 'tags' @> %s::jsonb")
+            params.append(json.dumps(list(query.tags)))
+        for column, operator, value in (("ts_us", ">=", query.since_us), ("ts_us", "<", query.until_us),
+                                        ("importance", ">=", query.min_importance),
+                                        ("importance", "<=", query.max_importance)):
+            if value is not None:
+                where.append(f"{column} {operator} %s")
+                params.append(value)
+        if query.now_us is not None:
+            where.append("(expires_us IS NULL OR expires_us > %s)")
+            params.append(query.now_us)
+        params.extend((limit, offset))
+        return self._select(" AND ".join(where), params, "ORDER BY seq LIMIT %s OFFSET %s")
 
     def settle(self, cutoff_us: int) -> int:
         return int(self.c.execute(
-            "UPDATE memlint_entries SET settled = TRUE WHERE NOT settled AND ts_us < %s", (cutoff_us,)
+            "UPDATE memlint_entries SET settled = TRUE WHERE ns = %s AND NOT settled AND ts_us < %s",
+            (self.ns, cutoff_us),
         ).rowcount)
 
     def try_lock_pruning(self, wait: bool = False) -> bool:
+        # One pruner per namespace: each namespace has its own bound.
+        key = _key("prune:" + self.ns) if self.ns else _PRUNE_LOCK
         if wait:
-            self.c.execute("SELECT pg_advisory_xact_lock(%s)", (_PRUNE_LOCK,))
+            self.c.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
             return True
-        return bool(self.c.execute("SELECT pg_try_advisory_xact_lock(%s)", (_PRUNE_LOCK,)).fetchone()[0])
+        return bool(self.c.execute("SELECT pg_try_advisory_xact_lock(%s)", (key,)).fetchone()[0])
 
     def age_victims(self, cutoff_us: int, pin_threshold: float, limit: int,
                     exclude: Optional[str]) -> List[StoreRow]:
-        return _rows(self.c.execute(
-            f"SELECT {_COLUMNS} FROM memlint_entries WHERE ts_us < %s AND importance <= %s"
-            " AND id IS DISTINCT FROM %s ORDER BY ts_us LIMIT %s FOR UPDATE SKIP LOCKED",
-            (cutoff_us, pin_threshold, exclude, limit),
-        ))
+        return self._select("ts_us < %s AND importance <= %s AND id IS DISTINCT FROM %s",
+                            (cutoff_us, pin_threshold, exclude, limit),
+                            "ORDER BY ts_us LIMIT %s FOR UPDATE SKIP LOCKED")
+
+    def expired(self, now_us: int, limit: int, exclude: Optional[str]) -> List[StoreRow]:
+        return self._select("expires_us IS NOT NULL AND expires_us <= %s AND id IS DISTINCT FROM %s",
+                            (now_us, exclude, limit), "ORDER BY expires_us LIMIT %s FOR UPDATE SKIP LOCKED")
 
     def rank_victims(self, settled: bool, limit: int, exclude: Optional[str],
                      max_importance: Optional[float] = None) -> List[StoreRow]:
         group = "settled" if settled else "NOT settled"
         ceiling = 2.0 if max_importance is None else max_importance
-        return _rows(self.c.execute(
-            f"SELECT {_COLUMNS} FROM memlint_entries WHERE {group} AND importance <= %s"
-            " AND id IS DISTINCT FROM %s ORDER BY importance, ts_us, seq LIMIT %s FOR UPDATE SKIP LOCKED",
-            (ceiling, exclude, limit),
-        ))
+        return self._select(f"{group} AND importance <= %s AND id IS DISTINCT FROM %s", (ceiling, exclude, limit),
+                            "ORDER BY importance, ts_us, seq LIMIT %s FOR UPDATE SKIP LOCKED")
 
     def delete(self, entry_ids: Sequence[str]) -> int:
         if not entry_ids:
             return 0
-        removed = int(self.c.execute("DELETE FROM memlint_entries WHERE id = ANY(%s)", (list(entry_ids),)).rowcount)
+        removed = int(self.c.execute("DELETE FROM memlint_entries WHERE ns = %s AND id = ANY(%s)",
+                                     (self.ns, list(entry_ids))).rowcount)
         self._add_count(-removed)
         return removed
 
     def delete_if_unchanged(self, entry_id: str, body: str) -> bool:
         removed = int(self.c.execute(
-            "DELETE FROM memlint_entries WHERE id = %s AND body = %s::jsonb", (entry_id, body)
+            "DELETE FROM memlint_entries WHERE ns = %s AND id = %s AND body = %s::jsonb", (self.ns, entry_id, body)
         ).rowcount)
         self._add_count(-removed)
         return removed == 1
+
+    def clear(self) -> int:
+        removed = int(self.c.execute("DELETE FROM memlint_entries WHERE ns = %s", (self.ns,)).rowcount)
+        self._add_count(-removed)
+        return removed
 
     def record_moves(self, token: str, archive_uid: str, entry_ids: Iterable[str]) -> None:
         with self.c.cursor() as cursor:
@@ -318,8 +394,9 @@ class PostgresStoreBackend(StoreBackend):
 
     concurrent_writers = True
 
-    def __init__(self, url: str, *, busy_timeout: float = 30.0) -> None:
+    def __init__(self, url: str, *, busy_timeout: float = 30.0, namespace: str = "") -> None:
         self.location = None  # not a file: archive moves go through ``atomic_move``
+        self.namespace = namespace
         self.display = redact(url)
         self.pool = _Pool(url, timeout=busy_timeout)
         try:
@@ -328,21 +405,24 @@ class PostgresStoreBackend(StoreBackend):
             self.pool.close()
             raise
 
+    def tx(self, conn: Any) -> "_PostgresStoreTx":
+        return _PostgresStoreTx(conn, self.namespace)
+
     @contextmanager
     def write(self) -> Iterator[StoreTransaction]:
         with self.pool.transaction() as conn:
-            yield _PostgresStoreTx(conn)
+            yield self.tx(conn)
 
     @contextmanager
     def read(self) -> Iterator[StoreTransaction]:
         with self.pool.transaction() as conn:
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            yield _PostgresStoreTx(conn)
+            yield self.tx(conn)
 
     @contextmanager
     def rehearse(self) -> Iterator[StoreTransaction]:
         with self.pool.transaction(rollback=True) as conn:
-            yield _PostgresStoreTx(conn)
+            yield self.tx(conn)
 
     def close(self) -> None:
         self.pool.close()
@@ -477,7 +557,7 @@ class PostgresArchiveBackend(ArchiveBackend):
             return None
         by_id = {row.id: row for row in packed}
         with self.pool.transaction() as conn:
-            store_tx, archive_tx = _PostgresStoreTx(conn), _PostgresArchiveTx(conn)
+            store_tx, archive_tx = store.tx(conn), _PostgresArchiveTx(conn)
             moved = [row.id for row in rows if store_tx.delete_if_unchanged(row.id, row.body)]
             for entry_id in moved:
                 archive_tx.put(by_id[entry_id]._replace(archived_us=archived_us))
@@ -485,225 +565,3 @@ class PostgresArchiveBackend(ArchiveBackend):
 
     def close(self) -> None:
         self.pool.close()
-
-
-# -- LongTermMemoryIndex: entries and embeddings in the database ---------------------------
-
-INDEX_SCHEMA_VERSION = 1
-
-_INDEX_SCHEMA = [
-    # Embeddings are stored unit-length and as float8: the portable path and the re-ranking
-    # of pgvector candidates compute the same cosine as the in-memory index.
-    """CREATE TABLE memlint_index_entries (
-        seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        id TEXT NOT NULL UNIQUE,
-        body JSONB NOT NULL,
-        embedding DOUBLE PRECISION[] NOT NULL CHECK (cardinality(embedding) > 0))""",
-    "CREATE INDEX memlint_index_entries_tags ON memlint_index_entries USING GIN ((body -> 'tags'))",
-]
-
-_INDEX_LOCK = _key("index-write")
-
-
-def _cosine(column: str) -> str:
-    """SQL for the cosine of the unit vectors in ``column`` and ``%(q)s`` (a float8[])."""
-    return f"(SELECT sum(e * q) FROM unnest({column}, %(q)s::float8[]) AS pair(e, q))"
-
-
-# pgvector search takes a pool of candidates by pgvector's cosine distance (float4, in C),
-# then ranks them exactly on the float8 embeddings, so that it answers like the portable
-# scan. The pool is a few times top_k: to push a true neighbour out of it, that many
-# entries would have to lie within float4 rounding of it.
-# Exact mode scans; approximate mode takes the pool from the HNSW index (faster on large
-# tables, but the index may miss a neighbour). Past _ANN_TOP_K the portable scan is used,
-# since HNSW cannot return a larger pool (hnsw.ef_search is at most 1000).
-_ANN_FACTOR = 4
-_ANN_MIN_POOL = 100
-_ANN_TOP_K = 250
-
-
-class PostgresIndexBackend:
-    """Rows of a ``LongTermMemoryIndex`` in PostgreSQL (table ``memlint_index_entries``).
-
-    ``use_pgvector``: ``None`` uses the ``vector`` extension when it can be created or
-    already exists; ``False`` always searches with the portable SQL scan (writes still
-    keep a ``vector`` column filled if one exists, so other replicas can use it);
-    ``True`` requires the extension. ``approximate``: with pgvector, take candidates from
-    the HNSW index instead of a scan (see ``_ANN_FACTOR``).
-    """
-
-    def __init__(self, url: str, *, use_pgvector: Optional[bool] = None, approximate: bool = False,
-                 busy_timeout: float = 30.0) -> None:
-        self.display = redact(url)
-        self.approximate = bool(approximate)
-        self.pool = _Pool(url, timeout=busy_timeout)
-        self._indexed_dimensions: Set[int] = set()
-        try:
-            self.pool.ensure_schema("index", INDEX_SCHEMA_VERSION, _INDEX_SCHEMA)
-            if use_pgvector is False:
-                self.vector_column = self._has_vector_column()
-            else:
-                self.vector_column = self._enable_pgvector()
-            if use_pgvector and not self.vector_column:
-                raise RuntimeError(
-                    f"use_pgvector=True, but the pgvector extension ('vector') cannot be created in "
-                    f"{self.display}: install it on the server (Debian: postgresql-NN-pgvector)"
-                )
-            #: True when searches use pgvector's cosine-distance operator and index.
-            self.pgvector = bool(self.vector_column and use_pgvector is not False)
-        except BaseException:
-            self.pool.close()
-            raise
-
-    def _has_vector_column(self) -> bool:
-        with self.pool.transaction() as conn:
-            row = conn.execute(
-                "SELECT 1 FROM pg_attribute WHERE attrelid = 'memlint_index_entries'::regclass"
-                " AND attname = 'embedding_vector' AND NOT attisdropped"
-            ).fetchone()
-        return row is not None
-
-    def _enable_pgvector(self) -> bool:
-        with self.pool.transaction() as conn:
-            available = conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'").fetchone()
-        if available is None:
-            return self._has_vector_column()
-        psycopg, _ = _driver()
-        try:
-            with self.pool.transaction() as conn:
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-                conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
-                conn.execute("ALTER TABLE memlint_index_entries ADD COLUMN IF NOT EXISTS embedding_vector vector")
-                # Rows written by a replica that opened before the column existed.
-                conn.execute("UPDATE memlint_index_entries SET embedding_vector = embedding::vector"
-                             " WHERE embedding_vector IS NULL")
-        except psycopg.Error:
-            # Typically no privilege to create extensions: the portable path serves.
-            return self._has_vector_column()
-        return True
-
-    @staticmethod
-    def _dimension(conn: Any) -> Optional[int]:
-        row = conn.execute("SELECT cardinality(embedding) FROM memlint_index_entries LIMIT 1").fetchone()
-        return None if row is None else int(row[0])
-
-    def dimension(self) -> Optional[int]:
-        with self.pool.transaction() as conn:
-            return self._dimension(conn)
-
-    def add(self, entry_id: str, body: str, vector: Sequence[float]) -> None:
-        """Store ``body`` (JSON) and the unit ``vector`` under ``entry_id``, replacing it;
-        ``ValueError`` if the index holds another dimension."""
-        with self.pool.transaction() as conn:
-            # Serializes writers, so that two replicas cannot add two dimensions at once.
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_INDEX_LOCK,))
-            held = self._dimension(conn)
-            if held is not None and held != len(vector):
-                raise ValueError(f"embedding has dimension {len(vector)}, but this index holds dimension {held}")
-            # Delete, then insert: a replaced entry moves to the end, as in memory.
-            conn.execute("DELETE FROM memlint_index_entries WHERE id = %s", (entry_id,))
-            values = list(vector)
-            if self.vector_column:
-                conn.execute(
-                    "INSERT INTO memlint_index_entries (id, body, embedding, embedding_vector)"
-                    " VALUES (%s, %s::jsonb, %s::float8[], %s::float8[]::vector)",
-                    (entry_id, body, values, values),
-                )
-                self._ensure_ann_index(conn, len(values))
-            else:
-                conn.execute(
-                    "INSERT INTO memlint_index_entries (id, body, embedding) VALUES (%s, %s::jsonb, %s::float8[])",
-                    (entry_id, body, values),
-                )
-
-    def _ensure_ann_index(self, conn: Any, dimension: int) -> None:
-        """An HNSW cosine index for vectors of ``dimension`` (an index needs a fixed one)."""
-        if dimension in self._indexed_dimensions:
-            return
-        psycopg, _ = _driver()
-        n = int(dimension)
-        try:
-            with conn.transaction():  # a savepoint: a pgvector without HNSW keeps the add
-                conn.execute(
-                    f"CREATE INDEX IF NOT EXISTS memlint_index_cosine_{n} ON memlint_index_entries"
-                    f" USING hnsw ((embedding_vector::vector({n})) vector_cosine_ops)"
-                    f" WHERE vector_dims(embedding_vector) = {n}"
-                )
-        except psycopg.Error:
-            return  # approximate searches then scan instead
-        self._indexed_dimensions.add(n)
-
-    def remove(self, entry_id: str) -> bool:
-        with self.pool.transaction() as conn:
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_INDEX_LOCK,))
-            return int(conn.execute("DELETE FROM memlint_index_entries WHERE id = %s", (entry_id,)).rowcount) == 1
-
-    def count(self) -> int:
-        with self.pool.transaction() as conn:
-            return int(conn.execute("SELECT count(*) FROM memlint_index_entries").fetchone()[0])
-
-    def contains(self, entry_id: str) -> bool:
-        with self.pool.transaction() as conn:
-            return conn.execute("SELECT 1 FROM memlint_index_entries WHERE id = %s", (entry_id,)).fetchone() is not None
-
-    def bodies(self) -> List[str]:
-        with self.pool.transaction() as conn:
-            return [r[0] for r in conn.execute("SELECT body::text FROM memlint_index_entries ORDER BY seq").fetchall()]
-
-    def by_tag(self, tag: str) -> List[str]:
-        with self.pool.transaction() as conn:
-            return [r[0] for r in conn.execute(
-                "SELECT body::text FROM memlint_index_entries WHERE body -> 'tags' ? %s ORDER BY seq", (tag,)
-            ).fetchall()]
-
-    def search(self, query: Sequence[float], top_k: int, *, portable: bool = False) -> List[str]:
-        """Bodies of the ``top_k`` entries most similar to the unit ``query``, best first
-        (ties: first added first); ``ValueError`` on a dimension mismatch.
-
-        ``portable=True`` uses the portable scan even when pgvector is in use.
-        """
-        with self.pool.transaction() as conn:
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            held = self._dimension(conn)
-            if held is None or top_k == 0:
-                return []
-            if held != len(query):
-                raise ValueError(
-                    f"query_embedding has dimension {len(query)}, but this index holds dimension {held}"
-                )
-            params = {"q": list(query), "k": top_k}
-            if self.pgvector and not portable and top_k <= _ANN_TOP_K:
-                n = int(held)
-                params["pool"] = max(_ANN_FACTOR * top_k, _ANN_MIN_POOL)
-                if self.approximate:
-                    conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(params["pool"]),))
-                    # Literal dimension and predicate: the planner matches them to the partial index.
-                    candidates = (
-                        f"SELECT seq, embedding FROM memlint_index_entries WHERE vector_dims(embedding_vector) = {n}"
-                        f" ORDER BY embedding_vector::vector({n}) <=> %(q)s::float8[]::vector({n}) LIMIT %(pool)s"
-                    )
-                else:
-                    # Not the indexed expression, so this is an exact scan; seq keeps the
-                    # first-added of many equal vectors in the pool.
-                    candidates = (
-                        "SELECT seq, embedding FROM memlint_index_entries"
-                        " ORDER BY embedding_vector <=> %(q)s::float8[]::vector, seq LIMIT %(pool)s"
-                    )
-                sql = (
-                    f"WITH candidates AS ({candidates})"
-                    " SELECT e.body::text FROM candidates c JOIN memlint_index_entries e USING (seq)"
-                    f" ORDER BY {_cosine('c.embedding')} DESC, c.seq LIMIT %(k)s"
-                )
-            else:
-                sql = (f"SELECT body::text FROM memlint_index_entries"
-                       f" ORDER BY {_cosine('embedding')} DESC, seq LIMIT %(k)s")
-            return [r[0] for r in conn.execute(sql, params).fetchall()]
-
-    def close(self) -> None:
-        self.pool.close()
-
-    def __enter__(self) -> "PostgresIndexBackend":
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()

@@ -1,4 +1,6 @@
-"""SQLite backends of the long-term memory store and the archive (stdlib ``sqlite3``).
+"""SQLite backend of the long-term memory store, and the connection both SQLite backends use.
+
+The archive's backend is in ``_sqlite_archive``.
 
 Choices, and why:
 
@@ -15,58 +17,55 @@ Choices, and why:
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
 import time
-import uuid
+import urllib.parse
 from contextlib import contextmanager
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
-from memlint.runtime._backend import (
-    ArchiveBackend,
-    ArchiveRow,
-    ArchiveTransaction,
-    SchemaError,
-    StoreBackend,
-    StoreRow,
-    StoreTransaction,
-)
-from memlint.runtime._filelock import FileLock
+from memlint.runtime._backend import Query, SchemaError, StoreBackend, StoreRow, StoreTransaction
+from memlint.runtime._common import DEFAULT_NAMESPACE
+
+logger = logging.getLogger(__name__)
 
 STORE_APPLICATION_ID = 0x4D4C544D  # "MLTM"
-ARCHIVE_APPLICATION_ID = 0x4D4C4152  # "MLAR"
-STORE_SCHEMA_VERSION = 1
-ARCHIVE_SCHEMA_VERSION = 1
+STORE_SCHEMA_VERSION = 2
 
 # SQLite's limit on bound parameters is 32766 since 3.32 (999 before); stay well below.
 _CHUNK = 500
 
-_STORE_SCHEMA = """
+# Version 2: namespaces (one file, separate memories), per-entry ttl and access counts.
+# Entries of a version-1 file move to the default namespace ('').
+_ENTRIES_V2 = """
 CREATE TABLE entries (
     seq INTEGER PRIMARY KEY,             -- insertion order
-    id TEXT NOT NULL UNIQUE,
+    ns TEXT NOT NULL,                    -- namespace
+    id TEXT NOT NULL,
     ts_us INTEGER NOT NULL,              -- stored at, microseconds since the epoch (UTC)
     importance REAL NOT NULL,
     settled INTEGER NOT NULL DEFAULT 0,  -- 1 once past the grace period
-    body TEXT NOT NULL                   -- the entry as JSON
+    expires_us INTEGER,                  -- per-entry ttl, or NULL
+    hits INTEGER NOT NULL DEFAULT 0,     -- accesses through get()
+    body TEXT NOT NULL,                  -- the entry as JSON
+    UNIQUE (ns, id)
 );
 -- The age bound and the oldest entry.
-CREATE INDEX entries_by_ts ON entries (ts_us);
+CREATE INDEX entries_by_ts ON entries (ns, ts_us);
 -- Fresh entries waiting to settle, and the pruning order within each group: both are
 -- partial indexes, so the count bound never skips over rows it may not delete.
-CREATE INDEX entries_fresh ON entries (ts_us) WHERE settled = 0;
-CREATE INDEX entries_rank_settled ON entries (importance, ts_us, seq) WHERE settled = 1;
-CREATE INDEX entries_rank_fresh ON entries (importance, ts_us, seq) WHERE settled = 0;
-CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
-INSERT INTO counters (name, value) VALUES ('entries', 0);
+CREATE INDEX entries_fresh ON entries (ns, ts_us) WHERE settled = 0;
+CREATE INDEX entries_rank_settled ON entries (ns, importance, ts_us, seq) WHERE settled = 1;
+CREATE INDEX entries_rank_fresh ON entries (ns, importance, ts_us, seq) WHERE settled = 0;
+CREATE INDEX entries_expiry ON entries (ns, expires_us) WHERE expires_us IS NOT NULL;
+-- One counter row per namespace.
 CREATE TRIGGER entries_count_up AFTER INSERT ON entries
-BEGIN UPDATE counters SET value = value + 1 WHERE name = 'entries'; END;
+BEGIN INSERT INTO counters (name, value) VALUES (NEW.ns, 1)
+      ON CONFLICT (name) DO UPDATE SET value = value + 1; END;
 CREATE TRIGGER entries_count_down AFTER DELETE ON entries
-BEGIN UPDATE counters SET value = value - 1 WHERE name = 'entries'; END;
--- Tags, kept in step with the entries' JSON by triggers, so that a tag is an index lookup.
-CREATE TABLE entry_tags (tag TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (tag, seq)) WITHOUT ROWID;
-CREATE INDEX entry_tags_by_seq ON entry_tags (seq);
+BEGIN UPDATE counters SET value = value - 1 WHERE name = OLD.ns; END;
 CREATE TRIGGER entries_tags_insert AFTER INSERT ON entries
 BEGIN INSERT OR IGNORE INTO entry_tags (tag, seq)
       SELECT value, NEW.seq FROM json_each(NEW.body, '$.tags') WHERE type = 'text'; END;
@@ -76,6 +75,13 @@ BEGIN DELETE FROM entry_tags WHERE seq = OLD.seq;
       SELECT value, NEW.seq FROM json_each(NEW.body, '$.tags') WHERE type = 'text'; END;
 CREATE TRIGGER entries_tags_delete AFTER DELETE ON entries
 BEGIN DELETE FROM entry_tags WHERE seq = OLD.seq; END;
+"""
+
+_STORE_SCHEMA = """
+CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+-- Tags, kept in step with the entries' JSON by triggers, so that a tag is an index lookup.
+CREATE TABLE entry_tags (tag TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (tag, seq)) WITHOUT ROWID;
+CREATE INDEX entry_tags_by_seq ON entry_tags (seq);
 -- Commit records of archive moves: an entry left this store under ``token``.
 CREATE TABLE moves (
     token TEXT NOT NULL,
@@ -84,42 +90,31 @@ CREATE TABLE moves (
     PRIMARY KEY (token, id)
 ) WITHOUT ROWID;
 CREATE INDEX moves_by_archive ON moves (archive_uid, token);
+""" + _ENTRIES_V2
+
+# Version 1 -> 2: SQLite cannot change a UNIQUE constraint, so the table is rebuilt
+# (same seq, so the tag rows stay valid).
+_STORE_V1_TO_V2 = """
+DROP TRIGGER entries_count_up;
+DROP TRIGGER entries_count_down;
+DROP TRIGGER entries_tags_insert;
+DROP TRIGGER entries_tags_update;
+DROP TRIGGER entries_tags_delete;
+DROP INDEX entries_by_ts;
+DROP INDEX entries_fresh;
+DROP INDEX entries_rank_settled;
+DROP INDEX entries_rank_fresh;
+ALTER TABLE entries RENAME TO entries_v1;
+""" + _ENTRIES_V2 + """
+INSERT INTO entries (seq, ns, id, ts_us, importance, settled, body)
+    SELECT seq, '', id, ts_us, importance, settled, body FROM entries_v1;
+DROP TABLE entries_v1;
+DELETE FROM counters;
+INSERT INTO counters (name, value) SELECT ns, count(*) FROM entries GROUP BY ns;
 """
 
-_ARCHIVE_SCHEMA = """
-CREATE TABLE archive_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE archived (
-    id TEXT PRIMARY KEY,
-    archived_us INTEGER NOT NULL,
-    original_ts TEXT,
-    importance REAL,
-    tags TEXT NOT NULL,
-    checksum TEXT NOT NULL,
-    codec TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    payload BLOB NOT NULL
-);
-CREATE INDEX archived_by_time ON archived (archived_us);
-CREATE TABLE staged (
-    token TEXT NOT NULL,
-    source TEXT NOT NULL,
-    created_us INTEGER NOT NULL,
-    id TEXT NOT NULL,
-    original_ts TEXT,
-    importance REAL,
-    tags TEXT NOT NULL,
-    checksum TEXT NOT NULL,
-    codec TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    payload BLOB NOT NULL,
-    PRIMARY KEY (token, id)
-);
-CREATE INDEX staged_by_id ON staged (id);
-"""
-
-# Migrations from version N to N + 1, by N. None yet: version 1 is the first layout.
-_STORE_MIGRATIONS: Dict[int, str] = {}
-_ARCHIVE_MIGRATIONS: Dict[int, str] = {}
+# Migrations from version N to N + 1, by N.
+_STORE_MIGRATIONS: Dict[int, str] = {1: _STORE_V1_TO_V2}
 
 
 
@@ -133,20 +128,51 @@ class _Database:
 
     def __init__(self, path: str, *, application_id: int, version: int, schema: str,
                  migrations: Dict[int, str], busy_timeout: float, durable: bool,
-                 on_create: Optional[Callable[[sqlite3.Connection], None]] = None) -> None:
+                 on_create: Optional[Callable[[sqlite3.Connection], None]] = None,
+                 read_only: bool = False) -> None:
         self.path = path
         self._lock = threading.RLock()
         self._closed = False
-        # isolation_level=None: the module never opens transactions behind our back.
-        self._conn: Optional[sqlite3.Connection] = sqlite3.connect(
-            path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
-        )
+        self._conn: Optional[sqlite3.Connection] = None
+        in_memory = path == ":memory:"
+        if not in_memory and not read_only and _cannot_write(path):
+            read_only = True  # a read-only file or file system: it can still be read
+        self.read_only = read_only
+        if not in_memory and not read_only:
+            folder = os.path.dirname(path)
+            if folder:
+                try:
+                    os.makedirs(folder, exist_ok=True)
+                except OSError as error:
+                    raise type(error)(error.errno, f"cannot create the folder of {path}: {error.strerror}") from None
+            if os.path.isfile(path) and os.path.getsize(path) == 0:
+                # An empty file (touch, mkstemp) is what SQLite itself calls an empty
+                # database: it becomes a new store, and the log says so.
+                logger.warning("initialising the empty file %s as a new memlint database", path)
         try:
-            self._configure(busy_timeout, durable)
-            self._check_schema(application_id, version, schema, migrations, on_create)
+            # isolation_level=None: the module never opens transactions behind our back.
+            self._conn = _connect(path, busy_timeout, read_only)
+            if read_only:
+                self._check_readable(application_id, version)
+            else:
+                self._configure(busy_timeout, durable)
+                self._check_schema(application_id, version, schema, migrations, on_create)
+        except sqlite3.Error as error:
+            self.close()
+            raise _named(error, path) from error
         except BaseException:
             self.close()
             raise
+
+    def _check_readable(self, application_id: int, version: int) -> None:
+        with self.transaction(immediate=False) as conn:
+            found_app, found_version, tables = self._schema_state(conn)
+        if found_app != application_id or found_version != version:
+            raise SchemaError(
+                f"{self.path} (opened read-only) is not a memlint database of this kind and version "
+                f"(application_id {found_app:#x}, version {found_version}; expected {application_id:#x}, "
+                f"{version}); open it writable once to create or migrate it"
+            )
 
     def _configure(self, busy_timeout: float, durable: bool) -> None:
         conn = self.conn
@@ -166,6 +192,13 @@ class _Database:
             if str(mode).lower() != "wal":
                 raise SchemaError(f"cannot put {self.path} in WAL mode (journal_mode is {mode})")
         conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
+        if self.path != ":memory:":
+            # A WAL checkpoint fsyncs the WAL and the database; SQLite's default (every
+            # 1,000 pages) made it most of a small commit's cost. Every 10,000 pages (about
+            # 40 MB of WAL) halves the cost of a store; the WAL file is cut back to 64 MB
+            # after a checkpoint. Durability is unchanged: it is set by `synchronous`.
+            conn.execute("PRAGMA wal_autocheckpoint = 10000")
+            conn.execute(f"PRAGMA journal_size_limit = {64 * 2**20}")
 
     def _check_schema(self, application_id: int, version: int, schema: str,
                       migrations: Dict[int, str],
@@ -217,16 +250,24 @@ class _Database:
 
     @contextmanager
     def transaction(self, *, immediate: bool, rollback: bool = False) -> Iterator[sqlite3.Connection]:
-        """Run the block in one transaction; commit unless it raised or ``rollback`` is set."""
+        """Run the block in one transaction; commit unless it raised or ``rollback`` is set.
+
+        SQLite's errors say what failed but not where: they are re-raised (same type)
+        with the database's path in front.
+        """
+        if immediate and self.read_only and not rollback:
+            raise PermissionError(f"{self.path} is open read-only")
         with self._lock:
             conn = self.conn
-            conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
             done = False
             try:
+                conn.execute("BEGIN IMMEDIATE" if immediate and not self.read_only else "BEGIN")
                 yield conn
                 if not rollback:
                     conn.execute("COMMIT")
                     done = True
+            except sqlite3.Error as error:
+                raise _named(error, self.path) from error
             finally:
                 if not done and conn.in_transaction:
                     conn.execute("ROLLBACK")
@@ -242,6 +283,49 @@ class _Database:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _named(error: sqlite3.Error, path: str) -> sqlite3.Error:
+    """``error`` with the database path in its message (once)."""
+    message = str(error)
+    if path in message:
+        return error
+    named = type(error)(f"{path}: {message}")
+    for attribute in ("sqlite_errorcode", "sqlite_errorname"):
+        if hasattr(error, attribute):
+            try:
+                setattr(named, attribute, getattr(error, attribute))
+            except AttributeError:  # pragma: no cover - read-only on some versions
+                pass
+    return named
+
+
+def _cannot_write(path: str) -> bool:
+    """True when ``path`` exists but this process cannot write it or its folder (WAL needs both)."""
+    if not os.path.exists(path):
+        return False
+    folder = os.path.dirname(os.path.abspath(path))
+    return not (os.access(path, os.W_OK) and os.access(folder, os.W_OK))
+
+
+def _connect(path: str, busy_timeout: float, read_only: bool) -> sqlite3.Connection:
+    if not read_only:
+        return sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path} does not exist (opened read-only, so it is not created)")
+    uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro"
+    conn = sqlite3.connect(uri, uri=True, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except BaseException as error:
+        conn.close()
+        if not isinstance(error, sqlite3.OperationalError):
+            raise
+    # A WAL database on a read-only file system: SQLite cannot create the shared-memory
+    # file, so the file is read as immutable (nobody can be writing to it there).
+    return sqlite3.connect(uri + "&immutable=1", uri=True, timeout=busy_timeout, isolation_level=None,
+                           check_same_thread=False)
 
 
 def _statements(script: str) -> List[str]:
@@ -262,64 +346,99 @@ def _statements(script: str) -> List[str]:
     return statements
 
 
-class _SQLiteStoreTx(StoreTransaction):
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.c = conn
+_ROW = "seq, id, ts_us, importance, body, expires_us, hits"
 
-    def upsert(self, entry_id: str, ts_us: int, importance: float, body: str) -> bool:
-        updated = self.c.execute(
-            "UPDATE entries SET ts_us = ?, importance = ?, settled = 0, body = ? WHERE id = ?",
-            (ts_us, importance, body, entry_id),
-        ).rowcount
-        if updated:
-            return False
+
+class _SQLiteStoreTx(StoreTransaction):
+    """Store operations inside one transaction, all within the namespace ``ns``."""
+
+    def __init__(self, conn: sqlite3.Connection, ns: str) -> None:
+        self.c = conn
+        self.ns = ns
+
+    def _rows(self, sql: str, params: Sequence[object]) -> List[StoreRow]:
+        return [StoreRow(*row) for row in self.c.execute(sql, params).fetchall()]
+
+    def upsert(self, entry_id: str, ts_us: int, importance: float, body: str,
+               tags: Sequence[str] = (), expires_us: Optional[int] = None,
+               head_length: int = 0) -> Optional[bool]:
+        # One statement (the triggers keep the count and the tags); whether the row was new
+        # is not reported: nobody needs it here, and asking would cost a query.
         self.c.execute(
-            "INSERT INTO entries (id, ts_us, importance, body) VALUES (?, ?, ?, ?)",
-            (entry_id, ts_us, importance, body),
+            "INSERT INTO entries (ns, id, ts_us, importance, expires_us, body) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (ns, id) DO UPDATE SET ts_us = excluded.ts_us, importance = excluded.importance,"
+            " settled = 0, expires_us = excluded.expires_us, body = excluded.body",
+            (self.ns, entry_id, ts_us, importance, expires_us, body),
         )
-        return True
+        return None
+
+    def rewrite(self, entry_id: str, importance: float, body: str, tags: Sequence[str],
+                expires_us: Optional[int]) -> bool:
+        return self.c.execute(
+            "UPDATE entries SET importance = ?, expires_us = ?, body = ? WHERE ns = ? AND id = ?",
+            (importance, expires_us, body, self.ns, entry_id),
+        ).rowcount == 1
 
     def get(self, entry_id: str) -> Optional[StoreRow]:
-        row = self.c.execute(
-            "SELECT seq, id, ts_us, importance, body FROM entries WHERE id = ?", (entry_id,)
-        ).fetchone()
-        return StoreRow(*row) if row else None
+        rows = self._rows(f"SELECT {_ROW} FROM entries WHERE ns = ? AND id = ?", (self.ns, entry_id))
+        return rows[0] if rows else None
+
+    def touch(self, entry_id: str) -> None:
+        self.c.execute("UPDATE entries SET hits = hits + 1 WHERE ns = ? AND id = ?", (self.ns, entry_id))
 
     def count(self) -> int:
-        return int(self.c.execute("SELECT value FROM counters WHERE name = 'entries'").fetchone()[0])
+        row = self.c.execute("SELECT value FROM counters WHERE name = ?", (self.ns,)).fetchone()
+        return 0 if row is None else int(row[0])
 
     def oldest_ts(self) -> Optional[int]:
-        value = self.c.execute("SELECT min(ts_us) FROM entries").fetchone()[0]
+        value = self.c.execute("SELECT min(ts_us) FROM entries WHERE ns = ?", (self.ns,)).fetchone()[0]
         return None if value is None else int(value)
 
     def scan(self, after_seq: int, limit: int) -> List[StoreRow]:
-        rows = self.c.execute(
-            "SELECT seq, id, ts_us, importance, body FROM entries WHERE seq > ? ORDER BY seq LIMIT ?",
-            (after_seq, limit),
-        ).fetchall()
-        return [StoreRow(*row) for row in rows]
+        return self._rows(
+            f"SELECT {_ROW} FROM entries WHERE ns = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (self.ns, after_seq, limit),
+        )
 
-    def by_tag(self, tag: str, limit: int) -> List[StoreRow]:
-        rows = self.c.execute(
-            "SELECT e.seq, e.id, e.ts_us, e.importance, e.body FROM entry_tags t JOIN entries e ON e.seq = t.seq"
-            " WHERE t.tag = ? ORDER BY t.seq LIMIT ?",
-            (tag, limit),
-        ).fetchall()
-        return [StoreRow(*row) for row in rows]
+    def query(self, query: Query, offset: int, limit: Optional[int]) -> List[StoreRow]:
+        where = ["ns = ?"]
+        params: List[object] = [self.ns]
+        for tag in query.tags:
+            where.append("seq IN (SELECT seq FROM entry_tags WHERE tag = ?)")
+            params.append(tag)
+        for column, operator, value in (("ts_us", ">=", query.since_us), ("ts_us", "<", query.until_us),
+                                        ("importance", ">=", query.min_importance),
+                                        ("importance", "<=", query.max_importance)):
+            if value is not None:
+                where.append(f"{column} {operator} ?")
+                params.append(value)
+        if query.now_us is not None:
+            where.append("(expires_us IS NULL OR expires_us > ?)")
+            params.append(query.now_us)
+        params.extend((-1 if limit is None else limit, offset))
+        return self._rows(
+            f"SELECT {_ROW} FROM entries WHERE {' AND '.join(where)} ORDER BY seq LIMIT ? OFFSET ?", params
+        )
 
     def settle(self, cutoff_us: int) -> int:
         return self.c.execute(
-            "UPDATE entries SET settled = 1 WHERE settled = 0 AND ts_us < ?", (cutoff_us,)
+            "UPDATE entries SET settled = 1 WHERE ns = ? AND settled = 0 AND ts_us < ?", (self.ns, cutoff_us)
         ).rowcount
 
     def age_victims(self, cutoff_us: int, pin_threshold: float, limit: int,
                     exclude: Optional[str]) -> List[StoreRow]:
-        rows = self.c.execute(
-            "SELECT seq, id, ts_us, importance, body FROM entries INDEXED BY entries_by_ts"
-            " WHERE ts_us < ? AND importance <= ? AND id IS NOT ? ORDER BY ts_us LIMIT ?",
-            (cutoff_us, pin_threshold, exclude, limit),
-        ).fetchall()
-        return [StoreRow(*row) for row in rows]
+        return self._rows(
+            f"SELECT {_ROW} FROM entries INDEXED BY entries_by_ts"
+            " WHERE ns = ? AND ts_us < ? AND importance <= ? AND id IS NOT ? ORDER BY ts_us LIMIT ?",
+            (self.ns, cutoff_us, pin_threshold, exclude, limit),
+        )
+
+    def expired(self, now_us: int, limit: int, exclude: Optional[str]) -> List[StoreRow]:
+        return self._rows(
+            f"SELECT {_ROW} FROM entries INDEXED BY entries_expiry WHERE ns = ? AND expires_us IS NOT NULL"
+            " AND expires_us <= ? AND id IS NOT ? ORDER BY expires_us LIMIT ?",
+            (self.ns, now_us, exclude, limit),
+        )
 
     def rank_victims(self, settled: bool, limit: int, exclude: Optional[str],
                      max_importance: Optional[float] = None) -> List[StoreRow]:
@@ -327,23 +446,29 @@ class _SQLiteStoreTx(StoreTransaction):
         # visibly implies the index's own condition.
         index, flag = ("entries_rank_settled", 1) if settled else ("entries_rank_fresh", 0)
         ceiling = 2.0 if max_importance is None else max_importance
-        sql = (f"SELECT seq, id, ts_us, importance, body FROM entries INDEXED BY {index}"
-               f" WHERE settled = {flag} AND importance <= ? AND id IS NOT ?"
-               " ORDER BY importance, ts_us, seq LIMIT ?")
-        rows = self.c.execute(sql, (ceiling, exclude, limit)).fetchall()
-        return [StoreRow(*row) for row in rows]
+        return self._rows(
+            f"SELECT {_ROW} FROM entries INDEXED BY {index}"
+            f" WHERE ns = ? AND settled = {flag} AND importance <= ? AND id IS NOT ?"
+            " ORDER BY importance, ts_us, seq LIMIT ?",
+            (self.ns, ceiling, exclude, limit),
+        )
 
     def delete(self, entry_ids: Sequence[str]) -> int:
         removed = 0
         for chunk in _chunks(list(entry_ids)):
             marks = ",".join("?" * len(chunk))
-            removed += self.c.execute(f"DELETE FROM entries WHERE id IN ({marks})", tuple(chunk)).rowcount
+            removed += self.c.execute(
+                f"DELETE FROM entries WHERE ns = ? AND id IN ({marks})", (self.ns, *chunk)
+            ).rowcount
         return removed
 
     def delete_if_unchanged(self, entry_id: str, body: str) -> bool:
         return self.c.execute(
-            "DELETE FROM entries WHERE id = ? AND body = ?", (entry_id, body)
+            "DELETE FROM entries WHERE ns = ? AND id = ? AND body = ?", (self.ns, entry_id, body)
         ).rowcount == 1
+
+    def clear(self) -> int:
+        return self.c.execute("DELETE FROM entries WHERE ns = ?", (self.ns,)).rowcount
 
     def record_moves(self, token: str, archive_uid: str, entry_ids: Iterable[str]) -> None:
         self.c.executemany(
@@ -364,167 +489,54 @@ class _SQLiteStoreTx(StoreTransaction):
 
 
 class SQLiteStoreBackend(StoreBackend):
-    """The store in one SQLite file, or in a private in-memory database (``path=None``)."""
+    """The store in one SQLite file; ``namespace`` selects one memory among those it holds."""
 
-    def __init__(self, path: Optional[str], *, busy_timeout: float = 30.0, durable: bool = False) -> None:
-        self.location = None if path is None else os.path.abspath(path)
+    def __init__(self, path: str, *, busy_timeout: float = 30.0, durable: bool = False,
+                 namespace: str = DEFAULT_NAMESPACE, read_only: bool = False) -> None:
+        self.location = os.path.abspath(path)
+        self.namespace = namespace
         self._db = _Database(
-            self.location or ":memory:",
+            self.location,
             application_id=STORE_APPLICATION_ID,
             version=STORE_SCHEMA_VERSION,
             schema=_STORE_SCHEMA,
             migrations=_STORE_MIGRATIONS,
             busy_timeout=busy_timeout,
             durable=durable,
+            read_only=read_only,
         )
+        self.read_only = self._db.read_only
 
     @contextmanager
     def write(self) -> Iterator[StoreTransaction]:
         with self._db.transaction(immediate=True) as conn:
-            yield _SQLiteStoreTx(conn)
+            yield _SQLiteStoreTx(conn, self.namespace)
 
     @contextmanager
     def read(self) -> Iterator[StoreTransaction]:
         with self._db.transaction(immediate=False) as conn:
-            yield _SQLiteStoreTx(conn)
+            yield _SQLiteStoreTx(conn, self.namespace)
 
     @contextmanager
     def rehearse(self) -> Iterator[StoreTransaction]:
         with self._db.transaction(immediate=True, rollback=True) as conn:
-            yield _SQLiteStoreTx(conn)
-
-    def close(self) -> None:
-        self._db.close()
-
-
-_ARCHIVE_COLUMNS = "id, archived_us, original_ts, importance, tags, checksum, codec, size, payload"
-
-
-class _SQLiteArchiveTx(ArchiveTransaction):
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.c = conn
-
-    def put(self, row: ArchiveRow) -> None:
-        self.c.execute(f"INSERT OR REPLACE INTO archived ({_ARCHIVE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
-                       tuple(row))
-
-    def get(self, entry_id: str) -> Optional[ArchiveRow]:
-        row = self.c.execute(f"SELECT {_ARCHIVE_COLUMNS} FROM archived WHERE id = ?", (entry_id,)).fetchone()
-        return ArchiveRow(*row) if row else None
-
-    def ids(self) -> List[str]:
-        return [row[0] for row in self.c.execute("SELECT id FROM archived ORDER BY id")]
-
-    def index(self) -> List[ArchiveRow]:
-        rows = self.c.execute(
-            "SELECT id, archived_us, original_ts, importance, tags, checksum, codec, size, x''"
-            " FROM archived ORDER BY archived_us, id"
-        ).fetchall()
-        return [ArchiveRow(*row) for row in rows]
-
-    def totals(self) -> Tuple[int, int, int]:
-        count, raw, stored = self.c.execute(
-            "SELECT count(*), coalesce(sum(size), 0), coalesce(sum(length(payload)), 0) FROM archived"
-        ).fetchone()
-        return int(count), int(raw), int(stored)
-
-    def delete_older(self, cutoff_us: int) -> int:
-        return self.c.execute("DELETE FROM archived WHERE archived_us < ?", (cutoff_us,)).rowcount
-
-    def stage(self, token: str, source: str, created_us: int, rows: Sequence[ArchiveRow]) -> None:
-        self.c.executemany(
-            "INSERT OR REPLACE INTO staged (token, source, created_us, id, original_ts, importance, tags,"
-            " checksum, codec, size, payload) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            ((token, source, created_us, r.id, r.original_ts, r.importance, r.tags, r.checksum,
-              r.codec, r.size, r.payload) for r in rows),
-        )
-
-    def staged(self, entry_id: str) -> List[Tuple[str, str, ArchiveRow]]:
-        rows = self.c.execute(
-            "SELECT token, source, id, created_us, original_ts, importance, tags, checksum, codec,"
-            " size, payload FROM staged WHERE id = ?", (entry_id,)
-        ).fetchall()
-        return [(row[0], row[1], ArchiveRow(*row[2:])) for row in rows]
-
-    def staged_tokens(self) -> List[Tuple[str, str]]:
-        return [(row[0], row[1]) for row in self.c.execute("SELECT DISTINCT token, source FROM staged")]
-
-    def staged_ids(self, token: str) -> List[str]:
-        return [row[0] for row in self.c.execute("SELECT id FROM staged WHERE token = ?", (token,))]
-
-    def publish(self, token: str, entry_ids: Sequence[str], archived_us: int) -> None:
-        for chunk in _chunks(list(entry_ids)):
-            marks = ",".join("?" * len(chunk))
-            self.c.execute(
-                f"INSERT OR REPLACE INTO archived ({_ARCHIVE_COLUMNS})"
-                " SELECT id, ?, original_ts, importance, tags, checksum, codec, size, payload"
-                f" FROM staged WHERE token = ? AND id IN ({marks})",
-                (archived_us, token, *chunk),
-            )
-        self.c.execute("DELETE FROM staged WHERE token = ?", (token,))
-
-
-def _new_archive_uid(conn: sqlite3.Connection) -> None:
-    conn.execute("INSERT INTO archive_meta (key, value) VALUES ('uid', ?)", (uuid.uuid4().hex,))
-
-
-class SQLiteArchiveBackend(ArchiveBackend):
-    """The archive index and its compressed payloads in one SQLite file."""
-
-    def mover_lock(self) -> FileLock:
-        assert self.location is not None
-        return FileLock(os.path.join(os.path.dirname(self.location), "archive.lock"))
-
-    def __init__(self, path: str, *, busy_timeout: float = 30.0) -> None:
-        self.location = os.path.abspath(path)
-        # Archives are written in batches and must survive a power cut: synchronous=FULL.
-        self._db = _Database(
-            self.location,
-            application_id=ARCHIVE_APPLICATION_ID,
-            version=ARCHIVE_SCHEMA_VERSION,
-            schema=_ARCHIVE_SCHEMA,
-            migrations=_ARCHIVE_MIGRATIONS,
-            busy_timeout=busy_timeout,
-            durable=True,
-            on_create=_new_archive_uid,
-        )
-        try:
-            with self._db.transaction(immediate=False) as conn:
-                self.uid = str(conn.execute("SELECT value FROM archive_meta WHERE key = 'uid'").fetchone()[0])
-        except BaseException:
-            self._db.close()
-            raise
-
-    @contextmanager
-    def write(self) -> Iterator[ArchiveTransaction]:
-        with self._db.transaction(immediate=True) as conn:
-            yield _SQLiteArchiveTx(conn)
-
-    @contextmanager
-    def read(self) -> Iterator[ArchiveTransaction]:
-        with self._db.transaction(immediate=False) as conn:
-            yield _SQLiteArchiveTx(conn)
+            yield _SQLiteStoreTx(conn, self.namespace)
 
     def close(self) -> None:
         self._db.close()
 
 
 def open_store_backend(path: Optional[str], *, busy_timeout: float, durable: bool,
-                       url: Optional[str] = None) -> StoreBackend:
+                       url: Optional[str] = None, namespace: str = DEFAULT_NAMESPACE,
+                       read_only: bool = False) -> StoreBackend:
     """The backend for a store location: the one place that maps a location to a backend."""
     if url is not None:
         from memlint.runtime._postgres import PostgresStoreBackend
 
-        return PostgresStoreBackend(url, busy_timeout=busy_timeout)
-    return SQLiteStoreBackend(path, busy_timeout=busy_timeout, durable=durable)
+        return PostgresStoreBackend(url, busy_timeout=busy_timeout, namespace=namespace)
+    if path is None:
+        from memlint.runtime._memstore import MemoryStoreBackend
 
-
-def open_archive_backend(archive_dir: Optional[str], *, busy_timeout: float,
-                         url: Optional[str] = None) -> ArchiveBackend:
-    """The backend for an archive location (a directory, or a database URL)."""
-    if url is not None:
-        from memlint.runtime._postgres import PostgresArchiveBackend
-
-        return PostgresArchiveBackend(url, busy_timeout=busy_timeout)
-    assert archive_dir is not None
-    return SQLiteArchiveBackend(os.path.join(archive_dir, "archive.sqlite3"), busy_timeout=busy_timeout)
+        return MemoryStoreBackend()
+    return SQLiteStoreBackend(path, busy_timeout=busy_timeout, durable=durable, namespace=namespace,
+                              read_only=read_only)

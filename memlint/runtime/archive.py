@@ -48,6 +48,7 @@ from memlint.runtime._common import (
     check_number,
     content_id,
     from_micros,
+    id_value,
     iso_utc,
     normalize_id,
     parse_timestamp,
@@ -57,7 +58,8 @@ from memlint.runtime._common import (
     to_micros,
     utc_now,
 )
-from memlint.runtime._sqlite import open_archive_backend, open_store_backend
+from memlint.runtime._sqlite import open_store_backend
+from memlint.runtime._sqlite_archive import open_archive_backend
 from memlint.runtime.longterm import LongTermMemory
 
 __all__ = ["ArchiveCorruptedError", "ArchiveRecord", "MemoryArchiver"]
@@ -102,12 +104,15 @@ class MemoryArchiver:
         url: Optional[str] = None,
         min_age_days: float = 30,
         max_importance: float = 0.7,
+        max_accesses: Optional[int] = None,
         codec: str = "zlib",
         clock: Optional[Clock] = None,
         busy_timeout: float = 30.0,
     ) -> None:
         self.min_age_days = check_number("min_age_days", min_age_days, low=0)
         self.max_importance = float(check_number("max_importance", max_importance, low=0.0, high=1.0))
+        #: MEM-006's access-frequency criterion: an entry read more often than this stays.
+        self.max_accesses = check_number("max_accesses", max_accesses, low=0, integer=True, allow_none=True)
         if codec not in _CODECS:
             raise ValueError(f"codec must be one of {sorted(_CODECS)}, not {codec!r}")
         self.codec = codec
@@ -144,13 +149,18 @@ class MemoryArchiver:
 
     # -- the document's API ----------------------------------------------------------
 
-    def should_archive(self, entry: Dict[str, Any]) -> bool:
-        """True if ``entry`` is older than ``min_age_days`` and below ``max_importance``.
+    def should_archive(self, entry: Dict[str, Any], accesses: Optional[int] = None) -> bool:
+        """True if ``entry`` is older than ``min_age_days`` and below ``max_importance``
+        and, with ``max_accesses`` set, was read at most that many times.
 
         ``entry['timestamp']`` is required (ISO 8601; a naive time is read as UTC);
-        ``importance`` defaults to 0.5 like ``LongTermMemory.store``.
+        ``importance`` defaults to 0.5 like ``LongTermMemory.store``. ``accesses``: how
+        often the entry was read (``archive_from`` passes ``LongTermMemory.accesses``);
+        ``None`` takes ``entry.get("access_count", 0)``.
         """
         data = check_entry(entry)
+        if self._often_read(data.get("access_count", 0) if accesses is None else accesses):
+            return False
         if "timestamp" not in data:
             raise ValueError("cannot decide on an entry without a 'timestamp'")
         stamp = parse_timestamp(data["timestamp"])
@@ -158,12 +168,19 @@ class MemoryArchiver:
         age = read_clock(self._clock) - stamp
         return age > timedelta(days=self.min_age_days) and importance < self.max_importance
 
-    def archive_entry(self, entry: Dict[str, Any]) -> str:
-        """Archive one entry (replacing an archived one with the same id); return its id."""
-        row = self._row(entry, to_micros(read_clock(self._clock)))
+    def _often_read(self, accesses: Any) -> bool:
+        """MEM-006's access frequency: read more than ``max_accesses`` times (if set)."""
+        if self.max_accesses is None:
+            return False
+        return check_number("accesses", accesses, low=0, integer=True) > self.max_accesses
+
+    def archive_entry(self, entry: Dict[str, Any]) -> Union[str, int]:
+        """Archive one entry (replacing an archived one with the same id); return its id
+        (the entry's own, as given, or the same content id ``LongTermMemory.store`` gives)."""
+        row, given = self._row(entry, to_micros(read_clock(self._clock)))
         with self._backend.write() as tx:
             tx.put(row)
-        return row.id
+        return given
 
     def archive_entries(self, entries: Iterable[Dict[str, Any]]) -> List[str]:
         """Archive many entries in one transaction (all or none); return their ids.
@@ -172,11 +189,11 @@ class MemoryArchiver:
         whole batch instead of one per entry: use this for bulk archiving.
         """
         now_us = to_micros(read_clock(self._clock))
-        rows = [self._row(entry, now_us) for entry in entries]
+        prepared = [self._row(entry, now_us) for entry in entries]
         with self._backend.write() as tx:
-            for row in rows:
+            for row, _ in prepared:
                 tx.put(row)
-        return [row.id for row in rows]
+        return [given for _, given in prepared]
 
     def retrieve_from_archive(self, entry_id: Union[str, int]) -> Dict[str, Any]:
         """The archived entry; ``FileNotFoundError`` if there is none, ``ValueError`` for a bad id."""
@@ -264,14 +281,17 @@ class MemoryArchiver:
                 if not rows:
                     break
                 after = rows[-1].seq
-                chosen = [row for row in rows if self.should_archive(json.loads(row.body))]
+                # The access criterion first, apart: subclasses override should_archive(entry)
+                # with the document's one-argument signature.
+                chosen = [row for row in rows
+                          if not self._often_read(row.hits) and self.should_archive(json.loads(row.body))]
                 if chosen:
                     moved.extend(self._move_batch(store, chosen))
         return moved
 
     # -- internals -------------------------------------------------------------------
 
-    def _row(self, entry: Any, archived_us: int) -> ArchiveRow:
+    def _row(self, entry: Any, archived_us: int) -> Tuple[ArchiveRow, Union[str, int]]:
         data = check_entry(entry)
         original: Optional[str] = None
         if "timestamp" in data:
@@ -279,11 +299,13 @@ class MemoryArchiver:
             original = data["timestamp"] if isinstance(data["timestamp"], str) else None
         importance = check_importance(data["importance"]) if "importance" in data else None
         if "id" in data:
-            entry_id = normalize_id(data.pop("id"))
+            given = data.pop("id")
+            entry_id = normalize_id(given)
+            given = id_value(given)
         else:
-            entry_id = content_id(data)
-        body = to_json({"id": entry_id, **data})
-        return self._pack(entry_id, body, archived_us, original, importance, data.get("tags", []))
+            entry_id = given = content_id(data)
+        body = to_json({"id": given, **data})
+        return self._pack(entry_id, body, archived_us, original, importance, data.get("tags", [])), given
 
     def _pack(self, entry_id: str, body: str, archived_us: int, original: Optional[str],
               importance: Optional[float], tags: Sequence[str]) -> ArchiveRow:
@@ -331,6 +353,8 @@ class MemoryArchiver:
             return atomic
         if getattr(store, "concurrent_writers", False):
             raise ValueError("move a PostgreSQL store into a MemoryArchiver(url=...) on the same database")
+        if store.location is None:
+            return self._move_from_memory(store, rows, packed, now_us)
         # 1. stage (invisible)
         with self._backend.write() as atx:
             atx.stage(token, source, now_us, packed)
@@ -347,6 +371,25 @@ class MemoryArchiver:
                 stx.forget_moves(token)
         return ids
 
+    def _move_from_memory(self, store: StoreBackend, rows: Sequence[StoreRow], packed: Sequence[ArchiveRow],
+                          now_us: int) -> List[str]:
+        """Move out of an in-memory store: archive first, then delete, inside the store's
+        transaction. If the archive write fails (disk full), the store's transaction rolls
+        back and every entry stays where it was; a crash in between leaves an entry in
+        the archive and in a store that died with its process: nothing is lost."""
+        by_id = {row.id: row for row in packed}
+        with store.write() as stx:
+            unchanged = []
+            for row in rows:
+                current = stx.get(row.id)
+                if current is not None and current.body == row.body:
+                    unchanged.append(row.id)
+            with self._backend.write() as atx:
+                for entry_id in unchanged:
+                    atx.put(by_id[entry_id]._replace(archived_us=now_us))
+            stx.delete(unchanged)
+        return unchanged
+
     def _recover(self, store: StoreBackend) -> None:
         """Finish or discard staged moves left by dead movers (call with the lock held)."""
         with self._backend.read() as atx:
@@ -355,9 +398,10 @@ class MemoryArchiver:
             if store.location is not None and source == store.location:
                 self._settle_token(token, store)
             elif not source:
-                # Staged from an in-memory store that died with its process: it never
-                # committed, and the entries died with it.
-                self._publish(token, [])
+                # Left by an older memlint, which staged moves out of in-memory stores;
+                # moves from memory no longer stage. Whether that store is still alive
+                # cannot be known, so the rows stay (invisible) rather than be discarded.
+                continue
             elif os.path.exists(source):
                 with open_store_backend(source, busy_timeout=self._busy_timeout, durable=False) as other:
                     self._settle_token(token, other)

@@ -5,7 +5,10 @@ the document's version, the previous summary is not overwritten: it is handed to
 summariser as the first message (``{"role": "system", "kind": "summary", ...}``), so each
 summary folds in the one before, and ``message_count`` counts every message ever
 summarised. The summary text is kept within ``summary_budget`` tokens by dropping its
-oldest lines first. System messages are never summarised away.
+oldest lines first. System messages are kept verbatim within a reserve of
+``system_reserve`` messages (as ``WorkingMemory`` charges them to a reserve): older
+system messages beyond it are summarised like the others, so at most
+``max_messages + system_reserve`` messages are ever held, whatever their roles.
 
 The default summariser is deterministic and needs no model: one line per message with its
 role and first sentence (at most 160 characters), after the previous summary's lines.
@@ -71,10 +74,13 @@ class ConversationMemory:
         summary_budget: int = 500,
         token_counter: CounterSpec = None,
         clock: Optional[Clock] = None,
+        system_reserve: Optional[int] = None,
     ) -> None:
         self.max_messages = optional_int(max_messages, 20, "max_messages")
         if self.max_messages < 2:
             raise ValueError("max_messages must be at least 2 (half of them are summarised at a time)")
+        #: How many system messages are kept verbatim on top of ``max_messages``.
+        self.system_reserve = optional_int(system_reserve, max(1, self.max_messages // 4), "system_reserve")
         if summarizer is not None and not callable(summarizer):
             raise TypeError(f"summarizer must be callable, not {type(summarizer).__name__}")
         self.summary_budget = optional_int(summary_budget, 500, "summary_budget")
@@ -98,16 +104,25 @@ class ConversationMemory:
         timestamp = iso_utc(now_utc(self._clock))
         with self._lock:
             self._messages.append({"role": role, "content": content, "timestamp": timestamp})
-            if len(self._messages) > self.max_messages:
+            systems = sum(1 for message in self._messages if message["role"] == "system")
+            if len(self._messages) > self.max_messages or systems > self.system_reserve:
                 self._summarize_old_messages()
 
     def _summarize_old_messages(self) -> None:
-        half = len(self._messages) // 2
+        half = len(self._messages) // 2 if len(self._messages) > self.max_messages else 0
         older, newer = self._messages[:half], self._messages[half:]
-        pinned = [message for message in older if message["role"] == "system"]
         old = [message for message in older if message["role"] != "system"]
+        # System messages are kept verbatim up to the reserve (the newest ones); the older
+        # ones are summarised too, or system messages alone would grow without bound.
+        system_ids = [id(message) for message in self._messages if message["role"] == "system"]
+        excess = set(system_ids[:max(0, len(system_ids) - self.system_reserve)])
+        old.extend(message for message in self._messages if id(message) in excess)
+        position = {id(message): number for number, message in enumerate(self._messages)}
+        old.sort(key=lambda message: position[id(message)])
+        pinned = [message for message in older if message["role"] == "system" and id(message) not in excess]
+        newer = [message for message in newer if id(message) not in excess]
         if not old:
-            return  # only system messages are old: nothing may be summarised
+            return  # only reserved system messages are old: nothing may be summarised
         given: List[Dict[str, str]] = []
         if self._summary is not None:
             given.append({"role": "system", "kind": SUMMARY_KIND, "content": self._summary["key_points"]})

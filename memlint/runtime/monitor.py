@@ -377,16 +377,33 @@ class MemoryMonitor:
             return float(process.memory_full_info().uss) / MIB
         return float(process.memory_info().rss) / MIB
 
+    def _virtual_mb(self) -> float:
+        with self._lock:
+            if self._process is None:
+                self._process = psutil.Process()
+            process = self._process
+        return float(process.memory_info().vms) / MIB
+
     def check_memory(self) -> Dict[str, Any]:
         """Measure now; update alert levels (callbacks may fire); return the reading.
 
         Keys: the document's ``memory_mb``, ``threshold_mb``, ``needs_cleanup`` and
         ``usage_percent``, plus ``limit_mb`` (the ceiling for levels), ``limit_source``,
-        ``limit_percent``, ``level`` and ``metric``.
+        ``limit_percent``, ``level`` and ``metric``. ``limit_metric`` says what
+        ``limit_percent`` and ``level`` measure: the virtual size (``"vms"``) when the
+        limit in force is ``RLIMIT_AS``, otherwise the same as ``metric``.
         """
         memory_mb = self.read_mb()
         ceiling = self.ceiling_mb
-        level = self.alerts.update(memory_mb, ceiling)
+        # RLIMIT_AS bounds the address space, not the resident set: a process fails with
+        # MemoryError when its virtual size reaches it, however small its RSS. When that
+        # is the limit in force, the levels compare the virtual size with it.
+        limit_metric = "custom" if self._reader is not None else self.metric
+        limit_usage_mb = memory_mb
+        if self._reader is None and self.limit is not None and self.limit.source == "rlimit_as":
+            limit_usage_mb = self._virtual_mb()
+            limit_metric = "vms"
+        level = self.alerts.update(limit_usage_mb, ceiling)
         reading: Dict[str, Any] = {
             "memory_mb": memory_mb,
             "threshold_mb": self.threshold_mb,
@@ -394,7 +411,8 @@ class MemoryMonitor:
             "usage_percent": (memory_mb / self.threshold_mb) * 100,
             "limit_mb": ceiling,
             "limit_source": self._limit_source(),
-            "limit_percent": (memory_mb / ceiling) * 100,
+            "limit_percent": (limit_usage_mb / ceiling) * 100,
+            "limit_metric": limit_metric,
             "level": level,
             "metric": "custom" if self._reader is not None else self.metric,
         }

@@ -196,6 +196,7 @@ def test_leak_fails_and_names_the_resource_and_site(pytester: pytest.Pytester, k
 
 
 @pytest.mark.parametrize("kind", sorted(CASES))
+@pytest.mark.slow
 def test_clean_twin_passes(pytester: pytest.Pytester, kind: str) -> None:
     _, clean, _ = CASES[kind]
     result = _run(pytester, clean)

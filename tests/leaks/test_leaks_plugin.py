@@ -38,6 +38,7 @@ def _leaky(pytester: pytest.Pytester, ini: str = FAST) -> None:
 # --------------------------------------------------------------------------- switching on/off
 
 
+@pytest.mark.slow
 def test_off_by_default_and_imports_nothing_heavy(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\n")
     pytester.makepyfile(
@@ -74,6 +75,7 @@ def test_ini_option_turns_it_on(pytester: pytest.Pytester) -> None:
     pytester.runpytest().assert_outcomes(passed=2, errors=1)
 
 
+@pytest.mark.slow
 def test_no_flag_wins_over_the_ini_option(pytester: pytest.Pytester) -> None:
     _leaky(pytester, FAST + "memlint_leaks = true\n")
     result = pytester.runpytest("--no-memlint-leaks")
@@ -81,6 +83,7 @@ def test_no_flag_wins_over_the_ini_option(pytester: pytest.Pytester) -> None:
     assert "memlint leak check" not in result.stdout.str()
 
 
+@pytest.mark.slow
 def test_pyproject_table_turns_it_on(pytester: pytest.Pytester) -> None:
     pytester.makepyprojecttoml(
         '[tool.pytest.ini_options]\n\n[tool.memlint.leaks]\nenabled = true\ngrace-period = 0.1\nmode = "warn"\n'
@@ -227,6 +230,7 @@ def test_scope_test_covers_fixtures_and_reports_at_teardown(pytester: pytest.Pyt
     result.assert_outcomes(passed=2, errors=2)
 
 
+@pytest.mark.slow
 def test_scope_call_covers_the_call_only_and_fails_the_test(pytester: pytest.Pytester) -> None:
     pytester.makeini(FAST)
     pytester.makepyfile(test_scope=FIXTURE_LEAK)
@@ -354,6 +358,7 @@ def test_warning_for_an_object_from_an_earlier_test_is_a_note(pytester: pytest.P
 # --------------------------------------------------------------------------- report file, xdist
 
 
+@pytest.mark.slow
 def test_json_report(pytester: pytest.Pytester) -> None:
     _leaky(pytester)
     pytester.mkdir("out")

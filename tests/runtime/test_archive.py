@@ -21,7 +21,7 @@ from longterm_backends import (  # noqa: F401 - fixtures are used by name
 )
 
 from memlint.runtime import LongTermMemory, MemoryArchiver
-from memlint.runtime._sqlite import SchemaError
+from memlint.runtime._sqlite import SchemaError  # re-exported from _backend
 from memlint.runtime.archive import ArchiveCorruptedError, ArchiveRecord
 
 NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
@@ -133,7 +133,7 @@ def test_payloads_are_compressed(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("bad_id", ["../x", "../../etc/passwd", "/etc/passwd", "a/b", "a\\b", "..", ".",
-                                    "C:\\windows", "c:x", "x\x00y", "~root", " padded", "line\nbreak", "x" * 201])
+                                    "C:\\windows", "C:/windows", "x\x00y", "~root", " padded", "line\nbreak", "x" * 201])
 def test_path_like_ids_are_rejected(archiver: MemoryArchiver, tmp_path: Path, bad_id: str) -> None:
     outside = tmp_path / "x"
     outside.write_text(json.dumps({"secret": True}))

@@ -44,7 +44,7 @@ MOVER = """
 import json, os, signal, sys
 from datetime import datetime
 from memlint.runtime import LongTermMemory, MemoryArchiver
-from memlint.runtime import _sqlite
+from memlint.runtime import _sqlite, _sqlite_archive
 
 store_kwargs, archive_kwargs, phase, nth = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 now = datetime.fromisoformat(sys.argv[5])
@@ -63,7 +63,7 @@ def die_on_nth(cls, name):
 if phase == "commit":    # staged, store not yet committed
     die_on_nth(_sqlite._SQLiteStoreTx, "record_moves")
 elif phase == "publish":  # store committed, archive not yet published
-    die_on_nth(_sqlite._SQLiteArchiveTx, "publish")
+    die_on_nth(_sqlite_archive._SQLiteArchiveTx, "publish")
 elif phase == "forget":   # published, commit records not yet forgotten
     die_on_nth(_sqlite._SQLiteStoreTx, "forget_moves")
 elif phase in ("inside", "after"):  # PostgreSQL: inside the one move transaction, or just after it

@@ -115,7 +115,9 @@ def test_only_system_messages_cannot_loop() -> None:
     memory = ConversationMemory(max_messages=2)
     for number in range(5):
         memory.add_message("system", f"rule {number}")
-    assert len(memory.messages) == 5 and memory.summary is None
+    # The reserve (1 system message for max_messages=2) holds the newest; the rest are summarised.
+    assert [m["content"] for m in memory.messages] == ["rule 4"]
+    assert memory.summary is not None and memory.summary["message_count"] == 4
 
 
 def test_the_default_summariser_is_deterministic_and_needs_no_model() -> None:
@@ -193,3 +195,27 @@ def test_copies_and_clear() -> None:
     assert memory.summary is not None and memory.summary["key_points"] != "changed"
     memory.clear()
     assert memory.messages == [] and memory.summary is None and memory.get_context() == []
+
+
+def test_system_messages_are_bounded_by_their_reserve() -> None:
+    # Issue 16, defect 1: 1,000 system messages used to be kept, all of them.
+    conversation = ConversationMemory(max_messages=4)
+    for number in range(1000):
+        conversation.add_message("system", f"Rule {number}. Keep it short.")
+    held = conversation.messages
+    assert len(held) <= conversation.max_messages + conversation.system_reserve
+    # The newest system messages stay verbatim; the older ones went into the summary.
+    assert held[-1]["content"] == "Rule 999. Keep it short."
+    summary = conversation.summary
+    assert summary is not None and summary["message_count"] == 1000 - len(held)
+
+
+def test_system_reserve_mixed_with_user_messages() -> None:
+    conversation = ConversationMemory(max_messages=6, system_reserve=2)
+    for number in range(300):
+        conversation.add_message("system" if number % 3 == 0 else "user", f"Message {number}.")
+        assert len(conversation.messages) <= 8
+    roles = [message["role"] for message in conversation.messages]
+    assert roles.count("system") <= 2
+    with pytest.raises(ValueError):
+        ConversationMemory(system_reserve=0)

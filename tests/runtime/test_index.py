@@ -199,3 +199,24 @@ def test_bad_entries(index: LongTermMemoryIndex, entry: Any, error: type) -> Non
     assert len(index) == 0
     with pytest.raises(TypeError):
         index.search_by_tag(3)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("use_numpy", [True, False])
+def test_vectors_are_contiguous_float32_and_adding_keeps_the_matrix(use_numpy: bool) -> None:
+    if use_numpy:
+        pytest.importorskip("numpy", reason="numpy is not installed: the stdlib array path is tested")
+    index = LongTermMemoryIndex(use_numpy=use_numpy)
+    for number in range(1000):
+        index.add({"id": number, "text": f"e{number}"}, [float(number % 7), 1.0, float(number % 3), 0.5])
+    # 4 bytes a number (capacity at most doubled), not a tuple of Python floats.
+    assert 1000 * 4 * 4 <= index.vector_bytes <= 2 * 1000 * 4 * 4
+    index.search_semantic([1.0, 1.0, 0.0, 0.5], top_k=3)
+    matrix = index._vectors.matrix
+    index.add({"id": "late", "text": "late"}, [9.0, 0.0, 0.0, 0.0])
+    # The old index threw its search matrix away on every add and rebuilt it on the next search.
+    assert index._vectors.matrix is matrix
+    assert index.search_semantic([1.0, 0.0, 0.0, 0.0], top_k=1)[0]["id"] == "late"
+    for number in range(0, 1000, 2):
+        index.remove(number)
+    assert index.search_semantic([0.0, 1.0, 0.0, 0.0], top_k=1)[0]["id"] % 2 == 1
+    assert index.vector_bytes <= 2 * 1000 * 4 * 4

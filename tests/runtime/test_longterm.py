@@ -235,9 +235,9 @@ def test_dry_run_reports_count_pruning(persistent_location: StoreLocation) -> No
     memory = persistent_location.open(max_entries=10, retention_days=None, grace_period=0, clock=clock)
     for number in range(10):
         memory.store({"text": f"e{number}", "importance": number / 10})
-    memory.close()
-    smaller = persistent_location.open(max_entries=5, retention_days=None, grace_period=0,
-                                       low_watermark=1.0, clock=clock)
+    # A bound lowered on a live object (reopening with a smaller one prunes at once).
+    smaller = memory
+    smaller.max_entries, smaller.low_watermark = 5, 1.0
     planned = smaller.prune(dry_run=True)
     assert [(d.reason, d.importance) for d in planned] == [("count", n / 10) for n in range(5)]
     assert len(smaller) == 10

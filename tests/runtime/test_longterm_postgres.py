@@ -54,7 +54,7 @@ def test_schema_is_created_versioned_and_jsonb(url: str) -> None:
         archiver.archive_entry({"id": "y", "text": "old"})
     with psycopg.connect(url) as raw:
         versions = dict(raw.execute("SELECT component, version FROM memlint_schema").fetchall())
-        assert versions == {"store": 1, "archive": 1}
+        assert versions == {"store": 2, "archive": 1}
         assert raw.execute("SELECT pg_typeof(body)::text FROM memlint_entries").fetchone()[0] == "jsonb"
         assert raw.execute("SELECT body ->> 'text' FROM memlint_entries WHERE id = 'x'").fetchone()[0] == "hello"
         indexes = {row[0] for row in raw.execute(
@@ -115,3 +115,12 @@ def test_a_postgres_store_archives_only_into_the_same_database(url: str, tmp_pat
         with pytest.raises(ValueError, match="same database"):
             archiver.archive_from(memory)
         assert len(memory) == 1
+
+
+def test_a_missing_database_fails_fast_with_the_servers_message(postgres_server: PostgresServer) -> None:  # noqa: F811
+    missing = postgres_server.url("no_such_database")
+    started = time.monotonic()
+    with pytest.raises(ConnectionError, match="no_such_database.*does not exist"):
+        LongTermMemory(url=missing, busy_timeout=30)
+    # The old code waited for the pool's 30 s timeout and raised PoolTimeout.
+    assert time.monotonic() - started < 10

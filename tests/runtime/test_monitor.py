@@ -558,3 +558,37 @@ def test_uss_on_request() -> None:
     reading = monitor.check_memory()
     assert reading["metric"] == "uss"
     assert 0 < reading["memory_mb"] <= psutil.Process().memory_info().rss / MIB + 32
+
+
+def test_an_address_space_limit_is_compared_with_the_virtual_size(tmp_path: "os.PathLike[str]") -> None:
+    # Issue 16, defect 6: with RLIMIT_AS in force the monitor compared RSS with it and said
+    # OK/WARNING while the process was about to hit MemoryError. Run in a child: the limit
+    # cannot be raised again once lowered.
+    import subprocess
+    import textwrap
+
+    code = textwrap.dedent('''
+        import json, resource, psutil
+        from memlint.runtime import MemoryMonitor
+        import memlint.runtime.monitor
+        vms = psutil.Process().memory_info().vms
+        # A limit 6% above today's virtual size: far below physical memory and any cgroup.
+        resource.setrlimit(resource.RLIMIT_AS, (int(vms * 1.06), resource.RLIM_INFINITY))
+        monitor = MemoryMonitor(threshold_mb=10_000, limit_mb="auto", cgroup_root="/nonexistent")
+        reading = monitor.check_memory()
+        vms_now = psutil.Process().memory_info().vms
+        print(json.dumps({"source": monitor.limit.source, "reading": reading,
+                          "expected": vms_now / monitor.limit.bytes * 100}))
+    ''')
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                               env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+    assert completed.returncode == 0, completed.stderr
+    import json
+
+    result = json.loads(completed.stdout)
+    assert result["source"] == "rlimit_as"
+    reading = result["reading"]
+    assert reading["limit_metric"] == "vms"
+    # The virtual size is within 6% of the limit: the level says so, whatever the RSS.
+    assert reading["limit_percent"] == pytest.approx(result["expected"], rel=0.05)
+    assert reading["level"] == CRITICAL

@@ -246,6 +246,7 @@ def test_cleanup_from_another_thread_keeps_the_accounting_right() -> None:
     assert context[0] == {"role": "system", "content": "pinned"}
 
 
+@pytest.mark.slow
 def test_pruning_ends_even_with_a_counter_that_never_shrinks() -> None:
     calls: List[int] = []
 
