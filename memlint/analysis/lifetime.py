@@ -20,7 +20,7 @@ from memlint.analysis.mentions import Mentions
 from memlint.analysis.model import Acquisition, Lifetime
 from memlint.analysis.names import block_of, dotted
 from memlint.analysis.raises import raising_calls
-from memlint.analysis.resources import TERMINATORS, ResourceSpec
+from memlint.analysis.resources import OS_ERROR_MODELS, OS_ERROR_NAMES, TERMINATORS, ResourceSpec
 from memlint.analysis.walk import find
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -208,7 +208,7 @@ class Interpreter:
             result.absorb(else_flow)
             normal = else_flow.normal
         handlers = node.handlers  # type: ignore[attr-defined]
-        if handlers and not any(self._is_broad(handler) for handler in handlers):
+        if handlers and not any(self._is_broad(handler) for handler in handlers) and not self._catches_realistic(node):
             # ``except OSError`` lets a UnicodeDecodeError through: what the body raises can
             # also leave the statement unhandled.
             result.raise_any |= body.raise_any
@@ -232,6 +232,26 @@ class Interpreter:
         if finalbody is None:
             return result
         return self.through_finally(finalbody.body, result)
+
+    def _catches_realistic(self, node: cst.CSTNode) -> bool:
+        """``except OSError`` around calls of a socket that fail only with OSError catches
+        every failure that can realistically happen there (a TypeError is a bug, not a path)."""
+        if self.tracker.spec.model not in OS_ERROR_MODELS:
+            return False
+        if not any(self._names_os_error(handler) for handler in node.handlers):  # type: ignore[attr-defined]
+            return False
+        for call in raising_calls(self.ctx, node.body, set(), self.tracker.names, False, True, self.tracker.spec.model):  # type: ignore[attr-defined]
+            if call is self.tracker.acquisition_node:
+                continue
+            func = call.func if isinstance(call, cst.Call) else None
+            if not (isinstance(func, cst.Attribute) and dotted(func.value) in self.tracker.names):
+                return False
+        return True
+
+    def _names_os_error(self, handler: cst.ExceptHandler) -> bool:
+        kind = handler.type
+        names = [element.value for element in kind.elements] if isinstance(kind, cst.Tuple) else [kind]
+        return any((self.ctx.resolve(name) or dotted(name) or "") in OS_ERROR_NAMES for name in names if name is not None)  # type: ignore[arg-type]
 
     def _is_broad(self, handler: cst.ExceptHandler) -> bool:
         kind = handler.type
@@ -520,7 +540,9 @@ class Interpreter:
         return calls[0] if calls else None
 
     def _raising_calls(self, node: cst.CSTNode, handled: Set[int]) -> List[cst.CSTNode]:
-        return raising_calls(self.ctx, node, handled, self.tracker.names, bool(self.handler_depth), self.yields_raise)
+        return raising_calls(
+            self.ctx, node, handled, self.tracker.names, bool(self.handler_depth), self.yields_raise, self.tracker.spec.model
+        )
 
 
 def _is_true_constant(test: cst.BaseExpression) -> bool:

@@ -41,9 +41,9 @@ CALLABLE_SUBSETS = (
     "keep_the_file_with_delete_false",
     "may_be_detached",
 )
-_STRING_LISTS = ("acquired_by", "methods", "release", "release_functions", "non_raising_methods", "subclass_bases",
-                 "borrowed_params") + CALLABLE_SUBSETS
-_BOOLEANS = ("long_lived", "is_path", "borrows_its_arguments", "not_a_resource_when_discarded")
+_STRING_LISTS = ("acquired_by", "methods", "release", "release_functions", "non_raising_methods",
+                 "non_raising_own_methods", "subclass_bases", "borrowed_params") + CALLABLE_SUBSETS
+_BOOLEANS = ("long_lived", "is_path", "borrows_its_arguments", "not_a_resource_when_discarded", "fails_only_with_os_error")
 _STRINGS = ("name", "kind", "summary", "verb", "exit", "receiver", "method_arguments", "protocol", "kept_path_model")
 MODEL_FIELDS = frozenset(_STRING_LISTS + _BOOLEANS + _STRINGS + ("parts",))
 
@@ -73,6 +73,12 @@ class Model:
     is_path: bool = False
     parts: Tuple[Tuple[int, str], ...] = ()
     non_raising_methods: Tuple[str, ...] = ()
+    # Its methods that cannot realistically fail even on the resource being followed
+    # (setting an option of a fresh socket, a handler's formatter).
+    non_raising_own_methods: Tuple[str, ...] = ()
+    # Its own methods fail with OSError only (socket.timeout and ssl.SSLError are OSErrors):
+    # an ``except OSError`` around them catches every failure that can realistically happen.
+    fails_only_with_os_error: bool = False
     borrows_its_arguments: bool = False
     not_a_resource_when_discarded: bool = False
     hold_nothing_over_memory_buffer: Tuple[str, ...] = ()
@@ -129,6 +135,10 @@ class Knowledge:
     class_release_methods: Tuple[str, ...] = ()
     non_raising_calls: FrozenSet[str] = frozenset()
     non_raising_methods: FrozenSet[str] = frozenset()
+    # Model name -> its own methods that MEM003 takes not to raise on the followed resource.
+    non_raising_own_methods: Dict[str, FrozenSet[str]] = field(default_factory=dict)
+    os_error_models: FrozenSet[str] = frozenset()
+    os_error_names: FrozenSet[str] = frozenset()
     logging_methods: FrozenSet[str] = frozenset()
     terminators: FrozenSet[str] = frozenset()
     path_constructors: FrozenSet[str] = frozenset()
@@ -184,7 +194,7 @@ def parse_model(raw: Any, where: str, family: str, require_name: bool = True) ->
         if key in _STRING_LISTS:
             if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
                 raise KnowledgeError(f"{where}: `{key}` must be a list of strings")
-            pattern = _IDENTIFIER if key in ("methods", "release", "non_raising_methods") else _DOTTED
+            pattern = _IDENTIFIER if key in ("methods", "release", "non_raising_methods", "non_raising_own_methods") else _DOTTED
             if key == "borrowed_params":
                 pattern = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$")
             for item in value:
@@ -321,6 +331,11 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.class_release_methods = strings("releasing", "class_methods")
     knowledge.non_raising_calls = frozenset(strings("raising", "non_raising_callables"))
     knowledge.non_raising_methods = frozenset(strings("raising", "non_raising_methods")) | union("non_raising_methods")
+    knowledge.non_raising_own_methods = {
+        model.name: frozenset(model.non_raising_own_methods) for model in models if model.non_raising_own_methods
+    }
+    knowledge.os_error_models = frozenset(model.name for model in models if model.fails_only_with_os_error)
+    knowledge.os_error_names = frozenset(strings("raising", "os_error_names"))
     knowledge.logging_methods = frozenset(strings("raising", "logging_methods"))
     knowledge.terminators = frozenset(strings("raising", "terminators"))
     knowledge.path_constructors = frozenset(strings("paths", "constructors"))

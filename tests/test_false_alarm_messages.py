@@ -1,0 +1,41 @@
+"""Messages of the precision work (issue 13): the call named is one that can really raise.
+
+The fixtures check where findings sit; these check what the message says, for the shapes
+whose old message named a call that cannot realistically fail (setsockopt instead of bind).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List
+
+import memlint
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def _messages(relative: str, function: str) -> List[str]:
+    path = FIXTURES / relative
+    source = path.read_text()
+    lines = source.splitlines()
+    start = next(i for i, line in enumerate(lines, 1) if line.startswith(f"def {function}("))
+    end = next((i for i, line in enumerate(lines, 1) if i > start and line.startswith("def ")), len(lines) + 1)
+    return [f.message for f in memlint.check_source(source, str(path)) if start <= f.line < end]
+
+
+def test_bind_is_named_not_setsockopt() -> None:
+    messages = _messages("MEM003/realistic_raisers.py", "bad_bind_after_setsockopt")
+    assert len(messages) == 1
+    assert "`sock.bind()` raises" in messages[0]
+
+
+def test_connect_is_named_not_settimeout() -> None:
+    messages = _messages("MEM003/realistic_raisers.py", "bad_connect_after_settimeout")
+    assert len(messages) == 1
+    assert "`sock.connect()` raises" in messages[0]
+
+
+def test_write_is_named_not_umask() -> None:
+    messages = _messages("MEM003/realistic_raisers.py", "bad_umask_then_write")
+    assert len(messages) == 1
+    assert "`os.write()` raises" in messages[0]
