@@ -39,3 +39,10 @@ def test_write_is_named_not_umask() -> None:
     messages = _messages("MEM003/realistic_raisers.py", "bad_umask_then_write")
     assert len(messages) == 1
     assert "`os.write()` raises" in messages[0]
+
+
+def test_async_close_asks_for_the_async_pair() -> None:
+    source = (FIXTURES / "MEM042/async_release.py").read_text()
+    messages = [f.message for f in memlint.check_source(source, "async_release.py") if f.code == "MEM042"]
+    assert len(messages) == 2
+    assert all("`__aenter__`/`__aexit__`" in m and "`async with`" in m for m in messages), messages

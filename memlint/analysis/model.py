@@ -126,6 +126,9 @@ class OwnerClass:
     methods: FrozenSet[str]
     # Some base is defined elsewhere (and may supply ``__enter__``/``__exit__``).
     has_external_base: bool
+    # Its methods (and its module bases') defined with ``async def``: an async ``close()``
+    # asks for ``__aenter__``/``__aexit__``.
+    async_methods: FrozenSet[str] = frozenset()
 
 
 @dataclass(eq=False)

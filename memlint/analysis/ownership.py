@@ -209,7 +209,16 @@ def owner_classes(ctx: ModuleContext) -> List[OwnerClass]:
             OwnedResource(attr, node, acquisition, frozenset(releasers_of(ctx, name, attr)))
             for attr, (node, acquisition) in info.owned.items()
         )
-        facts.append(OwnerClass(name, info.node.name, owned, frozenset(_all_methods(ctx, name)), _has_external_base(ctx, name)))
+        facts.append(
+            OwnerClass(
+                name,
+                info.node.name,
+                owned,
+                frozenset(_all_methods(ctx, name)),
+                _has_external_base(ctx, name),
+                frozenset(method for method, node in info.methods.items() if node.asynchronous is not None),
+            )
+        )
     return facts
 
 
