@@ -20,6 +20,7 @@ from memlint.analysis.resources import (
     BORROWERS,
     HANDOFF_CALLS,
     HANDOFF_METHODS,
+    INHERITED_RELEASES,
 )
 from memlint.analysis.walk import find
 
@@ -37,6 +38,12 @@ def releasers_of(ctx: ModuleContext, class_name: Optional[str], attr: str) -> Se
     for base in info.bases:
         if base in ctx.classes and base != class_name:
             found |= releasers_of(ctx, base, attr)
+        elif base not in ctx.classes:
+            # A base from elsewhere whose own release method closes this attribute
+            # (calls.toml [inherited-releases]: HTTPConnection.close() closes self.sock).
+            inherited = INHERITED_RELEASES.get(ctx.imports.resolve(base) or base, {})
+            if attr in inherited:
+                found.add(inherited[attr])
     return found
 
 

@@ -141,6 +141,8 @@ class Knowledge:
     os_error_names: FrozenSet[str] = frozenset()
     logging_methods: FrozenSet[str] = frozenset()
     cleanup_after_yield_prefixes: Tuple[str, ...] = ()
+    # Qualified base class -> (attribute -> the inherited method that releases it).
+    inherited_releases: Dict[str, Dict[str, str]] = field(default_factory=dict)
     cleanup_after_yield_functions: FrozenSet[str] = frozenset()
     terminators: FrozenSet[str] = frozenset()
     path_constructors: FrozenSet[str] = frozenset()
@@ -340,6 +342,7 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.os_error_names = frozenset(strings("raising", "os_error_names"))
     knowledge.logging_methods = frozenset(strings("raising", "logging_methods"))
     knowledge.terminators = frozenset(strings("raising", "terminators"))
+    knowledge.inherited_releases = _inherited_releases(calls.get("inherited-releases", {}))
     knowledge.cleanup_after_yield_prefixes = strings("cleanup-after-yield", "method_prefixes")
     knowledge.cleanup_after_yield_functions = frozenset(strings("cleanup-after-yield", "functions"))
     knowledge.path_constructors = frozenset(strings("paths", "constructors"))
@@ -347,3 +350,26 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.path_wrappers = frozenset(strings("paths", "wrappers"))
     knowledge.memory_buffers = frozenset(strings("memory-buffers", "constructors"))
     return knowledge
+
+
+def _inherited_releases(table: Any) -> Dict[str, Dict[str, str]]:
+    """``[inherited-releases] bases``, checked: base -> attribute -> releasing method."""
+    where = f"{CALLS_FILE}: [inherited-releases] bases"
+    entries = table.get("bases", []) if isinstance(table, Mapping) else None
+    if not isinstance(entries, list):
+        raise KnowledgeError(f"{where} must be a list of {{ base, method, attributes }} tables")
+    found: Dict[str, Dict[str, str]] = {}
+    for entry in entries:
+        if (
+            not isinstance(entry, Mapping)
+            or set(entry) != {"base", "method", "attributes"}
+            or not isinstance(entry["base"], str)
+            or not _DOTTED.match(entry["base"])
+            or not isinstance(entry["method"], str)
+            or not _IDENTIFIER.match(entry["method"])
+            or not isinstance(entry["attributes"], list)
+            or not all(isinstance(a, str) and _IDENTIFIER.match(a) for a in entry["attributes"])
+        ):
+            raise KnowledgeError(f"{where}: each entry is {{ base = \"pkg.Class\", method = \"close\", attributes = [\"sock\"] }}")
+        found.setdefault(entry["base"], {}).update({attr: entry["method"] for attr in entry["attributes"]})
+    return found
