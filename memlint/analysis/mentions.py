@@ -54,6 +54,10 @@ class Mentions:
                 if method in spec.release or method in ("__exit__", "__aexit__"):
                     return "release", grand
                 return "use", None
+            if isinstance(grand, cst.Arg) and len(path) > 2 and isinstance(path[-3], cst.Call):
+                callee = self.ctx.resolve(path[-3].func) or ""  # type: ignore[attr-defined]
+                if (method, callee) in spec.attribute_release_funcs:
+                    return "release", path[-3]
             if isinstance(grand, cst.Arg) and method in spec.release | {"__exit__", "__aexit__"}:
                 # ``atexit.register(f.close)``, ``stack.callback(s.close)``: released later.
                 return "escape", path[-3] if len(path) > 2 else None

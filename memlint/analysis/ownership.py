@@ -163,6 +163,13 @@ def find_releasers(ctx: ModuleContext, info: "ClassInfo") -> None:
                     value = arg.value
                     if isinstance(value, cst.Attribute) and value.attr.value in ANY_RELEASE_METHODS:
                         value = value.value
+                    if (
+                        isinstance(value, cst.Call)
+                        and isinstance(value.func, cst.Attribute)
+                        and value.func.attr.value in ("pop", "popleft", "popitem")
+                    ):
+                        # ``shutil.rmtree(self._dirs.pop())``: each item taken out is released.
+                        value = value.func.value
                     attr = self_attribute(value)
                     attrs = {attr} if attr else set()
                     if isinstance(value, cst.Name):

@@ -42,7 +42,8 @@ CALLABLE_SUBSETS = (
     "may_be_detached",
 )
 _STRING_LISTS = ("acquired_by", "methods", "release", "release_functions", "non_raising_methods",
-                 "non_raising_own_methods", "subclass_bases", "borrowed_params") + CALLABLE_SUBSETS
+                 "non_raising_own_methods", "subclass_bases", "borrowed_params",
+                 "release_functions_of_attribute") + CALLABLE_SUBSETS
 _BOOLEANS = ("long_lived", "is_path", "borrows_its_arguments", "not_a_resource_when_discarded", "fails_only_with_os_error")
 _STRINGS = ("name", "kind", "summary", "verb", "exit", "receiver", "method_arguments", "protocol", "kept_path_model")
 MODEL_FIELDS = frozenset(_STRING_LISTS + _BOOLEANS + _STRINGS + ("parts",))
@@ -79,6 +80,9 @@ class Model:
     # Its own methods fail with OSError only (socket.timeout and ssl.SSLError are OSErrors):
     # an ``except OSError`` around them catches every failure that can realistically happen.
     fails_only_with_os_error: bool = False
+    # "attribute:function": the function releases it when given that attribute of it
+    # (``pid:os.waitpid``: ``os.waitpid(proc.pid, 0)`` reaps the process).
+    release_functions_of_attribute: Tuple[str, ...] = ()
     borrows_its_arguments: bool = False
     not_a_resource_when_discarded: bool = False
     hold_nothing_over_memory_buffer: Tuple[str, ...] = ()
@@ -199,6 +203,8 @@ def parse_model(raw: Any, where: str, family: str, require_name: bool = True) ->
             if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
                 raise KnowledgeError(f"{where}: `{key}` must be a list of strings")
             pattern = _IDENTIFIER if key in ("methods", "release", "non_raising_methods", "non_raising_own_methods") else _DOTTED
+            if key == "release_functions_of_attribute":
+                pattern = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*:[A-Za-z_][A-Za-z0-9_.]*$")
             if key == "borrowed_params":
                 pattern = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$")
             for item in value:
@@ -264,6 +270,9 @@ def spec_of(model: Model, parts: Tuple[Tuple[int, ResourceSpec], ...] = ()) -> R
         verb=model.verb,
         model=model.name,
         exit=model.exit,
+        attribute_release_funcs=frozenset(
+            tuple(entry.split(":", 1)) for entry in model.release_functions_of_attribute  # type: ignore[misc]
+        ),
     )
 
 
