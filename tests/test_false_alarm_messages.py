@@ -46,3 +46,16 @@ def test_async_close_asks_for_the_async_pair() -> None:
     messages = [f.message for f in memlint.check_source(source, "async_release.py") if f.code == "MEM042"]
     assert len(messages) == 2
     assert all("`__aenter__`/`__aexit__`" in m and "`async with`" in m for m in messages), messages
+
+
+def test_no_loop_message_without_a_loop() -> None:
+    source = (
+        "import tempfile\n"
+        "def copy(a):\n"
+        "    with open(a) as src, tempfile.NamedTemporaryFile('w', delete=False) as out:\n"
+        "        out.write(src.read())\n"
+        "    return out.name\n"
+    )
+    messages = [f.message for f in memlint.check_source(source, "copy.py")]
+    assert not any("loop iteration" in m for m in messages), messages
+    assert not any(f.code == "MEM001" for f in memlint.check_source(source, "copy.py"))

@@ -313,7 +313,12 @@ class Interpreter:
                 self._release(item)
                 current = after_release(current)
             else:
-                current = self.effects(item.item, current, flow, statement=node)
+                # Only the item holding the acquisition acquires: in ``with open(a) as src,
+                # NamedTemporaryFile() as out:`` the first item is a use, not a second acquisition.
+                holds_acquisition = node is not self.tracker.acquisition_statement or any(
+                    found is self.tracker.acquisition_node for found, _ in find(item, (cst.Call,))
+                )
+                current = self.effects(item.item, current, flow, statement=node if holds_acquisition else item)
             if item.asname is not None:
                 current = self.bind_targets(item.asname.name, current, flow)
             call = item.item
@@ -612,7 +617,16 @@ def lifetime_fact(
     witness = outcome.witness
     witness_label = ctx.label(witness.func) if isinstance(witness, cst.Call) else ""
     return Lifetime(
-        acquisition, name, spec, outcome.category, witness, outcome.witness_kind, witness_label, outcome.release_nodes, **extra
+        acquisition,
+        name,
+        spec,
+        outcome.category,
+        witness,
+        outcome.witness_kind,
+        witness_label,
+        outcome.release_nodes,
+        in_loop=outcome.in_loop,
+        **extra,
     )
 
 

@@ -74,6 +74,8 @@ class Lifetime:
     is_lock: bool = False
     # A unique path made in a directory the caller chose (``mkstemp(dir=...)``).
     in_chosen_directory: bool = False
+    # Acquired inside a loop (a "rebind" at the acquisition is then the next iteration's).
+    in_loop: bool = False
 
 
 @dataclass(eq=False)
