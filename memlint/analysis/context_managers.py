@@ -43,6 +43,10 @@ def _unprotected_cleanup_after(ctx: ModuleContext, node: cst.CSTNode, path: Tupl
         if isinstance(ancestor, TRY_TYPES) and child is ancestor.body:  # type: ignore[attr-defined]
             if ancestor.finalbody is not None:  # type: ignore[attr-defined]
                 return False
+            if any(_broad_cleanup_handler(ctx, h) for h in ancestor.handlers):  # type: ignore[attr-defined]
+                # ``except BaseException: cleanup; raise`` plus the cleanup after the try:
+                # every way out is covered, as a finally would.
+                return False
             if ancestor.handlers:  # type: ignore[attr-defined]
                 # The except block deals with the error; its else block is success-only
                 # work. What comes after the whole try still runs only on success.
@@ -87,6 +91,12 @@ def _is_cleanup(ctx: ModuleContext, statement: cst.CSTNode) -> bool:
         if name.startswith(CLEANUP_AFTER_YIELD_PREFIXES):
             return True
     return False
+
+
+def _broad_cleanup_handler(ctx: ModuleContext, handler: cst.ExceptHandler) -> bool:
+    kind = handler.type
+    broad = kind is None or (ctx.resolve(kind) or "") in ("BaseException", "builtins.BaseException")
+    return broad and any(True for _ in find(handler.body, (cst.Call,)))
 
 
 def _always_returns_true(function: cst.FunctionDef) -> bool:
