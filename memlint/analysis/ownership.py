@@ -230,7 +230,7 @@ def owner_classes(ctx: ModuleContext) -> List[OwnerClass]:
                 owned,
                 frozenset(_all_methods(ctx, name)),
                 _has_external_base(ctx, name),
-                frozenset(method for method, node in info.methods.items() if node.asynchronous is not None),
+                frozenset(_async_methods(ctx, name)),
             )
         )
     return facts
@@ -246,6 +246,20 @@ def _all_methods(ctx: ModuleContext, class_name: str, seen: Optional[Set[str]] =
     for base in info.bases:
         methods |= _all_methods(ctx, base, seen)
     return methods
+
+
+def _async_methods(ctx: ModuleContext, class_name: str, seen: Optional[Set[str]] = None) -> Set[str]:
+    """Methods defined with ``async def`` in the class or the bases it inherits them from in
+    the module (a method the class overrides takes the class's own kind)."""
+    seen = seen if seen is not None else set()
+    if class_name in seen or class_name not in ctx.classes:
+        return set()
+    seen.add(class_name)
+    info = ctx.classes[class_name]
+    found = {method for method, node in info.methods.items() if node.asynchronous is not None}
+    for base in info.bases:
+        found |= _async_methods(ctx, base, seen) - set(info.methods)
+    return found
 
 
 def _has_external_base(ctx: ModuleContext, class_name: str, seen: Optional[Set[str]] = None) -> bool:
