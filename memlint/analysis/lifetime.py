@@ -20,7 +20,7 @@ from memlint.analysis.mentions import Mentions
 from memlint.analysis.model import Acquisition, Lifetime
 from memlint.analysis.names import block_of, dotted
 from memlint.analysis.raises import raising_calls
-from memlint.analysis.resources import OS_ERROR_MODELS, OS_ERROR_NAMES, TERMINATORS, ResourceSpec
+from memlint.analysis.resources import OS_ERROR_MODELS, OS_ERROR_NAMES, OS_ERROR_PREFIXES, TERMINATORS, ResourceSpec
 from memlint.analysis.walk import find
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -253,18 +253,23 @@ class Interpreter:
         return any(found.value in self.failure_records for found, _ in find(node.test, (cst.Name,)))  # type: ignore[attr-defined]
 
     def _catches_realistic(self, node: cst.CSTNode) -> bool:
-        """``except OSError`` around calls of a socket that fail only with OSError catches
-        every failure that can realistically happen there (a TypeError is a bug, not a path)."""
-        if self.tracker.spec.model not in OS_ERROR_MODELS:
-            return False
+        """``except OSError`` around calls that fail only with OSError (a socket's own
+        methods, ``os.chown``) catches every failure that can realistically happen there (a
+        TypeError is a bug, not a path)."""
         if not any(self._names_os_error(handler) for handler in node.handlers):  # type: ignore[attr-defined]
             return False
+        own_calls_qualify = self.tracker.spec.model in OS_ERROR_MODELS
         for call in raising_calls(self.ctx, node.body, set(), self.tracker.names, False, True, self.tracker.spec.model):  # type: ignore[attr-defined]
             if call is self.tracker.acquisition_node:
                 continue
             func = call.func if isinstance(call, cst.Call) else None
-            if not (isinstance(func, cst.Attribute) and dotted(func.value) in self.tracker.names):
+            if func is None:
                 return False
+            if own_calls_qualify and isinstance(func, cst.Attribute) and dotted(func.value) in self.tracker.names:
+                continue
+            if (self.ctx.resolve(func) or "").startswith(OS_ERROR_PREFIXES):
+                continue
+            return False
         return True
 
     def _names_os_error(self, handler: cst.ExceptHandler) -> bool:

@@ -41,7 +41,9 @@ def releasers_of(ctx: ModuleContext, class_name: Optional[str], attr: str) -> Se
         elif base not in ctx.classes:
             # A base from elsewhere whose own release method closes this attribute
             # (calls.toml [inherited-releases]: HTTPConnection.close() closes self.sock).
-            inherited = INHERITED_RELEASES.get(ctx.imports.resolve(base) or base, {})
+            qualified = ctx.imports.resolve(base) or base
+            # ``from pkg.compat import httplib``: a compatibility alias keeps the last two parts.
+            inherited = INHERITED_RELEASES.get(qualified) or INHERITED_RELEASES.get(".".join(qualified.split(".")[-2:]), {})
             if attr in inherited:
                 found.add(inherited[attr])
     return found

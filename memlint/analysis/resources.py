@@ -29,6 +29,7 @@ NON_RAISING_METHODS = KNOWLEDGE.non_raising_methods
 NON_RAISING_OWN_METHODS = KNOWLEDGE.non_raising_own_methods
 OS_ERROR_MODELS = KNOWLEDGE.os_error_models
 OS_ERROR_NAMES = KNOWLEDGE.os_error_names
+OS_ERROR_PREFIXES = KNOWLEDGE.os_error_prefixes
 LOGGING_METHODS = KNOWLEDGE.logging_methods
 INHERITED_RELEASES = KNOWLEDGE.inherited_releases
 CLEANUP_AFTER_YIELD_PREFIXES = KNOWLEDGE.cleanup_after_yield_prefixes

@@ -143,6 +143,7 @@ class Knowledge:
     non_raising_own_methods: Dict[str, FrozenSet[str]] = field(default_factory=dict)
     os_error_models: FrozenSet[str] = frozenset()
     os_error_names: FrozenSet[str] = frozenset()
+    os_error_prefixes: Tuple[str, ...] = ()
     logging_methods: FrozenSet[str] = frozenset()
     cleanup_after_yield_prefixes: Tuple[str, ...] = ()
     # Qualified base class -> (attribute -> the inherited method that releases it).
@@ -351,6 +352,7 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     }
     knowledge.os_error_models = frozenset(model.name for model in models if model.fails_only_with_os_error)
     knowledge.os_error_names = frozenset(strings("raising", "os_error_names"))
+    knowledge.os_error_prefixes = strings("raising", "os_error_prefixes")
     knowledge.logging_methods = frozenset(strings("raising", "logging_methods"))
     knowledge.terminators = frozenset(strings("raising", "terminators"))
     knowledge.inherited_releases = _inherited_releases(calls.get("inherited-releases", {}))
