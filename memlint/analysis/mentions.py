@@ -23,6 +23,7 @@ from memlint.analysis.resources import (
     PATH_CONSTRUCTORS,
     PATH_HANDOFF_PREFIXES,
     PATH_KEEPERS,
+    PATH_METHODS,
     PATH_WRAPPERS,
     RECLAIM_METHODS,
 )
@@ -186,6 +187,15 @@ class Mentions:
                 continue
             if isinstance(node, cst.Call) and (self.ctx.resolve(node.func) or "") in PATH_WRAPPERS:
                 continue
+            if isinstance(node, cst.Attribute) and node.attr.value in PATH_METHODS:
+                continue  # ``Path(p).resolve()``: the same file
+            if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in PATH_METHODS:
+                continue
+            if isinstance(node, cst.Call) and index < len(path) - 1 and isinstance(path[index + 1], cst.Arg):
+                last = node.func.attr.value if isinstance(node.func, cst.Attribute) else dotted(node.func) or ""
+                if last in HANDOFF_METHODS or last.lstrip("_").startswith(PATH_HANDOFF_PREFIXES):
+                    return "escape"  # ``self.files.add(str(Path(p).resolve()))``
+                return ""
             if isinstance(node, (cst.Assign, cst.AnnAssign)) and index < len(path) - 1 and node.value is path[index + 1]:
                 targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
                 if any(self_attribute(t) for t in targets):
