@@ -59,3 +59,10 @@ def test_no_loop_message_without_a_loop() -> None:
     messages = [f.message for f in memlint.check_source(source, "copy.py")]
     assert not any("loop iteration" in m for m in messages), messages
     assert not any(f.code == "MEM001" for f in memlint.check_source(source, "copy.py"))
+
+
+def test_the_call_that_runs_first_is_named() -> None:
+    """os.chown(p, int(owner)) runs int() first; os.chown's OSError is caught anyway."""
+    messages = _messages("MEM003/realistic_raisers.py", "bad_chown_guarded_but_parse_is_not")
+    assert len(messages) == 1
+    assert "`int()` raises" in messages[0]

@@ -45,7 +45,9 @@ def raising_calls(
         # An except block is already the error path; what its own calls might raise
         # is a second failure, not the one the code is written for.
         return raising
+    paths = {}
     for found, path in find(node, (cst.Call, cst.Await, cst.Yield)):
+        paths[id(found)] = path
         if isinstance(found, cst.Call):
             if id(found) in handled:
                 continue
@@ -80,5 +82,29 @@ def raising_calls(
             if yields_raise:
                 raising.append(found)
         # ``assert proc.stdout is not None`` narrows a type; it is not an error path.
-    return raising
+    return _in_evaluation_order(raising, paths)
+
+
+def _in_evaluation_order(nodes: List[cst.CSTNode], paths: dict) -> List[cst.CSTNode]:
+    """``nodes`` (in source order) in the order they run: a call's receiver and arguments
+    before the call itself (``os.chown(p, int(owner))`` runs ``int()`` first)."""
+    kept = {id(node) for node in nodes}
+    children: dict = {}
+    roots: List[cst.CSTNode] = []
+    for node in nodes:
+        parent = next((a for a in reversed(paths.get(id(node), ())) if id(a) in kept), None)
+        if parent is None:
+            roots.append(node)
+        else:
+            children.setdefault(id(parent), []).append(node)
+    ordered: List[cst.CSTNode] = []
+
+    def emit(node: cst.CSTNode) -> None:
+        for child in children.get(id(node), ()):
+            emit(child)
+        ordered.append(node)
+
+    for root in roots:
+        emit(root)
+    return ordered
 
