@@ -14,7 +14,7 @@ from typing import Dict, Iterator, List, Set, Tuple
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = REPO_ROOT / "fixtures"
-RULE_DIRS = ("MEM001", "MEM003", "MEM004")
+RULE_DIRS = ("MEM001", "MEM003", "MEM004", "MEM042")
 _EXPECT = re.compile(r"#\s*expect:\s*MEM\d{3}")
 
 

@@ -30,7 +30,7 @@ from memlint.diagnostics import Finding
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = REPO_ROOT / "fixtures"
-RULE_DIRS = ("MEM001", "MEM003", "MEM004")
+RULE_DIRS = ("MEM001", "MEM003", "MEM004", "MEM042")
 CHECKED_CODES = frozenset(RULE_DIRS)
 # Engine codes that mean the file was not analysed at all; never expected, always reported.
 ENGINE_ERROR_CODES = frozenset({"MEM000", "MEM900"})

@@ -12,6 +12,7 @@ import libcst as cst
 from memlint.analysis.facts import CONTEXT_MANAGER_DECORATORS, SMALL_CONTAINERS, TRY_TYPES, ModuleContext, Scope, decorator_names
 from memlint.analysis.model import ExitMethod, Fact, GeneratorContextManager
 from memlint.analysis.names import block_of
+from memlint.analysis.resources import CLEANUP_AFTER_YIELD_FUNCTIONS, CLEANUP_AFTER_YIELD_PREFIXES
 from memlint.analysis.walk import find
 
 
@@ -28,18 +29,23 @@ def context_manager_facts(ctx: ModuleContext, scopes: List[Scope]) -> List[Fact]
         if not (decorator_names(ctx, function) & CONTEXT_MANAGER_DECORATORS):
             continue
         unprotected = next(
-            (found for found, path in find(function.body, (cst.Yield,)) if _unprotected_cleanup_after(found, path)), None
+            (found for found, path in find(function.body, (cst.Yield,)) if _unprotected_cleanup_after(ctx, found, path)),
+            None,
         )
         facts.append(GeneratorContextManager(function, unprotected))
     return facts
 
 
-def _unprotected_cleanup_after(node: cst.CSTNode, path: Tuple[cst.CSTNode, ...]) -> bool:
+def _unprotected_cleanup_after(ctx: ModuleContext, node: cst.CSTNode, path: Tuple[cst.CSTNode, ...]) -> bool:
     child = node
     has_cleanup = False
     for ancestor in reversed(path):
         if isinstance(ancestor, TRY_TYPES) and child is ancestor.body:  # type: ignore[attr-defined]
             if ancestor.finalbody is not None:  # type: ignore[attr-defined]
+                return False
+            if any(_broad_cleanup_handler(ctx, h) for h in ancestor.handlers):  # type: ignore[attr-defined]
+                # ``except BaseException: cleanup; raise`` plus the cleanup after the try:
+                # every way out is covered, as a finally would.
                 return False
             if ancestor.handlers:  # type: ignore[attr-defined]
                 # The except block deals with the error; its else block is success-only
@@ -51,7 +57,7 @@ def _unprotected_cleanup_after(node: cst.CSTNode, path: Tuple[cst.CSTNode, ...])
             position = next((i for i, s in enumerate(statements) if s is child), None)
             if position is not None:
                 for following in statements[position + 1 :]:
-                    if _is_cleanup(following):
+                    if _is_cleanup(ctx, following):
                         has_cleanup = True
                     if _leaves(following):
                         # Nothing after a ``return`` runs after this ``yield``.
@@ -68,18 +74,29 @@ def _leaves(statement: cst.CSTNode) -> bool:
     return False
 
 
-def _is_cleanup(statement: cst.CSTNode) -> bool:
-    if isinstance(statement, SMALL_CONTAINERS):
-        return any(_is_cleanup(small) for small in statement.body)
-    if isinstance(statement, (cst.Pass, cst.Return, cst.Break, cst.Continue)):
-        return isinstance(statement, cst.Return) and statement.value is not None and any(
-            True for _ in find(statement, (cst.Call,))
-        )
-    if isinstance(statement, cst.Expr) and isinstance(statement.value, (cst.SimpleString, cst.Ellipsis)):
-        return False
-    return any(True for _ in find(statement, (cst.Call, cst.Assign, cst.AugAssign, cst.Del))) or isinstance(
-        statement, (cst.Assign, cst.AugAssign, cst.Del)
-    )
+def _is_cleanup(ctx: ModuleContext, statement: cst.CSTNode) -> bool:
+    """A statement that undoes something (calls.toml [cleanup-after-yield]): a release, a pop,
+    a change back of the working directory. A commit, a publish or a restored value is
+    success-only work, not cleanup."""
+    for call, _ in find(statement, (cst.Call,)):
+        func = call.func  # type: ignore[attr-defined]
+        if (ctx.resolve(func) or "") in CLEANUP_AFTER_YIELD_FUNCTIONS:
+            return True
+        if isinstance(func, cst.Attribute):
+            name = func.attr.value
+        elif isinstance(func, cst.Name):
+            name = func.value
+        else:
+            continue
+        if name.startswith(CLEANUP_AFTER_YIELD_PREFIXES):
+            return True
+    return False
+
+
+def _broad_cleanup_handler(ctx: ModuleContext, handler: cst.ExceptHandler) -> bool:
+    kind = handler.type
+    broad = kind is None or (ctx.resolve(kind) or "") in ("BaseException", "builtins.BaseException")
+    return broad and any(True for _ in find(handler.body, (cst.Call,)))
 
 
 def _always_returns_true(function: cst.FunctionDef) -> bool:

@@ -73,6 +73,7 @@ class Outcome:
     witness: Optional[cst.CSTNode] = None
     witness_kind: str = ""
     release_nodes: Tuple[cst.CSTNode, ...] = ()
+    in_loop: bool = False
 
 
 def keep_held(entries: list) -> list:
@@ -85,6 +86,12 @@ def after_release(mask: int) -> int:
 
 def conclude(tracker: Tracker, flow: Flow) -> Outcome:
     """Turn the flows out of a whole function into one verdict."""
+    outcome = _verdict(tracker, flow)
+    outcome.in_loop = bool(tracker.enclosing_loops)
+    return outcome
+
+
+def _verdict(tracker: Tracker, flow: Flow) -> Outcome:
     releases = tuple(tracker.release_nodes)
     explicit = [entry for entry in flow.raises if entry[2] == "raise"]
     error = [entry for entry in flow.raises if entry[2] != "raise"]

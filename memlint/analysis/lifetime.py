@@ -20,7 +20,7 @@ from memlint.analysis.mentions import Mentions
 from memlint.analysis.model import Acquisition, Lifetime
 from memlint.analysis.names import block_of, dotted
 from memlint.analysis.raises import raising_calls
-from memlint.analysis.resources import TERMINATORS, ResourceSpec
+from memlint.analysis.resources import OS_ERROR_MODELS, OS_ERROR_NAMES, OS_ERROR_PREFIXES, TERMINATORS, ResourceSpec
 from memlint.analysis.walk import find
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -47,6 +47,9 @@ class Interpreter:
         self.handler_depth = 0
         self.mentions = Mentions(ctx, tracker, scope_class)
         self._seen_rebinds: Set[int] = set()
+        # Collections filled by an ``except`` block that released the resource: a test on
+        # them after a retry loop is about attempts that were closed.
+        self.failure_records: Set[str] = set()
 
     # -- blocks and statements -------------------------------------------------------
 
@@ -136,6 +139,11 @@ class Interpreter:
         flow = Flow()
         current = self.effects(node.test, mask, flow, statement=node)
         when_true, when_false = self.refine(node.test, current)
+        if when_true & OPEN and self._all_attempts_failed(node):
+            # ``if len(errors) == len(addrs): raise``: errors are recorded only by the
+            # handler that closed the failed attempt, so when every attempt failed, every
+            # attempt was closed (a retry loop).
+            when_true = after_release(when_true)
         body = self.suite(node.body, when_true) if when_true else Flow()
         if node.orelse is None:
             other = Flow(normal=when_false)
@@ -208,7 +216,7 @@ class Interpreter:
             result.absorb(else_flow)
             normal = else_flow.normal
         handlers = node.handlers  # type: ignore[attr-defined]
-        if handlers and not any(self._is_broad(handler) for handler in handlers):
+        if handlers and not any(self._is_broad(handler) for handler in handlers) and not self._catches_realistic(node):
             # ``except OSError`` lets a UnicodeDecodeError through: what the body raises can
             # also leave the statement unhandled.
             result.raise_any |= body.raise_any
@@ -222,6 +230,8 @@ class Interpreter:
                         handled = self.suite(handler.body, handler_in)
                         result.absorb(handled)
                         normal |= handled.normal
+                        if handler_in & OPEN and handled.normal and not handled.normal & OPEN:
+                            self.failure_records |= _collections_filled(handler.body)
                 finally:
                     self.handler_depth -= 1
         else:
@@ -232,6 +242,40 @@ class Interpreter:
         if finalbody is None:
             return result
         return self.through_finally(finalbody.body, result)
+
+    def _all_attempts_failed(self, node: cst.If) -> bool:
+        if not self.failure_records or not self.tracker.enclosing_loops:
+            return False
+        body = block_of(node.body)
+        last = body[-1] if body else None
+        if not (isinstance(last, SMALL_CONTAINERS) and isinstance(last.body[-1], cst.Raise)):
+            return False
+        return any(found.value in self.failure_records for found, _ in find(node.test, (cst.Name,)))  # type: ignore[attr-defined]
+
+    def _catches_realistic(self, node: cst.CSTNode) -> bool:
+        """``except OSError`` around calls that fail only with OSError (a socket's own
+        methods, ``os.chown``) catches every failure that can realistically happen there (a
+        TypeError is a bug, not a path)."""
+        if not any(self._names_os_error(handler) for handler in node.handlers):  # type: ignore[attr-defined]
+            return False
+        own_calls_qualify = self.tracker.spec.model in OS_ERROR_MODELS
+        for call in raising_calls(self.ctx, node.body, set(), self.tracker.names, False, True, self.tracker.spec.model):  # type: ignore[attr-defined]
+            if call is self.tracker.acquisition_node:
+                continue
+            func = call.func if isinstance(call, cst.Call) else None
+            if func is None:
+                return False
+            if own_calls_qualify and isinstance(func, cst.Attribute) and dotted(func.value) in self.tracker.names:
+                continue
+            if (self.ctx.resolve(func) or "").startswith(OS_ERROR_PREFIXES):
+                continue
+            return False
+        return True
+
+    def _names_os_error(self, handler: cst.ExceptHandler) -> bool:
+        kind = handler.type
+        names = [element.value for element in kind.elements] if isinstance(kind, cst.Tuple) else [kind]
+        return any((self.ctx.resolve(name) or dotted(name) or "") in OS_ERROR_NAMES for name in names if name is not None)  # type: ignore[arg-type]
 
     def _is_broad(self, handler: cst.ExceptHandler) -> bool:
         kind = handler.type
@@ -274,7 +318,12 @@ class Interpreter:
                 self._release(item)
                 current = after_release(current)
             else:
-                current = self.effects(item.item, current, flow, statement=node)
+                # Only the item holding the acquisition acquires: in ``with open(a) as src,
+                # NamedTemporaryFile() as out:`` the first item is a use, not a second acquisition.
+                holds_acquisition = node is not self.tracker.acquisition_statement or any(
+                    found is self.tracker.acquisition_node for found, _ in find(item, (cst.Call,))
+                )
+                current = self.effects(item.item, current, flow, statement=node if holds_acquisition else item)
             if item.asname is not None:
                 current = self.bind_targets(item.asname.name, current, flow)
             call = item.item
@@ -325,21 +374,23 @@ class Interpreter:
         if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
             when_true, when_false = self.refine(test.expression, mask)
             return when_false, when_true
-        verdict = self._truth_of(test)
+        verdict = self._truth_of(test, guards_apply=mask != NONE)
         if verdict is None:
             return mask, mask
         if verdict:
             return mask & ~NONE, mask & ~OPEN
         return mask & ~OPEN, mask & ~NONE
 
-    def _truth_of(self, test: cst.BaseExpression) -> Optional[bool]:
+    def _truth_of(self, test: cst.BaseExpression, guards_apply: bool = True) -> Optional[bool]:
         """True if ``test`` holds exactly when the resource is bound, False if exactly when
-        it is not, None if it says nothing about it."""
+        it is not, None if it says nothing about it. A guard flag says nothing before the
+        resource is acquired (``if self.single: lock.acquire()`` is the acquisition's own test)."""
         if isinstance(test, (cst.Name, cst.Attribute)):
             name = dotted(test)
-            if name in self.tracker.names or name in self.tracker.guards:
+            guards = self.tracker.guards if guards_apply else set()
+            if name in self.tracker.names or name in guards:
                 return True
-            if name is not None and "!" + name in self.tracker.guards:
+            if name is not None and "!" + name in guards:
                 return False
             return None
         if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
@@ -520,7 +571,9 @@ class Interpreter:
         return calls[0] if calls else None
 
     def _raising_calls(self, node: cst.CSTNode, handled: Set[int]) -> List[cst.CSTNode]:
-        return raising_calls(self.ctx, node, handled, self.tracker.names, bool(self.handler_depth), self.yields_raise)
+        return raising_calls(
+            self.ctx, node, handled, self.tracker.names, bool(self.handler_depth), self.yields_raise, self.tracker.spec.model
+        )
 
 
 def _is_true_constant(test: cst.BaseExpression) -> bool:
@@ -569,5 +622,32 @@ def lifetime_fact(
     witness = outcome.witness
     witness_label = ctx.label(witness.func) if isinstance(witness, cst.Call) else ""
     return Lifetime(
-        acquisition, name, spec, outcome.category, witness, outcome.witness_kind, witness_label, outcome.release_nodes, **extra
+        acquisition,
+        name,
+        spec,
+        outcome.category,
+        witness,
+        outcome.witness_kind,
+        witness_label,
+        outcome.release_nodes,
+        in_loop=outcome.in_loop,
+        **extra,
     )
+
+
+def _collections_filled(body: cst.BaseSuite) -> Set[str]:
+    """Names of collections that ``body`` adds to: ``errors.append(e)``, ``errors[a] = e``."""
+    filled: Set[str] = set()
+    for call, _ in find(body, (cst.Call,)):
+        func = call.func  # type: ignore[attr-defined]
+        if isinstance(func, cst.Attribute) and func.attr.value in ("append", "add", "extend", "insert", "update"):
+            if isinstance(func.value, cst.Name):
+                filled.add(func.value.value)
+    for assign, _ in find(body, (cst.Assign, cst.AugAssign)):
+        targets = [t.target for t in assign.targets] if isinstance(assign, cst.Assign) else [assign.target]  # type: ignore[attr-defined]
+        for target in targets:
+            if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
+                filled.add(target.value.value)
+            elif isinstance(assign, cst.AugAssign) and isinstance(target, cst.Name):
+                filled.add(target.value)
+    return filled

@@ -12,7 +12,7 @@ from memlint.analysis import lifetime
 from memlint.analysis.flow import Tracker
 from memlint.analysis.facts import SMALL_CONTAINERS, ModuleContext, Scope
 from memlint.analysis.model import Acquisition, LockNeverReleased, ModuleAnalysis
-from memlint.analysis.names import dotted
+from memlint.analysis.names import dotted, guard_flags
 from memlint.analysis.resources import LOCK
 from memlint.analysis.sites import enclosing_statement
 from memlint.analysis.walk import find
@@ -58,6 +58,7 @@ def analyze_lock(
     statement, loops = enclosing_statement(path)
     label = ctx.label(func)
     tracker = Tracker({receiver}, LOCK, call, statement, enclosing_loops=loops)  # type: ignore[arg-type]
+    tracker.guards = guard_flags(path)
     class_name = scope.class_info.node.name.value if scope.class_info else None
     outcome = lifetime.run(ctx, tracker, scope.body, class_name, yields_raise=not scope.is_context_manager)
     acquisition = Acquisition(call, LOCK, label, statement, (receiver,), scope.node)

@@ -21,6 +21,9 @@ from memlint.analysis.resources import (
     HANDOFF_METHODS,
     LOGGING_METHODS,
     PATH_CONSTRUCTORS,
+    PATH_HANDOFF_PREFIXES,
+    PATH_KEEPERS,
+    PATH_METHODS,
     PATH_WRAPPERS,
     RECLAIM_METHODS,
 )
@@ -54,12 +57,25 @@ class Mentions:
                 if method in spec.release or method in ("__exit__", "__aexit__"):
                     return "release", grand
                 return "use", None
+            if isinstance(grand, cst.Arg) and len(path) > 2 and isinstance(path[-3], cst.Call):
+                callee = self.ctx.resolve(path[-3].func) or ""  # type: ignore[attr-defined]
+                if (method, callee) in spec.attribute_release_funcs:
+                    return "release", path[-3]
             if isinstance(grand, cst.Arg) and method in spec.release | {"__exit__", "__aexit__"}:
                 # ``atexit.register(f.close)``, ``stack.callback(s.close)``: released later.
                 return "escape", path[-3] if len(path) > 2 else None
             return "use", None
         if isinstance(parent, cst.Subscript) and parent.value is found:
             return "raising-use", None
+        if (
+            spec.is_path
+            and isinstance(parent, cst.BinaryOperation)
+            and isinstance(grand, cst.Arg)
+            and len(path) > 2
+            and isinstance(path[-3], cst.Call)
+        ):
+            # ``webbrowser.open("file://" + page.name)``: the path, spelled another way.
+            return self._argument_verdict(path[-3], path[:-1]), path[-3]
         if isinstance(parent, cst.Arg):
             call = grand
             if not isinstance(call, cst.Call):
@@ -133,6 +149,13 @@ class Mentions:
                 return "release"
             if self._path_handed_back(path):
                 return "escape"
+            if qualified in PATH_KEEPERS or last.lstrip("_").startswith(PATH_HANDOFF_PREFIXES):
+                # ``webbrowser.open(url)``, ``self.add_file(path)``, ``handle_file(tmp.name)``:
+                # the path is given to something that keeps or shows the file.
+                return "escape"
+            stored = self._path_stored(path)
+            if stored:
+                return stored
             return "use"
         if qualified in BORROWERS or qualified.startswith(BORROWER_PREFIXES):
             return "use"
@@ -154,6 +177,34 @@ class Mentions:
             qualified = self.ctx.resolve(path[-2].func) or ""  # type: ignore[attr-defined]
             return not (qualified in BORROWERS or qualified.startswith(BORROWER_PREFIXES))
         return False
+
+    def _path_stored(self, path: Tuple[cst.CSTNode, ...]) -> str:
+        """``self.path = os.path.join(folder, name)``: the object keeps a path inside the
+        tracked one (an escape); ``target = os.path.join(folder, name)``: an alias."""
+        for index in range(len(path) - 1, -1, -1):
+            node = path[index]
+            if isinstance(node, cst.Arg):
+                continue
+            if isinstance(node, cst.Call) and (self.ctx.resolve(node.func) or "") in PATH_WRAPPERS:
+                continue
+            if isinstance(node, cst.Attribute) and node.attr.value in PATH_METHODS:
+                continue  # ``Path(p).resolve()``: the same file
+            if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in PATH_METHODS:
+                continue
+            if isinstance(node, cst.Call) and index < len(path) - 1 and isinstance(path[index + 1], cst.Arg):
+                last = node.func.attr.value if isinstance(node.func, cst.Attribute) else dotted(node.func) or ""
+                if last in HANDOFF_METHODS or last.lstrip("_").startswith(PATH_HANDOFF_PREFIXES):
+                    return "escape"  # ``self.files.add(str(Path(p).resolve()))``
+                return ""
+            if isinstance(node, (cst.Assign, cst.AnnAssign)) and index < len(path) - 1 and node.value is path[index + 1]:
+                targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
+                if any(self_attribute(t) for t in targets):
+                    return "escape"
+                names = [t.value for t in targets if isinstance(t, cst.Name)]
+                if names and len(names) == len(targets):
+                    return "alias:" + ",".join(names)
+            return ""
+        return ""
 
     def _path_handed_back(self, path: Tuple[cst.CSTNode, ...]) -> bool:
         """``yield Path(tmp)``, ``return os.path.join(tmp, name)``: the caller gets the path."""

@@ -74,6 +74,8 @@ class Lifetime:
     is_lock: bool = False
     # A unique path made in a directory the caller chose (``mkstemp(dir=...)``).
     in_chosen_directory: bool = False
+    # Acquired inside a loop (a "rebind" at the acquisition is then the next iteration's).
+    in_loop: bool = False
 
 
 @dataclass(eq=False)
@@ -126,6 +128,9 @@ class OwnerClass:
     methods: FrozenSet[str]
     # Some base is defined elsewhere (and may supply ``__enter__``/``__exit__``).
     has_external_base: bool
+    # Its methods (and its module bases') defined with ``async def``: an async ``close()``
+    # asks for ``__aenter__``/``__aexit__``.
+    async_methods: FrozenSet[str] = frozenset()
 
 
 @dataclass(eq=False)

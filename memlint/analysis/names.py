@@ -6,7 +6,7 @@ the rules need, and the provider costs several times the parse on large trees.
 
 from __future__ import annotations
 
-from typing import Dict, Iterator, Optional, Sequence
+from typing import Dict, Iterator, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -164,3 +164,43 @@ def self_attribute(node: cst.CSTNode) -> Optional[str]:
     if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
         return node.attr.value
     return None
+
+
+def guard_flags(path: Tuple[cst.CSTNode, ...]) -> Set[str]:
+    """Names that are true exactly while the resource acquired at the end of ``path`` is
+    held: ``flag = True`` (or ``self._locked = True``; ``closed = False`` is kept as
+    ``!closed``) right after the acquisition in the same block, and the condition of an
+    ``if`` whose body acquires it (``if self.single: lock.acquire()`` ... ``if self.single:
+    lock.release()``)."""
+    flags: Set[str] = set()
+    for index in range(len(path) - 1, -1, -1):
+        block = path[index]
+        if not isinstance(block, (cst.IndentedBlock, cst.Module)):
+            continue
+        line = path[index + 1] if index + 1 < len(path) else None
+        statements = list(block.body)
+        position = next((i for i, s in enumerate(statements) if s is line), None)
+        if position is None:
+            break
+        for following in statements[position : position + 3]:
+            smalls = following.body if isinstance(following, (cst.SimpleStatementLine, cst.SimpleStatementSuite)) else ()
+            for small in smalls:
+                if (
+                    isinstance(small, cst.Assign)
+                    and len(small.targets) == 1
+                    and dotted(small.targets[0].target) is not None
+                    and dotted(small.value) in ("True", "False")
+                ):
+                    # ``close_source = True`` holds while the resource is held;
+                    # ``fd_closed = False`` holds until it is released.
+                    prefix = "" if dotted(small.value) == "True" else "!"
+                    flags.add(prefix + (dotted(small.targets[0].target) or ""))
+        owner = path[index - 1] if index > 0 else None
+        if isinstance(owner, cst.If) and owner.body is block and position == 0:
+            test = owner.test
+            negated = isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not)
+            name = dotted(test.expression if negated else test)  # type: ignore[attr-defined]
+            if name is not None:
+                flags.add(("!" if negated else "") + name)
+        break
+    return flags

@@ -20,6 +20,7 @@ from memlint.analysis.resources import (
     BORROWERS,
     HANDOFF_CALLS,
     HANDOFF_METHODS,
+    INHERITED_RELEASES,
 )
 from memlint.analysis.walk import find
 
@@ -37,6 +38,14 @@ def releasers_of(ctx: ModuleContext, class_name: Optional[str], attr: str) -> Se
     for base in info.bases:
         if base in ctx.classes and base != class_name:
             found |= releasers_of(ctx, base, attr)
+        elif base not in ctx.classes:
+            # A base from elsewhere whose own release method closes this attribute
+            # (calls.toml [inherited-releases]: HTTPConnection.close() closes self.sock).
+            qualified = ctx.imports.resolve(base) or base
+            # ``from pkg.compat import httplib``: a compatibility alias keeps the last two parts.
+            inherited = INHERITED_RELEASES.get(qualified) or INHERITED_RELEASES.get(".".join(qualified.split(".")[-2:]), {})
+            if attr in inherited:
+                found.add(inherited[attr])
     return found
 
 
@@ -156,6 +165,13 @@ def find_releasers(ctx: ModuleContext, info: "ClassInfo") -> None:
                     value = arg.value
                     if isinstance(value, cst.Attribute) and value.attr.value in ANY_RELEASE_METHODS:
                         value = value.value
+                    if (
+                        isinstance(value, cst.Call)
+                        and isinstance(value.func, cst.Attribute)
+                        and value.func.attr.value in ("pop", "popleft", "popitem")
+                    ):
+                        # ``shutil.rmtree(self._dirs.pop())``: each item taken out is released.
+                        value = value.func.value
                     attr = self_attribute(value)
                     attrs = {attr} if attr else set()
                     if isinstance(value, cst.Name):
@@ -209,7 +225,16 @@ def owner_classes(ctx: ModuleContext) -> List[OwnerClass]:
             OwnedResource(attr, node, acquisition, frozenset(releasers_of(ctx, name, attr)))
             for attr, (node, acquisition) in info.owned.items()
         )
-        facts.append(OwnerClass(name, info.node.name, owned, frozenset(_all_methods(ctx, name)), _has_external_base(ctx, name)))
+        facts.append(
+            OwnerClass(
+                name,
+                info.node.name,
+                owned,
+                frozenset(_all_methods(ctx, name)),
+                _has_external_base(ctx, name),
+                frozenset(_async_methods(ctx, name)),
+            )
+        )
     return facts
 
 
@@ -223,6 +248,20 @@ def _all_methods(ctx: ModuleContext, class_name: str, seen: Optional[Set[str]] =
     for base in info.bases:
         methods |= _all_methods(ctx, base, seen)
     return methods
+
+
+def _async_methods(ctx: ModuleContext, class_name: str, seen: Optional[Set[str]] = None) -> Set[str]:
+    """Methods defined with ``async def`` in the class or the bases it inherits them from in
+    the module (a method the class overrides takes the class's own kind)."""
+    seen = seen if seen is not None else set()
+    if class_name in seen or class_name not in ctx.classes:
+        return set()
+    seen.add(class_name)
+    info = ctx.classes[class_name]
+    found = {method for method, node in info.methods.items() if node.asynchronous is not None}
+    for base in info.bases:
+        found |= _async_methods(ctx, base, seen) - set(info.methods)
+    return found
 
 
 def _has_external_base(ctx: ModuleContext, class_name: str, seen: Optional[Set[str]] = None) -> bool:

@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, List, Set
 import libcst as cst
 
 from memlint.analysis.names import dotted
-from memlint.analysis.resources import ANY_RELEASE_FUNCS, ANY_RELEASE_METHODS, LOGGING_METHODS, NON_RAISING_CALLS, NON_RAISING_METHODS
+from memlint.analysis.resources import (
+    ANY_RELEASE_FUNCS,
+    ANY_RELEASE_METHODS,
+    LOGGING_METHODS,
+    NON_RAISING_CALLS,
+    NON_RAISING_METHODS,
+    NON_RAISING_OWN_METHODS,
+)
 from memlint.analysis.walk import find
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -21,16 +28,26 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def raising_calls(
-    ctx: "ModuleContext", node: cst.CSTNode, handled: Set[int], held_names: Set[str], in_handler: bool, yields_raise: bool
+    ctx: "ModuleContext",
+    node: cst.CSTNode,
+    handled: Set[int],
+    held_names: Set[str],
+    in_handler: bool,
+    yields_raise: bool,
+    model: str = "",
 ) -> List[cst.CSTNode]:
     """The calls, awaits and yields of ``node`` that may raise, in source order. ``held_names``
-    are the names of the resource being followed; calls in ``handled`` (by id) hand it on."""
+    are the names of the resource being followed, ``model`` the name of its knowledge model;
+    calls in ``handled`` (by id) hand it on."""
     raising: List[cst.CSTNode] = []
+    own_quiet = NON_RAISING_OWN_METHODS.get(model, frozenset())
     if in_handler:
         # An except block is already the error path; what its own calls might raise
         # is a second failure, not the one the code is written for.
         return raising
+    paths = {}
     for found, path in find(node, (cst.Call, cst.Await, cst.Yield)):
+        paths[id(found)] = path
         if isinstance(found, cst.Call):
             if id(found) in handled:
                 continue
@@ -43,6 +60,8 @@ def raising_calls(
             if isinstance(func, cst.Attribute) and not on_resource and (
                 last in LOGGING_METHODS or last in NON_RAISING_METHODS
             ):
+                continue
+            if on_resource and last in own_quiet:
                 continue
             if isinstance(func, cst.Name) and last in LOGGING_METHODS:
                 continue
@@ -63,5 +82,29 @@ def raising_calls(
             if yields_raise:
                 raising.append(found)
         # ``assert proc.stdout is not None`` narrows a type; it is not an error path.
-    return raising
+    return _in_evaluation_order(raising, paths)
+
+
+def _in_evaluation_order(nodes: List[cst.CSTNode], paths: dict) -> List[cst.CSTNode]:
+    """``nodes`` (in source order) in the order they run: a call's receiver and arguments
+    before the call itself (``os.chown(p, int(owner))`` runs ``int()`` first)."""
+    kept = {id(node) for node in nodes}
+    children: dict = {}
+    roots: List[cst.CSTNode] = []
+    for node in nodes:
+        parent = next((a for a in reversed(paths.get(id(node), ())) if id(a) in kept), None)
+        if parent is None:
+            roots.append(node)
+        else:
+            children.setdefault(id(parent), []).append(node)
+    ordered: List[cst.CSTNode] = []
+
+    def emit(node: cst.CSTNode) -> None:
+        for child in children.get(id(node), ()):
+            emit(child)
+        ordered.append(node)
+
+    for root in roots:
+        emit(root)
+    return ordered
 

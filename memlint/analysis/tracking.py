@@ -25,7 +25,7 @@ from memlint.analysis.facts import (
 )
 from memlint.analysis.locks import analyze_lock
 from memlint.analysis.model import Acquisition, ModuleAnalysis, UnboundInFinally, UnnamedUse
-from memlint.analysis.names import dotted, iter_statements
+from memlint.analysis.names import dotted, guard_flags, iter_statements
 from memlint.analysis.ownership import stored_attrs
 from memlint.analysis.resources import ANY_RELEASE_FUNCS, ANY_RELEASE_METHODS, KEPT_FILE_PATH, KNOWLEDGE, ResourceSpec
 from memlint.analysis.sites import Site, classify_site, enclosing_statement
@@ -135,7 +135,7 @@ def _track(
     _statement, loops = enclosing_statement(path)
     tracker = Tracker({name}, spec, call, site.statement, enclosing_loops=loops)  # type: ignore[arg-type]
     tracker.container = name in scope.containers
-    tracker.guards = _guard_flags(site.statement, path)
+    tracker.guards = guard_flags(path)
     outcome = lifetime.run(ctx, tracker, scope.body, class_name, yields_raise=not scope.is_context_manager)
     if scope.class_info is not None:
         for attr in stored_attrs(ctx, scope, tracker):
@@ -143,35 +143,6 @@ def _track(
     _unbound_in_finally(ctx, scope, path, name, analysis, acquisition)
     chosen = spec.is_path and any(arg.keyword is not None and arg.keyword.value == "dir" for arg in call.args)
     _record(ctx, name, spec, outcome, analysis, acquisition, in_chosen_directory=chosen)
-
-
-def _guard_flags(statement: Optional[cst.CSTNode], path: Tuple[cst.CSTNode, ...]) -> Set[str]:
-    """``flag = True`` (or ``closed = False``, kept as ``!closed``) right after the
-    acquisition in the same block."""
-    flags: Set[str] = set()
-    for index in range(len(path) - 1, -1, -1):
-        block = path[index]
-        if not isinstance(block, (cst.IndentedBlock, cst.Module)):
-            continue
-        line = path[index + 1] if index + 1 < len(path) else None
-        statements = list(block.body)
-        position = next((i for i, s in enumerate(statements) if s is line), None)
-        if position is None:
-            break
-        for following in statements[position : position + 3]:
-            for small in _smalls(following):
-                if (
-                    isinstance(small, cst.Assign)
-                    and len(small.targets) == 1
-                    and isinstance(small.targets[0].target, cst.Name)
-                    and dotted(small.value) in ("True", "False")
-                ):
-                    # ``close_source = True`` holds while the resource is held;
-                    # ``fd_closed = False`` holds until it is released.
-                    prefix = "" if dotted(small.value) == "True" else "!"
-                    flags.add(prefix + small.targets[0].target.value)
-        break
-    return flags
 
 
 def _smalls(statement: cst.CSTNode) -> Tuple[cst.CSTNode, ...]:

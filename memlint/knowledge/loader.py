@@ -41,9 +41,10 @@ CALLABLE_SUBSETS = (
     "keep_the_file_with_delete_false",
     "may_be_detached",
 )
-_STRING_LISTS = ("acquired_by", "methods", "release", "release_functions", "non_raising_methods", "subclass_bases",
-                 "borrowed_params") + CALLABLE_SUBSETS
-_BOOLEANS = ("long_lived", "is_path", "borrows_its_arguments", "not_a_resource_when_discarded")
+_STRING_LISTS = ("acquired_by", "methods", "release", "release_functions", "non_raising_methods",
+                 "non_raising_own_methods", "subclass_bases", "borrowed_params",
+                 "release_functions_of_attribute") + CALLABLE_SUBSETS
+_BOOLEANS = ("long_lived", "is_path", "borrows_its_arguments", "not_a_resource_when_discarded", "fails_only_with_os_error")
 _STRINGS = ("name", "kind", "summary", "verb", "exit", "receiver", "method_arguments", "protocol", "kept_path_model")
 MODEL_FIELDS = frozenset(_STRING_LISTS + _BOOLEANS + _STRINGS + ("parts",))
 
@@ -73,6 +74,15 @@ class Model:
     is_path: bool = False
     parts: Tuple[Tuple[int, str], ...] = ()
     non_raising_methods: Tuple[str, ...] = ()
+    # Its methods that cannot realistically fail even on the resource being followed
+    # (setting an option of a fresh socket, a handler's formatter).
+    non_raising_own_methods: Tuple[str, ...] = ()
+    # Its own methods fail with OSError only (socket.timeout and ssl.SSLError are OSErrors):
+    # an ``except OSError`` around them catches every failure that can realistically happen.
+    fails_only_with_os_error: bool = False
+    # "attribute:function": the function releases it when given that attribute of it
+    # (``pid:os.waitpid``: ``os.waitpid(proc.pid, 0)`` reaps the process).
+    release_functions_of_attribute: Tuple[str, ...] = ()
     borrows_its_arguments: bool = False
     not_a_resource_when_discarded: bool = False
     hold_nothing_over_memory_buffer: Tuple[str, ...] = ()
@@ -129,9 +139,20 @@ class Knowledge:
     class_release_methods: Tuple[str, ...] = ()
     non_raising_calls: FrozenSet[str] = frozenset()
     non_raising_methods: FrozenSet[str] = frozenset()
+    # Model name -> its own methods that MEM003 takes not to raise on the followed resource.
+    non_raising_own_methods: Dict[str, FrozenSet[str]] = field(default_factory=dict)
+    os_error_models: FrozenSet[str] = frozenset()
+    os_error_names: FrozenSet[str] = frozenset()
+    os_error_prefixes: Tuple[str, ...] = ()
     logging_methods: FrozenSet[str] = frozenset()
+    cleanup_after_yield_prefixes: Tuple[str, ...] = ()
+    # Qualified base class -> (attribute -> the inherited method that releases it).
+    inherited_releases: Dict[str, Dict[str, str]] = field(default_factory=dict)
+    cleanup_after_yield_functions: FrozenSet[str] = frozenset()
     terminators: FrozenSet[str] = frozenset()
     path_constructors: FrozenSet[str] = frozenset()
+    path_keepers: FrozenSet[str] = frozenset()
+    path_handoff_prefixes: Tuple[str, ...] = ()
     path_methods: FrozenSet[str] = frozenset()
     path_wrappers: FrozenSet[str] = frozenset()
     memory_buffers: FrozenSet[str] = frozenset()
@@ -184,7 +205,9 @@ def parse_model(raw: Any, where: str, family: str, require_name: bool = True) ->
         if key in _STRING_LISTS:
             if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
                 raise KnowledgeError(f"{where}: `{key}` must be a list of strings")
-            pattern = _IDENTIFIER if key in ("methods", "release", "non_raising_methods") else _DOTTED
+            pattern = _IDENTIFIER if key in ("methods", "release", "non_raising_methods", "non_raising_own_methods") else _DOTTED
+            if key == "release_functions_of_attribute":
+                pattern = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*:[A-Za-z_][A-Za-z0-9_.]*$")
             if key == "borrowed_params":
                 pattern = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$")
             for item in value:
@@ -250,6 +273,9 @@ def spec_of(model: Model, parts: Tuple[Tuple[int, ResourceSpec], ...] = ()) -> R
         verb=model.verb,
         model=model.name,
         exit=model.exit,
+        attribute_release_funcs=frozenset(
+            tuple(entry.split(":", 1)) for entry in model.release_functions_of_attribute  # type: ignore[misc]
+        ),
     )
 
 
@@ -321,10 +347,44 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.class_release_methods = strings("releasing", "class_methods")
     knowledge.non_raising_calls = frozenset(strings("raising", "non_raising_callables"))
     knowledge.non_raising_methods = frozenset(strings("raising", "non_raising_methods")) | union("non_raising_methods")
+    knowledge.non_raising_own_methods = {
+        model.name: frozenset(model.non_raising_own_methods) for model in models if model.non_raising_own_methods
+    }
+    knowledge.os_error_models = frozenset(model.name for model in models if model.fails_only_with_os_error)
+    knowledge.os_error_names = frozenset(strings("raising", "os_error_names"))
+    knowledge.os_error_prefixes = strings("raising", "os_error_prefixes")
     knowledge.logging_methods = frozenset(strings("raising", "logging_methods"))
     knowledge.terminators = frozenset(strings("raising", "terminators"))
+    knowledge.inherited_releases = _inherited_releases(calls.get("inherited-releases", {}))
+    knowledge.cleanup_after_yield_prefixes = strings("cleanup-after-yield", "method_prefixes")
+    knowledge.cleanup_after_yield_functions = frozenset(strings("cleanup-after-yield", "functions"))
+    knowledge.path_keepers = frozenset(strings("paths", "keepers"))
+    knowledge.path_handoff_prefixes = strings("paths", "handoff_prefixes")
     knowledge.path_constructors = frozenset(strings("paths", "constructors"))
     knowledge.path_methods = frozenset(strings("paths", "methods"))
     knowledge.path_wrappers = frozenset(strings("paths", "wrappers"))
     knowledge.memory_buffers = frozenset(strings("memory-buffers", "constructors"))
     return knowledge
+
+
+def _inherited_releases(table: Any) -> Dict[str, Dict[str, str]]:
+    """``[inherited-releases] bases``, checked: base -> attribute -> releasing method."""
+    where = f"{CALLS_FILE}: [inherited-releases] bases"
+    entries = table.get("bases", []) if isinstance(table, Mapping) else None
+    if not isinstance(entries, list):
+        raise KnowledgeError(f"{where} must be a list of {{ base, method, attributes }} tables")
+    found: Dict[str, Dict[str, str]] = {}
+    for entry in entries:
+        if (
+            not isinstance(entry, Mapping)
+            or set(entry) != {"base", "method", "attributes"}
+            or not isinstance(entry["base"], str)
+            or not _DOTTED.match(entry["base"])
+            or not isinstance(entry["method"], str)
+            or not _IDENTIFIER.match(entry["method"])
+            or not isinstance(entry["attributes"], list)
+            or not all(isinstance(a, str) and _IDENTIFIER.match(a) for a in entry["attributes"])
+        ):
+            raise KnowledgeError(f"{where}: each entry is {{ base = \"pkg.Class\", method = \"close\", attributes = [\"sock\"] }}")
+        found.setdefault(entry["base"], {}).update({attr: entry["method"] for attr in entry["attributes"]})
+    return found

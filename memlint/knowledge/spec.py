@@ -36,3 +36,6 @@ class ResourceSpec:
     # its own ``__exit__`` does. Neither takes part in comparisons.
     model: str = field(default="", compare=False)
     exit: str = field(default="closes", compare=False)
+    # (attribute, function): the function releases it when given that attribute of it
+    # (``os.waitpid(proc.pid, 0)``).
+    attribute_release_funcs: FrozenSet[Tuple[str, str]] = field(default=frozenset(), compare=False)

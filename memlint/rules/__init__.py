@@ -19,6 +19,7 @@ RULE_CLASSES: Dict[str, str] = {
     "MEM003": "memlint.rules.mem003:ReleaseSkippedOnError",
     "MEM004": "memlint.rules.mem004:ContextManagerHygiene",
     "MEM041": "memlint.rules.mem041:PreferWith",
+    "MEM042": "memlint.rules.mem042:ReleasableWithoutWith",
 }
 
 

@@ -62,7 +62,10 @@ class UnreleasedResource(AnalysisRule):
             message = f"{who} is not {verb} when the `raise` at line {{L0}} leaves the function"
         elif fact.category == "rebind":
             if witness is fact.acquisition.call:
-                message = f"{who} is not {verb} before the next loop iteration acquires it again"
+                if fact.in_loop:
+                    message = f"{who} is not {verb} before the next loop iteration acquires it again"
+                else:
+                    message = f"{who} is not {verb} before it is acquired again"
                 witness = None
             else:
                 message = f"{who} is rebound at line {{L0}} before it is {verb}"

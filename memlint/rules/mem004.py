@@ -3,11 +3,8 @@
 The whole judgement, on three kinds of fact:
 
 - ``OwnerClass``: a class that keeps a resource on ``self``
-  - when no method of the class (or of its bases in the module) releases it;
-  - when it has a release method (``close()``, ``shutdown()``, ...) but no
-    ``__enter__``/``__exit__`` pair (``__aenter__``/``__aexit__`` when ``aclose()`` is its
-    only one), so it cannot be used in ``with`` - unless a base defined elsewhere may
-    supply them.
+  when no method of the class (or of its bases in the module) releases it. (A class that
+  can release it but cannot be used in ``with`` is MEM042's.)
 - ``GeneratorContextManager``: cleanup after the ``yield`` of a ``@contextmanager`` that is
   skipped when the ``with`` body raises (not in a ``finally``).
 - ``ExitMethod``: an ``__exit__`` that returns True unconditionally, swallowing every
@@ -19,7 +16,6 @@ from __future__ import annotations
 from typing import Iterable, Iterator
 
 from memlint.analysis.model import Defect, ExitMethod, Fact, GeneratorContextManager, OwnerClass
-from memlint.knowledge import knowledge
 from memlint.rules._report import AnalysisRule
 from memlint.rules._words import with_article
 
@@ -58,20 +54,6 @@ class ContextManagerHygiene(AnalysisRule):
                 f"that no method of `{fact.name}` {_third_person(spec.verb)}"
             )
             yield Defect(self.code, owned.node, message, "class-never-released", acquisition=owned.acquisition)
-        release_methods = [m for m in knowledge().class_release_methods if m in fact.methods]
-        if not release_methods:
-            return
-        if {"__enter__", "__exit__"} <= fact.methods or {"__aenter__", "__aexit__"} <= fact.methods:
-            return
-        if fact.has_external_base:
-            return
-        first = min(fact.owned, key=lambda owned: owned.attr)
-        pair = "`__aenter__`/`__aexit__`" if release_methods == ["aclose"] else "`__enter__`/`__exit__`"
-        message = (
-            f"`{fact.name}` owns {with_article(first.acquisition.spec.kind)} (`self.{first.attr}`) and has "
-            f"`{release_methods[0]}()` but no {pair}, so it cannot be used in `with`"
-        )
-        yield Defect(self.code, fact.name_node, message, "class-no-with")
 
 
 def _third_person(verb: str) -> str:
