@@ -13,6 +13,7 @@ from typing import List, Optional, Set, Tuple
 import libcst as cst
 
 from memlint.analysis.resources import ResourceSpec
+from memlint.analysis.walk import find
 
 NONE, OPEN, DONE = 1, 2, 4
 
@@ -94,6 +95,10 @@ def conclude(tracker: Tracker, flow: Flow) -> Outcome:
     if normal_leak:
         if not tracker.ever_released:
             return Outcome("never", release_nodes=releases)
+        if tracker.loop_exits and not _inside_loops(tracker, [entry[1] for entry in returns + explicit]):
+            # The ``continue`` (or ``break``) left it held; a later exit only shows it.
+            node, kind = tracker.loop_exits[0]
+            return Outcome("loop-exit", node, kind, releases)
         if returns:
             return Outcome("return", returns[0][1], "return", releases)
         if explicit:
@@ -107,3 +112,15 @@ def conclude(tracker: Tracker, flow: Flow) -> Outcome:
     if error:
         return Outcome("error", error[0][1], error[0][2], releases)
     return Outcome("ok", release_nodes=releases)
+
+
+def _inside_loops(tracker: Tracker, exits: List[cst.CSTNode]) -> bool:
+    """Whether one of ``exits`` lies inside a loop that contains the acquisition."""
+    if not exits:
+        return False
+    wanted = {id(node) for node in exits}
+    for loop in tracker.enclosing_loops:
+        for found, _ in find(loop, (cst.Return, cst.Raise)):
+            if id(found) in wanted:
+                return True
+    return False

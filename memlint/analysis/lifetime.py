@@ -20,7 +20,7 @@ from memlint.analysis.mentions import Mentions
 from memlint.analysis.model import Acquisition, Lifetime
 from memlint.analysis.names import block_of, dotted
 from memlint.analysis.raises import raising_calls
-from memlint.analysis.resources import TERMINATORS, ResourceSpec
+from memlint.analysis.resources import KNOWLEDGE, TERMINATORS, ResourceSpec
 from memlint.analysis.walk import find
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -47,6 +47,8 @@ class Interpreter:
         self.handler_depth = 0
         self.mentions = Mentions(ctx, tracker, scope_class)
         self._seen_rebinds: Set[int] = set()
+        # The ``try`` statements whose body is being interpreted, innermost last.
+        self.open_tries: List[cst.CSTNode] = []
 
     # -- blocks and statements -------------------------------------------------------
 
@@ -196,7 +198,11 @@ class Interpreter:
         return flow
 
     def try_statement(self, node: cst.CSTNode, mask: int) -> Flow:
-        body = self.suite(node.body, mask)  # type: ignore[attr-defined]
+        self.open_tries.append(node)
+        try:
+            body = self.suite(node.body, mask)  # type: ignore[attr-defined]
+        finally:
+            self.open_tries.pop()
         result = Flow()
         result.breaks, result.continues = body.breaks, body.continues
         result.returns.extend(body.returns)
@@ -441,6 +447,10 @@ class Interpreter:
             if call is not None and verdict in ("release", "escape", "register", "reclaim"):
                 handled_calls.add(id(call))
             if verdict == "release":
+                if mask & OPEN and self._may_time_out(call):
+                    # ``proc.communicate(timeout=5)`` raising TimeoutExpired leaves the child.
+                    flow.raise_any |= mask
+                    flow.raises.append((mask, call, "call"))  # type: ignore[arg-type]
                 released = True
                 self._release(_statement_of(path, node))
             elif verdict == "escape":
@@ -473,6 +483,34 @@ class Interpreter:
         for name, found in rebinds:
             current = self._rebind(name, found, current)
         return current
+
+    def _may_time_out(self, call: Optional[cst.CSTNode]) -> bool:
+        """A release given ``timeout=`` that can raise with the resource still held, unless
+        the handler of the ``try`` around it releases it (kills the child and waits)."""
+        spec = self.tracker.spec
+        if not isinstance(call, cst.Call) or not isinstance(call.func, cst.Attribute) or not spec.model:
+            return False
+        if call.func.attr.value not in KNOWLEDGE.models[spec.model].release_may_time_out:
+            return False
+        if not any(arg.keyword is not None and arg.keyword.value == "timeout" for arg in call.args):
+            return False
+        for try_node in reversed(self.open_tries):
+            for handler in try_node.handlers:  # type: ignore[attr-defined]
+                if self._releases_in(handler.body):
+                    return False
+        return True
+
+    def _releases_in(self, body: cst.CSTNode) -> bool:
+        for found, _ in find(body, (cst.Call,)):
+            func = found.func  # type: ignore[attr-defined]
+            if (
+                isinstance(func, cst.Attribute)
+                and func.attr.value in self.tracker.spec.release
+                and dotted(func.value) in self.tracker.names
+                and func.attr.value not in KNOWLEDGE.models[self.tracker.spec.model].release_may_time_out
+            ):
+                return True
+        return False
 
     def _mentions_inside(self, scope: cst.CSTNode) -> bool:
         for found, _ in find(scope, (cst.Name,), stop=()):

@@ -26,6 +26,9 @@ from memlint.analysis.resources import ANY_RELEASE_METHODS, CLASS_RELEASE_METHOD
 
 def find_factories(ctx: ModuleContext, scopes: List[Scope]) -> None:
     """Functions and methods that return a fresh resource they created count as creating one."""
+    for scope in scopes:
+        if scope.class_info is not None:
+            _stored_factories(ctx, scope)
     for _round in range(2):
         if _round and not (ctx.factories or any(info.factories for info in ctx.classes.values())):
             break  # a factory of factories needs a factory to begin with
@@ -43,6 +46,23 @@ def find_factories(ctx: ModuleContext, scopes: List[Scope]) -> None:
                 scope.class_info.factories.setdefault(name, spec)
             elif name not in ctx.factories:
                 ctx.factories[name] = spec
+
+
+def _stored_factories(ctx: ModuleContext, scope: Scope) -> None:
+    """``self._make = lambda: HTTPConnection(host)``: calling ``self._make()`` acquires."""
+    assert scope.class_info is not None
+    for statement in iter_statements(list(scope.body), into_functions=False):
+        if not isinstance(statement, SMALL_CONTAINERS):
+            continue
+        for small in statement.body:
+            if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.value, cst.Lambda)):
+                continue
+            attr = self_attribute(small.targets[0].target)
+            made = small.value.body
+            if attr and isinstance(made, cst.Call):
+                spec = acquisition_spec(ctx, made, scope)
+                if spec is not None and not spec.parts:
+                    scope.class_info.factories.setdefault(attr, spec)
 
 
 def _returned_resource(ctx: ModuleContext, scope: Scope) -> Optional[ResourceSpec]:

@@ -31,6 +31,8 @@ from memlint.analysis.resources import ANY_RELEASE_FUNCS, ANY_RELEASE_METHODS, K
 from memlint.analysis.sites import Site, classify_site, enclosing_statement
 from memlint.analysis.walk import find
 
+NESTED_SCOPES = (cst.FunctionDef, cst.ClassDef)
+
 
 def analyze_scope(ctx: ModuleContext, scope: Scope, analysis: ModuleAnalysis) -> None:
     """Every acquisition in one scope's own body (nested functions are scopes of their own),
@@ -41,7 +43,8 @@ def analyze_scope(ctx: ModuleContext, scope: Scope, analysis: ModuleAnalysis) ->
     for statement in root_nodes:
         if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
             continue
-        for found, path in find(statement, (cst.Call,)):
+        # A lambda is no scope of its own here: what it acquires, the scope acquires.
+        for found, path in find(statement, (cst.Call,), stop=NESTED_SCOPES):
             calls.append((found, path))  # type: ignore[arg-type]
     candidates = ctx.candidates
     interesting = [
@@ -134,8 +137,8 @@ def _track(
         return
     _statement, loops = enclosing_statement(path)
     tracker = Tracker({name}, spec, call, site.statement, enclosing_loops=loops)  # type: ignore[arg-type]
-    tracker.container = name in scope.containers
-    tracker.guards = _guard_flags(site.statement, path)
+    tracker.container = name in scope.containers or site.container
+    tracker.guards = _guard_flags(site.statement, path) | site.guards
     outcome = lifetime.run(ctx, tracker, scope.body, class_name, yields_raise=not scope.is_context_manager)
     if scope.class_info is not None:
         for attr in stored_attrs(ctx, scope, tracker):

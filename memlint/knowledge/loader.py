@@ -42,7 +42,7 @@ CALLABLE_SUBSETS = (
     "may_be_detached",
 )
 _STRING_LISTS = ("acquired_by", "methods", "release", "release_functions", "non_raising_methods", "subclass_bases",
-                 "borrowed_params") + CALLABLE_SUBSETS
+                 "borrowed_params", "release_may_time_out") + CALLABLE_SUBSETS
 _BOOLEANS = ("long_lived", "is_path", "borrows_its_arguments", "not_a_resource_when_discarded")
 _STRINGS = ("name", "kind", "summary", "verb", "exit", "receiver", "method_arguments", "protocol", "kept_path_model")
 MODEL_FIELDS = frozenset(_STRING_LISTS + _BOOLEANS + _STRINGS + ("parts",))
@@ -73,6 +73,8 @@ class Model:
     is_path: bool = False
     parts: Tuple[Tuple[int, str], ...] = ()
     non_raising_methods: Tuple[str, ...] = ()
+    # Releases that, given ``timeout=``, may raise and leave it held (``communicate``).
+    release_may_time_out: Tuple[str, ...] = ()
     borrows_its_arguments: bool = False
     not_a_resource_when_discarded: bool = False
     hold_nothing_over_memory_buffer: Tuple[str, ...] = ()
@@ -184,7 +186,7 @@ def parse_model(raw: Any, where: str, family: str, require_name: bool = True) ->
         if key in _STRING_LISTS:
             if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
                 raise KnowledgeError(f"{where}: `{key}` must be a list of strings")
-            pattern = _IDENTIFIER if key in ("methods", "release", "non_raising_methods") else _DOTTED
+            pattern = _IDENTIFIER if key in ("methods", "release", "non_raising_methods", "release_may_time_out") else _DOTTED
             if key == "borrowed_params":
                 pattern = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$")
             for item in value:

@@ -105,4 +105,6 @@ def _use_words(use: str, name: str) -> str:
         return "iterated by a loop that can stop early"
     if use == "iterated":
         return "iterated over"
+    if use == "yielded-from":
+        return "yielded from"
     return "discarded"
