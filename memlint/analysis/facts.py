@@ -20,7 +20,7 @@ import libcst as cst
 
 from memlint.analysis.model import Acquisition
 from memlint.analysis.names import ImportTable, block_of, dotted, iter_statements
-from memlint.analysis.resources import RESOURCE_CALLS, ResourceSpec, candidate_names, custom_specs
+from memlint.analysis.resources import KNOWLEDGE, RESOURCE_CALLS, ResourceSpec, candidate_names, custom_specs
 from memlint.analysis.walk import find
 from memlint.options import RuleOptions
 
@@ -76,7 +76,7 @@ class ModuleContext:
         self.table: Dict[str, ResourceSpec] = dict(RESOURCE_CALLS)
         self.table.update(custom_specs(options.resources))
         self.candidates: FrozenSet[str] = candidate_names(options.resources)
-        self.imports = ImportTable()
+        self.imports = ImportTable(KNOWLEDGE.reexported_modules)
         self.shadowed: Set[str] = set()
         self.functions: Dict[str, cst.FunctionDef] = {}
         self.classes: Dict[str, ClassInfo] = {}

@@ -487,12 +487,7 @@ class Interpreter:
     def _may_time_out(self, call: Optional[cst.CSTNode]) -> bool:
         """A release given ``timeout=`` that can raise with the resource still held, unless
         the handler of the ``try`` around it releases it (kills the child and waits)."""
-        spec = self.tracker.spec
-        if not isinstance(call, cst.Call) or not isinstance(call.func, cst.Attribute) or not spec.model:
-            return False
-        if call.func.attr.value not in KNOWLEDGE.models[spec.model].release_may_time_out:
-            return False
-        if not any(arg.keyword is not None and arg.keyword.value == "timeout" for arg in call.args):
+        if not self._timed_release(call):
             return False
         for try_node in reversed(self.open_tries):
             for handler in try_node.handlers:  # type: ignore[attr-defined]
@@ -507,10 +502,18 @@ class Interpreter:
                 isinstance(func, cst.Attribute)
                 and func.attr.value in self.tracker.spec.release
                 and dotted(func.value) in self.tracker.names
-                and func.attr.value not in KNOWLEDGE.models[self.tracker.spec.model].release_may_time_out
+                and not self._timed_release(found)
             ):
                 return True
         return False
+
+    def _timed_release(self, call: Optional[cst.CSTNode]) -> bool:
+        spec = self.tracker.spec
+        if not isinstance(call, cst.Call) or not isinstance(call.func, cst.Attribute) or not spec.model:
+            return False
+        if call.func.attr.value not in KNOWLEDGE.models[spec.model].release_may_time_out:
+            return False
+        return any(arg.keyword is not None and arg.keyword.value == "timeout" for arg in call.args)
 
     def _mentions_inside(self, scope: cst.CSTNode) -> bool:
         for found, _ in find(scope, (cst.Name,), stop=()):

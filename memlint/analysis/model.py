@@ -74,6 +74,8 @@ class Lifetime:
     is_lock: bool = False
     # A unique path made in a directory the caller chose (``mkstemp(dir=...)``).
     in_chosen_directory: bool = False
+    # ``name`` holds many of them (``files = [open(p) for p in paths]``).
+    in_container: bool = False
 
 
 @dataclass(eq=False)

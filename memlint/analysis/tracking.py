@@ -145,7 +145,7 @@ def _track(
             scope.class_info.owned.setdefault(attr, (call, acquisition))
     _unbound_in_finally(ctx, scope, path, name, analysis, acquisition)
     chosen = spec.is_path and any(arg.keyword is not None and arg.keyword.value == "dir" for arg in call.args)
-    _record(ctx, name, spec, outcome, analysis, acquisition, in_chosen_directory=chosen)
+    _record(ctx, name, spec, outcome, analysis, acquisition, in_chosen_directory=chosen, in_container=site.container)
 
 
 def _guard_flags(statement: Optional[cst.CSTNode], path: Tuple[cst.CSTNode, ...]) -> Set[str]:
@@ -185,10 +185,10 @@ def _smalls(statement: cst.CSTNode) -> Tuple[cst.CSTNode, ...]:
 
 def _record(
     ctx: ModuleContext, name: str, spec: ResourceSpec, outcome: Outcome, analysis: ModuleAnalysis, acquisition: Acquisition,
-    in_chosen_directory: bool = False,
+    **extra: bool,
 ) -> None:
     """Keep the interpreter's verdict on one named resource as a ``Lifetime`` fact."""
-    analysis.facts.append(lifetime.lifetime_fact(ctx, acquisition, name, spec, outcome, in_chosen_directory=in_chosen_directory))
+    analysis.facts.append(lifetime.lifetime_fact(ctx, acquisition, name, spec, outcome, **extra))
 
 
 def _unbound_in_finally(

@@ -137,6 +137,8 @@ class Knowledge:
     path_methods: FrozenSet[str] = frozenset()
     path_wrappers: FrozenSet[str] = frozenset()
     memory_buffers: FrozenSet[str] = frozenset()
+    # A module name imported from elsewhere -> the standard library module it stands for.
+    reexported_modules: Dict[str, str] = field(default_factory=dict)
     digest: str = ""
 
 
@@ -329,4 +331,10 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.path_methods = frozenset(strings("paths", "methods"))
     knowledge.path_wrappers = frozenset(strings("paths", "wrappers"))
     knowledge.memory_buffers = frozenset(strings("memory-buffers", "constructors"))
+    reexports = calls.get("re-exports", {}).get("modules", {}) if isinstance(calls.get("re-exports", {}), Mapping) else None
+    if not isinstance(reexports, Mapping) or not all(
+        isinstance(key, str) and isinstance(value, str) and _DOTTED.match(value) for key, value in reexports.items()
+    ):
+        raise KnowledgeError(f"{CALLS_FILE}: [re-exports] modules must map a name to a dotted module name")
+    knowledge.reexported_modules = dict(reexports)
     return knowledge
