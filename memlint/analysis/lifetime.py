@@ -435,7 +435,8 @@ class Interpreter:
         aliases: List[str] = []
         for found, path in occurrences:
             if isinstance(found, (cst.Lambda, cst.FunctionDef)):
-                escaped = True
+                if not self._lambda_only_uses(found, path):
+                    escaped = True
                 continue
             name = dotted(found)  # type: ignore[arg-type]
             if name in tracker.holders and not _is_attribute_part(found, path):
@@ -514,6 +515,27 @@ class Interpreter:
         if call.func.attr.value not in KNOWLEDGE.models[spec.model].release_may_time_out:
             return False
         return any(arg.keyword is not None and arg.keyword.value == "timeout" for arg in call.args)
+
+    def _lambda_only_uses(self, found: cst.CSTNode, path: Tuple[cst.CSTNode, ...]) -> bool:
+        """``retry(lambda: sock.connect(addr))``: a lambda handed to a call that only calls
+        methods of the resource uses it there and then; it takes nothing over."""
+        if not isinstance(found, cst.Lambda) or not path or not isinstance(path[-1], cst.Arg):
+            return False
+        release = self.tracker.spec.release | {"__exit__", "__aexit__"}
+        for name_node, inner in find(found.body, (cst.Name,), stop=()):
+            if name_node.value not in self.tracker.names:  # type: ignore[attr-defined]
+                continue
+            parent = inner[-1] if inner else None
+            grand = inner[-2] if len(inner) > 1 else None
+            if not (
+                isinstance(parent, cst.Attribute)
+                and parent.value is name_node
+                and isinstance(grand, cst.Call)
+                and grand.func is parent
+                and parent.attr.value not in release
+            ):
+                return False
+        return True
 
     def _mentions_inside(self, scope: cst.CSTNode) -> bool:
         for found, _ in find(scope, (cst.Name,), stop=()):
@@ -601,6 +623,14 @@ def run(
     interpreter = Interpreter(ctx, tracker, scope_class, yields_raise)
     flow = interpreter.block(body, NONE)
     return conclude(tracker, flow)
+
+
+def explicit_raises(
+    ctx: "ModuleContext", tracker: Tracker, body: Sequence[cst.CSTNode], scope_class: Optional[str]
+) -> List[cst.CSTNode]:
+    """The ``raise`` statements that leave the function with the resource held."""
+    flow = Interpreter(ctx, tracker, scope_class).block(body, NONE)
+    return [node for mask, node, kind in flow.raises if kind == "raise" and mask & OPEN]
 
 
 def lifetime_fact(

@@ -91,13 +91,39 @@ def _returned_resource(ctx: ModuleContext, scope: Scope) -> Optional[ResourceSpe
                                 bound[element.value] = part
             elif isinstance(small, cst.Return) and small.value is not None:
                 value = small.value.expression if isinstance(small.value, cst.Await) else small.value
-                if isinstance(value, cst.Call):
+                if isinstance(value, cst.Tuple):
+                    tupled = _returned_tuple(ctx, scope, value, bound)
+                    if tupled is not None:
+                        return tupled
+                elif isinstance(value, cst.Call):
                     spec = acquisition_spec(ctx, value, scope)
                     if spec is not None and not spec.parts:
                         return spec
                 elif isinstance(value, cst.Name) and value.value in bound:
                     return bound[value.value]
     return None
+
+
+def _returned_tuple(
+    ctx: ModuleContext, scope: Scope, value: cst.Tuple, bound: Dict[str, ResourceSpec]
+) -> Optional[ResourceSpec]:
+    """``return buf, len(data)``: a tuple whose items include fresh resources."""
+    parts = []
+    for position, element in enumerate(value.elements):
+        if isinstance(element, cst.StarredElement):
+            return None
+        item = element.value
+        spec: Optional[ResourceSpec] = None
+        if isinstance(item, cst.Name):
+            spec = bound.get(item.value)
+        elif isinstance(item, cst.Call):
+            spec = acquisition_spec(ctx, item, scope)
+        if spec is not None and not spec.parts:
+            parts.append((position, spec))
+    if not parts:
+        return None
+    first = parts[0][1]
+    return ResourceSpec(first.kind, parts=tuple(parts), verb=first.verb)
 
 
 def find_resource_classes(ctx: ModuleContext, scopes: List[Scope]) -> None:

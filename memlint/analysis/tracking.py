@@ -26,7 +26,7 @@ from memlint.analysis.facts import (
 from memlint.analysis.locks import analyze_lock
 from memlint.analysis.model import Acquisition, ModuleAnalysis, UnboundInFinally, UnnamedUse
 from memlint.analysis.names import dotted, iter_statements
-from memlint.analysis.ownership import stored_attrs
+from memlint.analysis.ownership import releasers_of, stored_attrs
 from memlint.analysis.resources import ANY_RELEASE_FUNCS, ANY_RELEASE_METHODS, KEPT_FILE_PATH, KNOWLEDGE, ResourceSpec
 from memlint.analysis.sites import Site, classify_site, enclosing_statement
 from memlint.analysis.walk import find
@@ -82,6 +82,8 @@ def analyze_scope(ctx: ModuleContext, scope: Scope, analysis: ModuleAnalysis) ->
         elif site.kind == "store-self":
             if scope.class_info is not None:
                 scope.class_info.owned.setdefault(site.attr, (call, acquisition))
+                if isinstance(scope.node, cst.FunctionDef) and scope.node.name.value == "__init__":
+                    _raise_in_init(ctx, scope, call, path, site, spec, class_name, analysis, acquisition)
         elif site.kind == "track":
             for name, part in site.names:
                 # Module constants, long-lived objects and globals the functions use live as
@@ -146,6 +148,31 @@ def _track(
     _unbound_in_finally(ctx, scope, path, name, analysis, acquisition)
     chosen = spec.is_path and any(arg.keyword is not None and arg.keyword.value == "dir" for arg in call.args)
     _record(ctx, name, spec, outcome, analysis, acquisition, in_chosen_directory=chosen, in_container=site.container)
+
+
+def _raise_in_init(
+    ctx: ModuleContext,
+    scope: Scope,
+    call: cst.Call,
+    path: Tuple[cst.CSTNode, ...],
+    site: Site,
+    spec: ResourceSpec,
+    class_name: Optional[str],
+    analysis: ModuleAnalysis,
+    acquisition: Acquisition,
+) -> None:
+    """``self.conn = connect(); ...; raise``: ``__init__`` gives up the half-built object and
+    with it the only way to the connection. Kept on ``self`` at the end is the class's business."""
+    if spec.parts or site.statement is None:
+        return
+    name = f"self.{site.attr}"
+    _statement, loops = enclosing_statement(path)
+    tracker = Tracker({name}, spec, call, site.statement, enclosing_loops=loops)
+    tracker.release_self_methods = releasers_of(ctx, class_name, site.attr)
+    explicit = lifetime.explicit_raises(ctx, tracker, scope.body, class_name)
+    if explicit:
+        outcome = Outcome("raise", explicit[0], "raise", tuple(tracker.release_nodes))
+        _record(ctx, name, spec, outcome, analysis, acquisition)
 
 
 def _guard_flags(statement: Optional[cst.CSTNode], path: Tuple[cst.CSTNode, ...]) -> Set[str]:
