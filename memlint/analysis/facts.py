@@ -195,6 +195,10 @@ def _cached_pattern(names: FrozenSet[str]) -> "re.Pattern[bytes]":
     return word_pattern(names)
 
 
+# A method that may register a value on self for a helper to release (``analysis.registered``).
+MAY_REGISTER = re.compile(rb"self\.\w+\.(?:append|add|extend|insert)\(\s*\w+\s*\)")
+
+
 def mark_quiet_functions(
     ctx: ModuleContext, scopes: List[Scope], tree: ast.Module, source: str, options: RuleOptions
 ) -> None:
@@ -216,7 +220,7 @@ def mark_quiet_functions(
         if scope.node.name.value != node.name:  # type: ignore[attr-defined]
             return
         text = "".join(lines[node.lineno - 1 : node.end_lineno]).encode("utf-8", "surrogatepass")  # type: ignore[attr-defined]
-        scope.quiet = search(text) is None
+        scope.quiet = search(text) is None and not (scope.class_info is not None and MAY_REGISTER.search(text))
 
 
 def is_generator(function: cst.FunctionDef) -> bool:

@@ -27,6 +27,7 @@ from memlint.analysis.locks import analyze_lock
 from memlint.analysis.model import Acquisition, ModuleAnalysis, UnboundInFinally, UnnamedUse
 from memlint.analysis.names import dotted, iter_statements
 from memlint.analysis.ownership import releasers_of, stored_attrs
+from memlint.analysis.registered import REGISTERED, registered_values
 from memlint.analysis.resources import ANY_RELEASE_FUNCS, ANY_RELEASE_METHODS, KEPT_FILE_PATH, KNOWLEDGE, ResourceSpec
 from memlint.analysis.sites import Site, classify_site, enclosing_statement
 from memlint.analysis.walk import find
@@ -55,20 +56,25 @@ def analyze_scope(ctx: ModuleContext, scope: Scope, analysis: ModuleAnalysis) ->
         or last_name(call.func) in ctx.resource_classes
         or (scope.class_info is not None and last_name(call.func) in scope.class_info.factories)
     ]
-    if not interesting:
-        return
-    fill_scope_names(ctx, scope)
-    ctx.self_calls_in_scope = {
+    self_calls = {
         call.func.attr.value
         for call, _ in calls
         if isinstance(call.func, cst.Attribute) and isinstance(call.func.value, cst.Name) and call.func.value.value == "self"
     }
+    ctx.self_calls_in_scope = self_calls
+    registered = registered_values(ctx, scope) if scope.class_info is not None and self_calls else set()
+    if registered:
+        interesting += [(call, path) for call, path in calls if id(call) in registered]
+    if not interesting:
+        return
+    fill_scope_names(ctx, scope)
+    ctx.self_calls_in_scope = self_calls
     class_name = scope.class_info.node.name.value if scope.class_info else None
     for call, path in interesting:
         if last_name(call.func) in KNOWLEDGE.lock_methods:
             analyze_lock(ctx, scope, call, path, analysis)
             continue
-        spec = acquisition_spec(ctx, call, scope)
+        spec = REGISTERED if id(call) in registered else acquisition_spec(ctx, call, scope)
         if spec is None:
             continue
         label = ctx.label(call.func)
