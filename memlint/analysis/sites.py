@@ -8,7 +8,7 @@ on ``self`` (its class then owns it: ``ownership``), handed on, used without a n
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import FrozenSet, Optional, Set, Tuple
+from typing import FrozenSet, List, Optional, Set, Tuple
 
 import libcst as cst
 
@@ -48,6 +48,9 @@ class Site:
     # ``f = open(p) if p else sys.stdout``), and whether the name holds many of them.
     guards: FrozenSet[str] = frozenset()
     container: bool = False
+    # The tests of the conditional expressions that chose the resource (their code), each
+    # with whether the resource is chosen when it holds.
+    choices: Tuple[Tuple[str, bool], ...] = ()
 
 
 def enclosing_statement(path: Tuple[cst.CSTNode, ...]) -> Tuple[Optional[cst.CSTNode], Tuple[cst.CSTNode, ...]]:
@@ -65,6 +68,7 @@ def classify_site(ctx: ModuleContext, call: cst.Call, path: Tuple[cst.CSTNode, .
     node: cst.CSTNode = call
     index = len(path) - 1
     guards: Set[str] = set()
+    choices: List[Tuple[str, bool]] = []
     gathered = False
     while index >= 0:
         outer = path[index]
@@ -72,6 +76,7 @@ def classify_site(ctx: ModuleContext, call: cst.Call, path: Tuple[cst.CSTNode, .
             # ``open(p) if p else sys.stdout``: the name holds the resource only when the
             # test chose it, so the test guards its release like a flag would.
             guards |= _chosen_when(outer, node)
+            choices.append((" ".join(ctx.module.code_for_node(outer.test).split()), outer.body is node))
         elif isinstance(outer, COMPREHENSIONS) and outer.elt is node and not gathered:
             gathered = True  # ``[open(p) for p in paths]``: a container of resources
         elif not isinstance(outer, cst.Await):
@@ -86,6 +91,7 @@ def classify_site(ctx: ModuleContext, call: cst.Call, path: Tuple[cst.CSTNode, .
         return _gathered_site(ctx, node, path, index, spec)
     site = _site_of_value(ctx, call, node, path, index, spec)
     site.guards = frozenset(guards)
+    site.choices = tuple(choices)
     return site
 
 

@@ -146,7 +146,7 @@ def _track(
     _statement, loops = enclosing_statement(path)
     tracker = Tracker({name}, spec, call, site.statement, enclosing_loops=loops)  # type: ignore[arg-type]
     tracker.container = name in scope.containers or site.container
-    tracker.guards = _guard_flags(site.statement, path) | site.guards
+    tracker.guards = _guard_flags(site.statement, path) | site.guards | _choice_flags(ctx, site, path, scope.body)
     outcome = lifetime.run(ctx, tracker, scope.body, class_name, yields_raise=not scope.is_context_manager)
     if scope.class_info is not None:
         for attr in stored_attrs(ctx, scope, tracker):
@@ -208,6 +208,48 @@ def _guard_flags(statement: Optional[cst.CSTNode], path: Tuple[cst.CSTNode, ...]
                     flags.add(prefix + small.targets[0].target.value)
         break
     return flags
+
+
+_OPPOSITES = ((" is not ", " is "), (" != ", " == "), (" not in ", " in "))
+
+
+def _choice_flags(
+    ctx: ModuleContext, site: Site, path: Tuple[cst.CSTNode, ...], scope_body: Tuple[cst.CSTNode, ...]
+) -> Set[str]:
+    """``close_session = session is None`` just before ``session = session if session is not
+    None else ClientSession()``: the flag says whether the new session was chosen."""
+    if not site.choices or not path:
+        return set()
+    flags: Set[str] = set()
+    # The innermost block around the acquisition; the scope's own body when it sits there.
+    statements, line = list(scope_body), path[0]
+    for index in range(len(path) - 1, -1, -1):
+        if isinstance(path[index], cst.IndentedBlock) and index + 1 < len(path):
+            statements, line = list(path[index].body), path[index + 1]  # type: ignore[attr-defined]
+            break
+    position = next((i for i, s in enumerate(statements) if s is line), None)
+    if position is not None:
+        for earlier in statements[max(0, position - 3) : position]:
+            for small in _smalls(earlier):
+                if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)):
+                    continue
+                flag, said = small.targets[0].target.value, " ".join(ctx.module.code_for_node(small.value).split())
+                for test, chosen_when_true in site.choices:
+                    if said == test:
+                        flags.add(flag if chosen_when_true else "!" + flag)
+                    elif said in _opposites(test):
+                        flags.add("!" + flag if chosen_when_true else flag)
+    return flags
+
+
+def _opposites(test: str) -> Set[str]:
+    found = {test[4:]} if test.startswith("not ") else {"not " + test}
+    for negative, positive in _OPPOSITES:
+        if negative in test:
+            found.add(test.replace(negative, positive, 1))
+        elif positive in test:
+            found.add(test.replace(positive, negative, 1))
+    return found
 
 
 def _smalls(statement: cst.CSTNode) -> Tuple[cst.CSTNode, ...]:
