@@ -14,9 +14,10 @@ from typing import List, Optional, Set, Tuple
 import libcst as cst
 
 from memlint.analysis.facts import SMALL_CONTAINERS, ModuleContext, Scope
-from memlint.analysis.names import iter_statements, self_attribute
+from memlint.analysis.names import dotted, iter_statements, self_attribute
 from memlint.analysis.ownership import releasers_of
-from memlint.analysis.resources import HANDOFF_METHODS, ResourceSpec
+from memlint.analysis.resources import ANY_RELEASE_FUNCS, ANY_RELEASE_METHODS, HANDOFF_METHODS, ResourceSpec
+from memlint.analysis.walk import find
 
 # What messages call a value known only by the helper that cleans it up.
 REGISTERED = ResourceSpec("resource", verb="cleaned up")
@@ -39,8 +40,10 @@ def registered_values(ctx: ModuleContext, scope: Scope) -> Set[int]:
             if call is not None:
                 made.append(call)
             attr, name = _registration(small)
-            if attr and name and releasers_of(ctx, class_name, attr) & ctx.self_calls_in_scope:
-                registered.add(name)
+            if attr and name:
+                helpers = releasers_of(ctx, class_name, attr) & ctx.self_calls_in_scope
+                if any(_releases_each_item(ctx, info.methods.get(helper), attr) for helper in helpers):
+                    registered.add(name)
     return {id(call) for name, call in made if name in registered and _unknown_maker(ctx, scope, call)}
 
 
@@ -70,3 +73,21 @@ def _unknown_maker(ctx: ModuleContext, scope: Scope, call: cst.Call) -> bool:
     """The maker is not already known to return a resource (then it is followed as that)."""
     method = call.func.attr.value  # type: ignore[attr-defined]
     return scope.class_info is not None and method not in scope.class_info.factories
+
+
+def _releases_each_item(ctx: ModuleContext, helper: Optional[cst.FunctionDef], attr: str) -> bool:
+    """The helper goes through ``self.attr`` and releases every item (``for f in self.temp_files:
+    os.remove(f)``): the shape of a cleanup helper, not just any method that touches the attribute."""
+    if helper is None:
+        return False
+    for loop, _ in find(helper.body, (cst.For,)):
+        if dotted(loop.iter) != f"self.{attr}" or not isinstance(loop.target, cst.Name):  # type: ignore[attr-defined]
+            continue
+        item = loop.target.value  # type: ignore[attr-defined]
+        for call, _ in find(loop.body, (cst.Call,)):  # type: ignore[attr-defined]
+            func = call.func  # type: ignore[attr-defined]
+            if isinstance(func, cst.Attribute) and dotted(func.value) == item and func.attr.value in ANY_RELEASE_METHODS:
+                return True
+            if (ctx.resolve(func) or "") in ANY_RELEASE_FUNCS and any(dotted(a.value) == item for a in call.args):  # type: ignore[attr-defined]
+                return True
+    return False
