@@ -95,10 +95,12 @@ def conclude(tracker: Tracker, flow: Flow) -> Outcome:
     if normal_leak:
         if not tracker.ever_released:
             return Outcome("never", release_nodes=releases)
-        if tracker.loop_exits and not _inside_loops(tracker, [entry[1] for entry in returns + explicit]):
-            # The ``continue`` (or ``break``) left it held; a later exit only shows it.
-            node, kind = tracker.loop_exits[0]
-            return Outcome("loop-exit", node, kind, releases)
+        skips = [node for node, kind in tracker.loop_exits if kind == "continue"]
+        if skips and not _inside_loops(tracker, [entry[1] for entry in returns + explicit]):
+            # The ``continue`` left it held for the next iteration to lose; a ``return`` or
+            # ``raise`` after the loop only shows it. (A ``break`` leads to the code after the
+            # loop, which may well release it.)
+            return Outcome("loop-exit", skips[0], "continue", releases)
         if returns:
             return Outcome("return", returns[0][1], "return", releases)
         if explicit:
