@@ -46,6 +46,8 @@ class Interpreter:
         self.yields_raise = yields_raise
         self.handler_depth = 0
         self.mentions = Mentions(ctx, tracker, scope_class)
+        # The body being interpreted (set by ``run``): where a nested class may be used.
+        self.body: Sequence[cst.CSTNode] = ()
         self._seen_rebinds: Set[int] = set()
         # The ``try`` statements whose body is being interpreted, innermost last.
         self.open_tries: List[cst.CSTNode] = []
@@ -310,12 +312,28 @@ class Interpreter:
         return flow
 
     def nested_scope(self, node: cst.CSTNode, mask: int) -> int:
-        """A nested function or class that refers to the resource takes it over."""
+        """A nested function or class that refers to the resource takes it over, unless it is a
+        class that never leaves the function (only its attributes are read)."""
         for name_node, _ in find(node, (cst.Name,), stop=()):
             if name_node.value in self.tracker.names:  # type: ignore[attr-defined]
+                if isinstance(node, cst.ClassDef) and not self._class_leaves(node.name.value):
+                    return mask
                 self._release(None)
                 return after_release(mask)
         return mask
+
+    def _class_leaves(self, class_name: str) -> bool:
+        """Whether the function uses the class other than by reading its attributes
+        (``Job.executor``): instantiated, returned, passed or stored, it may outlive the call."""
+        for name_node, path in find(cst.Module(body=list(self.body)), (cst.Name,), stop=()):
+            if name_node.value != class_name or not path:  # type: ignore[attr-defined]
+                continue
+            parent = path[-1]
+            if isinstance(parent, cst.ClassDef) and parent.name is name_node:
+                continue
+            if not (isinstance(parent, cst.Attribute) and parent.value is name_node):
+                return True
+        return False
 
     # -- tests ------------------------------------------------------------------------
 
@@ -621,6 +639,7 @@ def run(
     yields_raise: bool = True,
 ) -> Outcome:
     interpreter = Interpreter(ctx, tracker, scope_class, yields_raise)
+    interpreter.body = body
     flow = interpreter.block(body, NONE)
     return conclude(tracker, flow)
 
