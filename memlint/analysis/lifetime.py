@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
+from memlint.analysis.captures import class_leaves, lambda_only_uses, may_time_out
 from memlint.analysis.flow import DONE, NONE, OPEN, Flow, Outcome, Tracker, after_release, conclude
 from memlint.analysis.mentions import Mentions
 from memlint.analysis.model import Acquisition, Lifetime
 from memlint.analysis.names import block_of, dotted
 from memlint.analysis.raises import raising_calls
-from memlint.analysis.resources import KNOWLEDGE, TERMINATORS, ResourceSpec
+from memlint.analysis.resources import TERMINATORS, ResourceSpec
 from memlint.analysis.walk import find
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -316,24 +317,11 @@ class Interpreter:
         class that never leaves the function (only its attributes are read)."""
         for name_node, _ in find(node, (cst.Name,), stop=()):
             if name_node.value in self.tracker.names:  # type: ignore[attr-defined]
-                if isinstance(node, cst.ClassDef) and not self._class_leaves(node.name.value):
+                if isinstance(node, cst.ClassDef) and not class_leaves(self.body, node.name.value):
                     return mask
                 self._release(None)
                 return after_release(mask)
         return mask
-
-    def _class_leaves(self, class_name: str) -> bool:
-        """Whether the function uses the class other than by reading its attributes
-        (``Job.executor``): instantiated, returned, passed or stored, it may outlive the call."""
-        for name_node, path in find(cst.Module(body=list(self.body)), (cst.Name,), stop=()):
-            if name_node.value != class_name or not path:  # type: ignore[attr-defined]
-                continue
-            parent = path[-1]
-            if isinstance(parent, cst.ClassDef) and parent.name is name_node:
-                continue
-            if not (isinstance(parent, cst.Attribute) and parent.value is name_node):
-                return True
-        return False
 
     # -- tests ------------------------------------------------------------------------
 
@@ -453,7 +441,7 @@ class Interpreter:
         aliases: List[str] = []
         for found, path in occurrences:
             if isinstance(found, (cst.Lambda, cst.FunctionDef)):
-                if not self._lambda_only_uses(found, path):
+                if not lambda_only_uses(self.tracker, found, path):
                     escaped = True
                 continue
             name = dotted(found)  # type: ignore[arg-type]
@@ -466,7 +454,7 @@ class Interpreter:
             if call is not None and verdict in ("release", "escape", "register", "reclaim"):
                 handled_calls.add(id(call))
             if verdict == "release":
-                if mask & OPEN and self._may_time_out(call):
+                if mask & OPEN and may_time_out(self.tracker, call, self.open_tries):
                     # ``proc.communicate(timeout=5)`` raising TimeoutExpired leaves the child.
                     flow.raise_any |= mask
                     flow.raises.append((mask, call, "call"))  # type: ignore[arg-type]
@@ -502,58 +490,6 @@ class Interpreter:
         for name, found in rebinds:
             current = self._rebind(name, found, current)
         return current
-
-    def _may_time_out(self, call: Optional[cst.CSTNode]) -> bool:
-        """A release given ``timeout=`` that can raise with the resource still held, unless
-        the handler of the ``try`` around it releases it (kills the child and waits)."""
-        if not self._timed_release(call):
-            return False
-        for try_node in reversed(self.open_tries):
-            for handler in try_node.handlers:  # type: ignore[attr-defined]
-                if self._releases_in(handler.body):
-                    return False
-        return True
-
-    def _releases_in(self, body: cst.CSTNode) -> bool:
-        for found, _ in find(body, (cst.Call,)):
-            func = found.func  # type: ignore[attr-defined]
-            if (
-                isinstance(func, cst.Attribute)
-                and func.attr.value in self.tracker.spec.release
-                and dotted(func.value) in self.tracker.names
-                and not self._timed_release(found)
-            ):
-                return True
-        return False
-
-    def _timed_release(self, call: Optional[cst.CSTNode]) -> bool:
-        spec = self.tracker.spec
-        if not isinstance(call, cst.Call) or not isinstance(call.func, cst.Attribute) or not spec.model:
-            return False
-        if call.func.attr.value not in KNOWLEDGE.models[spec.model].release_may_time_out:
-            return False
-        return any(arg.keyword is not None and arg.keyword.value == "timeout" for arg in call.args)
-
-    def _lambda_only_uses(self, found: cst.CSTNode, path: Tuple[cst.CSTNode, ...]) -> bool:
-        """``retry(lambda: sock.connect(addr))``: a lambda handed to a call that only calls
-        methods of the resource uses it there and then; it takes nothing over."""
-        if not isinstance(found, cst.Lambda) or not path or not isinstance(path[-1], cst.Arg):
-            return False
-        release = self.tracker.spec.release | {"__exit__", "__aexit__"}
-        for name_node, inner in find(found.body, (cst.Name,), stop=()):
-            if name_node.value not in self.tracker.names:  # type: ignore[attr-defined]
-                continue
-            parent = inner[-1] if inner else None
-            grand = inner[-2] if len(inner) > 1 else None
-            if not (
-                isinstance(parent, cst.Attribute)
-                and parent.value is name_node
-                and isinstance(grand, cst.Call)
-                and grand.func is parent
-                and parent.attr.value not in release
-            ):
-                return False
-        return True
 
     def _mentions_inside(self, scope: cst.CSTNode) -> bool:
         for found, _ in find(scope, (cst.Name,), stop=()):
@@ -648,7 +584,9 @@ def explicit_raises(
     ctx: "ModuleContext", tracker: Tracker, body: Sequence[cst.CSTNode], scope_class: Optional[str]
 ) -> List[cst.CSTNode]:
     """The ``raise`` statements that leave the function with the resource held."""
-    flow = Interpreter(ctx, tracker, scope_class).block(body, NONE)
+    interpreter = Interpreter(ctx, tracker, scope_class)
+    interpreter.body = body
+    flow = interpreter.block(body, NONE)
     return [node for mask, node, kind in flow.raises if kind == "raise" and mask & OPEN]
 
 
