@@ -171,7 +171,21 @@ def test_configured_long_lived_resource_is_not_reported_as_a_module_global() -> 
 
 def test_configured_resource_as_a_string_keeps_working() -> None:
     [finding] = memlint.check_source(LEAK, "x.py", {"select": ["MEM001"], "resources": {"wlib.open_widget": "dispose"}})
-    assert finding.message == "`w` (a resource from wlib.open_widget() from `wlib.open_widget()`) is never closed"
+    # Named once, by the call that made it, with the release the configuration gave.
+    assert finding.message == "`w` (a resource from `wlib.open_widget()`) is never released with `dispose()`"
+    [closed] = memlint.check_source(LEAK, "x.py", {"select": ["MEM001"], "resources": {"wlib.open_widget": "close"}})
+    assert closed.message == "`w` (a resource from `wlib.open_widget()`) is never closed"
+
+
+def test_configured_resource_reads_naturally_in_every_rule() -> None:
+    owner = "import wlib\n\nclass Holder:\n    def __init__(self, p):\n        self.w = wlib.open_widget(p)\n"
+    [finding] = memlint.check_source(owner, "x.py", {"select": ["MEM004"], "resources": {"wlib.open_widget": {"release": ["dispose"]}}})
+    assert finding.message == (
+        "`self.w` holds a resource from `wlib.open_widget()` that no method of `Holder` releases with `dispose()`"
+    )
+    dropped = "import wlib\n\ndef f(p):\n    wlib.open_widget(p)\n"
+    [finding] = memlint.check_source(dropped, "x.py", {"select": ["MEM001"], "resources": {"wlib.open_widget": "close"}})
+    assert finding.message == "resource from `wlib.open_widget()` is discarded and never closed"
 
 
 @pytest.mark.parametrize(

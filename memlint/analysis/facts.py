@@ -20,7 +20,7 @@ import libcst as cst
 
 from memlint.analysis.model import Acquisition
 from memlint.analysis.names import ImportTable, block_of, dotted, iter_statements
-from memlint.analysis.resources import RESOURCE_CALLS, ResourceSpec, candidate_names, custom_specs
+from memlint.analysis.resources import KNOWLEDGE, RESOURCE_CALLS, ResourceSpec, candidate_names, custom_specs
 from memlint.analysis.walk import find
 from memlint.options import RuleOptions
 
@@ -76,7 +76,7 @@ class ModuleContext:
         self.table: Dict[str, ResourceSpec] = dict(RESOURCE_CALLS)
         self.table.update(custom_specs(options.resources))
         self.candidates: FrozenSet[str] = candidate_names(options.resources)
-        self.imports = ImportTable()
+        self.imports = ImportTable(KNOWLEDGE.reexported_modules)
         self.shadowed: Set[str] = set()
         self.functions: Dict[str, cst.FunctionDef] = {}
         self.classes: Dict[str, ClassInfo] = {}
@@ -195,6 +195,10 @@ def _cached_pattern(names: FrozenSet[str]) -> "re.Pattern[bytes]":
     return word_pattern(names)
 
 
+# A method that may register a value on self for a helper to release (``analysis.registered``).
+MAY_REGISTER = re.compile(rb"self\.\w+\.(?:append|add|extend|insert)\(\s*\w+\s*\)")
+
+
 def mark_quiet_functions(
     ctx: ModuleContext, scopes: List[Scope], tree: ast.Module, source: str, options: RuleOptions
 ) -> None:
@@ -216,7 +220,7 @@ def mark_quiet_functions(
         if scope.node.name.value != node.name:  # type: ignore[attr-defined]
             return
         text = "".join(lines[node.lineno - 1 : node.end_lineno]).encode("utf-8", "surrogatepass")  # type: ignore[attr-defined]
-        scope.quiet = search(text) is None
+        scope.quiet = search(text) is None and not (scope.class_info is not None and MAY_REGISTER.search(text))
 
 
 def is_generator(function: cst.FunctionDef) -> bool:

@@ -13,6 +13,7 @@ from typing import List, Optional, Set, Tuple
 import libcst as cst
 
 from memlint.analysis.resources import ResourceSpec
+from memlint.analysis.walk import find
 
 NONE, OPEN, DONE = 1, 2, 4
 
@@ -101,6 +102,12 @@ def _verdict(tracker: Tracker, flow: Flow) -> Outcome:
     if normal_leak:
         if not tracker.ever_released:
             return Outcome("never", release_nodes=releases)
+        skips = [node for node, kind in tracker.loop_exits if kind == "continue"]
+        if skips and not _inside_loops(tracker, [entry[1] for entry in returns + explicit]):
+            # The ``continue`` left it held for the next iteration to lose; a ``return`` or
+            # ``raise`` after the loop only shows it. (A ``break`` leads to the code after the
+            # loop, which may well release it.)
+            return Outcome("loop-exit", skips[0], "continue", releases)
         if returns:
             return Outcome("return", returns[0][1], "return", releases)
         if explicit:
@@ -114,3 +121,15 @@ def _verdict(tracker: Tracker, flow: Flow) -> Outcome:
     if error:
         return Outcome("error", error[0][1], error[0][2], releases)
     return Outcome("ok", release_nodes=releases)
+
+
+def _inside_loops(tracker: Tracker, exits: List[cst.CSTNode]) -> bool:
+    """Whether one of ``exits`` lies inside a loop that contains the acquisition."""
+    if not exits:
+        return False
+    wanted = {id(node) for node in exits}
+    for loop in tracker.enclosing_loops:
+        for found, _ in find(loop, (cst.Return, cst.Raise)):
+            if id(found) in wanted:
+                return True
+    return False

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
+from memlint.analysis.captures import class_leaves, lambda_only_uses, may_time_out
 from memlint.analysis.flow import DONE, NONE, OPEN, Flow, Outcome, Tracker, after_release, conclude
 from memlint.analysis.mentions import Mentions
 from memlint.analysis.model import Acquisition, Lifetime
@@ -46,10 +47,14 @@ class Interpreter:
         self.yields_raise = yields_raise
         self.handler_depth = 0
         self.mentions = Mentions(ctx, tracker, scope_class)
+        # The body being interpreted (set by ``run``): where a nested class may be used.
+        self.body: Sequence[cst.CSTNode] = ()
         self._seen_rebinds: Set[int] = set()
         # Collections filled by an ``except`` block that released the resource: a test on
         # them after a retry loop is about attempts that were closed.
         self.failure_records: Set[str] = set()
+        # The ``try`` statements whose body is being interpreted, innermost last.
+        self.open_tries: List[cst.CSTNode] = []
 
     # -- blocks and statements -------------------------------------------------------
 
@@ -204,7 +209,11 @@ class Interpreter:
         return flow
 
     def try_statement(self, node: cst.CSTNode, mask: int) -> Flow:
-        body = self.suite(node.body, mask)  # type: ignore[attr-defined]
+        self.open_tries.append(node)
+        try:
+            body = self.suite(node.body, mask)  # type: ignore[attr-defined]
+        finally:
+            self.open_tries.pop()
         result = Flow()
         result.breaks, result.continues = body.breaks, body.continues
         result.returns.extend(body.returns)
@@ -353,9 +362,12 @@ class Interpreter:
         return flow
 
     def nested_scope(self, node: cst.CSTNode, mask: int) -> int:
-        """A nested function or class that refers to the resource takes it over."""
+        """A nested function or class that refers to the resource takes it over, unless it is a
+        class that never leaves the function (only its attributes are read)."""
         for name_node, _ in find(node, (cst.Name,), stop=()):
             if name_node.value in self.tracker.names:  # type: ignore[attr-defined]
+                if isinstance(node, cst.ClassDef) and not class_leaves(self.body, node.name.value):
+                    return mask
                 self._release(None)
                 return after_release(mask)
         return mask
@@ -480,7 +492,8 @@ class Interpreter:
         aliases: List[str] = []
         for found, path in occurrences:
             if isinstance(found, (cst.Lambda, cst.FunctionDef)):
-                escaped = True
+                if not lambda_only_uses(self.tracker, found, path):
+                    escaped = True
                 continue
             name = dotted(found)  # type: ignore[arg-type]
             if name in tracker.holders and not _is_attribute_part(found, path):
@@ -492,6 +505,10 @@ class Interpreter:
             if call is not None and verdict in ("release", "escape", "register", "reclaim"):
                 handled_calls.add(id(call))
             if verdict == "release":
+                if mask & OPEN and may_time_out(self.tracker, call, self.open_tries):
+                    # ``proc.communicate(timeout=5)`` raising TimeoutExpired leaves the child.
+                    flow.raise_any |= mask
+                    flow.raises.append((mask, call, "call"))  # type: ignore[arg-type]
                 released = True
                 self._release(_statement_of(path, node))
             elif verdict == "escape":
@@ -611,8 +628,19 @@ def run(
     yields_raise: bool = True,
 ) -> Outcome:
     interpreter = Interpreter(ctx, tracker, scope_class, yields_raise)
+    interpreter.body = body
     flow = interpreter.block(body, NONE)
     return conclude(tracker, flow)
+
+
+def explicit_raises(
+    ctx: "ModuleContext", tracker: Tracker, body: Sequence[cst.CSTNode], scope_class: Optional[str]
+) -> List[cst.CSTNode]:
+    """The ``raise`` statements that leave the function with the resource held."""
+    interpreter = Interpreter(ctx, tracker, scope_class)
+    interpreter.body = body
+    flow = interpreter.block(body, NONE)
+    return [node for mask, node, kind in flow.raises if kind == "raise" and mask & OPEN]
 
 
 def lifetime_fact(

@@ -26,6 +26,9 @@ from memlint.analysis.resources import ANY_RELEASE_METHODS, CLASS_RELEASE_METHOD
 
 def find_factories(ctx: ModuleContext, scopes: List[Scope]) -> None:
     """Functions and methods that return a fresh resource they created count as creating one."""
+    for scope in scopes:
+        if scope.class_info is not None:
+            _stored_factories(ctx, scope)
     for _round in range(2):
         if _round and not (ctx.factories or any(info.factories for info in ctx.classes.values())):
             break  # a factory of factories needs a factory to begin with
@@ -43,6 +46,23 @@ def find_factories(ctx: ModuleContext, scopes: List[Scope]) -> None:
                 scope.class_info.factories.setdefault(name, spec)
             elif name not in ctx.factories:
                 ctx.factories[name] = spec
+
+
+def _stored_factories(ctx: ModuleContext, scope: Scope) -> None:
+    """``self._make = lambda: HTTPConnection(host)``: calling ``self._make()`` acquires."""
+    assert scope.class_info is not None
+    for statement in iter_statements(list(scope.body), into_functions=False):
+        if not isinstance(statement, SMALL_CONTAINERS):
+            continue
+        for small in statement.body:
+            if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.value, cst.Lambda)):
+                continue
+            attr = self_attribute(small.targets[0].target)
+            made = small.value.body
+            if attr and isinstance(made, cst.Call):
+                spec = acquisition_spec(ctx, made, scope)
+                if spec is not None and not spec.parts:
+                    scope.class_info.factories.setdefault(attr, spec)
 
 
 def _returned_resource(ctx: ModuleContext, scope: Scope) -> Optional[ResourceSpec]:
@@ -71,13 +91,39 @@ def _returned_resource(ctx: ModuleContext, scope: Scope) -> Optional[ResourceSpe
                                 bound[element.value] = part
             elif isinstance(small, cst.Return) and small.value is not None:
                 value = small.value.expression if isinstance(small.value, cst.Await) else small.value
-                if isinstance(value, cst.Call):
+                if isinstance(value, cst.Tuple):
+                    tupled = _returned_tuple(ctx, scope, value, bound)
+                    if tupled is not None:
+                        return tupled
+                elif isinstance(value, cst.Call):
                     spec = acquisition_spec(ctx, value, scope)
                     if spec is not None and not spec.parts:
                         return spec
                 elif isinstance(value, cst.Name) and value.value in bound:
                     return bound[value.value]
     return None
+
+
+def _returned_tuple(
+    ctx: ModuleContext, scope: Scope, value: cst.Tuple, bound: Dict[str, ResourceSpec]
+) -> Optional[ResourceSpec]:
+    """``return buf, len(data)``: a tuple whose items include fresh resources."""
+    parts = []
+    for position, element in enumerate(value.elements):
+        if isinstance(element, cst.StarredElement):
+            return None
+        item = element.value
+        spec: Optional[ResourceSpec] = None
+        if isinstance(item, cst.Name):
+            spec = bound.get(item.value)
+        elif isinstance(item, cst.Call):
+            spec = acquisition_spec(ctx, item, scope)
+        if spec is not None and not spec.parts:
+            parts.append((position, spec))
+    if not parts:
+        return None
+    first = parts[0][1]
+    return ResourceSpec(first.kind, parts=tuple(parts), verb=first.verb)
 
 
 def find_resource_classes(ctx: ModuleContext, scopes: List[Scope]) -> None:

@@ -164,6 +164,10 @@ class Mentions:
         local = parameter_behaviour(self.ctx, qualified, call, path)
         if local is not None:
             return local
+        if self.tracker.release_self_methods:
+            # Registered with its owner, whose helper this scope calls: the scope has taken
+            # on the release, and lending the value to a call does not pass that on.
+            return "use"
         return "escape"
 
     def holder_handed_on(self, found: cst.CSTNode, path: Tuple[cst.CSTNode, ...]) -> bool:

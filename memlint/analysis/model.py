@@ -76,6 +76,8 @@ class Lifetime:
     in_chosen_directory: bool = False
     # Acquired inside a loop (a "rebind" at the acquisition is then the next iteration's).
     in_loop: bool = False
+    # ``name`` holds many of them (``files = [open(p) for p in paths]``).
+    in_container: bool = False
 
 
 @dataclass(eq=False)

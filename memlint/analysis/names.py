@@ -6,7 +6,7 @@ the rules need, and the provider costs several times the parse on large trees.
 
 from __future__ import annotations
 
-from typing import Dict, Iterator, Optional, Sequence, Set, Tuple
+from typing import Dict, Iterator, Mapping, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -31,8 +31,10 @@ def _module_name(node: cst.BaseExpression) -> str:
 class ImportTable:
     """Maps a local name to the qualified name it was imported as."""
 
-    def __init__(self) -> None:
+    def __init__(self, reexports: Optional[Mapping[str, str]] = None) -> None:
         self.aliases: Dict[str, str] = {}
+        # Standard library modules other modules hand on under another name (``httplib``).
+        self.reexports: Mapping[str, str] = reexports or {}
 
     def add(self, small: cst.CSTNode) -> None:
         """Take in one small statement if it is an import (anything else is ignored)."""
@@ -62,7 +64,7 @@ class ImportTable:
             local = name
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                 local = alias.asname.name.value
-            self.aliases[local] = f"{module}.{name}"
+            self.aliases[local] = self.reexports.get(name) or f"{module}.{name}"
 
     def resolve(self, name: str) -> str:
         """The qualified form of a dotted name as written in the module."""

@@ -27,6 +27,9 @@ from memlint.analysis.walk import find
 # Bases that bring no ``__enter__``/``__exit__`` of their own.
 HARMLESS_BASES = frozenset({"object", "ABC", "abc.ABC", "Generic", "typing.Generic", "Protocol", "typing.Protocol"})
 
+# ``__del__`` runs when (and if) the garbage collector gets to it: no release one can count on.
+NOT_RELEASERS = frozenset({"__del__"})
+
 
 def releasers_of(ctx: ModuleContext, class_name: Optional[str], attr: str) -> Set[str]:
     """The methods of ``class_name`` (or of its bases in the module) that release ``self.attr``."""
@@ -125,6 +128,8 @@ def find_releasers(ctx: ModuleContext, info: "ClassInfo") -> None:
     if True:
         calls_of: Dict[str, Set[str]] = {}
         for method_name, method in info.methods.items():
+            if method_name in NOT_RELEASERS:
+                continue
             aliases: Dict[str, Set[str]] = defaultdict(set)
             calls_of[method_name] = set()
             for statement in iter_statements(list(block_of(method.body)), into_functions=True):

@@ -8,12 +8,12 @@ on ``self`` (its class then owns it: ``ownership``), handed on, used without a n
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import FrozenSet, List, Optional, Set, Tuple
 
 import libcst as cst
 
 from memlint.analysis.facts import COMPOUND, ModuleContext, last_name
-from memlint.analysis.names import self_attribute
+from memlint.analysis.names import dotted, self_attribute
 from memlint.analysis.resources import (
     BORROWER_PREFIXES,
     BORROWERS,
@@ -25,6 +25,8 @@ from memlint.analysis.resources import (
     ResourceSpec,
 )
 from memlint.analysis.walk import find
+
+COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.GeneratorExp)
 
 
 @dataclass
@@ -42,6 +44,13 @@ class Site:
     use_name: str = ""
     # For "store-self": the attribute of ``self``.
     attr: str = ""
+    # For "track": flags true exactly when the name holds the resource (``p`` for
+    # ``f = open(p) if p else sys.stdout``), and whether the name holds many of them.
+    guards: FrozenSet[str] = frozenset()
+    container: bool = False
+    # The tests of the conditional expressions that chose the resource (their code), each
+    # with whether the resource is chosen when it holds.
+    choices: Tuple[Tuple[str, bool], ...] = ()
 
 
 def enclosing_statement(path: Tuple[cst.CSTNode, ...]) -> Tuple[Optional[cst.CSTNode], Tuple[cst.CSTNode, ...]]:
@@ -58,11 +67,72 @@ def classify_site(ctx: ModuleContext, call: cst.Call, path: Tuple[cst.CSTNode, .
     """Where the value of an acquiring call goes."""
     node: cst.CSTNode = call
     index = len(path) - 1
-    while index >= 0 and isinstance(path[index], cst.Await):
-        node = path[index]
+    guards: Set[str] = set()
+    choices: List[Tuple[str, bool]] = []
+    gathered = False
+    while index >= 0:
+        outer = path[index]
+        if isinstance(outer, cst.IfExp) and outer.test is not node:
+            # ``open(p) if p else sys.stdout``: the name holds the resource only when the
+            # test chose it, so the test guards its release like a flag would.
+            guards |= _chosen_when(outer, node)
+            choices.append((" ".join(ctx.module.code_for_node(outer.test).split()), outer.body is node))
+        elif isinstance(outer, COMPREHENSIONS) and outer.elt is node and not gathered:
+            gathered = True  # ``[open(p) for p in paths]``: a container of resources
+        elif not isinstance(outer, cst.Await):
+            break
+        node = outer
         index -= 1
     if index < 0:
         return Site("skip")
+    if any(isinstance(p, cst.Lambda) for p in path[: index + 1]) and isinstance(path[index], (cst.Assign, cst.NamedExpr)):
+        return Site("skip")
+    if gathered:
+        return _gathered_site(ctx, node, path, index, spec)
+    site = _site_of_value(ctx, call, node, path, index, spec)
+    site.guards = frozenset(guards)
+    site.choices = tuple(choices)
+    return site
+
+
+def _chosen_when(choice: cst.IfExp, node: cst.CSTNode) -> Set[str]:
+    """The flag (``p`` or ``!p``) true exactly when ``choice`` picks ``node``."""
+    test = choice.test
+    negated = False
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        test, negated = test.expression, True
+    name = dotted(test) if isinstance(test, (cst.Name, cst.Attribute)) else None
+    if name is None:
+        return set()
+    if choice.orelse is node:
+        negated = not negated
+    return {("!" if negated else "") + name}
+
+
+def _gathered_site(
+    ctx: ModuleContext, comprehension: cst.CSTNode, path: Tuple[cst.CSTNode, ...], index: int, spec: ResourceSpec
+) -> Site:
+    """A comprehension whose items are resources: a bound name is a container of them."""
+    parent = path[index]
+    if isinstance(parent, (cst.Return, cst.Yield)):
+        return Site("escape")
+    if not isinstance(parent, (cst.Assign, cst.AnnAssign)) or parent.value is not comprehension or spec.parts:
+        return Site("skip")
+    statement, _loops = enclosing_statement(path[: index + 1])
+    targets = [t.target for t in parent.targets] if isinstance(parent, cst.Assign) else [parent.target]
+    if len(targets) != 1:
+        return Site("skip")
+    if isinstance(targets[0], cst.Name):
+        return Site("track", statement, ((targets[0].value, spec),), container=True)
+    attr = self_attribute(targets[0])
+    if attr:
+        return Site("store-self", statement, attr=attr)
+    return Site("escape")
+
+
+def _site_of_value(
+    ctx: ModuleContext, call: cst.Call, node: cst.CSTNode, path: Tuple[cst.CSTNode, ...], index: int, spec: ResourceSpec
+) -> Site:
     parent = path[index]
     grand = path[index - 1] if index > 0 else None
     qualified = ctx.resolve(call.func) or ""
@@ -149,6 +219,11 @@ def classify_site(ctx: ModuleContext, call: cst.Call, path: Tuple[cst.CSTNode, .
         return Site("inline", use="iterated")
     if isinstance(parent, (cst.Return, cst.Yield, cst.Element, cst.DictElement, cst.StarredElement, cst.Lambda)):
         return Site("escape")
+    if isinstance(parent, cst.From) and isinstance(grand, cst.Yield):
+        # ``yield from open(p)``: the generator reads it to the end and never closes it.
+        if qualified in CLOSES_WHEN_EXHAUSTED:
+            return Site("skip")
+        return Site("inline", use="yielded-from")
     return Site("skip")
 
 

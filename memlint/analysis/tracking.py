@@ -26,10 +26,13 @@ from memlint.analysis.facts import (
 from memlint.analysis.locks import analyze_lock
 from memlint.analysis.model import Acquisition, ModuleAnalysis, UnboundInFinally, UnnamedUse
 from memlint.analysis.names import dotted, guard_flags, iter_statements
-from memlint.analysis.ownership import stored_attrs
+from memlint.analysis.ownership import releasers_of, stored_attrs
+from memlint.analysis.registered import REGISTERED, registered_values
 from memlint.analysis.resources import ANY_RELEASE_FUNCS, ANY_RELEASE_METHODS, KEPT_FILE_PATH, KNOWLEDGE, ResourceSpec
 from memlint.analysis.sites import Site, classify_site, enclosing_statement
 from memlint.analysis.walk import find
+
+NESTED_SCOPES = (cst.FunctionDef, cst.ClassDef)
 
 
 def analyze_scope(ctx: ModuleContext, scope: Scope, analysis: ModuleAnalysis) -> None:
@@ -41,7 +44,8 @@ def analyze_scope(ctx: ModuleContext, scope: Scope, analysis: ModuleAnalysis) ->
     for statement in root_nodes:
         if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
             continue
-        for found, path in find(statement, (cst.Call,)):
+        # A lambda is no scope of its own here: what it acquires, the scope acquires.
+        for found, path in find(statement, (cst.Call,), stop=NESTED_SCOPES):
             calls.append((found, path))  # type: ignore[arg-type]
     candidates = ctx.candidates
     interesting = [
@@ -52,20 +56,25 @@ def analyze_scope(ctx: ModuleContext, scope: Scope, analysis: ModuleAnalysis) ->
         or last_name(call.func) in ctx.resource_classes
         or (scope.class_info is not None and last_name(call.func) in scope.class_info.factories)
     ]
-    if not interesting:
-        return
-    fill_scope_names(ctx, scope)
-    ctx.self_calls_in_scope = {
+    self_calls = {
         call.func.attr.value
         for call, _ in calls
         if isinstance(call.func, cst.Attribute) and isinstance(call.func.value, cst.Name) and call.func.value.value == "self"
     }
+    ctx.self_calls_in_scope = self_calls
+    registered = registered_values(ctx, scope) if scope.class_info is not None and self_calls else set()
+    if registered:
+        interesting += [(call, path) for call, path in calls if id(call) in registered]
+    if not interesting:
+        return
+    fill_scope_names(ctx, scope)
+    ctx.self_calls_in_scope = self_calls
     class_name = scope.class_info.node.name.value if scope.class_info else None
     for call, path in interesting:
         if last_name(call.func) in KNOWLEDGE.lock_methods:
             analyze_lock(ctx, scope, call, path, analysis)
             continue
-        spec = acquisition_spec(ctx, call, scope)
+        spec = REGISTERED if id(call) in registered else acquisition_spec(ctx, call, scope)
         if spec is None:
             continue
         label = ctx.label(call.func)
@@ -79,6 +88,8 @@ def analyze_scope(ctx: ModuleContext, scope: Scope, analysis: ModuleAnalysis) ->
         elif site.kind == "store-self":
             if scope.class_info is not None:
                 scope.class_info.owned.setdefault(site.attr, (call, acquisition))
+                if isinstance(scope.node, cst.FunctionDef) and scope.node.name.value == "__init__":
+                    _raise_in_init(ctx, scope, call, path, site, spec, class_name, analysis, acquisition)
         elif site.kind == "track":
             for name, part in site.names:
                 # Module constants, long-lived objects and globals the functions use live as
@@ -134,15 +145,82 @@ def _track(
         return
     _statement, loops = enclosing_statement(path)
     tracker = Tracker({name}, spec, call, site.statement, enclosing_loops=loops)  # type: ignore[arg-type]
-    tracker.container = name in scope.containers
-    tracker.guards = guard_flags(path)
+    tracker.container = name in scope.containers or site.container
+    tracker.guards = guard_flags(path) | site.guards | _choice_flags(ctx, site, path, scope.body)
     outcome = lifetime.run(ctx, tracker, scope.body, class_name, yields_raise=not scope.is_context_manager)
     if scope.class_info is not None:
         for attr in stored_attrs(ctx, scope, tracker):
             scope.class_info.owned.setdefault(attr, (call, acquisition))
     _unbound_in_finally(ctx, scope, path, name, analysis, acquisition)
     chosen = spec.is_path and any(arg.keyword is not None and arg.keyword.value == "dir" for arg in call.args)
-    _record(ctx, name, spec, outcome, analysis, acquisition, in_chosen_directory=chosen)
+    _record(ctx, name, spec, outcome, analysis, acquisition, in_chosen_directory=chosen, in_container=site.container)
+
+
+def _raise_in_init(
+    ctx: ModuleContext,
+    scope: Scope,
+    call: cst.Call,
+    path: Tuple[cst.CSTNode, ...],
+    site: Site,
+    spec: ResourceSpec,
+    class_name: Optional[str],
+    analysis: ModuleAnalysis,
+    acquisition: Acquisition,
+) -> None:
+    """``self.conn = connect(); ...; raise``: ``__init__`` gives up the half-built object and
+    with it the only way to the connection. Kept on ``self`` at the end is the class's business."""
+    if spec.parts or site.statement is None:
+        return
+    name = f"self.{site.attr}"
+    _statement, loops = enclosing_statement(path)
+    tracker = Tracker({name}, spec, call, site.statement, enclosing_loops=loops)
+    tracker.release_self_methods = releasers_of(ctx, class_name, site.attr)
+    explicit = lifetime.explicit_raises(ctx, tracker, scope.body, class_name)
+    if explicit:
+        outcome = Outcome("raise", explicit[0], "raise", tuple(tracker.release_nodes))
+        _record(ctx, name, spec, outcome, analysis, acquisition)
+
+
+_OPPOSITES = ((" is not ", " is "), (" != ", " == "), (" not in ", " in "))
+
+
+def _choice_flags(
+    ctx: ModuleContext, site: Site, path: Tuple[cst.CSTNode, ...], scope_body: Tuple[cst.CSTNode, ...]
+) -> Set[str]:
+    """``close_session = session is None`` just before ``session = session if session is not
+    None else ClientSession()``: the flag says whether the new session was chosen."""
+    if not site.choices or not path:
+        return set()
+    flags: Set[str] = set()
+    # The innermost block around the acquisition; the scope's own body when it sits there.
+    statements, line = list(scope_body), path[0]
+    for index in range(len(path) - 1, -1, -1):
+        if isinstance(path[index], cst.IndentedBlock) and index + 1 < len(path):
+            statements, line = list(path[index].body), path[index + 1]  # type: ignore[attr-defined]
+            break
+    position = next((i for i, s in enumerate(statements) if s is line), None)
+    if position is not None:
+        for earlier in statements[max(0, position - 3) : position]:
+            for small in _smalls(earlier):
+                if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)):
+                    continue
+                flag, said = small.targets[0].target.value, " ".join(ctx.module.code_for_node(small.value).split())
+                for test, chosen_when_true in site.choices:
+                    if said == test:
+                        flags.add(flag if chosen_when_true else "!" + flag)
+                    elif said in _opposites(test):
+                        flags.add("!" + flag if chosen_when_true else flag)
+    return flags
+
+
+def _opposites(test: str) -> Set[str]:
+    found = {test[4:]} if test.startswith("not ") else {"not " + test}
+    for negative, positive in _OPPOSITES:
+        if negative in test:
+            found.add(test.replace(negative, positive, 1))
+        elif positive in test:
+            found.add(test.replace(positive, negative, 1))
+    return found
 
 
 def _smalls(statement: cst.CSTNode) -> Tuple[cst.CSTNode, ...]:
@@ -153,10 +231,10 @@ def _smalls(statement: cst.CSTNode) -> Tuple[cst.CSTNode, ...]:
 
 def _record(
     ctx: ModuleContext, name: str, spec: ResourceSpec, outcome: Outcome, analysis: ModuleAnalysis, acquisition: Acquisition,
-    in_chosen_directory: bool = False,
+    **extra: bool,
 ) -> None:
     """Keep the interpreter's verdict on one named resource as a ``Lifetime`` fact."""
-    analysis.facts.append(lifetime.lifetime_fact(ctx, acquisition, name, spec, outcome, in_chosen_directory=in_chosen_directory))
+    analysis.facts.append(lifetime.lifetime_fact(ctx, acquisition, name, spec, outcome, **extra))
 
 
 def _unbound_in_finally(

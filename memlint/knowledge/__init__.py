@@ -44,10 +44,28 @@ def parse_configured(name: str, value: Any, where: str) -> ConfiguredResource:
     unknown = sorted(set(value) - set(CONFIG_FIELDS))
     if unknown:
         raise KnowledgeError(f"{where}: unknown field(s) {unknown}; a configured resource may set {', '.join(CONFIG_FIELDS)}")
-    table = dict(value)
-    table.setdefault("kind", f"resource from {name}()")
+    table = _with_defaults(dict(value))
     parse_model(table, where, "config", require_name=False)
     return tuple(sorted((key, tuple(item) if isinstance(item, list) else item) for key, item in value.items()))
+
+
+# What messages call a configured resource that names no ``kind``: the message already
+# says which call made it ("a resource from `mylib.connect()`").
+CONFIGURED_KIND = "resource"
+
+
+def _verb_of(release: Any) -> str:
+    """"closed" for ``close``, else what the release is: "released with `dispose()`"."""
+    methods = [m for m in release if isinstance(m, str)] if isinstance(release, list) else []
+    if not methods or "close" in methods:
+        return "closed"
+    return f"released with `{methods[0]}()`"
+
+
+def _with_defaults(table: Dict[str, Any]) -> Dict[str, Any]:
+    table.setdefault("kind", CONFIGURED_KIND)
+    table.setdefault("verb", _verb_of(table.get("release")))
+    return table
 
 
 def custom_specs(resources: Mapping[str, ConfiguredResource]) -> Dict[str, ResourceSpec]:
@@ -55,10 +73,9 @@ def custom_specs(resources: Mapping[str, ConfiguredResource]) -> Dict[str, Resou
     specs: Dict[str, ResourceSpec] = {}
     for name, value in resources.items():
         if isinstance(value, str):
-            specs[name] = ResourceSpec(f"resource from {name}()", frozenset((value,)))
+            specs[name] = ResourceSpec(CONFIGURED_KIND, frozenset((value,)), verb=_verb_of([value]))
             continue
-        table: Dict[str, Any] = {key: list(item) if isinstance(item, tuple) else item for key, item in value}
-        table.setdefault("kind", f"resource from {name}()")
+        table: Dict[str, Any] = _with_defaults({key: list(item) if isinstance(item, tuple) else item for key, item in value})
         specs[name] = spec_of(parse_model(table, name, "config", require_name=False))
     return specs
 

@@ -43,7 +43,7 @@ CALLABLE_SUBSETS = (
 )
 _STRING_LISTS = ("acquired_by", "methods", "release", "release_functions", "non_raising_methods",
                  "non_raising_own_methods", "subclass_bases", "borrowed_params",
-                 "release_functions_of_attribute") + CALLABLE_SUBSETS
+                 "release_functions_of_attribute", "release_may_time_out") + CALLABLE_SUBSETS
 _BOOLEANS = ("long_lived", "is_path", "borrows_its_arguments", "not_a_resource_when_discarded", "fails_only_with_os_error")
 _STRINGS = ("name", "kind", "summary", "verb", "exit", "receiver", "method_arguments", "protocol", "kept_path_model")
 MODEL_FIELDS = frozenset(_STRING_LISTS + _BOOLEANS + _STRINGS + ("parts",))
@@ -83,6 +83,8 @@ class Model:
     # "attribute:function": the function releases it when given that attribute of it
     # (``pid:os.waitpid``: ``os.waitpid(proc.pid, 0)`` reaps the process).
     release_functions_of_attribute: Tuple[str, ...] = ()
+    # Releases that, given ``timeout=``, may raise and leave it held (``communicate``).
+    release_may_time_out: Tuple[str, ...] = ()
     borrows_its_arguments: bool = False
     not_a_resource_when_discarded: bool = False
     hold_nothing_over_memory_buffer: Tuple[str, ...] = ()
@@ -156,6 +158,8 @@ class Knowledge:
     path_methods: FrozenSet[str] = frozenset()
     path_wrappers: FrozenSet[str] = frozenset()
     memory_buffers: FrozenSet[str] = frozenset()
+    # A module name imported from elsewhere -> the standard library module it stands for.
+    reexported_modules: Dict[str, str] = field(default_factory=dict)
     digest: str = ""
 
 
@@ -205,7 +209,11 @@ def parse_model(raw: Any, where: str, family: str, require_name: bool = True) ->
         if key in _STRING_LISTS:
             if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
                 raise KnowledgeError(f"{where}: `{key}` must be a list of strings")
-            pattern = _IDENTIFIER if key in ("methods", "release", "non_raising_methods", "non_raising_own_methods") else _DOTTED
+            pattern = (
+                _IDENTIFIER
+                if key in ("methods", "release", "non_raising_methods", "non_raising_own_methods", "release_may_time_out")
+                else _DOTTED
+            )
             if key == "release_functions_of_attribute":
                 pattern = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*:[A-Za-z_][A-Za-z0-9_.]*$")
             if key == "borrowed_params":
@@ -364,6 +372,12 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.path_methods = frozenset(strings("paths", "methods"))
     knowledge.path_wrappers = frozenset(strings("paths", "wrappers"))
     knowledge.memory_buffers = frozenset(strings("memory-buffers", "constructors"))
+    reexports = calls.get("re-exports", {}).get("modules", {}) if isinstance(calls.get("re-exports", {}), Mapping) else None
+    if not isinstance(reexports, Mapping) or not all(
+        isinstance(key, str) and isinstance(value, str) and _DOTTED.match(value) for key, value in reexports.items()
+    ):
+        raise KnowledgeError(f"{CALLS_FILE}: [re-exports] modules must map a name to a dotted module name")
+    knowledge.reexported_modules = dict(reexports)
     return knowledge
 
 

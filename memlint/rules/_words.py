@@ -7,17 +7,24 @@ import libcst as cst
 from memlint.knowledge.spec import ResourceSpec
 
 VOWELS = ("a", "e", "i", "o", "u")
+LETTERS_READ_WITH_A_VOWEL = "AEFHILMNORSX"
 
 
 def with_article(kind: str) -> str:
     """"a file", "an executor", "a `Pool` object" (a code name always takes "a")."""
     if kind.startswith("`"):
         return "a " + kind
+    first = kind.split(" ", 1)[0]
+    if len(first) > 1 and first.isupper():
+        # An initialism is read letter by letter: "an HTTP connection", "an SSL socket".
+        return ("an " if first[0] in LETTERS_READ_WITH_A_VOWEL else "a ") + kind
     return ("an " if kind.lower().startswith(VOWELS) else "a ") + kind
 
 
-def subject(name: str, spec: ResourceSpec, label: str) -> str:
-    """"`f` (a file from `open()`)"."""
+def subject(name: str, spec: ResourceSpec, label: str, in_container: bool = False) -> str:
+    """"`f` (a file from `open()`)"; "each file in `files` (from `open()`)" for a list of them."""
+    if in_container:
+        return f"each {spec.kind} in `{name}` (from {label})"
     return f"`{name}` ({with_article(spec.kind)} from {label})"
 
 

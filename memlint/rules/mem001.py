@@ -51,7 +51,7 @@ class UnreleasedResource(AnalysisRule):
     def _lifetime(self, fact: Lifetime) -> Iterator[Defect]:
         if fact.category == "never" and fact.in_chosen_directory:
             return
-        who = subject(fact.name, fact.spec, fact.acquisition.label)
+        who = subject(fact.name, fact.spec, fact.acquisition.label, fact.in_container)
         verb = fact.spec.verb
         witness = fact.witness
         if fact.category == "never":
@@ -108,4 +108,6 @@ def _use_words(use: str, name: str) -> str:
         return "iterated by a loop that can stop early"
     if use == "iterated":
         return "iterated over"
+    if use == "yielded-from":
+        return "yielded from"
     return "discarded"

@@ -24,7 +24,7 @@ class ReleaseSkippedOnError(AnalysisRule):
             if fact.is_lock:
                 who, verb = f"`{fact.name}` (acquired by {fact.acquisition.label})", "released"
             else:
-                who, verb = subject(fact.name, fact.spec, fact.acquisition.label), fact.spec.verb
+                who, verb = subject(fact.name, fact.spec, fact.acquisition.label, fact.in_container), fact.spec.verb
             message = f"{who} is not {verb} {raise_phrase(fact.witness, fact.witness_kind, fact.witness_label)}"
             refs = (fact.witness,) if fact.witness is not None and "{L0}" in message else ()
             return [Defect(self.code, fact.acquisition.call, message, "error", refs, fact.acquisition, fact.release_nodes)]

@@ -53,6 +53,8 @@ class ContextManagerHygiene(AnalysisRule):
                 f"`self.{owned.attr}` holds {with_article(spec.kind)} from {owned.acquisition.label} "
                 f"that no method of `{fact.name}` {_third_person(spec.verb)}"
             )
+            if "__del__" in fact.methods:
+                message += " (`__del__` runs only if and when the object is collected)"
             yield Defect(self.code, owned.node, message, "class-never-released", acquisition=owned.acquisition)
 
 
