@@ -66,7 +66,49 @@ def _has_with_form(defect: Defect) -> bool:
     spec = defect.acquisition.spec if defect.acquisition is not None else None
     if spec is None:
         return False
-    return not (spec.parts or spec.is_path or spec.kind in ("file descriptor", "process pool"))
+    if spec.parts or spec.is_path or spec.kind in ("file descriptor", "process pool"):
+        return False
+    # A resource the function returns belongs to its caller once it succeeds: what a person
+    # writes there is `except: x.close(); raise`, never a `with` that would close it. A list
+    # of resources, or a value that is a resource on one branch only (`open(p) if p else
+    # sys.stdout`), has no single `with` either.
+    return not (_returned(defect) or _several_or_chosen(defect))
+
+
+def _several_or_chosen(defect: Defect) -> bool:
+    statement = defect.acquisition.statement if defect.acquisition is not None else None
+    if isinstance(statement, cst.SimpleStatementLine) and statement.body:
+        statement = statement.body[0]
+    value = statement.value if isinstance(statement, (cst.Assign, cst.AnnAssign)) else None
+    return isinstance(value, (cst.IfExp, cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp))
+
+
+def _returned(defect: Defect) -> bool:
+    acquisition = defect.acquisition
+    if acquisition is None or acquisition.scope is None or len(acquisition.names) != 1:
+        return False
+    name = acquisition.names[0]
+    for node in _returns(acquisition.scope):
+        value = node.value
+        items = [e.value for e in value.elements] if isinstance(value, cst.Tuple) else [value]
+        if any(isinstance(item, cst.Name) and item.value == name for item in items):
+            return True
+    return False
+
+
+def _returns(scope: cst.CSTNode) -> List[cst.Return]:
+    found: List[cst.Return] = []
+
+    class Returns(cst.CSTVisitor):
+        def visit_Return(self, node: cst.Return) -> None:
+            if node.value is not None:
+                found.append(node)
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return node is scope
+
+    scope.visit(Returns())
+    return found
 
 
 def measure(with_form_only: bool = False) -> Tuple[int, int, List[str]]:
