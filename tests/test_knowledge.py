@@ -72,7 +72,10 @@ def test_every_exit_behaviour_is_declared_and_parts_name_models() -> None:
         for _index, part in model.parts:
             assert part in models
     assert models["sqlite-connection"].exit == "commits-only"
-    assert "gzip.GzipFile:fileobj" in models["file"].borrowed_params
+    assert "gzip.GzipFile:fileobj@3" in models["file"].borrowed_params
+    # Read into the tables: by keyword, and at the position after "@".
+    assert ("fileobj", 3) in knowledge().borrowed_params["gzip.GzipFile"]
+    assert knowledge().subclass_bases["socket.socket"].kind == "socket"
 
 
 def _write(directory: Path, text: str) -> Path:

@@ -63,6 +63,16 @@ class Tracker:
     rebinds: List[cst.CSTNode] = field(default_factory=list)
     loop_exits: List[Tuple[cst.CSTNode, str]] = field(default_factory=list)
     release_nodes: List[cst.CSTNode] = field(default_factory=list)
+    # ``with conn:`` statements on it whose ``__exit__`` does not close it (sqlite3's).
+    non_closing_withs: List[cst.CSTNode] = field(default_factory=list)
+
+    def with_closes(self, node: cst.CSTNode) -> bool:
+        """Whether ``with x:`` (``node`` the statement) releases the resource; notes it when not."""
+        if self.spec.exit == "closes":
+            return True
+        if not any(seen is node for seen in self.non_closing_withs):
+            self.non_closing_withs.append(node)
+        return False
 
 
 @dataclass
@@ -73,6 +83,8 @@ class Outcome:
     witness: Optional[cst.CSTNode] = None
     witness_kind: str = ""
     release_nodes: Tuple[cst.CSTNode, ...] = ()
+    # The first ``with`` on it that did not close it.
+    non_closing_with: Optional[cst.CSTNode] = None
 
 
 def keep_held(entries: list) -> list:

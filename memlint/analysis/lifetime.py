@@ -21,6 +21,7 @@ from memlint.analysis.model import Acquisition, Lifetime
 from memlint.analysis.names import block_of, dotted
 from memlint.analysis.raises import raising_calls
 from memlint.analysis.resources import TERMINATORS, ResourceSpec
+from memlint.analysis.sites import borrowed_argument
 from memlint.analysis.walk import find
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -269,13 +270,16 @@ class Interpreter:
         flow = Flow()
         current = mask
         suppresses = False
+        acquires_here = node is self.tracker.acquisition_statement
+        if acquires_here:
+            self.tracker.with_closes(node)  # ``with sqlite3.connect(p) as c:``: noted when it does not close
         for item in node.items:
-            if self._manages(item.item):
+            if self._manages(item.item) and self.tracker.with_closes(node):
                 self._release(item)
                 current = after_release(current)
             else:
                 current = self.effects(item.item, current, flow, statement=node)
-            if item.asname is not None:
+            if item.asname is not None and not (acquires_here and _holds(item.item, self.tracker.acquisition_node)):
                 current = self.bind_targets(item.asname.name, current, flow)
             call = item.item
             if isinstance(call, cst.Call) and (self.ctx.resolve(call.func) or "").endswith("suppress"):
@@ -367,7 +371,11 @@ class Interpreter:
         if dotted(expr) in self.tracker.names:
             return True
         if isinstance(expr, cst.Call):
-            return any(dotted(arg.value) in self.tracker.names for arg in expr.args)
+            # ``with gzip.GzipFile(fileobj=f):`` only borrows ``f``.
+            qualified = self.ctx.resolve(expr.func) or ""
+            return any(
+                dotted(arg.value) in self.tracker.names and not borrowed_argument(qualified, expr, arg) for arg in expr.args
+            )
         return False
 
     def _mentions(self, node: cst.CSTNode) -> bool:
@@ -523,6 +531,11 @@ class Interpreter:
         return raising_calls(self.ctx, node, handled, self.tracker.names, bool(self.handler_depth), self.yields_raise)
 
 
+def _holds(expr: cst.BaseExpression, acquisition: cst.CSTNode) -> bool:
+    """Whether the ``with`` item ``expr`` is the acquiring call itself (or its ``await``)."""
+    return expr is acquisition or (isinstance(expr, cst.Await) and expr.expression is acquisition)
+
+
 def _is_true_constant(test: cst.BaseExpression) -> bool:
     if isinstance(test, cst.Name) and test.value == "True":
         return True
@@ -559,7 +572,10 @@ def run(
 ) -> Outcome:
     interpreter = Interpreter(ctx, tracker, scope_class, yields_raise)
     flow = interpreter.block(body, NONE)
-    return conclude(tracker, flow)
+    outcome = conclude(tracker, flow)
+    if tracker.non_closing_withs:
+        outcome.non_closing_with = tracker.non_closing_withs[0]
+    return outcome
 
 
 def lifetime_fact(
@@ -569,5 +585,6 @@ def lifetime_fact(
     witness = outcome.witness
     witness_label = ctx.label(witness.func) if isinstance(witness, cst.Call) else ""
     return Lifetime(
-        acquisition, name, spec, outcome.category, witness, outcome.witness_kind, witness_label, outcome.release_nodes, **extra
+        acquisition, name, spec, outcome.category, witness, outcome.witness_kind, witness_label, outcome.release_nodes,
+        non_closing_with=outcome.non_closing_with, **extra
     )

@@ -74,6 +74,8 @@ class Lifetime:
     is_lock: bool = False
     # A unique path made in a directory the caller chose (``mkstemp(dir=...)``).
     in_chosen_directory: bool = False
+    # The first ``with`` on it whose ``__exit__`` does not close it (``with sqlite_conn:``).
+    non_closing_with: Optional[cst.CSTNode] = None
 
 
 @dataclass(eq=False)

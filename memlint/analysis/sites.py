@@ -15,6 +15,7 @@ import libcst as cst
 from memlint.analysis.facts import COMPOUND, ModuleContext, last_name
 from memlint.analysis.names import self_attribute
 from memlint.analysis.resources import (
+    BORROWED_PARAMS,
     BORROWER_PREFIXES,
     BORROWERS,
     CLOSES_WHEN_EXHAUSTED,
@@ -67,6 +68,11 @@ def classify_site(ctx: ModuleContext, call: cst.Call, path: Tuple[cst.CSTNode, .
     grand = path[index - 1] if index > 0 else None
     qualified = ctx.resolve(call.func) or ""
     if isinstance(parent, cst.WithItem):
+        if spec.exit != "closes" and isinstance(parent.asname, cst.AsName) and isinstance(parent.asname.name, cst.Name):
+            # ``with sqlite3.connect(p) as conn:`` commits at the end; conn stays open.
+            with_node = grand if isinstance(grand, cst.With) else None
+            if with_node is not None:
+                return Site("track", with_node, ((parent.asname.name.value, spec),))
         return Site("managed")
     if isinstance(parent, cst.Arg) and isinstance(grand, cst.Call):
         outer = ctx.resolve(grand.func) or ""
@@ -79,6 +85,9 @@ def classify_site(ctx: ModuleContext, call: cst.Call, path: Tuple[cst.CSTNode, .
                 return Site("store-self", statement, attr=attr)
             if isinstance(holder, cst.Name) and ctx.scope is not None and holder.value in ctx.scope.containers:
                 return Site("track", statement, ((holder.value, spec),))
+        if borrowed_argument(outer, grand, parent):
+            # ``gzip.GzipFile(fileobj=open(p))``: the wrapper never closes what it is given.
+            return Site("inline", use="passed-to", use_name=outer)
         if outer in ctx.table or last in HANDOFF_METHODS or outer in HANDOFF_CALLS:
             return Site("escape")
         if outer in BORROWERS or outer.startswith(BORROWER_PREFIXES):
@@ -150,6 +159,19 @@ def classify_site(ctx: ModuleContext, call: cst.Call, path: Tuple[cst.CSTNode, .
     if isinstance(parent, (cst.Return, cst.Yield, cst.Element, cst.DictElement, cst.StarredElement, cst.Lambda)):
         return Site("escape")
     return Site("skip")
+
+
+def borrowed_argument(qualified: str, call: cst.Call, arg: cst.Arg) -> bool:
+    """Whether ``arg`` of ``call`` goes to a parameter that only borrows what it is given
+    (``borrowed_params`` of the knowledge: ``gzip.GzipFile(fileobj=f)`` never closes ``f``)."""
+    params = BORROWED_PARAMS.get(qualified)
+    if not params:
+        return False
+    if arg.keyword is not None:
+        return any(arg.keyword.value == name for name, _position in params)
+    positional = [a for a in call.args if a.keyword is None and a.star == ""]
+    index = next((i for i, a in enumerate(positional) if a is arg), -1)
+    return index >= 0 and any(position == index for _name, position in params)
 
 
 def _expected_to_raise(ctx: "ModuleContext", path: Tuple[cst.CSTNode, ...]) -> bool:

@@ -44,7 +44,8 @@ CALLABLE_SUBSETS = (
 _STRING_LISTS = ("acquired_by", "methods", "release", "release_functions", "non_raising_methods", "subclass_bases",
                  "borrowed_params") + CALLABLE_SUBSETS
 _BOOLEANS = ("long_lived", "is_path", "borrows_its_arguments", "not_a_resource_when_discarded")
-_STRINGS = ("name", "kind", "summary", "verb", "exit", "receiver", "method_arguments", "protocol", "kept_path_model")
+_STRINGS = ("name", "kind", "summary", "verb", "exit", "receiver", "method_arguments", "protocol", "kept_path_model",
+            "only_when_keyword_true")
 MODEL_FIELDS = frozenset(_STRING_LISTS + _BOOLEANS + _STRINGS + ("parts",))
 
 
@@ -82,9 +83,13 @@ class Model:
     may_be_detached: Tuple[str, ...] = ()
     # The path model that ``.name`` of a file kept on disk is followed as.
     kept_path_model: str = ""
-    # Declared for the precision work; no analysis stage reads these two yet.
+    # ``"gzip.GzipFile:fileobj"`` (or ``"zipfile.ZipFile:file@0"``, also positional at 0):
+    # a resource passed there stays the caller's (the constructor never closes it).
     borrowed_params: Tuple[str, ...] = ()
+    # Classes whose subclasses' objects are resources of this model (``socket.socket``).
     subclass_bases: Tuple[str, ...] = ()
+    # Acquires only when called with this keyword set to ``True`` (``stream=True``).
+    only_when_keyword_true: str = ""
 
 
 @dataclass(frozen=True)
@@ -117,6 +122,13 @@ class Knowledge:
     keeps_file: FrozenSet[str] = frozenset()
     may_be_detached: FrozenSet[str] = frozenset()
     kept_file_path_spec: ResourceSpec = ResourceSpec("temporary file")
+    # Qualified callable -> the parameters (name, position or -1) that only borrow.
+    borrowed_params: Dict[str, Tuple[Tuple[str, int], ...]] = field(default_factory=dict)
+    # Qualified base class -> the spec its subclasses' objects have.
+    subclass_bases: Dict[str, ResourceSpec] = field(default_factory=dict)
+    # Last names of acquisitions that need a keyword set to True, and those keywords.
+    conditional_names: FrozenSet[str] = frozenset()
+    condition_keywords: FrozenSet[str] = frozenset()
     # From calls.toml.
     borrowers: FrozenSet[str] = frozenset()
     borrower_prefixes: Tuple[str, ...] = ()
@@ -186,7 +198,7 @@ def parse_model(raw: Any, where: str, family: str, require_name: bool = True) ->
                 raise KnowledgeError(f"{where}: `{key}` must be a list of strings")
             pattern = _IDENTIFIER if key in ("methods", "release", "non_raising_methods") else _DOTTED
             if key == "borrowed_params":
-                pattern = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$")
+                pattern = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*(?:@[0-9])?$")
             for item in value:
                 if not pattern.match(item):
                     raise KnowledgeError(f"{where}: `{key}` entry {item!r} is not a valid name")
@@ -293,6 +305,17 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.closes_when_exhausted = union("closes_when_exhausted")
     knowledge.keeps_file = union("keep_the_file_with_delete_false")
     knowledge.may_be_detached = union("may_be_detached")
+    for model in models:
+        for entry in model.borrowed_params:
+            callee, _, param = entry.partition(":")
+            name, _, position = param.partition("@")
+            knowledge.borrowed_params.setdefault(callee, ())
+            knowledge.borrowed_params[callee] += ((name, int(position) if position else -1),)
+        for base in model.subclass_bases:
+            knowledge.subclass_bases[base] = knowledge.specs[model.name]
+        if model.only_when_keyword_true:
+            knowledge.conditional_names |= {q.rsplit(".", 1)[-1] for q in model.acquired_by} | set(model.methods)
+            knowledge.condition_keywords |= {model.only_when_keyword_true}
     for model in models:
         if model.keep_the_file_with_delete_false:
             path_model = knowledge.models.get(model.kept_path_model)

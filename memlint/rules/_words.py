@@ -13,6 +13,9 @@ def with_article(kind: str) -> str:
     """"a file", "an executor", "a `Pool` object" (a code name always takes "a")."""
     if kind.startswith("`"):
         return "a " + kind
+    first = kind.split(" ", 1)[0]
+    if len(first) > 1 and first.isupper() and first[0] in "AEFHILMNORSX":
+        return "an " + kind  # an SSH client, an HDF5 file: said letter by letter
     return ("an " if kind.lower().startswith(VOWELS) else "a ") + kind
 
 
@@ -36,3 +39,10 @@ def raise_phrase(witness: object, kind: str, witness_label: str) -> str:
     if isinstance(witness, cst.Assert):
         return "when the `assert` at line {L0} fails"
     return "when line {L0} raises"
+
+
+def non_closing_with_words(spec: ResourceSpec) -> str:
+    """Why a ``with`` on the resource did not release it (its ``__exit__`` does not close)."""
+    if spec.exit == "commits-only":
+        return f"`with` on {with_article(spec.kind)} commits or rolls back but does not close it (use `contextlib.closing`)"
+    return f"`with` on {with_article(spec.kind)} does not close it"

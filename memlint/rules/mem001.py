@@ -17,7 +17,7 @@ from typing import Iterable, Iterator
 
 from memlint.analysis.model import Defect, Fact, Lifetime, LockNeverReleased, UnnamedUse
 from memlint.rules._report import AnalysisRule
-from memlint.rules._words import subject
+from memlint.rules._words import non_closing_with_words, subject
 
 # The normal-path verdicts of the path interpreter ("error" is MEM003's).
 NORMAL_PATH = ("never", "return", "raise", "rebind", "loop-exit", "branch")
@@ -56,6 +56,8 @@ class UnreleasedResource(AnalysisRule):
         witness = fact.witness
         if fact.category == "never":
             message = f"{who} is never {verb}"
+            if fact.non_closing_with is not None:
+                message += ": " + non_closing_with_words(fact.spec)
         elif fact.category == "return":
             message = f"{who} is not {verb} when the function returns at line {{L0}}"
         elif fact.category == "raise":
