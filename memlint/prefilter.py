@@ -61,6 +61,8 @@ def trigger_names(resources: Mapping[str, object]) -> FrozenSet[str]:
     known = knowledge()
     names -= known.conditional_names - _unconditional_names(known)
     names |= known.condition_keywords
+    # ``conn.close()``: a resource known only by its release (memlint/knowledge/inferred.toml).
+    names |= set(known.inferred_release_verbs)
     return frozenset(names) | CONTEXT_MANAGER_NAMES
 
 
@@ -114,6 +116,8 @@ def tree_needs_analysis(tree: "ast.Module", resources: Mapping[str, object]) -> 
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
             if name in callables:
+                return True
+            if isinstance(func, ast.Attribute) and name in known.inferred_release_verbs and isinstance(func.value, ast.Name):
                 return True
             if any(k.arg in keywords and isinstance(k.value, ast.Constant) and k.value.value is True for k in node.keywords):
                 return True

@@ -25,6 +25,8 @@ else:  # pragma: no cover
 
 KNOWLEDGE_DIR = Path(__file__).resolve().parent
 CALLS_FILE = "calls.toml"
+# Files of knowledge about calls rather than resources: merged into one table of sections.
+CALL_FILES = (CALLS_FILE, "inferred.toml")
 RECEIVERS = ("path", "any")  # or the name of the model whose objects the method is called on
 METHOD_ARGUMENTS = ("any", "mode-string")
 PROTOCOLS = ("object", "acquire-release")
@@ -147,6 +149,10 @@ class Knowledge:
     path_methods: FrozenSet[str] = frozenset()
     path_wrappers: FrozenSet[str] = frozenset()
     memory_buffers: FrozenSet[str] = frozenset()
+    # From inferred.toml: release method -> verb, for resources known only by their release.
+    inferred_release_verbs: Dict[str, str] = field(default_factory=dict)
+    inferred_not_with_methods: FrozenSet[str] = frozenset()
+    inferred_not_from: FrozenSet[str] = frozenset()
     digest: str = ""
 
 
@@ -167,8 +173,8 @@ def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> Knowledge:
             document = tomllib.loads(data.decode("utf-8"))
         except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
             raise KnowledgeError(f"{path.name}: not valid TOML: {error}") from None
-        if path.name == CALLS_FILE:
-            calls = document
+        if path.name in CALL_FILES:
+            calls = {**calls, **document}
             continue
         unknown = set(document) - {"model"}
         if unknown:
@@ -350,4 +356,10 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.path_methods = frozenset(strings("paths", "methods"))
     knowledge.path_wrappers = frozenset(strings("paths", "wrappers"))
     knowledge.memory_buffers = frozenset(strings("memory-buffers", "constructors"))
+    verbs = calls.get("inferring", {}).get("release_methods", {}) if isinstance(calls.get("inferring"), Mapping) else {}
+    if not isinstance(verbs, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in verbs.items()):
+        raise KnowledgeError("inferred.toml: [inferring] release_methods must map method names to verbs")
+    knowledge.inferred_release_verbs = dict(verbs)
+    knowledge.inferred_not_with_methods = frozenset(strings("inferring", "not_with_methods"))
+    knowledge.inferred_not_from = frozenset(strings("inferring", "not_from_callables"))
     return knowledge

@@ -36,3 +36,6 @@ class ResourceSpec:
     # its own ``__exit__`` does. Neither takes part in comparisons.
     model: str = field(default="", compare=False)
     exit: str = field(default="closes", compare=False)
+    # Known only by the release the same scope makes (``memlint/knowledge/inferred.toml``):
+    # its library, and so what a ``with`` on it would do, is unknown.
+    inferred: bool = field(default=False, compare=False)

@@ -1,0 +1,75 @@
+"""Resources known only by how they are released: ``conn = database.connect()`` followed,
+in the same scope, by ``conn.close()`` makes ``conn`` a resource even when nothing is known
+about ``database`` (the release methods: ``memlint/knowledge/inferred.toml``).
+
+Only a value that came from a call and was bound to a plain local name counts, and only
+when a method call on that same name releases it in the same scope (not in a nested
+function). What happens in between is the path interpreter's business: handing the value
+on before the release ends the caller's responsibility there, as for any resource.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Tuple
+
+import libcst as cst
+
+from memlint.analysis.facts import ModuleContext, Scope
+from memlint.analysis.resources import KNOWLEDGE, ResourceSpec
+
+VERBS = KNOWLEDGE.inferred_release_verbs
+RELEASES = frozenset(VERBS) | frozenset({"__exit__", "__aexit__"})
+
+
+def released_names(calls: List[Tuple[cst.Call, Tuple[cst.CSTNode, ...]]]) -> Dict[str, Tuple[str, int]]:
+    """Local name -> (the last release method called on it in this scope's own body, the
+    position of that call in ``calls``); no entry for a name that is also ``.acquire()``d
+    (a lock, paired by the lock stage)."""
+    found: Dict[str, Tuple[str, int]] = {}
+    excluded = set()
+    for position, (call, _path) in enumerate(calls):
+        func = call.func
+        if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)):
+            continue
+        method = func.attr.value
+        if method in KNOWLEDGE.inferred_not_with_methods:
+            excluded.add(func.value.value)
+        elif method in VERBS and not call.args:
+            found[func.value.value] = (method, position)
+    return {name: found[name] for name in found if name not in excluded and name != "self"}
+
+
+def inferred_spec(
+    ctx: ModuleContext,
+    scope: Scope,
+    call: cst.Call,
+    path: Tuple[cst.CSTNode, ...],
+    position: int,
+    released: Dict[str, Tuple[str, int]],
+) -> Optional[ResourceSpec]:
+    """The spec of a resource known by its release, when ``call`` (at ``position`` among the
+    scope's calls) is bound to a plain local name that this scope releases later; else None."""
+    if not released:
+        return None
+    node: cst.CSTNode = call
+    index = len(path) - 1
+    while index >= 0 and isinstance(path[index], cst.Await):
+        node = path[index]
+        index -= 1
+    if index < 0:
+        return None
+    parent = path[index]
+    if not isinstance(parent, (cst.Assign, cst.AnnAssign)) or parent.value is not node:
+        return None
+    targets = [t.target for t in parent.targets] if isinstance(parent, cst.Assign) else [parent.target]
+    if len(targets) != 1 or not isinstance(targets[0], cst.Name):
+        return None
+    name = targets[0].value
+    if name not in released or name in scope.params:
+        return None
+    method, release_position = released[name]
+    if release_position <= position:
+        return None  # closes an earlier value of the name, not this one
+    if (ctx.resolve(call.func) or "") in KNOWLEDGE.inferred_not_from:
+        return None
+    return ResourceSpec("resource", RELEASES, verb=VERBS[method], exit="nothing", inferred=True)
