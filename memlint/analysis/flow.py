@@ -68,7 +68,9 @@ class Tracker:
 
     def with_closes(self, node: cst.CSTNode) -> bool:
         """Whether ``with x:`` (``node`` the statement) releases the resource; notes it when not."""
-        if self.spec.exit == "closes":
+        if self.spec.exit != "commits-only":
+            # "nothing": no ``__exit__`` at all, so ``with x:`` would not run; only a model
+            # that declares an ``__exit__`` that ends a transaction is taken at its word.
             return True
         if not any(seen is node for seen in self.non_closing_withs):
             self.non_closing_withs.append(node)

@@ -72,4 +72,7 @@ def inferred_spec(
         return None  # closes an earlier value of the name, not this one
     if (ctx.resolve(call.func) or "") in KNOWLEDGE.inferred_not_from:
         return None
-    return ResourceSpec("resource", RELEASES, verb=VERBS[method], exit="nothing", inferred=True)
+    func = call.func
+    if isinstance(func, cst.Attribute) and func.attr.value in KNOWLEDGE.inferred_not_from_methods:
+        return None
+    return ResourceSpec("resource", RELEASES, verb=VERBS[method], inferred=True)

@@ -274,7 +274,7 @@ class Interpreter:
         if acquires_here:
             self.tracker.with_closes(node)  # ``with sqlite3.connect(p) as c:``: noted when it does not close
         for item in node.items:
-            if self._manages(item.item) and self.tracker.with_closes(node):
+            if self._manages(item.item) and (dotted(item.item) not in self.tracker.names or self.tracker.with_closes(node)):
                 self._release(item)
                 current = after_release(current)
             else:

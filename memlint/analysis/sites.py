@@ -68,7 +68,7 @@ def classify_site(ctx: ModuleContext, call: cst.Call, path: Tuple[cst.CSTNode, .
     grand = path[index - 1] if index > 0 else None
     qualified = ctx.resolve(call.func) or ""
     if isinstance(parent, cst.WithItem):
-        if spec.exit != "closes" and isinstance(parent.asname, cst.AsName) and isinstance(parent.asname.name, cst.Name):
+        if spec.exit == "commits-only" and isinstance(parent.asname, cst.AsName) and isinstance(parent.asname.name, cst.Name):
             # ``with sqlite3.connect(p) as conn:`` commits at the end; conn stays open.
             with_node = grand if isinstance(grand, cst.With) else None
             if with_node is not None:

@@ -153,6 +153,7 @@ class Knowledge:
     inferred_release_verbs: Dict[str, str] = field(default_factory=dict)
     inferred_not_with_methods: FrozenSet[str] = frozenset()
     inferred_not_from: FrozenSet[str] = frozenset()
+    inferred_not_from_methods: FrozenSet[str] = frozenset()
     digest: str = ""
 
 
@@ -362,4 +363,5 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.inferred_release_verbs = dict(verbs)
     knowledge.inferred_not_with_methods = frozenset(strings("inferring", "not_with_methods"))
     knowledge.inferred_not_from = frozenset(strings("inferring", "not_from_callables"))
+    knowledge.inferred_not_from_methods = frozenset(strings("inferring", "not_from_methods"))
     return knowledge

@@ -30,6 +30,11 @@ class UnreleasedResource(AnalysisRule):
         if isinstance(fact, UnnamedUse):
             return [self._unnamed(fact)]
         if isinstance(fact, Lifetime) and fact.category in NORMAL_PATH:
+            if fact.spec.inferred:
+                # Known only by a release the code makes: a path that skips it is more often
+                # a deliberate choice (closed only when done, kept in a branch) than a leak.
+                # MEM003 still reports the exception paths.
+                return ()
             return self._lock(fact) if fact.is_lock else self._lifetime(fact)
         if isinstance(fact, LockNeverReleased):
             message = f"`{fact.name}` is acquired by {fact.acquisition.label} and never released"
