@@ -169,7 +169,7 @@ def _text_of(node: cst.CSTNode) -> str:
 
 def _over_memory_buffer(ctx: "ModuleContext", call: cst.Call) -> bool:
     for arg in call.args:
-        if arg.keyword is None or arg.keyword.value in ("file", "fileobj", "f"):
+        if arg.keyword is None or arg.keyword.value in ("file", "fileobj", "f", "fp"):
             value = arg.value
             if isinstance(value, cst.Call) and (ctx.resolve(value.func) or "") in MEMORY_BUFFERS:
                 return True
