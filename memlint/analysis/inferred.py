@@ -10,7 +10,7 @@ on before the release ends the caller's responsibility there, as for any resourc
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
@@ -75,4 +75,39 @@ def inferred_spec(
     func = call.func
     if isinstance(func, cst.Attribute) and func.attr.value in KNOWLEDGE.inferred_not_from_methods:
         return None
+    if isinstance(func, cst.Name) and func.value in ctx.classes:
+        # A class of this module: its close() is in plain sight, and the stage that finds
+        # resource classes already decided whether it releases anything.
+        return None
+    if _made_by_a_managed_owner(func, path):
+        return None
     return ResourceSpec("resource", RELEASES, verb=VERBS[method], inferred=True)
+
+
+def _made_by_a_managed_owner(func: cst.BaseExpression, path: Tuple[cst.CSTNode, ...]) -> bool:
+    """``with Connection() as conn: queue = conn.SimpleQueue()``, ``async with
+    async_playwright() as p: browser = await p.chromium.launch()``: what the managed owner
+    made is released with it."""
+    while isinstance(func, cst.Attribute):
+        func = func.value
+    if isinstance(func, cst.Call):
+        return False
+    if not isinstance(func, cst.Name):
+        return False
+    for node in path:
+        if isinstance(node, cst.With):
+            for item in node.items:
+                if item.asname is not None and isinstance(item.asname.name, cst.Name) and item.asname.name.value == func.value:
+                    return True
+    return False
+
+
+def is_set_up_call(witness: Optional[cst.CSTNode], names: Set[str]) -> bool:
+    """Whether the call that raises is the object's own set-up (``client.connect()``,
+    ``server.start()``): an unknown object whose set-up failed is taken to hold nothing."""
+    if isinstance(witness, cst.Await):
+        witness = witness.expression
+    if not isinstance(witness, cst.Call) or not isinstance(witness.func, cst.Attribute):
+        return False
+    owner = witness.func.value
+    return isinstance(owner, cst.Name) and owner.value in names and witness.func.attr.value in KNOWLEDGE.inferred_set_up_methods

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, List, Optional, Sequence, Set, Tuple
 import libcst as cst
 
 from memlint.analysis.flow import DONE, NONE, OPEN, Flow, Outcome, Tracker, after_release, conclude
+from memlint.analysis.inferred import is_set_up_call
 from memlint.analysis.mentions import Mentions
 from memlint.analysis.model import Acquisition, Lifetime
 from memlint.analysis.names import block_of, dotted
@@ -528,7 +529,11 @@ class Interpreter:
         return calls[0] if calls else None
 
     def _raising_calls(self, node: cst.CSTNode, handled: Set[int]) -> List[cst.CSTNode]:
-        return raising_calls(self.ctx, node, handled, self.tracker.names, bool(self.handler_depth), self.yields_raise)
+        calls = raising_calls(self.ctx, node, handled, self.tracker.names, bool(self.handler_depth), self.yields_raise)
+        if self.tracker.spec.inferred:
+            # An object known only by its release holds nothing yet when its own set-up fails.
+            calls = [call for call in calls if not is_set_up_call(call, self.tracker.names)]
+        return calls
 
 
 def _holds(expr: cst.BaseExpression, acquisition: cst.CSTNode) -> bool:

@@ -154,6 +154,7 @@ class Knowledge:
     inferred_not_with_methods: FrozenSet[str] = frozenset()
     inferred_not_from: FrozenSet[str] = frozenset()
     inferred_not_from_methods: FrozenSet[str] = frozenset()
+    inferred_set_up_methods: FrozenSet[str] = frozenset()
     digest: str = ""
 
 
@@ -364,4 +365,5 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.inferred_not_with_methods = frozenset(strings("inferring", "not_with_methods"))
     knowledge.inferred_not_from = frozenset(strings("inferring", "not_from_callables"))
     knowledge.inferred_not_from_methods = frozenset(strings("inferring", "not_from_methods"))
+    knowledge.inferred_set_up_methods = frozenset(strings("inferring", "set_up_methods"))
     return knowledge
