@@ -107,6 +107,11 @@ def classify_site(ctx: ModuleContext, call: cst.Call, path: Tuple[cst.CSTNode, .
             return Site("inline", use="method-call", use_name=method)
         return Site("inline", use="attribute", use_name=method)
     if isinstance(parent, cst.Subscript) and parent.value is node and spec.parts:
+        kept = _kept_part(parent, grand, spec)
+        if kept is not None:
+            # ``conn = listener.accept()[0]``: the rest is the address, not a resource.
+            statement, _loops = enclosing_statement(path[:index])
+            return Site("track", statement, kept)
         return Site("inline", use="indexed")
     statement, _loops = enclosing_statement(path[: index + 1])
     if isinstance(parent, (cst.Assign, cst.AnnAssign)) and parent.value is node:
@@ -159,6 +164,24 @@ def classify_site(ctx: ModuleContext, call: cst.Call, path: Tuple[cst.CSTNode, .
     if isinstance(parent, (cst.Return, cst.Yield, cst.Element, cst.DictElement, cst.StarredElement, cst.Lambda)):
         return Site("escape")
     return Site("skip")
+
+
+def _kept_part(
+    subscript: cst.Subscript, holder: Optional[cst.CSTNode], spec: ResourceSpec
+) -> Optional[Tuple[Tuple[str, ResourceSpec], ...]]:
+    """``name = call()[i]`` where part ``i`` is the only resource of the tuple: that part,
+    followed under ``name``; else None."""
+    if len(subscript.slice) != 1 or not isinstance(subscript.slice[0].slice, cst.Index):
+        return None
+    index = subscript.slice[0].slice.value
+    if not isinstance(index, cst.Integer) or len(spec.parts) != 1 or spec.parts[0][0] != int(index.value):
+        return None
+    if not (isinstance(holder, cst.Assign) and holder.value is subscript and len(holder.targets) == 1):
+        return None
+    target = holder.targets[0].target
+    if not isinstance(target, cst.Name):
+        return None
+    return ((target.value, spec.parts[0][1]),)
 
 
 def borrowed_argument(qualified: str, call: cst.Call, arg: cst.Arg) -> bool:
