@@ -112,6 +112,20 @@ def test_a_new_family_file_is_all_it_takes_to_know_a_library(tmp_path: Path) -> 
     assert (spec.kind, spec.release, spec.model) == ("widget", frozenset({"dispose"}), "widget")
 
 
+def test_a_broken_inferred_table_is_named(tmp_path: Path) -> None:
+    directory = _write(tmp_path / "k", '[[model]]\nname = "x"\nkind = "x"\n')
+    (directory / "inferred.toml").write_text('[inferring]\nrelease_methods = ["close"]\n')
+    with pytest.raises(KnowledgeError, match=r"inferred.toml: \[inferring\] release_methods must map"):
+        load_knowledge(directory)
+
+
+def test_inferred_release_methods_and_their_verbs_are_read() -> None:
+    known = knowledge()
+    assert known.inferred_release_verbs["close"] == "closed"
+    assert known.inferred_release_verbs["shutdown"] == "shut down"
+    assert "cursor" in known.inferred_not_from_methods and "connect" in known.inferred_set_up_methods
+
+
 # --- derived from the data -----------------------------------------------------------------
 
 
