@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Callable, Dict, FrozenSet, Iterable, Mapping, 
 if TYPE_CHECKING:  # pragma: no cover
     import ast
 
+    from memlint.knowledge import Knowledge
+
 # Names that start an analysis without a resource-creating call.
 CONTEXT_MANAGER_NAMES = frozenset(
     {"contextmanager", "asynccontextmanager", "__enter__", "__exit__", "__aenter__", "__aexit__"}
@@ -56,7 +58,24 @@ def trigger_names(resources: Mapping[str, object]) -> FrozenSet[str]:
     # Builtin open() and the method-based acquisitions have no module to look for.
     names.update(candidate_names(()) - {q.rsplit(".", 1)[-1] for q in resource_calls})
     names.add("open")
+    # ``requests.get(url, stream=True)``: only a call with the keyword acquires, so the
+    # keyword is the trigger, not ``get``.
+    known = knowledge()
+    names -= known.conditional_names - _unconditional_names(known)
+    names |= known.condition_keywords
+    # ``conn.close()``: a resource known only by its release (memlint/knowledge/inferred.toml).
+    names |= set(known.inferred_release_verbs)
     return frozenset(names) | CONTEXT_MANAGER_NAMES
+
+
+def _unconditional_names(known: "Knowledge") -> FrozenSet[str]:
+    """Last names that acquire without any condition in some model."""
+    names = set()
+    for model in known.models.values():
+        if not model.only_when_keyword_true:
+            names.update(q.rsplit(".", 1)[-1] for q in model.acquired_by)
+            names.update(model.methods)
+    return frozenset(names)
 
 
 def word_pattern(names: Iterable[str]) -> "re.Pattern[bytes]":
@@ -84,7 +103,11 @@ def tree_needs_analysis(tree: "ast.Module", resources: Mapping[str, object]) -> 
 
     from memlint.knowledge import candidate_names
 
-    callables = set(candidate_names(resources.keys()))
+    from memlint.knowledge import knowledge
+
+    known = knowledge()
+    callables = set(candidate_names(resources.keys())) - (known.conditional_names - _unconditional_names(known))
+    keywords = known.condition_keywords
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             for alias in node.names:
@@ -95,6 +118,10 @@ def tree_needs_analysis(tree: "ast.Module", resources: Mapping[str, object]) -> 
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
             if name in callables:
+                return True
+            if isinstance(func, ast.Attribute) and name in known.inferred_release_verbs and isinstance(func.value, ast.Name):
+                return True
+            if any(k.arg in keywords and isinstance(k.value, ast.Constant) and k.value.value is True for k in node.keywords):
                 return True
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             if node.name in CONTEXT_MANAGER_NAMES:

@@ -13,7 +13,7 @@ import pytest
 import memlint
 from memlint.cache import memlint_fingerprint
 from memlint.config import ConfigError, config_from_mapping
-from memlint.knowledge import KnowledgeError, knowledge, knowledge_files, resource_table_markdown
+from memlint.knowledge import KnowledgeError, knowledge, knowledge_files, resource_reference_markdown, resource_table_markdown
 from memlint.knowledge.loader import load_knowledge
 from memlint.prefilter import GENERIC_LAST_NAMES, trigger_names
 
@@ -72,7 +72,10 @@ def test_every_exit_behaviour_is_declared_and_parts_name_models() -> None:
         for _index, part in model.parts:
             assert part in models
     assert models["sqlite-connection"].exit == "commits-only"
-    assert "gzip.GzipFile:fileobj" in models["file"].borrowed_params
+    assert "gzip.GzipFile:fileobj@3" in models["file"].borrowed_params
+    # Read into the tables: by keyword, and at the position after "@".
+    assert ("fileobj", 3) in knowledge().borrowed_params["gzip.GzipFile"]
+    assert knowledge().subclass_bases["socket.socket"].kind == "socket"
 
 
 def _write(directory: Path, text: str) -> Path:
@@ -109,6 +112,20 @@ def test_a_new_family_file_is_all_it_takes_to_know_a_library(tmp_path: Path) -> 
     assert (spec.kind, spec.release, spec.model) == ("widget", frozenset({"dispose"}), "widget")
 
 
+def test_a_broken_inferred_table_is_named(tmp_path: Path) -> None:
+    directory = _write(tmp_path / "k", '[[model]]\nname = "x"\nkind = "x"\n')
+    (directory / "inferred.toml").write_text('[inferring]\nrelease_methods = ["close"]\n')
+    with pytest.raises(KnowledgeError, match=r"inferred.toml: \[inferring\] release_methods must map"):
+        load_knowledge(directory)
+
+
+def test_inferred_release_methods_and_their_verbs_are_read() -> None:
+    known = knowledge()
+    assert known.inferred_release_verbs["close"] == "closed"
+    assert known.inferred_release_verbs["shutdown"] == "shut down"
+    assert "cursor" in known.inferred_not_from_methods and "connect" in known.inferred_set_up_methods
+
+
 # --- derived from the data -----------------------------------------------------------------
 
 
@@ -121,17 +138,42 @@ def test_readme_resource_table_is_generated_from_the_data() -> None:
     )
 
 
-def test_resource_table_names_every_acquiring_callable() -> None:
-    table = resource_table_markdown()
-    missing = [name for name in knowledge().resource_calls if f"`{name}`" not in table]
+def test_docs_resource_reference_is_generated_from_the_data() -> None:
+    document = (REPO_ROOT / "docs" / "resources.md").read_text(encoding="utf-8")
+    found = re.search(r"<!-- resource-reference:start -->\n(.*?)<!-- resource-reference:end -->", document, re.S)
+    assert found, "docs/resources.md has no resource-reference markers"
+    assert found.group(1) == resource_reference_markdown(), (
+        "docs/resources.md is stale: replace its table with memlint.knowledge.resource_reference_markdown()"
+    )
+
+
+def test_resource_tables_name_every_acquiring_callable() -> None:
+    reference = resource_reference_markdown()
+    missing = [name for name in knowledge().resource_calls if f"`{name}`" not in reference]
     assert missing == []
+    # The README's row of each family names the package and the rest of every callable.
+    rows = {line.split(" | ")[0].strip("| "): line for line in resource_table_markdown().splitlines()[2:]}
+    for model in knowledge().models.values():
+        for name in model.acquired_by:
+            package, _, rest = name.partition(".")
+            assert f"`{package}`" in rows[model.family] and rest in rows[model.family], name
+
+
+def test_readme_resource_table_stays_compact() -> None:
+    """One row per knowledge file: the README has to stay short."""
+    assert len(resource_table_markdown().splitlines()) == 2 + len({m.family for m in knowledge().models.values()})
 
 
 def test_prefilter_trigger_names_come_from_the_data() -> None:
     names = trigger_names({})
+    conditional = knowledge().conditional_names
     for qualified in knowledge().resource_calls:
         head, _, last = qualified.rpartition(".")
         expected = head.split(".", 1)[0] if head and last in GENERIC_LAST_NAMES and last != "open" else last
+        if last in conditional:
+            # ``requests.get(url, stream=True)``: the keyword is the trigger, not ``get``.
+            assert last not in names and "stream" in names, qualified
+            continue
         assert expected in names, qualified
     assert {"accept", "makefile", "wrap_socket", "acquire"} <= names
 

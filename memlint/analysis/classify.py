@@ -45,6 +45,8 @@ def acquisition_spec(ctx: ModuleContext, call: cst.Call, scope: Scope) -> Option
         qualified = ctx.resolve(func) or name
         spec = ctx.table.get(qualified)
         if spec is not None:
+            if not _condition_holds(spec, call):
+                return None
             if qualified in IN_MEMORY_WRAPPERS and _over_memory_buffer(ctx, call):
                 return None
             if qualified in MAY_BE_DETACHED and _detached(call):
@@ -66,6 +68,8 @@ def acquisition_spec(ctx: ModuleContext, call: cst.Call, scope: Scope) -> Option
         # order the knowledge files list them.
         for method in KNOWLEDGE.method_acquisitions.get(last, ()):
             if method.arguments == "mode-string" and not _socket_makefile_call(call):
+                continue
+            if not _condition_holds(method.spec, call):
                 continue
             if method.receiver == "any" or _receiver_is(ctx, method.receiver, func.value, scope):
                 return method.spec
@@ -98,17 +102,31 @@ def is_path(ctx: ModuleContext, node: cst.BaseExpression, scope: Scope) -> bool:
 
 def is_made_by(ctx: ModuleContext, model: str, node: cst.BaseExpression, scope: Scope) -> bool:
     """Whether ``node`` is known to be a resource of ``model`` (a zip archive whose
-    ``.open()`` gives a member)."""
+    ``.open()`` gives a member, an SFTP client made by ``ssh.open_sftp()``)."""
+    if isinstance(node, cst.Await):
+        node = node.expression
     if isinstance(node, cst.Call):
-        return (ctx.resolve(node.func) or "") in KNOWLEDGE.models[model].acquired_by
+        if (ctx.resolve(node.func) or "") in KNOWLEDGE.models[model].acquired_by:
+            return True
+        if isinstance(node.func, cst.Attribute):
+            for method in KNOWLEDGE.method_acquisitions.get(node.func.attr.value, ()):
+                if method.model.name == model and (
+                    method.receiver == "any" or (method.receiver != "path" and is_made_by(ctx, method.receiver, node.func.value, scope))
+                ):
+                    return True
+        return False
     return isinstance(node, cst.Name) and node.value in scope.receiver_names.get(model, ())
 
 
-
-
-
-
-
+def _condition_holds(spec: ResourceSpec, call: cst.Call) -> bool:
+    """``requests.get(url, stream=True)`` acquires; ``requests.get(url)`` does not."""
+    model = KNOWLEDGE.models.get(spec.model)
+    if model is None or not model.only_when_keyword_true:
+        return True
+    return any(
+        arg.keyword is not None and arg.keyword.value == model.only_when_keyword_true and dotted(arg.value) == "True"
+        for arg in call.args
+    )
 
 def _socket_makefile_call(call: cst.Call) -> bool:
     """``sock.makefile("rb")``, not some other ``makefile`` (``TarFile.makefile(info, path)``)."""
@@ -151,7 +169,7 @@ def _text_of(node: cst.CSTNode) -> str:
 
 def _over_memory_buffer(ctx: "ModuleContext", call: cst.Call) -> bool:
     for arg in call.args:
-        if arg.keyword is None or arg.keyword.value in ("file", "fileobj", "f"):
+        if arg.keyword is None or arg.keyword.value in ("file", "fileobj", "f", "fp"):
             value = arg.value
             if isinstance(value, cst.Call) and (ctx.resolve(value.func) or "") in MEMORY_BUFFERS:
                 return True

@@ -64,6 +64,18 @@ class Tracker:
     rebinds: List[cst.CSTNode] = field(default_factory=list)
     loop_exits: List[Tuple[cst.CSTNode, str]] = field(default_factory=list)
     release_nodes: List[cst.CSTNode] = field(default_factory=list)
+    # ``with conn:`` statements on it whose ``__exit__`` does not close it (sqlite3's).
+    non_closing_withs: List[cst.CSTNode] = field(default_factory=list)
+
+    def with_closes(self, node: cst.CSTNode) -> bool:
+        """Whether ``with x:`` (``node`` the statement) releases the resource; notes it when not."""
+        if self.spec.exit != "commits-only":
+            # "nothing": no ``__exit__`` at all, so ``with x:`` would not run; only a model
+            # that declares an ``__exit__`` that ends a transaction is taken at its word.
+            return True
+        if not any(seen is node for seen in self.non_closing_withs):
+            self.non_closing_withs.append(node)
+        return False
 
 
 @dataclass
@@ -75,6 +87,8 @@ class Outcome:
     witness_kind: str = ""
     release_nodes: Tuple[cst.CSTNode, ...] = ()
     in_loop: bool = False
+    # The first ``with`` on it that did not close it.
+    non_closing_with: Optional[cst.CSTNode] = None
 
 
 def keep_held(entries: list) -> list:

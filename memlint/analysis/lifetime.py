@@ -17,11 +17,13 @@ import libcst as cst
 
 from memlint.analysis.captures import class_leaves, lambda_only_uses, may_time_out
 from memlint.analysis.flow import DONE, NONE, OPEN, Flow, Outcome, Tracker, after_release, conclude
+from memlint.analysis.inferred import is_set_up_call
 from memlint.analysis.mentions import Mentions
 from memlint.analysis.model import Acquisition, Lifetime
-from memlint.analysis.names import block_of, dotted
+from memlint.analysis.names import block_of, dotted, is_acquiring_item, is_attribute_part, is_true_constant, small_statement_of
 from memlint.analysis.raises import raising_calls
 from memlint.analysis.resources import OS_ERROR_MODELS, OS_ERROR_NAMES, OS_ERROR_PREFIXES, TERMINATORS, ResourceSpec
+from memlint.analysis.sites import borrowed_argument
 from memlint.analysis.walk import find
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -164,7 +166,7 @@ class Interpreter:
     def loop(self, node: cst.CSTNode, mask: int) -> Flow:
         flow = Flow()
         is_while = isinstance(node, cst.While)
-        forever = is_while and _is_true_constant(node.test)  # type: ignore[union-attr]
+        forever = is_while and is_true_constant(node.test)  # type: ignore[union-attr]
         head = mask
         if not is_while:
             head = self.effects(node.iter, head, flow, statement=node)  # type: ignore[union-attr]
@@ -322,8 +324,11 @@ class Interpreter:
         flow = Flow()
         current = mask
         suppresses = False
+        acquires_here = node is self.tracker.acquisition_statement
+        if acquires_here:
+            self.tracker.with_closes(node)  # ``with sqlite3.connect(p) as c:``: noted when it does not close
         for item in node.items:
-            if self._manages(item.item):
+            if self._manages(item.item) and (dotted(item.item) not in self.tracker.names or self.tracker.with_closes(node)):
                 self._release(item)
                 current = after_release(current)
             else:
@@ -333,7 +338,7 @@ class Interpreter:
                     found is self.tracker.acquisition_node for found, _ in find(item, (cst.Call,))
                 )
                 current = self.effects(item.item, current, flow, statement=node if holds_acquisition else item)
-            if item.asname is not None:
+            if item.asname is not None and not (acquires_here and is_acquiring_item(item.item, self.tracker.acquisition_node)):
                 current = self.bind_targets(item.asname.name, current, flow)
             call = item.item
             if isinstance(call, cst.Call) and (self.ctx.resolve(call.func) or "").endswith("suppress"):
@@ -430,7 +435,11 @@ class Interpreter:
         if dotted(expr) in self.tracker.names:
             return True
         if isinstance(expr, cst.Call):
-            return any(dotted(arg.value) in self.tracker.names for arg in expr.args)
+            # ``with gzip.GzipFile(fileobj=f):`` only borrows ``f``.
+            qualified = self.ctx.resolve(expr.func) or ""
+            return any(
+                dotted(arg.value) in self.tracker.names and not borrowed_argument(qualified, expr, arg) for arg in expr.args
+            )
         return False
 
     def _mentions(self, node: cst.CSTNode) -> bool:
@@ -444,7 +453,7 @@ class Interpreter:
         current = mask
         for found, path in find(target, (cst.Name, cst.Attribute)):
             name = dotted(found)  # type: ignore[arg-type]
-            if name in self.tracker.names and not _is_attribute_part(found, path):
+            if name in self.tracker.names and not is_attribute_part(found, path):
                 current = self._rebind(name, found, current)
         return current
 
@@ -496,10 +505,10 @@ class Interpreter:
                     escaped = True
                 continue
             name = dotted(found)  # type: ignore[arg-type]
-            if name in tracker.holders and not _is_attribute_part(found, path):
+            if name in tracker.holders and not is_attribute_part(found, path):
                 escaped = escaped or self.mentions.holder_handed_on(found, path)
                 continue
-            if name not in tracker.names or _is_attribute_part(found, path):
+            if name not in tracker.names or is_attribute_part(found, path):
                 continue
             verdict, call = self.mentions.classify(found, path)
             if call is not None and verdict in ("release", "escape", "register", "reclaim"):
@@ -510,7 +519,7 @@ class Interpreter:
                     flow.raise_any |= mask
                     flow.raises.append((mask, call, "call"))  # type: ignore[arg-type]
                 released = True
-                self._release(_statement_of(path, node))
+                self._release(small_statement_of(path, node))
             elif verdict == "escape":
                 escaped = True
             elif verdict == "rebind":
@@ -588,36 +597,13 @@ class Interpreter:
         return calls[0] if calls else None
 
     def _raising_calls(self, node: cst.CSTNode, handled: Set[int]) -> List[cst.CSTNode]:
-        return raising_calls(
+        calls = raising_calls(
             self.ctx, node, handled, self.tracker.names, bool(self.handler_depth), self.yields_raise, self.tracker.spec.model
         )
-
-
-def _is_true_constant(test: cst.BaseExpression) -> bool:
-    if isinstance(test, cst.Name) and test.value == "True":
-        return True
-    return isinstance(test, cst.Integer) and test.value not in ("0",)
-
-
-def _is_attribute_part(found: cst.CSTNode, path: Tuple[cst.CSTNode, ...]) -> bool:
-    """True for the ``b`` of ``a.b`` and for keyword names: they are not references."""
-    if not path:
-        return False
-    parent = path[-1]
-    if isinstance(parent, cst.Attribute) and parent.attr is found:
-        return True
-    if isinstance(parent, cst.Arg) and parent.keyword is found:
-        return True
-    if isinstance(parent, (cst.ImportAlias, cst.Param, cst.FunctionDef, cst.ClassDef)):
-        return True
-    return False
-
-
-def _statement_of(path: Tuple[cst.CSTNode, ...], default: cst.CSTNode) -> cst.CSTNode:
-    for node in reversed(path):
-        if isinstance(node, cst.BaseSmallStatement):
-            return node
-    return default
+        if self.tracker.spec.inferred:
+            # An object known only by its release holds nothing yet when its own set-up fails.
+            calls = [call for call in calls if not is_set_up_call(call, self.tracker.names)]
+        return calls
 
 
 def run(
@@ -630,7 +616,10 @@ def run(
     interpreter = Interpreter(ctx, tracker, scope_class, yields_raise)
     interpreter.body = body
     flow = interpreter.block(body, NONE)
-    return conclude(tracker, flow)
+    outcome = conclude(tracker, flow)
+    if tracker.non_closing_withs:
+        outcome.non_closing_with = tracker.non_closing_withs[0]
+    return outcome
 
 
 def explicit_raises(
@@ -659,6 +648,7 @@ def lifetime_fact(
         witness_label,
         outcome.release_nodes,
         in_loop=outcome.in_loop,
+        non_closing_with=outcome.non_closing_with,
         **extra,
     )
 

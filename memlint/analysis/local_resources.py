@@ -20,8 +20,8 @@ from memlint.analysis.facts import (
     decorator_names,
     is_generator,
 )
-from memlint.analysis.names import block_of, iter_statements, self_attribute
-from memlint.analysis.resources import ANY_RELEASE_METHODS, CLASS_RELEASE_METHODS, ResourceSpec
+from memlint.analysis.names import block_of, dotted, iter_statements, self_attribute
+from memlint.analysis.resources import ANY_RELEASE_METHODS, CLASS_RELEASE_METHODS, SUBCLASS_BASES, ResourceSpec
 
 
 def find_factories(ctx: ModuleContext, scopes: List[Scope]) -> None:
@@ -127,8 +127,12 @@ def _returned_tuple(
 
 
 def find_resource_classes(ctx: ModuleContext, scopes: List[Scope]) -> None:
-    """Classes of this module that own a resource and are context managers themselves."""
+    """Classes of this module that own a resource and are context managers themselves, and
+    subclasses of a known resource type (``class TextSocket(socket.socket)``)."""
+    _find_resource_subclasses(ctx)
     for name, info in ctx.classes.items():
+        if name in ctx.resource_classes:
+            continue
         methods = set(info.methods)
         releases = methods & set(CLASS_RELEASE_METHODS)
         if not releases or not ({"__enter__", "__exit__"} <= methods or {"__aenter__", "__aexit__"} <= methods):
@@ -150,3 +154,18 @@ def find_resource_classes(ctx: ModuleContext, scopes: List[Scope]) -> None:
             ctx.resource_classes[name] = ResourceSpec(
                 f"`{name}` object", frozenset((methods & ANY_RELEASE_METHODS) | {"__exit__", "__aexit__"}), long_lived=True
             )
+
+
+def _find_resource_subclasses(ctx: ModuleContext) -> None:
+    """``class TextSocket(socket.socket)``: its objects are sockets (and so are those of a
+    subclass of it in the same module)."""
+    for _round in range(2):
+        for name, info in ctx.classes.items():
+            if name in ctx.resource_classes:
+                continue
+            for base in info.node.bases:
+                qualified = ctx.resolve(base.value) or dotted(base.value) or ""
+                spec = SUBCLASS_BASES.get(qualified) or ctx.resource_classes.get(qualified)
+                if spec is not None:
+                    ctx.resource_classes[name] = spec
+                    break

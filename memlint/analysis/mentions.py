@@ -14,6 +14,7 @@ import libcst as cst
 from memlint.analysis.flow import Tracker
 from memlint.analysis.names import dotted, is_binding_target, self_attribute
 from memlint.analysis.ownership import parameter_behaviour, releasers_of
+from memlint.analysis.sites import borrowed_argument
 from memlint.analysis.resources import (
     BORROWER_PREFIXES,
     BORROWERS,
@@ -97,7 +98,8 @@ class Mentions:
                 return "alias:" + ",".join(names), None
             return self._store_verdict(targets), None
         if isinstance(parent, cst.WithItem):
-            return "release", None
+            statement = grand if isinstance(grand, cst.With) else parent
+            return ("release" if self.tracker.with_closes(statement) else "use"), None
         if isinstance(parent, cst.Del) or (isinstance(parent, cst.Tuple) and isinstance(grand, cst.Del)):
             # ``del f`` drops the name; the object is closed only by the garbage collector.
             return "rebind", None
@@ -158,6 +160,8 @@ class Mentions:
                 return stored
             return "use"
         if qualified in BORROWERS or qualified.startswith(BORROWER_PREFIXES):
+            return "use"
+        if isinstance(path[-1], cst.Arg) and borrowed_argument(qualified, call, path[-1]):
             return "use"
         if last.startswith("assert") or last in LOGGING_METHODS:
             return "use"

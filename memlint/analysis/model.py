@@ -78,6 +78,8 @@ class Lifetime:
     in_loop: bool = False
     # ``name`` holds many of them (``files = [open(p) for p in paths]``).
     in_container: bool = False
+    # The first ``with`` on it whose ``__exit__`` does not close it (``with sqlite_conn:``).
+    non_closing_with: Optional[cst.CSTNode] = None
 
 
 @dataclass(eq=False)

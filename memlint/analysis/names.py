@@ -206,3 +206,35 @@ def guard_flags(path: Tuple[cst.CSTNode, ...]) -> Set[str]:
                 flags.add(("!" if negated else "") + name)
         break
     return flags
+
+
+def is_acquiring_item(expr: cst.BaseExpression, acquisition: cst.CSTNode) -> bool:
+    """Whether the ``with`` item ``expr`` is the acquiring call itself (or its ``await``)."""
+    return expr is acquisition or (isinstance(expr, cst.Await) and expr.expression is acquisition)
+
+
+def is_true_constant(test: cst.BaseExpression) -> bool:
+    if isinstance(test, cst.Name) and test.value == "True":
+        return True
+    return isinstance(test, cst.Integer) and test.value not in ("0",)
+
+
+def is_attribute_part(found: cst.CSTNode, path: Tuple[cst.CSTNode, ...]) -> bool:
+    """True for the ``b`` of ``a.b`` and for keyword names: they are not references."""
+    if not path:
+        return False
+    parent = path[-1]
+    if isinstance(parent, cst.Attribute) and parent.attr is found:
+        return True
+    if isinstance(parent, cst.Arg) and parent.keyword is found:
+        return True
+    if isinstance(parent, (cst.ImportAlias, cst.Param, cst.FunctionDef, cst.ClassDef)):
+        return True
+    return False
+
+
+def small_statement_of(path: Tuple[cst.CSTNode, ...], default: cst.CSTNode) -> cst.CSTNode:
+    for node in reversed(path):
+        if isinstance(node, cst.BaseSmallStatement):
+            return node
+    return default

@@ -46,6 +46,8 @@ CLOSES_WHEN_EXHAUSTED = KNOWLEDGE.closes_when_exhausted
 BORROWS_GIVEN_FILE = KNOWLEDGE.borrows_given_file
 KEEPS_FILE = KNOWLEDGE.keeps_file
 MAY_BE_DETACHED = KNOWLEDGE.may_be_detached
+BORROWED_PARAMS = KNOWLEDGE.borrowed_params
+SUBCLASS_BASES = KNOWLEDGE.subclass_bases
 # Models whose objects have methods that acquire (a zip archive's ``.open()``).
 RECEIVER_MODELS = tuple(
     sorted({m.receiver for found in KNOWLEDGE.method_acquisitions.values() for m in found} - {"any", "path"})

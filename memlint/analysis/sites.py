@@ -15,6 +15,7 @@ import libcst as cst
 from memlint.analysis.facts import COMPOUND, ModuleContext, last_name
 from memlint.analysis.names import dotted, self_attribute
 from memlint.analysis.resources import (
+    BORROWED_PARAMS,
     BORROWER_PREFIXES,
     BORROWERS,
     CLOSES_WHEN_EXHAUSTED,
@@ -137,6 +138,11 @@ def _site_of_value(
     grand = path[index - 1] if index > 0 else None
     qualified = ctx.resolve(call.func) or ""
     if isinstance(parent, cst.WithItem):
+        if spec.exit == "commits-only" and isinstance(parent.asname, cst.AsName) and isinstance(parent.asname.name, cst.Name):
+            # ``with sqlite3.connect(p) as conn:`` commits at the end; conn stays open.
+            with_node = grand if isinstance(grand, cst.With) else None
+            if with_node is not None:
+                return Site("track", with_node, ((parent.asname.name.value, spec),))
         return Site("managed")
     if isinstance(parent, cst.Arg) and isinstance(grand, cst.Call):
         outer = ctx.resolve(grand.func) or ""
@@ -149,6 +155,9 @@ def _site_of_value(
                 return Site("store-self", statement, attr=attr)
             if isinstance(holder, cst.Name) and ctx.scope is not None and holder.value in ctx.scope.containers:
                 return Site("track", statement, ((holder.value, spec),))
+        if borrowed_argument(outer, grand, parent):
+            # ``gzip.GzipFile(fileobj=open(p))``: the wrapper never closes what it is given.
+            return Site("inline", use="passed-to", use_name=outer)
         if outer in ctx.table or last in HANDOFF_METHODS or outer in HANDOFF_CALLS:
             return Site("escape")
         if outer in BORROWERS or outer.startswith(BORROWER_PREFIXES):
@@ -168,6 +177,11 @@ def _site_of_value(
             return Site("inline", use="method-call", use_name=method)
         return Site("inline", use="attribute", use_name=method)
     if isinstance(parent, cst.Subscript) and parent.value is node and spec.parts:
+        kept = _kept_part(parent, grand, spec)
+        if kept is not None:
+            # ``conn = listener.accept()[0]``: the rest is the address, not a resource.
+            statement, _loops = enclosing_statement(path[:index])
+            return Site("track", statement, kept)
         return Site("inline", use="indexed")
     statement, _loops = enclosing_statement(path[: index + 1])
     if isinstance(parent, (cst.Assign, cst.AnnAssign)) and parent.value is node:
@@ -225,6 +239,37 @@ def _site_of_value(
             return Site("skip")
         return Site("inline", use="yielded-from")
     return Site("skip")
+
+
+def _kept_part(
+    subscript: cst.Subscript, holder: Optional[cst.CSTNode], spec: ResourceSpec
+) -> Optional[Tuple[Tuple[str, ResourceSpec], ...]]:
+    """``name = call()[i]`` where part ``i`` is the only resource of the tuple: that part,
+    followed under ``name``; else None."""
+    if len(subscript.slice) != 1 or not isinstance(subscript.slice[0].slice, cst.Index):
+        return None
+    index = subscript.slice[0].slice.value
+    if not isinstance(index, cst.Integer) or len(spec.parts) != 1 or spec.parts[0][0] != int(index.value):
+        return None
+    if not (isinstance(holder, cst.Assign) and holder.value is subscript and len(holder.targets) == 1):
+        return None
+    target = holder.targets[0].target
+    if not isinstance(target, cst.Name):
+        return None
+    return ((target.value, spec.parts[0][1]),)
+
+
+def borrowed_argument(qualified: str, call: cst.Call, arg: cst.Arg) -> bool:
+    """Whether ``arg`` of ``call`` goes to a parameter that only borrows what it is given
+    (``borrowed_params`` of the knowledge: ``gzip.GzipFile(fileobj=f)`` never closes ``f``)."""
+    params = BORROWED_PARAMS.get(qualified)
+    if not params:
+        return False
+    if arg.keyword is not None:
+        return any(arg.keyword.value == name for name, _position in params)
+    positional = [a for a in call.args if a.keyword is None and a.star == ""]
+    index = next((i for i, a in enumerate(positional) if a is arg), -1)
+    return index >= 0 and any(position == index for _name, position in params)
 
 
 def _expected_to_raise(ctx: "ModuleContext", path: Tuple[cst.CSTNode, ...]) -> bool:

@@ -7,13 +7,14 @@ through ``locks``, the lock facts). Deciding which of them are findings is the r
 
 from __future__ import annotations
 
-from typing import List, Optional, Set, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
 from memlint.analysis import lifetime
 from memlint.analysis.classify import acquisition_spec, fill_scope_names, keeps_file
 from memlint.analysis.flow import Outcome, Tracker
+from memlint.analysis.inferred import inferred_spec, released_names
 from memlint.analysis.facts import (
     SMALL_CONTAINERS,
     TRY_TYPES,
@@ -56,6 +57,12 @@ def analyze_scope(ctx: ModuleContext, scope: Scope, analysis: ModuleAnalysis) ->
         or last_name(call.func) in ctx.resource_classes
         or (scope.class_info is not None and last_name(call.func) in scope.class_info.factories)
     ]
+    released = released_names(calls)
+    positions = {id(call): position for position, (call, _path) in enumerate(calls)}
+    if released:
+        # Values known only by the release this scope makes (``conn.close()`` later).
+        seen = {id(call) for call, _path in interesting}
+        interesting += [(call, path) for call, path in calls if id(call) not in seen and _bound_to(call, path, released)]
     self_calls = {
         call.func.attr.value
         for call, _ in calls
@@ -64,7 +71,10 @@ def analyze_scope(ctx: ModuleContext, scope: Scope, analysis: ModuleAnalysis) ->
     ctx.self_calls_in_scope = self_calls
     registered = registered_values(ctx, scope) if scope.class_info is not None and self_calls else set()
     if registered:
-        interesting += [(call, path) for call, path in calls if id(call) in registered]
+        seen = {id(call) for call, _path in interesting}
+        interesting += [(call, path) for call, path in calls if id(call) in registered and id(call) not in seen]
+    if released or registered:
+        interesting.sort(key=lambda item: positions[id(item[0])])
     if not interesting:
         return
     fill_scope_names(ctx, scope)
@@ -74,7 +84,11 @@ def analyze_scope(ctx: ModuleContext, scope: Scope, analysis: ModuleAnalysis) ->
         if last_name(call.func) in KNOWLEDGE.lock_methods:
             analyze_lock(ctx, scope, call, path, analysis)
             continue
-        spec = REGISTERED if id(call) in registered else acquisition_spec(ctx, call, scope)
+        spec = (
+            REGISTERED
+            if id(call) in registered
+            else acquisition_spec(ctx, call, scope) or inferred_spec(ctx, scope, call, path, positions[id(call)], released)
+        )
         if spec is None:
             continue
         label = ctx.label(call.func)
@@ -97,6 +111,19 @@ def analyze_scope(ctx: ModuleContext, scope: Scope, analysis: ModuleAnalysis) ->
                 if scope.is_module and (is_constant_name(name) or part.long_lived or name in ctx.global_uses()):
                     continue
                 _track(ctx, scope, call, path, site, name, part, class_name, analysis, acquisition)
+
+
+def _bound_to(call: cst.Call, path: Tuple[cst.CSTNode, ...], names: Dict[str, Tuple[str, int]]) -> bool:
+    """A cheap first look: ``name = call()`` (or ``name = await call()``) with ``name`` among ``names``."""
+    parent = path[-1] if path else None
+    if isinstance(parent, cst.Await) and len(path) > 1:
+        parent = path[-2]
+    if isinstance(parent, cst.Assign) and len(parent.targets) == 1:
+        target = parent.targets[0].target
+        return isinstance(target, cst.Name) and target.value in names
+    if isinstance(parent, cst.AnnAssign):
+        return isinstance(parent.target, cst.Name) and parent.target.value in names
+    return False
 
 
 def _track_kept_path(

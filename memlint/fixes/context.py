@@ -84,8 +84,8 @@ class FixContext:
         call = acquisition.call
         if isinstance(call, cst.Await):
             call = call.expression
-        if not isinstance(call, cst.Call):
-            return None
+        if not isinstance(call, cst.Call) or acquisition.spec.inferred:
+            return None  # known only by its release: what its ``with`` does is unknown
         name = dotted(call.func)
         if name is not None:
             qualified = self.imports.resolve(name)

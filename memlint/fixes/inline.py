@@ -78,16 +78,24 @@ def inline_rewrite(fx: FixContext, defect: Defect) -> Optional[WithRewrite]:
         # The fresh name becomes a new attribute of the module, or shows in ``locals()``.
         safe = False
     name = fx.fresh_name(scope, manageable.stem)
-    return WithRewrite(
+    wrapper, needs_import = "", False
+    if manageable.closing:
+        # A DB-API connection's own ``with`` only ends a transaction: ``closing()`` closes.
+        found = fx.closing_reference()
+        if found is None:
+            return None
+        wrapper, needs_import = found
+    rewrite = WithRewrite(
         message=f"use `with` and name the {acquisition.spec.kind} `{name}`",
         safe=safe,
         first=line,
         last=line,
-        items=(WithItemPlan(call, name),),
+        items=(WithItemPlan(call, name, wrapper),),
         substitutions=((call, name),),
         comment_to_header=False,
         indent_step=block.step,
     )
+    return fx.with_import(rewrite) if needs_import else rewrite
 
 
 def _introspects(scope: cst.CSTNode) -> bool:

@@ -91,8 +91,40 @@ def candidate_names(extra: Iterable[str] = ()) -> FrozenSet[str]:
 
 
 def resource_table_markdown() -> str:
-    """The README's list of known resources: one row per model that something acquires,
-    in the order of the knowledge files (``tests/test_knowledge.py`` keeps README.md equal)."""
+    """The README's compact list of known resources: one row per knowledge file, its
+    callables grouped by package (``tests/test_knowledge.py`` keeps README.md equal).
+    The full table is ``resource_reference_markdown`` (docs/resources.md)."""
+    known = knowledge()
+    families: Dict[str, Tuple[List[str], Dict[str, List[str]], List[str]]] = {}
+    for model in known.models.values():
+        kinds, packages, methods = families.setdefault(model.family, ([], {}, []))
+        creates = list(model.acquired_by) + [f".{method}()" for method in model.methods]
+        if not creates:
+            continue
+        kind = model.kind + (f" (with `{model.only_when_keyword_true}=True`)" if model.only_when_keyword_true else "")
+        if kind not in kinds:
+            kinds.append(kind)
+        for name in model.acquired_by:
+            package, _, rest = name.partition(".")
+            names = packages.setdefault(package, [])
+            if rest and rest not in names:
+                names.append(rest)
+        methods.extend(f"`.{method}()`" for method in model.methods if f"`.{method}()`" not in methods)
+    lines = [
+        "| family | resources | created by (`package`: callables; what releases each: [docs/resources.md](docs/resources.md)) |",
+        "|---|---|---|",
+    ]
+    for family, (kinds, packages, methods) in families.items():
+        if not kinds:
+            continue
+        created = [f"`{package}`" + (f": {', '.join(names)}" if names else "") for package, names in packages.items()]
+        lines.append(f"| {family} | {', '.join(kinds)} | {'; '.join(created + methods)} |")
+    return "\n".join(lines) + "\n"
+
+
+def resource_reference_markdown() -> str:
+    """docs/resources.md's full table: one row per model that something acquires, in the
+    order of the knowledge files (``tests/test_knowledge.py`` keeps the file equal)."""
     known = knowledge()
     rows: Dict[Tuple[str, str, str], List[str]] = {}
     for model in known.models.values():
@@ -106,8 +138,11 @@ def resource_table_markdown() -> str:
             released = "; ".join(f"part {index}: {_released_by(known.models[part])}" for index, part in model.parts)
         else:
             released = _released_by(model)
-        # Models that read the same in the table (the database connections whose ``with``
-        # differs) share a row.
+        if model.only_when_keyword_true:
+            released += f" (a resource only with `{model.only_when_keyword_true}=True`)"
+        if model.exit != "closes":
+            released += " (its own `with` does not close it)" if model.exit == "commits-only" else ""
+        # Models that read the same in the table share a row.
         rows.setdefault((model.kind, released, model.family), []).extend(creates)
     lines = ["| creates | what | released by (besides `with`) | family |", "|---|---|---|---|"]
     for (kind, released, family), creates in rows.items():
@@ -139,6 +174,7 @@ __all__ = [
     "knowledge_files",
     "model_of",
     "parse_configured",
+    "resource_reference_markdown",
     "resource_table_markdown",
 ]
 

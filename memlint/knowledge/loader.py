@@ -25,6 +25,8 @@ else:  # pragma: no cover
 
 KNOWLEDGE_DIR = Path(__file__).resolve().parent
 CALLS_FILE = "calls.toml"
+# Files of knowledge about calls rather than resources: merged into one table of sections.
+CALL_FILES = (CALLS_FILE, "inferred.toml")
 RECEIVERS = ("path", "any")  # or the name of the model whose objects the method is called on
 METHOD_ARGUMENTS = ("any", "mode-string")
 PROTOCOLS = ("object", "acquire-release")
@@ -45,7 +47,8 @@ _STRING_LISTS = ("acquired_by", "methods", "release", "release_functions", "non_
                  "non_raising_own_methods", "subclass_bases", "borrowed_params",
                  "release_functions_of_attribute", "release_may_time_out") + CALLABLE_SUBSETS
 _BOOLEANS = ("long_lived", "is_path", "borrows_its_arguments", "not_a_resource_when_discarded", "fails_only_with_os_error")
-_STRINGS = ("name", "kind", "summary", "verb", "exit", "receiver", "method_arguments", "protocol", "kept_path_model")
+_STRINGS = ("name", "kind", "summary", "verb", "exit", "receiver", "method_arguments", "protocol", "kept_path_model",
+            "only_when_keyword_true")
 MODEL_FIELDS = frozenset(_STRING_LISTS + _BOOLEANS + _STRINGS + ("parts",))
 
 
@@ -94,9 +97,13 @@ class Model:
     may_be_detached: Tuple[str, ...] = ()
     # The path model that ``.name`` of a file kept on disk is followed as.
     kept_path_model: str = ""
-    # Declared for the precision work; no analysis stage reads these two yet.
+    # ``"gzip.GzipFile:fileobj"`` (or ``"zipfile.ZipFile:file@0"``, also positional at 0):
+    # a resource passed there stays the caller's (the constructor never closes it).
     borrowed_params: Tuple[str, ...] = ()
+    # Classes whose subclasses' objects are resources of this model (``socket.socket``).
     subclass_bases: Tuple[str, ...] = ()
+    # Acquires only when called with this keyword set to ``True`` (``stream=True``).
+    only_when_keyword_true: str = ""
 
 
 @dataclass(frozen=True)
@@ -129,6 +136,13 @@ class Knowledge:
     keeps_file: FrozenSet[str] = frozenset()
     may_be_detached: FrozenSet[str] = frozenset()
     kept_file_path_spec: ResourceSpec = ResourceSpec("temporary file")
+    # Qualified callable -> the parameters (name, position or -1) that only borrow.
+    borrowed_params: Dict[str, Tuple[Tuple[str, int], ...]] = field(default_factory=dict)
+    # Qualified base class -> the spec its subclasses' objects have.
+    subclass_bases: Dict[str, ResourceSpec] = field(default_factory=dict)
+    # Last names of acquisitions that need a keyword set to True, and those keywords.
+    conditional_names: FrozenSet[str] = frozenset()
+    condition_keywords: FrozenSet[str] = frozenset()
     # From calls.toml.
     borrowers: FrozenSet[str] = frozenset()
     borrower_prefixes: Tuple[str, ...] = ()
@@ -160,6 +174,12 @@ class Knowledge:
     memory_buffers: FrozenSet[str] = frozenset()
     # A module name imported from elsewhere -> the standard library module it stands for.
     reexported_modules: Dict[str, str] = field(default_factory=dict)
+    # From inferred.toml: release method -> verb, for resources known only by their release.
+    inferred_release_verbs: Dict[str, str] = field(default_factory=dict)
+    inferred_not_with_methods: FrozenSet[str] = frozenset()
+    inferred_not_from: FrozenSet[str] = frozenset()
+    inferred_not_from_methods: FrozenSet[str] = frozenset()
+    inferred_set_up_methods: FrozenSet[str] = frozenset()
     digest: str = ""
 
 
@@ -180,8 +200,8 @@ def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> Knowledge:
             document = tomllib.loads(data.decode("utf-8"))
         except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
             raise KnowledgeError(f"{path.name}: not valid TOML: {error}") from None
-        if path.name == CALLS_FILE:
-            calls = document
+        if path.name in CALL_FILES:
+            calls = {**calls, **document}
             continue
         unknown = set(document) - {"model"}
         if unknown:
@@ -217,7 +237,7 @@ def parse_model(raw: Any, where: str, family: str, require_name: bool = True) ->
             if key == "release_functions_of_attribute":
                 pattern = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*:[A-Za-z_][A-Za-z0-9_.]*$")
             if key == "borrowed_params":
-                pattern = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$")
+                pattern = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*(?:@[0-9])?$")
             for item in value:
                 if not pattern.match(item):
                     raise KnowledgeError(f"{where}: `{key}` entry {item!r} is not a valid name")
@@ -328,6 +348,17 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.keeps_file = union("keep_the_file_with_delete_false")
     knowledge.may_be_detached = union("may_be_detached")
     for model in models:
+        for entry in model.borrowed_params:
+            callee, _, param = entry.partition(":")
+            name, _, position = param.partition("@")
+            knowledge.borrowed_params.setdefault(callee, ())
+            knowledge.borrowed_params[callee] += ((name, int(position) if position else -1),)
+        for base in model.subclass_bases:
+            knowledge.subclass_bases[base] = knowledge.specs[model.name]
+        if model.only_when_keyword_true:
+            knowledge.conditional_names |= {q.rsplit(".", 1)[-1] for q in model.acquired_by} | set(model.methods)
+            knowledge.condition_keywords |= {model.only_when_keyword_true}
+    for model in models:
         if model.keep_the_file_with_delete_false:
             path_model = knowledge.models.get(model.kept_path_model)
             if path_model is None or not path_model.is_path:
@@ -378,6 +409,14 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     ):
         raise KnowledgeError(f"{CALLS_FILE}: [re-exports] modules must map a name to a dotted module name")
     knowledge.reexported_modules = dict(reexports)
+    verbs = calls.get("inferring", {}).get("release_methods", {}) if isinstance(calls.get("inferring"), Mapping) else {}
+    if not isinstance(verbs, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in verbs.items()):
+        raise KnowledgeError("inferred.toml: [inferring] release_methods must map method names to verbs")
+    knowledge.inferred_release_verbs = dict(verbs)
+    knowledge.inferred_not_with_methods = frozenset(strings("inferring", "not_with_methods"))
+    knowledge.inferred_not_from = frozenset(strings("inferring", "not_from_callables"))
+    knowledge.inferred_not_from_methods = frozenset(strings("inferring", "not_from_methods"))
+    knowledge.inferred_set_up_methods = frozenset(strings("inferring", "set_up_methods"))
     return knowledge
 
 

@@ -43,3 +43,10 @@ def raise_phrase(witness: object, kind: str, witness_label: str) -> str:
     if isinstance(witness, cst.Assert):
         return "when the `assert` at line {L0} fails"
     return "when line {L0} raises"
+
+
+def non_closing_with_words(spec: ResourceSpec) -> str:
+    """Why a ``with`` on the resource did not release it (its ``__exit__`` does not close)."""
+    if spec.exit == "commits-only":
+        return f"`with` on {with_article(spec.kind)} commits or rolls back but does not close it (use `contextlib.closing`)"
+    return f"`with` on {with_article(spec.kind)} does not close it"

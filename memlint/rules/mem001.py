@@ -17,7 +17,7 @@ from typing import Iterable, Iterator
 
 from memlint.analysis.model import Defect, Fact, Lifetime, LockNeverReleased, UnnamedUse
 from memlint.rules._report import AnalysisRule
-from memlint.rules._words import subject
+from memlint.rules._words import non_closing_with_words, subject
 
 # The normal-path verdicts of the path interpreter ("error" is MEM003's).
 NORMAL_PATH = ("never", "return", "raise", "rebind", "loop-exit", "branch")
@@ -30,6 +30,11 @@ class UnreleasedResource(AnalysisRule):
         if isinstance(fact, UnnamedUse):
             return [self._unnamed(fact)]
         if isinstance(fact, Lifetime) and fact.category in NORMAL_PATH:
+            if fact.spec.inferred:
+                # Known only by a release the code makes: a path that skips it is more often
+                # a deliberate choice (closed only when done, kept in a branch) than a leak.
+                # MEM003 still reports the exception paths.
+                return ()
             return self._lock(fact) if fact.is_lock else self._lifetime(fact)
         if isinstance(fact, LockNeverReleased):
             message = f"`{fact.name}` is acquired by {fact.acquisition.label} and never released"
@@ -56,6 +61,8 @@ class UnreleasedResource(AnalysisRule):
         witness = fact.witness
         if fact.category == "never":
             message = f"{who} is never {verb}"
+            if fact.non_closing_with is not None:
+                message += ": " + non_closing_with_words(fact.spec)
         elif fact.category == "return":
             message = f"{who} is not {verb} when the function returns at line {{L0}}"
         elif fact.category == "raise":

@@ -1,0 +1,113 @@
+"""Resources known only by how they are released: ``conn = database.connect()`` followed,
+in the same scope, by ``conn.close()`` makes ``conn`` a resource even when nothing is known
+about ``database`` (the release methods: ``memlint/knowledge/inferred.toml``).
+
+Only a value that came from a call and was bound to a plain local name counts, and only
+when a method call on that same name releases it in the same scope (not in a nested
+function). What happens in between is the path interpreter's business: handing the value
+on before the release ends the caller's responsibility there, as for any resource.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Set, Tuple
+
+import libcst as cst
+
+from memlint.analysis.facts import ModuleContext, Scope
+from memlint.analysis.resources import KNOWLEDGE, ResourceSpec
+
+VERBS = KNOWLEDGE.inferred_release_verbs
+RELEASES = frozenset(VERBS) | frozenset({"__exit__", "__aexit__"})
+
+
+def released_names(calls: List[Tuple[cst.Call, Tuple[cst.CSTNode, ...]]]) -> Dict[str, Tuple[str, int]]:
+    """Local name -> (the last release method called on it in this scope's own body, the
+    position of that call in ``calls``); no entry for a name that is also ``.acquire()``d
+    (a lock, paired by the lock stage)."""
+    found: Dict[str, Tuple[str, int]] = {}
+    excluded = set()
+    for position, (call, _path) in enumerate(calls):
+        func = call.func
+        if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)):
+            continue
+        method = func.attr.value
+        if method in KNOWLEDGE.inferred_not_with_methods:
+            excluded.add(func.value.value)
+        elif method in VERBS and not call.args:
+            found[func.value.value] = (method, position)
+    return {name: found[name] for name in found if name not in excluded and name != "self"}
+
+
+def inferred_spec(
+    ctx: ModuleContext,
+    scope: Scope,
+    call: cst.Call,
+    path: Tuple[cst.CSTNode, ...],
+    position: int,
+    released: Dict[str, Tuple[str, int]],
+) -> Optional[ResourceSpec]:
+    """The spec of a resource known by its release, when ``call`` (at ``position`` among the
+    scope's calls) is bound to a plain local name that this scope releases later; else None."""
+    if not released:
+        return None
+    node: cst.CSTNode = call
+    index = len(path) - 1
+    while index >= 0 and isinstance(path[index], cst.Await):
+        node = path[index]
+        index -= 1
+    if index < 0:
+        return None
+    parent = path[index]
+    if not isinstance(parent, (cst.Assign, cst.AnnAssign)) or parent.value is not node:
+        return None
+    targets = [t.target for t in parent.targets] if isinstance(parent, cst.Assign) else [parent.target]
+    if len(targets) != 1 or not isinstance(targets[0], cst.Name):
+        return None
+    name = targets[0].value
+    if name not in released or name in scope.params:
+        return None
+    method, release_position = released[name]
+    if release_position <= position:
+        return None  # closes an earlier value of the name, not this one
+    if (ctx.resolve(call.func) or "") in KNOWLEDGE.inferred_not_from:
+        return None
+    func = call.func
+    if isinstance(func, cst.Attribute) and func.attr.value in KNOWLEDGE.inferred_not_from_methods:
+        return None
+    if isinstance(func, cst.Name) and func.value in ctx.classes:
+        # A class of this module: its close() is in plain sight, and the stage that finds
+        # resource classes already decided whether it releases anything.
+        return None
+    if _made_by_a_managed_owner(func, path):
+        return None
+    return ResourceSpec("resource", RELEASES, verb=VERBS[method], inferred=True)
+
+
+def _made_by_a_managed_owner(func: cst.BaseExpression, path: Tuple[cst.CSTNode, ...]) -> bool:
+    """``with Connection() as conn: queue = conn.SimpleQueue()``, ``async with
+    async_playwright() as p: browser = await p.chromium.launch()``: what the managed owner
+    made is released with it."""
+    while isinstance(func, cst.Attribute):
+        func = func.value
+    if isinstance(func, cst.Call):
+        return False
+    if not isinstance(func, cst.Name):
+        return False
+    for node in path:
+        if isinstance(node, cst.With):
+            for item in node.items:
+                if item.asname is not None and isinstance(item.asname.name, cst.Name) and item.asname.name.value == func.value:
+                    return True
+    return False
+
+
+def is_set_up_call(witness: Optional[cst.CSTNode], names: Set[str]) -> bool:
+    """Whether the call that raises is the object's own set-up (``client.connect()``,
+    ``server.start()``): an unknown object whose set-up failed is taken to hold nothing."""
+    if isinstance(witness, cst.Await):
+        witness = witness.expression
+    if not isinstance(witness, cst.Call) or not isinstance(witness.func, cst.Attribute):
+        return False
+    owner = witness.func.value
+    return isinstance(owner, cst.Name) and owner.value in names and witness.func.attr.value in KNOWLEDGE.inferred_set_up_methods
