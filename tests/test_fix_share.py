@@ -34,7 +34,9 @@ AIM = 0.8
 # One case each way for every callable of memlint/knowledge/*.toml (tests/test_knowledge.py):
 # a list that grows with the knowledge table, not a sample of code as people write it, so
 # it would weigh the share by how many libraries memlint knows.
-NOT_A_SAMPLE = frozenset({"library_models.py"})
+NOT_A_SAMPLE = frozenset(
+    {"library_models.py", "third_party_network.py", "third_party_databases.py", "third_party_data_files.py"}
+)
 
 
 def _straight_line(fx: FixContext, defect: Defect) -> bool:
@@ -66,8 +68,8 @@ def _has_with_form(defect: Defect) -> bool:
     spec = defect.acquisition.spec if defect.acquisition is not None else None
     if spec is None:
         return False
-    if spec.parts or spec.is_path or spec.kind in ("file descriptor", "process pool"):
-        return False
+    if spec.parts or spec.is_path or spec.inferred or spec.kind in ("file descriptor", "process pool"):
+        return False  # an inferred resource's library, and so its `with`, is unknown
     # A resource the function returns belongs to its caller once it succeeds: what a person
     # writes there is `except: x.close(); raise`, never a `with` that would close it. A list
     # of resources, or a value that is a resource on one branch only (`open(p) if p else
