@@ -63,6 +63,14 @@ def test_lost_true_positive_is_reported_only_for_the_projects_run():
     assert ledger.lost_true_positives(still_there, judged, ["tuning"], ["demo"]) == []
 
 
+def test_a_loss_given_up_on_purpose_is_kept_apart_and_needs_a_reason():
+    entry = {"project": "demo", "set": "tuning", "verdict": "true", "code": "MEM003"}
+    judged = {"k1": dict(entry), "k2": dict(entry, accepted_loss="traded for fewer false alarms")}
+    lost = ledger.lost_true_positives([], judged, ["tuning"], ["demo"])
+    assert len(lost) == 2
+    assert ledger.accepted_losses(lost) == [judged["k2"]]
+
+
 def test_sample_is_seeded_and_stratified_by_rule():
     candidates = [{"key": f"{p}{c}{i}", "code": c, "project": p}
                   for p in "abc" for c in ("MEM001", "MEM003") for i in range(10)]

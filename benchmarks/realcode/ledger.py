@@ -106,6 +106,12 @@ def lost_true_positives(findings: List[dict], ledger: Dict[str, dict],
             and entry["project"] in run_projects and not reported(key, entry)]
 
 
+def accepted_losses(lost: List[dict]) -> List[dict]:
+    """Lost true positives given up on purpose: the entry keeps its verdict and says, in
+    ``accepted_loss``, which change dropped it and why (a trade for fewer false alarms)."""
+    return [entry for entry in lost if entry.get("accepted_loss")]
+
+
 def _row(label: str, counts: Counter) -> str:
     decided = counts["true"] + counts["false"]
     precision = f"{100.0 * counts['true'] / decided:5.1f}%" if decided else "    -"

@@ -157,11 +157,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     if options.classes:
         print("classes of the judged findings:")
         print("\n".join(ledger_mod.class_table(found, ledger)))
-    print(f"lost true positives: {len(lost)}")
+    accepted = ledger_mod.accepted_losses(lost)
+    lost = [entry for entry in lost if entry not in accepted]
+    print(f"lost true positives: {len(lost)} (and {len(accepted)} given up on purpose, see accepted_loss)")
     if options.list_lost:
         for entry in lost:
             print(f"  LOST {entry['project']}/{entry['path']}:{entry.get('line')} {entry['code']} "
                   f"in {entry['function']}: {entry.get('message', '')}")
+        for entry in accepted:
+            print(f"  GIVEN UP {entry['project']}/{entry['path']}:{entry.get('line')} {entry['code']}: "
+                  f"{entry['accepted_loss']}")
 
     if options.sample:
         roots = {p["name"]: fetch.project_dir(p) for p in projects}

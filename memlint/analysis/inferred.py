@@ -111,3 +111,17 @@ def is_set_up_call(witness: Optional[cst.CSTNode], names: Set[str]) -> bool:
         return False
     owner = witness.func.value
     return isinstance(owner, cst.Name) and owner.value in names and witness.func.attr.value in KNOWLEDGE.inferred_set_up_methods
+
+
+def is_own_work_call(witness: Optional[cst.CSTNode], names: Set[str]) -> bool:
+    """Whether the call that raises is work done by the object itself (``conn.execute()``)
+    and not its set-up. Of an object known only by its release, nothing says what other
+    calls raise; judged on real code, only its own work realistically leaves it open."""
+    if isinstance(witness, cst.Yield):
+        return True  # the consumer may close the generator there, whatever the object is
+    if isinstance(witness, cst.Await):
+        witness = witness.expression
+    if not isinstance(witness, cst.Call) or not isinstance(witness.func, cst.Attribute):
+        return False
+    owner = witness.func.value
+    return isinstance(owner, cst.Name) and owner.value in names and not is_set_up_call(witness, names)

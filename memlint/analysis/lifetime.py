@@ -17,7 +17,7 @@ import libcst as cst
 
 from memlint.analysis.captures import class_leaves, lambda_only_uses, may_time_out
 from memlint.analysis.flow import DONE, NONE, OPEN, Flow, Outcome, Tracker, after_release, conclude
-from memlint.analysis.inferred import is_set_up_call
+from memlint.analysis.inferred import is_own_work_call
 from memlint.analysis.mentions import Mentions
 from memlint.analysis.model import Acquisition, Lifetime
 from memlint.analysis.names import block_of, dotted, is_acquiring_item, is_attribute_part, is_true_constant, small_statement_of
@@ -601,8 +601,9 @@ class Interpreter:
             self.ctx, node, handled, self.tracker.names, bool(self.handler_depth), self.yields_raise, self.tracker.spec.model
         )
         if self.tracker.spec.inferred:
-            # An object known only by its release holds nothing yet when its own set-up fails.
-            calls = [call for call in calls if not is_set_up_call(call, self.tracker.names)]
+            # An object known only by its release: only its own work (not its set-up) is
+            # known to leave it open when it raises.
+            calls = [call for call in calls if is_own_work_call(call, self.tracker.names)]
         return calls
 
 
