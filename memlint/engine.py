@@ -94,7 +94,7 @@ def check_text(
     if prefilter and all(getattr(rule, "starts_from_resources", False) for rule in rules):
         from memlint.prefilter import tree_needs_analysis
 
-        if not tree_needs_analysis(tree, options.resources):
+        if not tree_needs_analysis(tree, options.resources, [rule.code for rule in rules]):
             return []
 
     import libcst as cst

@@ -19,6 +19,9 @@ RULE_CLASSES: Dict[str, str] = {
     "MEM003": "memlint.rules.mem003:ReleaseSkippedOnError",
     "MEM004": "memlint.rules.mem004:ContextManagerHygiene",
     "MEM041": "memlint.rules.mem041:PreferWith",
+    "MEM051": "memlint.rules.mem051:UnboundedCache",
+    "MEM052": "memlint.rules.mem052:UnboundedAccumulation",
+    "MEM053": "memlint.rules.mem053:HandlerAccumulation",
 }
 
 
