@@ -329,14 +329,19 @@ def _follow_uses(module: _Module, containers: _Containers) -> None:
                 elif found is not None and function is not None:
                     if method in appending or method in keyed:
                         found.growth.append((function, node, f"`{code(func).strip()}()`", method in appending))
-                        if method == "setdefault":
+                        if method == "setdefault" and not _constant_argument(node):
                             found.stores.setdefault(id(function), node)
                             found.reads.add(id(function))
                     elif method == "get":
                         found.reads.add(id(function))
             qualified = module.ctx.resolve(func) or ""
             for arg in node.args:
-                target = containers.of(arg.value, path)
+                value = arg.value
+                if isinstance(value, cst.Attribute) and value.attr.value in removing:
+                    # ``task.add_done_callback(_tasks.discard)``: removal handed on as a callback.
+                    bound_by_name(value.value, path)
+                    continue
+                target = containers.of(value, path)
                 if target is None:
                     continue
                 if qualified in growing_fns and function is not None:
@@ -374,6 +379,18 @@ def _follow_uses(module: _Module, containers: _Containers) -> None:
                 found.escapes = True
 
 
+def _constant_argument(call: cst.Call) -> bool:
+    return bool(call.args) and isinstance(call.args[0].value, (cst.SimpleString, cst.Integer, cst.Float))
+
+
+def _constant_key(target: cst.Subscript) -> bool:
+    """``d["name"] = ...``, ``d[0] = ...``: a key written in the code, not one from data."""
+    return all(
+        isinstance(s.slice, cst.Index) and isinstance(s.slice.value, (cst.SimpleString, cst.Integer, cst.Float))
+        for s in target.slice
+    )
+
+
 def _deleted(target: cst.BaseExpression) -> List[cst.BaseExpression]:
     if isinstance(target, (cst.Tuple, cst.List)):
         return [e.value for e in target.elements]
@@ -406,6 +423,8 @@ def _assignment(
             return
         if any(isinstance(s.slice, cst.Slice) for s in target.slice):
             found.bounded = True  # ``x[:] = ...``: trimmed or replaced
+        elif found.kind == "list" or _constant_key(target):
+            return  # an index of a list, a fixed key of a dict: replaced, not grown
         elif isinstance(node, cst.AugAssign) and not isinstance(node.operator, cst.AddAssign):
             return
         elif function is not None:
@@ -419,7 +438,7 @@ def _assignment(
     if isinstance(node, cst.AugAssign):
         if isinstance(node.operator, cst.AddAssign) and found.kind == "list":
             found.growth.append((function, node, f"`{code(target).strip()} += ...`", True))
-        elif isinstance(node.operator, cst.OrAssign) and found.kind != "list":
+        elif isinstance(node.operator, cst.BitOrAssign) and found.kind != "list":
             found.growth.append((function, node, f"`{code(target).strip()} |= ...`", False))
         else:
             found.bounded = True
@@ -431,7 +450,10 @@ def _assignment(
 
 def _container_facts(module: _Module, containers: _Containers) -> List[object]:
     facts: List[object] = []
-    prefixes = tuple(growth_knowledge()["containers.registering_prefixes"])
+    known = growth_knowledge()
+    prefixes = tuple(known["containers.registering_prefixes"])
+    long_lived = tuple(known["containers.long_lived_class_suffixes"])
+    import_time = _called_only_at_import(module)
     for container in containers.by_key.values():
         if container.bounded or container.escapes or not container.growth:
             continue
@@ -446,15 +468,34 @@ def _container_facts(module: _Module, containers: _Containers) -> List[object]:
         if memo is not None and container.kind == "dict" and container.where != "instance":
             facts.append(UnevictedMemo(container, memo[0], memo[1]))
             continue
-        for function, node, how, _appending in container.growth:
+        if container.where == "instance" and not container.owner.endswith(long_lived):
+            continue  # the object's life is unknown: a parser's list goes with the parser
+        for function, node, how, appending in container.growth:
+            if not appending:
+                continue  # a key or a member: bounded by the distinct keys, which code cannot see
             name = function.name.value
             if name in SETUP_METHODS or name in ONCE_FUNCTIONS or name.startswith(prefixes):
                 continue
-            if _returns_a_parameter(function) or _is_once(module, function):
+            if id(function) in import_time or _returns_a_parameter(function) or _is_once(module, function):
                 continue
             facts.append(Accumulation(container, function, node, how))
             break
     return facts
+
+
+def _called_only_at_import(module: _Module) -> Set[int]:
+    """Module functions called at module level and from no function: they run at import."""
+    at_import: Set[str] = set()
+    elsewhere: Set[str] = set()
+    for node, path in module.nodes:
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name):
+            inside = any(isinstance(p, (cst.FunctionDef, cst.Lambda)) for p in path)
+            (elsewhere if inside else at_import).add(node.func.value)
+    return {
+        id(function)
+        for name, function in module.ctx.functions.items()
+        if name in at_import and name not in elsewhere
+    }
 
 
 def _returns_a_parameter(function: cst.FunctionDef) -> bool:
@@ -488,7 +529,10 @@ def _handler_additions(module: _Module) -> List[RepeatedHandlerAddition]:
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
             receiver = " ".join(code(node.func.value).split())
             if node.func.attr.value in adding and function is not None:
-                if not _guarded_by_if(module, path, function, guards, module_names):
+                base = _base_name(node.func.value)
+                if base in {p.name.value for p in _all_params(function)} and base not in ("self", "cls"):
+                    continue  # a helper attaching to the logger it is given: the caller decides
+                if not _guarded_by_if(module, path, function, guards, module_names | ({base} if base else set())):
                     additions.append((node, function, receiver))
             elif node.func.attr.value in removing:
                 removed.add(receiver)
@@ -497,7 +541,8 @@ def _handler_additions(module: _Module) -> List[RepeatedHandlerAddition]:
                         removing_functions.add(id(scope))
     found = []
     for call, function, receiver in additions:
-        if receiver in removed or id(function) in removing_functions or _mentions(function, guards):
+        local = isinstance(call.func.value, cst.Name) and module.is_local(function, call.func.value.value)  # type: ignore[attr-defined]
+        if (receiver in removed and not local) or id(function) in removing_functions or _mentions(function, guards):
             continue
         if function.name.value in ONCE_FUNCTIONS or _is_once(module, function):
             continue
@@ -505,6 +550,12 @@ def _handler_additions(module: _Module) -> List[RepeatedHandlerAddition]:
             continue
         found.append(RepeatedHandlerAddition(call, function, receiver))
     return found
+
+
+def _base_name(expr: cst.BaseExpression) -> Optional[str]:
+    """``logger`` for ``logger``, ``self`` for ``self.logger``; None for a call."""
+    name = dotted(expr)
+    return name.split(".", 1)[0] if name else None
 
 
 def _mentions(function: cst.FunctionDef, names: frozenset) -> bool:
@@ -526,13 +577,17 @@ def _module_level_names(module: cst.Module) -> Set[str]:
 def _guarded_by_if(
     module: _Module, path: Tuple[cst.CSTNode, ...], function: cst.FunctionDef, guards: frozenset, module_names: Set[str]
 ) -> bool:
-    """An ``if`` between the function and the call that tests the handlers, a module-level
-    once-flag, or an attribute of ``self``/``cls`` (a flag of the object)."""
+    """An ``if`` around the call (or one that returns early) that tests the handlers, the
+    logger itself, a module-level once-flag, or an attribute of ``self``/``cls``."""
     start = next(i for i, n in enumerate(path) if n is function)
-    for node in path[start + 1 :]:
-        if not isinstance(node, cst.If):
-            continue
-        for name, _ in find(node.test, (cst.Name,), stop=()):
+    tests = [node for node in path[start + 1 :] if isinstance(node, cst.If)]
+    # ``if already_configured(logger): return``: an early way out counts as a guard too.
+    tests.extend(
+        node for node, _ in find(function.body, (cst.If,))
+        if any(True for _ in find(node.body, (cst.Return, cst.Raise)))  # type: ignore[attr-defined]
+    )
+    for node in tests:
+        for name, _ in find(node.test, (cst.Name,), stop=()):  # type: ignore[attr-defined]
             value = name.value  # type: ignore[attr-defined]
             if value in guards or value in module_names or value in ("self", "cls"):
                 return True

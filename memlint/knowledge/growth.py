@@ -28,6 +28,7 @@ _FIELDS: Dict[str, tuple] = {
     "containers": (
         "dicts", "lists", "sets", "bounded", "appending_methods", "keyed_methods", "removing_methods",
         "growing_functions", "shrinking_functions", "reading_functions", "registering_prefixes",
+        "long_lived_class_suffixes",
     ),
     "handlers": ("adding", "removing", "guards", "fresh_loggers"),
 }
