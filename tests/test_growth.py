@@ -86,3 +86,17 @@ def test_keyed_growth_is_not_reported_but_appending_is():
     assert codes(keyed) == []
     appended = "SEEN = []\n\n\ndef f(ids):\n    global SEEN\n    SEEN += ids\n"
     assert codes(appended) == [(6, "MEM052")]
+
+
+def test_the_growth_stage_runs_only_when_one_of_its_rules_does(monkeypatch):
+    import memlint.analysis.pipeline as pipeline
+
+    def fail(*args, **kwargs):
+        raise AssertionError("the growth stage ran")
+
+    monkeypatch.setattr(pipeline, "growth_facts", fail)
+    source = "H = []\n\n\ndef f(path):\n    H.append(open(path).read())\n"
+    resource_only = memlint.check_source(source, "g.py", {"select": ["MEM001"]})
+    assert [f.code for f in resource_only] == ["MEM001"]
+    with_growth = memlint.check_source(source, "g.py", {"select": ["MEM001", "MEM052"]})
+    assert "MEM900" in {f.code for f in with_growth}

@@ -33,7 +33,7 @@ from memlint.options import RuleOptions
 
 
 def analyze_module(
-    module: cst.Module, source: str, options: RuleOptions, tree: Optional[ast.Module] = None
+    module: cst.Module, source: str, options: RuleOptions, tree: Optional[ast.Module] = None, growth: bool = True
 ) -> ModuleAnalysis:
     """Every fact about one parsed module. With the ``ast`` tree of the same source,
     functions whose text names no resource are skipped unread."""
@@ -55,5 +55,6 @@ def analyze_module(
     analysis.facts.extend(owner_classes(ctx))
     analysis.facts.extend(context_manager_facts(ctx, scopes))
     analysis.facts.extend(hand_written_releases(ctx, analysis.acquisitions))
-    analysis.facts.extend(growth_facts(ctx, tree))  # type: ignore[arg-type]
+    if growth:  # only when a growth rule runs: its walk is the stage's whole cost
+        analysis.facts.extend(growth_facts(ctx, tree))  # type: ignore[arg-type]
     return analysis
