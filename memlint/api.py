@@ -76,7 +76,7 @@ def check_one(
     run_rules = bool(codes & RULE_CLASSES.keys())
     if run_rules and prefilter:
         data = source if isinstance(source, bytes) else source.encode("utf-8", "surrogatepass")
-        run_rules = needs_analysis(options.resources)(data)
+        run_rules = needs_analysis(options.resources, codes)(data)
     # Rules are loaded (and libcst imported) only once a file actually needs them.
     rules = rule_set.for_codes(codes) if run_rules else []
     findings = [f for f in check_text(source, path, rules, options, prefilter, target) if f.code in codes]

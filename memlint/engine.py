@@ -15,6 +15,7 @@ import tokenize
 from typing import Callable, List, Optional, Sequence, Tuple, TypeVar, Union
 
 from memlint.diagnostics import Finding, Fix
+from memlint.prefilter import GROWTH_CODES
 from memlint.rules.base import FileContext, Report, Rule, RuleOptions
 
 PARSE_ERROR = "MEM000"
@@ -137,7 +138,7 @@ def check_text(
     if tree is not None and prefilter and all(getattr(rule, "starts_from_resources", False) for rule in rules):
         from memlint.prefilter import tree_needs_analysis
 
-        if not tree_needs_analysis(tree, options.resources):
+        if not tree_needs_analysis(tree, options.resources, [rule.code for rule in rules]):
             return []
 
     import libcst as cst
@@ -152,6 +153,7 @@ def check_text(
         return [Finding(path, 1, 1, 1, 1, INTERNAL_ERROR, f"libcst cannot parse this file: {_one_line(error)}")]
 
     ctx = FileContext(path, text, module, options, tree)
+    ctx.growth = any(rule.code in GROWTH_CODES for rule in rules)
     findings: List[Finding] = []
     reported: List[Tuple[Rule, Report]] = []
     for rule in rules:

@@ -11,6 +11,11 @@ rejects it (syntax newer than the interpreter, ``memlint.engine.parse_python``).
 must never change a result; ``tests/test_cache_prefilter.py`` checks that on the fixtures.
 The second stage, ``tree_needs_analysis``, needs the ``ast`` tree and is skipped without one.
 
+The memory-growth rules (``GROWTH_CODES``) start from other places: a cache decorator, an
+``addHandler`` call, a container that grows (``.append(``, ``x[k] = v``, ``+=``). When one
+of them is selected their words (``memlint.knowledge.growth``) and those two operators are
+triggers too; otherwise the filter is as narrow as before.
+
 Matching bytes rather than decoded text is safe: every encoding a PEP 263 cookie can name
 for Python source encodes ASCII names as ASCII bytes.
 """
@@ -30,7 +35,12 @@ CONTEXT_MANAGER_NAMES = frozenset(
     {"contextmanager", "asynccontextmanager", "__enter__", "__exit__", "__aenter__", "__aexit__"}
 )
 
-_COMPILED: Dict[Tuple[Tuple[str, object], ...], "re.Pattern[bytes]"] = {}
+_COMPILED: Dict[Tuple[Tuple[Tuple[str, object], ...], bool], "re.Pattern[bytes]"] = {}
+
+# The rules that start from growing containers, cache decorators and handler additions.
+GROWTH_CODES = frozenset({"MEM051", "MEM052", "MEM053"})
+# A subscript store or an augmented assignment: container growth spelled without a word.
+_GROWTH_OPERATORS = rb"|\]\s*(?:\+|\|)?=(?!=)|\+=|\|="
 
 
 # Last names too common to mean anything on their own (``input()``, ``db.connect()``):
@@ -84,22 +94,34 @@ def word_pattern(names: Iterable[str]) -> "re.Pattern[bytes]":
     return re.compile(rb"(?<![A-Za-z0-9_])(?:" + alternatives + rb")(?![A-Za-z0-9_])")
 
 
-def needs_analysis(resources: Mapping[str, object]) -> Callable[[bytes], bool]:
-    """A function telling whether a file's bytes name anything the rules look at."""
-    key = tuple(sorted(resources.items()))
+def needs_analysis(resources: Mapping[str, object], codes: Iterable[str] = ()) -> Callable[[bytes], bool]:
+    """A function telling whether a file's bytes name anything the rules (``codes``) look at."""
+    growth = bool(GROWTH_CODES.intersection(codes))
+    key = (tuple(sorted(resources.items())), growth)
     pattern = _COMPILED.get(key)
     if pattern is None:
-        pattern = _COMPILED[key] = word_pattern(trigger_names(resources))
+        if growth:
+            from memlint.knowledge.growth import growth_trigger_names
+
+            words = word_pattern(trigger_names(resources) | growth_trigger_names())
+            pattern = re.compile(words.pattern + _GROWTH_OPERATORS)
+        else:
+            pattern = word_pattern(trigger_names(resources))
+        _COMPILED[key] = pattern
     search = pattern.search
     return lambda data: search(data) is not None
 
 
-def tree_needs_analysis(tree: "ast.Module", resources: Mapping[str, object]) -> bool:
+def tree_needs_analysis(tree: "ast.Module", resources: Mapping[str, object], codes: Iterable[str] = ()) -> bool:
     """The second, finer stage, on the ``ast`` tree the engine has already built: the file
     must *call* something the analysis starts from, define ``__exit__``/``__aexit__`` or
-    decorate a context manager. Words in comments, strings and imports no longer count;
-    a file that passes only on those is spared its libcst parse."""
+    decorate a context manager (or, for the growth rules, make a container, decorate a
+    cache or add a handler: ``growth_candidates``). Words in comments, strings and imports
+    no longer count; a file that passes only on those is spared its libcst parse."""
     import ast
+
+    if GROWTH_CODES.intersection(codes) and growth_candidates(tree):
+        return True
 
     from memlint.knowledge import candidate_names
 
@@ -131,4 +153,38 @@ def tree_needs_analysis(tree: "ast.Module", resources: Mapping[str, object]) -> 
                 name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
                 if name.endswith("contextmanager"):
                     return True
+    return False
+
+
+def growth_candidates(tree: "ast.Module") -> bool:
+    """Cheap ``ast`` test, a superset of what ``memlint.analysis.growth`` reports on: a
+    container made by an assignment, a cache decorator, or an ``addHandler`` call."""
+    import ast
+
+    from memlint.knowledge.growth import growth_knowledge
+
+    known = growth_knowledge()
+    makers = {n.rsplit(".", 1)[-1] for k in ("containers.dicts", "containers.lists", "containers.sets") for n in known[k]}
+    caches = {n.rsplit(".", 1)[-1] for k in ("caches.unbounded", "caches.maxsize_bounded") for n in known[k]}
+    adding = known["handlers.adding"]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            caches.update(alias.asname for alias in node.names if alias.asname and alias.name in caches)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            value = node.value
+            if isinstance(value, (ast.Dict, ast.List, ast.Set)):
+                return True
+            if isinstance(value, ast.Call):
+                func = value.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if name in makers:
+                    return True
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for decorator in node.decorator_list:
+                target = decorator.func if isinstance(decorator, ast.Call) else decorator
+                name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+                if name in caches:
+                    return True
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in adding:
+            return True
     return False

@@ -20,7 +20,7 @@ from typing import Dict, List, Mapping, Optional, Tuple
 REQUIRED_KEYS = ("code", "name", "summary", "default", "fixable")
 FIXABLE_VALUES = ("never", "sometimes", "always")
 REQUIRED_SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead", "Fix safety", "References")
-OPTIONAL_SECTIONS = ("Known problems", "Options")
+OPTIONAL_SECTIONS = ("Known problems", "Options", "Figures")
 
 _CODE_RE = re.compile(r"^[A-Z]+[0-9]+$")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")

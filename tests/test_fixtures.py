@@ -1,6 +1,7 @@
-"""The fixture corpus is the ground truth for MEM001/MEM003/MEM004.
+"""The fixture corpus is the ground truth for MEM001/MEM003/MEM004 and MEM051-MEM053.
 
-Each file under ``fixtures/MEM001``, ``fixtures/MEM003`` and ``fixtures/MEM004`` holds small
+Each file under ``fixtures/MEM001``, ``fixtures/MEM003``, ``fixtures/MEM004`` and
+``fixtures/MEM051``-``MEM053`` (checked with those off-by-default rules selected) holds small
 cases: top-level functions or classes named ``bad_*`` (a real defect) or ``ok_*`` (a tricky
 negative), or, for module-level code, a whole file named ``bad_*.py`` / ``ok_*.py``. The
 findings each file must produce are written in it as ``# expect: CODE[, CODE]`` comments on
@@ -30,8 +31,10 @@ from memlint.diagnostics import Finding
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = REPO_ROOT / "fixtures"
-RULE_DIRS = ("MEM001", "MEM003", "MEM004", "MEM042")
+RULE_DIRS = ("MEM001", "MEM003", "MEM004", "MEM042", "MEM051", "MEM052", "MEM053")
 CHECKED_CODES = frozenset(RULE_DIRS)
+# Off by default: their fixtures are checked with them selected (the others' without them).
+GROWTH_DIRS = ("MEM051", "MEM052", "MEM053")
 # Engine codes that mean the file was not analysed at all; never expected, always reported.
 ENGINE_ERROR_CODES = frozenset({"MEM000", "MEM900"})
 CUSTOM_CONFIG_DIR = FIXTURES / "MEM001" / "custom_config"
@@ -148,7 +151,8 @@ def _assert_matches(
 @pytest.mark.parametrize("path", _plain_fixture_files(), ids=_rel)
 def test_fixture_file(path: Path) -> None:
     source = path.read_text(encoding="utf-8")
-    findings = memlint.check_source(source, str(path))
+    growth = path.relative_to(FIXTURES).parts[0] in GROWTH_DIRS
+    findings = memlint.check_source(source, str(path), {"extend-select": list(GROWTH_DIRS)} if growth else None)
     _assert_matches(path, source, findings)
 
 

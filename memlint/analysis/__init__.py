@@ -17,10 +17,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def analyze_module(
-    module: "cst.Module", source: str, options: "RuleOptions", tree: Optional[ast.Module] = None
+    module: "cst.Module", source: str, options: "RuleOptions", tree: Optional[ast.Module] = None, growth: bool = True
 ) -> "ModuleAnalysis":
     """Analyse one parsed module once; every rule reads the same result. With the ``ast``
     tree of the same source, functions whose text names no resource are skipped unread."""
     from memlint.analysis.pipeline import analyze_module as run
 
-    return run(module, source, options, tree)
+    return run(module, source, options, tree, growth)

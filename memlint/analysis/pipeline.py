@@ -8,7 +8,8 @@ established (docs/architecture.md draws it).
    locks (``locks``);
 4. ``ownership``: the classes that keep resources on ``self`` and what releases them;
 5. ``context_managers``: ``@contextmanager`` bodies and ``__exit__`` methods;
-6. ``try_finally``: releases written by hand where ``with`` would do.
+6. ``try_finally``: releases written by hand where ``with`` would do;
+7. ``growth``: caches, long-lived containers and logging handlers (memory that only grows).
 
 The result is a list of facts; the rules (``memlint/rules``) turn facts into findings.
 """
@@ -22,6 +23,7 @@ import libcst as cst
 
 from memlint.analysis.context_managers import context_manager_facts
 from memlint.analysis.facts import ModuleContext, mark_quiet_functions, scan
+from memlint.analysis.growth import growth_facts
 from memlint.analysis.local_resources import find_factories, find_resource_classes
 from memlint.analysis.model import ModuleAnalysis
 from memlint.analysis.ownership import owner_classes
@@ -31,7 +33,7 @@ from memlint.options import RuleOptions
 
 
 def analyze_module(
-    module: cst.Module, source: str, options: RuleOptions, tree: Optional[ast.Module] = None
+    module: cst.Module, source: str, options: RuleOptions, tree: Optional[ast.Module] = None, growth: bool = True
 ) -> ModuleAnalysis:
     """Every fact about one parsed module. With the ``ast`` tree of the same source,
     functions whose text names no resource are skipped unread."""
@@ -53,4 +55,6 @@ def analyze_module(
     analysis.facts.extend(owner_classes(ctx))
     analysis.facts.extend(context_manager_facts(ctx, scopes))
     analysis.facts.extend(hand_written_releases(ctx, analysis.acquisitions))
+    if growth:  # only when a growth rule runs: its walk is the stage's whole cost
+        analysis.facts.extend(growth_facts(ctx, tree))  # type: ignore[arg-type]
     return analysis

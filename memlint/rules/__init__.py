@@ -20,6 +20,9 @@ RULE_CLASSES: Dict[str, str] = {
     "MEM004": "memlint.rules.mem004:ContextManagerHygiene",
     "MEM041": "memlint.rules.mem041:PreferWith",
     "MEM042": "memlint.rules.mem042:ReleasableWithoutWith",
+    "MEM051": "memlint.rules.mem051:UnboundedCache",
+    "MEM052": "memlint.rules.mem052:UnboundedAccumulation",
+    "MEM053": "memlint.rules.mem053:HandlerAccumulation",
 }
 
 

@@ -51,6 +51,8 @@ class FileContext:
         self._analysis: Optional["ModuleAnalysis"] = None
         # Anything a rule wants to share with the others for this file only.
         self.cache: Dict[str, Any] = {}
+        # Whether the memory-growth stage runs (the engine says no when none of its rules does).
+        self.growth = True
 
     @property
     def analysis(self) -> "ModuleAnalysis":
@@ -58,7 +60,7 @@ class FileContext:
         if self._analysis is None:
             from memlint.analysis import analyze_module
 
-            self._analysis = analyze_module(self.module, self.source, self.options, self.tree)
+            self._analysis = analyze_module(self.module, self.source, self.options, self.tree, self.growth)
         return self._analysis
 
 
