@@ -12,13 +12,16 @@ import libcst as cst
 
 from memlint.fixes._analysis_view import (
     RESOURCE_CALLS,
+    SUBCLASS_BASES,
     Acquisition,
     ImportTable,
     child_blocks,
     dotted,
     find,
+    import_table,
     iter_statements,
 )
+from memlint.fixes.derived import derived_manageable
 from memlint.fixes.mentions import only_binding
 from memlint.fixes.model import Manageable, WithRewrite
 from memlint.fixes.table import MANAGEABLE, MANAGEABLE_METHODS
@@ -60,7 +63,7 @@ class FixContext:
         self.module = module
         # Calls named in ``[tool.memlint.resources]``: resources, but of no known kind.
         self.custom = frozenset(custom)
-        self.imports = ImportTable()
+        self.imports = import_table()
         for statement in iter_statements(list(module.body), into_functions=True):
             if isinstance(statement, SMALL):
                 for small in statement.body:
@@ -72,6 +75,9 @@ class FixContext:
         # (function name, parameter) -> whether the module function only borrows what that
         # parameter receives (``memlint.fixes.uses.helper_borrows``).
         self.borrowing: Dict[Tuple[str, str], bool] = {}
+        # Module classes whose objects are of a known resource type: class name -> the
+        # qualified base (``class TextSocket(socket.socket)`` -> ``socket.socket``).
+        self.resource_subclasses = self._resource_subclasses()
         # Per scope (by id): id of each statement (and small statement) -> its block and index.
         self._statements: Dict[int, Dict[int, Tuple[Block, int]]] = {}
         # Names in use per scope (by id), grown by the fresh names handed out.
@@ -89,8 +95,12 @@ class FixContext:
         name = dotted(call.func)
         if name is not None:
             qualified = self.imports.resolve(name)
+            qualified = self.resource_subclasses.get(qualified, qualified)
             if qualified in MANAGEABLE:
                 return MANAGEABLE[qualified]
+            if qualified in RESOURCE_CALLS and qualified not in self.custom:
+                # Not in the table: what the knowledge says its ``with`` does, if anything.
+                return derived_manageable(qualified)
             if qualified in RESOURCE_CALLS or qualified in self.custom or name.startswith(("self.", "cls.")):
                 # Known to the analysis under this name, but with no equivalent ``with``
                 # (or a method of this class whose result is not checked here).
@@ -103,6 +113,30 @@ class FixContext:
         if isinstance(call.func, cst.Attribute):
             return MANAGEABLE_METHODS.get(call.func.attr.value)
         return None
+
+    def _resource_subclasses(self) -> Dict[str, str]:
+        """Top-level classes deriving from a known resource class (directly or through
+        another such class of the module), as the analysis finds them, mapped to that base.
+        A class that defines its own ``__enter__``, ``__exit__`` or ``close`` is left out:
+        its ``with`` may not be the base's."""
+        classes = {statement.name.value: statement for statement in self.module.body if isinstance(statement, cst.ClassDef)}
+        found: Dict[str, str] = {}
+        for _round in range(len(classes)):
+            grown = False
+            for name, node in classes.items():
+                if name in found or _defines_exit(node):
+                    continue
+                for base in node.bases:
+                    written = dotted(base.value)
+                    qualified = self.imports.resolve(written) if written else ""
+                    target = qualified if qualified in SUBCLASS_BASES else found.get(qualified)
+                    if target is not None:
+                        found[name] = target
+                        grown = True
+                        break
+            if not grown:
+                break
+        return found
 
     def _factory(self, function: cst.FunctionDef, depth: int) -> Optional[Manageable]:
         """The kind a module-level factory returns, when every ``return`` hands back a fresh
@@ -221,6 +255,19 @@ class FixContext:
         """``rewrite`` plus the ``import contextlib`` its ``contextlib.closing`` needs."""
         after, before = self.import_anchor()
         return replace(rewrite, import_text="import contextlib", import_after=after, import_before=before)
+
+
+def _defines_exit(node: cst.ClassDef) -> bool:
+    """Whether the class body defines a method that decides what its ``with`` does."""
+    return any(
+        isinstance(item, cst.FunctionDef) and item.name.value in ("__enter__", "__exit__", "close")
+        for item in _class_body(node)
+    )
+
+
+def _class_body(node: cst.ClassDef) -> Sequence[cst.CSTNode]:
+    body = node.body
+    return body.body if isinstance(body, cst.IndentedBlock) else ()
 
 
 def _imported_module(small: cst.CSTNode) -> str:
