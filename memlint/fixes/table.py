@@ -193,3 +193,12 @@ LOCKING_CALLS: FrozenSet[str] = frozenset({"fcntl.flock", "fcntl.lockf", "fcntl.
 # Methods whose result is only valid while the object is open: ``f.fileno()`` is a
 # descriptor number that closing frees (and the system may hand out again).
 ATTACHED_METHODS: FrozenSet[str] = frozenset({"fileno"})
+# Calls that read the resource given as their first argument lazily, as they are iterated
+# (``csv.reader(f)``): no fix alone, but drained at once by one of ``DRAINING_CONSUMERS``
+# around them, within the statement, after which nothing holds the resource.
+LAZY_READERS: FrozenSet[str] = frozenset({"csv.reader", "csv.DictReader", "enumerate"})
+# Calls that iterate their (first) argument to the end, or stop early and drop it, before
+# returning a value that holds plain data.
+DRAINING_CONSUMERS: FrozenSet[str] = frozenset(
+    {"list", "tuple", "sorted", "set", "frozenset", "dict", "sum", "max", "min", "any", "all"}
+)
