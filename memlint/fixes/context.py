@@ -98,8 +98,10 @@ class FixContext:
             qualified = self.resource_subclasses.get(qualified, qualified)
             if qualified in MANAGEABLE:
                 return MANAGEABLE[qualified]
-            if qualified in RESOURCE_CALLS and qualified not in self.custom:
+            if qualified in RESOURCE_CALLS and qualified not in self.custom and self._imported(name):
                 # Not in the table: what the knowledge says its ``with`` does, if anything.
+                # Only for a name the module imports (or a subclass of a known class): a
+                # module bound some other way (``aifc = load('aifc')``) may be anything.
                 return derived_manageable(qualified)
             if qualified in RESOURCE_CALLS or qualified in self.custom or name.startswith(("self.", "cls.")):
                 # Known to the analysis under this name, but with no equivalent ``with``
@@ -113,6 +115,10 @@ class FixContext:
         if isinstance(call.func, cst.Attribute):
             return MANAGEABLE_METHODS.get(call.func.attr.value)
         return None
+
+    def _imported(self, name: str) -> bool:
+        head = name.split(".", 1)[0]
+        return head in self.imports.aliases or head in self.resource_subclasses
 
     def _resource_subclasses(self) -> Dict[str, str]:
         """Top-level classes deriving from a known resource class (directly or through
