@@ -120,3 +120,20 @@ def test_a_lazy_reader_kept_after_the_statement_gets_no_fix() -> None:
         source = f"import csv\n\n\ndef rows(p, x):\n    {line}\n    return 1\n"
         findings = _leaks(source)
         assert findings and all(f.fix is None for f in findings), line
+
+
+def test_a_generator_of_the_module_is_closed_by_contextlib_closing() -> None:
+    source = (
+        "def numbers(p):\n    f = open(p)\n    try:\n        yield from f\n    finally:\n        f.close()\n\n\n"
+        "def first(p):\n    gen = numbers(p)\n    item = next(gen)\n    gen.close()\n    return item\n"
+    )
+    fixed = _fixed(source)
+    assert "    with contextlib.closing(numbers(p)) as gen:\n        item = next(gen)\n    return item\n" in fixed
+
+
+def test_an_async_generator_gets_no_fix() -> None:
+    source = (
+        "async def numbers():\n    yield 1\n\n\n"
+        "async def first():\n    gen = numbers()\n    item = await gen.__anext__()\n    await gen.aclose()\n    return item\n"
+    )
+    assert all(f.fix is None for f in _leaks(source))

@@ -27,6 +27,9 @@ from memlint.fixes.model import Manageable, WithRewrite
 from memlint.fixes.table import MANAGEABLE, MANAGEABLE_METHODS
 
 SMALL = (cst.SimpleStatementLine,)
+# Closing a generator runs its ``finally`` blocks (visible): the ``with`` lasts like the
+# code's hold on it.
+GENERATOR = Manageable(frozenset({"close"}), stem="gen", closing=True, lasting=True)
 # Where ``import contextlib`` belongs: the standard library's top-level modules (Python 3.10+
 # lists them; on 3.9 the common ones, which is enough to find the group). ``__future__``
 # is left out: nothing may come before it.
@@ -90,7 +93,12 @@ class FixContext:
         call = acquisition.call
         if isinstance(call, cst.Await):
             call = call.expression
-        if not isinstance(call, cst.Call) or acquisition.spec.inferred:
+        if not isinstance(call, cst.Call):
+            return None
+        if isinstance(call.func, cst.Name) and _is_generator(self.functions.get(call.func.value)):
+            # Known by its release only, but what it is is known: a generator of this module.
+            return GENERATOR
+        if acquisition.spec.inferred:
             return None  # known only by its release: what its ``with`` does is unknown
         name = dotted(call.func)
         if name is not None:
@@ -149,6 +157,8 @@ class FixContext:
         acquisition of one and the same manageable kind (``return sqlite3.connect(db)``)."""
         if depth > 3:
             return None
+        if _is_generator(function):
+            return GENERATOR
         kinds = set()
         for found, _ in find(function.body, (cst.Return, cst.Yield)):
             value = getattr(found, "value", None)
@@ -261,6 +271,14 @@ class FixContext:
         """``rewrite`` plus the ``import contextlib`` its ``contextlib.closing`` needs."""
         after, before = self.import_anchor()
         return replace(rewrite, import_text="import contextlib", import_after=after, import_before=before)
+
+
+def _is_generator(function: Optional[cst.FunctionDef]) -> bool:
+    """A module function whose call returns a generator: its ``close()`` is exactly what
+    ``contextlib.closing`` calls. (An ``async`` one returns an async generator: no.)"""
+    if function is None or function.asynchronous is not None:
+        return False
+    return any(True for _ in find(function.body, (cst.Yield,)))
 
 
 def _defines_exit(node: cst.ClassDef) -> bool:
