@@ -1,7 +1,8 @@
 """Which acquisitions a ``with`` can take over, and which uses of a resource leave nothing behind.
 
 Data, not code, like the resource table it complements (``memlint.analysis.resources``).
-A call missing here is still reported, just never fixed. DB-API connections get
+A call missing here that the resource knowledge models gets a cautious entry derived
+from the model (``memlint.fixes.derived``); the others are still reported, just never fixed. DB-API connections get
 ``contextlib.closing``: their own ``with`` commits or rolls back a transaction and (except
 psycopg 3) does not close, so it is not the same as ``close()``. Left out on purpose:
 
