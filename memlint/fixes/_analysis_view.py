@@ -9,9 +9,26 @@ from __future__ import annotations
 
 from memlint.analysis.model import Acquisition, Defect
 from memlint.analysis.names import ImportTable, block_of, child_blocks, dotted, is_binding_target, iter_statements
-from memlint.analysis.resources import ANY_RELEASE_FUNCS, BORROWER_PREFIXES, BORROWERS, LOGGING_METHODS, RESOURCE_CALLS
+from memlint.analysis.resources import (
+    ANY_RELEASE_FUNCS,
+    BORROWER_PREFIXES,
+    BORROWERS,
+    CLOSES_WHEN_EXHAUSTED,
+    KNOWLEDGE,
+    LOGGING_METHODS,
+    RESOURCE_CALLS,
+    SUBCLASS_BASES,
+)
 from memlint.analysis.walk import find
 
+# Modules that compatibility packages hand on under another name (``from pkg._compat import
+# httplib`` is ``http.client``): the fixer resolves names the way the analysis does.
+REEXPORTED_MODULES = KNOWLEDGE.reexported_modules
+
+
+def import_table() -> ImportTable:
+    """An import table that resolves names as the analysis's does (re-exports included)."""
+    return ImportTable(REEXPORTED_MODULES)
 
 
 def reports_a_kept_path(defect: Defect) -> bool:
@@ -29,8 +46,11 @@ __all__ = [
     "ANY_RELEASE_FUNCS",
     "BORROWERS",
     "BORROWER_PREFIXES",
+    "CLOSES_WHEN_EXHAUSTED",
     "LOGGING_METHODS",
+    "REEXPORTED_MODULES",
     "RESOURCE_CALLS",
+    "SUBCLASS_BASES",
     "Acquisition",
     "Defect",
     "ImportTable",
@@ -38,6 +58,7 @@ __all__ = [
     "child_blocks",
     "dotted",
     "find",
+    "import_table",
     "is_binding_target",
     "iter_statements",
     "reports_a_kept_path",

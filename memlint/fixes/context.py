@@ -12,18 +12,24 @@ import libcst as cst
 
 from memlint.fixes._analysis_view import (
     RESOURCE_CALLS,
+    SUBCLASS_BASES,
     Acquisition,
     ImportTable,
     child_blocks,
     dotted,
     find,
+    import_table,
     iter_statements,
 )
+from memlint.fixes.derived import derived_manageable
 from memlint.fixes.mentions import only_binding
 from memlint.fixes.model import Manageable, WithRewrite
 from memlint.fixes.table import MANAGEABLE, MANAGEABLE_METHODS
 
 SMALL = (cst.SimpleStatementLine,)
+# Closing a generator runs its ``finally`` blocks (visible): the ``with`` lasts like the
+# code's hold on it.
+GENERATOR = Manageable(frozenset({"close"}), stem="gen", closing=True, lasting=True)
 # Where ``import contextlib`` belongs: the standard library's top-level modules (Python 3.10+
 # lists them; on 3.9 the common ones, which is enough to find the group). ``__future__``
 # is left out: nothing may come before it.
@@ -60,7 +66,7 @@ class FixContext:
         self.module = module
         # Calls named in ``[tool.memlint.resources]``: resources, but of no known kind.
         self.custom = frozenset(custom)
-        self.imports = ImportTable()
+        self.imports = import_table()
         for statement in iter_statements(list(module.body), into_functions=True):
             if isinstance(statement, SMALL):
                 for small in statement.body:
@@ -72,6 +78,9 @@ class FixContext:
         # (function name, parameter) -> whether the module function only borrows what that
         # parameter receives (``memlint.fixes.uses.helper_borrows``).
         self.borrowing: Dict[Tuple[str, str], bool] = {}
+        # Module classes whose objects are of a known resource type: class name -> the
+        # qualified base (``class TextSocket(socket.socket)`` -> ``socket.socket``).
+        self.resource_subclasses = self._resource_subclasses()
         # Per scope (by id): id of each statement (and small statement) -> its block and index.
         self._statements: Dict[int, Dict[int, Tuple[Block, int]]] = {}
         # Names in use per scope (by id), grown by the fresh names handed out.
@@ -84,13 +93,24 @@ class FixContext:
         call = acquisition.call
         if isinstance(call, cst.Await):
             call = call.expression
-        if not isinstance(call, cst.Call) or acquisition.spec.inferred:
+        if not isinstance(call, cst.Call):
+            return None
+        if isinstance(call.func, cst.Name) and _is_generator(self.functions.get(call.func.value)):
+            # Known by its release only, but what it is is known: a generator of this module.
+            return GENERATOR
+        if acquisition.spec.inferred:
             return None  # known only by its release: what its ``with`` does is unknown
         name = dotted(call.func)
         if name is not None:
             qualified = self.imports.resolve(name)
+            qualified = self.resource_subclasses.get(qualified, qualified)
             if qualified in MANAGEABLE:
                 return MANAGEABLE[qualified]
+            if qualified in RESOURCE_CALLS and qualified not in self.custom and self._imported(name):
+                # Not in the table: what the knowledge says its ``with`` does, if anything.
+                # Only for a name the module imports (or a subclass of a known class): a
+                # module bound some other way (``aifc = load('aifc')``) may be anything.
+                return derived_manageable(qualified)
             if qualified in RESOURCE_CALLS or qualified in self.custom or name.startswith(("self.", "cls.")):
                 # Known to the analysis under this name, but with no equivalent ``with``
                 # (or a method of this class whose result is not checked here).
@@ -104,11 +124,41 @@ class FixContext:
             return MANAGEABLE_METHODS.get(call.func.attr.value)
         return None
 
+    def _imported(self, name: str) -> bool:
+        head = name.split(".", 1)[0]
+        return head in self.imports.aliases or head in self.resource_subclasses
+
+    def _resource_subclasses(self) -> Dict[str, str]:
+        """Top-level classes deriving from a known resource class (directly or through
+        another such class of the module), as the analysis finds them, mapped to that base.
+        A class that defines its own ``__enter__``, ``__exit__`` or ``close`` is left out:
+        its ``with`` may not be the base's."""
+        classes = {statement.name.value: statement for statement in self.module.body if isinstance(statement, cst.ClassDef)}
+        found: Dict[str, str] = {}
+        for _round in range(len(classes)):
+            grown = False
+            for name, node in classes.items():
+                if name in found or _defines_exit(node):
+                    continue
+                for base in node.bases:
+                    written = dotted(base.value)
+                    qualified = self.imports.resolve(written) if written else ""
+                    target = qualified if qualified in SUBCLASS_BASES else found.get(qualified)
+                    if target is not None:
+                        found[name] = target
+                        grown = True
+                        break
+            if not grown:
+                break
+        return found
+
     def _factory(self, function: cst.FunctionDef, depth: int) -> Optional[Manageable]:
         """The kind a module-level factory returns, when every ``return`` hands back a fresh
         acquisition of one and the same manageable kind (``return sqlite3.connect(db)``)."""
         if depth > 3:
             return None
+        if _is_generator(function):
+            return GENERATOR
         kinds = set()
         for found, _ in find(function.body, (cst.Return, cst.Yield)):
             value = getattr(found, "value", None)
@@ -221,6 +271,27 @@ class FixContext:
         """``rewrite`` plus the ``import contextlib`` its ``contextlib.closing`` needs."""
         after, before = self.import_anchor()
         return replace(rewrite, import_text="import contextlib", import_after=after, import_before=before)
+
+
+def _is_generator(function: Optional[cst.FunctionDef]) -> bool:
+    """A module function whose call returns a generator: its ``close()`` is exactly what
+    ``contextlib.closing`` calls. (An ``async`` one returns an async generator: no.)"""
+    if function is None or function.asynchronous is not None:
+        return False
+    return any(True for _ in find(function.body, (cst.Yield,)))
+
+
+def _defines_exit(node: cst.ClassDef) -> bool:
+    """Whether the class body defines a method that decides what its ``with`` does."""
+    return any(
+        isinstance(item, cst.FunctionDef) and item.name.value in ("__enter__", "__exit__", "close")
+        for item in _class_body(node)
+    )
+
+
+def _class_body(node: cst.ClassDef) -> Sequence[cst.CSTNode]:
+    body = node.body
+    return body.body if isinstance(body, cst.IndentedBlock) else ()
 
 
 def _imported_module(small: cst.CSTNode) -> str:

@@ -10,6 +10,7 @@ from memlint.fixes._analysis_view import Defect, block_of, dotted, find
 from memlint.fixes.bound import EFFECTS, is_quiet
 from memlint.fixes.context import SMALL, FixContext
 from memlint.fixes.model import WithItemPlan, WithRewrite
+from memlint.fixes.table import DRAINING_CONSUMERS, LAZY_READERS
 from memlint.fixes.uses import is_detached
 
 CONDITIONAL = (cst.BooleanOperation, cst.IfExp, cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
@@ -63,12 +64,22 @@ def inline_rewrite(fx: FixContext, defect: Defect) -> Optional[WithRewrite]:
             return None
     else:
         return None
+    yielded = _yielded_from(statement, call)
+    if yielded:
+        # ``yield from open(p)``: nothing but the resource is evaluated, and the statement
+        # iterates it to the end (or the generator is closed there, closing it as well).
+        evaluated = call
     if _effects_before(evaluated, call):
         return None
-    consumer = comprehension or _consumer(call, path)
+    drained = _drained_reader(fx, call, path)
+    consumer = comprehension or drained or _consumer(call, path)
     if not isinstance(statement, cst.For):
-        # ``csv.reader(open(p))`` keeps reading the file after the statement: no fix.
-        if consumer is None or not (comprehension is not None or is_detached(call, path, fx, manageable.detaching)):
+        # ``csv.reader(open(p))`` keeps reading the file after the statement: no fix, unless
+        # ``list(...)`` (or the like) reads it to the end within the statement.
+        eager = comprehension is not None or drained is not None or yielded
+        if consumer is None and not yielded:
+            return None
+        if not (eager or is_detached(call, path, fx, manageable.detaching)):
             return None
         if safe:
             # The ``with`` closes at the end of the statement, not right after the consumer:
@@ -170,6 +181,31 @@ def _outer_iterable_of(call: cst.CSTNode, path: Tuple[cst.CSTNode, ...]) -> Opti
         if isinstance(owner, (cst.ListComp, cst.SetComp, cst.DictComp)) and owner.for_in is path[-1]:
             return owner
     return None
+
+
+def _yielded_from(statement: cst.CSTNode, call: cst.CSTNode) -> bool:
+    """Whether ``statement`` is ``yield from call`` and nothing else."""
+    if not isinstance(statement, cst.Expr) or not isinstance(statement.value, cst.Yield):
+        return False
+    source = statement.value.value
+    return isinstance(source, cst.From) and source.item is call
+
+
+def _drained_reader(fx: FixContext, call: cst.CSTNode, path: Tuple[cst.CSTNode, ...]) -> Optional[cst.CSTNode]:
+    """For ``list(csv.reader(open(p)))``: the draining call (``list(...)``) whose only
+    argument is a lazy reader of the resource, its first argument; else None."""
+    if len(path) < 4:
+        return None
+    inner_arg, reader, outer_arg, drain = path[-1], path[-2], path[-3], path[-4]
+    if not (isinstance(inner_arg, cst.Arg) and isinstance(reader, cst.Call) and reader.args and reader.args[0] is inner_arg):
+        return None
+    if inner_arg.keyword is not None or inner_arg.star or fx.resolve(reader.func) not in LAZY_READERS:
+        return None
+    if not (isinstance(outer_arg, cst.Arg) and isinstance(drain, cst.Call) and len(drain.args) == 1):
+        return None
+    if drain.args[0] is not outer_arg or outer_arg.keyword is not None or outer_arg.star or outer_arg.value is not reader:
+        return None
+    return drain if fx.resolve(drain.func) in DRAINING_CONSUMERS else None
 
 
 def _only_pure_calls(expression: cst.CSTNode, call: cst.CSTNode, consumer: Optional[cst.CSTNode]) -> bool:

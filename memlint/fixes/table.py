@@ -1,7 +1,8 @@
 """Which acquisitions a ``with`` can take over, and which uses of a resource leave nothing behind.
 
 Data, not code, like the resource table it complements (``memlint.analysis.resources``).
-A call missing here is still reported, just never fixed. DB-API connections get
+A call missing here that the resource knowledge models gets a cautious entry derived
+from the model (``memlint.fixes.derived``); the others are still reported, just never fixed. DB-API connections get
 ``contextlib.closing``: their own ``with`` commits or rolls back a transaction and (except
 psycopg 3) does not close, so it is not the same as ``close()``. Left out on purpose:
 
@@ -193,3 +194,12 @@ LOCKING_CALLS: FrozenSet[str] = frozenset({"fcntl.flock", "fcntl.lockf", "fcntl.
 # Methods whose result is only valid while the object is open: ``f.fileno()`` is a
 # descriptor number that closing frees (and the system may hand out again).
 ATTACHED_METHODS: FrozenSet[str] = frozenset({"fileno"})
+# Calls that read the resource given as their first argument lazily, as they are iterated
+# (``csv.reader(f)``): no fix alone, but drained at once by one of ``DRAINING_CONSUMERS``
+# around them, within the statement, after which nothing holds the resource.
+LAZY_READERS: FrozenSet[str] = frozenset({"csv.reader", "csv.DictReader", "enumerate"})
+# Calls that iterate their (first) argument to the end, or stop early and drop it, before
+# returning a value that holds plain data.
+DRAINING_CONSUMERS: FrozenSet[str] = frozenset(
+    {"list", "tuple", "sorted", "set", "frozenset", "dict", "sum", "max", "min", "any", "all"}
+)

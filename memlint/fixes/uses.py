@@ -65,7 +65,8 @@ def is_detached(
             if not (isinstance(attribute, cst.Attribute) and attribute.value is current):
                 break
             if not (isinstance(call, cst.Call) and call.func is attribute):
-                if current is found and attribute.attr.value in DETACHING_ATTRIBUTES - vanishing:
+                if attribute.attr.value in DETACHING_ATTRIBUTES - vanishing:
+                    # ``f.name``, and a plain value read off a result: ``conn.getresponse().status``.
                     return True
                 # ``proc.stdout.readline()``: step over a plain attribute.
                 current = attribute
