@@ -40,18 +40,18 @@ _COMPACT_FLOOR = 10_000
 class _Rec:
     """One entry. Only ``settled`` and ``hits`` change in place; anything else is a new record."""
 
-    # ``tail``: the body, or (``slim``) only what follows its head: the id, importance and
-    # time are in the record already, and the head is most of a small entry's JSON.
-    __slots__ = ("seq", "key", "ts_us", "importance", "tail", "slim", "expires_us", "hits", "settled", "tags")
+    # ``tail``: the body, or only what follows its head (a "slim" body, which starts with
+    # "," or "}", never "{"): the id, importance and time are in the record already, and
+    # the head is most of a small entry's JSON.
+    __slots__ = ("seq", "key", "ts_us", "importance", "tail", "expires_us", "hits", "settled", "tags")
 
     def __init__(self, seq: int, key: str, ts_us: int, importance: float, body: str,
-                 expires_us: Optional[int], tags: Tuple[str, ...], head_length: int = 0) -> None:
+                 expires_us: Optional[int], tags: Tuple[str, ...]) -> None:
         self.seq = seq
         self.key = key
         self.ts_us = ts_us
         self.importance = importance
-        self.slim = head_length > 0
-        self.tail = body[head_length:] if head_length else body
+        self.tail = body
         self.expires_us = expires_us
         self.hits = 0
         self.settled = False
@@ -59,19 +59,25 @@ class _Rec:
 
     @property
     def body(self) -> str:
-        if not self.slim:
-            return self.tail
+        tail = self.tail
+        if tail[0] == "{":
+            return tail
         stamp = from_micros(self.ts_us).isoformat(timespec="microseconds")
-        return '{"id":"%s","importance":%r,"timestamp":"%s"%s' % (self.key, self.importance, stamp, self.tail)
+        return '{"id":"%s","importance":%r,"timestamp":"%s"%s' % (self.key, self.importance, stamp, tail)
 
     def row(self) -> StoreRow:
         return StoreRow(self.seq, self.key, self.ts_us, self.importance, self.body, self.expires_us, self.hits)
+
+    def victim(self) -> StoreRow:
+        """The row of a removal candidate: pruning never reads the body (see ``_backend``)."""
+        return StoreRow(self.seq, self.key, self.ts_us, self.importance, "", self.expires_us, self.hits)
 
 
 class MemoryStoreBackend(StoreBackend):
     """A ``LongTermMemory`` kept in this process only (see the module docstring)."""
 
     location = None
+    derives_head = True
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -277,7 +283,7 @@ class _MemoryTx(StoreTransaction):
         self.db = db
 
     def upsert(self, entry_id: str, ts_us: int, importance: float, body: str,
-               tags: Sequence[str] = (), expires_us: Optional[int] = None, head_length: int = 0) -> bool:
+               tags: Sequence[str] = (), expires_us: Optional[int] = None, slim: bool = False) -> bool:
         db = self.db
         prev = db._rows.get(entry_id)
         if prev is None:
@@ -287,7 +293,7 @@ class _MemoryTx(StoreTransaction):
             seq = prev.seq
             db.drop_tags(prev)
             db._stale_time += 1
-        rec = _Rec(seq, entry_id, ts_us, importance, body, expires_us, tuple(tags) if tags else (), head_length)
+        rec = _Rec(seq, entry_id, ts_us, importance, body, expires_us, tuple(tags) if tags else ())
         db._rows[entry_id] = rec
         db._version += 1
         db.undo.append(("put", entry_id, prev))  # type: ignore[union-attr]
@@ -408,7 +414,7 @@ class _MemoryTx(StoreTransaction):
             seen.add(rec.seq)
             if accept(rec):
                 chosen.append(item)
-                found.append(rec.row())
+                found.append(rec.victim())
             else:
                 kept.append(item)
         for item in chosen + kept:
@@ -456,7 +462,7 @@ class _MemoryTx(StoreTransaction):
                     held = heapq.heappop(heap)
                 else:
                     if rec.importance <= ceiling and rec.key != exclude:
-                        found = [rec.row()]
+                        found = [rec.victim()]
                     break
             if held is not None:
                 heapq.heappush(heap, held)
@@ -469,6 +475,30 @@ class _MemoryTx(StoreTransaction):
             accept=lambda rec: rec.key != exclude,
             stop=lambda item, rec: rec.importance > ceiling,
         )
+
+    def least_ranked(self, exclude: Optional[str]) -> Optional[StoreRow]:
+        # The head of each group's rank heap (dropping stale items on the way; the entry
+        # being stored is stepped over), then the first of the two in rank order.
+        db = self.db
+        best: Optional[_Rec] = None
+        for settled in (False, True):
+            heap = db._rank[settled]
+            held = None
+            while heap:
+                item = heap[0]
+                rec = db.of_rank(item, settled)
+                if rec is None:
+                    heapq.heappop(heap)
+                elif rec.key == exclude and held is None:
+                    held = heapq.heappop(heap)
+                else:
+                    if rec.key != exclude and (best is None or (item[0], item[1], item[2]) < (
+                            best.importance, best.ts_us, best.seq)):
+                        best = rec
+                    break
+            if held is not None:
+                heapq.heappush(heap, held)
+        return None if best is None else best.victim()
 
     def delete(self, entry_ids: Sequence[str]) -> int:
         db = self.db
