@@ -93,16 +93,17 @@ class MemoryStoreBackend(StoreBackend):
         self._order_cache: Optional[Tuple[int, List[int], List[_Rec]]] = None
         self.undo: Optional[List[Tuple[Any, ...]]] = None
         self._tx = _MemoryTx(self)
+        self._writing = _Transaction(self, rollback=False)
         self._commits = 0
         self._stale_time = 0  # time items whose entry was deleted or replaced (an estimate)
 
     # -- transactions ----------------------------------------------------------------
 
     def write(self) -> "_Transaction":
-        return _Transaction(self, rollback=False)
+        return self._writing  # stateless: one object serves every write
 
     def read(self) -> "_Transaction":
-        return _Transaction(self, rollback=False)
+        return self._writing
 
     def rehearse(self) -> "_Transaction":
         return _Transaction(self, rollback=True)
@@ -389,6 +390,14 @@ class _MemoryTx(StoreTransaction):
             settled += 1
         if settled:
             db._version += 1
+            fresh_rank = db._rank[False]
+            if settled * 4 > len(fresh_rank):
+                # The settled entries' items in the fresh rank heap are stale now, buried
+                # at random depths: when they are many, filter them out at once rather than
+                # keep them (memory) until compaction. O(heap), paid for by the settling.
+                kept = [item for item in fresh_rank if db.of_rank(item, False) is not None]
+                heapq.heapify(kept)
+                db._rank[False] = kept
         return settled
 
     def _pop_victims(self, heap: List[Any], limit: int, current: Any, accept: Any, stop: Any) -> List[StoreRow]:
@@ -467,7 +476,11 @@ class _MemoryTx(StoreTransaction):
             if held is not None:
                 heapq.heappush(heap, held)
             return found
-        if not heap:
+        # Past the bound, the batch usually finds nothing (no settled entry, or only
+        # pinned ones): say so without the general loop.
+        while heap and db.of_rank(heap[0], settled) is None:
+            heapq.heappop(heap)
+        if not heap or heap[0][0] > ceiling:
             return []
         return self._pop_victims(
             heap, limit,
@@ -478,19 +491,23 @@ class _MemoryTx(StoreTransaction):
 
     def least_ranked(self, exclude: Optional[str]) -> Optional[StoreRow]:
         # The head of each group's rank heap (dropping stale items on the way; the entry
-        # being stored is stepped over), then the first of the two in rank order.
+        # being stored is stepped over), then the first of the two. This runs on every
+        # store past the bound: of_rank() is inlined.
         db = self.db
+        rows = db._rows
+        heappop = heapq.heappop
         best: Optional[_Rec] = None
         for settled in (False, True):
             heap = db._rank[settled]
             held = None
             while heap:
                 item = heap[0]
-                rec = db.of_rank(item, settled)
-                if rec is None:
-                    heapq.heappop(heap)
+                rec = rows.get(item[3])
+                if (rec is None or rec.seq != item[2] or rec.importance != item[0] or rec.ts_us != item[1]
+                        or rec.settled != settled):
+                    heappop(heap)
                 elif rec.key == exclude and held is None:
-                    held = heapq.heappop(heap)
+                    held = heappop(heap)
                 else:
                     if rec.key != exclude and (best is None or (item[0], item[1], item[2]) < (
                             best.importance, best.ts_us, best.seq)):
