@@ -515,6 +515,52 @@ class _SQLiteStoreTx(StoreTransaction):
         self.c.execute("DELETE FROM moves WHERE token = ?", (token,))
 
 
+class _Writing:
+    """``with backend.write() as tx``: ``_Database.transaction(immediate=True)`` as a class,
+    since every store pays for its context manager (a generator costs two more frames)."""
+
+    __slots__ = ("db", "ns")
+
+    def __init__(self, db: _Database, ns: str) -> None:
+        self.db = db
+        self.ns = ns
+
+    def __enter__(self) -> _SQLiteStoreTx:
+        db = self.db
+        if db.read_only:
+            raise PermissionError(f"{db.path} is open read-only")
+        db._lock.acquire()
+        try:
+            conn = db.conn
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as error:
+            db._lock.release()
+            raise _named(error, db.path) from error
+        except BaseException:
+            db._lock.release()
+            raise
+        return _SQLiteStoreTx(conn, self.ns)
+
+    def __exit__(self, kind: object, value: object, traceback: object) -> None:
+        db = self.db
+        conn = db.conn
+        done = False
+        try:
+            if kind is None:
+                conn.execute("COMMIT")
+                done = True
+        except sqlite3.Error as error:
+            raise _named(error, db.path) from error
+        finally:
+            try:
+                if not done and conn.in_transaction:
+                    conn.execute("ROLLBACK")
+            finally:
+                db._lock.release()
+        if isinstance(value, sqlite3.Error):
+            raise _named(value, db.path) from value
+
+
 class SQLiteStoreBackend(StoreBackend):
     """The store in one SQLite file; ``namespace`` selects one memory among those it holds."""
 
@@ -534,10 +580,8 @@ class SQLiteStoreBackend(StoreBackend):
         )
         self.read_only = self._db.read_only
 
-    @contextmanager
-    def write(self) -> Iterator[StoreTransaction]:
-        with self._db.transaction(immediate=True) as conn:
-            yield _SQLiteStoreTx(conn, self.namespace)
+    def write(self) -> "_Writing":
+        return _Writing(self._db, self.namespace)
 
     @contextmanager
     def read(self) -> Iterator[StoreTransaction]:

@@ -254,8 +254,9 @@ class LongTermMemory:
             for key, body, slim, importance, _, tags in prepared:
                 tx.upsert(key, now_us, importance, body, tags, expires_us, slim)
             due = self._next_age_check_us is None or now_us >= self._next_age_check_us
-            if due or tx.count() > self.max_entries:
-                pruned = self._prune(tx, now_us, protect=protect, report=False)
+            count = None if due else tx.count()
+            if count is None or count > self.max_entries:
+                pruned = self._prune(tx, now_us, protect=protect, report=False, maintenance=due, count=count)
         if pruned is None:
             with self._backend.write() as tx:
                 self._prune(tx, now_us, protect=protect, wait=True, report=False)
