@@ -15,7 +15,7 @@ Layout:
   pruning order of each group) and ``expiry`` (per-entry ttl). Each entry has one time
   item and one rank item. Heaps are never searched: an item that no longer matches its
   entry (replaced, deleted, moved to the other group) is *stale* and dropped when it
-  reaches the top. When stale items are as many as the entries, the heaps are rebuilt
+  reaches the top. When stale items are many, they are filtered out of the heaps
   (amortized O(1) per write).
 - Transactions: one lock; every change appends to an undo log, and an error (or a dry
   run) replays it backwards. An undone record gets fresh heap items, so the heaps never
