@@ -44,6 +44,11 @@ class Query(NamedTuple):
     now_us: Optional[int] = None
 
 
+def rank_order(row: StoreRow) -> Tuple[float, int, int]:
+    """The count bound's removal order: least important, then oldest, then first stored."""
+    return (row.importance, row.ts_us, row.seq)
+
+
 def row_matches(row: StoreRow, query: Query, tags: Sequence[str]) -> bool:
     """Whether ``row`` (carrying ``tags``) passes ``query``: the reference the SQL mirrors."""
     if query.since_us is not None and row.ts_us < query.since_us:
@@ -65,13 +70,13 @@ class StoreTransaction(ABC):
     @abstractmethod
     def upsert(self, entry_id: str, ts_us: int, importance: float, body: str,
                tags: Sequence[str] = (), expires_us: Optional[int] = None,
-               head_length: int = 0) -> Optional[bool]:
+               slim: bool = False) -> Optional[bool]:
         """Insert or replace the entry ``entry_id`` (fresh again); True if it was new
         (``None`` from a backend that cannot tell without another query).
 
-        ``head_length``: when not 0, ``body[:head_length]`` is exactly
-        ``{"id":"<entry_id>","importance":<repr>,"timestamp":"<ISO of ts_us>"`` and a
-        backend may keep only the rest (the in-memory engine does).
+        ``slim`` (only ever given to a backend whose ``derives_head`` is True): ``body``
+        is only what follows the head ``{"id":"<entry_id>","importance":<repr>,
+        "timestamp":"<ISO of ts_us>"``, which the backend derives from the row.
         """
 
     @abstractmethod
@@ -89,6 +94,9 @@ class StoreTransaction(ABC):
     @abstractmethod
     def query(self, query: Query, offset: int, limit: Optional[int]) -> List[StoreRow]:
         """Entries passing ``query``, in ``seq`` order, skipping ``offset``, at most ``limit``."""
+
+    # The rows of expired, age_victims, rank_victims and least_ranked are removal
+    # candidates: pruning never reads their ``body``, and a backend may leave it "".
 
     @abstractmethod
     def expired(self, now_us: int, limit: int, exclude: Optional[str]) -> List[StoreRow]:
@@ -131,6 +139,12 @@ class StoreTransaction(ABC):
         """Least important, then oldest (then first stored), among settled (or among fresh)
         entries whose importance is at most ``max_importance`` (any, if ``None``)."""
 
+    def least_ranked(self, exclude: Optional[str]) -> Optional[StoreRow]:
+        """The entry the count bound removes when exactly one must go: the first in
+        ``rank_order`` of all entries, fresh or settled, other than ``exclude``."""
+        candidates = self.rank_victims(False, 1, exclude) + self.rank_victims(True, 1, exclude)
+        return min(candidates, key=rank_order) if candidates else None
+
     @abstractmethod
     def delete(self, entry_ids: Sequence[str]) -> int: ...
 
@@ -159,6 +173,12 @@ class StoreBackend(ABC):
     location: Optional[str] = None
     #: True when opened read-only (a read-only file or file system): writes raise.
     read_only: bool = False
+    #: True when other writers change the store while a write transaction runs (a server
+    #: database); False when a write transaction excludes them (SQLite, in memory), so
+    #: that only its own writes change the count meanwhile.
+    concurrent_writers: bool = False
+    #: True when the backend rebuilds a body's head from the row (see ``upsert``'s ``slim``).
+    derives_head: bool = False
 
     @abstractmethod
     def write(self) -> ContextManager[StoreTransaction]:

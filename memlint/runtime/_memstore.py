@@ -15,7 +15,7 @@ Layout:
   pruning order of each group) and ``expiry`` (per-entry ttl). Each entry has one time
   item and one rank item. Heaps are never searched: an item that no longer matches its
   entry (replaced, deleted, moved to the other group) is *stale* and dropped when it
-  reaches the top. When stale items are as many as the entries, the heaps are rebuilt
+  reaches the top. When stale items are many, they are filtered out of the heaps
   (amortized O(1) per write).
 - Transactions: one lock; every change appends to an undo log, and an error (or a dry
   run) replays it backwards. An undone record gets fresh heap items, so the heaps never
@@ -40,18 +40,18 @@ _COMPACT_FLOOR = 10_000
 class _Rec:
     """One entry. Only ``settled`` and ``hits`` change in place; anything else is a new record."""
 
-    # ``tail``: the body, or (``slim``) only what follows its head: the id, importance and
-    # time are in the record already, and the head is most of a small entry's JSON.
-    __slots__ = ("seq", "key", "ts_us", "importance", "tail", "slim", "expires_us", "hits", "settled", "tags")
+    # ``tail``: the body, or only what follows its head (a "slim" body, which starts with
+    # "," or "}", never "{"): the id, importance and time are in the record already, and
+    # the head is most of a small entry's JSON.
+    __slots__ = ("seq", "key", "ts_us", "importance", "tail", "expires_us", "hits", "settled", "tags")
 
     def __init__(self, seq: int, key: str, ts_us: int, importance: float, body: str,
-                 expires_us: Optional[int], tags: Tuple[str, ...], head_length: int = 0) -> None:
+                 expires_us: Optional[int], tags: Tuple[str, ...]) -> None:
         self.seq = seq
         self.key = key
         self.ts_us = ts_us
         self.importance = importance
-        self.slim = head_length > 0
-        self.tail = body[head_length:] if head_length else body
+        self.tail = body
         self.expires_us = expires_us
         self.hits = 0
         self.settled = False
@@ -59,19 +59,25 @@ class _Rec:
 
     @property
     def body(self) -> str:
-        if not self.slim:
-            return self.tail
+        tail = self.tail
+        if tail[0] == "{":
+            return tail
         stamp = from_micros(self.ts_us).isoformat(timespec="microseconds")
-        return '{"id":"%s","importance":%r,"timestamp":"%s"%s' % (self.key, self.importance, stamp, self.tail)
+        return '{"id":"%s","importance":%r,"timestamp":"%s"%s' % (self.key, self.importance, stamp, tail)
 
     def row(self) -> StoreRow:
         return StoreRow(self.seq, self.key, self.ts_us, self.importance, self.body, self.expires_us, self.hits)
+
+    def victim(self) -> StoreRow:
+        """The row of a removal candidate: pruning never reads the body (see ``_backend``)."""
+        return StoreRow(self.seq, self.key, self.ts_us, self.importance, "", self.expires_us, self.hits)
 
 
 class MemoryStoreBackend(StoreBackend):
     """A ``LongTermMemory`` kept in this process only (see the module docstring)."""
 
     location = None
+    derives_head = True
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -87,16 +93,17 @@ class MemoryStoreBackend(StoreBackend):
         self._order_cache: Optional[Tuple[int, List[int], List[_Rec]]] = None
         self.undo: Optional[List[Tuple[Any, ...]]] = None
         self._tx = _MemoryTx(self)
+        self._writing = _Transaction(self, rollback=False)
         self._commits = 0
         self._stale_time = 0  # time items whose entry was deleted or replaced (an estimate)
 
     # -- transactions ----------------------------------------------------------------
 
     def write(self) -> "_Transaction":
-        return _Transaction(self, rollback=False)
+        return self._writing  # stateless: one object serves every write
 
     def read(self) -> "_Transaction":
-        return _Transaction(self, rollback=False)
+        return self._writing
 
     def rehearse(self) -> "_Transaction":
         return _Transaction(self, rollback=True)
@@ -209,29 +216,26 @@ class MemoryStoreBackend(StoreBackend):
                     self.push(rec)
 
     def _maybe_compact(self) -> None:
+        # Heaps are compacted by filtering out their stale items, not rebuilt from the
+        # records: the live items are kept as they are, so that compacting never holds a
+        # second set of items (a rebuild did, about 8 MB at 100,000 entries, and that set
+        # the process's peak memory). The heaps never lack a live entry's item, so the
+        # filtered ones are complete.
         rows = len(self._rows)
         # Time items of deleted or replaced entries stay until settling reaches them (a
-        # grace period later): rebuilt once they are a quarter of the entries, since each
+        # grace period later): dropped once they are a quarter of the entries, since each
         # one holds an id, a time and a seq (about 230 bytes).
         if self._stale_time > rows // 4 + 1000:
-            self._time = {False: [], True: []}
-            self._expiry = []
-            for rec in self._rows.values():
-                self._time[rec.settled].append((rec.ts_us, rec.seq, rec.key))
-                if rec.expires_us is not None:
-                    self._expiry.append((rec.expires_us, rec.seq, rec.key))
-            for heap in (self._time[False], self._time[True], self._expiry):
-                heapq.heapify(heap)
+            for settled, heap in self._time.items():
+                self._time[settled] = _heap_of([item for item in heap if self.of_time(item, settled) is not None])
+            self._expiry = _heap_of([item for item in self._expiry if self.of_expiry(item) is not None])
             self._stale_time = 0
         # Rank items of deleted entries are mostly popped as they surface; the rest are
-        # rebuilt once they are as many as the entries.
+        # dropped once they are as many as the entries.
         rank = self._rank
         if len(rank[False]) + len(rank[True]) > _COMPACT_FACTOR * rows + _COMPACT_FLOOR:
-            self._rank = {False: [], True: []}
-            for rec in self._rows.values():
-                self._rank[rec.settled].append((rec.importance, rec.ts_us, rec.seq, rec.key))
-            heapq.heapify(self._rank[False])
-            heapq.heapify(self._rank[True])
+            for settled, heap in rank.items():
+                rank[settled] = _heap_of([item for item in heap if self.of_rank(item, settled) is not None])
 
     def ordered(self) -> Tuple[List[int], List[_Rec]]:
         """Live records in ``seq`` order and their seqs (cached until the next change)."""
@@ -245,6 +249,11 @@ class MemoryStoreBackend(StoreBackend):
         seqs = [rec.seq for rec in recs]
         self._order_cache = (self._version, seqs, recs)
         return seqs, recs
+
+
+def _heap_of(items: List[Any]) -> List[Any]:
+    heapq.heapify(items)
+    return items
 
 
 class _Transaction:
@@ -277,7 +286,7 @@ class _MemoryTx(StoreTransaction):
         self.db = db
 
     def upsert(self, entry_id: str, ts_us: int, importance: float, body: str,
-               tags: Sequence[str] = (), expires_us: Optional[int] = None, head_length: int = 0) -> bool:
+               tags: Sequence[str] = (), expires_us: Optional[int] = None, slim: bool = False) -> bool:
         db = self.db
         prev = db._rows.get(entry_id)
         if prev is None:
@@ -287,7 +296,7 @@ class _MemoryTx(StoreTransaction):
             seq = prev.seq
             db.drop_tags(prev)
             db._stale_time += 1
-        rec = _Rec(seq, entry_id, ts_us, importance, body, expires_us, tuple(tags) if tags else (), head_length)
+        rec = _Rec(seq, entry_id, ts_us, importance, body, expires_us, tuple(tags) if tags else ())
         db._rows[entry_id] = rec
         db._version += 1
         db.undo.append(("put", entry_id, prev))  # type: ignore[union-attr]
@@ -383,6 +392,14 @@ class _MemoryTx(StoreTransaction):
             settled += 1
         if settled:
             db._version += 1
+            fresh_rank = db._rank[False]
+            if settled * 4 > len(fresh_rank):
+                # The settled entries' items in the fresh rank heap are stale now, buried
+                # at random depths: when they are many, filter them out at once rather than
+                # keep them (memory) until compaction. O(heap), paid for by the settling.
+                kept = [item for item in fresh_rank if db.of_rank(item, False) is not None]
+                heapq.heapify(kept)
+                db._rank[False] = kept
         return settled
 
     def _pop_victims(self, heap: List[Any], limit: int, current: Any, accept: Any, stop: Any) -> List[StoreRow]:
@@ -408,7 +425,7 @@ class _MemoryTx(StoreTransaction):
             seen.add(rec.seq)
             if accept(rec):
                 chosen.append(item)
-                found.append(rec.row())
+                found.append(rec.victim())
             else:
                 kept.append(item)
         for item in chosen + kept:
@@ -456,12 +473,16 @@ class _MemoryTx(StoreTransaction):
                     held = heapq.heappop(heap)
                 else:
                     if rec.importance <= ceiling and rec.key != exclude:
-                        found = [rec.row()]
+                        found = [rec.victim()]
                     break
             if held is not None:
                 heapq.heappush(heap, held)
             return found
-        if not heap:
+        # Past the bound, the batch usually finds nothing (no settled entry, or only
+        # pinned ones): say so without the general loop.
+        while heap and db.of_rank(heap[0], settled) is None:
+            heapq.heappop(heap)
+        if not heap or heap[0][0] > ceiling:
             return []
         return self._pop_victims(
             heap, limit,
@@ -469,6 +490,34 @@ class _MemoryTx(StoreTransaction):
             accept=lambda rec: rec.key != exclude,
             stop=lambda item, rec: rec.importance > ceiling,
         )
+
+    def least_ranked(self, exclude: Optional[str]) -> Optional[StoreRow]:
+        # The head of each group's rank heap (dropping stale items on the way; the entry
+        # being stored is stepped over), then the first of the two. This runs on every
+        # store past the bound: of_rank() is inlined.
+        db = self.db
+        rows = db._rows
+        heappop = heapq.heappop
+        best: Optional[_Rec] = None
+        for settled in (False, True):
+            heap = db._rank[settled]
+            held = None
+            while heap:
+                item = heap[0]
+                rec = rows.get(item[3])
+                if (rec is None or rec.seq != item[2] or rec.importance != item[0] or rec.ts_us != item[1]
+                        or rec.settled != settled):
+                    heappop(heap)
+                elif rec.key == exclude and held is None:
+                    held = heappop(heap)
+                else:
+                    if rec.key != exclude and (best is None or (item[0], item[1], item[2]) < (
+                            best.importance, best.ts_us, best.seq)):
+                        best = rec
+                    break
+            if held is not None:
+                heapq.heappush(heap, held)
+        return None if best is None else best.victim()
 
     def delete(self, entry_ids: Sequence[str]) -> int:
         db = self.db

@@ -262,7 +262,7 @@ class _PostgresStoreTx(StoreTransaction):
 
     def upsert(self, entry_id: str, ts_us: int, importance: float, body: str,
                tags: Sequence[str] = (), expires_us: Optional[int] = None,
-               head_length: int = 0) -> bool:
+               slim: bool = False) -> bool:
         inserted = self.c.execute(
             "INSERT INTO memlint_entries (ns, id, ts_us, importance, settled, expires_us, body)"
             " VALUES (%s, %s, %s, %s, FALSE, %s, %s::jsonb)"

@@ -32,7 +32,7 @@ from memlint.runtime._common import DEFAULT_NAMESPACE
 logger = logging.getLogger(__name__)
 
 STORE_APPLICATION_ID = 0x4D4C544D  # "MLTM"
-STORE_SCHEMA_VERSION = 2
+STORE_SCHEMA_VERSION = 3
 
 # SQLite's limit on bound parameters is 32766 since 3.32 (999 before); stay well below.
 _CHUNK = 500
@@ -77,6 +77,14 @@ CREATE TRIGGER entries_tags_delete AFTER DELETE ON entries
 BEGIN DELETE FROM entry_tags WHERE seq = OLD.seq; END;
 """
 
+# Version 3: no index of the fresh entries by time. Settling scans the fresh entries'
+# rank index instead (it holds ts_us; the fresh ones are at most a grace period's
+# worth), and every store no longer updates one more B-tree (about a tenth of a store's
+# cost on a file: each index adds pages to every commit).
+_STORE_V2_TO_V3 = """
+DROP INDEX entries_fresh;
+"""
+
 _STORE_SCHEMA = """
 CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 -- Tags, kept in step with the entries' JSON by triggers, so that a tag is an index lookup.
@@ -90,7 +98,7 @@ CREATE TABLE moves (
     PRIMARY KEY (token, id)
 ) WITHOUT ROWID;
 CREATE INDEX moves_by_archive ON moves (archive_uid, token);
-""" + _ENTRIES_V2
+""" + _ENTRIES_V2 + _STORE_V2_TO_V3
 
 # Version 1 -> 2: SQLite cannot change a UNIQUE constraint, so the table is rebuilt
 # (same seq, so the tag rows stay valid).
@@ -114,7 +122,7 @@ INSERT INTO counters (name, value) SELECT ns, count(*) FROM entries GROUP BY ns;
 """
 
 # Migrations from version N to N + 1, by N.
-_STORE_MIGRATIONS: Dict[int, str] = {1: _STORE_V1_TO_V2}
+_STORE_MIGRATIONS: Dict[int, str] = {1: _STORE_V1_TO_V2, 2: _STORE_V2_TO_V3}
 
 
 
@@ -347,6 +355,8 @@ def _statements(script: str) -> List[str]:
 
 
 _ROW = "seq, id, ts_us, importance, body, expires_us, hits"
+# Removal candidates: pruning never reads their body (see ``_backend``).
+_VICTIM = "seq, id, ts_us, importance, '', expires_us, hits"
 
 
 class _SQLiteStoreTx(StoreTransaction):
@@ -361,7 +371,7 @@ class _SQLiteStoreTx(StoreTransaction):
 
     def upsert(self, entry_id: str, ts_us: int, importance: float, body: str,
                tags: Sequence[str] = (), expires_us: Optional[int] = None,
-               head_length: int = 0) -> Optional[bool]:
+               slim: bool = False) -> Optional[bool]:
         # One statement (the triggers keep the count and the tags); whether the row was new
         # is not reported: nobody needs it here, and asking would cost a query.
         self.c.execute(
@@ -422,20 +432,21 @@ class _SQLiteStoreTx(StoreTransaction):
 
     def settle(self, cutoff_us: int) -> int:
         return self.c.execute(
-            "UPDATE entries SET settled = 1 WHERE ns = ? AND settled = 0 AND ts_us < ?", (self.ns, cutoff_us)
+            "UPDATE entries INDEXED BY entries_rank_fresh SET settled = 1 WHERE ns = ? AND settled = 0 AND ts_us < ?",
+            (self.ns, cutoff_us),
         ).rowcount
 
     def age_victims(self, cutoff_us: int, pin_threshold: float, limit: int,
                     exclude: Optional[str]) -> List[StoreRow]:
         return self._rows(
-            f"SELECT {_ROW} FROM entries INDEXED BY entries_by_ts"
+            f"SELECT {_VICTIM} FROM entries INDEXED BY entries_by_ts"
             " WHERE ns = ? AND ts_us < ? AND importance <= ? AND id IS NOT ? ORDER BY ts_us LIMIT ?",
             (self.ns, cutoff_us, pin_threshold, exclude, limit),
         )
 
     def expired(self, now_us: int, limit: int, exclude: Optional[str]) -> List[StoreRow]:
         return self._rows(
-            f"SELECT {_ROW} FROM entries INDEXED BY entries_expiry WHERE ns = ? AND expires_us IS NOT NULL"
+            f"SELECT {_VICTIM} FROM entries INDEXED BY entries_expiry WHERE ns = ? AND expires_us IS NOT NULL"
             " AND expires_us <= ? AND id IS NOT ? ORDER BY expires_us LIMIT ?",
             (self.ns, now_us, exclude, limit),
         )
@@ -447,13 +458,29 @@ class _SQLiteStoreTx(StoreTransaction):
         index, flag = ("entries_rank_settled", 1) if settled else ("entries_rank_fresh", 0)
         ceiling = 2.0 if max_importance is None else max_importance
         return self._rows(
-            f"SELECT {_ROW} FROM entries INDEXED BY {index}"
+            f"SELECT {_VICTIM} FROM entries INDEXED BY {index}"
             f" WHERE ns = ? AND settled = {flag} AND importance <= ? AND id IS NOT ?"
             " ORDER BY importance, ts_us, seq LIMIT ?",
             (self.ns, ceiling, exclude, limit),
         )
 
+    def least_ranked(self, exclude: Optional[str]) -> Optional[StoreRow]:
+        # The head of each group's rank index, and the first of the two: one statement.
+        rows = self._rows(
+            f"SELECT * FROM (SELECT {_VICTIM} FROM entries INDEXED BY entries_rank_fresh"
+            " WHERE ns = ?1 AND settled = 0 AND id IS NOT ?2 ORDER BY importance, ts_us, seq LIMIT 1)"
+            f" UNION ALL SELECT * FROM (SELECT {_VICTIM} FROM entries INDEXED BY entries_rank_settled"
+            " WHERE ns = ?1 AND settled = 1 AND id IS NOT ?2 ORDER BY importance, ts_us, seq LIMIT 1)"
+            " ORDER BY 4, 3, 1 LIMIT 1",
+            (self.ns, exclude),
+        )
+        return rows[0] if rows else None
+
     def delete(self, entry_ids: Sequence[str]) -> int:
+        if len(entry_ids) == 1:  # the usual removal past the bound
+            return self.c.execute(
+                "DELETE FROM entries WHERE ns = ? AND id = ?", (self.ns, entry_ids[0])
+            ).rowcount
         removed = 0
         for chunk in _chunks(list(entry_ids)):
             marks = ",".join("?" * len(chunk))
@@ -488,6 +515,52 @@ class _SQLiteStoreTx(StoreTransaction):
         self.c.execute("DELETE FROM moves WHERE token = ?", (token,))
 
 
+class _Writing:
+    """``with backend.write() as tx``: ``_Database.transaction(immediate=True)`` as a class,
+    since every store pays for its context manager (a generator costs two more frames)."""
+
+    __slots__ = ("db", "ns")
+
+    def __init__(self, db: _Database, ns: str) -> None:
+        self.db = db
+        self.ns = ns
+
+    def __enter__(self) -> _SQLiteStoreTx:
+        db = self.db
+        if db.read_only:
+            raise PermissionError(f"{db.path} is open read-only")
+        db._lock.acquire()
+        try:
+            conn = db.conn
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as error:
+            db._lock.release()
+            raise _named(error, db.path) from error
+        except BaseException:
+            db._lock.release()
+            raise
+        return _SQLiteStoreTx(conn, self.ns)
+
+    def __exit__(self, kind: object, value: object, traceback: object) -> None:
+        db = self.db
+        conn = db.conn
+        done = False
+        try:
+            if kind is None:
+                conn.execute("COMMIT")
+                done = True
+        except sqlite3.Error as error:
+            raise _named(error, db.path) from error
+        finally:
+            try:
+                if not done and conn.in_transaction:
+                    conn.execute("ROLLBACK")
+            finally:
+                db._lock.release()
+        if isinstance(value, sqlite3.Error):
+            raise _named(value, db.path) from value
+
+
 class SQLiteStoreBackend(StoreBackend):
     """The store in one SQLite file; ``namespace`` selects one memory among those it holds."""
 
@@ -507,10 +580,8 @@ class SQLiteStoreBackend(StoreBackend):
         )
         self.read_only = self._db.read_only
 
-    @contextmanager
-    def write(self) -> Iterator[StoreTransaction]:
-        with self._db.transaction(immediate=True) as conn:
-            yield _SQLiteStoreTx(conn, self.namespace)
+    def write(self) -> "_Writing":
+        return _Writing(self._db, self.namespace)
 
     @contextmanager
     def read(self) -> Iterator[StoreTransaction]:

@@ -23,10 +23,11 @@ from __future__ import annotations
 import heapq
 import json
 import os
+import time
 from datetime import timedelta
 from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
-from memlint.runtime._backend import Query, StoreBackend, StoreRow, StoreTransaction
+from memlint.runtime._backend import Query, StoreBackend, StoreRow, StoreTransaction, rank_order
 from memlint.runtime._common import (
     Clock,
     canonical_json,
@@ -155,6 +156,7 @@ class LongTermMemory:
             path, busy_timeout=busy_timeout, durable=bool(durable), url=url,
             namespace=self.namespace, read_only=bool(read_only),
         )
+        self._slim_bodies = self._backend.derives_head
         if not self._backend.read_only:
             try:
                 self._enforce_bound_on_open()
@@ -216,17 +218,19 @@ class LongTermMemory:
         expires that long after now, whatever its importance. ``entry`` is not modified.
         """
         self._writable()
-        now = read_clock(self._clock)
-        now_us = to_micros(now)
+        now_us = self._now_us()
         expires_us = None if ttl is None else now_us + _ttl_micros(ttl)
-        key, given, importance, body, tags = self._prepare(entry, iso_utc(now))
+        key, body, slim, importance, given, tags = self._prepare(entry, now_us)
         pruned: Optional[List[PruneDecision]] = []
         with self._backend.write() as tx:
-            tx.upsert(key, now_us, importance, body, tags, expires_us, _head_length(key, given, body))
+            tx.upsert(key, now_us, importance, body, tags, expires_us, slim)
             next_check = self._next_age_check_us
-            due = next_check is None or now_us >= next_check
-            if due or tx.count() > self.max_entries:
-                pruned = self._prune(tx, now_us, protect=key, report=False, maintenance=due)
+            if next_check is None or now_us >= next_check:
+                pruned = self._prune(tx, now_us, protect=key, report=False)
+            else:
+                count = tx.count()
+                if count > self.max_entries:
+                    pruned = self._prune(tx, now_us, protect=key, report=False, maintenance=False, count=count)
         if pruned is None:
             # Another replica was pruning while our entry was not yet committed, so it may
             # not have counted it: wait for it to finish, then check the bound again.
@@ -239,28 +243,38 @@ class LongTermMemory:
         """Store several entries in one transaction (one commit: group commit), then prune
         once; return their ids. All are checked before anything is written."""
         self._writable()
-        now = read_clock(self._clock)
-        now_us = to_micros(now)
-        stamp = iso_utc(now)
+        now_us = self._now_us()
         expires_us = None if ttl is None else now_us + _ttl_micros(ttl)
-        prepared = [self._prepare(entry, stamp) for entry in entries]
+        prepared = [self._prepare(entry, now_us) for entry in entries]
         if not prepared:
             return []
         protect = prepared[-1][0]
         pruned: Optional[List[PruneDecision]] = []
         with self._backend.write() as tx:
-            for key, given, importance, body, tags in prepared:
-                tx.upsert(key, now_us, importance, body, tags, expires_us, _head_length(key, given, body))
+            for key, body, slim, importance, _, tags in prepared:
+                tx.upsert(key, now_us, importance, body, tags, expires_us, slim)
             due = self._next_age_check_us is None or now_us >= self._next_age_check_us
-            if due or tx.count() > self.max_entries:
-                pruned = self._prune(tx, now_us, protect=protect, report=False)
+            count = None if due else tx.count()
+            if count is None or count > self.max_entries:
+                pruned = self._prune(tx, now_us, protect=protect, report=False, maintenance=due, count=count)
         if pruned is None:
             with self._backend.write() as tx:
                 self._prune(tx, now_us, protect=protect, wait=True, report=False)
-        return [given for _, given, _, _, _ in prepared]
+        return [given for _, _, _, _, given, _ in prepared]
 
-    def _prepare(self, entry: Any, timestamp: str) -> Tuple[str, IdLike, float, str, List[str]]:
-        """(key, id as given, importance, JSON body, tags) of an entry to store."""
+    def _now_us(self) -> int:
+        """Now, in microseconds since the epoch, from the clock (the default clock without
+        making a datetime: a store needs only the number)."""
+        if self._clock is utc_now:
+            return time.time_ns() // 1000
+        return to_micros(read_clock(self._clock))
+
+    def _prepare(self, entry: Any, now_us: int) -> Tuple[str, str, bool, float, IdLike, List[str]]:
+        """(key, JSON body, slim, importance, id as given, tags) of an entry to store.
+
+        ``slim``: the body is only what follows its head (``{"id":...,"importance":...,
+        "timestamp":"..."``), for a backend that derives the head from the row itself.
+        """
         if type(entry) is dict:
             data = dict(entry)
         else:
@@ -275,16 +289,23 @@ class LongTermMemory:
         # One serialization serves the content id and the body: the canonical JSON of the
         # caller's content, after the id, importance and timestamp.
         content = canonical_json(data)
+        tail = "}" if content == "{}" else "," + content[1:]
         if has_id:
             key = normalize_id(given)
             given = id_value(given)
+            # An int id, or one JSON escapes (a quote; ids hold no backslash or control
+            # character), is kept in the body as given.
+            if self._slim_bodies and given is key and '"' not in key:
+                return key, tail, True, importance, given, tags
             id_json = json.dumps(given, ensure_ascii=False)
         else:
             key = given = content_id_of_json(content)
+            if self._slim_bodies:
+                return key, tail, True, importance, given, tags
             id_json = '"' + key + '"'  # hex digits: nothing to escape
-        head = '{"id":%s,"importance":%r,"timestamp":"%s"' % (id_json, importance, timestamp)
-        body = head + ("}" if content == "{}" else "," + content[1:])
-        return key, given, importance, body, tags
+        stamp = from_micros(now_us).isoformat(timespec="microseconds")
+        head = '{"id":%s,"importance":%r,"timestamp":"%s"' % (id_json, importance, stamp)
+        return key, head + tail, False, importance, given, tags
 
     def update(self, entry_id: IdLike, fields: Optional[Dict[str, Any]] = None, *,
                importance: Optional[float] = None, ttl: Any = _KEEP) -> Dict[str, Any]:
@@ -356,16 +377,18 @@ class LongTermMemory:
 
     def _prune(self, tx: StoreTransaction, now_us: int, protect: Optional[str],
                dry_run: bool = False, wait: bool = False, report: bool = True,
-               maintenance: bool = True) -> Optional[List[PruneDecision]]:
+               maintenance: bool = True, count: Optional[int] = None) -> Optional[List[PruneDecision]]:
         """Prune inside ``tx``; ``None`` if another replica is pruning (and ``wait`` is False).
 
         ``report=False`` (a store) skips describing each removal; ``maintenance=False``
-        (a store between two maintenance rounds) only enforces the count bound.
+        (a store between two maintenance rounds) only enforces the count bound, and
+        ``count`` is then the entries the caller just counted in ``tx``.
         """
         decisions: Optional[List[PruneDecision]] = [] if report else None
         if not tx.try_lock_pruning(wait=wait):
             return None
         if maintenance:
+            count = None  # settling and expiry change it
             grace_cutoff = now_us - self._grace_us
             tx.settle(grace_cutoff)
             self._remove_all(tx, decisions, "ttl", lambda: tx.expired(now_us, _PAGE, protect))
@@ -373,12 +396,13 @@ class LongTermMemory:
                 cutoff = min(now_us - self._retention_us, grace_cutoff)
                 self._remove_all(tx, decisions, "age",
                                  lambda: tx.age_victims(cutoff, self.pin_threshold, _PAGE, protect))
-        # Re-read the count after each round: with concurrent writers (a server database)
-        # it grows while we prune, and the bound is for everyone's entries.
-        while True:
+        # With concurrent writers (a server database) the count grows while we prune, and
+        # the bound is for everyone's entries: it is read again after each round. Where a
+        # write transaction excludes every other writer, only our removals change it.
+        exclusive = not self._backend.concurrent_writers
+        if count is None:
             count = tx.count()
-            if count <= self.max_entries:
-                break
+        while count > self.max_entries:
             # The batch: settled, unpinned entries, down to the low watermark, so that
             # the next prune is (max_entries - low watermark) stores away.
             low_count = min(self.max_entries, int(self.max_entries * self.low_watermark))
@@ -386,24 +410,20 @@ class LongTermMemory:
             removed = self._remove(tx, victims, decisions, "count")
             need = count - removed - self.max_entries
             if need == 1:
-                # The usual case past the bound: the least important of the two group heads.
-                fresh = tx.rank_victims(False, 1, protect)
-                settled = tx.rank_victims(True, 1, protect)
-                if fresh and settled:
-                    head, other = fresh[0], settled[0]
-                    chosen = fresh if (head.importance, head.ts_us, head.seq) <= (
-                        other.importance, other.ts_us, other.seq) else settled
-                else:
-                    chosen = fresh or settled
-                removed += self._remove(tx, chosen, decisions, "count")
+                # The usual case past the bound: the least important of all (of the two
+                # group heads).
+                least = tx.least_ranked(protect)
+                if least is not None:
+                    removed += self._remove(tx, [least], decisions, "count")
             elif need > 0:
                 # Not enough: as few as the bound needs, ranked by importance then age
                 # over every entry, fresh and settled alike.
                 candidates = tx.rank_victims(False, need, protect) + tx.rank_victims(True, need, protect)
-                chosen = heapq.nsmallest(need, candidates, key=lambda row: (row.importance, row.ts_us, row.seq))
+                chosen = heapq.nsmallest(need, candidates, key=rank_order)
                 removed += self._remove(tx, chosen, decisions, "count")
             if removed == 0:
                 break  # nothing may go (only the protected entry, or rows locked by others)
+            count = count - removed if exclusive else tx.count()
         if not dry_run and maintenance:
             self._next_age_check_us = now_us + self._maintenance_interval_us
         return decisions if decisions is not None else []
@@ -550,15 +570,6 @@ class LongTermMemory:
             "usage_percent": total / self.max_entries * 100,
             "oldest_entry": None if oldest is None else iso_utc(from_micros(oldest)),
         }
-
-
-def _head_length(key: str, given: IdLike, body: str) -> int:
-    """Where the caller's content starts in a body ``_prepare`` built for a content id (0
-    otherwise): the part before it is derived from the row, so the in-memory engine need
-    not keep it."""
-    if given is not key or '"' in key:
-        return 0  # an int id, or one JSON escapes (a quote; ids hold no backslash or control)
-    return body.index(',"timestamp":"') + 47  # ,"timestamp":" + 32 characters + the closing quote
 
 
 def _ttl_micros(ttl: Union[timedelta, float]) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -138,7 +139,29 @@ def test_a_version_1_file_is_migrated(tmp_path: Path) -> None:
         memory.store({"id": "e3", "text": "new"})
         assert len(memory) == 4
     with sqlite3.connect(path) as check:
-        assert check.execute("PRAGMA user_version").fetchone()[0] == STORE_SCHEMA_VERSION == 2
+        assert check.execute("PRAGMA user_version").fetchone()[0] == STORE_SCHEMA_VERSION == 3
+
+
+def test_a_version_2_file_loses_its_fresh_index_and_keeps_its_entries(tmp_path: Path) -> None:
+    # Version 3 dropped the index of fresh entries by time (a store updated it for nothing
+    # but settling); a version-2 file is migrated in place and settles as before.
+    path = tmp_path / "v2.sqlite3"
+    now = [datetime(2026, 1, 1, tzinfo=timezone.utc)]
+    clock = lambda: now[0]  # noqa: E731
+    with LongTermMemory(path=path, retention_days=None, clock=clock) as memory:
+        memory.store({"id": "a", "text": "first"})
+    now[0] += timedelta(seconds=500)
+    with sqlite3.connect(path) as raw:
+        raw.execute("CREATE INDEX entries_fresh ON entries (ns, ts_us) WHERE settled = 0")
+        raw.execute("PRAGMA user_version = 2")
+    with LongTermMemory(path=path, retention_days=None, clock=clock, max_entries=2) as memory:
+        memory.store({"id": "b", "text": "second"})
+        assert memory.get("a")["text"] == "first"
+        assert not memory.prune()  # settles "a" (stored 500 s ago) without removing anything
+    with sqlite3.connect(path) as check:
+        assert check.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert check.execute("SELECT count(*) FROM sqlite_master WHERE name = 'entries_fresh'").fetchone()[0] == 0
+        assert check.execute("SELECT id, settled FROM entries ORDER BY seq").fetchall() == [("a", 1), ("b", 0)]
 
 
 def test_the_library_logger_has_a_null_handler() -> None:
