@@ -90,11 +90,13 @@ MOVED_CODES = {"MEM004": ("MEM042",)}
 
 
 def lost_true_positives(findings: List[dict], ledger: Dict[str, dict],
-                        sets: Iterable[str], projects: Iterable[str]) -> List[dict]:
-    """Ledger entries judged true, of the projects just run, that memlint no longer reports
-    (under their code or a code that kind of finding moved to)."""
+                        sets: Iterable[str], projects: Iterable[str],
+                        codes: Optional[Iterable[str]] = None) -> List[dict]:
+    """Ledger entries judged true, of the projects and (when given) the codes just run, that
+    memlint no longer reports (under their code or a code that kind of finding moved to)."""
     present = {f["key"] for f in findings}
     run_sets, run_projects = set(sets), set(projects)
+    run_codes = set(codes) if codes is not None else None
 
     def reported(key: str, entry: dict) -> bool:
         if key in present:
@@ -103,7 +105,8 @@ def lost_true_positives(findings: List[dict], ledger: Dict[str, dict],
 
     return [entry for key, entry in sorted(ledger.items())
             if entry["verdict"] == "true" and entry["set"] in run_sets
-            and entry["project"] in run_projects and not reported(key, entry)]
+            and entry["project"] in run_projects
+            and (run_codes is None or entry["code"] in run_codes) and not reported(key, entry)]
 
 
 def accepted_losses(lost: List[dict]) -> List[dict]:

@@ -17,7 +17,7 @@ import glob
 import json
 import os
 import sys
-from typing import List, Optional
+from typing import List, Optional, Set
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -119,6 +119,14 @@ def _record(options: argparse.Namespace, ledger: dict) -> int:
     return 0
 
 
+def _codes_run(extra_select: Optional[str]) -> Set[str]:
+    """The codes memlint reported in this run: its defaults, plus what --select added."""
+    from memlint.specs import load_specs
+
+    codes = {code for code, spec in load_specs().items() if spec.default}
+    return codes | {code.strip().upper() for code in (extra_select or "").split(",") if code.strip()}
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     options = _parse(argv)
     try:
@@ -146,7 +154,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
 
     print("\n".join(ledger_mod.report(found, ledger, sets)))
-    lost = ledger_mod.lost_true_positives(found, ledger, sets, [p["name"] for p in projects])
+    lost = ledger_mod.lost_true_positives(found, ledger, sets, [p["name"] for p in projects],
+                                          _codes_run(options.select))
     new = ledger_mod.unjudged(found, ledger)
     print(f"unjudged findings: {len(new)}")
     for finding in new[: max(0, options.list_new)]:
