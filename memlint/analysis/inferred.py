@@ -121,7 +121,17 @@ def is_own_work_call(witness: Optional[cst.CSTNode], names: Set[str]) -> bool:
         return True  # the consumer may close the generator there, whatever the object is
     if isinstance(witness, cst.Await):
         witness = witness.expression
-    if not isinstance(witness, cst.Call) or not isinstance(witness.func, cst.Attribute):
+    if not isinstance(witness, cst.Call):
+        return False
+    if isinstance(witness.func, cst.Name) and witness.func.value in _PROTOCOL_BUILTINS:
+        # ``next(gen)`` is the object's own ``__next__``.
+        first = witness.args[0].value if witness.args else None
+        return isinstance(first, cst.Name) and first.value in names
+    if not isinstance(witness.func, cst.Attribute):
         return False
     owner = witness.func.value
     return isinstance(owner, cst.Name) and owner.value in names and not is_set_up_call(witness, names)
+
+
+# Builtins that run a method of their first argument.
+_PROTOCOL_BUILTINS = frozenset({"next", "anext"})

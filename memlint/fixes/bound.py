@@ -291,13 +291,11 @@ def rewrite_for_plans(fx: FixContext, plans: Sequence[BoundPlan]) -> Optional[Wi
     needs_import = False
     for plan in plans:
         drops |= plan.drops
-        wrapper = ""
-        if plan.manageable.closing:
-            found = fx.closing_reference()
-            if found is None:
-                return None
-            wrapper, added = found
-            needs_import = needs_import or added
+        found = fx.wrapper_for(plan.manageable)
+        if found is None:
+            return None
+        wrapper, added = found
+        needs_import = needs_import or added
         items.append(WithItemPlan(plan.call, "" if plan.manageable is LOCK else plan.name, wrapper))
     names = ", ".join(f"`{plan.name}`" for plan in plans)
     statements = outer.block.statements

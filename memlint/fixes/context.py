@@ -204,6 +204,12 @@ class FixContext:
                 return candidate
         raise ValueError(f"no free name for {stem!r}")  # pragma: no cover - 100 names in use
 
+    def wrapper_for(self, manageable: Manageable) -> Optional[Tuple[str, bool]]:
+        """What wraps the acquisition in the ``with`` (``""`` or ``contextlib.closing``: a
+        DB-API connection's own ``with`` only ends a transaction) and whether an import must
+        be added; None when ``closing`` cannot be spelt here."""
+        return self.closing_reference() if manageable.closing else ("", False)
+
     def closing_reference(self) -> Optional[Tuple[str, bool]]:
         """How this module spells ``contextlib.closing``, and whether an import must be added
         for it; None when ``contextlib`` means something else here."""

@@ -89,13 +89,10 @@ def inline_rewrite(fx: FixContext, defect: Defect) -> Optional[WithRewrite]:
         # The fresh name becomes a new attribute of the module, or shows in ``locals()``.
         safe = False
     name = fx.fresh_name(scope, manageable.stem)
-    wrapper, needs_import = "", False
-    if manageable.closing:
-        # A DB-API connection's own ``with`` only ends a transaction: ``closing()`` closes.
-        found = fx.closing_reference()
-        if found is None:
-            return None
-        wrapper, needs_import = found
+    found = fx.wrapper_for(manageable)
+    if found is None:
+        return None
+    wrapper, needs_import = found
     rewrite = WithRewrite(
         message=f"use `with` and name the {acquisition.spec.kind} `{name}`",
         safe=safe,

@@ -50,12 +50,10 @@ def try_finally_rewrite(fx: FixContext, defect: Defect) -> Optional[WithRewrite]
             return None
     value = statement.value
     call = value.expression if isinstance(value, cst.Await) else value
-    wrapper, needs_import = "", False
-    if manageable.closing:
-        found = fx.closing_reference()
-        if found is None:
-            return None
-        wrapper, needs_import = found
+    found = fx.wrapper_for(manageable)
+    if found is None:
+        return None
+    wrapper, needs_import = found
     rewrite = WithRewrite(
         message=f"replace the `try`/`finally` with `{'async ' if manageable.is_async else ''}with` for `{name}`",
         safe=manageable.safe,
