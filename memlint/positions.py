@@ -21,7 +21,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
-from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata import CodePosition, CodeRange
 from libcst.metadata.position_provider import NEWLINE_RE as _NEWLINE
 
 from memlint.analysis.walk import _FIELDS, node_fields
@@ -119,11 +119,14 @@ class StatementPositions:
         # Per unit: spans within the regenerated unit, the line shift to the file's, and
         # the regenerated stand-in (kept alive so that no id in the spans is reused).
         self._done: Dict[Unit, Tuple[Dict[int, Span], int, cst.Module]] = {}
-        self._whole: Optional[Dict[cst.CSTNode, CodeRange]] = None
+        self._whole: Optional[Dict[int, Span]] = None
 
     def get(self, node: cst.CSTNode, default: Optional[CodeRange] = None) -> Optional[CodeRange]:
         if self._starts is None:
-            return self._full().get(node, default)
+            if self._whole is None:
+                self._whole = _spans(self._module)
+            whole = self._whole.get(id(node))
+            return default if whole is None else CodeRange(CodePosition(*whole[:2]), CodePosition(*whole[2:]))
         if self._owner is None:
             self._owner = _owners(self._module)
         unit = self._owner.get(id(node))
@@ -170,12 +173,6 @@ class StatementPositions:
             offset = 2 + len(getattr(member, "leading_lines", ()))
             start = self._starts[top][1][inner]
         return _spans(alone), start - offset, alone
-
-    def _full(self) -> Dict[cst.CSTNode, CodeRange]:
-        if self._whole is None:
-            wrapper = MetadataWrapper(self._module, unsafe_skip_copy=True)
-            self._whole = dict(PositionProvider()._gen(wrapper))  # type: ignore[attr-defined]
-        return self._whole
 
 
 def _first_line(node: ast.stmt) -> int:

@@ -72,6 +72,8 @@ def test_without_ast_tree_falls_back_to_whole_module() -> None:
     lazy = StatementPositions(module, None)
     call = next(node for node, _ in find(module, (cst.Call,), stop=()))
     assert lazy[call].start.line > 1
+    full = PositionProvider()._gen(MetadataWrapper(module, unsafe_skip_copy=True))
+    assert all(lazy[node] == expected for node, expected in full.items())
 
 
 CRLF = "x = (1,\r\n     2)\r\nif x:\r\n    y = '''a\r\nb'''  # c\r\n"
