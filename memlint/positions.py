@@ -7,21 +7,106 @@ statement, or one statement of a top-level class body (a method), or the header 
 class. ``ast`` (already run to validate the file) says on which line each of those starts;
 regenerated on its own, at the same indentation, a statement keeps its columns and moves
 by a known number of lines.
+
+The regeneration itself goes through ``_RangeRecorder``, a codegen state that records the
+same ranges as libcst's ``PositionProvidingCodegenState`` but as plain tuples keyed by node
+id, without a generator-based context manager per expression or a regex split per token:
+libcst's own state made this step cost about four parses of the statement.
 """
 
 from __future__ import annotations
 
 import ast
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import libcst as cst
-from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
+from libcst._nodes.internal import CodegenState
+from libcst.metadata import CodePosition, CodeRange
+from libcst.metadata.position_provider import NEWLINE_RE as _NEWLINE
 
 from memlint.analysis.walk import _FIELDS, node_fields
 
 # (top-level index, class-body index), or -1 for the statement (a class: its header only),
 # or -2 for a whole class statement.
 Unit = Tuple[int, int]
+# (start line, start column, end line, end column), as libcst's CodeRange holds them.
+Span = Tuple[int, int, int, int]
+
+
+class _SyntacticRange:
+    """What ``record_syntactic_position`` does in libcst, as a plain context manager."""
+
+    __slots__ = ("_state", "_node", "_start_node", "_end_node", "_line", "_column")
+
+    def __init__(self, state: "_RangeRecorder", node: cst.CSTNode, start_node: Optional[cst.CSTNode], end_node: Optional[cst.CSTNode]) -> None:
+        self._state, self._node, self._start_node, self._end_node = state, node, start_node, end_node
+        self._line, self._column = state.line, state.column
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc_info: object) -> bool:
+        state = self._state
+        spans = state.spans
+        if self._start_node is not None:
+            start_line, start_column = spans[id(self._start_node)][:2]
+        else:
+            start_line, start_column = self._line, self._column
+        if self._end_node is not None:
+            end_line, end_column = spans[id(self._end_node)][2:]
+        else:
+            end_line, end_column = state.line, state.column
+        spans[id(self._node)] = (start_line, start_column, end_line, end_column)
+        return False
+
+
+class _RangeRecorder(CodegenState):
+    """libcst's ``PositionProvidingCodegenState``, giving ``id(node) -> Span`` in ``spans``.
+
+    Same rules: a node's range runs from where its code starts to where it ends, unless
+    the node recorded a syntactic range itself while generating (that one is kept).
+    """
+
+    def __init__(self, module: cst.Module) -> None:
+        super().__init__(default_indent=module.default_indent, default_newline=module.default_newline)
+        self.line = 1
+        self.column = 0
+        self.spans: Dict[int, Span] = {}
+        self._stack: List[Tuple[int, int]] = []
+
+    def add_indent_tokens(self) -> None:
+        for token in self.indent_tokens:
+            self.add_token(token)
+
+    def add_token(self, value: str) -> None:
+        self.tokens.append(value)
+        if "\n" in value or "\r" in value:
+            # Split as libcst splits (\r\n, \r or \n); the test above only spares the split.
+            segments = _NEWLINE.split(value)
+            self.line += len(segments) - 1
+            self.column = len(segments[-1])
+        else:
+            self.column += len(value)
+
+    def before_codegen(self, node: cst.CSTNode) -> None:
+        self._stack.append((self.line, self.column))
+
+    def after_codegen(self, node: cst.CSTNode) -> None:
+        start_line, start_column = self._stack.pop()
+        key = id(node)
+        if key not in self.spans:
+            self.spans[key] = (start_line, start_column, self.line, self.column)
+
+    def record_syntactic_position(  # type: ignore[override]
+        self, node: cst.CSTNode, *, start_node: Optional[cst.CSTNode] = None, end_node: Optional[cst.CSTNode] = None
+    ) -> Any:
+        return _SyntacticRange(self, node, start_node, end_node)
+
+
+def _spans(module: cst.Module) -> Dict[int, Span]:
+    recorder = _RangeRecorder(module)
+    module._codegen(recorder)
+    return recorder.spans
 
 
 class StatementPositions:
@@ -31,13 +116,17 @@ class StatementPositions:
         self._module = module
         self._starts = _starts(module, tree) if tree is not None else None
         self._owner: Optional[Dict[int, Unit]] = None
-        # Per unit: positions within the regenerated unit, and the line shift to the file's.
-        self._done: Dict[Unit, Tuple[Mapping[cst.CSTNode, CodeRange], int]] = {}
-        self._whole: Optional[Dict[cst.CSTNode, CodeRange]] = None
+        # Per unit: spans within the regenerated unit, the line shift to the file's, and
+        # the regenerated stand-in (kept alive so that no id in the spans is reused).
+        self._done: Dict[Unit, Tuple[Dict[int, Span], int, cst.Module]] = {}
+        self._whole: Optional[Dict[int, Span]] = None
 
     def get(self, node: cst.CSTNode, default: Optional[CodeRange] = None) -> Optional[CodeRange]:
         if self._starts is None:
-            return self._full().get(node, default)
+            if self._whole is None:
+                self._whole = _spans(self._module)
+            whole = self._whole.get(id(node))
+            return default if whole is None else CodeRange(CodePosition(*whole[:2]), CodePosition(*whole[2:]))
         if self._owner is None:
             self._owner = _owners(self._module)
         unit = self._owner.get(id(node))
@@ -46,17 +135,13 @@ class StatementPositions:
         done = self._done.get(unit)
         if done is None:
             done = self._done[unit] = self._unit(unit)
-        local, shift = done
-        span = local.get(node)
+        local, shift, _ = done
+        span = local.get(id(node))
         if span is None:
             return default
-        if not shift:
-            return span
-        # Moved to the file's lines only when asked for: a unit has ~100 nodes, a finding needs few.
-        return CodeRange(
-            CodePosition(span.start.line + shift, span.start.column),
-            CodePosition(span.end.line + shift, span.end.column),
-        )
+        # Made a CodeRange (and moved to the file's lines) only when asked for: a unit has
+        # ~100 nodes, a finding needs few.
+        return CodeRange(CodePosition(span[0] + shift, span[1]), CodePosition(span[2] + shift, span[3]))
 
     def __getitem__(self, node: cst.CSTNode) -> CodeRange:
         found = self.get(node)
@@ -64,7 +149,7 @@ class StatementPositions:
             raise KeyError(node)
         return found
 
-    def _unit(self, unit: Unit) -> Tuple[Mapping[cst.CSTNode, CodeRange], int]:
+    def _unit(self, unit: Unit) -> Tuple[Dict[int, Span], int, cst.Module]:
         assert self._starts is not None
         top, inner = unit
         statement = self._module.body[top]
@@ -87,14 +172,7 @@ class StatementPositions:
             alone = self._module.with_changes(body=[holder], header=[], footer=[])
             offset = 2 + len(getattr(member, "leading_lines", ()))
             start = self._starts[top][1][inner]
-        local = PositionProvider()._gen(MetadataWrapper(alone, unsafe_skip_copy=True))  # type: ignore[attr-defined]
-        return local, start - offset
-
-    def _full(self) -> Dict[cst.CSTNode, CodeRange]:
-        if self._whole is None:
-            wrapper = MetadataWrapper(self._module, unsafe_skip_copy=True)
-            self._whole = dict(PositionProvider()._gen(wrapper))  # type: ignore[attr-defined]
-        return self._whole
+        return _spans(alone), start - offset, alone
 
 
 def _first_line(node: ast.stmt) -> int:
