@@ -101,9 +101,10 @@ def test_built_wheel_ships_the_specs_and_memlint_rule_works(tmp_path):
     assert shipped == specs
     # The resource knowledge is data next to the code: it must ship too.
     with zipfile.ZipFile(wheel) as archive:
-        knowledge = sorted(Path(name).name for name in archive.namelist() if name.startswith("memlint/knowledge/"))
+        knowledge = sorted(name for name in archive.namelist() if name.startswith("memlint/knowledge/"))
+    folder = REPO_ROOT / "memlint" / "knowledge"
     assert [name for name in knowledge if name.endswith(".toml")] == sorted(
-        path.name for path in (REPO_ROOT / "memlint" / "knowledge").glob("*.toml")
+        f"memlint/knowledge/{path.relative_to(folder).as_posix()}" for path in folder.rglob("*.toml")
     )
 
     environment = tmp_path / "venv"
