@@ -14,6 +14,7 @@ from typing import Any, Dict, Generator, List, Optional, Tuple
 import pytest
 
 from memlint._leaks import memory
+from memlint._leaks.markers import check_marker_keywords
 
 MARKER = "memlint_memory"
 _MARKER_KEYS = ("enabled", "leak_kb", "limit_mb", "repeats")
@@ -39,11 +40,8 @@ class MemoryPlugin:
         if marker is None:
             return (self.leak_kb, None, memory.DEFAULT_REPEATS) if self.every_test else None
         where = f"{item.nodeid}: @pytest.mark.{MARKER}"
-        if marker.args:
-            raise pytest.UsageError(f"{where} takes keyword arguments only ({', '.join(_MARKER_KEYS)})")
+        check_marker_keywords(marker, where, _MARKER_KEYS)
         for key, value in marker.kwargs.items():
-            if key not in _MARKER_KEYS:
-                raise pytest.UsageError(f"{where}: unknown argument {key!r} (expected one of {', '.join(_MARKER_KEYS)})")
             if key == "enabled" and not isinstance(value, bool):
                 raise pytest.UsageError(f"{where}: enabled must be True or False")
             if key in ("leak_kb", "limit_mb") and not _is_size(value):

@@ -20,6 +20,7 @@ import pytest
 
 from memlint._leaks import processes
 from memlint._leaks.checker import LeakChecker
+from memlint._leaks.markers import check_marker_keywords
 from memlint._leaks.model import AllowList, Leak, LeakWarning, format_leaks
 from memlint._leaks.settings import LeakSettings, SettingsError, parse_grace_period
 
@@ -72,11 +73,7 @@ class LeakPlugin:
         allow: List[str] = list(self.settings.allow)
         for marker in item.iter_markers(MARKER):  # closest first
             where = f"{item.nodeid}: @pytest.mark.{MARKER}"
-            if marker.args:
-                raise pytest.UsageError(f"{where} takes keyword arguments only ({', '.join(_MARKER_KEYS)})")
-            for key, value in marker.kwargs.items():
-                if key not in _MARKER_KEYS:
-                    raise pytest.UsageError(f"{where}: unknown argument {key!r} (expected one of {', '.join(_MARKER_KEYS)})")
+            check_marker_keywords(marker, where, _MARKER_KEYS)
             if "enabled" in marker.kwargs and enabled is None:
                 if not isinstance(marker.kwargs["enabled"], bool):
                     raise pytest.UsageError(f"{where}: enabled must be True or False")

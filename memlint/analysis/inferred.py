@@ -102,15 +102,20 @@ def _made_by_a_managed_owner(func: cst.BaseExpression, path: Tuple[cst.CSTNode, 
     return False
 
 
-def is_set_up_call(witness: Optional[cst.CSTNode], names: Set[str]) -> bool:
-    """Whether the call that raises is the object's own set-up (``client.connect()``,
-    ``server.start()``): an unknown object whose set-up failed is taken to hold nothing."""
+def _own_method(witness: Optional[cst.CSTNode], names: Set[str]) -> Optional[str]:
+    """The method a raising call runs on the object itself (``conn.execute()``: "execute")."""
     if isinstance(witness, cst.Await):
         witness = witness.expression
     if not isinstance(witness, cst.Call) or not isinstance(witness.func, cst.Attribute):
-        return False
+        return None
     owner = witness.func.value
-    return isinstance(owner, cst.Name) and owner.value in names and witness.func.attr.value in KNOWLEDGE.inferred_set_up_methods
+    return witness.func.attr.value if isinstance(owner, cst.Name) and owner.value in names else None
+
+
+def is_set_up_call(witness: Optional[cst.CSTNode], names: Set[str]) -> bool:
+    """Whether the call that raises is the object's own set-up (``client.connect()``,
+    ``server.start()``): an unknown object whose set-up failed is taken to hold nothing."""
+    return _own_method(witness, names) in KNOWLEDGE.inferred_set_up_methods
 
 
 def is_own_work_call(witness: Optional[cst.CSTNode], names: Set[str]) -> bool:
@@ -119,18 +124,13 @@ def is_own_work_call(witness: Optional[cst.CSTNode], names: Set[str]) -> bool:
     calls raise; judged on real code, only its own work realistically leaves it open."""
     if isinstance(witness, cst.Yield):
         return True  # the consumer may close the generator there, whatever the object is
-    if isinstance(witness, cst.Await):
-        witness = witness.expression
-    if not isinstance(witness, cst.Call):
-        return False
-    if isinstance(witness.func, cst.Name) and witness.func.value in _PROTOCOL_BUILTINS:
+    call = witness.expression if isinstance(witness, cst.Await) else witness
+    if isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and call.func.value in _PROTOCOL_BUILTINS:
         # ``next(gen)`` is the object's own ``__next__``.
-        first = witness.args[0].value if witness.args else None
+        first = call.args[0].value if call.args else None
         return isinstance(first, cst.Name) and first.value in names
-    if not isinstance(witness.func, cst.Attribute):
-        return False
-    owner = witness.func.value
-    return isinstance(owner, cst.Name) and owner.value in names and not is_set_up_call(witness, names)
+    method = _own_method(witness, names)
+    return method is not None and method not in KNOWLEDGE.inferred_set_up_methods
 
 
 # Builtins that run a method of their first argument.
