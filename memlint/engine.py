@@ -211,6 +211,10 @@ def _locate(
 
 def _text_fix(rewrite: object, positions: object, module: object, source: str) -> Optional[Fix]:
     """A rule's node-level rewrite as text edits (``memlint.fixes``); None if it cannot be placed."""
+    # A rewrite that places its own edits (the growth rules' fixes, ``memlint.fixes.growth``).
+    own_edits = getattr(rewrite, "text_fix", None)
+    if own_edits is not None:
+        return own_edits(positions, module, source)  # type: ignore[no-any-return]
     from memlint.fixes import to_fix
 
     return to_fix(rewrite, positions, module, source)  # type: ignore[arg-type]
