@@ -208,3 +208,18 @@ if __name__ == "__main__":  # pragma: no cover
         _regenerate()
     else:
         sys.exit("usage: python tests/test_growth_fixes.py --regenerate")
+
+
+@pytest.mark.parametrize(
+    "path, attribute",
+    [("pkg/__init__.py", "_init_Service_start_handler"), ("-", "_Service_start_handler")],
+)
+def test_the_marker_name_is_never_mangled(path: str, attribute: str) -> None:
+    """Inside a class a name starting with ``__`` would be mangled in ``logger.__x`` but not in
+    ``getattr(logger, "__x")``: the guard would never see its own marker."""
+    source = (
+        "import logging\n\n\nclass Service:\n    def start(self):\n"
+        "        logging.getLogger('s').addHandler(logging.NullHandler())\n"
+    )
+    fixed = fix_text(source, lambda text: memlint.check_source(text, path, CONFIG)).text
+    assert f'"{attribute}"' in fixed and f".{attribute} = " in fixed, fixed

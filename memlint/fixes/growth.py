@@ -38,6 +38,7 @@ import libcst as cst
 from memlint.analysis.names import dotted
 from memlint.analysis.walk import find
 from memlint.diagnostics import Edit, Fix
+from memlint.fixes.text import source_lines
 
 # The bound an unbounded cache gets. Larger than the small key domains most unbounded caches
 # turn out to have on real code (types, names, flags: those then never evict, so nothing
@@ -74,7 +75,7 @@ class GrowthRewrite:
 
     def _guard_edit(self, positions: Mapping[cst.CSTNode, object], module: cst.Module, source: str) -> Edit:
         start, column, end, _ = _span(positions, self.statement)  # type: ignore[arg-type]
-        lines = source.splitlines(keepends=True)
+        lines = source_lines(source)
         first = lines[start - 1]
         indent = first[:column]
         if indent.strip():
