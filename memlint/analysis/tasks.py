@@ -6,7 +6,8 @@ seen. This stage establishes ``DanglingTask`` for a task made by a task-creating
 (``asyncio.create_task``, ``asyncio.ensure_future`` of a fresh coroutine, ``loop.create_task``;
 through any import alias) whose result is either
 
-- dropped: the call is a statement of its own; or
+- dropped: the call is a statement of its own, or the body of a ``lambda`` handed to a
+  call that runs it and throws away what it returns (``loop.call_soon(lambda: ...)``); or
 - bound to a local name of a function that never does anything with it that keeps it or
   waits for it. Every mention counts as keeping it (awaited, passed on, stored, returned,
   put in a container, mentioned in a nested function, declared ``global``) except the
@@ -29,20 +30,24 @@ from memlint.analysis.names import dotted
 from memlint.analysis.walk import find
 from memlint.knowledge.tasks import TaskKnowledge, task_knowledge
 
-_TARGETS = (cst.Call, cst.Global, cst.Nonlocal, cst.Assign, cst.AnnAssign, cst.FunctionDef, cst.ClassDef)
+_TARGETS = (
+    cst.Call, cst.Global, cst.Nonlocal, cst.Assign, cst.AnnAssign, cst.FunctionDef, cst.ClassDef, cst.Lambda,
+)
 
 
 @dataclass(eq=False)
 class DanglingTask:
     """A task from ``call`` (read as ``label``) that nothing keeps: dropped when ``name`` is
     ``None``, else bound to the local ``name`` of ``function``, which only ever calls the
-    methods ``methods_used`` on it."""
+    methods ``methods_used`` on it. ``runner``: the call (``call_soon``) that runs the lambda
+    whose body ``call`` is and drops what it returns."""
 
     call: cst.Call
     label: str
     name: Optional[str]
     function: Optional[str]
     methods_used: Tuple[str, ...] = ()
+    runner: Optional[str] = None
 
 
 def might_create_tasks(source: str) -> bool:
@@ -73,7 +78,13 @@ def _scope_facts(
     for node, _ in found:
         if isinstance(node, (cst.Global, cst.Nonlocal)):
             declared.update(item.name.value for item in node.names)
+    function_name = function.name.value if function is not None else None
     for node, path in found:
+        if isinstance(node, cst.Lambda):
+            dropped = _dropped_by_runner(ctx, known, node, path, loop_names)
+            if dropped is not None:
+                yield DanglingTask(node.body, dropped[0], None, function_name, runner=dropped[1])  # type: ignore[arg-type]
+            continue
         if not isinstance(node, cst.Call) or not path:
             continue
         if isinstance(node.func, cst.Name) and node.func.value in local:
@@ -82,7 +93,6 @@ def _scope_facts(
         if label is None:
             continue
         parent = path[-1]
-        function_name = function.name.value if function is not None else None
         if isinstance(parent, cst.Expr) and parent.value is node:
             yield DanglingTask(node, label, None, function_name)
             continue
@@ -106,6 +116,24 @@ def _loop_names(ctx: ModuleContext, known: TaskKnowledge, found: List[Tuple[cst.
                     if isinstance(target.target, cst.Name):
                         names.add(target.target.value)
     return names
+
+
+def _dropped_by_runner(
+    ctx: ModuleContext, known: TaskKnowledge, node: cst.Lambda, path: tuple, loop_names: Set[str]
+) -> Optional[Tuple[str, str]]:
+    """(label, runner) when the lambda's body creates a task and the lambda is handed to a
+    call that runs it and drops its result."""
+    body = node.body
+    if not isinstance(body, cst.Call) or len(path) < 2:
+        return None
+    argument, runner = path[-1], path[-2]
+    if not isinstance(argument, cst.Arg) or not isinstance(runner, cst.Call) or argument.value is not node:
+        return None
+    runner_name = dotted(runner.func)
+    if runner_name is None or runner_name.rsplit(".", 1)[-1] not in known["creating.callback_runners"]:
+        return None
+    label = _task_label(ctx, known, body, loop_names)
+    return None if label is None else (label, runner_name.rsplit(".", 1)[-1])
 
 
 def _local_names(function: Optional[cst.FunctionDef], found: List[Tuple[cst.CSTNode, tuple]]) -> Set[str]:

@@ -22,7 +22,12 @@ class DanglingAsyncioTask(AnalysisRule):
     def judge(self, fact: object) -> Iterable[Defect]:
         if not isinstance(fact, DanglingTask):
             return ()
-        if fact.name is None:
+        if fact.runner is not None:
+            message = (
+                f"the task from {fact.label} is dropped: `{fact.runner}()` runs the lambda and throws away "
+                f"the task it returns; {_WHY}; {_INSTEAD}"
+            )
+        elif fact.name is None:
             message = f"the task from {fact.label} is dropped: {_WHY}; {_INSTEAD}"
         else:
             where = f"`{fact.function}()`" if fact.function else "the function"
