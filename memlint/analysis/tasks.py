@@ -192,8 +192,11 @@ def _methods_if_never_kept(
     """The task methods the function calls on ``name`` when no mention of it keeps or waits
     for the task; ``None`` as soon as one does (nested functions and lambdas included)."""
     not_keeping = known["task.not_keeping_methods"]
+    runners = known["task.loop_runners"]
     methods: List[str] = []
     for mention, path in find(function.body, (cst.Name,), stop=()):
+        if mention.value in runners and path and isinstance(path[-1], cst.Attribute):  # type: ignore[attr-defined]
+            return None  # ``loop.run_forever()``: the loop runs while the local holds the task
         if mention.value != name:  # type: ignore[attr-defined]
             continue
         parent = path[-1] if path else None
