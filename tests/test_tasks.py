@@ -95,3 +95,9 @@ def test_there_is_no_fix():
     source = "import asyncio\nasync def f():\n    asyncio.create_task(g())\n"
     (finding,) = findings(source)
     assert finding.fix is None
+
+
+def test_the_rule_is_on_by_default():
+    """rules/MEM061.md says `default: on` (judged precision on the check sets, see its Figures)."""
+    source = "import asyncio\nasync def f():\n    asyncio.ensure_future(g())\n"
+    assert [f.line for f in findings(source, None)] == [3]
