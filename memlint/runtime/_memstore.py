@@ -9,14 +9,20 @@ Layout:
 
 - ``rows``: id -> ``_Rec``, in first-insertion order (a replaced entry keeps its place,
   as in SQLite, where ``seq`` stays).
+- ``fresh``: id -> ``_Rec`` of the entries still in their grace period, in arrival order,
+  which is time order while the clock does not go back (a flag says when it did; the next
+  settling then sorts it once). Settling takes entries from its front. A dict rather than
+  a heap of (time, seq, id) items: a store adds no tuple and no heap push, and a deleted
+  entry leaves nothing behind (a heap kept its stale item, and its id, until settling or
+  compaction reached it: about 220 bytes each, a tenth of the peak memory).
 - Heaps of tuples ending with the entry's id (never the record: a stale item must not
-  keep a deleted entry's body alive): ``time[settled]`` (time, seq: settling the fresh
-  ones, the age bound on the settled ones), ``rank[settled]`` (importance, time, seq: the
-  pruning order of each group) and ``expiry`` (per-entry ttl). Each entry has one time
-  item and one rank item. Heaps are never searched: an item that no longer matches its
-  entry (replaced, deleted, moved to the other group) is *stale* and dropped when it
-  reaches the top. When stale items are many, they are filtered out of the heaps
-  (amortized O(1) per write).
+  keep a deleted entry's body alive): ``settled_time`` (time, seq: the age bound on the
+  settled entries), ``rank[settled]`` (importance, time, seq: the pruning order of each
+  group) and ``expiry`` (per-entry ttl). Each entry has one rank item, and one time item
+  once settled. Heaps are never searched: an item that no longer matches its entry
+  (replaced, deleted, moved to the other group) is *stale* and dropped when it reaches
+  the top. When stale items are many, they are filtered out of the heaps (amortized O(1)
+  per write).
 - Transactions: one lock; every change appends to an undo log, and an error (or a dry
   run) replays it backwards. An undone record gets fresh heap items, so the heaps never
   lose a live entry; duplicates are filtered like stale items.
@@ -31,6 +37,8 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from memlint.runtime._backend import Query, StoreBackend, StoreRow, StoreTransaction, row_matches
 from memlint.runtime._common import from_micros
+
+_EARLIEST = -(1 << 63)
 
 # Rebuild the rank heaps when they hold this many items per entry (one is live).
 _COMPACT_FACTOR = 2
@@ -86,7 +94,10 @@ class MemoryStoreBackend(StoreBackend):
         self._version = 0
         self._rows: Dict[str, _Rec] = {}
         self._tags: Dict[str, Dict[str, None]] = {}
-        self._time: Dict[bool, List[Any]] = {False: [], True: []}
+        self._fresh: Dict[str, _Rec] = {}
+        self._fresh_last = _EARLIEST  # the latest time added to ``_fresh`` so far
+        self._fresh_ordered = True  # ``_fresh`` is in time order
+        self._settled_time: List[Any] = []
         self._rank: Dict[bool, List[Any]] = {False: [], True: []}
         self._expiry: List[Any] = []
         self._in_order = True  # False after an undo re-inserted a record at the end
@@ -136,22 +147,52 @@ class MemoryStoreBackend(StoreBackend):
             self._rows = {}
             self._tags = {}
             self._expiry = []
-            self._time = {False: [], True: []}
+            self._fresh = {}
+            self._settled_time = []
             self._rank = {False: [], True: []}
 
     # -- record bookkeeping ----------------------------------------------------------
 
     def push(self, rec: _Rec) -> None:
-        """Heap items for a live record (its current group)."""
-        heapq.heappush(self._time[rec.settled], (rec.ts_us, rec.seq, rec.key))
+        """Heap items (and the fresh list's place) for a live record (its current group)."""
+        if rec.settled:
+            heapq.heappush(self._settled_time, (rec.ts_us, rec.seq, rec.key))
+        else:
+            self.add_fresh(rec)
         heapq.heappush(self._rank[rec.settled], (rec.importance, rec.ts_us, rec.seq, rec.key))
         if rec.expires_us is not None:
             heapq.heappush(self._expiry, (rec.expires_us, rec.seq, rec.key))
 
+    def add_fresh(self, rec: _Rec) -> None:
+        """Put ``rec`` in ``_fresh``: in place of its id's record, or last."""
+        fresh = self._fresh
+        if rec.key not in fresh:
+            if rec.ts_us < self._fresh_last:
+                self._fresh_ordered = False
+            else:
+                self._fresh_last = rec.ts_us
+        fresh[rec.key] = rec
+
+    def drop_fresh(self, key: str) -> None:
+        fresh = self._fresh
+        fresh.pop(key, None)
+        if not fresh:
+            self._fresh_last, self._fresh_ordered = _EARLIEST, True
+
+    def sorted_fresh(self) -> Dict[str, _Rec]:
+        """``_fresh`` in time order (sorted again only after the clock went back)."""
+        if not self._fresh_ordered:
+            ordered = sorted(self._fresh.values(), key=lambda rec: (rec.ts_us, rec.seq))
+            self._fresh = {rec.key: rec for rec in ordered}
+            self._fresh_ordered = True
+            self._fresh_last = ordered[-1].ts_us if ordered else _EARLIEST
+        return self._fresh
+
     # What each heap's items say about their entry; an item is stale once that changed.
-    def of_time(self, item: Tuple[Any, ...], settled: bool) -> Optional[_Rec]:
+    def of_time(self, item: Tuple[Any, ...]) -> Optional[_Rec]:
+        """The settled record of a ``settled_time`` item, or ``None`` if it is stale."""
         rec = self._rows.get(item[-1])
-        if rec is None or rec.seq != item[1] or rec.ts_us != item[0] or rec.settled != settled:
+        if rec is None or rec.seq != item[1] or rec.ts_us != item[0] or not rec.settled:
             return None
         return rec
 
@@ -190,6 +231,7 @@ class MemoryStoreBackend(StoreBackend):
                 current = self._rows.get(key)
                 if current is not None:
                     self.drop_tags(current)
+                    self.drop_fresh(key)
                 if prev is None:
                     self._rows.pop(key, None)
                 else:
@@ -212,6 +254,8 @@ class MemoryStoreBackend(StoreBackend):
             elif kind == "clear":
                 self._rows, self._tags = op[1], op[2]
                 self._in_order = False
+                self._fresh = {}  # the records put after the clear are gone already
+                self.drop_fresh("")  # resets its order
                 for rec in self._rows.values():
                     self.push(rec)
 
@@ -222,12 +266,12 @@ class MemoryStoreBackend(StoreBackend):
         # the process's peak memory). The heaps never lack a live entry's item, so the
         # filtered ones are complete.
         rows = len(self._rows)
-        # Time items of deleted or replaced entries stay until settling reaches them (a
-        # grace period later): dropped once they are a quarter of the entries, since each
-        # one holds an id, a time and a seq (about 230 bytes).
+        # Time items of deleted or replaced settled entries stay until the age bound
+        # reaches them: dropped once they are a quarter of the entries, since each one
+        # holds an id, a time and a seq (about 230 bytes). (The count also takes in
+        # deleted fresh entries, which leave nothing: it only makes this check early.)
         if self._stale_time > rows // 4 + 1000:
-            for settled, heap in self._time.items():
-                self._time[settled] = _heap_of([item for item in heap if self.of_time(item, settled) is not None])
+            self._settled_time = _heap_of([item for item in self._settled_time if self.of_time(item) is not None])
             self._expiry = _heap_of([item for item in self._expiry if self.of_expiry(item) is not None])
             self._stale_time = 0
         # Rank items of deleted entries are mostly popped as they surface; the rest are
@@ -266,19 +310,30 @@ class _Transaction:
         self.db = db
         self.rollback = rollback
 
+    # begin() and end(), inlined for the usual case (every store runs these).
     def __enter__(self) -> "_MemoryTx":
-        self.db._lock.acquire()
-        try:
-            return self.db.begin()
-        except BaseException:
-            self.db._lock.release()
-            raise
+        db = self.db
+        db._lock.acquire()
+        if db._closed or db.undo is not None:
+            try:
+                db.begin()  # raises, saying why
+            finally:
+                db._lock.release()
+        db.undo = []
+        return db._tx
 
     def __exit__(self, kind: Any, value: Any, traceback: Any) -> None:
+        db = self.db
         try:
-            self.db.end(commit=kind is None and not self.rollback)
+            if kind is None and not self.rollback:
+                db.undo = None
+                db._commits += 1
+                if not db._commits & 1023:  # checking costs four len() calls: not on every commit
+                    db._maybe_compact()
+            else:
+                db.end(commit=False)
         finally:
-            self.db._lock.release()
+            db._lock.release()
 
 
 class _MemoryTx(StoreTransaction):
@@ -296,6 +351,7 @@ class _MemoryTx(StoreTransaction):
             seq = prev.seq
             db.drop_tags(prev)
             db._stale_time += 1
+            db._fresh.pop(entry_id, None)  # stored again: it goes last
         rec = _Rec(seq, entry_id, ts_us, importance, body, expires_us, tuple(tags) if tags else ())
         db._rows[entry_id] = rec
         db._version += 1
@@ -303,11 +359,14 @@ class _MemoryTx(StoreTransaction):
         if tags:
             db.add_tags(rec)
         # push(), inlined: this is the path of every store.
-        heappush = heapq.heappush
-        heappush(db._time[False], (ts_us, seq, entry_id))
-        heappush(db._rank[False], (importance, ts_us, seq, entry_id))
+        db._fresh[entry_id] = rec
+        if ts_us < db._fresh_last:
+            db._fresh_ordered = False
+        else:
+            db._fresh_last = ts_us
+        heapq.heappush(db._rank[False], (importance, ts_us, seq, entry_id))
         if expires_us is not None:
-            heappush(db._expiry, (expires_us, seq, entry_id))
+            heapq.heappush(db._expiry, (expires_us, seq, entry_id))
         return prev is None
 
     def rewrite(self, entry_id: str, importance: float, body: str, tags: Sequence[str],
@@ -341,12 +400,15 @@ class _MemoryTx(StoreTransaction):
         return len(self.db._rows)
 
     def oldest_ts(self) -> Optional[int]:
+        db = self.db
         heads = []
-        for settled, heap in self.db._time.items():
-            while heap and self.db.of_time(heap[0], settled) is None:
-                heapq.heappop(heap)
-            if heap:
-                heads.append(heap[0][0])
+        heap = db._settled_time
+        while heap and db.of_time(heap[0]) is None:
+            heapq.heappop(heap)
+        if heap:
+            heads.append(heap[0][0])
+        if db._fresh:
+            heads.append(next(iter(db.sorted_fresh().values())).ts_us)
         return min(heads) if heads else None
 
     def scan(self, after_seq: int, limit: int) -> List[StoreRow]:
@@ -377,19 +439,21 @@ class _MemoryTx(StoreTransaction):
 
     def settle(self, cutoff_us: int) -> int:
         db = self.db
-        heap = db._time[False]
-        settled = 0
-        while heap and heap[0][0] < cutoff_us:
-            item = heapq.heappop(heap)
-            rec = db.of_time(item, False)
-            if rec is None:
-                db._stale_time = max(0, db._stale_time - 1)
-                continue
+        fresh = db.sorted_fresh()
+        leaving: List[_Rec] = []
+        for rec in fresh.values():
+            if rec.ts_us >= cutoff_us:
+                break
+            leaving.append(rec)
+        for rec in leaving:
+            del fresh[rec.key]
             rec.settled = True
             db.undo.append(("settle", rec))  # type: ignore[union-attr]
-            heapq.heappush(db._time[True], item)
+            heapq.heappush(db._settled_time, (rec.ts_us, rec.seq, rec.key))
             heapq.heappush(db._rank[True], (rec.importance, rec.ts_us, rec.seq, rec.key))
-            settled += 1
+        if not fresh:
+            db.drop_fresh("")  # empty: reset its order
+        settled = len(leaving)
         if settled:
             db._version += 1
             fresh_rank = db._rank[False]
@@ -438,8 +502,8 @@ class _MemoryTx(StoreTransaction):
         # and _prune settles before it ages.
         db = self.db
         return self._pop_victims(
-            db._time[True], limit,
-            current=lambda item: db.of_time(item, True),
+            db._settled_time, limit,
+            current=db.of_time,
             accept=lambda rec: rec.importance <= pin_threshold and rec.key != exclude,
             stop=lambda item, rec: item[0] >= cutoff_us,
         )
@@ -526,12 +590,17 @@ class _MemoryTx(StoreTransaction):
             rec = db._rows.pop(key, None)
             if rec is None:
                 continue
-            db.drop_tags(rec)
+            if rec.tags:
+                db.drop_tags(rec)
+            if not rec.settled:
+                db._fresh.pop(key, None)
             db.undo.append(("del", rec))  # type: ignore[union-attr]
             removed += 1
         db._stale_time += removed
         if removed:
             db._version += 1
+            if not db._fresh:
+                db.drop_fresh("")  # empty: reset its order
         return removed
 
     def delete_if_unchanged(self, entry_id: str, body: str) -> bool:
@@ -543,6 +612,8 @@ class _MemoryTx(StoreTransaction):
         removed = len(db._rows)
         db.undo.append(("clear", db._rows, db._tags))  # type: ignore[union-attr]
         db._rows, db._tags = {}, {}
+        db._fresh = {}
+        db.drop_fresh("")  # resets its order
         db._version += 1
         return removed
 

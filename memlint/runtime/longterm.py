@@ -217,12 +217,14 @@ class LongTermMemory:
         exists replaces that entry. ``ttl`` (seconds or a ``timedelta``): the entry
         expires that long after now, whatever its importance. ``entry`` is not modified.
         """
-        self._writable()
-        now_us = self._now_us()
+        backend = self._backend
+        if backend.read_only:
+            self._writable()
+        now_us = time.time_ns() // 1000 if self._clock is utc_now else self._now_us()
         expires_us = None if ttl is None else now_us + _ttl_micros(ttl)
         key, body, slim, importance, given, tags = self._prepare(entry, now_us)
         pruned: Optional[List[PruneDecision]] = []
-        with self._backend.write() as tx:
+        with backend.write() as tx:
             tx.upsert(key, now_us, importance, body, tags, expires_us, slim)
             next_check = self._next_age_check_us
             if next_check is None or now_us >= next_check:
