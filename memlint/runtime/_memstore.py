@@ -9,12 +9,9 @@ Layout:
 
 - ``rows``: id -> ``_Rec``, in first-insertion order (a replaced entry keeps its place,
   as in SQLite, where ``seq`` stays).
-- ``fresh``: id -> ``_Rec`` of the entries still in their grace period, in arrival order,
-  which is time order while the clock does not go back (a flag says when it did; the next
-  settling then sorts it once). Settling takes entries from its front. A dict rather than
-  a heap of (time, seq, id) items: a store adds no tuple and no heap push, and a deleted
-  entry leaves nothing behind (a heap kept its stale item, and its id, until settling or
-  compaction reached it: about 220 bytes each, a tenth of the peak memory).
+- ``fresh``: the ids of the entries still in their grace period, in arrival order
+  (``_freshqueue``): settling takes them from its front. A store appends one pointer
+  there, where it used to push a (time, seq, id) item on a heap.
 - Heaps of tuples ending with the entry's id (never the record: a stale item must not
   keep a deleted entry's body alive): ``settled_time`` (time, seq: the age bound on the
   settled entries), ``rank[settled]`` (importance, time, seq: the pruning order of each
@@ -37,8 +34,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from memlint.runtime._backend import Query, StoreBackend, StoreRow, StoreTransaction, row_matches
 from memlint.runtime._common import from_micros
-
-_EARLIEST = -(1 << 63)
+from memlint.runtime._freshqueue import FreshQueue
 
 # Rebuild the rank heaps when they hold this many items per entry (one is live).
 _COMPACT_FACTOR = 2
@@ -94,9 +90,7 @@ class MemoryStoreBackend(StoreBackend):
         self._version = 0
         self._rows: Dict[str, _Rec] = {}
         self._tags: Dict[str, Dict[str, None]] = {}
-        self._fresh: Dict[str, _Rec] = {}
-        self._fresh_last = _EARLIEST  # the latest time added to ``_fresh`` so far
-        self._fresh_ordered = True  # ``_fresh`` is in time order
+        self._fresh = FreshQueue()
         self._settled_time: List[Any] = []
         self._rank: Dict[bool, List[Any]] = {False: [], True: []}
         self._expiry: List[Any] = []
@@ -147,46 +141,22 @@ class MemoryStoreBackend(StoreBackend):
             self._rows = {}
             self._tags = {}
             self._expiry = []
-            self._fresh = {}
+            self._fresh = FreshQueue()
             self._settled_time = []
             self._rank = {False: [], True: []}
 
     # -- record bookkeeping ----------------------------------------------------------
 
-    def push(self, rec: _Rec) -> None:
-        """Heap items (and the fresh list's place) for a live record (its current group)."""
+    def push(self, rec: _Rec, place: bool = True) -> None:
+        """Heap items for a live record (its current group), and (``place``) its place
+        in the fresh queue if it is fresh."""
         if rec.settled:
             heapq.heappush(self._settled_time, (rec.ts_us, rec.seq, rec.key))
-        else:
-            self.add_fresh(rec)
+        elif place:
+            self._fresh.append(rec.key, rec.ts_us)
         heapq.heappush(self._rank[rec.settled], (rec.importance, rec.ts_us, rec.seq, rec.key))
         if rec.expires_us is not None:
             heapq.heappush(self._expiry, (rec.expires_us, rec.seq, rec.key))
-
-    def add_fresh(self, rec: _Rec) -> None:
-        """Put ``rec`` in ``_fresh``: in place of its id's record, or last."""
-        fresh = self._fresh
-        if rec.key not in fresh:
-            if rec.ts_us < self._fresh_last:
-                self._fresh_ordered = False
-            else:
-                self._fresh_last = rec.ts_us
-        fresh[rec.key] = rec
-
-    def drop_fresh(self, key: str) -> None:
-        fresh = self._fresh
-        fresh.pop(key, None)
-        if not fresh:
-            self._fresh_last, self._fresh_ordered = _EARLIEST, True
-
-    def sorted_fresh(self) -> Dict[str, _Rec]:
-        """``_fresh`` in time order (sorted again only after the clock went back)."""
-        if not self._fresh_ordered:
-            ordered = sorted(self._fresh.values(), key=lambda rec: (rec.ts_us, rec.seq))
-            self._fresh = {rec.key: rec for rec in ordered}
-            self._fresh_ordered = True
-            self._fresh_last = ordered[-1].ts_us if ordered else _EARLIEST
-        return self._fresh
 
     # What each heap's items say about their entry; an item is stale once that changed.
     def of_time(self, item: Tuple[Any, ...]) -> Optional[_Rec]:
@@ -231,7 +201,8 @@ class MemoryStoreBackend(StoreBackend):
                 current = self._rows.get(key)
                 if current is not None:
                     self.drop_tags(current)
-                    self.drop_fresh(key)
+                    if not current.settled:
+                        self._fresh.leave(key)
                 if prev is None:
                     self._rows.pop(key, None)
                 else:
@@ -254,10 +225,9 @@ class MemoryStoreBackend(StoreBackend):
             elif kind == "clear":
                 self._rows, self._tags = op[1], op[2]
                 self._in_order = False
-                self._fresh = {}  # the records put after the clear are gone already
-                self.drop_fresh("")  # resets its order
                 for rec in self._rows.values():
-                    self.push(rec)
+                    self.push(rec, place=False)
+                self._fresh.rebuild(self._rows, from_rows=True)
 
     def _maybe_compact(self) -> None:
         # Heaps are compacted by filtering out their stale items, not rebuilt from the
@@ -270,6 +240,7 @@ class MemoryStoreBackend(StoreBackend):
         # reaches them: dropped once they are a quarter of the entries, since each one
         # holds an id, a time and a seq (about 230 bytes). (The count also takes in
         # deleted fresh entries, which leave nothing: it only makes this check early.)
+        self._fresh.maybe_compact(self._rows)
         if self._stale_time > rows // 4 + 1000:
             self._settled_time = _heap_of([item for item in self._settled_time if self.of_time(item) is not None])
             self._expiry = _heap_of([item for item in self._expiry if self.of_expiry(item) is not None])
@@ -351,7 +322,8 @@ class _MemoryTx(StoreTransaction):
             seq = prev.seq
             db.drop_tags(prev)
             db._stale_time += 1
-            db._fresh.pop(entry_id, None)  # stored again: it goes last
+            if not prev.settled:
+                db._fresh.leave(entry_id)  # stored again: it goes last
         rec = _Rec(seq, entry_id, ts_us, importance, body, expires_us, tuple(tags) if tags else ())
         db._rows[entry_id] = rec
         db._version += 1
@@ -359,11 +331,12 @@ class _MemoryTx(StoreTransaction):
         if tags:
             db.add_tags(rec)
         # push(), inlined: this is the path of every store.
-        db._fresh[entry_id] = rec
-        if ts_us < db._fresh_last:
-            db._fresh_ordered = False
+        fresh = db._fresh
+        fresh.keys.append(entry_id)  # fresh.append(), inlined
+        if ts_us < fresh.last:
+            fresh.ordered = False
         else:
-            db._fresh_last = ts_us
+            fresh.last = ts_us
         heapq.heappush(db._rank[False], (importance, ts_us, seq, entry_id))
         if expires_us is not None:
             heapq.heappush(db._expiry, (expires_us, seq, entry_id))
@@ -383,7 +356,7 @@ class _MemoryTx(StoreTransaction):
         db._stale_time += 1
         db.undo.append(("put", entry_id, prev))  # type: ignore[union-attr]
         db.add_tags(rec)
-        db.push(rec)
+        db.push(rec, place=False)  # a fresh entry keeps its place in the fresh queue
         return True
 
     def get(self, entry_id: str) -> Optional[StoreRow]:
@@ -407,8 +380,9 @@ class _MemoryTx(StoreTransaction):
             heapq.heappop(heap)
         if heap:
             heads.append(heap[0][0])
-        if db._fresh:
-            heads.append(next(iter(db.sorted_fresh().values())).ts_us)
+        first_fresh = db._fresh.head(db._rows)
+        if first_fresh is not None:
+            heads.append(first_fresh.ts_us)
         return min(heads) if heads else None
 
     def scan(self, after_seq: int, limit: int) -> List[StoreRow]:
@@ -439,20 +413,12 @@ class _MemoryTx(StoreTransaction):
 
     def settle(self, cutoff_us: int) -> int:
         db = self.db
-        fresh = db.sorted_fresh()
-        leaving: List[_Rec] = []
-        for rec in fresh.values():
-            if rec.ts_us >= cutoff_us:
-                break
-            leaving.append(rec)
+        leaving = db._fresh.take_older(db._rows, cutoff_us)
         for rec in leaving:
-            del fresh[rec.key]
             rec.settled = True
             db.undo.append(("settle", rec))  # type: ignore[union-attr]
             heapq.heappush(db._settled_time, (rec.ts_us, rec.seq, rec.key))
             heapq.heappush(db._rank[True], (rec.importance, rec.ts_us, rec.seq, rec.key))
-        if not fresh:
-            db.drop_fresh("")  # empty: reset its order
         settled = len(leaving)
         if settled:
             db._version += 1
@@ -583,6 +549,50 @@ class _MemoryTx(StoreTransaction):
                 heapq.heappush(heap, held)
         return None if best is None else best.victim()
 
+    def remove_least_ranked(self, exclude: Optional[str]) -> Optional[StoreRow]:
+        # least_ranked() and delete() in one: this runs on every store past the bound.
+        # The victim's item is the head of its heap (or the next one, under the held
+        # item of ``exclude``): it is popped now rather than found stale later.
+        db = self.db
+        rows = db._rows
+        heappop = heapq.heappop
+        best: Optional[_Rec] = None
+        best_heap: List[Any] = []
+        for settled in (False, True):
+            heap = db._rank[settled]
+            held = None
+            while heap:
+                item = heap[0]
+                rec = rows.get(item[3])
+                if (rec is None or rec.seq != item[2] or rec.importance != item[0] or rec.ts_us != item[1]
+                        or rec.settled != settled):
+                    heappop(heap)
+                elif rec.key == exclude and held is None:
+                    held = heappop(heap)
+                else:
+                    if rec.key != exclude and (best is None or (item[0], item[1], item[2]) < (
+                            best.importance, best.ts_us, best.seq)):
+                        best, best_heap = rec, heap
+                    break
+            if held is not None:
+                heapq.heappush(heap, held)
+        if best is None:
+            return None
+        key = best.key
+        if best_heap[0][3] == key:
+            heappop(best_heap)
+        del rows[key]
+        if best.tags:
+            db.drop_tags(best)
+        if not best.settled:
+            fresh = db._fresh  # fresh.leave(key), inlined
+            fresh.stale[key] = fresh.stale.get(key, 0) + 1
+            fresh.stale_count += 1
+        db.undo.append(("del", best))  # type: ignore[union-attr]
+        db._stale_time += 1
+        db._version += 1
+        return best.victim()
+
     def delete(self, entry_ids: Sequence[str]) -> int:
         db = self.db
         removed = 0
@@ -593,14 +603,12 @@ class _MemoryTx(StoreTransaction):
             if rec.tags:
                 db.drop_tags(rec)
             if not rec.settled:
-                db._fresh.pop(key, None)
+                db._fresh.leave(key)
             db.undo.append(("del", rec))  # type: ignore[union-attr]
             removed += 1
         db._stale_time += removed
         if removed:
             db._version += 1
-            if not db._fresh:
-                db.drop_fresh("")  # empty: reset its order
         return removed
 
     def delete_if_unchanged(self, entry_id: str, body: str) -> bool:
@@ -612,8 +620,7 @@ class _MemoryTx(StoreTransaction):
         removed = len(db._rows)
         db.undo.append(("clear", db._rows, db._tags))  # type: ignore[union-attr]
         db._rows, db._tags = {}, {}
-        db._fresh = {}
-        db.drop_fresh("")  # resets its order
+        db._fresh.reset()
         db._version += 1
         return removed
 

@@ -414,9 +414,11 @@ class LongTermMemory:
             if need == 1:
                 # The usual case past the bound: the least important of all (of the two
                 # group heads).
-                least = tx.least_ranked(protect)
+                least = tx.remove_least_ranked(protect)
                 if least is not None:
-                    removed += self._remove(tx, [least], decisions, "count")
+                    removed += 1
+                    if decisions is not None:
+                        decisions.append(self._decision(least, "count"))
             elif need > 0:
                 # Not enough: as few as the bound needs, ranked by importance then age
                 # over every entry, fresh and settled alike.
