@@ -74,3 +74,33 @@ def test_entries_settle_in_time_order_after_the_clock_went_back() -> None:
         # Over the bound: the batch may only take settled entries, so "early" goes even
         # though "late" is less important and was stored first.
         assert sorted(entry["id"] for entry in memory.storage) == ["c", "d", "late"]
+
+
+@pytest.mark.parametrize("repeat_ids", [False, True])
+def test_the_fresh_queue_drops_removed_entries_places_and_stays_exact(tmp_path: Any, repeat_ids: bool) -> None:
+    # Thousands of removals within the grace period leave thousands of stale places in
+    # the fresh queue, so that it is compacted (every 1,024 commits, once they exceed a
+    # quarter of the queue plus 1,000); ids stored again keep a stale place and a live one.
+    rng = random.Random(7)
+    clock = ManualClock()
+    options: Dict[str, Any] = dict(max_entries=40, retention_days=None, grace_period=600, clock=clock)
+    with LongTermMemory(**options) as memory, LongTermMemory(path=tmp_path / "m.sqlite3", **options) as sqlite:
+        for step in range(6000):
+            key = f"k{rng.randrange(300)}" if repeat_ids else f"k{step}"
+            importance = rng.choice([0.1, 0.3, 0.5, 0.9])
+            if step == 3000:
+                clock.advance(seconds=-30)  # once back: the queue is no longer in time order
+            else:
+                clock.advance(microseconds=100)
+            for store in (memory, sqlite):
+                store.store({"id": key, "importance": importance})
+        fresh = memory._backend._fresh  # white box: the queue really was compacted
+        assert len(fresh.keys) - fresh.stale_count == 40 and fresh.stale_count < 2000
+        assert memory.storage == sqlite.storage
+        for seconds in (300, 301, 400):  # then entries settle, oldest first
+            clock.advance(seconds=seconds)
+            assert [(d.id, d.reason) for d in memory.prune()] == [(d.id, d.reason) for d in sqlite.prune()]
+            for store in (memory, sqlite):
+                store.store({"id": f"late{seconds}", "importance": 0.2})
+            assert memory.storage == sqlite.storage
+            assert memory.get_stats() == sqlite.get_stats()
