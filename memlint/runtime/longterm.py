@@ -409,7 +409,7 @@ class LongTermMemory:
             # the next prune is (max_entries - low watermark) stores away.
             low_count = min(self.max_entries, int(self.max_entries * self.low_watermark))
             victims = tx.rank_victims(True, count - low_count, protect, self.pin_threshold)
-            removed = self._remove(tx, victims, decisions, "count")
+            removed = self._remove(tx, victims, decisions, "count") if victims else 0
             need = count - removed - self.max_entries
             if need == 1:
                 # The usual case past the bound: the least important of all (of the two
