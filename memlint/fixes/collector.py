@@ -1,13 +1,12 @@
 """Pausing Python's cyclic garbage collector while the fixer works on one file.
 
-While a file is checked or fixed its libcst tree (millions of objects for a large file)
-is alive, and every automatic full collection walks all of it: measured on a file of
-4,000 small functions, collections were about a third of a check's time and half of the
-fix builders' time (``benchmarks/bench_fix.py``). The work paused here makes no garbage
-that needs the collector while it runs; the analysis's scopes do hold the tree in
-reference cycles, which only a collection frees, so ``collect_after`` runs one collection
-when the work is done instead of many during it, and a file fixed over several rounds
-never holds more than one round's tree.
+While a file is checked its libcst tree (millions of objects for a large file) is alive,
+and every automatic full collection walks all of it: measured on the file of 4,000 small
+functions of ``benchmarks/bench_fix.py``, collections were about a third of a check's time.
+The checks of the fix rounds make no garbage that needs the collector while they run; the
+analysis's scopes do hold the tree in reference cycles, which only a collection frees, so
+``collect_after`` runs one collection when the work is done instead of many during it, and
+a file fixed over several rounds never holds more than one round's tree.
 """
 
 from __future__ import annotations
