@@ -5,7 +5,7 @@ runs, ``__exit__`` methods and what they return (the ``GeneratorContextManager``
 
 from __future__ import annotations
 
-from typing import List, Tuple
+from typing import List, Set, Tuple
 
 import libcst as cst
 
@@ -19,6 +19,12 @@ from memlint.analysis.walk import find
 def context_manager_facts(ctx: ModuleContext, scopes: List[Scope]) -> List[Fact]:
     """One fact per ``__exit__``/``__aexit__`` method and per ``@contextmanager`` function."""
     facts: List[Fact] = []
+    handed_as_lifespan = {
+        arg.value.value
+        for call, _ in find(ctx.module, (cst.Call,))
+        for arg in call.args  # type: ignore[attr-defined]
+        if arg.keyword is not None and arg.keyword.value == "lifespan" and isinstance(arg.value, cst.Name)
+    }
     for scope in scopes:
         function = scope.node
         if not isinstance(function, cst.FunctionDef):
@@ -28,12 +34,27 @@ def context_manager_facts(ctx: ModuleContext, scopes: List[Scope]) -> List[Fact]
             continue
         if not (decorator_names(ctx, function) & CONTEXT_MANAGER_DECORATORS):
             continue
+        if _is_lifespan(function, handed_as_lifespan):
+            # The body of a server's lifespan is the whole life of the server: what raises
+            # out of it ends the process, which releases everything anyway (rules/MEM004.md).
+            facts.append(GeneratorContextManager(function, None))
+            continue
         unprotected = next(
             (found for found, path in find(function.body, (cst.Yield,)) if _unprotected_cleanup_after(ctx, found, path)),
             None,
         )
         facts.append(GeneratorContextManager(function, unprotected))
     return facts
+
+
+def _is_lifespan(function: cst.FunctionDef, handed_as_lifespan: Set[str]) -> bool:
+    """An ASGI lifespan handler: named ``lifespan`` (``app_lifespan``, ...) and taking the
+    app, or handed to the app as ``lifespan=`` in this module (FastAPI, Starlette)."""
+    name = function.name.value
+    params = function.params.params
+    if "lifespan" in name.lower() and params and params[0].name.value in ("app", "_app", "application"):
+        return True
+    return name in handed_as_lifespan
 
 
 def _unprotected_cleanup_after(ctx: ModuleContext, node: cst.CSTNode, path: Tuple[cst.CSTNode, ...]) -> bool:

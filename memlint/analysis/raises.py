@@ -16,6 +16,7 @@ from memlint.analysis.names import dotted
 from memlint.analysis.resources import (
     ANY_RELEASE_FUNCS,
     ANY_RELEASE_METHODS,
+    CONFIGURING_OWN_METHODS,
     LOGGING_METHODS,
     NON_RAISING_CALLS,
     NON_RAISING_METHODS,
@@ -40,7 +41,7 @@ def raising_calls(
     are the names of the resource being followed, ``model`` the name of its knowledge model;
     calls in ``handled`` (by id) hand it on."""
     raising: List[cst.CSTNode] = []
-    own_quiet = NON_RAISING_OWN_METHODS.get(model, frozenset())
+    own_quiet = NON_RAISING_OWN_METHODS.get(model, frozenset()) | CONFIGURING_OWN_METHODS
     if in_handler:
         # An except block is already the error path; what its own calls might raise
         # is a second failure, not the one the code is written for.

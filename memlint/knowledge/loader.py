@@ -157,6 +157,8 @@ class Knowledge:
     non_raising_methods: FrozenSet[str] = frozenset()
     # Model name -> its own methods that MEM003 takes not to raise on the followed resource.
     non_raising_own_methods: Dict[str, FrozenSet[str]] = field(default_factory=dict)
+    # Configuring methods taken not to raise on the followed resource, whatever its model.
+    configuring_own_methods: FrozenSet[str] = frozenset()
     os_error_models: FrozenSet[str] = frozenset()
     os_error_names: FrozenSet[str] = frozenset()
     os_error_prefixes: Tuple[str, ...] = ()
@@ -389,6 +391,7 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.non_raising_own_methods = {
         model.name: frozenset(model.non_raising_own_methods) for model in models if model.non_raising_own_methods
     }
+    knowledge.configuring_own_methods = frozenset(strings("raising", "configuring_own_methods"))
     knowledge.os_error_models = frozenset(model.name for model in models if model.fails_only_with_os_error)
     knowledge.os_error_names = frozenset(strings("raising", "os_error_names"))
     knowledge.os_error_prefixes = strings("raising", "os_error_prefixes")
