@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, List, Optional, Sequence, Set, Tuple
 import libcst as cst
 
 from memlint.analysis.captures import class_leaves, lambda_only_uses, may_time_out
+from memlint.analysis.exit_stacks import EXIT_STACK_MODEL, FirstEntry
 from memlint.analysis.flow import DONE, NONE, OPEN, Flow, Outcome, Tracker, after_release, conclude
 from memlint.analysis.inferred import is_own_work_call
 from memlint.analysis.mentions import Mentions
@@ -50,6 +51,7 @@ class Interpreter:
         self.yields_raise = yields_raise
         self.handler_depth = 0
         self.mentions = Mentions(ctx, tracker, scope_class)
+        self.first_entry = FirstEntry()  # an exit stack holds nothing before it
         # The body being interpreted (set by ``run``): where a nested class may be used.
         self.body: Sequence[cst.CSTNode] = ()
         self._seen_rebinds: Set[int] = set()
@@ -610,6 +612,8 @@ class Interpreter:
         calls = raising_calls(
             self.ctx, node, handled, self.tracker.names, bool(self.handler_depth), self.yields_raise, self.tracker.spec.model
         )
+        if self.tracker.spec.model == EXIT_STACK_MODEL:
+            calls = self.first_entry.raising_after(self.body, self.tracker.names, calls)
         if self.tracker.spec.inferred:
             # An object known only by its release: only its own work (not its set-up) is
             # known to leave it open when it raises.

@@ -22,6 +22,7 @@ from memlint.analysis.resources import (
     NON_RAISING_METHODS,
     NON_RAISING_OWN_METHODS,
 )
+from memlint.analysis.quiet_functions import cannot_raise
 from memlint.analysis.walk import find
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -66,6 +67,8 @@ def raising_calls(
                 continue
             if isinstance(func, cst.Name) and last in LOGGING_METHODS:
                 continue
+            if isinstance(func, cst.Name) and func.value in ctx.functions and cannot_raise(ctx.functions[func.value]):
+                continue  # a function of this module that turns every failure into a value
             # Releasing something else is taken not to fail (``os.close(fd)``, ``b.close()``,
             # ``pty.close_w()``).
             if isinstance(func, cst.Attribute) and (
