@@ -8,7 +8,7 @@ when ``activate()`` or its ``__enter__`` fails, nothing was entered by that call
 
 "Could have run" is read from the code's shape: an entering call in a statement before the
 raising one, in the same block or in an enclosing one, or anywhere in an enclosing loop
-(a later iteration follows an earlier one).
+(a later iteration follows an earlier one, also in a comprehension).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from memlint.analysis.walk import find
 
 EXIT_STACK_MODEL = "exit-stack"
 _ENTERING = frozenset({"enter_context", "enter_async_context", "callback", "push", "push_async_callback", "push_async_exit"})
-_LOOPS = (cst.For, cst.While)
+_LOOPS = (cst.For, cst.While, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 
 
 class FirstEntry:
@@ -47,7 +47,9 @@ class FirstEntry:
             self._paths[id(found)] = path
             if isinstance(found, cst.Call) and _enters(found, names):
                 self._entering.append(found)
-                self._inside_entering |= {id(inner) for inner, _ in find(found, (cst.Call, cst.Await))}
+                if not any(isinstance(ancestor, _LOOPS) for ancestor in path):
+                    # (in a loop, the argument fails with earlier iterations' entries held)
+                    self._inside_entering |= {id(inner) for inner, _ in find(found, (cst.Call, cst.Await))}
 
     def _after_an_entry(self, call: cst.CSTNode) -> bool:
         assert self._paths is not None

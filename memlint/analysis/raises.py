@@ -67,8 +67,8 @@ def raising_calls(
                 continue
             if isinstance(func, cst.Name) and last in LOGGING_METHODS:
                 continue
-            if isinstance(func, cst.Name) and func.value in ctx.functions and cannot_raise(ctx.functions[func.value]):
-                continue  # a function of this module that turns every failure into a value
+            if _quiet_local(ctx, func):
+                continue  # a function or method of this module that cannot raise
             # Releasing something else is taken not to fail (``os.close(fd)``, ``b.close()``,
             # ``pty.close_w()``).
             if isinstance(func, cst.Attribute) and (
@@ -87,6 +87,22 @@ def raising_calls(
                 raising.append(found)
         # ``assert proc.stdout is not None`` narrows a type; it is not an error path.
     return _in_evaluation_order(raising, paths)
+
+
+def _quiet_local(ctx: "ModuleContext", func: cst.BaseExpression) -> bool:
+    """``helper()`` or ``self._helper()`` defined in this module, and unable to raise."""
+    if isinstance(func, cst.Name):
+        function = ctx.functions.get(func.value)
+    elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self":
+        info = ctx.scope.class_info if ctx.scope is not None else None
+        function = info.methods.get(func.attr.value) if info is not None else None
+    else:
+        return False
+    if function is None:
+        return False
+    # Kept on the module's context: function ids are only unique while its tree lives.
+    verdicts = vars(ctx).setdefault("quiet_function_verdicts", {})
+    return cannot_raise(function, set(ctx.imports.aliases), verdicts)
 
 
 def _in_evaluation_order(nodes: List[cst.CSTNode], paths: dict) -> List[cst.CSTNode]:
