@@ -52,3 +52,46 @@ def test_setting_an_option_of_an_object_known_by_its_release_is_not_a_failure():
         """
     )
     assert messages == []
+
+
+def test_a_module_function_that_only_reads_the_environment_is_not_named():
+    messages = _mem003_messages(
+        """
+        import os, platform, subprocess, tempfile
+
+        def _editor(override=None):
+            if override:
+                editor = override
+            elif platform.system() == "Windows":
+                editor = "notepad"
+            else:
+                editor = os.environ.get("EDITOR", "vi")
+            return editor
+
+        def edit(text):
+            fd, path = tempfile.mkstemp()
+            os.close(fd)
+            command = _editor()
+            subprocess.call([command, path])
+            os.remove(path)
+        """
+    )
+    assert len(messages) == 1 and "`subprocess.call()`" in messages[0], messages
+
+
+def test_a_method_calling_a_client_is_not_taken_for_a_plain_one():
+    messages = _mem003_messages(
+        """
+        import requests
+
+        class Api:
+            def _headers(self):
+                return self.client.get("/headers")
+
+            def session(self):
+                session = requests.Session()
+                session.headers.update(self._headers())
+                return session
+        """
+    )
+    assert len(messages) == 1 and "`self._headers()`" in messages[0], messages

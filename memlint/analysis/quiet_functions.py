@@ -6,14 +6,15 @@ Two shapes, read from the function's own body (functions of other modules stay u
   only plain values are computed and returned: every failure comes back as a value
   (``_ioctl_GWINSZ(fd)`` returns None);
 - it only builds plain values: assignments, ``if``/``else`` and returns whose calls are all
-  taken not to raise (``headers.update({...})``, ``str(...)``), as a method that assembles
-  request headers from the object's settings.
+  taken not to raise (``headers.update({...})`` on a local dict, ``platform.system()``, another
+  function of this module of these shapes), as a method that assembles request headers from
+  the object's settings or picks the editor command from the environment.
 A call of either is no exception path.
 """
 
 from __future__ import annotations
 
-from typing import Dict, Set
+from typing import Dict, Mapping, Sequence, Set
 
 import libcst as cst
 
@@ -22,101 +23,101 @@ from memlint.analysis.resources import LOGGING_METHODS, NON_RAISING_CALLS, NON_R
 from memlint.analysis.walk import find
 
 _BROAD = frozenset({"Exception", "BaseException"})
+_LITERALS = (cst.SimpleString, cst.Integer, cst.Float)
 
 
-def cannot_raise(function: cst.FunctionDef, imported: Set[str], verdicts: Dict[int, bool]) -> bool:
-    """Whether every failure inside ``function`` is caught and turned into a value, or it
-    calls nothing that can fail. ``imported``: the module's imported names (``requests.get``
-    is no ``dict.get``); ``verdicts``: the module's answers so far, by function id."""
-    key = id(function)
-    if key not in verdicts:
-        verdicts[key] = _all_caught(function, imported)
-    return verdicts[key]
+class QuietFunctions:
+    """The verdicts for one module (function ids are unique only while its tree lives)."""
 
+    def __init__(self, functions: Mapping[str, cst.FunctionDef]) -> None:
+        self.functions = functions
+        self._verdicts: Dict[int, bool] = {}
 
-def _all_caught(function: cst.FunctionDef, imported: Set[str]) -> bool:
-    if isinstance(function.asynchronous, cst.Asynchronous) or function.decorators:
-        return False
-    statements = list(block_of(function.body))
-    if any(isinstance(s, cst.Try) for s in statements):
-        return all(
-            _catches_everything(s) if isinstance(s, cst.Try) else _plain_line(s, imported, literal_calls_only=True)
-            for s in statements
-        )
-    return _plain_block(statements, imported)
+    def cannot_raise(self, function: cst.FunctionDef) -> bool:
+        """Whether every failure inside ``function`` is caught and turned into a value, or
+        it calls nothing that can fail."""
+        key = id(function)
+        if key not in self._verdicts:
+            self._verdicts[key] = False  # a recursive call is taken to raise
+            self._verdicts[key] = self._judge(function)
+        return self._verdicts[key]
 
-
-def _plain_block(statements, imported: Set[str]) -> bool:
-    for statement in statements:
-        if isinstance(statement, cst.If):
-            if not _quiet_expression(statement.test, imported) or not _plain_block(block_of(statement.body), imported):
-                return False
-            orelse = statement.orelse
-            if orelse is not None and not _plain_block(
-                [orelse] if isinstance(orelse, cst.If) else block_of(orelse.body), imported
-            ):
-                return False
-        elif not _plain_line(statement, imported, literal_calls_only=False):
+    def _judge(self, function: cst.FunctionDef) -> bool:
+        if isinstance(function.asynchronous, cst.Asynchronous) or function.decorators:
             return False
-    return True
+        statements = list(block_of(function.body))
+        if any(isinstance(s, cst.Try) for s in statements):
+            return all(_catches_everything(s) if isinstance(s, cst.Try) else _literal_line(s) for s in statements)
+        local = {found.value for found, _ in find(function.body, (cst.AssignTarget,)) for found in [found.target]
+                 if isinstance(found, cst.Name)}
+        return self._plain_block(statements, local)
 
+    def _plain_block(self, statements: Sequence[cst.CSTNode], local: Set[str]) -> bool:
+        for statement in statements:
+            if isinstance(statement, cst.If):
+                orelse = statement.orelse
+                rest = [] if orelse is None else [orelse] if isinstance(orelse, cst.If) else list(block_of(orelse.body))
+                if not (self._quiet(statement.test, local) and self._plain_block(block_of(statement.body), local)
+                        and self._plain_block(rest, local)):
+                    return False
+            elif not isinstance(statement, cst.SimpleStatementLine):
+                return False
+            elif not all(self._plain_small(small, local) for small in statement.body):
+                return False
+        return True
 
-def _plain_line(statement: cst.CSTNode, imported: Set[str], literal_calls_only: bool) -> bool:
-    if not isinstance(statement, cst.SimpleStatementLine):
-        return False
-    return all(_plain(small, imported, literal_calls_only) for small in statement.body)
+    def _plain_small(self, small: cst.BaseSmallStatement, local: Set[str]) -> bool:
+        if isinstance(small, cst.Pass):
+            return True
+        if isinstance(small, cst.Expr):
+            if isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString)):
+                return True  # the docstring
+            return isinstance(small.value, cst.Call) and self._quiet(small.value, local)
+        return isinstance(small, (cst.Return, cst.Assign, cst.AnnAssign)) and self._quiet(small, local)
+
+    def _quiet(self, node: cst.CSTNode, local: Set[str]) -> bool:
+        """No subscript, await or yield, and only calls known not to raise."""
+        for found, _ in find(node, (cst.Call, cst.Subscript, cst.Await, cst.Yield)):
+            if not isinstance(found, cst.Call):
+                return False
+            func = found.func
+            if (dotted(func) or "") in NON_RAISING_CALLS:
+                continue
+            if isinstance(func, cst.Name) and func.value in self.functions:
+                if self.cannot_raise(self.functions[func.value]):
+                    continue
+                return False
+            if (
+                isinstance(func, cst.Attribute)
+                and func.attr.value in (NON_RAISING_METHODS | LOGGING_METHODS)
+                and isinstance(func.value, cst.Name)
+                and func.value.value in local
+            ):
+                continue  # ``headers.update(...)`` on a value made here, not ``client.get(...)``
+            return False
+        return True
 
 
 def _catches_everything(node: cst.Try) -> bool:
     if node.finalbody is not None or node.orelse is not None:
         return False
-    broad = [h for h in node.handlers if h.type is None or (dotted(h.type) or "").rsplit(".", 1)[-1] in _BROAD]
-    if not broad:
+    if not any(h.type is None or (dotted(h.type) or "").rsplit(".", 1)[-1] in _BROAD for h in node.handlers):
         return False
-    return not any(True for _ in find(_handlers_block(node), (cst.Raise, cst.Call)))
+    handlers = cst.IndentedBlock(body=[s for h in node.handlers for s in block_of(h.body)])
+    return not any(True for _ in find(handlers, (cst.Raise, cst.Call)))
 
 
-def _handlers_block(node: cst.Try) -> cst.CSTNode:
-    """The handlers' bodies as one node to search (a raise or a call there may fail again)."""
-    return cst.IndentedBlock(body=[s for h in node.handlers for s in block_of(h.body)])
-
-
-def _plain(small: cst.BaseSmallStatement, imported: Set[str], literal_calls_only: bool) -> bool:
-    """A statement that only computes plain values: no raise, no subscript (a KeyError), and
-    only calls that are taken not to raise (around a catch-all ``try``: calls fed only
-    literals, such as ``Struct("HHHH")``, which fail only on a programming error)."""
-    if isinstance(small, cst.Pass):
-        return True
-    if isinstance(small, cst.Expr) and isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString)):
-        return True  # the docstring
-    if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and not literal_calls_only:
-        return _quiet_expression(small.value, imported)
-    if not isinstance(small, (cst.Return, cst.Assign, cst.AnnAssign)):
+def _literal_line(statement: cst.CSTNode) -> bool:
+    """Around a catch-all ``try``: plain values and calls fed only literals (``Struct("HHHH")``
+    fails only on a programming error)."""
+    if not isinstance(statement, cst.SimpleStatementLine):
         return False
-    if literal_calls_only:
-        for found, _ in find(small, (cst.Call, cst.Subscript, cst.Await)):
-            if not isinstance(found, cst.Call):
-                return False
-            if not all(isinstance(arg.value, (cst.SimpleString, cst.Integer, cst.Float)) for arg in found.args):
-                return False
-        return True
-    return _quiet_expression(small, imported)
-
-
-def _quiet_expression(node: cst.CSTNode, imported: Set[str]) -> bool:
-    """No subscript, await or yield, and only calls known not to raise."""
-    for found, _ in find(node, (cst.Call, cst.Subscript, cst.Await, cst.Yield)):
-        if not isinstance(found, cst.Call):
-            return False
-        func = found.func
-        name = dotted(func) or ""
-        if name in NON_RAISING_CALLS:
+    for small in statement.body:
+        if isinstance(small, cst.Expr) and isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString)):
             continue
-        if isinstance(func, cst.Attribute) and func.attr.value in (NON_RAISING_METHODS | LOGGING_METHODS):
-            root = func.value
-            while isinstance(root, cst.Attribute):
-                root = root.value
-            if not (isinstance(root, cst.Name) and root.value in imported):
-                continue  # ``headers.update(...)``, not ``requests.get(...)``
-        return False
+        if not isinstance(small, (cst.Return, cst.Assign, cst.AnnAssign, cst.Pass)):
+            return False
+        for found, _ in find(small, (cst.Call, cst.Subscript, cst.Await)):
+            if not isinstance(found, cst.Call) or not all(isinstance(arg.value, _LITERALS) for arg in found.args):
+                return False
     return True

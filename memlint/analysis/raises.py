@@ -22,7 +22,7 @@ from memlint.analysis.resources import (
     NON_RAISING_METHODS,
     NON_RAISING_OWN_METHODS,
 )
-from memlint.analysis.quiet_functions import cannot_raise
+from memlint.analysis.quiet_functions import QuietFunctions
 from memlint.analysis.walk import find
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -101,8 +101,10 @@ def _quiet_local(ctx: "ModuleContext", func: cst.BaseExpression) -> bool:
     if function is None:
         return False
     # Kept on the module's context: function ids are only unique while its tree lives.
-    verdicts = vars(ctx).setdefault("quiet_function_verdicts", {})
-    return cannot_raise(function, set(ctx.imports.aliases), verdicts)
+    quiet = vars(ctx).get("quiet_functions")
+    if quiet is None:
+        quiet = vars(ctx)["quiet_functions"] = QuietFunctions(ctx.functions)
+    return quiet.cannot_raise(function)
 
 
 def _in_evaluation_order(nodes: List[cst.CSTNode], paths: dict) -> List[cst.CSTNode]:
