@@ -6,8 +6,8 @@ Two shapes, read from the function's own body (functions of other modules stay u
   only plain values are computed and returned: every failure comes back as a value
   (``_ioctl_GWINSZ(fd)`` returns None);
 - it only builds plain values: assignments, ``if``/``else`` and returns whose calls are all
-  taken not to raise (``headers.update({...})`` on a local dict, ``platform.system()``, another
-  function of this module of these shapes), as a method that assembles request headers from
+  taken not to raise (``headers.update({...})`` on a local dict, ``platform.system()``, setting
+  an option such as ``sock.setsockopt(*opt)``, another function of this module of these shapes), as a method that assembles request headers from
   the object's settings or picks the editor command from the environment.
 A call of either is no exception path.
 """
@@ -19,7 +19,7 @@ from typing import Dict, Mapping, Sequence, Set
 import libcst as cst
 
 from memlint.analysis.names import block_of, dotted
-from memlint.analysis.resources import LOGGING_METHODS, NON_RAISING_CALLS, NON_RAISING_METHODS
+from memlint.analysis.resources import CONFIGURING_OWN_METHODS, LOGGING_METHODS, NON_RAISING_CALLS, NON_RAISING_METHODS
 from memlint.analysis.walk import find
 
 _BROAD = frozenset({"Exception", "BaseException"})
@@ -60,6 +60,10 @@ class QuietFunctions:
                 if not (self._quiet(statement.test, local) and self._plain_block(block_of(statement.body), local)
                         and self._plain_block(rest, local)):
                     return False
+            elif isinstance(statement, cst.For) and statement.orelse is None:
+                # ``for opt in options: sock.setsockopt(*opt)``
+                if not (self._quiet(statement.iter, local) and self._plain_block(block_of(statement.body), local)):
+                    return False
             elif not isinstance(statement, cst.SimpleStatementLine):
                 return False
             elif not all(self._plain_small(small, local) for small in statement.body):
@@ -67,7 +71,7 @@ class QuietFunctions:
         return True
 
     def _plain_small(self, small: cst.BaseSmallStatement, local: Set[str]) -> bool:
-        if isinstance(small, cst.Pass):
+        if isinstance(small, cst.Pass) or isinstance(small, cst.Return) and small.value is None:
             return True
         if isinstance(small, cst.Expr):
             if isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString)):
@@ -94,6 +98,8 @@ class QuietFunctions:
                 and func.value.value in local
             ):
                 continue  # ``headers.update(...)`` on a value made here, not ``client.get(...)``
+            if isinstance(func, cst.Attribute) and func.attr.value in CONFIGURING_OWN_METHODS:
+                continue  # setting an option (``sock.setsockopt(...)``)
             return False
         return True
 
