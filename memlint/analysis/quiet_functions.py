@@ -48,8 +48,8 @@ class QuietFunctions:
         statements = list(block_of(function.body))
         if any(isinstance(s, cst.Try) for s in statements):
             return all(_catches_everything(s) if isinstance(s, cst.Try) else _literal_line(s) for s in statements)
-        local = {found.value for found, _ in find(function.body, (cst.AssignTarget,)) for found in [found.target]
-                 if isinstance(found, cst.Name)}
+        targets = [found.target for found, _ in find(function.body, (cst.AssignTarget,))]  # type: ignore[attr-defined]
+        local = {target.value for target in targets if isinstance(target, cst.Name)}
         return self._plain_block(statements, local)
 
     def _plain_block(self, statements: Sequence[cst.CSTNode], local: Set[str]) -> bool:
