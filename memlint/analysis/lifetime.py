@@ -470,7 +470,7 @@ class Interpreter:
         return current
 
     def _rebind(self, name: str, node: cst.CSTNode, mask: int) -> int:
-        if len(self.tracker.names) > 1:
+        if len(self.tracker.names) > 1 and mask & ~NONE:  # (on a path that never had it, no alias)
             self.tracker.names.discard(name)
             return mask
         if mask & OPEN:
