@@ -328,6 +328,7 @@ class Interpreter:
         if acquires_here:
             self.tracker.with_closes(node)  # ``with sqlite3.connect(p) as c:``: noted when it does not close
         for item in node.items:
+            self.mentions.with_item_calls.add(id(item.item))
             if self._manages(item.item) and (dotted(item.item) not in self.tracker.names or self.tracker.with_closes(node)):
                 self._release(item)
                 current = after_release(current)
@@ -438,7 +439,7 @@ class Interpreter:
             # ``with gzip.GzipFile(fileobj=f):`` only borrows ``f``.
             qualified = self.ctx.resolve(expr.func) or ""
             return any(
-                dotted(arg.value) in self.tracker.names and not borrowed_argument(qualified, expr, arg) for arg in expr.args
+                dotted(arg.value) in self.tracker.names and not borrowed_argument(qualified, expr, arg, True) for arg in expr.args
             )
         return False
 

@@ -7,7 +7,7 @@ one of the resource's names in a statement.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -40,6 +40,9 @@ class Mentions:
         self.ctx = ctx
         self.tracker = tracker
         self.scope_class = scope_class
+        # Calls written as ``with`` items (the interpreter notes them before their header is
+        # read): what they borrow by a keyword such as ``http_client=`` is lent for the block.
+        self.with_item_calls: Set[int] = set()
 
     def classify(self, found: cst.CSTNode, path: Tuple[cst.CSTNode, ...]) -> Tuple[str, Optional[cst.CSTNode]]:
         """What one mention of the resource does to it: use, release, escape, rebind, alias."""
@@ -161,7 +164,7 @@ class Mentions:
             return "use"
         if qualified in BORROWERS or qualified.startswith(BORROWER_PREFIXES):
             return "use"
-        if isinstance(path[-1], cst.Arg) and borrowed_argument(qualified, call, path[-1]):
+        if isinstance(path[-1], cst.Arg) and borrowed_argument(qualified, call, path[-1], id(call) in self.with_item_calls):
             return "use"
         if last.startswith("assert") or last in LOGGING_METHODS:
             return "use"

@@ -16,6 +16,8 @@ from memlint.analysis.facts import COMPOUND, ModuleContext, last_name
 from memlint.analysis.names import dotted, self_attribute
 from memlint.analysis.resources import (
     BORROWED_PARAMS,
+    BORROWING_KEYWORDS,
+    SCOPED_BORROWING_KEYWORDS,
     BORROWER_PREFIXES,
     BORROWERS,
     CLOSES_WHEN_EXHAUSTED,
@@ -155,9 +157,9 @@ def _site_of_value(
                 return Site("store-self", statement, attr=attr)
             if isinstance(holder, cst.Name) and ctx.scope is not None and holder.value in ctx.scope.containers:
                 return Site("track", statement, ((holder.value, spec),))
-        if borrowed_argument(outer, grand, parent):
+        if borrowed_argument(outer, grand, parent, index > 1 and isinstance(path[index - 2], cst.WithItem)):
             # ``gzip.GzipFile(fileobj=open(p))``: the wrapper never closes what it is given.
-            return Site("inline", use="passed-to", use_name=outer)
+            return Site("inline", use="passed-to", use_name=outer.replace("<local>.", "", 1))
         if outer in ctx.table or last in HANDOFF_METHODS or outer in HANDOFF_CALLS:
             return Site("escape")
         if outer in BORROWERS or outer.startswith(BORROWER_PREFIXES):
@@ -259,9 +261,14 @@ def _kept_part(
     return ((target.value, spec.parts[0][1]),)
 
 
-def borrowed_argument(qualified: str, call: cst.Call, arg: cst.Arg) -> bool:
+def borrowed_argument(qualified: str, call: cst.Call, arg: cst.Arg, in_with: bool = False) -> bool:
     """Whether ``arg`` of ``call`` goes to a parameter that only borrows what it is given
-    (``borrowed_params`` of the knowledge: ``gzip.GzipFile(fileobj=f)`` never closes ``f``)."""
+    (``borrowed_params`` of the knowledge: ``gzip.GzipFile(fileobj=f)`` never closes ``f``;
+    a ``file=`` keyword of any call; ``http_client=`` of a call that is a ``with`` item)."""
+    if arg.keyword is not None and arg.keyword.value in BORROWING_KEYWORDS:
+        return True
+    if arg.keyword is not None and arg.keyword.value in SCOPED_BORROWING_KEYWORDS and in_with:
+        return True
     params = BORROWED_PARAMS.get(qualified)
     if not params:
         return False

@@ -146,6 +146,10 @@ class Knowledge:
     # From calls.toml.
     borrowers: FrozenSet[str] = frozenset()
     borrower_prefixes: Tuple[str, ...] = ()
+    # Keyword parameters that lend what they are given to any callee (``file=``), and those
+    # that lend it only to a callee used as a ``with`` item (``http_client=``).
+    borrowing_keywords: FrozenSet[str] = frozenset()
+    scoped_borrowing_keywords: FrozenSet[str] = frozenset()
     consumers: FrozenSet[str] = frozenset()
     handoff_methods: FrozenSet[str] = frozenset()
     handoff_calls: FrozenSet[str] = frozenset()
@@ -376,6 +380,8 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.borrowers = frozenset(strings("borrowing", "callables")) | models_borrowing
     knowledge.borrower_prefixes = strings("borrowing", "prefixes")
     knowledge.consumers = frozenset(strings("borrowing", "consumers"))
+    knowledge.borrowing_keywords = frozenset(strings("borrowing", "keywords"))
+    knowledge.scoped_borrowing_keywords = frozenset(strings("borrowing", "keywords_in_with"))
     knowledge.handoff_methods = frozenset(strings("handing-off", "methods"))
     knowledge.handoff_calls = frozenset(strings("handing-off", "callables"))
     knowledge.reclaim_methods = frozenset(strings("handing-off", "reclaiming_methods"))
