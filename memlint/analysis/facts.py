@@ -20,6 +20,7 @@ import libcst as cst
 
 from memlint.analysis.model import Acquisition
 from memlint.analysis.names import ImportTable, block_of, dotted, iter_statements
+from memlint.analysis.project_index import add_project_resources
 from memlint.analysis.resources import KNOWLEDGE, RESOURCE_CALLS, ResourceSpec, candidate_names, custom_specs
 from memlint.analysis.walk import find
 from memlint.options import RuleOptions
@@ -76,6 +77,10 @@ class ModuleContext:
         self.table: Dict[str, ResourceSpec] = dict(RESOURCE_CALLS)
         self.table.update(custom_specs(options.resources))
         self.candidates: FrozenSet[str] = candidate_names(options.resources)
+        # What other modules of the project make (the project index): known calls win.
+        self.project_methods: Dict[str, ResourceSpec] = {}
+        if options.project_resources:
+            add_project_resources(self, options.project_resources)
         self.imports = ImportTable(KNOWLEDGE.reexported_modules)
         self.shadowed: Set[str] = set()
         self.functions: Dict[str, cst.FunctionDef] = {}
@@ -210,6 +215,7 @@ def mark_quiet_functions(
     for info in ctx.classes.values():
         local |= set(info.factories)
     local |= {alias for alias in ctx.imports.aliases if alias in ctx.candidates}
+    local |= {name.rsplit(".", 1)[-1] for name in ctx.project_methods}
     search = _cached_pattern(frozenset(trigger_names(options.resources) | local)).search
     functions = [scope for scope in scopes if isinstance(scope.node, cst.FunctionDef)]
     spans = _ast_functions(tree)

@@ -27,6 +27,7 @@ from memlint.analysis.growth import growth_facts
 from memlint.analysis.local_resources import find_factories, find_resource_classes
 from memlint.analysis.model import ModuleAnalysis
 from memlint.analysis.ownership import owner_classes
+from memlint.analysis.project_index import inherit_project_methods
 from memlint.analysis.tracking import analyze_scope
 from memlint.analysis.try_finally import hand_written_releases
 from memlint.options import RuleOptions
@@ -44,6 +45,7 @@ def analyze_module(
     ctx.candidates = ctx.candidates | {
         local for local, qualified in ctx.imports.aliases.items() if qualified.rsplit(".", 1)[-1] in ctx.candidates
     }
+    inherit_project_methods(ctx)
     find_factories(ctx, scopes)
     find_resource_classes(ctx, scopes)
     if tree is not None:

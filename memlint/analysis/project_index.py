@@ -1,0 +1,452 @@
+"""Stage 0, the project index: which functions and classes of the checked project make a
+resource, so that calling them from another module counts as acquiring one.
+
+memlint analyses one file at a time (in worker processes, behind a result cache), and a
+file alone cannot say that ``sessions.session()`` or ``self._build_session()`` (a method
+of a base class in another module) returns a ``requests.Session``. Before the files are
+checked, this stage summarises, with ``ast`` only and lazily (a module is read the first
+time a checked file imports it), the modules of the project that a checked file imports:
+
+- a function that returns what a known acquisition made (``return socket.socket()``,
+  ``sock = create_connection(...); return sock``; a tuple whose items include one), or
+  what another summarised function of the project returns;
+- a class whose base is a known resource type (``class PipSession(requests.Session)``),
+  or that the package re-exports under a name the knowledge files know
+  (``requests.Session`` is ``requests.sessions.Session``);
+- the methods of a class that return a resource, inherited ones included.
+
+The facts it produces, per checked file, are "name as the file resolves it -> summary"
+pairs (``SummaryEntry``), only for the modules the file imports. They travel to the
+worker in the file's ``RuleOptions.project_resources`` and are part of the file's cache
+key, so a change in a module the file uses (its summary) invalidates the file's result.
+A summary is a knowledge model name (``"socket"``), or ``"0=temporary-file"`` for the
+parts of a returned tuple.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+from typing import TYPE_CHECKING, Dict, Iterable, Iterator, List, Optional, Set, Tuple
+
+from memlint.analysis.resources import (
+    BORROWS_GIVEN_FILE,
+    IN_MEMORY_WRAPPERS,
+    KNOWLEDGE,
+    MAY_BE_DETACHED,
+    RESOURCE_CALLS,
+    SUBCLASS_BASES,
+    ResourceSpec,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from memlint.analysis.facts import ModuleContext
+
+# One fact of the index: (the name as the importing file resolves it, the summary).
+SummaryEntry = Tuple[str, str]
+
+_FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]*)", re.M)
+_PLAIN_IMPORT = re.compile(r"^[ \t]*import[ \t]+([\w. \t,]+)", re.M)
+# Decorators after which a function's return value is not what a call gives.
+_NOT_FACTORIES = frozenset({"contextmanager", "asynccontextmanager", "property", "cached_property", "fixture"})
+# Summaries follow calls into other modules this deep (a factory calling a factory).
+_MAX_DEPTH = 3
+# Modules bigger than this are not summarised (generated tables, vendored bundles).
+_MAX_MODULE_BYTES = 2_000_000
+
+
+def module_location(path: str) -> Tuple[str, str, bool]:
+    """(import root, dotted module name, is a package ``__init__``) of a source file: the
+    folders above it that hold an ``__init__.py`` are its packages."""
+    folder, filename = os.path.split(os.path.abspath(path))
+    stem = filename[:-3] if filename.endswith(".py") else filename
+    is_init = stem == "__init__"
+    parts: List[str] = [] if is_init else [stem]
+    while os.path.isfile(os.path.join(folder, "__init__.py")):
+        parent, name = os.path.split(folder)
+        if not name.isidentifier() or parent == folder:
+            break
+        parts.insert(0, name)
+        folder = parent
+    return folder, ".".join(parts), is_init
+
+
+def absolute_module(written: str, current: str, is_init: bool) -> str:
+    """The absolute name of ``written`` (``.sessions``, ``..util``) imported in ``current``."""
+    dots = len(written) - len(written.lstrip("."))
+    if not dots:
+        return written
+    package = current.split(".") if is_init else current.split(".")[:-1]
+    if dots > 1:
+        package = package[: len(package) - (dots - 1)]
+    rest = written[dots:]
+    return ".".join(package + ([rest] if rest else []))
+
+
+def imported_prefixes(text: str) -> Iterator[Tuple[str, List[str]]]:
+    """(module as written, names imported from it) for every import line of ``text``;
+    ``import a.b`` gives ``("a.b", [])``. A cheap scan: no parse."""
+    for match in _FROM_IMPORT.finditer(text):
+        names = [part.split(" as ")[0].strip() for part in match.group(2).strip("()").replace("\\", " ").split(",")]
+        yield match.group(1), [name for name in names if name.isidentifier()]
+    for match in _PLAIN_IMPORT.finditer(text):
+        for part in match.group(1).split(","):
+            name = part.split(" as ")[0].strip()
+            if name and all(piece.isidentifier() for piece in name.split(".")):
+                yield name, []
+
+
+class _Module:
+    """One summarised module: its import table and what its names make."""
+
+    def __init__(self, name: str, is_init: bool, tree: ast.Module) -> None:
+        self.name = name
+        self.is_init = is_init
+        self.tree = tree
+        self.aliases: Dict[str, str] = {}
+        self.functions: Dict[str, ast.AST] = {}
+        self.classes: Dict[str, ast.ClassDef] = {}
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname:
+                        self.aliases[alias.asname] = alias.name
+                    else:
+                        head = alias.name.split(".", 1)[0]
+                        self.aliases.setdefault(head, head)
+            elif isinstance(node, ast.ImportFrom):
+                written = "." * node.level + (node.module or "")
+                source = absolute_module(written, name, is_init)
+                for alias in node.names:
+                    if alias.name != "*":
+                        self.aliases[alias.asname or alias.name] = f"{source}.{alias.name}" if source else alias.name
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.functions[node.name] = node
+            elif isinstance(node, ast.ClassDef):
+                self.classes[node.name] = node
+
+    def qualify(self, node: ast.AST) -> Optional[str]:
+        """The absolute dotted name an expression names in this module, if any."""
+        parts: List[str] = []
+        while isinstance(node, ast.Attribute):
+            parts.insert(0, node.attr)
+            node = node.value
+        if not isinstance(node, ast.Name):
+            return None
+        head = node.id
+        if head in self.aliases:
+            return ".".join([self.aliases[head]] + parts)
+        if head in self.functions or head in self.classes:
+            return ".".join([self.name, head] + parts)
+        return ".".join([head] + parts)
+
+
+class ProjectIndex:
+    """Summaries of the modules of the checked projects, built on demand, once per run."""
+
+    def __init__(self) -> None:
+        self._modules: Dict[str, Optional[_Module]] = {}
+        self._summaries: Dict[str, Optional[ResourceSpec]] = {}
+        self._reexports: Dict[str, Dict[str, ResourceSpec]] = {}
+        self._methods: Dict[str, Dict[str, ResourceSpec]] = {}
+        self._in_progress: Set[str] = set()
+
+    # -- what a checked file uses ---------------------------------------------------------
+
+    def entries_for(self, path: str, text: str) -> Tuple[SummaryEntry, ...]:
+        """The summaries ``path`` (whose source is ``text``) can use: for every project
+        module it imports, each summarised name under the name the file resolves it to."""
+        root, current, is_init = module_location(path)
+        found: Dict[str, str] = {}
+        for written, names in imported_prefixes(text):
+            source = absolute_module(written, current, is_init)
+            # ``from . import sessions``: the memlint import table writes it "..sessions".
+            targets = [(written, source)] + [(f"{written}.{name}", f"{source}.{name}" if source else name) for name in names]
+            for key_prefix, module in targets:
+                for name, summary in self._module_entries(root, module):
+                    found.setdefault(f"{key_prefix}.{name}", summary)
+        return tuple(sorted(found.items()))
+
+    def _module_entries(self, root: str, module: str) -> List[SummaryEntry]:
+        loaded = self._load(root, module)
+        if loaded is None:
+            return []
+        entries: List[SummaryEntry] = []
+        for name in list(loaded.functions) + list(loaded.classes):
+            spec = self._summary(root, f"{module}.{name}", 0)
+            if spec is not None:
+                entries.append((name, encode(spec)))
+        for name, node in loaded.classes.items():
+            for method, spec in self._class_methods(root, loaded, node, 0).items():
+                entries.append((f"{name}.{method}", encode(spec)))
+        return [entry for entry in entries if entry[1]]
+
+    # -- loading ----------------------------------------------------------------------------
+
+    def _load(self, root: str, module: str) -> Optional[_Module]:
+        key = f"{root}\0{module}"
+        if key not in self._modules:
+            self._modules[key] = _parse_module(root, module)
+        return self._modules[key]
+
+    def _package_reexports(self, root: str, module: str) -> Dict[str, ResourceSpec]:
+        """Names of the top package's ``__init__`` that the knowledge files know
+        (``requests.Session``), by the absolute name of what they re-export."""
+        top = module.split(".", 1)[0]
+        key = f"{root}\0{top}"
+        if key not in self._reexports:
+            found: Dict[str, ResourceSpec] = {}
+            package = self._load(root, top)
+            if package is not None and package.is_init:
+                for local, target in package.aliases.items():
+                    spec = RESOURCE_CALLS.get(f"{top}.{local}")
+                    if spec is not None and target != f"{top}.{local}":
+                        found[target] = spec
+            self._reexports[key] = found
+        return self._reexports[key]
+
+    # -- summaries ----------------------------------------------------------------------------
+
+    def _summary(self, root: str, qualified: str, depth: int) -> Optional[ResourceSpec]:
+        """What calling ``qualified`` (a function or class of the project) gives, if a resource."""
+        key = f"{root}\0{qualified}"
+        if key in self._summaries:
+            return self._summaries[key]
+        if key in self._in_progress or depth > _MAX_DEPTH:
+            return None
+        self._in_progress.add(key)
+        try:
+            spec = self._compute(root, qualified, depth)
+        finally:
+            self._in_progress.discard(key)
+        self._summaries[key] = spec
+        return spec
+
+    def _compute(self, root: str, qualified: str, depth: int) -> Optional[ResourceSpec]:
+        reexported = self._package_reexports(root, qualified)
+        if qualified in reexported:
+            return reexported[qualified]
+        module_name, _, name = qualified.rpartition(".")
+        module = self._load(root, module_name) if module_name else None
+        if module is None:
+            return None
+        if name in module.functions:
+            return self._function_result(root, module, module.functions[name], depth)
+        if name in module.classes:
+            return self._class_spec(root, module, module.classes[name], depth)
+        target = module.aliases.get(name)
+        if target and target != qualified:
+            return self._summary(root, target, depth + 1)
+        return None
+
+    def _call_spec(self, root: str, module: _Module, call: ast.Call, depth: int, owner: Optional[ast.ClassDef]) -> Optional[ResourceSpec]:
+        """What one call in ``module`` makes, if a resource (known, or of the project)."""
+        func = call.func
+        if owner is not None and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self":
+            return self._class_methods(root, module, owner, depth + 1).get(func.attr)
+        qualified = module.qualify(func)
+        if qualified is None:
+            if isinstance(func, ast.Attribute):
+                return _method_acquisition(func.attr)
+            return None
+        spec = RESOURCE_CALLS.get(qualified)
+        if spec is not None:
+            if qualified in IN_MEMORY_WRAPPERS or qualified in BORROWS_GIVEN_FILE or qualified in MAY_BE_DETACHED:
+                return None
+            if spec.model and KNOWLEDGE.models[spec.model].only_when_keyword_true:
+                return None
+            return spec
+        if qualified.split(".", 1)[0] == module.name.split(".", 1)[0] or qualified.startswith(module.name + "."):
+            found = self._summary(root, qualified, depth + 1)
+            if found is not None:
+                return found
+        if isinstance(func, ast.Attribute) and module.qualify(func.value) is None:
+            return _method_acquisition(func.attr)
+        return None
+
+    def _function_result(self, root: str, module: _Module, function: ast.AST, depth: int, owner: Optional[ast.ClassDef] = None) -> Optional[ResourceSpec]:
+        """What a function returns when that is a fresh resource it made."""
+        assert isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
+        for decorator in function.decorator_list:
+            target = decorator.func if isinstance(decorator, ast.Call) else decorator
+            last = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+            if last in _NOT_FACTORIES:
+                return None
+        bound: Dict[str, ResourceSpec] = {}
+        returns: List[ast.AST] = []
+        for node in _own_nodes(function):
+            if isinstance(node, (ast.Yield, ast.YieldFrom)):
+                return None
+            if isinstance(node, ast.Return) and node.value is not None:
+                returns.append(node.value)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                value = node.value.value if isinstance(node.value, ast.Await) else node.value
+                if len(targets) == 1 and isinstance(targets[0], ast.Name) and isinstance(value, ast.Call):
+                    spec = self._call_spec(root, module, value, depth, owner)
+                    if spec is not None and not spec.parts:
+                        bound[targets[0].id] = spec
+        for value in returns:
+            value = value.value if isinstance(value, ast.Await) else value
+            spec = self._returned(root, module, value, bound, depth, owner)
+            if spec is not None:
+                return spec
+        return None
+
+    def _returned(self, root: str, module: _Module, value: ast.AST, bound: Dict[str, ResourceSpec], depth: int, owner: Optional[ast.ClassDef]) -> Optional[ResourceSpec]:
+        if isinstance(value, ast.Name):
+            return bound.get(value.id)
+        if isinstance(value, ast.Call):
+            spec = self._call_spec(root, module, value, depth, owner)
+            return spec if spec is not None and not spec.parts else None
+        if isinstance(value, ast.Tuple):
+            parts = []
+            for position, item in enumerate(value.elts):
+                if isinstance(item, ast.Starred):
+                    return None
+                spec = self._returned(root, module, item, bound, depth, owner)
+                if spec is not None:
+                    parts.append((position, spec))
+            if parts:
+                first = parts[0][1]
+                return ResourceSpec(first.kind, parts=tuple(parts), verb=first.verb)
+        return None
+
+    def _class_spec(self, root: str, module: _Module, node: ast.ClassDef, depth: int) -> Optional[ResourceSpec]:
+        """A class whose objects are resources: a subclass of a known resource type, or of
+        a class of the project that is one."""
+        for base in node.bases:
+            qualified = module.qualify(base)
+            if qualified is None:
+                continue
+            spec = SUBCLASS_BASES.get(qualified) or RESOURCE_CALLS.get(qualified)
+            if spec is None and qualified.split(".", 1)[0] == module.name.split(".", 1)[0]:
+                spec = self._summary(root, qualified, depth + 1)
+            if spec is not None and not spec.parts:
+                return spec
+        return None
+
+    def _class_methods(self, root: str, module: _Module, node: ast.ClassDef, depth: int) -> Dict[str, ResourceSpec]:
+        """Methods of a class (inherited from project bases too) that return a fresh resource."""
+        key = f"{root}\0{module.name}.{node.name}#methods"
+        if key in self._methods:
+            return self._methods[key]
+        if key in self._in_progress or depth > _MAX_DEPTH:
+            return {}
+        self._in_progress.add(key)
+        found: Dict[str, ResourceSpec] = {}
+        try:
+            for base in node.bases:
+                qualified = module.qualify(base)
+                base_module_name, _, base_name = (qualified or "").rpartition(".")
+                base_module = self._load(root, base_module_name) if base_module_name else None
+                if base_module is not None and base_name in base_module.classes:
+                    found.update(self._class_methods(root, base_module, base_module.classes[base_name], depth + 1))
+            for item in node.body:
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and not item.name.startswith("__"):
+                    spec = self._function_result(root, module, item, depth + 1, node)
+                    if spec is not None and not spec.parts:
+                        found[item.name] = spec
+                    else:
+                        found.pop(item.name, None)  # overridden by a method that makes none
+        finally:
+            self._in_progress.discard(key)
+        self._methods[key] = found
+        return found
+
+
+def _own_nodes(function: ast.AST) -> Iterator[ast.AST]:
+    """The nodes of a function's body, not entering nested functions, lambdas or classes."""
+    stack = list(getattr(function, "body", []))
+    while stack:
+        node = stack.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+                stack.append(child)
+
+
+def _method_acquisition(method: str) -> Optional[ResourceSpec]:
+    """A method that makes a resource whatever it is called on (``ctx.wrap_socket(s)``)."""
+    for found in KNOWLEDGE.method_acquisitions.get(method, ()):
+        if found.receiver == "any" and not found.arguments and not found.spec.parts:
+            return found.spec
+    return None
+
+
+def _parse_module(root: str, module: str) -> Optional[_Module]:
+    if not module or not all(part.isidentifier() for part in module.split(".")):
+        return None
+    base = os.path.join(root, *module.split("."))
+    for path, is_init in ((base + ".py", False), (os.path.join(base, "__init__.py"), True)):
+        try:
+            if os.path.getsize(path) > _MAX_MODULE_BYTES:
+                return None
+            with open(path, "rb") as handle:
+                tree = ast.parse(handle.read(), filename=path)
+        except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        return _Module(module, is_init, tree)
+    return None
+
+
+def encode(spec: ResourceSpec) -> str:
+    """A summary as text: the model name, or ``index=model`` pairs for a tuple's parts."""
+    if spec.parts:
+        if not all(part.model for _index, part in spec.parts):
+            return ""
+        return ";".join(f"{index}={part.model}" for index, part in spec.parts)
+    return spec.model
+
+
+def decode(summary: str) -> Optional[ResourceSpec]:
+    """The spec a summary stands for (None when its model is unknown to this memlint)."""
+    if "=" not in summary:
+        return KNOWLEDGE.specs.get(summary)
+    parts = []
+    for item in summary.split(";"):
+        index, _, model = item.partition("=")
+        spec = KNOWLEDGE.specs.get(model)
+        if spec is None or not index.isdigit():
+            return None
+        parts.append((int(index), spec))
+    first = parts[0][1]
+    return ResourceSpec(first.kind, parts=tuple(parts), verb=first.verb)
+
+
+def add_project_resources(ctx: "ModuleContext", entries: Iterable[SummaryEntry]) -> None:
+    """Put the index's facts for this file into its context: functions and classes of other
+    modules as acquisitions (``ctx.table``), methods of project classes by qualified name
+    (``ctx.project_methods``, for ``self.x()`` in a subclass)."""
+    names = set()
+    for name, summary in entries:
+        spec = decode(summary)
+        if spec is None or name in ctx.table:
+            continue
+        ctx.table[name] = spec
+        ctx.project_methods[name] = spec
+        names.add(name.rsplit(".", 1)[-1])
+    ctx.candidates = ctx.candidates | names
+
+
+def mentions_any(entries: Iterable[SummaryEntry], data: bytes) -> bool:
+    """Whether a file's bytes name any of the project's resource makers (the byte prefilter)."""
+    return any(name.rsplit(".", 1)[-1].encode("ascii", "replace") in data for name, _summary in entries)
+
+
+def inherit_project_methods(ctx: "ModuleContext") -> None:
+    """``class InstallCommand(RequirementCommand)`` whose base, in another module, has a
+    ``_build_session()`` that returns a session: ``self._build_session()`` acquires one."""
+    if not ctx.project_methods:
+        return
+    for info in ctx.classes.values():
+        for base in info.node.bases:
+            qualified = ctx.resolve(base.value)
+            if not qualified:
+                continue
+            prefix = qualified + "."
+            for name, spec in ctx.project_methods.items():
+                method = name[len(prefix):]
+                if name.startswith(prefix) and "." not in method and method not in info.methods and not spec.parts:
+                    info.factories.setdefault(method, spec)
