@@ -20,7 +20,6 @@ import libcst as cst
 
 from memlint.analysis.model import Acquisition
 from memlint.analysis.names import ImportTable, block_of, dotted, iter_statements
-from memlint.analysis.project_index import add_project_resources
 from memlint.analysis.resources import KNOWLEDGE, RESOURCE_CALLS, ResourceSpec, candidate_names, custom_specs
 from memlint.analysis.walk import find
 from memlint.options import RuleOptions
@@ -77,10 +76,9 @@ class ModuleContext:
         self.table: Dict[str, ResourceSpec] = dict(RESOURCE_CALLS)
         self.table.update(custom_specs(options.resources))
         self.candidates: FrozenSet[str] = candidate_names(options.resources)
-        # What other modules of the project make (the project index): known calls win.
+        # What other modules of the project make, filled from the project index's facts
+        # (``project_index.add_project_resources``); known calls win.
         self.project_methods: Dict[str, ResourceSpec] = {}
-        if options.project_resources:
-            add_project_resources(self, options.project_resources)
         self.imports = ImportTable(KNOWLEDGE.reexported_modules)
         self.shadowed: Set[str] = set()
         self.functions: Dict[str, cst.FunctionDef] = {}

@@ -28,7 +28,7 @@ from __future__ import annotations
 import ast
 import os
 import re
-from typing import TYPE_CHECKING, Dict, Iterable, Iterator, List, Optional, Set, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
 from memlint.analysis.resources import (
     BORROWS_GIVEN_FILE,
@@ -40,13 +40,10 @@ from memlint.analysis.resources import (
     ResourceSpec,
 )
 
-if TYPE_CHECKING:  # pragma: no cover
-    from memlint.analysis.facts import ModuleContext
-
 # One fact of the index: (the name as the importing file resolves it, the summary).
 SummaryEntry = Tuple[str, str]
 
-_FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]*)", re.M)
+_FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|(?:[^\n#;\\]|\\\r?\n)*)", re.M)
 _PLAIN_IMPORT = re.compile(r"^[ \t]*import[ \t]+([\w. \t,]+)", re.M)
 # Decorators after which a function's return value is not what a call gives.
 _NOT_FACTORIES = frozenset({"contextmanager", "asynccontextmanager", "property", "cached_property", "fixture"})
@@ -125,6 +122,12 @@ class _Module:
                 self.functions[node.name] = node
             elif isinstance(node, ast.ClassDef):
                 self.classes[node.name] = node
+
+    def names_module_level(self, node: ast.AST) -> bool:
+        """Whether an expression starts from an import or a module-level def or class."""
+        while isinstance(node, ast.Attribute):
+            node = node.value
+        return isinstance(node, ast.Name) and (node.id in self.aliases or node.id in self.functions or node.id in self.classes)
 
     def qualify(self, node: ast.AST) -> Optional[str]:
         """The absolute dotted name an expression names in this module, if any."""
@@ -250,6 +253,7 @@ class ProjectIndex:
             if isinstance(func, ast.Attribute):
                 return _method_acquisition(func.attr)
             return None
+        qualified = _unvendored(qualified)
         spec = RESOURCE_CALLS.get(qualified)
         if spec is not None:
             if qualified in IN_MEMORY_WRAPPERS or qualified in BORROWS_GIVEN_FILE or qualified in MAY_BE_DETACHED:
@@ -261,8 +265,8 @@ class ProjectIndex:
             found = self._summary(root, qualified, depth + 1)
             if found is not None:
                 return found
-        if isinstance(func, ast.Attribute) and module.qualify(func.value) is None:
-            return _method_acquisition(func.attr)
+        if isinstance(func, ast.Attribute) and not module.names_module_level(func.value):
+            return _method_acquisition(func.attr)  # a method of a local value or parameter
         return None
 
     def _function_result(self, root: str, module: _Module, function: ast.AST, depth: int, owner: Optional[ast.ClassDef] = None) -> Optional[ResourceSpec]:
@@ -320,6 +324,7 @@ class ProjectIndex:
             qualified = module.qualify(base)
             if qualified is None:
                 continue
+            qualified = _unvendored(qualified)
             spec = SUBCLASS_BASES.get(qualified) or RESOURCE_CALLS.get(qualified)
             if spec is None and qualified.split(".", 1)[0] == module.name.split(".", 1)[0]:
                 spec = self._summary(root, qualified, depth + 1)
@@ -367,10 +372,18 @@ def _own_nodes(function: ast.AST) -> Iterator[ast.AST]:
                 stack.append(child)
 
 
+def _unvendored(qualified: str) -> str:
+    """``pip._vendor.requests.Session`` is ``requests.Session``: a library's bundled copy."""
+    for marker in ("._vendor.", ".vendor.", "._vendored."):
+        if marker in qualified:
+            return qualified.split(marker, 1)[1]
+    return qualified
+
+
 def _method_acquisition(method: str) -> Optional[ResourceSpec]:
     """A method that makes a resource whatever it is called on (``ctx.wrap_socket(s)``)."""
     for found in KNOWLEDGE.method_acquisitions.get(method, ()):
-        if found.receiver == "any" and not found.arguments and not found.spec.parts:
+        if found.receiver == "any" and found.arguments in ("", "any") and not found.spec.parts and not found.model.only_when_keyword_true:
             return found.spec
     return None
 
@@ -415,7 +428,7 @@ def decode(summary: str) -> Optional[ResourceSpec]:
     return ResourceSpec(first.kind, parts=tuple(parts), verb=first.verb)
 
 
-def add_project_resources(ctx: "ModuleContext", entries: Iterable[SummaryEntry]) -> None:
+def add_project_resources(ctx: Any, entries: Iterable[SummaryEntry]) -> None:  # ctx: facts.ModuleContext
     """Put the index's facts for this file into its context: functions and classes of other
     modules as acquisitions (``ctx.table``), methods of project classes by qualified name
     (``ctx.project_methods``, for ``self.x()`` in a subclass)."""
@@ -435,7 +448,7 @@ def mentions_any(entries: Iterable[SummaryEntry], data: bytes) -> bool:
     return any(name.rsplit(".", 1)[-1].encode("ascii", "replace") in data for name, _summary in entries)
 
 
-def inherit_project_methods(ctx: "ModuleContext") -> None:
+def inherit_project_methods(ctx: Any) -> None:
     """``class InstallCommand(RequirementCommand)`` whose base, in another module, has a
     ``_build_session()`` that returns a session: ``self._build_session()`` acquires one."""
     if not ctx.project_methods:
@@ -450,3 +463,20 @@ def inherit_project_methods(ctx: "ModuleContext") -> None:
                 method = name[len(prefix):]
                 if name.startswith(prefix) and "." not in method and method not in info.methods and not spec.parts:
                     info.factories.setdefault(method, spec)
+
+
+def inherit_local_factories(ctx: Any) -> None:
+    """``class HTTPSConnection(HTTPConnection)`` of the same module: the base's
+    ``_new_conn()`` that returns a socket makes one when a subclass calls it on ``self``."""
+    from memlint.analysis.names import dotted  # libcst: only the worker needs it
+
+    for _round in range(2):  # a base of a base
+        for info in ctx.classes.values():
+            for base in info.node.bases:
+                name = dotted(base.value)
+                parent = ctx.classes.get(name or "")
+                if parent is None or parent is info:
+                    continue
+                for method, spec in parent.factories.items():
+                    if method not in info.methods:
+                        info.factories.setdefault(method, spec)
