@@ -16,15 +16,16 @@ from memlint.analysis.facts import COMPOUND, ModuleContext, last_name
 from memlint.analysis.names import dotted, self_attribute
 from memlint.analysis.resources import (
     BORROWED_PARAMS,
-    BORROWING_KEYWORDS,
-    SCOPED_BORROWING_KEYWORDS,
     BORROWER_PREFIXES,
     BORROWERS,
+    BORROWING_KEYWORDS,
     CLOSES_WHEN_EXHAUSTED,
     CONSUMERS,
     HANDOFF_CALLS,
     HANDOFF_METHODS,
     KNOWLEDGE,
+    PATH_CONSTRUCTORS,
+    SCOPED_BORROWING_KEYWORDS,
     ResourceSpec,
 )
 from memlint.analysis.walk import find
@@ -82,6 +83,11 @@ def classify_site(ctx: ModuleContext, call: cst.Call, path: Tuple[cst.CSTNode, .
             choices.append((" ".join(ctx.module.code_for_node(outer.test).split()), outer.body is node))
         elif isinstance(outer, COMPREHENSIONS) and outer.elt is node and not gathered:
             gathered = True  # ``[open(p) for p in paths]``: a container of resources
+        elif _same_path_again(ctx, spec, path, index, node):
+            # ``Path(tempfile.mkdtemp())``: the same directory, as a Path object.
+            node = path[index - 1]
+            index -= 2
+            continue
         elif not isinstance(outer, cst.Await):
             break
         node = outer
@@ -96,6 +102,20 @@ def classify_site(ctx: ModuleContext, call: cst.Call, path: Tuple[cst.CSTNode, .
     site.guards = frozenset(guards)
     site.choices = tuple(choices)
     return site
+
+
+def _same_path_again(
+    ctx: ModuleContext, spec: ResourceSpec, path: Tuple[cst.CSTNode, ...], index: int, node: cst.CSTNode
+) -> bool:
+    """``node`` is the only argument of a path constructor (``Path(p)``): the same path."""
+    if not spec.is_path or index < 1 or not isinstance(path[index], cst.Arg) or path[index].value is not node:
+        return False
+    wrapper = path[index - 1]
+    return (
+        isinstance(wrapper, cst.Call)
+        and len(wrapper.args) == 1
+        and (ctx.resolve(wrapper.func) or "") in PATH_CONSTRUCTORS
+    )
 
 
 def _chosen_when(choice: cst.IfExp, node: cst.CSTNode) -> Set[str]:
