@@ -23,6 +23,7 @@ from memlint.analysis.model import Acquisition, Lifetime
 from memlint.analysis.names import block_of, dotted, is_acquiring_item, is_attribute_part, is_true_constant, small_statement_of
 from memlint.analysis.raises import raising_calls
 from memlint.analysis.resources import OS_ERROR_MODELS, OS_ERROR_NAMES, OS_ERROR_PREFIXES, TERMINATORS, ResourceSpec
+from memlint.analysis.pipes import holder_release
 from memlint.analysis.sites import borrowed_argument
 from memlint.analysis.walk import find
 
@@ -435,6 +436,8 @@ class Interpreter:
         ``with x.cursor():`` does not."""
         if dotted(expr) in self.tracker.names:
             return True
+        if self.tracker.holder_releases and dotted(expr) in self.tracker.holders:
+            return True  # ``with proc:`` closes the pipes of ``proc``
         if isinstance(expr, cst.Call):
             # ``with gzip.GzipFile(fileobj=f):`` only borrows ``f``.
             qualified = self.ctx.resolve(expr.func) or ""
@@ -506,6 +509,10 @@ class Interpreter:
                     escaped = True
                 continue
             name = dotted(found)  # type: ignore[arg-type]
+            if name in tracker.holders and holder_release(found, path, tracker.holder_releases):
+                released = True  # ``proc.communicate()`` closes ``proc.stdout``
+                self._release(small_statement_of(path, node))
+                continue
             if name in tracker.holders and not is_attribute_part(found, path):
                 escaped = escaped or self.mentions.holder_handed_on(found, path)
                 continue

@@ -50,6 +50,7 @@ BORROWED_PARAMS = KNOWLEDGE.borrowed_params
 BORROWING_KEYWORDS = KNOWLEDGE.borrowing_keywords
 SCOPED_BORROWING_KEYWORDS = KNOWLEDGE.scoped_borrowing_keywords
 SUBCLASS_BASES = KNOWLEDGE.subclass_bases
+PIPED_STREAMS = KNOWLEDGE.piped_streams
 # Models whose objects have methods that acquire (a zip archive's ``.open()``).
 RECEIVER_MODELS = tuple(
     sorted({m.receiver for found in KNOWLEDGE.method_acquisitions.values() for m in found} - {"any", "path"})
