@@ -243,7 +243,9 @@ class ProjectIndex:
             return self._summary(root, target, depth + 1)
         return None
 
-    def _call_spec(self, root: str, module: _Module, call: ast.Call, depth: int, owner: Optional[ast.ClassDef]) -> Optional[ResourceSpec]:
+    def _call_spec(
+        self, root: str, module: _Module, call: ast.Call, depth: int, owner: Optional[ast.ClassDef]
+    ) -> Optional[ResourceSpec]:
         """What one call in ``module`` makes, if a resource (known, or of the project)."""
         func = call.func
         if owner is not None and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self":
@@ -269,7 +271,9 @@ class ProjectIndex:
             return _method_acquisition(func.attr)  # a method of a local value or parameter
         return None
 
-    def _function_result(self, root: str, module: _Module, function: ast.AST, depth: int, owner: Optional[ast.ClassDef] = None) -> Optional[ResourceSpec]:
+    def _function_result(
+        self, root: str, module: _Module, function: ast.AST, depth: int, owner: Optional[ast.ClassDef] = None
+    ) -> Optional[ResourceSpec]:
         """What a function returns when that is a fresh resource it made."""
         assert isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
         for decorator in function.decorator_list:
@@ -298,7 +302,15 @@ class ProjectIndex:
                 return spec
         return None
 
-    def _returned(self, root: str, module: _Module, value: ast.AST, bound: Dict[str, ResourceSpec], depth: int, owner: Optional[ast.ClassDef]) -> Optional[ResourceSpec]:
+    def _returned(
+        self,
+        root: str,
+        module: _Module,
+        value: ast.AST,
+        bound: Dict[str, ResourceSpec],
+        depth: int,
+        owner: Optional[ast.ClassDef],
+    ) -> Optional[ResourceSpec]:
         if isinstance(value, ast.Name):
             return bound.get(value.id)
         if isinstance(value, ast.Call):
@@ -383,7 +395,8 @@ def _unvendored(qualified: str) -> str:
 def _method_acquisition(method: str) -> Optional[ResourceSpec]:
     """A method that makes a resource whatever it is called on (``ctx.wrap_socket(s)``)."""
     for found in KNOWLEDGE.method_acquisitions.get(method, ()):
-        if found.receiver == "any" and found.arguments in ("", "any") and not found.spec.parts and not found.model.only_when_keyword_true:
+        conditional = bool(found.model.only_when_keyword_true)
+        if found.receiver == "any" and found.arguments in ("", "any") and not found.spec.parts and not conditional:
             return found.spec
     return None
 
