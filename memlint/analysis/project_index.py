@@ -282,6 +282,7 @@ class ProjectIndex:
             if last in _NOT_FACTORIES:
                 return None
         bound: Dict[str, ResourceSpec] = {}
+        kept: Set[str] = set()
         returns: List[ast.AST] = []
         for node in _own_nodes(function):
             if isinstance(node, (ast.Yield, ast.YieldFrom)):
@@ -290,11 +291,15 @@ class ProjectIndex:
                 returns.append(node.value)
             elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                if isinstance(node.value, ast.Name) and any(isinstance(t, (ast.Attribute, ast.Subscript)) for t in targets):
+                    kept.add(node.value.id)  # ``self._clients[key] = client``: cached, not fresh
                 value = node.value.value if isinstance(node.value, ast.Await) else node.value
                 if len(targets) == 1 and isinstance(targets[0], ast.Name) and isinstance(value, ast.Call):
                     spec = self._call_spec(root, module, value, depth, owner)
                     if spec is not None and not spec.parts:
                         bound[targets[0].id] = spec
+        for name in kept:
+            bound.pop(name, None)
         for value in returns:
             value = value.value if isinstance(value, ast.Await) else value
             spec = self._returned(root, module, value, bound, depth, owner)
