@@ -57,6 +57,8 @@ class Mentions:
             return "rebind", None
         if isinstance(parent, cst.Attribute) and parent.value is found:
             method = parent.attr.value
+            if spec.is_path and method in PATH_METHODS and isinstance(grand, cst.Call) and self._path_handed_back(path[:-2]):
+                return "escape", None  # ``return str(out.absolute())``: the caller gets the path
             if isinstance(grand, cst.Call) and grand.func is parent:
                 if method in spec.release or method in ("__exit__", "__aexit__"):
                     return "release", grand
@@ -69,6 +71,18 @@ class Mentions:
                 # ``atexit.register(f.close)``, ``stack.callback(s.close)``: released later.
                 return "escape", path[-3] if len(path) > 2 else None
             return "use", None
+        if (
+            spec.is_path
+            and isinstance(parent, cst.BinaryOperation)
+            and isinstance(parent.operator, cst.Divide)
+            and parent.left is found
+            and isinstance(grand, (cst.Assign, cst.AnnAssign))
+            and grand.value is parent
+        ):
+            # ``out = folder / name``: a path inside the followed directory, followed with it.
+            targets = [t.target for t in grand.targets] if isinstance(grand, cst.Assign) else [grand.target]
+            if all(isinstance(t, cst.Name) for t in targets):
+                return "alias:" + ",".join(t.value for t in targets), None  # type: ignore[attr-defined]
         if isinstance(parent, cst.Subscript) and parent.value is found:
             return "raising-use", None
         if (
