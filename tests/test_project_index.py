@@ -69,7 +69,7 @@ def test_entries_only_for_what_the_file_imports_and_vendored_bases(tmp_path):
     index = ProjectIndex()
     use = tmp_path / "app" / "use.py"
     assert index.entries_for(str(use), use.read_text()) == ((".net.dial", "socket"),)
-    web_user = "from app import web\n"
+    web_user = "from app import web\n\nweb.AppSession()\n"
     # A vendored copy of a known library counts as the library; a generator is no factory.
     assert index.entries_for(str(use), web_user) == (("app.web.AppSession", "http-session"),)
 

@@ -94,6 +94,13 @@ def imported_prefixes(text: str) -> Iterator[Tuple[str, List[str]]]:
                 yield name, []
 
 
+def _attributes_read(text: str, prefix: str) -> Set[str]:
+    """The names ``text`` reads off ``prefix`` (``sessions.session(`` gives ``session``)."""
+    if not prefix or prefix.startswith("."):
+        return set()
+    return set(re.findall(r"(?<![\w.])" + re.escape(prefix) + r"\.(\w+)", text))
+
+
 class _Module:
     """One summarised module: its import table and what its names make."""
 
@@ -161,28 +168,43 @@ class ProjectIndex:
         """The summaries ``path`` (whose source is ``text``) can use: for every project
         module it imports, each summarised name under the name the file resolves it to."""
         root, current, is_init = module_location(path)
+        if "." not in current and not is_init:
+            return ()  # a module outside any package: no project to index (a folder of scripts)
+        top = current.split(".", 1)[0]
         found: Dict[str, str] = {}
         for written, names in imported_prefixes(text):
             source = absolute_module(written, current, is_init)
+            if source.split(".", 1)[0] != top:
+                continue  # another project, or the standard library: known by the knowledge files
             # ``from . import sessions``: the memlint import table writes it "..sessions".
-            targets = [(written, source)] + [(f"{written}.{name}", f"{source}.{name}" if source else name) for name in names]
-            for key_prefix, module in targets:
-                for name, summary in self._module_entries(root, module):
+            # Only the names the file can reach are summarised: those it imports, and those
+            # it reads off an imported module (``sessions.session``).
+            targets = [(written, source, set(names))] + [
+                (f"{written}.{name}", f"{source}.{name}" if source else name, _attributes_read(text, name))
+                for name in names
+            ]
+            if not names:
+                targets[0] = (written, source, _attributes_read(text, written))
+            for key_prefix, module, wanted in targets:
+                for name, summary in self._module_entries(root, module, wanted):
                     found.setdefault(f"{key_prefix}.{name}", summary)
         return tuple(sorted(found.items()))
 
-    def _module_entries(self, root: str, module: str) -> List[SummaryEntry]:
+    def _module_entries(self, root: str, module: str, wanted: Set[str]) -> List[SummaryEntry]:
+        if not wanted or not self._may_define(root, module, wanted):
+            return []
         loaded = self._load(root, module)
         if loaded is None:
             return []
         entries: List[SummaryEntry] = []
-        for name in list(loaded.functions) + list(loaded.classes):
-            spec = self._summary(root, f"{module}.{name}", 0)
-            if spec is not None:
-                entries.append((name, encode(spec)))
-        for name, node in loaded.classes.items():
-            for method, spec in self._class_methods(root, loaded, node, 0).items():
-                entries.append((f"{name}.{method}", encode(spec)))
+        for name in wanted:
+            if name in loaded.functions or name in loaded.classes:
+                spec = self._summary(root, f"{module}.{name}", 0)
+                if spec is not None:
+                    entries.append((name, encode(spec)))
+            if name in loaded.classes:
+                for method, spec in self._class_methods(root, loaded, loaded.classes[name], 0).items():
+                    entries.append((f"{name}.{method}", encode(spec)))
         return [entry for entry in entries if entry[1]]
 
     # -- loading ----------------------------------------------------------------------------
@@ -192,6 +214,20 @@ class ProjectIndex:
         if key not in self._modules:
             self._modules[key] = _parse_module(root, module)
         return self._modules[key]
+
+    def _may_define(self, root: str, module: str, wanted: Set[str]) -> bool:
+        """A cheap look at the module's text before parsing it: does it define (``def``,
+        ``class``) or import any wanted name? Constants and variables need no parse."""
+        key = f"{root}\0{module}"
+        if key in self._modules:
+            return True
+        text = _module_text(root, module)
+        if text is None:
+            self._modules[key] = None
+            return False
+        names = "|".join(re.escape(name) for name in sorted(wanted))
+        return re.search(r"^[ \t]*(?:(?:async[ \t]+)?def|class)[ \t]+(?:%s)\b|^[ \t]*(?:from|import)\b[^\n]*\b(?:%s)\b" % (names, names),
+                         text, re.M) is not None
 
     def _package_reexports(self, root: str, module: str) -> Dict[str, ResourceSpec]:
         """Names of the top package's ``__init__`` that the knowledge files know
@@ -362,7 +398,8 @@ class ProjectIndex:
             for base in node.bases:
                 qualified = module.qualify(base)
                 base_module_name, _, base_name = (qualified or "").rpartition(".")
-                base_module = self._load(root, base_module_name) if base_module_name else None
+                same_project = base_module_name.split(".", 1)[0] == module.name.split(".", 1)[0]
+                base_module = self._load(root, base_module_name) if base_module_name and same_project else None
                 if base_module is not None and base_name in base_module.classes:
                     found.update(self._class_methods(root, base_module, base_module.classes[base_name], depth + 1))
             for item in node.body:
@@ -403,6 +440,21 @@ def _method_acquisition(method: str) -> Optional[ResourceSpec]:
         conditional = bool(found.model.only_when_keyword_true)
         if found.receiver == "any" and found.arguments in ("", "any") and not found.spec.parts and not conditional:
             return found.spec
+    return None
+
+
+def _module_text(root: str, module: str) -> Optional[str]:
+    if not module or not all(part.isidentifier() for part in module.split(".")):
+        return None
+    base = os.path.join(root, *module.split("."))
+    for path in (base + ".py", os.path.join(base, "__init__.py")):
+        try:
+            if os.path.getsize(path) > _MAX_MODULE_BYTES:
+                return None
+            with open(path, "rb") as handle:
+                return handle.read().decode("utf-8", "replace")
+        except OSError:
+            continue
     return None
 
 
