@@ -79,6 +79,8 @@ class ModuleContext:
         # What other modules of the project make, filled from the project index's facts
         # (``project_index.add_project_resources``); known calls win.
         self.project_methods: Dict[str, ResourceSpec] = {}
+        # Project classes of other modules -> attribute of self -> the method releasing it.
+        self.project_releases: Dict[str, Dict[str, str]] = {}
         self.imports = ImportTable(KNOWLEDGE.reexported_modules)
         self.shadowed: Set[str] = set()
         self.functions: Dict[str, cst.FunctionDef] = {}

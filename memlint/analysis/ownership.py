@@ -47,6 +47,7 @@ def releasers_of(ctx: ModuleContext, class_name: Optional[str], attr: str) -> Se
             qualified = ctx.imports.resolve(base) or base
             # ``from pkg.compat import httplib``: a compatibility alias keeps the last two parts.
             inherited = INHERITED_RELEASES.get(qualified) or INHERITED_RELEASES.get(".".join(qualified.split(".")[-2:]), {})
+            inherited = inherited or ctx.project_releases.get(qualified, {})  # a project base (project index)
             if attr in inherited:
                 found.add(inherited[attr])
     return found

@@ -31,6 +31,7 @@ import re
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
 from memlint.analysis.resources import (
+    ANY_RELEASE_METHODS,
     BORROWS_GIVEN_FILE,
     IN_MEMORY_WRAPPERS,
     KNOWLEDGE,
@@ -42,6 +43,9 @@ from memlint.analysis.resources import (
 
 # One fact of the index: (the name as the importing file resolves it, the summary).
 SummaryEntry = Tuple[str, str]
+# Appended to a class's name for the fact "these attributes of self are released by these
+# methods" (summary ``"_conn:close;sock:close"``), read by the ownership stage.
+RELEASES_MARK = "#releases"
 
 _FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|(?:[^\n#;\\]|\\\r?\n)*)", re.M)
 _PLAIN_IMPORT = re.compile(r"^[ \t]*import[ \t]+([\w. \t,]+)", re.M)
@@ -205,6 +209,11 @@ class ProjectIndex:
             if name in loaded.classes:
                 for method, spec in self._class_methods(root, loaded, loaded.classes[name], 0).items():
                     entries.append((f"{name}.{method}", encode(spec)))
+                releases = _released_attributes(loaded.classes[name])
+                if releases:
+                    # ``TcpConnection.close()`` closes ``self.connection``, a property giving
+                    # ``self._conn``: a subclass elsewhere that sets ``_conn`` has it released.
+                    entries.append((f"{name}{RELEASES_MARK}", ";".join(f"{a}:{m}" for a, m in sorted(releases.items()))))
         return [entry for entry in entries if entry[1]]
 
     # -- loading ----------------------------------------------------------------------------
@@ -415,6 +424,32 @@ class ProjectIndex:
         return found
 
 
+def _released_attributes(node: ast.ClassDef) -> Dict[str, str]:
+    """Attributes of ``self`` a class's own methods release (``self.sock.close()`` in
+    ``close``), through a property that returns one (``return self._conn``) too."""
+    properties: Dict[str, str] = {}
+    for item in node.body:
+        if isinstance(item, ast.FunctionDef) and any(getattr(d, "id", "") == "property" for d in item.decorator_list):
+            for found in ast.walk(item):
+                value = found.value if isinstance(found, ast.Return) else None
+                if isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name) and value.value.id == "self":
+                    properties[item.name] = value.attr
+    released: Dict[str, str] = {}
+    for item in node.body:
+        if not isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) or item.name == "__del__":
+            continue
+        for found in ast.walk(item):
+            func = found.func if isinstance(found, ast.Call) else None
+            if not (isinstance(func, ast.Attribute) and func.attr in ANY_RELEASE_METHODS):
+                continue
+            held = func.value
+            if isinstance(held, ast.Attribute) and isinstance(held.value, ast.Name) and held.value.id == "self":
+                released.setdefault(held.attr, item.name)
+                if held.attr in properties:
+                    released.setdefault(properties[held.attr], item.name)
+    return released
+
+
 def _own_nodes(function: ast.AST) -> Iterator[ast.AST]:
     """The nodes of a function's body, not entering nested functions, lambdas or classes."""
     stack = list(getattr(function, "body", []))
@@ -504,6 +539,10 @@ def add_project_resources(ctx: Any, entries: Iterable[SummaryEntry]) -> None:  #
     (``ctx.project_methods``, for ``self.x()`` in a subclass)."""
     names = set()
     for name, summary in entries:
+        if name.endswith(RELEASES_MARK):
+            pairs = (pair.partition(":") for pair in summary.split(";"))
+            ctx.project_releases[name[: -len(RELEASES_MARK)]] = {attr: method for attr, _, method in pairs}
+            continue
         spec = decode(summary)
         if spec is None or name in ctx.table:
             continue
