@@ -31,7 +31,7 @@ import re
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
 from memlint.analysis.resources import (
-    ANY_RELEASE_METHODS,
+    CLASS_RELEASE_METHODS,
     BORROWS_GIVEN_FILE,
     IN_MEMORY_WRAPPERS,
     KNOWLEDGE,
@@ -105,17 +105,58 @@ def _attributes_read(text: str, prefix: str) -> Set[str]:
     return set(re.findall(r"(?<![\w.])" + re.escape(prefix) + r"\.(\w+)", text))
 
 
-class _Module:
-    """One summarised module: its import table and what its names make."""
+_TOP_DEFINITION = re.compile(r"^(?:async[ \t]+)?(def|class)[ \t]+(\w+)", re.M)
+_TOP_IMPORT = re.compile(
+    r"^(?:from[ \t]+[.\w]+[ \t]+import[ \t]+(?:\([^)]*\)|(?:[^\n\\]|\\\r?\n)*)|import[ \t]+[^\n]*)", re.M
+)
+# After a top-level definition, the next line that starts a statement at column 0.
+_NEXT_TOP_STATEMENT = re.compile(r"^[A-Za-z_@]", re.M)
 
-    def __init__(self, name: str, is_init: bool, tree: ast.Module) -> None:
+
+class _Definitions:
+    """The module's top-level functions (or classes) by name, parsed one at a time when
+    asked for: a module is read for a few names, and parsing all of it costs most."""
+
+    def __init__(self, module: "_Module", kind: str) -> None:
+        self.module = module
+        self.kind = kind
+
+    def __contains__(self, name: object) -> bool:
+        return self.module.kinds.get(name) == self.kind  # type: ignore[arg-type]
+
+    def __getitem__(self, name: str) -> ast.AST:
+        node = self.module.definition(name)
+        if node is None:
+            raise KeyError(name)
+        return node
+
+
+class _Module:
+    """One summarised module: its import table and what its names make. Only its import
+    lines are parsed up front; a function or class is parsed when a summary needs it (the
+    whole module only when a definition alone does not parse)."""
+
+    def __init__(self, name: str, is_init: bool, text: str) -> None:
         self.name = name
         self.is_init = is_init
-        self.tree = tree
+        self.text = text
         self.aliases: Dict[str, str] = {}
-        self.functions: Dict[str, ast.AST] = {}
-        self.classes: Dict[str, ast.ClassDef] = {}
-        for node in tree.body:
+        # name -> "def" or "class" (the last top-level definition wins, as at run time)
+        self.kinds: Dict[str, str] = {}
+        self.starts: Dict[str, int] = {}
+        for match in _TOP_DEFINITION.finditer(text):
+            self.kinds[match.group(2)] = match.group(1)
+            self.starts[match.group(2)] = match.start()
+        self.functions = _Definitions(self, "def")
+        self.classes = _Definitions(self, "class")
+        self._parsed: Dict[str, Optional[ast.AST]] = {}
+        self._whole: Optional[Dict[str, ast.AST]] = None
+        imports = "\n".join(match.group(0) for match in _TOP_IMPORT.finditer(text))
+        try:
+            statements = ast.parse(imports).body
+        except (SyntaxError, ValueError):
+            statements = [node for node in self._tree_body() if isinstance(node, (ast.Import, ast.ImportFrom))]
+        for node in statements:
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.asname:
@@ -129,10 +170,49 @@ class _Module:
                 for alias in node.names:
                     if alias.name != "*":
                         self.aliases[alias.asname or alias.name] = f"{source}.{alias.name}" if source else alias.name
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                self.functions[node.name] = node
-            elif isinstance(node, ast.ClassDef):
-                self.classes[node.name] = node
+
+    def definition(self, name: str) -> Optional[ast.AST]:
+        """The top-level ``def`` or ``class`` called ``name``, parsed on its own."""
+        if name in self._parsed:
+            return self._parsed[name]
+        node: Optional[ast.AST] = None
+        start = self.starts.get(name)
+        if start is not None:
+            # Its decorators, written on the lines just above it, belong to it.
+            while True:
+                previous = self.text.rfind("\n", 0, max(start - 1, 0))
+                line = self.text[previous + 1 : start - 1] if start > 0 else ""
+                if start > 0 and line.startswith("@"):
+                    start = previous + 1
+                else:
+                    break
+            first_line_end = self.text.find("\n", self.starts[name])
+            following = _NEXT_TOP_STATEMENT.search(self.text, first_line_end + 1) if first_line_end >= 0 else None
+            block = self.text[start : following.start() if following else len(self.text)]
+            try:
+                body = ast.parse(block).body
+                node = body[0] if len(body) == 1 else None
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                node = None
+            if node is None or getattr(node, "name", None) != name:
+                node = self._whole_module().get(name)
+        self._parsed[name] = node
+        return node
+
+    def _tree_body(self) -> List[ast.AST]:
+        try:
+            return list(ast.parse(self.text).body)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return []
+
+    def _whole_module(self) -> Dict[str, ast.AST]:
+        if self._whole is None:
+            self._whole = {
+                node.name: node
+                for node in self._tree_body()
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            }
+        return self._whole
 
     def names_module_level(self, node: ast.AST) -> bool:
         """Whether an expression starts from an import or a module-level def or class."""
@@ -440,7 +520,7 @@ def _released_attributes(node: ast.ClassDef) -> Dict[str, str]:
             continue
         for found in ast.walk(item):
             func = found.func if isinstance(found, ast.Call) else None
-            if not (isinstance(func, ast.Attribute) and func.attr in ANY_RELEASE_METHODS):
+            if not (isinstance(func, ast.Attribute) and func.attr in CLASS_RELEASE_METHODS):
                 continue
             held = func.value
             if isinstance(held, ast.Attribute) and isinstance(held.value, ast.Name) and held.value.id == "self":
@@ -502,10 +582,10 @@ def _parse_module(root: str, module: str) -> Optional[_Module]:
             if os.path.getsize(path) > _MAX_MODULE_BYTES:
                 return None
             with open(path, "rb") as handle:
-                tree = ast.parse(handle.read(), filename=path)
-        except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+                text = handle.read().decode("utf-8", "replace")
+        except OSError:
             continue
-        return _Module(module, is_init, tree)
+        return _Module(module, is_init, text)
     return None
 
 
@@ -554,7 +634,9 @@ def add_project_resources(ctx: Any, entries: Iterable[SummaryEntry]) -> None:  #
 
 def mentions_any(entries: Iterable[SummaryEntry], data: bytes) -> bool:
     """Whether a file's bytes name any of the project's resource makers (the byte prefilter)."""
-    return any(name.rsplit(".", 1)[-1].encode("ascii", "replace") in data for name, _summary in entries)
+    return any(
+        name.rsplit(".", 1)[-1].encode("ascii", "replace") in data for name, _summary in entries if not name.endswith(RELEASES_MARK)
+    )
 
 
 def inherit_project_methods(ctx: Any) -> None:
