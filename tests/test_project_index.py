@@ -64,7 +64,7 @@ def test_entries_only_for_what_the_file_imports_and_vendored_bases(tmp_path):
             "from app._vendor import requests\n\nclass AppSession(requests.Session):\n    pass\n\n"
             "def gen():\n    yield open('f')\n"
         ),
-        "app/use.py": "from .net import dial, name\n",
+        "app/use.py": "from .net import dial, name\n\nconn = dial(('h', 1))\nlabel = name()\n",
     })
     index = ProjectIndex()
     use = tmp_path / "app" / "use.py"

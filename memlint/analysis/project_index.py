@@ -98,6 +98,16 @@ def imported_prefixes(text: str) -> Iterator[Tuple[str, List[str]]]:
                 yield name, []
 
 
+def _called_or_inherited(text: str, names: List[str]) -> Set[str]:
+    """The imported ``names`` that ``text`` calls (``dial(``) or names among a class's
+    bases: the only uses a summary can matter to."""
+    found = set()
+    for name in names:
+        if re.search(r"(?<![\w.])" + re.escape(name) + r"\s*\(|^[ \t]*class[ \t]+\w+\([^)]*\b" + re.escape(name) + r"\b", text, re.M):
+            found.add(name)
+    return found
+
+
 def _attributes_read(text: str, prefix: str) -> Set[str]:
     """The names ``text`` reads off ``prefix`` (``sessions.session(`` gives ``session``)."""
     if not prefix or prefix.startswith("."):
@@ -263,7 +273,7 @@ class ProjectIndex:
             # ``from . import sessions``: the memlint import table writes it "..sessions".
             # Only the names the file can reach are summarised: those it imports, and those
             # it reads off an imported module (``sessions.session``).
-            targets = [(written, source, set(names))] + [
+            targets = [(written, source, _called_or_inherited(text, names))] + [
                 (f"{written}.{name}", f"{source}.{name}" if source else name, _attributes_read(text, name))
                 for name in names
             ]
