@@ -191,7 +191,10 @@ def check_files(
             continue
         options = settings.options
         if codes & RULE_CLASSES.keys():
-            used = index.entries_for(source.path, data.decode("utf-8", "replace"))
+            try:
+                used = index.entries_for(source.path, data.decode("utf-8", "replace"))
+            except (RecursionError, MemoryError, ValueError, KeyError, AttributeError, TypeError):
+                used = ()  # an unexpected module shape: the file is checked on its own
             if used:
                 options = replace(options, project_resources=used)
         if cache is not None:

@@ -87,3 +87,15 @@ def test_a_change_in_the_used_module_is_not_served_from_the_cache(tmp_path):
     # pkg/use.py is unchanged, but what it uses no longer makes a socket.
     (tmp_path / "pkg" / "net.py").write_text("def dial(a):\n    return a\n")
     assert run() == []
+
+
+def test_a_definition_inside_a_string_does_not_break_the_run(tmp_path):
+    """A `def` at column 0 inside a string is no definition: the index skips it, the run goes on."""
+    write_tree(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/six.py": 'CODE = """\ndef exec_in(code):\n    pass\n"""\n',
+        "pkg/use.py": "from .six import exec_in\n\nexec_in('x')\nhandle = open('f')\n",
+    })
+    done = run_memlint_process("check", "--output-format", "json", "--no-cache", "pkg", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert [f["code"] for f in json.loads(done.stdout)] == ["MEM001"]

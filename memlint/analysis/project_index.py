@@ -135,10 +135,10 @@ class _Definitions:
         return self.module.kinds.get(name) == self.kind  # type: ignore[arg-type]
 
     def __getitem__(self, name: str) -> ast.AST:
+        # A name seen at column 0 that does not parse as a definition (inside a string, say)
+        # gives an empty node, which no summary takes for a function or a class.
         node = self.module.definition(name)
-        if node is None:
-            raise KeyError(name)
-        return node
+        return node if node is not None else ast.Pass()
 
 
 class _Module:
@@ -410,7 +410,8 @@ class ProjectIndex:
         self, root: str, module: _Module, function: ast.AST, depth: int, owner: Optional[ast.ClassDef] = None
     ) -> Optional[ResourceSpec]:
         """What a function returns when that is a fresh resource it made."""
-        assert isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return None
         for decorator in function.decorator_list:
             target = decorator.func if isinstance(decorator, ast.Call) else decorator
             last = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
@@ -469,9 +470,11 @@ class ProjectIndex:
                 return ResourceSpec(first.kind, parts=tuple(parts), verb=first.verb)
         return None
 
-    def _class_spec(self, root: str, module: _Module, node: ast.ClassDef, depth: int) -> Optional[ResourceSpec]:
+    def _class_spec(self, root: str, module: _Module, node: ast.AST, depth: int) -> Optional[ResourceSpec]:
         """A class whose objects are resources: a subclass of a known resource type, or of
         a class of the project that is one."""
+        if not isinstance(node, ast.ClassDef):
+            return None
         for base in node.bases:
             qualified = module.qualify(base)
             if qualified is None:
@@ -484,8 +487,10 @@ class ProjectIndex:
                 return spec
         return None
 
-    def _class_methods(self, root: str, module: _Module, node: ast.ClassDef, depth: int) -> Dict[str, ResourceSpec]:
+    def _class_methods(self, root: str, module: _Module, node: ast.AST, depth: int) -> Dict[str, ResourceSpec]:
         """Methods of a class (inherited from project bases too) that return a fresh resource."""
+        if not isinstance(node, ast.ClassDef):
+            return {}
         key = f"{root}\0{module.name}.{node.name}#methods"
         if key in self._methods:
             return self._methods[key]
@@ -514,9 +519,11 @@ class ProjectIndex:
         return found
 
 
-def _released_attributes(node: ast.ClassDef) -> Dict[str, str]:
+def _released_attributes(node: ast.AST) -> Dict[str, str]:
     """Attributes of ``self`` a class's own methods release (``self.sock.close()`` in
     ``close``), through a property that returns one (``return self._conn``) too."""
+    if not isinstance(node, ast.ClassDef):
+        return {}
     properties: Dict[str, str] = {}
     for item in node.body:
         if isinstance(item, ast.FunctionDef) and any(getattr(d, "id", "") == "property" for d in item.decorator_list):
