@@ -9,7 +9,7 @@ result to a reporter. ``check_source`` and ``check_paths`` are the public entry 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from memlint.cache import Cache, content_digest
@@ -77,6 +77,10 @@ def check_one(
     if run_rules and prefilter:
         data = source if isinstance(source, bytes) else source.encode("utf-8", "surrogatepass")
         run_rules = needs_analysis(options.resources, codes)(data)
+        if not run_rules and options.project_resources:
+            from memlint.analysis.project_index import mentions_any
+
+            run_rules = mentions_any(options.project_resources, data)
     # Rules are loaded (and libcst imported) only once a file actually needs them.
     rules = rule_set.for_codes(codes) if run_rules else []
     findings = [f for f in check_text(source, path, rules, options, prefilter, target) if f.code in codes]
@@ -170,6 +174,10 @@ def check_files(
     which keeps this process's main thread free to act on Ctrl-C at once.
     """
     result = CheckResult(files_checked=len(files))
+    # Stage 0 (docs/architecture.md): what other modules of each file's project make.
+    from memlint.analysis.project_index import ProjectIndex
+
+    index = ProjectIndex()
     tasks: List[FileTask] = []
     sizes: List[int] = []
     keys: Dict[str, str] = {}
@@ -177,14 +185,22 @@ def check_files(
         settings = resolver.for_file(source.path)
         codes = settings.codes_for(source.path)
         digest = None
+        data = _read(source.path, source.display)
+        if isinstance(data, Finding):
+            result.findings.append(data)
+            continue
+        options = settings.options
+        if codes & RULE_CLASSES.keys():
+            try:
+                used = index.entries_for(source.path, data.decode("utf-8", "replace"))
+            except (RecursionError, MemoryError, ValueError, KeyError, AttributeError, TypeError):
+                used = ()  # an unexpected module shape: the file is checked on its own
+            if used:
+                options = replace(options, project_resources=used)
         if cache is not None:
-            data = _read(source.path, source.display)
-            if isinstance(data, Finding):
-                result.findings.append(data)
-                continue
             digest = content_digest(data)
             keys[source.path] = cache.key(digest, source.display, codes, settings.options.resources,
-                                          settings.target_version)
+                                          settings.target_version, options.project_resources)
             cached = cache.get(keys[source.path], source.display)
             if cached is not None:
                 result.findings.extend(cached)
@@ -192,10 +208,8 @@ def check_files(
                 if text is not None:
                     result.sources[source.display] = text
                 continue
-            sizes.append(len(data))
-        else:
-            sizes.append(_size(source.path))
-        tasks.append(FileTask(source.path, source.display, codes, settings.options, digest, prefilter,
+        sizes.append(len(data))
+        tasks.append(FileTask(source.path, source.display, codes, options, digest, prefilter,
                               settings.target_version))
 
     workers = jobs if len(tasks) >= MIN_FILES_FOR_WORKERS else 1
@@ -217,13 +231,6 @@ def check_files(
         cache.save()
     result.findings.sort(key=Finding.sort_key)
     return result
-
-
-def _size(path: str) -> int:
-    try:
-        return os.path.getsize(path)
-    except OSError:
-        return 0
 
 
 def check_stdin(

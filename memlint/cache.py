@@ -22,7 +22,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, List, Mapping, Optional
+from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
 
 from memlint.__about__ import __version__
 from memlint._atomic import write_text_atomically
@@ -131,10 +131,15 @@ class Cache:
         codes: FrozenSet[str],
         resources: Mapping[str, str],
         target: Optional[str] = None,
+        summaries: Sequence[Tuple[str, str]] = (),
     ) -> str:
         """The entry key for one file's content ``digest`` checked as ``path`` (parsed as
-        Python ``target``)."""
-        material = json.dumps([self.fingerprint, digest, path, sorted(codes), sorted(resources.items()), target])
+        Python ``target``), with the project index's ``summaries`` of the other modules it
+        uses: a change there changes the key."""
+        parts: List[Any] = [self.fingerprint, digest, path, sorted(codes), sorted(resources.items()), target]
+        if summaries:
+            parts.append([list(entry) for entry in summaries])
+        material = json.dumps(parts)
         return hashlib.blake2b(material.encode(), digest_size=20).hexdigest()
 
     def _load(self) -> Dict[str, Any]:

@@ -153,7 +153,7 @@ def check_text(
     if tree is not None and prefilter and all(getattr(rule, "starts_from_resources", False) for rule in rules):
         from memlint.prefilter import tree_needs_analysis
 
-        if not tree_needs_analysis(tree, options.resources, [rule.code for rule in rules]):
+        if not tree_needs_analysis(tree, options.trigger_resources(), [rule.code for rule in rules]):
             return []
 
     import libcst as cst

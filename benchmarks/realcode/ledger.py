@@ -86,7 +86,10 @@ def append(path: str, new_entries: Iterable[dict], existing: Dict[str, dict]) ->
 # A finding kind that moved to a code of its own: the API rule of MEM004 ("has close() but
 # no __enter__/__exit__") is MEM042 since issue 13. A true entry under the old code is not
 # lost when memlint reports the same place under the new one.
-MOVED_CODES = {"MEM004": ("MEM042",)}
+# Likewise a true MEM003 ("not released when X raises") is not lost when memlint now sees
+# that nothing releases the resource on any path and reports MEM001 at the same statement
+# (a file lent with `file=` to an upload used to count as handed on).
+MOVED_CODES = {"MEM004": ("MEM042",), "MEM003": ("MEM001",)}
 
 
 def rematch_by_line(findings: List[dict], ledger: Dict[str, dict]) -> None:

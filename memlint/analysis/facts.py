@@ -76,6 +76,11 @@ class ModuleContext:
         self.table: Dict[str, ResourceSpec] = dict(RESOURCE_CALLS)
         self.table.update(custom_specs(options.resources))
         self.candidates: FrozenSet[str] = candidate_names(options.resources)
+        # What other modules of the project make, filled from the project index's facts
+        # (``project_index.add_project_resources``); known calls win.
+        self.project_methods: Dict[str, ResourceSpec] = {}
+        # Project classes of other modules -> attribute of self -> the method releasing it.
+        self.project_releases: Dict[str, Dict[str, str]] = {}
         self.imports = ImportTable(KNOWLEDGE.reexported_modules)
         self.shadowed: Set[str] = set()
         self.functions: Dict[str, cst.FunctionDef] = {}
@@ -210,6 +215,7 @@ def mark_quiet_functions(
     for info in ctx.classes.values():
         local |= set(info.factories)
     local |= {alias for alias in ctx.imports.aliases if alias in ctx.candidates}
+    local |= {name.rsplit(".", 1)[-1] for name in ctx.project_methods}
     search = _cached_pattern(frozenset(trigger_names(options.resources) | local)).search
     functions = [scope for scope in scopes if isinstance(scope.node, cst.FunctionDef)]
     spans = _ast_functions(tree)

@@ -8,7 +8,7 @@ The state of the resource is a set of three facts (a bit mask): not yet acquired
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Optional, Set, Tuple
+from typing import FrozenSet, List, Optional, Set, Tuple
 
 import libcst as cst
 
@@ -58,6 +58,9 @@ class Tracker:
     # For ``tmp.name``: the name of the object it belongs to. Handing that object on
     # (``yield tmp``, ``return tmp``) hands its path on too.
     holders: Set[str] = field(default_factory=set)
+    # Methods of a holder that release this resource too (``proc.communicate()`` closes
+    # ``proc.stdout``); with any, ``with holder:`` does as well.
+    holder_releases: FrozenSet[str] = frozenset()
     # Held in a local container (``handles[p] = open(p)``): acquiring again adds to it.
     container: bool = False
     ever_released: bool = False

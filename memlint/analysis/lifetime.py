@@ -25,6 +25,7 @@ from memlint.analysis.names import block_of, checks_existence, dotted, is_acquir
 from memlint.analysis.names import is_true_constant, small_statement_of, test_key
 from memlint.analysis.raises import raising_calls
 from memlint.analysis.resources import OS_ERROR_MODELS, OS_ERROR_NAMES, OS_ERROR_PREFIXES, TERMINATORS, ResourceSpec
+from memlint.analysis.pipes import holder_release
 from memlint.analysis.sites import borrowed_argument
 from memlint.analysis.walk import find
 
@@ -331,6 +332,7 @@ class Interpreter:
         if acquires_here:
             self.tracker.with_closes(node)  # ``with sqlite3.connect(p) as c:``: noted when it does not close
         for item in node.items:
+            self.mentions.with_item_calls.add(id(item.item))
             if self._manages(item.item) and (dotted(item.item) not in self.tracker.names or self.tracker.with_closes(node)):
                 self._release(item)
                 current = after_release(current)
@@ -445,12 +447,14 @@ class Interpreter:
         ``with x.cursor():`` does not."""
         if dotted(expr) in self.tracker.names:
             return True
+        if self.tracker.holder_releases and dotted(expr) in self.tracker.holders:
+            return True  # ``with proc:`` closes the pipes of ``proc``
         if isinstance(expr, cst.Call) and not self.tracker.spec.is_path:
             # ``with gzip.GzipFile(fileobj=f):`` only borrows ``f``; ``with open(tmp):`` opens
             # the path, it does not remove it.
             qualified = self.ctx.resolve(expr.func) or ""
             return any(
-                dotted(arg.value) in self.tracker.names and not borrowed_argument(qualified, expr, arg) for arg in expr.args
+                dotted(arg.value) in self.tracker.names and not borrowed_argument(qualified, expr, arg, True) for arg in expr.args
             )
         return False
 
@@ -517,6 +521,10 @@ class Interpreter:
                     escaped = True
                 continue
             name = dotted(found)  # type: ignore[arg-type]
+            if name in tracker.holders and holder_release(found, path, tracker.holder_releases):
+                released = True  # ``proc.communicate()`` closes ``proc.stdout``
+                self._release(small_statement_of(path, node))
+                continue
             if name in tracker.holders and not is_attribute_part(found, path):
                 escaped = escaped or self.mentions.holder_handed_on(found, path)
                 continue

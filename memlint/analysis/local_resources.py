@@ -79,6 +79,9 @@ def _returned_resource(ctx: ModuleContext, scope: Scope) -> Optional[ResourceSpe
         if not isinstance(statement, SMALL_CONTAINERS):
             continue
         for small in statement.body:
+            if _keeps_bound_value(small, bound):
+                # ``self._clients[key] = client; return client``: a cached object, not a fresh one.
+                return None
             if isinstance(small, cst.Assign) and len(small.targets) == 1:
                 target = small.targets[0].target
                 value = small.value.expression if isinstance(small.value, cst.Await) else small.value
@@ -109,6 +112,13 @@ def _returned_resource(ctx: ModuleContext, scope: Scope) -> Optional[ResourceSpe
                 elif isinstance(value, cst.Name) and value.value in bound:
                     return bound[value.value]
     return None
+
+
+def _keeps_bound_value(small: cst.CSTNode, bound: Dict[str, ResourceSpec]) -> bool:
+    """``self.x = conn`` or ``cache[key] = conn`` for a resource bound in the function."""
+    if not isinstance(small, cst.Assign) or not isinstance(small.value, cst.Name) or small.value.value not in bound:
+        return False
+    return any(isinstance(t.target, (cst.Attribute, cst.Subscript)) for t in small.targets)
 
 
 def _returned_tuple(

@@ -7,7 +7,7 @@ one of the resource's names in a statement.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -41,6 +41,9 @@ class Mentions:
         self.ctx = ctx
         self.tracker = tracker
         self.scope_class = scope_class
+        # Calls written as ``with`` items (the interpreter notes them before their header is
+        # read): what they borrow by a keyword such as ``http_client=`` is lent for the block.
+        self.with_item_calls: Set[int] = set()
 
     def classify(self, found: cst.CSTNode, path: Tuple[cst.CSTNode, ...]) -> Tuple[str, Optional[cst.CSTNode]]:
         """What one mention of the resource does to it: use, release, escape, rebind, alias."""
@@ -55,6 +58,8 @@ class Mentions:
             return "rebind", None
         if isinstance(parent, cst.Attribute) and parent.value is found:
             method = parent.attr.value
+            if spec.is_path and method in PATH_METHODS and isinstance(grand, cst.Call) and self._path_handed_back(path[:-2]):
+                return "escape", None  # ``return str(out.absolute())``: the caller gets the path
             if isinstance(grand, cst.Call) and grand.func is parent:
                 if method in spec.release or method in ("__exit__", "__aexit__"):
                     return "release", grand
@@ -69,6 +74,18 @@ class Mentions:
                 # ``atexit.register(f.close)``, ``stack.callback(s.close)``: released later.
                 return "escape", path[-3] if len(path) > 2 else None
             return "use", None
+        if (
+            spec.is_path
+            and isinstance(parent, cst.BinaryOperation)
+            and isinstance(parent.operator, cst.Divide)
+            and parent.left is found
+            and isinstance(grand, (cst.Assign, cst.AnnAssign))
+            and grand.value is parent
+        ):
+            # ``out = folder / name``: a path inside the followed directory, followed with it.
+            targets = [t.target for t in grand.targets] if isinstance(grand, cst.Assign) else [grand.target]
+            if all(isinstance(t, cst.Name) for t in targets):
+                return "alias:" + ",".join(t.value for t in targets), None  # type: ignore[attr-defined]
         if isinstance(parent, cst.Subscript) and parent.value is found:
             return "raising-use", None
         if (
@@ -164,7 +181,7 @@ class Mentions:
             return "use"
         if qualified in BORROWERS or qualified.startswith(BORROWER_PREFIXES):
             return "use"
-        if isinstance(path[-1], cst.Arg) and borrowed_argument(qualified, call, path[-1]):
+        if isinstance(path[-1], cst.Arg) and borrowed_argument(qualified, call, path[-1], id(call) in self.with_item_calls):
             return "use"
         if last.startswith("assert") or last in LOGGING_METHODS:
             return "use"

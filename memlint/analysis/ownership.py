@@ -47,9 +47,25 @@ def releasers_of(ctx: ModuleContext, class_name: Optional[str], attr: str) -> Se
             qualified = ctx.imports.resolve(base) or base
             # ``from pkg.compat import httplib``: a compatibility alias keeps the last two parts.
             inherited = INHERITED_RELEASES.get(qualified) or INHERITED_RELEASES.get(".".join(qualified.split(".")[-2:]), {})
+            inherited = inherited or ctx.project_releases.get(qualified, {})  # a project base (project index)
             if attr in inherited:
                 found.add(inherited[attr])
+            for prop in property_names_of(info, attr) & set(inherited):
+                found.add(inherited[prop])  # the base closes ``self.connection``, our property for it
     return found
+
+
+def property_names_of(info: "ClassInfo", attr: str) -> Set[str]:
+    """The class's own ``@property`` methods that return ``self.<attr>``."""
+    names = set()
+    for name, method in info.methods.items():
+        if not any(isinstance(d.decorator, cst.Name) and d.decorator.value == "property" for d in method.decorators):
+            continue
+        for found, _path in find(method.body, (cst.Return,)):
+            value = found.value  # type: ignore[attr-defined]
+            if value is not None and self_attribute(value) == attr:
+                names.add(name)
+    return names
 
 
 def parameter_behaviour(ctx: ModuleContext, qualified: str, call: cst.Call, path: Tuple[cst.CSTNode, ...]) -> Optional[str]:

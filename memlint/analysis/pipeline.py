@@ -29,6 +29,7 @@ from memlint.analysis.growth import growth_facts
 from memlint.analysis.local_resources import find_factories, find_resource_classes
 from memlint.analysis.model import ModuleAnalysis
 from memlint.analysis.ownership import owner_classes
+from memlint.analysis.project_index import add_project_resources, inherit_local_factories, inherit_project_methods
 from memlint.analysis.tasks import might_create_tasks, task_facts
 from memlint.analysis.tracking import analyze_scope
 from memlint.analysis.try_finally import hand_written_releases
@@ -41,13 +42,16 @@ def analyze_module(
     """Every fact about one parsed module. With the ``ast`` tree of the same source,
     functions whose text names no resource are skipped unread."""
     ctx = ModuleContext(module, options)
+    add_project_resources(ctx, options.project_resources)
     analysis = ModuleAnalysis()
     scopes = scan(ctx)
     # ``from gzip import open as gzopen``: the local alias is a candidate name too.
     ctx.candidates = ctx.candidates | {
         local for local, qualified in ctx.imports.aliases.items() if qualified.rsplit(".", 1)[-1] in ctx.candidates
     }
+    inherit_project_methods(ctx)
     find_factories(ctx, scopes)
+    inherit_local_factories(ctx)
     find_resource_classes(ctx, scopes)
     if tree is not None:
         mark_quiet_functions(ctx, scopes, tree, source, options)

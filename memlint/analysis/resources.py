@@ -48,7 +48,10 @@ BORROWS_GIVEN_FILE = KNOWLEDGE.borrows_given_file
 KEEPS_FILE = KNOWLEDGE.keeps_file
 MAY_BE_DETACHED = KNOWLEDGE.may_be_detached
 BORROWED_PARAMS = KNOWLEDGE.borrowed_params
+BORROWING_KEYWORDS = KNOWLEDGE.borrowing_keywords
+SCOPED_BORROWING_KEYWORDS = KNOWLEDGE.scoped_borrowing_keywords
 SUBCLASS_BASES = KNOWLEDGE.subclass_bases
+PIPED_STREAMS = KNOWLEDGE.piped_streams
 # Models whose objects have methods that acquire (a zip archive's ``.open()``).
 RECEIVER_MODELS = tuple(
     sorted({m.receiver for found in KNOWLEDGE.method_acquisitions.values() for m in found} - {"any", "path"})

@@ -18,11 +18,14 @@ from memlint.analysis.resources import (
     BORROWED_PARAMS,
     BORROWER_PREFIXES,
     BORROWERS,
+    BORROWING_KEYWORDS,
     CLOSES_WHEN_EXHAUSTED,
     CONSUMERS,
     HANDOFF_CALLS,
     HANDOFF_METHODS,
     KNOWLEDGE,
+    PATH_CONSTRUCTORS,
+    SCOPED_BORROWING_KEYWORDS,
     ResourceSpec,
 )
 from memlint.analysis.walk import find
@@ -80,6 +83,11 @@ def classify_site(ctx: ModuleContext, call: cst.Call, path: Tuple[cst.CSTNode, .
             choices.append((" ".join(ctx.module.code_for_node(outer.test).split()), outer.body is node))
         elif isinstance(outer, COMPREHENSIONS) and outer.elt is node and not gathered:
             gathered = True  # ``[open(p) for p in paths]``: a container of resources
+        elif _same_path_again(ctx, spec, path, index, node):
+            # ``Path(tempfile.mkdtemp())``: the same directory, as a Path object.
+            node = path[index - 1]
+            index -= 2
+            continue
         elif not isinstance(outer, cst.Await):
             break
         node = outer
@@ -94,6 +102,20 @@ def classify_site(ctx: ModuleContext, call: cst.Call, path: Tuple[cst.CSTNode, .
     site.guards = frozenset(guards)
     site.choices = tuple(choices)
     return site
+
+
+def _same_path_again(
+    ctx: ModuleContext, spec: ResourceSpec, path: Tuple[cst.CSTNode, ...], index: int, node: cst.CSTNode
+) -> bool:
+    """``node`` is the only argument of a path constructor (``Path(p)``): the same path."""
+    if not spec.is_path or index < 1 or not isinstance(path[index], cst.Arg) or path[index].value is not node:
+        return False
+    wrapper = path[index - 1]
+    return (
+        isinstance(wrapper, cst.Call)
+        and len(wrapper.args) == 1
+        and (ctx.resolve(wrapper.func) or "") in PATH_CONSTRUCTORS
+    )
 
 
 def _chosen_when(choice: cst.IfExp, node: cst.CSTNode) -> Set[str]:
@@ -155,9 +177,9 @@ def _site_of_value(
                 return Site("store-self", statement, attr=attr)
             if isinstance(holder, cst.Name) and ctx.scope is not None and holder.value in ctx.scope.containers:
                 return Site("track", statement, ((holder.value, spec),))
-        if borrowed_argument(outer, grand, parent):
+        if borrowed_argument(outer, grand, parent, index > 1 and isinstance(path[index - 2], cst.WithItem)):
             # ``gzip.GzipFile(fileobj=open(p))``: the wrapper never closes what it is given.
-            return Site("inline", use="passed-to", use_name=outer)
+            return Site("inline", use="passed-to", use_name=outer.replace("<local>.", "", 1))
         if outer in ctx.table or last in HANDOFF_METHODS or outer in HANDOFF_CALLS:
             return Site("escape")
         if outer in BORROWERS or outer.startswith(BORROWER_PREFIXES):
@@ -259,9 +281,14 @@ def _kept_part(
     return ((target.value, spec.parts[0][1]),)
 
 
-def borrowed_argument(qualified: str, call: cst.Call, arg: cst.Arg) -> bool:
+def borrowed_argument(qualified: str, call: cst.Call, arg: cst.Arg, in_with: bool = False) -> bool:
     """Whether ``arg`` of ``call`` goes to a parameter that only borrows what it is given
-    (``borrowed_params`` of the knowledge: ``gzip.GzipFile(fileobj=f)`` never closes ``f``)."""
+    (``borrowed_params`` of the knowledge: ``gzip.GzipFile(fileobj=f)`` never closes ``f``;
+    a ``file=`` keyword of any call; ``http_client=`` of a call that is a ``with`` item)."""
+    if arg.keyword is not None and arg.keyword.value in BORROWING_KEYWORDS:
+        return True
+    if arg.keyword is not None and arg.keyword.value in SCOPED_BORROWING_KEYWORDS and in_with:
+        return True
     params = BORROWED_PARAMS.get(qualified)
     if not params:
         return False

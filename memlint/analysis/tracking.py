@@ -25,9 +25,10 @@ from memlint.analysis.facts import (
     last_name,
 )
 from memlint.analysis.locks import analyze_lock
-from memlint.analysis.model import Acquisition, ModuleAnalysis, UnboundInFinally, UnnamedUse
+from memlint.analysis.model import Acquisition, Lifetime, ModuleAnalysis, UnboundInFinally, UnnamedUse
 from memlint.analysis.names import dotted, guard_flags, iter_statements
 from memlint.analysis.ownership import releasers_of, stored_attrs
+from memlint.analysis.pipes import piped_streams
 from memlint.analysis.registered import REGISTERED, registered_values
 from memlint.analysis.resources import ANY_RELEASE_FUNCS, ANY_RELEASE_METHODS, KEPT_FILE_PATH, KNOWLEDGE, ResourceSpec
 from memlint.analysis.sites import Site, classify_site, enclosing_statement
@@ -97,6 +98,7 @@ def analyze_scope(ctx: ModuleContext, scope: Scope, analysis: ModuleAnalysis) ->
         analysis.acquisitions.append(acquisition)
         if keeps_file(ctx, call):
             _track_kept_path(ctx, scope, call, path, site, class_name, analysis, acquisition)
+
         if site.kind in ("inline", "dropped"):
             analysis.facts.append(UnnamedUse(acquisition, site.kind, site.use, site.use_name))
         elif site.kind == "store-self":
@@ -111,6 +113,8 @@ def analyze_scope(ctx: ModuleContext, scope: Scope, analysis: ModuleAnalysis) ->
                 if scope.is_module and (is_constant_name(name) or part.long_lived or name in ctx.global_uses()):
                     continue
                 _track(ctx, scope, call, path, site, name, part, class_name, analysis, acquisition)
+            if len(site.names) == 1:
+                _track_pipes(ctx, scope, call, path, site, class_name, analysis, acquisition)
 
 
 def _bound_to(call: cst.Call, path: Tuple[cst.CSTNode, ...], names: Dict[str, Tuple[str, int]]) -> bool:
@@ -154,6 +158,40 @@ def _track_kept_path(
     tracker.holders = {holder}
     outcome = lifetime.run(ctx, tracker, scope.body, class_name, yields_raise=not scope.is_context_manager)
     _record(ctx, name, KEPT_FILE_PATH, outcome, analysis, acquisition)
+
+
+def _track_pipes(
+    ctx: ModuleContext,
+    scope: Scope,
+    call: cst.Call,
+    path: Tuple[cst.CSTNode, ...],
+    site: Site,
+    class_name: Optional[str],
+    analysis: ModuleAnalysis,
+    acquisition: Acquisition,
+) -> None:
+    """Follow ``proc.stdout`` of ``proc = Popen(..., stdout=PIPE)`` until it is closed (``pipes``)."""
+    streams, pipe, closed_by = piped_streams(ctx, scope, call)
+    if not streams or pipe is None:
+        return
+    holder = site.names[0][0]
+    verdict = next(
+        (f for f in reversed(analysis.facts) if isinstance(f, Lifetime) and f.acquisition is acquisition and f.name == holder),
+        None,
+    )
+    if verdict is None or verdict.category not in ("ok", "error"):
+        return  # the process itself is reported (never waited for): one finding, one fix
+    _statement, loops = enclosing_statement(path)
+    for stream in streams:
+        name = f"{holder}.{stream}"
+        tracker = Tracker({name}, pipe, call, site.statement, enclosing_loops=loops)  # type: ignore[arg-type]
+        tracker.holders = {holder}
+        tracker.holder_releases = closed_by | {"__exit__", "__aexit__"}
+        outcome = lifetime.run(ctx, tracker, scope.body, class_name, yields_raise=not scope.is_context_manager)
+        fact = lifetime.lifetime_fact(ctx, acquisition, name, pipe, outcome)
+        if verdict.category == "error" and fact.category == "error":
+            continue  # the same raise leaves both: the process's finding and fix cover the pipe
+        analysis.facts.append(fact)
 
 
 def _track(

@@ -45,10 +45,11 @@ CALLABLE_SUBSETS = (
 )
 _STRING_LISTS = ("acquired_by", "methods", "release", "release_functions", "non_raising_methods",
                  "non_raising_own_methods", "released_by_reading", "subclass_bases", "borrowed_params",
-                 "release_functions_of_attribute", "release_may_time_out") + CALLABLE_SUBSETS
+                 "release_functions_of_attribute", "release_may_time_out", "piped_streams",
+                 "pipes_closed_by") + CALLABLE_SUBSETS
 _BOOLEANS = ("long_lived", "is_path", "borrows_its_arguments", "not_a_resource_when_discarded", "fails_only_with_os_error")
 _STRINGS = ("name", "kind", "summary", "verb", "exit", "receiver", "method_arguments", "protocol", "kept_path_model",
-            "only_when_keyword_true")
+            "only_when_keyword_true", "pipe_model")
 MODEL_FIELDS = frozenset(_STRING_LISTS + _BOOLEANS + _STRINGS + ("parts",))
 
 
@@ -107,6 +108,12 @@ class Model:
     subclass_bases: Tuple[str, ...] = ()
     # Acquires only when called with this keyword set to ``True`` (``stream=True``).
     only_when_keyword_true: str = ""
+    # ``Popen(stdout=PIPE)``: keywords that, given the pipe constant, make the object own a
+    # pipe at the attribute of the same name (a resource of ``pipe_model``), closed by the
+    # pipe's own release or by the object's ``pipes_closed_by`` methods (``communicate``).
+    piped_streams: Tuple[str, ...] = ()
+    pipe_model: str = ""
+    pipes_closed_by: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -149,6 +156,12 @@ class Knowledge:
     # From calls.toml.
     borrowers: FrozenSet[str] = frozenset()
     borrower_prefixes: Tuple[str, ...] = ()
+    # Qualified callable -> (its piped streams, the pipe's spec, the owner's methods that close them).
+    piped_streams: Dict[str, Tuple[Tuple[str, ...], ResourceSpec, FrozenSet[str]]] = field(default_factory=dict)
+    # Keyword parameters that lend what they are given to any callee (``file=``), and those
+    # that lend it only to a callee used as a ``with`` item (``http_client=``).
+    borrowing_keywords: FrozenSet[str] = frozenset()
+    scoped_borrowing_keywords: FrozenSet[str] = frozenset()
     consumers: FrozenSet[str] = frozenset()
     handoff_methods: FrozenSet[str] = frozenset()
     handoff_calls: FrozenSet[str] = frozenset()
@@ -238,7 +251,8 @@ def parse_model(raw: Any, where: str, family: str, require_name: bool = True) ->
                 raise KnowledgeError(f"{where}: `{key}` must be a list of strings")
             pattern = (
                 _IDENTIFIER
-                if key in ("methods", "release", "non_raising_methods", "non_raising_own_methods", "released_by_reading", "release_may_time_out")
+                if key in ("methods", "release", "non_raising_methods", "non_raising_own_methods", "released_by_reading",
+                           "release_may_time_out", "piped_streams", "pipes_closed_by")
                 else _DOTTED
             )
             if key == "release_functions_of_attribute":
@@ -372,6 +386,16 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
                 raise KnowledgeError(f"{model.family}.toml: model {model.name!r}: kept_path_model must name a model with is_path = true")
             knowledge.kept_file_path_spec = knowledge.specs[path_model.name]
 
+    for model in models:
+        if model.piped_streams:
+            pipe = knowledge.models.get(model.pipe_model)
+            if pipe is None or pipe.parts:
+                raise KnowledgeError(f"{model.family}.toml: model {model.name!r}: pipe_model must name a model without parts")
+            for qualified in model.acquired_by:
+                knowledge.piped_streams[qualified] = (
+                    model.piped_streams, knowledge.specs[pipe.name], frozenset(model.pipes_closed_by)
+                )
+
     def strings(section: str, key: str) -> Tuple[str, ...]:
         table = calls.get(section, {})
         value = table.get(key, []) if isinstance(table, Mapping) else None
@@ -383,6 +407,8 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.borrowers = frozenset(strings("borrowing", "callables")) | models_borrowing
     knowledge.borrower_prefixes = strings("borrowing", "prefixes")
     knowledge.consumers = frozenset(strings("borrowing", "consumers"))
+    knowledge.borrowing_keywords = frozenset(strings("borrowing", "keywords"))
+    knowledge.scoped_borrowing_keywords = frozenset(strings("borrowing", "keywords_in_with"))
     knowledge.handoff_methods = frozenset(strings("handing-off", "methods"))
     knowledge.handoff_calls = frozenset(strings("handing-off", "callables"))
     knowledge.reclaim_methods = frozenset(strings("handing-off", "reclaiming_methods"))

@@ -156,14 +156,29 @@ def extract(case, location, workdir):
     if before is None or after is None:
         return None, "%s missing before or after the commit" % case["path"]
     paths = {}
-    for side, content in (("before", before), ("after", after)):
+    for side, revision, content in (("before", parent.stdout.strip(), before), ("after", case["commit"], after)):
         folder = os.path.join(workdir, case["id"], side)
         os.makedirs(folder)
-        target = os.path.join(folder, os.path.basename(case["path"]))
+        # The file sits in its project's Python tree at the same revision, so that memlint's
+        # project index can read the modules it imports (only the file itself is checked).
+        write_python_tree(location, revision, case["path"], folder)
+        target = os.path.join(folder, *case["path"].split("/"))
+        os.makedirs(os.path.dirname(target), exist_ok=True)
         with open(target, "wb") as handle:
             handle.write(content)
         paths[side] = target
     return paths, None
+
+
+def write_python_tree(location, revision, path, folder):
+    """The .py files under the top folder of ``path`` at ``revision``, into ``folder``."""
+    top = path.split("/", 1)[0]
+    if top == path:
+        return
+    archive = subprocess.run(git_command(location) + ["archive", revision, "--", ":(glob)%s/**/*.py" % top],
+                             capture_output=True)
+    if archive.returncode == 0 and archive.stdout:
+        subprocess.run(["tar", "-x", "-C", folder], input=archive.stdout, capture_output=True)
 
 
 def run_memlint(files, jobs):

@@ -137,3 +137,19 @@ def test_duplicate_ids_and_unknown_case_exit_2(tmp_path, mirrors):
     assert done.returncode == 2 and "duplicate id a" in done.stderr
     done, _ = run(tmp_path, [case("a", good_fix, "good.py")], "--case", "b", "--mirrors", str(folder))
     assert done.returncode == 2 and "unknown case id(s): b" in done.stderr
+
+
+def test_the_file_is_checked_inside_its_package(tmp_path):
+    """A resource made in another module of the package is found: the checker writes the
+    file's Python tree at each revision, so memlint's project index can read it."""
+    repo = tmp_path / "mirrors" / "owner+demo"
+    (repo / "pkg").mkdir(parents=True)
+    git(str(repo), "init", "-q")
+    commit_file(str(repo), "pkg/__init__.py", "")
+    commit_file(str(repo), "pkg/net.py", "import socket\n\n\ndef dial(a):\n    return socket.create_connection(a)\n")
+    commit_file(str(repo), "pkg/use.py", "from .net import dial\nconn = dial(('h', 1))\nconn.sendall(b'x')\n")
+    fix = commit_file(str(repo), "pkg/use.py",
+                      "from .net import dial\nwith dial(('h', 1)) as conn:\n    conn.sendall(b'x')\n")
+    done, results = run(tmp_path, [case("pkg", fix, "pkg/use.py")], "--mirrors", str(tmp_path / "mirrors"))
+    assert done.returncode == 0, done.stderr
+    assert results[0]["codes_before"] == ["MEM001"] and results[0]["clean_after"]
