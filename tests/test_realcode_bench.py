@@ -64,7 +64,8 @@ def test_lost_true_positive_is_reported_only_for_the_projects_run():
 
 
 def test_a_loss_given_up_on_purpose_is_kept_apart_and_needs_a_reason():
-    entry = {"project": "demo", "set": "tuning", "verdict": "true", "code": "MEM003"}
+    entry = {"project": "demo", "set": "tuning", "verdict": "true", "code": "MEM003",
+             "path": "a.py", "function": "f", "text": "x", "occurrence": 0}
     judged = {"k1": dict(entry), "k2": dict(entry, accepted_loss="traded for fewer false alarms")}
     lost = ledger.lost_true_positives([], judged, ["tuning"], ["demo"])
     assert len(lost) == 2
