@@ -157,3 +157,12 @@ def test_the_documented_example_is_accepted_as_written() -> None:
         ("MEM001", "`lease` (a pool lease from `pool.lease()`) is never closed")
     ]
     assert set(config.resources) == set(table)
+
+
+def test_a_configured_resource_is_named_once_in_its_message() -> None:
+    """Issue 20: "a resource from openai.OpenAI() from `OpenAI()`" named the callable twice."""
+    source = "from vendor import Client\n\ndef f():\n    c = Client()\n    c.send()\n"
+    [(code, message)] = findings(source, {"vendor.Client": "close"})
+    assert (code, message) == ("MEM001", "`c` (a resource from `Client()`) is never closed")
+    [(code, message)] = findings(source, {"vendor.Client": {"kind": "vendor client", "release": ["shutdown"]}})
+    assert message == "`c` (a vendor client from `Client()`) is never released with `shutdown()`"

@@ -130,8 +130,12 @@ def resource_reference_markdown() -> str:
             released = _released_by(model)
         if model.only_when_keyword_true:
             released += f" (a resource only with `{model.only_when_keyword_true}=True`)"
-        if model.exit != "closes":
-            released += " (its own `with` does not close it)" if model.exit == "commits-only" else ""
+        if not released:
+            released = "only its own `with`"
+        if model.exit == "commits-only":
+            released += " (its own `with` does not close it)"
+        elif model.exit == "nothing" and not model.parts:
+            released += " (a `with` on it, if it has one, releases nothing)"
         # Models that read the same in the table share a row.
         rows.setdefault((model.kind, released, model.family), []).extend(creates)
     lines = ["| creates | what | released by (besides `with`) | family |", "|---|---|---|---|"]
