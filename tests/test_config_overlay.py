@@ -166,3 +166,14 @@ def test_a_configured_resource_is_named_once_in_its_message() -> None:
     assert (code, message) == ("MEM001", "`c` (a resource from `Client()`) is never closed")
     [(code, message)] = findings(source, {"vendor.Client": {"kind": "vendor client", "release": ["shutdown"]}})
     assert message == "`c` (a vendor client from `Client()`) is never released with `shutdown()`"
+
+
+def test_owner_message_conjugates_the_verbs_of_the_agent_packs() -> None:
+    """MEM004 says what no method does: "quits" a browser driver, "stops" a kernel client."""
+    source = "from selenium import webdriver\n\nclass Browser:\n    def setup(self):\n        self.driver = webdriver.Chrome()\n"
+    [finding] = memlint.check_source(source, "x.py", {"select": ["MEM004"]})
+    assert finding.message.endswith("that no method of `Browser` quits"), finding.message
+    configured = {"wlib.Client": {"release": ["stop_channels"], "kind": "kernel client", "verb": "stopped"}}
+    source = "import wlib\n\nclass Runner:\n    def __init__(self):\n        self.client = wlib.Client()\n"
+    [finding] = memlint.check_source(source, "x.py", {"select": ["MEM004"], "resources": configured})
+    assert finding.message.endswith("that no method of `Runner` stops"), finding.message
