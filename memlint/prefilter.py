@@ -47,7 +47,7 @@ _GROWTH_OPERATORS = rb"|\]\s*(?:\+|\|)?=(?!=)|\+=|\|="
 # for these the module's name is the trigger instead, which every way of reaching the
 # callable (``sqlite3.connect``, ``from sqlite3 import connect as c``) spells out.
 GENERIC_LAST_NAMES = frozenset(
-    {"input", "connect", "Session", "session", "Client", "AsyncClient", "Pool", "Manager", "open", "Connection"}
+    {"input", "connect", "Session", "session", "Client", "AsyncClient", "Pool", "Manager", "open", "Connection", "create"}
 )
 
 
