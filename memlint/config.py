@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from memlint.engine import INTERNAL_ERROR, PARSE_ERROR, TARGET_VERSIONS
-from memlint.knowledge import ConfiguredResource, KnowledgeError, parse_configured
+from memlint.knowledge import ConfiguredResource, KnowledgeError, check_configured, parse_configured
 from memlint.reporters import OUTPUT_FORMATS
 from memlint.rules.base import RuleOptions
 from memlint.specs import RuleSpec, load_specs
@@ -269,7 +269,8 @@ def config_from_mapping(table: Mapping[str, Any], source: str = "<config>", root
 
 def _resources(raw: Any, source: str) -> Dict[str, ConfiguredResource]:
     """``"mylib.connect" = "close"``, or ``"mylib.connect" = { release = ["close"], kind = ... }``
-    with the fields of a knowledge model (``memlint.knowledge.CONFIG_FIELDS``)."""
+    with any field of a knowledge model (``memlint.knowledge.CONFIG_FIELDS``), checked as
+    the shipped models are; the entries together must make one consistent knowledge."""
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{source}: resources must be a table of \"dotted.name\" = \"release_method\"")
     resources: Dict[str, ConfiguredResource] = {}
@@ -287,6 +288,10 @@ def _resources(raw: Any, source: str) -> Dict[str, ConfiguredResource]:
                 f"{source}: resources.{name!r} must be a method name like \"close\" or a table of model fields, got {value!r}"
             )
         resources[name] = value
+    try:
+        check_configured(resources, source)
+    except KnowledgeError as error:
+        raise ConfigError(str(error)) from None
     return resources
 
 

@@ -137,8 +137,23 @@ def check_text(
     With ``prefilter``, a file whose syntax tree calls nothing the resource analysis starts
     from is not parsed by libcst at all (``memlint.prefilter.tree_needs_analysis``), when
     every rule asked for is one of the analysis rules. ``target`` is the Python version
-    to parse as (``parse_python``).
+    to parse as (``parse_python``). The knowledge every stage reads, the fixer's included,
+    is the shipped one plus the resources ``options`` declares.
     """
+    from memlint.knowledge.overlay import knowledge_in_use
+
+    with knowledge_in_use(options.resources):
+        return _check_text(source, path, rules, options, prefilter, target)
+
+
+def _check_text(
+    source: Union[str, bytes],
+    path: str,
+    rules: Sequence[Rule],
+    options: RuleOptions,
+    prefilter: bool,
+    target: Optional[str],
+) -> List[Finding]:
     try:
         text = decode_source(source) if isinstance(source, bytes) else source
         if "\x00" in text:

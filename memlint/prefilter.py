@@ -50,15 +50,16 @@ _GROWTH_OPERATORS = rb"|\]\s*(?:\+|\|)?=(?!=)|\+=|\|="
 # for these the module's name is the trigger instead, which every way of reaching the
 # callable (``sqlite3.connect``, ``from sqlite3 import connect as c``) spells out.
 GENERIC_LAST_NAMES = frozenset(
-    {"input", "connect", "Session", "session", "Client", "AsyncClient", "Pool", "Manager", "open", "Connection"}
+    {"input", "connect", "Session", "session", "Client", "AsyncClient", "Pool", "Manager", "open", "Connection", "create"}
 )
 
 
 def trigger_names(resources: Mapping[str, object]) -> FrozenSet[str]:
     """Every name whose presence in a file means the analysis has to run on it."""
-    from memlint.knowledge import candidate_names, knowledge
+    from memlint.knowledge import candidate_names, knowledge_for
 
-    resource_calls = knowledge().resource_calls
+    known = knowledge_for(resources)  # the shipped knowledge and the configuration's resources
+    resource_calls = known.resource_calls
     names = set()
     for qualified in list(resource_calls) + list(resources):
         head, _, last = qualified.rpartition(".")
@@ -69,11 +70,10 @@ def trigger_names(resources: Mapping[str, object]) -> FrozenSet[str]:
         else:
             names.add(last)
     # Builtin open() and the method-based acquisitions have no module to look for.
-    names.update(candidate_names(()) - {q.rsplit(".", 1)[-1] for q in resource_calls})
+    names.update(candidate_names((), known) - {q.rsplit(".", 1)[-1] for q in resource_calls})
     names.add("open")
     # ``requests.get(url, stream=True)``: only a call with the keyword acquires, so the
     # keyword is the trigger, not ``get``.
-    known = knowledge()
     names -= known.conditional_names - _unconditional_names(known)
     names |= known.condition_keywords
     # ``conn.close()``: a resource known only by its release (memlint/knowledge/inferred.toml).
@@ -136,17 +136,16 @@ def tree_needs_analysis(tree: "ast.Module", resources: Mapping[str, object], cod
     if TASK_CODES.intersection(codes) and task_candidates(tree):
         return True
 
-    from memlint.knowledge import candidate_names
+    from memlint.knowledge import candidate_names, knowledge_for
 
-    from memlint.knowledge import knowledge
-
-    known = knowledge()
-    callables = set(candidate_names(resources.keys())) - (known.conditional_names - _unconditional_names(known))
+    known = knowledge_for(resources)  # the shipped knowledge and the configuration's resources
+    candidates = candidate_names((), known)
+    callables = set(candidates) - (known.conditional_names - _unconditional_names(known))
     keywords = known.condition_keywords
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             for alias in node.names:
-                if alias.asname and alias.name.rsplit(".", 1)[-1] in candidate_names(resources.keys()):
+                if alias.asname and alias.name.rsplit(".", 1)[-1] in candidates:
                     callables.add(alias.asname)
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):

@@ -233,10 +233,16 @@ def test_configured_resource_reads_naturally_in_every_rule() -> None:
 @pytest.mark.parametrize(
     "value, message",
     [
-        ({"relase": ["close"]}, r"resources.'wlib.open_widget': unknown field\(s\) \['relase'\]; a configured resource may set"),
+        ({"relase": ["close"]}, r"resources.'wlib.open_widget': unknown field\(s\) \['relase'\]; known fields: "),
         ({"release": "close"}, r"resources.'wlib.open_widget': `release` must be a list of strings"),
         ({"exit": "sometimes"}, r"`exit` must be one of closes, commits-only, nothing"),
-        ({"acquired_by": ["x.y"]}, r"unknown field\(s\) \['acquired_by'\]"),
+        ({"borrowed_params": ["wlib.Wrap"]}, r"`borrowed_params` entry 'wlib.Wrap' is not a valid name"),
+        ({"subclass_bases": "wlib.Base"}, r"`subclass_bases` must be a list of strings"),
+        ({"non_raising_methods": ["not a name"]}, r"`non_raising_methods` entry 'not a name' is not a valid name"),
+        ({"long_lived": "yes"}, r"`long_lived` must be true or false"),
+        ({"receiver": "no-such-model", "methods": ["lease"]}, r"`receiver` 'no-such-model' is not path, any or the name of a model"),
+        ({"parts": [{"index": 0, "model": "nothing-here"}]}, r"part 'nothing-here' is not the name of a model without parts"),
+        ({"name": "file"}, r"model name 'file' is already taken"),
         (3, r"must be a method name like \"close\" or a table of model fields, got 3"),
     ],
 )

@@ -20,7 +20,8 @@ import libcst as cst
 
 from memlint.analysis.model import Acquisition
 from memlint.analysis.names import ImportTable, block_of, dotted, iter_statements
-from memlint.analysis.resources import KNOWLEDGE, RESOURCE_CALLS, ResourceSpec, candidate_names, custom_specs
+from memlint.analysis.resources import KNOWLEDGE, ResourceSpec, candidate_names
+from memlint.knowledge.overlay import knowledge_for
 from memlint.analysis.walk import find
 from memlint.options import RuleOptions
 
@@ -73,9 +74,10 @@ class ModuleContext:
 
     def __init__(self, module: cst.Module, options: RuleOptions) -> None:
         self.module = module
-        self.table: Dict[str, ResourceSpec] = dict(RESOURCE_CALLS)
-        self.table.update(custom_specs(options.resources))
-        self.candidates: FrozenSet[str] = candidate_names(options.resources)
+        # The shipped callables and the configuration's (``[tool.memlint.resources]``).
+        known = knowledge_for(options.resources)
+        self.table: Dict[str, ResourceSpec] = dict(known.resource_calls)
+        self.candidates: FrozenSet[str] = candidate_names((), known)
         # What other modules of the project make, filled from the project index's facts
         # (``project_index.add_project_resources``); known calls win.
         self.project_methods: Dict[str, ResourceSpec] = {}

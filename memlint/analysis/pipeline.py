@@ -33,6 +33,7 @@ from memlint.analysis.project_index import add_project_resources, inherit_local_
 from memlint.analysis.tasks import might_create_tasks, task_facts
 from memlint.analysis.tracking import analyze_scope
 from memlint.analysis.try_finally import hand_written_releases
+from memlint.knowledge.overlay import knowledge_in_use
 from memlint.options import RuleOptions
 
 
@@ -40,7 +41,15 @@ def analyze_module(
     module: cst.Module, source: str, options: RuleOptions, tree: Optional[ast.Module] = None, growth: bool = True
 ) -> ModuleAnalysis:
     """Every fact about one parsed module. With the ``ast`` tree of the same source,
-    functions whose text names no resource are skipped unread."""
+    functions whose text names no resource are skipped unread. The knowledge read is the
+    shipped one plus the resources ``options`` declares."""
+    with knowledge_in_use(options.resources):
+        return _analyze_module(module, source, options, tree, growth)
+
+
+def _analyze_module(
+    module: cst.Module, source: str, options: RuleOptions, tree: Optional[ast.Module], growth: bool
+) -> ModuleAnalysis:
     ctx = ModuleContext(module, options)
     add_project_resources(ctx, options.project_resources)
     analysis = ModuleAnalysis()

@@ -6,55 +6,60 @@ to teach memlint a library's resources, add a model to a knowledge file.
 from __future__ import annotations
 
 from memlint.knowledge import candidate_names, custom_specs, knowledge
+from memlint.knowledge.overlay import ActiveKnowledge, ActiveTable
 from memlint.knowledge.spec import ResourceSpec
 
-KNOWLEDGE = knowledge()
+# The tables a configuration's ``[tool.memlint.resources]`` can change are views of the
+# knowledge in use for the file being checked (``memlint.knowledge.overlay``); the others
+# come from memlint's own files only and are bound to the shipped tables.
+KNOWLEDGE = ActiveKnowledge()
+_SHIPPED = knowledge()
 
-RESOURCE_CALLS = KNOWLEDGE.resource_calls
-LOCK = KNOWLEDGE.lock_spec
+# The shipped callables only: the analysis reads the configuration's from its module
+# context (``facts.ModuleContext.table``), the fixer treats configured ones apart.
+RESOURCE_CALLS = _SHIPPED.resource_calls
+LOCK = _SHIPPED.lock_spec
 # What a kept ``NamedTemporaryFile(delete=False)``'s ``.name`` is followed as.
-KEPT_FILE_PATH = KNOWLEDGE.kept_file_path_spec
+KEPT_FILE_PATH = _SHIPPED.kept_file_path_spec
 
-BORROWERS = KNOWLEDGE.borrowers
-BORROWER_PREFIXES = KNOWLEDGE.borrower_prefixes
-CONSUMERS = KNOWLEDGE.consumers
-HANDOFF_METHODS = KNOWLEDGE.handoff_methods
-HANDOFF_CALLS = KNOWLEDGE.handoff_calls
-RECLAIM_METHODS = KNOWLEDGE.reclaim_methods
-ANY_RELEASE_METHODS = KNOWLEDGE.any_release_methods
-ANY_RELEASE_FUNCS = KNOWLEDGE.any_release_funcs
-CLASS_RELEASE_METHODS = KNOWLEDGE.class_release_methods
-NON_RAISING_CALLS = KNOWLEDGE.non_raising_calls
-NON_RAISING_METHODS = KNOWLEDGE.non_raising_methods
-NON_RAISING_OWN_METHODS = KNOWLEDGE.non_raising_own_methods
-CONFIGURING_OWN_METHODS = KNOWLEDGE.configuring_own_methods
-OS_ERROR_MODELS = KNOWLEDGE.os_error_models
-OS_ERROR_NAMES = KNOWLEDGE.os_error_names
-OS_ERROR_PREFIXES = KNOWLEDGE.os_error_prefixes
-LOGGING_METHODS = KNOWLEDGE.logging_methods
-INHERITED_RELEASES = KNOWLEDGE.inherited_releases
-CLEANUP_AFTER_YIELD_PREFIXES = KNOWLEDGE.cleanup_after_yield_prefixes
-CLEANUP_AFTER_YIELD_FUNCTIONS = KNOWLEDGE.cleanup_after_yield_functions
-TERMINATORS = KNOWLEDGE.terminators
-PATH_CONSTRUCTORS = KNOWLEDGE.path_constructors
-PATH_METHODS = KNOWLEDGE.path_methods
-PATH_WRAPPERS = KNOWLEDGE.path_wrappers
-PATH_KEEPERS = KNOWLEDGE.path_keepers
-PATH_HANDOFF_PREFIXES = KNOWLEDGE.path_handoff_prefixes
-MEMORY_BUFFERS = KNOWLEDGE.memory_buffers
-IN_MEMORY_WRAPPERS = KNOWLEDGE.in_memory_wrappers
-CLOSES_WHEN_EXHAUSTED = KNOWLEDGE.closes_when_exhausted
-BORROWS_GIVEN_FILE = KNOWLEDGE.borrows_given_file
-KEEPS_FILE = KNOWLEDGE.keeps_file
-MAY_BE_DETACHED = KNOWLEDGE.may_be_detached
-BORROWED_PARAMS = KNOWLEDGE.borrowed_params
-BORROWING_KEYWORDS = KNOWLEDGE.borrowing_keywords
-SCOPED_BORROWING_KEYWORDS = KNOWLEDGE.scoped_borrowing_keywords
-SUBCLASS_BASES = KNOWLEDGE.subclass_bases
-PIPED_STREAMS = KNOWLEDGE.piped_streams
+BORROWERS = ActiveTable("borrowers")
+BORROWER_PREFIXES = _SHIPPED.borrower_prefixes
+CONSUMERS = _SHIPPED.consumers
+HANDOFF_METHODS = _SHIPPED.handoff_methods
+HANDOFF_CALLS = _SHIPPED.handoff_calls
+RECLAIM_METHODS = _SHIPPED.reclaim_methods
+ANY_RELEASE_METHODS = _SHIPPED.any_release_methods
+ANY_RELEASE_FUNCS = ActiveTable("any_release_funcs")
+CLASS_RELEASE_METHODS = _SHIPPED.class_release_methods
+NON_RAISING_CALLS = _SHIPPED.non_raising_calls
+NON_RAISING_METHODS = ActiveTable("non_raising_methods")
+NON_RAISING_OWN_METHODS = ActiveTable("non_raising_own_methods")
+CONFIGURING_OWN_METHODS = _SHIPPED.configuring_own_methods
+OS_ERROR_MODELS = ActiveTable("os_error_models")
+OS_ERROR_NAMES = _SHIPPED.os_error_names
+OS_ERROR_PREFIXES = _SHIPPED.os_error_prefixes
+LOGGING_METHODS = _SHIPPED.logging_methods
+INHERITED_RELEASES = _SHIPPED.inherited_releases
+CLEANUP_AFTER_YIELD_PREFIXES = _SHIPPED.cleanup_after_yield_prefixes
+CLEANUP_AFTER_YIELD_FUNCTIONS = _SHIPPED.cleanup_after_yield_functions
+TERMINATORS = _SHIPPED.terminators
+PATH_CONSTRUCTORS = _SHIPPED.path_constructors
+PATH_METHODS = _SHIPPED.path_methods
+PATH_WRAPPERS = _SHIPPED.path_wrappers
+PATH_KEEPERS = _SHIPPED.path_keepers
+PATH_HANDOFF_PREFIXES = _SHIPPED.path_handoff_prefixes
+MEMORY_BUFFERS = _SHIPPED.memory_buffers
+IN_MEMORY_WRAPPERS = ActiveTable("in_memory_wrappers")
+CLOSES_WHEN_EXHAUSTED = ActiveTable("closes_when_exhausted")
+BORROWS_GIVEN_FILE = ActiveTable("borrows_given_file")
+KEEPS_FILE = ActiveTable("keeps_file")
+MAY_BE_DETACHED = ActiveTable("may_be_detached")
+BORROWED_PARAMS = ActiveTable("borrowed_params")
+BORROWING_KEYWORDS = _SHIPPED.borrowing_keywords
+SCOPED_BORROWING_KEYWORDS = _SHIPPED.scoped_borrowing_keywords
+SUBCLASS_BASES = ActiveTable("subclass_bases")
+PIPED_STREAMS = ActiveTable("piped_streams")
 # Models whose objects have methods that acquire (a zip archive's ``.open()``).
-RECEIVER_MODELS = tuple(
-    sorted({m.receiver for found in KNOWLEDGE.method_acquisitions.values() for m in found} - {"any", "path"})
-)
+RECEIVER_MODELS = ActiveTable("receiver_models")
 
-__all__ = [name for name in dir() if name.isupper()] + ["ResourceSpec", "candidate_names", "custom_specs"]
+__all__ = [name for name in dir() if name.isupper() and not name.startswith("_")] + ["ResourceSpec", "candidate_names", "custom_specs"]

@@ -7,7 +7,9 @@ cannot show that. Refusing is always allowed; a wrong rewrite never is. The case
 - ``bound``: ``x = acquire()`` followed in the same block by the statements that use ``x``
   and, optionally, one plain ``x.close()`` after the last use (MEM001/MEM003);
 - ``inline``: ``data = open(p).read()``, ``for line in open(p):`` (MEM001);
-- ``try_finally``: ``x = acquire()`` then ``try: ... finally: x.close()`` (MEM041).
+- ``try_finally``: ``x = acquire()`` then ``try: ... finally: x.close()`` (MEM041);
+- ``commits_only``: ``with sqlite3.connect(p) as conn:``, whose ``with`` only commits,
+  gets ``contextlib.closing`` around the call (MEM001).
 
 Several bound resources acquired one after the other whose ranges nest and end together
 become one ``with a as x, b as y:`` (``merge``).
@@ -25,6 +27,7 @@ import libcst as cst
 
 from memlint.fixes._analysis_view import Defect, reports_a_kept_path
 from memlint.fixes.bound import BoundPlan, bound_plan, merge, rewrite_for_plans
+from memlint.fixes.commits_only import commits_only_rewrite
 from memlint.fixes.context import FixContext
 from memlint.fixes.inline import inline_rewrite
 from memlint.fixes.model import WithRewrite
@@ -43,6 +46,10 @@ def build_fixes(module: cst.Module, defects: Sequence[Defect], custom: Iterable[
         try:
             if defect.category == "inline":
                 rewrite = inline_rewrite(fx, defect)
+                if rewrite is not None:
+                    rewrites[id(defect)] = rewrite
+            elif defect.acquisition is not None and isinstance(defect.acquisition.statement, cst.With):
+                rewrite = commits_only_rewrite(fx, defect)
                 if rewrite is not None:
                     rewrites[id(defect)] = rewrite
             elif defect.category == "prefer-with":

@@ -1,32 +1,39 @@
 """Resource knowledge as data: ``memlint/knowledge/*.toml``, one file per family.
 
-``knowledge()`` is the one entry point: the models and call tables, read once per
-process. ``custom_specs`` turns ``[tool.memlint.resources]`` entries into specs, and
+``knowledge()`` is the shipped knowledge: the models and call tables, read once per
+process. ``knowledge_for`` adds a configuration's ``[tool.memlint.resources]`` to it
+(``memlint.knowledge.overlay``), ``knowledge_in_use`` makes that the one the analysis
+reads while a file is checked, and
 ``resource_table_markdown`` writes the README's list of known resources from the data.
 Nothing here imports libcst.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Tuple, Union
+from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Tuple
 
 from memlint.knowledge.loader import (
     KNOWLEDGE_DIR,
+    MODEL_FIELDS,
     Knowledge,
     KnowledgeError,
     Model,
     knowledge_files,
     load_knowledge,
-    parse_model,
-    spec_of,
+)
+from memlint.knowledge.overlay import (
+    CONFIGURED_KIND,
+    ConfiguredResource,
+    configured_model,
+    freeze,
+    in_use,
+    knowledge_for,
+    knowledge_in_use,
 )
 from memlint.knowledge.spec import ResourceSpec
 
-# ``[tool.memlint.resources]`` values: ``"close"``, or a table normalised to sorted
-# (field, value) pairs (hashable, and JSON-able for the cache key).
-ConfiguredResource = Union[str, Tuple[Tuple[str, Any], ...]]
-# The fields a configured resource may set (the others need a whole model file).
-CONFIG_FIELDS = ("kind", "release", "release_functions", "verb", "exit", "long_lived", "is_path")
+# The fields a configured resource may set: every field of a shipped model.
+CONFIG_FIELDS = tuple(sorted(MODEL_FIELDS))
 
 
 def knowledge() -> Knowledge:
@@ -35,54 +42,37 @@ def knowledge() -> Knowledge:
 
 
 def parse_configured(name: str, value: Any, where: str) -> ConfiguredResource:
-    """Check one ``[tool.memlint.resources]`` value and normalise it; ``KnowledgeError``
-    (one line, naming the entry) when it is wrong."""
+    """Check one ``[tool.memlint.resources]`` value as a shipped model is checked, and
+    normalise it; ``KnowledgeError`` (one line, naming the entry) when it is wrong.
+    What only the whole table can tell (two entries acquired by one callable, a
+    ``receiver`` naming another entry) is checked by ``check_configured``."""
     if isinstance(value, str):
         return value
     if not isinstance(value, Mapping):
         raise KnowledgeError(f"{where}: must be a method name like \"close\" or a table of model fields")
-    unknown = sorted(set(value) - set(CONFIG_FIELDS))
-    if unknown:
-        raise KnowledgeError(f"{where}: unknown field(s) {unknown}; a configured resource may set {', '.join(CONFIG_FIELDS)}")
-    table = _with_defaults(dict(value))
-    parse_model(table, where, "config", require_name=False)
-    return tuple(sorted((key, tuple(item) if isinstance(item, list) else item) for key, item in value.items()))
+    configured_model(name, value, where)
+    return freeze(value)
 
 
-# What messages call a configured resource that names no ``kind``: the message already
-# says which call made it ("a resource from `mylib.connect()`").
-CONFIGURED_KIND = "resource"
-
-
-def _verb_of(release: Any) -> str:
-    """"closed" for ``close``, else what the release is: "released with `dispose()`"."""
-    methods = [m for m in release if isinstance(m, str)] if isinstance(release, list) else []
-    if not methods or "close" in methods:
-        return "closed"
-    return f"released with `{methods[0]}()`"
-
-
-def _with_defaults(table: Dict[str, Any]) -> Dict[str, Any]:
-    table.setdefault("kind", CONFIGURED_KIND)
-    table.setdefault("verb", _verb_of(table.get("release")))
-    return table
+def check_configured(resources: Mapping[str, ConfiguredResource], where: str) -> None:
+    """Build the configuration's knowledge once, so that a problem between its entries is
+    reported when the configuration is read (``KnowledgeError`` prefixed with ``where``)."""
+    try:
+        knowledge_for(resources)
+    except KnowledgeError as error:
+        raise KnowledgeError(f"{where}: {error}") from None
 
 
 def custom_specs(resources: Mapping[str, ConfiguredResource]) -> Dict[str, ResourceSpec]:
     """Entries from ``[tool.memlint.resources]``: qualified name -> spec."""
-    specs: Dict[str, ResourceSpec] = {}
-    for name, value in resources.items():
-        if isinstance(value, str):
-            specs[name] = ResourceSpec(CONFIGURED_KIND, frozenset((value,)), verb=_verb_of([value]))
-            continue
-        table: Dict[str, Any] = _with_defaults({key: list(item) if isinstance(item, tuple) else item for key, item in value})
-        specs[name] = spec_of(parse_model(table, name, "config", require_name=False))
-    return specs
+    known = knowledge_for(resources)
+    return {name: known.resource_calls[name] for name in resources}
 
 
-def candidate_names(extra: Iterable[str] = ()) -> FrozenSet[str]:
-    """The last name of every resource-creating callable or method: a cheap first filter."""
-    known = knowledge()
+def candidate_names(extra: Iterable[str] = (), known: Optional[Knowledge] = None) -> FrozenSet[str]:
+    """The last name of every resource-creating callable or method of ``known`` (the
+    knowledge in use when not given) and of ``extra`` callables: a cheap first filter."""
+    known = known or in_use()
     names = {qualified.rsplit(".", 1)[-1] for qualified in known.resource_calls}
     names.update(qualified.rsplit(".", 1)[-1] for qualified in extra)
     names.update(known.method_acquisitions)
@@ -140,8 +130,12 @@ def resource_reference_markdown() -> str:
             released = _released_by(model)
         if model.only_when_keyword_true:
             released += f" (a resource only with `{model.only_when_keyword_true}=True`)"
-        if model.exit != "closes":
-            released += " (its own `with` does not close it)" if model.exit == "commits-only" else ""
+        if not released:
+            released = "only its own `with`"
+        if model.exit == "commits-only":
+            released += " (its own `with` does not close it)"
+        elif model.exit == "nothing" and not model.parts:
+            released += " (a `with` on it, if it has one, releases nothing)"
         # Models that read the same in the table share a row.
         rows.setdefault((model.kind, released, model.family), []).extend(creates)
     lines = ["| creates | what | released by (besides `with`) | family |", "|---|---|---|---|"]
@@ -157,21 +151,27 @@ def _released_by(model: Model) -> str:
 
 
 def model_of(spec: ResourceSpec) -> Model:
-    """The model a spec was built from (``KeyError`` for module-local and configured kinds)."""
-    return knowledge().models[spec.model]
+    """The model a spec was built from, in the knowledge in use (``KeyError`` for
+    module-local kinds)."""
+    return in_use().models[spec.model]
 
 
 __all__ = [
     "CONFIG_FIELDS",
+    "CONFIGURED_KIND",
     "ConfiguredResource",
     "Knowledge",
     "KnowledgeError",
     "Model",
     "ResourceSpec",
     "candidate_names",
+    "check_configured",
     "custom_specs",
     "knowledge",
     "knowledge_files",
+    "knowledge_for",
+    "knowledge_in_use",
+    "in_use",
     "model_of",
     "parse_configured",
     "resource_reference_markdown",

@@ -200,6 +200,12 @@ class Knowledge:
     inferred_not_from: FrozenSet[str] = frozenset()
     inferred_not_from_methods: FrozenSet[str] = frozenset()
     inferred_set_up_methods: FrozenSet[str] = frozenset()
+    # Models that methods are called on to acquire (a zip archive's ``.open()``).
+    receiver_models: Tuple[str, ...] = ()
+    # What the tables were built from, kept so that a configuration's own models can be
+    # added to them (``memlint.knowledge.overlay``).
+    model_list: Tuple[Model, ...] = ()
+    calls_document: Mapping[str, Any] = field(default_factory=dict)
     digest: str = ""
 
 
@@ -359,6 +365,9 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
                 continue
             methods.setdefault(method, []).append(MethodAcquisition(method, model.receiver, model.method_arguments, spec, model))
     knowledge.method_acquisitions = {name: tuple(found) for name, found in methods.items()}
+    knowledge.receiver_models = tuple(sorted({m.receiver for found in methods.values() for m in found} - set(RECEIVERS)))
+    knowledge.model_list = tuple(models)
+    knowledge.calls_document = calls
 
     def union(key: str) -> FrozenSet[str]:
         return frozenset(name for model in models for name in getattr(model, key))

@@ -22,7 +22,7 @@ from memlint.rules._words import with_article
 # "closed" -> "closes": the verb of a kind as "no method of `C` ..." needs it.
 _THIRD_PERSON = (
     ("closed", "closes"), ("removed", "removes"), ("waited for", "waits for"), ("shut down", "shuts down"),
-    ("released", "releases"), ("cleaned up", "cleans up"),
+    ("released", "releases"), ("cleaned up", "cleans up"), ("quit", "quits"), ("stopped", "stops"), ("killed", "kills"),
 )
 
 
