@@ -168,7 +168,8 @@ def _check_text(
     if tree is not None and prefilter and all(getattr(rule, "starts_from_resources", False) for rule in rules):
         from memlint.prefilter import tree_needs_analysis
 
-        if not tree_needs_analysis(tree, options.trigger_resources(), [rule.code for rule in rules]):
+        project_callables = [name for name, _summary in options.project_resources]
+        if not tree_needs_analysis(tree, options.resources, [rule.code for rule in rules], project_callables):
             return []
 
     import libcst as cst

@@ -7,7 +7,7 @@ it over) do not import each other.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, Mapping, Tuple
+from typing import Any, Mapping, Tuple
 
 
 @dataclass(frozen=True)
@@ -21,11 +21,3 @@ class RuleOptions:
     # Facts of the project index (``memlint.analysis.project_index``) for this one file:
     # (name as the file resolves it, summary) for what other modules of the project make.
     project_resources: Tuple[Tuple[str, str], ...] = ()
-
-    def trigger_resources(self) -> Mapping[str, Any]:
-        """The configured resources plus the project's, by name: what the prefilters look for."""
-        if not self.project_resources:
-            return self.resources
-        merged: Dict[str, Any] = dict(self.resources)
-        merged.update((name, "") for name, _summary in self.project_resources)
-        return merged

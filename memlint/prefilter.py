@@ -122,12 +122,14 @@ def needs_analysis(resources: Mapping[str, object], codes: Iterable[str] = ()) -
     return lambda data: search(data) is not None
 
 
-def tree_needs_analysis(tree: "ast.Module", resources: Mapping[str, object], codes: Iterable[str] = ()) -> bool:
+def tree_needs_analysis(tree: "ast.Module", resources: Mapping[str, object], codes: Iterable[str] = (),
+                        project_callables: Iterable[str] = ()) -> bool:
     """The second, finer stage, on the ``ast`` tree the engine has already built: the file
     must *call* something the analysis starts from, define ``__exit__``/``__aexit__`` or
     decorate a context manager (or, for the growth rules, make a container, decorate a
     cache or add a handler: ``growth_candidates``). Words in comments, strings and imports
-    no longer count; a file that passes only on those is spared its libcst parse."""
+    no longer count; a file that passes only on those is spared its libcst parse.
+    ``project_callables``: what the project index says other modules of the project make."""
     import ast
 
     codes = frozenset(codes)
@@ -139,7 +141,7 @@ def tree_needs_analysis(tree: "ast.Module", resources: Mapping[str, object], cod
     from memlint.knowledge import candidate_names, knowledge_for
 
     known = knowledge_for(resources)  # the shipped knowledge and the configuration's resources
-    candidates = candidate_names((), known)
+    candidates = candidate_names(project_callables, known)
     callables = set(candidates) - (known.conditional_names - _unconditional_names(known))
     keywords = known.condition_keywords
     for node in ast.walk(tree):

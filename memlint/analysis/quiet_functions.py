@@ -93,7 +93,7 @@ class QuietFunctions:
                 return False
             if (
                 isinstance(func, cst.Attribute)
-                and func.attr.value in (NON_RAISING_METHODS | LOGGING_METHODS)
+                and (func.attr.value in NON_RAISING_METHODS or func.attr.value in LOGGING_METHODS)
                 and isinstance(func.value, cst.Name)
                 and func.value.value in local
             ):
