@@ -1,6 +1,6 @@
 """How fast is memlint on a real code base? Run by hand, not part of the test suite.
 
-    python benchmarks/bench_speed.py [--repeat N] [--verify-prefilter] [--keep DIR]
+    python benchmarks/bench_speed.py [--repeat N] [--verify-prefilter] [--verify-regions] [--keep DIR]
 
 Builds a corpus from this interpreter's standard library (no network: every ``*.py`` under
 the stdlib folder except ``site-packages`` and the ``test`` package), then measures, in
@@ -16,7 +16,9 @@ one run and on the same files:
 Each figure is the median wall time and CPU time (of the whole process tree) of
 ``--repeat`` runs, each also given as a ratio to the floor, with the peak resident memory
 of the largest single process involved (the main process or any worker). ``--verify-prefilter`` also checks the whole corpus with the
-file-level prefilter off and reports whether the findings are identical.
+file-level prefilter off and reports whether the findings are identical; ``--verify-regions``
+does the same with region parsing off (libcst parsing whole files, ``memlint.regions``),
+over the corpus and the project's fixtures, comparing positions, messages and fixes.
 """
 
 from __future__ import annotations
@@ -147,6 +149,25 @@ def verify_prefilter(corpus: Path) -> str:
     return f"DIFFERENT: {len(set(off) - set(on))} lost, {len(set(on) - set(off))} extra"
 
 
+def verify_regions(paths: Sequence[str], select: Sequence[str] = ()) -> str:
+    """Check ``paths`` with region parsing on and off (in this process) and compare every
+    finding: position, code, message and fix."""
+    from memlint.api import check_files
+    from memlint.config import ConfigResolver, Overrides
+    from memlint.discovery import discover
+
+    resolver = ConfigResolver(Overrides(select=tuple(select)) if select else Overrides(), isolated=True)
+    files = discover(list(paths), resolver)
+    on = check_files(files, resolver, jobs=2, regions=True).findings
+    off = check_files(files, resolver, jobs=2, regions=False).findings
+    fixes = sum(1 for finding in on if finding.fix is not None)
+    if on == off:
+        return f"identical ({len(on)} findings, {fixes} with a fix, {len(files)} files)"
+    lost, extra = set(off) - set(on), set(on) - set(off)
+    sample = "; ".join(f"{f.path}:{f.line} {f.code}" for f in sorted(lost | extra, key=lambda f: (f.path, f.line))[:5])
+    return f"DIFFERENT: {len(lost)} lost, {len(extra)} extra ({sample})"
+
+
 def prefilter_share(corpus: Path) -> Tuple[int, int, int, int]:
     """(files, lines) the prefilter sends to libcst, and the totals."""
     from memlint.prefilter import needs_analysis
@@ -167,6 +188,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=1, help="runs per figure (the median is shown)")
     parser.add_argument("--verify-prefilter", action="store_true", help="also compare findings with the prefilter off")
+    parser.add_argument("--verify-regions", action="store_true",
+                        help="also compare findings with region parsing off (corpus and fixtures)")
+    parser.add_argument("--verify-only", action="store_true", help="skip the timings (with --verify-*)")
     parser.add_argument("--keep", metavar="DIR", help="work in DIR (an empty or absent folder) and keep it")
     options = parser.parse_args(argv)
 
@@ -198,6 +222,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         def run(command: Sequence[str], before_each=None) -> Dict[str, float]:
             return measure(command, work, options.repeat, env, before_each)
 
+        if options.verify_only:
+            report_verifications(options, corpus)
+            return 0
         rows: List[Tuple[str, Dict[str, float]]] = []
         floor = run([sys.executable, "-c", _FLOOR, str(corpus)])
         rows.append(("floor: libcst parse_module, 1 process", floor))
@@ -225,10 +252,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for label, figures in rows:
             print(f"{label:<44} {figures['wall']:>8.2f} {figures['wall'] / floor['wall']:>8.3f} "
                   f"{figures['cpu']:>8.2f} {figures['cpu'] / floor['cpu']:>8.3f} {figures['peak_mb']:>8.0f}")
-        if options.verify_prefilter:
-            print()
-            print(f"prefilter on vs off over the corpus: {verify_prefilter(corpus)}")
+        report_verifications(options, corpus)
     return 0
+
+
+def report_verifications(options: argparse.Namespace, corpus: Path) -> None:
+    if options.verify_prefilter:
+        print()
+        print(f"prefilter on vs off over the corpus: {verify_prefilter(corpus)}")
+    if options.verify_regions:
+        fixtures = Path(__file__).resolve().parent.parent / "fixtures"
+        print()
+        print(f"region parsing on vs off over the corpus: {verify_regions([str(corpus)])}")
+        # The default rules: with a growth rule selected a file is always parsed whole.
+        print(f"region parsing on vs off over the fixtures: {verify_regions([str(fixtures)])}")
 
 
 if __name__ == "__main__":

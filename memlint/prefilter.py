@@ -23,7 +23,7 @@ for Python source encodes ASCII names as ASCII bytes.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Callable, Dict, FrozenSet, Iterable, Mapping, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, FrozenSet, Iterable, List, Mapping, Tuple
 
 if TYPE_CHECKING:  # pragma: no cover
     import ast
@@ -123,37 +123,62 @@ def tree_needs_analysis(tree: "ast.Module", resources: Mapping[str, object], cod
     if GROWTH_CODES.intersection(codes) and growth_candidates(tree):
         return True
 
-    from memlint.knowledge import candidate_names
-
-    from memlint.knowledge import knowledge
+    from memlint.knowledge import candidate_names, knowledge
 
     known = knowledge()
-    callables = set(candidate_names(resources.keys())) - (known.conditional_names - _unconditional_names(known))
+    candidates = candidate_names(resources.keys())
+    callables = set(candidates) - (known.conditional_names - _unconditional_names(known))
     keywords = known.condition_keywords
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            for alias in node.names:
-                if alias.asname and alias.name.rsplit(".", 1)[-1] in candidate_names(resources.keys()):
-                    callables.add(alias.asname)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            func = node.func
-            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-            if name in callables:
+    verbs = known.inferred_release_verbs
+    called: set = set()
+    Call, Attribute, Name, FunctionDef, AsyncFunctionDef = ast.Call, ast.Attribute, ast.Name, ast.FunctionDef, ast.AsyncFunctionDef
+    for node in ast_nodes(tree):
+        kind = type(node)
+        if kind is Call:
+            func = node.func  # type: ignore[attr-defined]
+            if type(func) is Attribute:
+                called.add(func.attr)
+                if func.attr in verbs and type(func.value) is Name:
+                    return True
+            elif type(func) is Name:
+                called.add(func.id)
+            for keyword in node.keywords:  # type: ignore[attr-defined]
+                if keyword.arg in keywords and type(keyword.value) is ast.Constant and keyword.value.value is True:
+                    return True
+        elif kind is FunctionDef or kind is AsyncFunctionDef:
+            if node.name in CONTEXT_MANAGER_NAMES:  # type: ignore[attr-defined]
                 return True
-            if isinstance(func, ast.Attribute) and name in known.inferred_release_verbs and isinstance(func.value, ast.Name):
-                return True
-            if any(k.arg in keywords and isinstance(k.value, ast.Constant) and k.value.value is True for k in node.keywords):
-                return True
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            if node.name in CONTEXT_MANAGER_NAMES:
-                return True
-            for decorator in node.decorator_list:
-                target = decorator.func if isinstance(decorator, ast.Call) else decorator
-                name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+            for decorator in node.decorator_list:  # type: ignore[attr-defined]
+                target = decorator.func if isinstance(decorator, Call) else decorator
+                name = target.attr if isinstance(target, Attribute) else getattr(target, "id", "")
                 if name.endswith("contextmanager"):
                     return True
-    return False
+        elif kind is ast.Import or kind is ast.ImportFrom:
+            for alias in node.names:  # type: ignore[attr-defined]
+                if alias.asname and alias.name.rsplit(".", 1)[-1] in candidates:
+                    callables.add(alias.asname)
+    return not callables.isdisjoint(called)
+
+
+def ast_nodes(tree: "ast.AST") -> "List[ast.AST]":
+    """Every node under ``tree`` (itself included), depth first: ``ast.walk``'s nodes, in
+    a plain loop about twice as fast as its generators (this runs over whole files)."""
+    import ast
+
+    node_type = ast.AST
+    found = []
+    stack = [tree]
+    pop, push, extend, keep = stack.pop, stack.append, stack.extend, found.append
+    while stack:
+        node = pop()
+        keep(node)
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if type(value) is list:
+                extend([item for item in value if isinstance(item, node_type)])
+            elif isinstance(value, node_type):
+                push(value)
+    return found
 
 
 def growth_candidates(tree: "ast.Module") -> bool:
@@ -167,7 +192,7 @@ def growth_candidates(tree: "ast.Module") -> bool:
     makers = {n.rsplit(".", 1)[-1] for k in ("containers.dicts", "containers.lists", "containers.sets") for n in known[k]}
     caches = {n.rsplit(".", 1)[-1] for k in ("caches.unbounded", "caches.maxsize_bounded") for n in known[k]}
     adding = known["handlers.adding"]
-    for node in ast.walk(tree):
+    for node in ast_nodes(tree):
         if isinstance(node, ast.ImportFrom):
             caches.update(alias.asname for alias in node.names if alias.asname and alias.name in caches)
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):

@@ -1,0 +1,452 @@
+"""Parse with libcst only the statements that can hold a finding.
+
+The resource analysis starts from a few kinds of place (``memlint.prefilter.trigger_names``:
+the knowledge's resource-creating callables, release verbs, context-manager words, and
+``[tool.memlint.resources]``). A statement whose code names none of them, and that no such
+place depends on, cannot change a finding. ``ast`` (already run to validate the file, in
+C) says where each top-level statement, and each statement of a top-level class body,
+starts and ends; the ones left out are replaced by empty lines (a class left with no
+statement gets a ``pass``), so libcst parses a text with the file's lines and columns and
+every position found in it is already the file's.
+
+A *unit* is a top-level statement, a top-level class's header, or one statement of its
+body. Which units are kept is decided on names, never on a list of constructs, so that a
+new stage or a new knowledge entry is followed without change here:
+
+- seeds: a unit whose code names a trigger (an identifier, not a word in a string or a
+  comment), a name that an import binds to one (``import sqlite3 as db``, ``from sqlite3
+  import connect``), or registers a value on ``self`` (``analysis.facts.MAY_REGISTER``);
+- what seeds make: a unit naming a function or class a seed defines (a module-local
+  factory, a resource class), or a name or attribute a seed's acquiring statement binds
+  (``self._sock = socket.socket()``: every method using ``_sock``), is a seed too, to a
+  fixed point;
+- what kept units read: a unit defining a name or attribute that a kept unit mentions (a
+  helper it calls, a base class, a constant), transitively;
+- module context: the docstrings, and every top-level statement up to the last top-level
+  import (the fixer places ``import contextlib`` among them).
+
+The whole file is parsed for the growth rules (their containers are module-wide), after a
+star import from a trigger module, and when most of the file is kept anyway.
+``benchmarks/bench_speed.py --verify-regions`` and ``tests/test_regions.py`` check that
+findings and fixes are the same either way.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import re
+from typing import Callable, Dict, FrozenSet, Iterable, List, Mapping, NamedTuple, Optional, Set, Tuple
+
+from memlint.prefilter import ast_nodes
+
+# Lines as ``ast`` and libcst count them: only \r\n, \r and \n end a line (str.splitlines
+# also splits on form feeds and other separators that real files contain).
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+_ENDING = re.compile(r"(?:\r\n|\r|\n)\Z")
+# Below this share of lines left out, the second tokenizer pass costs more than it saves.
+MIN_SHARE_LEFT_OUT = 0.1
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_BINDING = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.NamedExpr)
+
+
+class Selected(NamedTuple):
+    """What libcst parses instead of the file."""
+
+    text: str  # the file with the statements that cannot matter blanked
+    tree: ast.Module  # the ``ast`` statements kept (the file's line numbers)
+    indent: Optional[str]  # the file's first indentation, as libcst would detect it
+
+
+class _Unit:
+    """Statements sharing lines (``a = 1; b = 2``), or a class header."""
+
+    __slots__ = ("statements", "first", "last", "names", "defines", "makes", "context", "owner", "header", "bindings", "reads", "module_level")
+
+    def __init__(self, statement: ast.stmt, first: int, owner: Optional["_Unit"] = None) -> None:
+        self.statements: List[ast.stmt] = [statement]
+        self.first = first
+        self.last: int = statement.end_lineno or statement.lineno
+        self.names: Set[str] = set()  # identifiers its code mentions
+        self.defines: Set[str] = set()  # names and attributes it binds
+        self.makes: Set[str] = set()  # what a seed hands on: definitions, acquiring bindings
+        self.context = False
+        self.owner = owner  # the class header of a class member
+        self.header = False
+        self.bindings: List[ast.AST] = []  # its assignments, ``with ... as``, ``for`` targets
+        self.reads: Set[str] = set()  # names it takes from elsewhere (not its own locals)
+        self.module_level: Optional[Set[str]] = None  # a function's globals; None: not a function
+
+
+def split_lines(text: str) -> List[str]:
+    return _LINE.findall(text)
+
+
+def _first_line(statement: ast.stmt) -> int:
+    decorators = getattr(statement, "decorator_list", None)
+    return min([statement.lineno] + [d.lineno for d in decorators]) if decorators else statement.lineno
+
+
+def _group(statements: Iterable[ast.stmt], owner: Optional[_Unit] = None) -> List[_Unit]:
+    units: List[_Unit] = []
+    for statement in statements:
+        first = _first_line(statement)
+        if units and first <= units[-1].last:
+            units[-1].statements.append(statement)
+            units[-1].last = max(units[-1].last, statement.end_lineno or statement.lineno)
+        else:
+            units.append(_Unit(statement, first, owner))
+    return units
+
+
+def _split_classes(tree: ast.Module) -> List[_Unit]:
+    """Top-level units, each top-level class (alone on its lines, body on lines of its
+    own) as a header unit followed by its members' units."""
+    units: List[_Unit] = []
+    for unit in _group(tree.body):
+        statement = unit.statements[0]
+        if len(unit.statements) == 1 and isinstance(statement, ast.ClassDef) and statement.body[0].lineno > statement.lineno:
+            unit.header = True
+            members = _group(statement.body, unit)
+            unit.last = members[0].first - 1
+            units.append(unit)
+            units.extend(members)
+        else:
+            units.append(unit)
+    return units
+
+
+def _describe(unit: _Unit, triggers: FrozenSet[str]) -> bool:
+    """Fill the unit's names, reads, definitions and what it makes; True for a seed.
+
+    In a function, a name it binds is its own (not a module name) unless declared global:
+    such a name is neither a definition of the module nor read from one."""
+    names = unit.names
+    defines = unit.defines
+    statement = unit.statements[0]
+    function = len(unit.statements) == 1 and isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))
+    if unit.header:
+        assert isinstance(statement, ast.ClassDef)
+        roots: List[ast.AST] = [*statement.bases, *statement.keywords, *statement.decorator_list]
+        defines.add(statement.name)
+        unit.makes.add(statement.name)
+    else:
+        roots = list(unit.statements)
+    local: Set[str] = set()
+    declared: Set[str] = set()
+    binding: List[ast.AST] = []
+    for root in roots:
+        for node in ast_nodes(root):
+            kind = type(node)
+            if kind is ast.Name:
+                names.add(node.id)  # type: ignore[attr-defined]
+                if type(node.ctx) is not ast.Load:  # type: ignore[attr-defined]
+                    local.add(node.id)  # type: ignore[attr-defined]
+            elif kind is ast.Attribute:
+                names.add(node.attr)  # type: ignore[attr-defined]
+                if type(node.ctx) is not ast.Load:  # type: ignore[attr-defined]
+                    defines.add(node.attr)  # type: ignore[attr-defined]
+            elif kind in _DEFINITIONS:
+                names.add(node.name)  # type: ignore[attr-defined]
+                local.add(node.name)  # type: ignore[attr-defined]
+            elif kind is ast.arg:
+                names.add(node.arg)  # type: ignore[attr-defined]
+                local.add(node.arg)  # type: ignore[attr-defined]
+            elif kind is ast.keyword:
+                if node.arg:  # type: ignore[attr-defined]
+                    names.add(node.arg)  # type: ignore[attr-defined]
+            elif kind is ast.alias:
+                bound = (node.asname or node.name).split(".", 1)[0]  # type: ignore[attr-defined]
+                names.add(bound)
+                names.update(node.name.split("."))  # type: ignore[attr-defined]
+                local.add(bound)
+            elif kind is ast.ImportFrom:
+                names.update((node.module or "").split("."))  # type: ignore[attr-defined]
+            elif kind is ast.Global or kind is ast.Nonlocal:
+                declared.update(node.names)  # type: ignore[attr-defined]
+            elif kind in _BINDING:
+                binding.append(node)
+    if function:
+        local.discard(statement.name)
+        defines.add(statement.name)
+        defines |= declared
+        unit.reads = names - (local - declared)
+        unit.module_level = declared
+    else:
+        defines |= local
+        unit.reads = names
+        unit.module_level = None
+    unit.bindings = binding
+    seed = not triggers.isdisjoint(names)
+    if seed:
+        _hand_on(unit, triggers)
+    return seed
+
+
+def _hand_on(unit: _Unit, wanted: Iterable[str]) -> None:
+    """What a seed hands on: its own definitions (a member's, unless a dunder), and what
+    its statements naming ``wanted`` bind beyond themselves: attributes
+    (``self._sock = socket.socket()``: every user of ``_sock``) and module names."""
+    wanted = set(wanted)
+    for statement in unit.statements:
+        if isinstance(statement, _DEFINITIONS) and not (unit.owner is not None and statement.name.startswith("__")):
+            unit.makes.add(statement.name)
+    for node in unit.bindings:
+        if not wanted.isdisjoint(_identifiers(node)):
+            unit.makes |= _targets(node, unit.module_level)
+
+
+def _identifiers(node: ast.AST) -> Set[str]:
+    found: Set[str] = set()
+    for child in ast_nodes(node):
+        if isinstance(child, ast.Name):
+            found.add(child.id)
+        elif isinstance(child, ast.Attribute):
+            found.add(child.attr)
+    return found
+
+
+def _targets(node: ast.AST, module_level: Optional[Set[str]]) -> Set[str]:
+    """The attributes and module names a binding binds (``None``: every name is the
+    module's; else only those listed, the function's globals)."""
+    if isinstance(node, ast.Assign):
+        pending: List[ast.AST] = list(node.targets)
+    elif isinstance(node, (ast.With, ast.AsyncWith)):
+        pending = [item.optional_vars for item in node.items if item.optional_vars is not None]
+    else:
+        pending = [node.target]  # type: ignore[attr-defined]
+    found: Set[str] = set()
+    while pending:
+        target = pending.pop()
+        if isinstance(target, ast.Name):
+            if module_level is None or target.id in module_level:
+                found.add(target.id)
+        elif isinstance(target, ast.Attribute):
+            found.add(target.attr)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            pending.extend(target.elts)
+        elif isinstance(target, (ast.Starred, ast.Subscript)):
+            pending.append(target.value)
+    return found
+
+
+def _import_triggers(tree: ast.Module, search: Callable[[bytes], object]) -> Optional[Tuple[Set[str], int]]:
+    """Local names that imports bind to a trigger, and the index of the last top-level
+    statement holding an import; None after ``from <trigger module> import *``."""
+    bound: Set[str] = set()
+    last = -1
+    for index, statement in enumerate(tree.body):
+        for node in ast_nodes(statement) if not isinstance(statement, _DEFINITIONS) else ():
+            if not isinstance(node, (ast.Import, ast.ImportFrom)):
+                continue
+            last = index
+            module = (node.module or "") if isinstance(node, ast.ImportFrom) else ""
+            for alias in node.names:
+                if alias.name == "*":
+                    if search(module.replace(".", " ").encode("ascii", "replace")):
+                        return None
+                    continue
+                spelled = f"{module} {alias.name}".replace(".", " ").encode("ascii", "replace")
+                if search(spelled):
+                    bound.add((alias.asname or alias.name).split(".", 1)[0])
+    return bound, last
+
+
+def kept_units(tree: ast.Module, lines: List[str], triggers: FrozenSet[str], search: Callable[[bytes], object]) -> Optional[List[_Unit]]:
+    """Every unit of the file, with ``context`` set on those to parse; None for the whole file."""
+    imported = _import_triggers(tree, search)
+    if imported is None:
+        return None
+    bound, last_import = imported
+    triggers = triggers | bound
+    units = _split_classes(tree)
+    last_import_line = _first_line(tree.body[last_import]) if last_import >= 0 else 0
+    starting: Set[int] = set()
+    for index, unit in enumerate(units):
+        seed = _describe(unit, triggers)
+        if not seed and _MAY_REGISTER is not None and unit.owner is not None:
+            text = "".join(lines[unit.first - 1 : unit.last]).encode("utf-8", "surrogatepass")
+            seed = _MAY_REGISTER.search(text) is not None
+        if seed:
+            starting.add(index)
+        first = unit.statements[0]
+        docstring = (
+            isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str)
+        )
+        unit.context = (unit.owner is None and unit.first <= last_import_line) or (docstring and index == 0)
+    family = _families(units)
+    # Who mentions and who defines a name: a top-level unit's names are the module's; a
+    # member's are its class family's (the class and the module's classes it derives from
+    # or that derive from it), where ``self.name`` finds them.
+    users: Dict[Tuple[Optional[int], str], List[int]] = {}
+    definers: Dict[Tuple[Optional[int], str], List[int]] = {}
+    for index, unit in enumerate(units):
+        scope = family.get(id(unit.owner)) if unit.owner is not None else None
+        for name in unit.names:
+            users.setdefault((None, name), []).append(index)
+            if scope is not None:
+                users.setdefault((scope, name), []).append(index)
+        for name in unit.defines:
+            definers.setdefault((scope, name), []).append(index)
+
+    def scope_of(unit: _Unit) -> Optional[int]:
+        return family.get(id(unit.owner)) if unit.owner is not None else None
+
+    # Seeds, and whatever names what a seed makes, to a fixed point.
+    pending = list(starting)
+    while pending:
+        unit = units[pending.pop()]
+        scope = scope_of(unit)
+        for name in list(unit.makes):
+            for other in users.get((scope, name), ()):
+                if other not in starting:
+                    starting.add(other)
+                    pending.append(other)
+                    _hand_on(units[other], triggers | {name})
+    for index in list(starting):  # a class whose header is a seed (a resource's subclass) is kept whole
+        if units[index].header:
+            starting.update(other for other, unit in enumerate(units) if unit.owner is units[index])
+    # Then what those read: the units defining a name they mention, transitively (a
+    # member's class header with it).
+    header_index = {id(unit): index for index, unit in enumerate(units) if unit.header}
+    kept = set(starting)
+    pending = list(starting)
+    while pending:
+        unit = units[pending.pop()]
+        scope = scope_of(unit)
+        wanted: List[int] = []
+        if unit.owner is not None:
+            wanted.append(header_index[id(unit.owner)])
+        for name in unit.reads:
+            wanted.extend(definers.get((None, name), ()))
+            if scope is not None:
+                wanted.extend(definers.get((scope, name), ()))
+        for other in wanted:
+            if other not in kept:
+                kept.add(other)
+                pending.append(other)
+    for index in kept:
+        units[index].context = True
+    for unit in units:  # a member kept keeps its class's header, and a class's docstring
+        if unit.context and unit.owner is not None:
+            unit.owner.context = True
+    for unit in units:  # a kept class keeps its docstring
+        if unit.owner is not None and unit.owner.context and not unit.context:
+            first = unit.statements[0]
+            owner = unit.owner.statements[0]
+            if first is owner.body[0] and isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):  # type: ignore[attr-defined]
+                unit.context = True
+    return units
+
+
+def _families(units: List[_Unit]) -> Dict[int, int]:
+    """``id(class header) ->`` its family: classes of the module joined by inheritance."""
+    headers = [unit for unit in units if unit.header]
+    by_name = {unit.statements[0].name: position for position, unit in enumerate(headers)}  # type: ignore[attr-defined]
+    parent = list(range(len(headers)))
+
+    def root(position: int) -> int:
+        while parent[position] != position:
+            parent[position] = parent[parent[position]]
+            position = parent[position]
+        return position
+
+    for position, unit in enumerate(headers):
+        for name in unit.names:
+            base = by_name.get(name)
+            if base is not None:
+                parent[root(position)] = root(base)
+    return {id(unit): root(position) for position, unit in enumerate(headers)}
+
+
+def region_source(text: str, tree: ast.Module, resources: Mapping[str, object]) -> Optional[Selected]:
+    """The part of the file worth parsing, or None to parse the whole file."""
+    if not tree.body:
+        return None
+    lines = split_lines(text)
+    triggers, search = _triggers(resources)
+    units = kept_units(tree, lines, triggers, search)
+    if units is None:
+        return None
+    left_out = sum(unit.last - unit.first + 1 for unit in units if not unit.context)
+    if left_out < MIN_SHARE_LEFT_OUT * max(len(lines), 1):
+        return None
+    blanked = list(lines)
+    body: List[ast.stmt] = []
+    members: Dict[int, List[ast.stmt]] = {}
+    for unit in units:
+        if unit.context:
+            if unit.owner is None:
+                body.extend(unit.statements)
+            else:
+                members.setdefault(id(unit.owner), []).extend(unit.statements)
+            continue
+        for number in range(unit.first, unit.last + 1):
+            ending = _ENDING.search(lines[number - 1])
+            blanked[number - 1] = ending.group(0) if ending else ""
+    for unit in units:
+        if unit.header and unit.context:
+            statement = unit.statements[0]
+            assert isinstance(statement, ast.ClassDef)
+            kept_members = members.get(id(unit))
+            if not kept_members:
+                # An empty class body is not Python: the first member's line holds a pass.
+                first = statement.body[0]
+                line = _first_line(first)
+                ending = _ENDING.search(lines[line - 1])
+                indent = lines[line - 1][: first.col_offset]
+                blanked[line - 1] = indent + "pass" + (ending.group(0) if ending else "")
+                stand_in = ast.Pass(lineno=line, col_offset=first.col_offset, end_lineno=line, end_col_offset=first.col_offset + 4)
+                kept_members = [stand_in]
+            if len(kept_members) != len(statement.body):
+                shallow = copy.copy(statement)
+                shallow.body = kept_members
+                body[body.index(statement)] = shallow
+    return Selected("".join(blanked), ast.Module(body=body, type_ignores=tree.type_ignores), file_indent(tree, lines))
+
+
+def file_indent(tree: ast.Module, lines: List[str]) -> Optional[str]:
+    """The indentation of the file's first indented block (libcst's first INDENT token):
+    the first block, in file order, whose first statement starts its own line."""
+    pending: List[ast.stmt] = list(reversed(tree.body))
+    while pending:
+        statement = pending.pop()
+        blocks: List[List[ast.stmt]] = []
+        for name in ("body", "handlers", "orelse", "finalbody", "cases"):
+            value = getattr(statement, name, None)
+            if not value:
+                continue
+            if isinstance(value[0], ast.stmt):
+                blocks.append(value)
+            else:  # except handlers, match cases: each holds a block
+                blocks.extend(getattr(child, "body", []) for child in value)
+        inner: List[ast.stmt] = []
+        for block in blocks:
+            if not block:
+                continue
+            first = block[0]
+            prefix = lines[first.lineno - 1][: first.col_offset]
+            if prefix and not prefix.strip(" \t\f"):
+                return prefix.replace("\f", "")
+            inner.append(first)  # ``elif`` (an ``If`` in ``orelse``) or ``if x: y``
+        pending.extend(reversed(inner))
+    return None
+
+
+_MAY_REGISTER: Optional["re.Pattern[bytes]"] = None
+_TRIGGERS: Dict[Tuple[Tuple[str, object], ...], Tuple[FrozenSet[str], Callable[[bytes], object]]] = {}
+
+
+def _triggers(resources: Mapping[str, object]) -> Tuple[FrozenSet[str], Callable[[bytes], object]]:
+    """The words of the file-level prefilter (``trigger_names``), as a set and a search."""
+    global _MAY_REGISTER
+    key = tuple(sorted(resources.items()))
+    found = _TRIGGERS.get(key)
+    if found is None:
+        from memlint.analysis.facts import MAY_REGISTER
+        from memlint.prefilter import trigger_names, word_pattern
+
+        _MAY_REGISTER = MAY_REGISTER
+        names = trigger_names(resources)
+        found = _TRIGGERS[key] = (names, word_pattern(names).search)
+    return found

@@ -1,0 +1,115 @@
+"""Parsing only the statements that can hold a finding (memlint.regions) must never
+change a result: the fixtures give the same findings, positions and fixes either way."""
+
+from __future__ import annotations
+
+import ast
+
+from memlint.api import check_files
+from memlint.config import ConfigResolver
+from memlint.discovery import discover
+from memlint.regions import region_source, split_lines
+
+from conftest import REPO_ROOT
+
+
+def _findings(paths, regions, monkeypatch):
+    monkeypatch.chdir(REPO_ROOT)
+    resolver = ConfigResolver(isolated=True)
+    files = discover(paths, resolver)
+    assert files, paths
+    return check_files(files, resolver, regions=regions)
+
+
+def test_fixtures_give_the_same_findings_and_fixes_with_and_without_regions(monkeypatch):
+    on = _findings(["fixtures"], True, monkeypatch)
+    off = _findings(["fixtures"], False, monkeypatch)
+    assert [f.fix for f in on.findings] == [f.fix for f in off.findings]
+    assert on.findings == off.findings
+    assert {finding.code for finding in on.findings} >= {"MEM001", "MEM003", "MEM004"}
+
+
+SAMPLE = '''"""A module."""
+import sqlite3 as db
+from os import path
+
+
+def unrelated(x):
+    return [x * 2 for _ in range(3)]
+
+
+def make_conn(name):
+    return db.connect(name)
+
+
+def uses_factory():
+    conn = make_conn("a")
+    conn.execute("select 1")
+
+
+def helper(value):
+    return value + 1
+
+
+def leaks():
+    conn = db.connect(helper(1))
+    conn.execute("x")
+
+
+class Plain:
+    def method(self):
+        return 1
+
+
+class Owner:
+    """Keeps a socket."""
+
+    def __init__(self):
+        self.sock = db.connect("x")
+
+    def use(self):
+        return self.sock.execute("y")
+
+    def other(self):
+        return 2
+'''
+
+
+def _kept_names(source):
+    selected = region_source(source, ast.parse(source), {})
+    assert selected is not None
+    assert len(split_lines(selected.text)) == len(split_lines(source))
+    kept = set()
+    for node in ast.walk(ast.parse(selected.text)):
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            kept.add(node.name)
+    return selected, kept
+
+
+def test_only_the_statements_that_can_matter_are_parsed():
+    selected, kept = _kept_names(SAMPLE)
+    # seeds (a trigger named in code), users of a local factory, what a kept one reads,
+    # and in a kept class the members using an attribute bound from a resource
+    assert kept == {"make_conn", "uses_factory", "helper", "leaks", "Owner", "__init__", "use"}
+    # every kept line is the file's own line, at the same place
+    for kept_line, line in zip(split_lines(selected.text), split_lines(SAMPLE)):
+        assert kept_line in (line, "\n")
+
+
+def test_a_class_with_nothing_kept_but_its_name_gets_a_pass():
+    source = "import socket\n\nclass Base:\n    def m(self):\n        return 1\n\ndef f():\n    s = socket.socket()\n    return Base()\n"
+    selected, kept = _kept_names(source)
+    assert "Base" in kept and "m" not in kept
+    assert "    pass\n" in selected.text
+
+
+def test_a_star_import_from_a_trigger_module_parses_the_whole_file():
+    source = "from sqlite3 import *\n\ndef f():\n    return 1\n\n" + "def g():\n    c = connect('x')\n" * 3
+    assert region_source(source, ast.parse(source), {}) is None
+
+
+def test_form_feeds_and_crlf_keep_the_lines_of_the_file():
+    source = "import os\r\n\x0c\r\ndef f():\r\n    return 1\r\n\r\ndef g():\r\n    return open('x')\r\n" + "def h():\r\n    pass\r\n" * 4
+    selected, kept = _kept_names(source)
+    assert kept == {"g"}
+    assert selected.text.count("\r\n") == source.count("\r\n")
