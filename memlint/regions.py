@@ -46,6 +46,9 @@ _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 _ENDING = re.compile(r"(?:\r\n|\r|\n)\Z")
 # Below this share of lines left out, the second tokenizer pass costs more than it saves.
 MIN_SHARE_LEFT_OUT = 0.1
+# Names the fixer looks for anywhere in the module: where ``contextlib`` means something
+# else, it will not spell ``contextlib.closing`` (``fixes.context.closing_reference``).
+_FIXER_READS = frozenset({"contextlib"})
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _BINDING = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.NamedExpr)
 
@@ -61,7 +64,7 @@ class Selected(NamedTuple):
 class _Unit:
     """Statements sharing lines (``a = 1; b = 2``), or a class header."""
 
-    __slots__ = ("statements", "first", "last", "names", "defines", "makes", "context", "owner", "header", "bindings", "reads", "module_level")
+    __slots__ = ("statements", "first", "last", "names", "defines", "makes", "context", "owner", "header", "bindings", "reads", "module_level", "returns")
 
     def __init__(self, statement: ast.stmt, first: int, owner: Optional["_Unit"] = None) -> None:
         self.statements: List[ast.stmt] = [statement]
@@ -76,6 +79,7 @@ class _Unit:
         self.bindings: List[ast.AST] = []  # its assignments, ``with ... as``, ``for`` targets
         self.reads: Set[str] = set()  # names it takes from elsewhere (not its own locals)
         self.module_level: Optional[Set[str]] = None  # a function's globals; None: not a function
+        self.returns: List[ast.AST] = []  # the values it returns or yields
 
 
 def split_lines(text: str) -> List[str]:
@@ -116,11 +120,18 @@ def _split_classes(tree: ast.Module) -> List[_Unit]:
     return units
 
 
-def _describe(unit: _Unit, triggers: FrozenSet[str]) -> bool:
+def _describe(unit: _Unit, triggers: FrozenSet[str], conditions: FrozenSet[str], top_aliases: Dict[str, str]) -> bool:
     """Fill the unit's names, reads, definitions and what it makes; True for a seed.
 
-    In a function, a name it binds is its own (not a module name) unless declared global:
-    such a name is neither a definition of the module nor read from one."""
+    Names are every identifier of the code (the analysis counts a parameter or keyword
+    named like a global as a use of it); a seed names a trigger as a variable, attribute,
+    definition or import, not as a parameter or a keyword argument (``print(x, file=f)``),
+    except the keywords on which an acquisition depends (``conditions``: ``stream=True``).
+    In a function, a name it binds is its own unless declared global: neither a definition
+    of the module nor read from one; but the classes it defines and the names its imports
+    bind differently from the module's own imports are the module's (the analysis keeps
+    one table of each for the whole module). Attributes are not definitions: the units
+    that bind one from a resource hand it on (``_hand_on``)."""
     names = unit.names
     defines = unit.defines
     statement = unit.statements[0]
@@ -134,6 +145,9 @@ def _describe(unit: _Unit, triggers: FrozenSet[str]) -> bool:
         roots = list(unit.statements)
     local: Set[str] = set()
     declared: Set[str] = set()
+    spelled: Set[str] = set()  # parameter and keyword names: names, but never seeds
+    sure: Set[str] = set()  # attributes, definitions, imports: seeds whatever the scope
+    loaded: Set[str] = set()  # names read: seeds unless the function binds them itself
     binding: List[ast.AST] = []
     for root in roots:
         for node in ast_nodes(root):
@@ -142,30 +156,41 @@ def _describe(unit: _Unit, triggers: FrozenSet[str]) -> bool:
                 names.add(node.id)  # type: ignore[attr-defined]
                 if type(node.ctx) is not ast.Load:  # type: ignore[attr-defined]
                     local.add(node.id)  # type: ignore[attr-defined]
+                else:
+                    loaded.add(node.id)  # type: ignore[attr-defined]
             elif kind is ast.Attribute:
                 names.add(node.attr)  # type: ignore[attr-defined]
-                if type(node.ctx) is not ast.Load:  # type: ignore[attr-defined]
-                    defines.add(node.attr)  # type: ignore[attr-defined]
+                sure.add(node.attr)  # type: ignore[attr-defined]
             elif kind in _DEFINITIONS:
                 names.add(node.name)  # type: ignore[attr-defined]
+                sure.add(node.name)  # type: ignore[attr-defined]
                 local.add(node.name)  # type: ignore[attr-defined]
+                if kind is ast.ClassDef:
+                    defines.add(node.name)  # type: ignore[attr-defined]
             elif kind is ast.arg:
-                names.add(node.arg)  # type: ignore[attr-defined]
+                spelled.add(node.arg)  # type: ignore[attr-defined]
                 local.add(node.arg)  # type: ignore[attr-defined]
             elif kind is ast.keyword:
                 if node.arg:  # type: ignore[attr-defined]
-                    names.add(node.arg)  # type: ignore[attr-defined]
+                    (sure if node.arg in conditions else spelled).add(node.arg)  # type: ignore[attr-defined]
             elif kind is ast.alias:
                 bound = (node.asname or node.name).split(".", 1)[0]  # type: ignore[attr-defined]
                 names.add(bound)
-                names.update(node.name.split("."))  # type: ignore[attr-defined]
+                sure.add(bound)
+                sure.update(node.name.split("."))  # type: ignore[attr-defined]
                 local.add(bound)
+                if top_aliases.get(bound) != node.name:  # type: ignore[attr-defined]
+                    defines.add(bound)
             elif kind is ast.ImportFrom:
-                names.update((node.module or "").split("."))  # type: ignore[attr-defined]
+                sure.update((node.module or "").split("."))  # type: ignore[attr-defined]
             elif kind is ast.Global or kind is ast.Nonlocal:
                 declared.update(node.names)  # type: ignore[attr-defined]
             elif kind in _BINDING:
                 binding.append(node)
+            elif kind is ast.Yield or kind is ast.YieldFrom or kind is ast.Return:
+                if node.value is not None:  # type: ignore[attr-defined]
+                    unit.returns.append(node.value)  # type: ignore[attr-defined]
+    names |= spelled | sure
     if function:
         local.discard(statement.name)
         defines.add(statement.name)
@@ -177,23 +202,64 @@ def _describe(unit: _Unit, triggers: FrozenSet[str]) -> bool:
         unit.reads = names
         unit.module_level = None
     unit.bindings = binding
-    seed = not triggers.isdisjoint(names)
+    # A name the function binds itself (``file = sys.stdout``) is not the trigger's.
+    seed = not (triggers.isdisjoint(sure) and triggers.isdisjoint(loaded - (local - declared) if function else loaded))
     if seed:
         _hand_on(unit, triggers)
     return seed
 
 
+def _is_docstring(statement: ast.stmt) -> bool:
+    return isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) and isinstance(statement.value.value, str)
+
+
 def _hand_on(unit: _Unit, wanted: Iterable[str]) -> None:
-    """What a seed hands on: its own definitions (a member's, unless a dunder), and what
-    its statements naming ``wanted`` bind beyond themselves: attributes
-    (``self._sock = socket.socket()``: every user of ``_sock``) and module names."""
+    """What a seed hands on: its classes, its functions that return or yield what a call of
+    ``wanted`` made (factories, maybe; not a member's dunder), and what its statements
+    naming ``wanted`` bind beyond themselves: attributes (``self._sock =
+    socket.socket()``: every user of ``_sock``) and module names."""
     wanted = set(wanted)
-    for statement in unit.statements:
-        if isinstance(statement, _DEFINITIONS) and not (unit.owner is not None and statement.name.startswith("__")):
-            unit.makes.add(statement.name)
+    made: Set[str] = set()  # local names bound to such a call: ``s = socket.socket()``
     for node in unit.bindings:
         if not wanted.isdisjoint(_identifiers(node)):
             unit.makes |= _targets(node, unit.module_level)
+            if isinstance(node, ast.Assign) and _made_by(node.value, wanted, made):
+                made |= _targets(node, None)
+    hands_out = any(_made_by(value, wanted, made) for value in unit.returns)
+    for statement in unit.statements:
+        if isinstance(statement, ast.ClassDef) or (
+            isinstance(statement, _DEFINITIONS)
+            and hands_out
+            and not (unit.owner is not None and statement.name.startswith("__"))
+        ):
+            unit.makes.add(statement.name)
+
+
+def _made_by(value: ast.AST, wanted: Set[str], made: Set[str]) -> bool:
+    """Whether ``value`` is what a call of ``wanted`` returned (directly, by a name bound
+    to it, in a tuple or a conditional expression), as a factory returns it."""
+    pending = [value]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.Await):
+            pending.append(node.value)
+        elif isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            if name in wanted:
+                return True
+            pending.append(func)  # ``make().connect()``, ``closing(make())``
+            pending.extend(node.args)
+        elif isinstance(node, ast.Name):
+            if node.id in made or node.id in wanted:
+                return True
+        elif isinstance(node, (ast.Tuple, ast.List)):
+            pending.extend(node.elts)
+        elif isinstance(node, ast.IfExp):
+            pending.extend((node.body, node.orelse))
+        elif isinstance(node, (ast.Attribute, ast.Lambda)):
+            pending.append(node.value if isinstance(node, ast.Attribute) else node.body)
+    return False
 
 
 def _identifiers(node: ast.AST) -> Set[str]:
@@ -230,79 +296,91 @@ def _targets(node: ast.AST, module_level: Optional[Set[str]]) -> Set[str]:
     return found
 
 
-def _import_triggers(tree: ast.Module, search: Callable[[bytes], object]) -> Optional[Tuple[Set[str], int]]:
-    """Local names that imports bind to a trigger, and the index of the last top-level
-    statement holding an import; None after ``from <trigger module> import *``."""
-    bound: Set[str] = set()
-    last = -1
+class _Imports(NamedTuple):
+    triggers: Set[str]  # local names bound to a trigger (``import sqlite3 as db``)
+    aliases: Dict[str, str]  # local name -> imported name, for the top-level imports
+    holding: Set[int]  # indexes of the top-level statements holding an import
+
+
+def _top_imports(tree: ast.Module, search: Callable[[bytes], object]) -> Optional[_Imports]:
+    """What the module-level imports bind; None after ``from <trigger module> import *``."""
+    found = _Imports(set(), {}, set())
     for index, statement in enumerate(tree.body):
-        for node in ast_nodes(statement) if not isinstance(statement, _DEFINITIONS) else ():
+        if isinstance(statement, _DEFINITIONS):
+            continue
+        for node in ast_nodes(statement):
             if not isinstance(node, (ast.Import, ast.ImportFrom)):
                 continue
-            last = index
+            found.holding.add(index)
             module = (node.module or "") if isinstance(node, ast.ImportFrom) else ""
             for alias in node.names:
                 if alias.name == "*":
                     if search(module.replace(".", " ").encode("ascii", "replace")):
                         return None
                     continue
+                bound = (alias.asname or alias.name).split(".", 1)[0]
+                # The same name bound twice is not one binding: the later ones count.
+                found.aliases[bound] = alias.name if bound not in found.aliases else "?"
                 spelled = f"{module} {alias.name}".replace(".", " ").encode("ascii", "replace")
                 if search(spelled):
-                    bound.add((alias.asname or alias.name).split(".", 1)[0])
-    return bound, last
+                    found.triggers.add(bound)
+    return found
 
 
-def kept_units(tree: ast.Module, lines: List[str], triggers: FrozenSet[str], search: Callable[[bytes], object]) -> Optional[List[_Unit]]:
+def kept_units(
+    tree: ast.Module, lines: List[str], triggers: FrozenSet[str], search: Callable[[bytes], object]
+) -> Optional[List[_Unit]]:
     """Every unit of the file, with ``context`` set on those to parse; None for the whole file."""
-    imported = _import_triggers(tree, search)
+    imported = _top_imports(tree, search)
     if imported is None:
         return None
-    bound, last_import = imported
-    triggers = triggers | bound
+    conditions = _conditions()
+    triggers = triggers | imported.triggers
     units = _split_classes(tree)
-    last_import_line = _first_line(tree.body[last_import]) if last_import >= 0 else 0
+    # The fixer reads the leading docstring and imports, and the statement that ends them.
+    context_lines: Set[int] = set()
+    for index, statement in enumerate(tree.body):
+        context_lines.add(_first_line(statement))
+        if index not in imported.holding and not (index == 0 and _is_docstring(statement)):
+            break
+    context_lines.update(_first_line(tree.body[index]) for index in imported.holding)
     starting: Set[int] = set()
     for index, unit in enumerate(units):
-        seed = _describe(unit, triggers)
+        seed = _describe(unit, triggers, conditions, imported.aliases)
         if not seed and _MAY_REGISTER is not None and unit.owner is not None:
+            # A method registering a value on self for a helper to release, which the
+            # analysis follows whatever it names (``analysis.facts.mark_quiet_functions``).
             text = "".join(lines[unit.first - 1 : unit.last]).encode("utf-8", "surrogatepass")
             seed = _MAY_REGISTER.search(text) is not None
         if seed:
             starting.add(index)
-        first = unit.statements[0]
-        docstring = (
-            isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str)
-        )
-        unit.context = (unit.owner is None and unit.first <= last_import_line) or (docstring and index == 0)
-    family = _families(units)
+        unit.context = (unit.owner is None and unit.first in context_lines) or not _FIXER_READS.isdisjoint(unit.names)
+    lineage = _lineage(units)
     # Who mentions and who defines a name: a top-level unit's names are the module's; a
-    # member's are its class family's (the class and the module's classes it derives from
-    # or that derive from it), where ``self.name`` finds them.
-    users: Dict[Tuple[Optional[int], str], List[int]] = {}
-    definers: Dict[Tuple[Optional[int], str], List[int]] = {}
+    # member's are its class's, seen by ``self.name`` in the class and its subclasses.
+    users: Dict[Tuple[int, str], List[int]] = {}
+    definers: Dict[Tuple[int, str], List[int]] = {}
     for index, unit in enumerate(units):
-        scope = family.get(id(unit.owner)) if unit.owner is not None else None
+        scope = id(unit.owner) if unit.owner is not None else 0
         for name in unit.names:
-            users.setdefault((None, name), []).append(index)
-            if scope is not None:
+            users.setdefault((0, name), []).append(index)
+            if scope:
                 users.setdefault((scope, name), []).append(index)
         for name in unit.defines:
             definers.setdefault((scope, name), []).append(index)
-
-    def scope_of(unit: _Unit) -> Optional[int]:
-        return family.get(id(unit.owner)) if unit.owner is not None else None
 
     # Seeds, and whatever names what a seed makes, to a fixed point.
     pending = list(starting)
     while pending:
         unit = units[pending.pop()]
-        scope = scope_of(unit)
+        scopes = lineage[id(unit.owner)][1] if unit.owner is not None else (0,)
         for name in list(unit.makes):
-            for other in users.get((scope, name), ()):
-                if other not in starting:
-                    starting.add(other)
-                    pending.append(other)
-                    _hand_on(units[other], triggers | {name})
+            for scope in scopes:
+                for other in users.get((scope, name), ()):
+                    if other not in starting:
+                        starting.add(other)
+                        pending.append(other)
+                        _hand_on(units[other], triggers | {name})
     for index in list(starting):  # a class whose header is a seed (a resource's subclass) is kept whole
         if units[index].header:
             starting.update(other for other, unit in enumerate(units) if unit.owner is units[index])
@@ -313,13 +391,13 @@ def kept_units(tree: ast.Module, lines: List[str], triggers: FrozenSet[str], sea
     pending = list(starting)
     while pending:
         unit = units[pending.pop()]
-        scope = scope_of(unit)
+        scopes = lineage[id(unit.owner)][0] if unit.owner is not None else ()
         wanted: List[int] = []
         if unit.owner is not None:
             wanted.append(header_index[id(unit.owner)])
         for name in unit.reads:
-            wanted.extend(definers.get((None, name), ()))
-            if scope is not None:
+            wanted.extend(definers.get((0, name), ()))
+            for scope in scopes:
                 wanted.extend(definers.get((scope, name), ()))
         for other in wanted:
             if other not in kept:
@@ -339,24 +417,27 @@ def kept_units(tree: ast.Module, lines: List[str], triggers: FrozenSet[str], sea
     return units
 
 
-def _families(units: List[_Unit]) -> Dict[int, int]:
-    """``id(class header) ->`` its family: classes of the module joined by inheritance."""
+def _lineage(units: List[_Unit]) -> Dict[int, Tuple[Set[int], Set[int]]]:
+    """``id(class header) ->`` (itself and the module's classes it derives from, itself
+    and those deriving from it), as ``id``s of their headers."""
     headers = [unit for unit in units if unit.header]
-    by_name = {unit.statements[0].name: position for position, unit in enumerate(headers)}  # type: ignore[attr-defined]
-    parent = list(range(len(headers)))
-
-    def root(position: int) -> int:
-        while parent[position] != position:
-            parent[position] = parent[parent[position]]
-            position = parent[position]
-        return position
-
-    for position, unit in enumerate(headers):
-        for name in unit.names:
-            base = by_name.get(name)
-            if base is not None:
-                parent[root(position)] = root(base)
-    return {id(unit): root(position) for position, unit in enumerate(headers)}
+    by_name = {unit.statements[0].name: unit for unit in headers}  # type: ignore[attr-defined]
+    parents = {id(unit): {id(by_name[name]) for name in unit.names if name in by_name} for unit in headers}
+    up: Dict[int, Set[int]] = {}
+    for unit in headers:
+        seen = {id(unit)}
+        pending = [id(unit)]
+        while pending:
+            for parent in parents[pending.pop()]:
+                if parent not in seen:
+                    seen.add(parent)
+                    pending.append(parent)
+        up[id(unit)] = seen
+    down: Dict[int, Set[int]] = {key: set() for key in up}
+    for key, ancestors in up.items():
+        for ancestor in ancestors:
+            down[ancestor].add(key)
+    return {key: (up[key], down[key]) for key in up}
 
 
 def region_source(text: str, tree: ast.Module, resources: Mapping[str, object]) -> Optional[Selected]:
@@ -431,6 +512,12 @@ def file_indent(tree: ast.Module, lines: List[str]) -> Optional[str]:
             inner.append(first)  # ``elif`` (an ``If`` in ``orelse``) or ``if x: y``
         pending.extend(reversed(inner))
     return None
+
+
+def _conditions() -> FrozenSet[str]:
+    from memlint.knowledge import knowledge
+
+    return knowledge().condition_keywords
 
 
 _MAY_REGISTER: Optional["re.Pattern[bytes]"] = None

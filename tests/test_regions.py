@@ -33,6 +33,8 @@ SAMPLE = '''"""A module."""
 import sqlite3 as db
 from os import path
 
+VERSION = 1
+
 
 def unrelated(x):
     return [x * 2 for _ in range(3)]
@@ -109,7 +111,7 @@ def test_a_star_import_from_a_trigger_module_parses_the_whole_file():
 
 
 def test_form_feeds_and_crlf_keep_the_lines_of_the_file():
-    source = "import os\r\n\x0c\r\ndef f():\r\n    return 1\r\n\r\ndef g():\r\n    return open('x')\r\n" + "def h():\r\n    pass\r\n" * 4
+    source = "import os\r\nX = 1\r\n\x0c\r\ndef f():\r\n    return 1\r\n\r\ndef g():\r\n    return open('x')\r\n" + "def h():\r\n    pass\r\n" * 4
     selected, kept = _kept_names(source)
     assert kept == {"g"}
     assert selected.text.count("\r\n") == source.count("\r\n")
