@@ -49,6 +49,9 @@ MIN_SHARE_LEFT_OUT = 0.1
 # Names the fixer looks for anywhere in the module: where ``contextlib`` means something
 # else, it will not spell ``contextlib.closing`` (``fixes.context.closing_reference``).
 _FIXER_READS = frozenset({"contextlib"})
+# The container methods by which a method may register a value on self for a helper to
+# release: those of ``analysis.facts.MAY_REGISTER`` (``tests/test_regions.py`` checks).
+_REGISTERING = frozenset({"append", "add", "extend", "insert"})
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _BINDING = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.NamedExpr)
 
@@ -64,7 +67,7 @@ class Selected(NamedTuple):
 class _Unit:
     """Statements sharing lines (``a = 1; b = 2``), or a class header."""
 
-    __slots__ = ("statements", "first", "last", "names", "defines", "makes", "context", "owner", "header", "bindings", "reads", "module_level", "returns")
+    __slots__ = ("statements", "first", "last", "names", "defines", "makes", "context", "owner", "header", "bindings", "reads", "module_level", "returns", "registers")
 
     def __init__(self, statement: ast.stmt, first: int, owner: Optional["_Unit"] = None) -> None:
         self.statements: List[ast.stmt] = [statement]
@@ -80,6 +83,7 @@ class _Unit:
         self.reads: Set[str] = set()  # names it takes from elsewhere (not its own locals)
         self.module_level: Optional[Set[str]] = None  # a function's globals; None: not a function
         self.returns: List[ast.AST] = []  # the values it returns or yields
+        self.registers: Set[str] = set()  # ``self.X.append(v)``: attributes it adds to
 
 
 def split_lines(text: str) -> List[str]:
@@ -187,6 +191,10 @@ def _describe(unit: _Unit, triggers: FrozenSet[str], conditions: FrozenSet[str],
                 declared.update(node.names)  # type: ignore[attr-defined]
             elif kind in _BINDING:
                 binding.append(node)
+            elif kind is ast.Call:
+                func = node.func  # type: ignore[attr-defined]
+                if type(func) is ast.Attribute and func.attr in _REGISTERING and type(func.value) is ast.Attribute:
+                    unit.registers.add(func.value.attr)
             elif kind is ast.Yield or kind is ast.YieldFrom or kind is ast.Return:
                 if node.value is not None:  # type: ignore[attr-defined]
                     unit.returns.append(node.value)  # type: ignore[attr-defined]
@@ -203,10 +211,7 @@ def _describe(unit: _Unit, triggers: FrozenSet[str], conditions: FrozenSet[str],
         unit.module_level = None
     unit.bindings = binding
     # A name the function binds itself (``file = sys.stdout``) is not the trigger's.
-    seed = not (triggers.isdisjoint(sure) and triggers.isdisjoint(loaded - (local - declared) if function else loaded))
-    if seed:
-        _hand_on(unit, triggers)
-    return seed
+    return not (triggers.isdisjoint(sure) and triggers.isdisjoint(loaded - (local - declared) if function else loaded))
 
 
 def _is_docstring(statement: ast.stmt) -> bool:
@@ -219,6 +224,8 @@ def _hand_on(unit: _Unit, wanted: Iterable[str]) -> None:
     naming ``wanted`` bind beyond themselves: attributes (``self._sock =
     socket.socket()``: every user of ``_sock``) and module names."""
     wanted = set(wanted)
+    # What it registers on self, a helper may release (``analysis.registered``).
+    unit.makes |= unit.registers
     made: Set[str] = set()  # local names bound to such a call: ``s = socket.socket()``
     for node in unit.bindings:
         if not wanted.isdisjoint(_identifiers(node)):
@@ -354,6 +361,7 @@ def kept_units(
             seed = _MAY_REGISTER.search(text) is not None
         if seed:
             starting.add(index)
+            _hand_on(unit, triggers)
         unit.context = (unit.owner is None and unit.first in context_lines) or not _FIXER_READS.isdisjoint(unit.names)
     lineage = _lineage(units)
     # Who mentions and who defines a name: a top-level unit's names are the module's; a

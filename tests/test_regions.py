@@ -115,3 +115,25 @@ def test_form_feeds_and_crlf_keep_the_lines_of_the_file():
     selected, kept = _kept_names(source)
     assert kept == {"g"}
     assert selected.text.count("\r\n") == source.count("\r\n")
+
+
+def test_a_value_registered_on_self_keeps_the_helper_that_releases_it():
+    # distutils/tests/support.py: mkdtemp() registers the path, tearDown() removes each one
+    # (by a release function, which is no trigger): without tearDown, a false MEM004.
+    source = (
+        "import tempfile, shutil\nX = 1\n\nclass Manager:\n    def setUp(self):\n        self.dirs = []\n\n"
+        "    def tearDown(self):\n        while self.dirs:\n            shutil.rmtree(self.dirs.pop())\n\n"
+        "    def mkdtemp(self):\n        d = tempfile.mkdtemp()\n        self.dirs.append(d)\n        return d\n\n"
+        "    def unrelated(self):\n        return 1\n" + "\n\ndef other():\n    return 2\n" * 4
+    )
+    selected, kept = _kept_names(source)
+    assert {"tearDown", "mkdtemp", "setUp"} <= kept and "unrelated" not in kept
+
+
+def test_the_registering_verbs_are_those_of_the_analysis():
+    from memlint.analysis.facts import MAY_REGISTER
+    from memlint.regions import _REGISTERING
+
+    for verb in _REGISTERING:
+        assert MAY_REGISTER.search(f"self.items.{verb}(value)".encode())
+    assert not MAY_REGISTER.search(b"self.items.remove(value)")
