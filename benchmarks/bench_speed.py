@@ -72,14 +72,16 @@ sys.exit(0 if len(failures) < 50 else 1)
 """
 
 
-def build_corpus(destination: Path) -> Tuple[int, int]:
-    """Copy the standard library's Python files into ``destination``; (files, lines)."""
+def build_corpus(destination: Path, with_tests: bool = False) -> Tuple[int, int]:
+    """Copy the standard library's Python files into ``destination``; (files, lines).
+    ``with_tests``: the ``test`` package too (the largest files, for peak memory)."""
     stdlib = Path(sysconfig.get_paths()["stdlib"])
     files = lines = 0
+    left_out = ("site-packages",) if with_tests else ("site-packages", "test")
     for root, dirs, names in os.walk(stdlib):
         here = Path(root)
         if here == stdlib:
-            dirs[:] = [d for d in dirs if d not in ("site-packages", "test")]
+            dirs[:] = [d for d in dirs if d not in left_out]
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
         for name in sorted(names):
             if not name.endswith(".py"):
@@ -190,6 +192,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--verify-prefilter", action="store_true", help="also compare findings with the prefilter off")
     parser.add_argument("--verify-regions", action="store_true",
                         help="also compare findings with region parsing off (corpus and fixtures)")
+    parser.add_argument("--with-tests", action="store_true",
+                        help="also measure memlint's peak memory on the standard library with its test package")
     parser.add_argument("--verify-only", action="store_true", help="skip the timings (with --verify-*)")
     parser.add_argument("--keep", metavar="DIR", help="work in DIR (an empty or absent folder) and keep it")
     options = parser.parse_args(argv)
@@ -235,6 +239,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         rows.append(("memlint warm, nothing changed", run(memlint_command("--cache-dir", str(cache), str(corpus)))))
         rows.append(("memlint, 10 changed files (pre-commit)",
                      run(memlint_command("--cache-dir", str(cache), *map(str, changed)), change_ten)))
+        if options.with_tests:
+            whole = work / "stdlib-with-tests"
+            whole_files, whole_lines = build_corpus(whole, with_tests=True)
+            print(f"corpus with the test package: {whole_files} files, {whole_lines:,} lines")
+            rows.append(("memlint cold, --jobs 1, with the test package",
+                         run(memlint_command("--jobs", "1", "--cache-dir", str(cache), str(whole)), fresh_cache)))
         if shutil.which("ruff"):
             rows.append(("ruff --select SIM115", run(
                 ["ruff", "check", "--no-cache", "--isolated", "--select", "SIM115", "--exit-zero", str(corpus)])))
