@@ -461,6 +461,20 @@ def region_source(text: str, tree: ast.Module, resources: Mapping[str, object]) 
     if left_out < MIN_SHARE_LEFT_OUT * max(len(lines), 1):
         return None
     blanked = list(lines)
+
+    def blank(first: int, last: int) -> None:
+        for number in range(first, last + 1):
+            ending = _ENDING.search(lines[number - 1])
+            blanked[number - 1] = ending.group(0) if ending else ""
+
+    def stand_in(statement: ast.stmt) -> ast.stmt:
+        """``pass`` on the first line of ``statement``, at its indentation."""
+        line = _first_line(statement)
+        ending = _ENDING.search(lines[line - 1])
+        blanked[line - 1] = lines[line - 1][: statement.col_offset] + "pass" + (ending.group(0) if ending else "")
+        column = statement.col_offset
+        return ast.Pass(lineno=line, col_offset=column, end_lineno=line, end_col_offset=column + 4)
+
     body: List[ast.stmt] = []
     members: Dict[int, List[ast.stmt]] = {}
     for unit in units:
@@ -470,9 +484,21 @@ def region_source(text: str, tree: ast.Module, resources: Mapping[str, object]) 
             else:
                 members.setdefault(id(unit.owner), []).extend(unit.statements)
             continue
-        for number in range(unit.first, unit.last + 1):
-            ending = _ENDING.search(lines[number - 1])
-            blanked[number - 1] = ending.group(0) if ending else ""
+        statement = unit.statements[0]
+        if unit.owner is not None and unit.owner.context and isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            # A method of a kept class: the class keeps its name, decorators and kind
+            # (the rules read a class's methods: ``__del__``, its release methods, async).
+            inner = statement.body[0]
+            opening = _first_line(inner)
+            if len(unit.statements) == 1 and opening > statement.lineno and not lines[opening - 1][: inner.col_offset].strip():
+                blank(opening, unit.last)
+                stub = copy.copy(statement)
+                stub.body = [stand_in(inner)]
+                members.setdefault(id(unit.owner), []).append(stub)
+                continue
+            members.setdefault(id(unit.owner), []).extend(unit.statements)  # a one-line def: kept
+            continue
+        blank(unit.first, unit.last)
     for unit in units:
         if unit.header and unit.context:
             statement = unit.statements[0]
@@ -480,14 +506,8 @@ def region_source(text: str, tree: ast.Module, resources: Mapping[str, object]) 
             kept_members = members.get(id(unit))
             if not kept_members:
                 # An empty class body is not Python: the first member's line holds a pass.
-                first = statement.body[0]
-                line = _first_line(first)
-                ending = _ENDING.search(lines[line - 1])
-                indent = lines[line - 1][: first.col_offset]
-                blanked[line - 1] = indent + "pass" + (ending.group(0) if ending else "")
-                stand_in = ast.Pass(lineno=line, col_offset=first.col_offset, end_lineno=line, end_col_offset=first.col_offset + 4)
-                kept_members = [stand_in]
-            if len(kept_members) != len(statement.body):
+                kept_members = [stand_in(statement.body[0])]
+            if kept_members != statement.body:
                 shallow = copy.copy(statement)
                 shallow.body = kept_members
                 body[body.index(statement)] = shallow

@@ -83,8 +83,9 @@ def _kept_names(source):
     assert len(split_lines(selected.text)) == len(split_lines(source))
     kept = set()
     for node in ast.walk(ast.parse(selected.text)):
+        stub = isinstance(node, ast.FunctionDef) and [type(s) for s in node.body] == [ast.Pass]
         if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-            kept.add(node.name)
+            kept.add(node.name + (" (stub)" if stub else ""))
     return selected, kept
 
 
@@ -92,17 +93,17 @@ def test_only_the_statements_that_can_matter_are_parsed():
     selected, kept = _kept_names(SAMPLE)
     # seeds (a trigger named in code), users of a local factory, what a kept one reads,
     # and in a kept class the members using an attribute bound from a resource
-    assert kept == {"make_conn", "uses_factory", "helper", "leaks", "Owner", "__init__", "use"}
-    # every kept line is the file's own line, at the same place
+    assert kept == {"make_conn", "uses_factory", "helper", "leaks", "Owner", "__init__", "use", "other (stub)"}
+    # every kept line is the file's own line, at the same place (or a stub's pass)
     for kept_line, line in zip(split_lines(selected.text), split_lines(SAMPLE)):
-        assert kept_line in (line, "\n")
+        assert kept_line in (line, "\n", line[: len(line) - len(line.lstrip())] + "pass\n")
 
 
-def test_a_class_with_nothing_kept_but_its_name_gets_a_pass():
+def test_a_class_kept_for_its_name_keeps_its_methods_headers():
     source = "import socket\n\nclass Base:\n    def m(self):\n        return 1\n\ndef f():\n    s = socket.socket()\n    return Base()\n"
     selected, kept = _kept_names(source)
-    assert "Base" in kept and "m" not in kept
-    assert "    pass\n" in selected.text
+    assert "Base" in kept and "m (stub)" in kept
+    assert "    def m(self):\n        pass\n" in selected.text
 
 
 def test_a_star_import_from_a_trigger_module_parses_the_whole_file():
@@ -127,7 +128,7 @@ def test_a_value_registered_on_self_keeps_the_helper_that_releases_it():
         "    def unrelated(self):\n        return 1\n" + "\n\ndef other():\n    return 2\n" * 4
     )
     selected, kept = _kept_names(source)
-    assert {"tearDown", "mkdtemp", "setUp"} <= kept and "unrelated" not in kept
+    assert {"tearDown", "mkdtemp", "setUp", "unrelated (stub)"} <= kept
 
 
 def test_the_registering_verbs_are_those_of_the_analysis():
@@ -137,3 +138,10 @@ def test_the_registering_verbs_are_those_of_the_analysis():
     for verb in _REGISTERING:
         assert MAY_REGISTER.search(f"self.items.{verb}(value)".encode())
     assert not MAY_REGISTER.search(b"self.items.remove(value)")
+
+
+def test_a_class_with_no_method_kept_gets_a_pass():
+    source = "import socket\nX = 1\n\nclass Base:\n    a = 1\n    b = 2\n\ndef f():\n    s = socket.socket()\n    return Base()\n" + "\ndef g():\n    return 1\n" * 3
+    selected, kept = _kept_names(source)
+    assert "Base" in kept
+    assert "class Base:\n    pass\n\n" in selected.text
