@@ -146,7 +146,8 @@ def check_text(
             return []
     growth = any(rule.code in GROWTH_CODES for rule in rules)
     parse_text, parse_tree, indent = text, tree, None
-    if tree is not None and regions and from_resources and not growth:
+    whole_module = growth or any(getattr(rule, "reads_whole_module", False) for rule in rules)
+    if tree is not None and regions and from_resources and not whole_module:
         from memlint.regions import region_source
 
         selected = region_source(text, tree, options.resources)

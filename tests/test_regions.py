@@ -145,3 +145,28 @@ def test_a_class_with_no_method_kept_gets_a_pass():
     selected, kept = _kept_names(source)
     assert "Base" in kept
     assert "class Base:\n    pass\n\n" in selected.text
+
+
+def _parsed_text(reads_whole_module):
+    from memlint.engine import check_text
+    from memlint.options import RuleOptions
+    from memlint.rules.base import Rule
+
+    seen = []
+
+    class Probe(Rule):
+        code = "MEM999"
+        starts_from_resources = True
+
+        def check(self, ctx):
+            seen.append(ctx.module.code)
+            return []
+
+    Probe.reads_whole_module = reads_whole_module
+    check_text(SAMPLE, "sample.py", [Probe()], RuleOptions(), prefilter=True)
+    return seen[0]
+
+
+def test_a_rule_reading_the_whole_module_gets_the_whole_file():
+    assert _parsed_text(True) == SAMPLE
+    assert _parsed_text(False) != SAMPLE
