@@ -145,19 +145,19 @@ def check_text(
         if not tree_needs_analysis(tree, options.resources, [rule.code for rule in rules]):
             return []
     growth = any(rule.code in GROWTH_CODES for rule in rules)
-    parse_text, parse_tree, indent = text, tree, None
+    parse_text, parse_tree = text, tree
     whole_module = growth or any(getattr(rule, "reads_whole_module", False) for rule in rules)
     if tree is not None and regions and from_resources and not whole_module:
         from memlint.regions import region_source
 
         selected = region_source(text, tree, options.resources)
         if selected is not None:
-            parse_text, parse_tree, indent = selected
+            parse_text, parse_tree = selected
 
     import libcst as cst
 
     try:
-        module = parsed if parsed is not None else _parse_cst(parse_text, indent)
+        module = parsed if parsed is not None else cst.parse_module(parse_text)
     except cst.ParserSyntaxError as error:  # libcst's parser can lag behind the interpreter's grammar
         line, column = error.raw_line, error.raw_column + 1
         message = f"libcst cannot parse this file: {(error.message.strip().splitlines() or ['?'])[0]}"
@@ -186,16 +186,6 @@ def check_text(
             findings.append(Finding(path, 1, 1, 1, 1, INTERNAL_ERROR, "file too deeply nested to locate its findings"))
     findings.sort(key=Finding.sort_key)
     return findings
-
-
-def _parse_cst(text: str, indent: Optional[str]) -> object:
-    """libcst's module of ``text``; ``indent``: the file's own first indentation, which
-    libcst would not see when the statement holding it was blanked (the fixer uses it)."""
-    import libcst as cst
-
-    if indent is None:
-        return cst.parse_module(text)
-    return cst.parse_module(text, config=cst.PartialParserConfig(default_indent=indent))
 
 
 def _locate(

@@ -61,7 +61,6 @@ class Selected(NamedTuple):
 
     text: str  # the file with the statements that cannot matter blanked
     tree: ast.Module  # the ``ast`` statements kept (the file's line numbers)
-    indent: Optional[str]  # the file's first indentation, as libcst would detect it
 
 
 class _Unit:
@@ -511,7 +510,12 @@ def region_source(text: str, tree: ast.Module, resources: Mapping[str, object]) 
                 shallow = copy.copy(statement)
                 shallow.body = kept_members
                 body[body.index(statement)] = shallow
-    return Selected("".join(blanked), ast.Module(body=body, type_ignores=tree.type_ignores), file_indent(tree, lines))
+    kept = ast.Module(body=body, type_ignores=tree.type_ignores)
+    if file_indent(kept, blanked) != file_indent(tree, lines):
+        # libcst takes the module's default indentation (which the fixer writes with) from
+        # the first indented block; here that block was left out and the next differs.
+        return None
+    return Selected("".join(blanked), kept)
 
 
 def file_indent(tree: ast.Module, lines: List[str]) -> Optional[str]:

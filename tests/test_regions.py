@@ -170,3 +170,12 @@ def _parsed_text(reads_whole_module):
 def test_a_rule_reading_the_whole_module_gets_the_whole_file():
     assert _parsed_text(True) == SAMPLE
     assert _parsed_text(False) != SAMPLE
+
+
+def test_a_file_whose_first_indentation_would_change_is_parsed_whole():
+    # libcst takes the default indentation from the first indented block; the fixer
+    # writes with it. Left out, the next block (two spaces) would set it instead.
+    source = "import os\nX = 1\n\ndef quiet():\n    return 1\n\ndef g():\n  return open('x')\n" + "\ndef h():\n    return 2\n" * 4
+    assert region_source(source, ast.parse(source), {}) is None
+    same = source.replace("\n  return open", "\n    return open")
+    assert region_source(same, ast.parse(same), {}) is not None
