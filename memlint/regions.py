@@ -25,8 +25,11 @@ new stage or a new knowledge entry is followed without change here:
 - module context: the docstrings, and every top-level statement up to the last top-level
   import (the fixer places ``import contextlib`` among them).
 
-The whole file is parsed for the growth rules (their containers are module-wide), after a
-star import from a trigger module, and when most of the file is kept anyway.
+A method of a kept class that is left out keeps its header over a ``pass`` (the rules
+read a class's method names and kinds). The whole file is parsed for the growth rules and
+any rule that ``reads_whole_module`` (the engine decides), after a star import from a
+trigger module, when the first indentation libcst would detect changes, and when most of
+the file is kept anyway.
 ``benchmarks/bench_speed.py --verify-regions`` and ``tests/test_regions.py`` check that
 findings and fixes are the same either way.
 """
