@@ -363,7 +363,7 @@ def _fix_stdin(options: argparse.Namespace, result: Any, data: bytes, checker_fo
     """Standard input: the fixed source goes to stdout (or its diff, with ``--diff``)."""
     import difflib
 
-    from memlint.engine import decode_source, run_with_deep_stack
+    from memlint.engine import accepted_by_python, decode_source, run_with_deep_stack
     from memlint.fixes import fix_text
     from memlint.fixes.files import encode_like
     from memlint.fixes.text import source_lines
@@ -380,7 +380,9 @@ def _fix_stdin(options: argparse.Namespace, result: Any, data: bytes, checker_fo
         return EXIT_FINDINGS
     path = os.path.abspath(options.stdin_filename or "-")
     check = checker_for(path, display)
-    outcome = run_with_deep_stack(lambda: fix_text(text, check, unsafe=options.unsafe_fixes))
+    outcome = run_with_deep_stack(
+        lambda: fix_text(text, check, unsafe=options.unsafe_fixes, parsed_by_check=accepted_by_python)
+    )
     if options.diff:
         diff = difflib.unified_diff(source_lines(text), source_lines(outcome.text),
                                     fromfile=f"a/{display}", tofile=f"b/{display}")

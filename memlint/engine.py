@@ -76,6 +76,18 @@ def version_tuple(target: str) -> Tuple[int, int]:
     return (int(target[2]), int(target[3:]))
 
 
+# The last text ``parse_python`` read without error with the running interpreter's own
+# grammar. ``--fix`` must know that each round's output parses; it checks that output
+# anyway, so it asks here instead of parsing the same text a second time.
+_last_accepted: Optional[str] = None
+
+
+def accepted_by_python(text: str) -> bool:
+    """Whether ``text`` (this very string) is the last text ``parse_python`` parsed with the
+    running interpreter's grammar (no older ``feature_version``) without a syntax error."""
+    return text is _last_accepted
+
+
 def parse_python(text: str, path: str, target: Optional[str] = None) -> Tuple[Optional[ast.Module], Optional[object]]:
     """Parse ``text`` as Python ``target`` (``py39`` ...; ``None``: any version memlint can read).
 
@@ -86,13 +98,16 @@ def parse_python(text: str, path: str, target: Optional[str] = None) -> Tuple[Op
     result is ``(None, module)``. Raises ``SyntaxError`` naming the version it parsed as
     when the text is not valid Python of that version.
     """
+    global _last_accepted
     running = sys.version_info[:2]
     wanted = version_tuple(target) if target else None
     try:
         if wanted is not None and wanted < running:
             # ast gates the newer constructs (match, except*, ...) by feature_version.
             return ast.parse(text, filename=path, feature_version=wanted), None
-        return ast.parse(text, filename=path), None
+        tree = ast.parse(text, filename=path)
+        _last_accepted = text
+        return tree, None
     except SyntaxError as error:
         if wanted is not None and wanted <= running:
             error.msg = f"{error.msg} (parsed as Python {wanted[0]}.{wanted[1]})"
@@ -150,7 +165,7 @@ def check_text(
     if tree is not None and regions and from_resources and not whole_module:
         from memlint.regions import region_source
 
-        selected = region_source(text, tree, options.resources)
+        selected = region_source(text, tree, options.resources, [rule.code for rule in rules])
         if selected is not None:
             parse_text, parse_tree = selected
 
@@ -224,6 +239,10 @@ def _locate(
 
 def _text_fix(rewrite: object, positions: object, module: object, source: str) -> Optional[Fix]:
     """A rule's node-level rewrite as text edits (``memlint.fixes``); None if it cannot be placed."""
+    # A rewrite that places its own edits (the growth rules' fixes, ``memlint.fixes.growth``).
+    own_edits = getattr(rewrite, "text_fix", None)
+    if own_edits is not None:
+        return own_edits(positions, module, source)  # type: ignore[no-any-return]
     from memlint.fixes import to_fix
 
     return to_fix(rewrite, positions, module, source)  # type: ignore[arg-type]

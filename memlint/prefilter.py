@@ -14,7 +14,8 @@ The second stage, ``tree_needs_analysis``, needs the ``ast`` tree and is skipped
 The memory-growth rules (``GROWTH_CODES``) start from other places: a cache decorator, an
 ``addHandler`` call, a container that grows (``.append(``, ``x[k] = v``, ``+=``). When one
 of them is selected their words (``memlint.knowledge.growth``) and those two operators are
-triggers too; otherwise the filter is as narrow as before.
+triggers too; otherwise the filter is as narrow as before. MEM061 (``TASK_CODES``) starts
+from a task-creating call (``create_task``, ``ensure_future``: ``memlint.knowledge.tasks``).
 
 Matching bytes rather than decoded text is safe: every encoding a PEP 263 cookie can name
 for Python source encodes ASCII names as ASCII bytes.
@@ -35,10 +36,12 @@ CONTEXT_MANAGER_NAMES = frozenset(
     {"contextmanager", "asynccontextmanager", "__enter__", "__exit__", "__aenter__", "__aexit__"}
 )
 
-_COMPILED: Dict[Tuple[Tuple[Tuple[str, object], ...], bool], "re.Pattern[bytes]"] = {}
+_COMPILED: Dict[Tuple[Tuple[Tuple[str, object], ...], bool, bool], "re.Pattern[bytes]"] = {}
 
 # The rules that start from growing containers, cache decorators and handler additions.
 GROWTH_CODES = frozenset({"MEM051", "MEM052", "MEM053"})
+# The rule that starts from task-creating calls.
+TASK_CODES = frozenset({"MEM061"})
 # A subscript store or an augmented assignment: container growth spelled without a word.
 _GROWTH_OPERATORS = rb"|\]\s*(?:\+|\|)?=(?!=)|\+=|\|="
 
@@ -78,6 +81,18 @@ def trigger_names(resources: Mapping[str, object]) -> FrozenSet[str]:
     return frozenset(names) | CONTEXT_MANAGER_NAMES
 
 
+def rule_trigger_names(resources: Mapping[str, object], codes: Iterable[str]) -> FrozenSet[str]:
+    """``trigger_names`` and the words of the selected rules that start elsewhere (MEM061's
+    task-creating calls); the growth rules' words aside (with them, files are parsed whole).
+    The file-level filter and region selection (``memlint.regions``) both read this."""
+    names = trigger_names(resources)
+    if TASK_CODES.intersection(codes):
+        from memlint.knowledge.tasks import task_trigger_names
+
+        names = names | task_trigger_names()
+    return names
+
+
 def _unconditional_names(known: "Knowledge") -> FrozenSet[str]:
     """Last names that acquire without any condition in some model."""
     names = set()
@@ -96,17 +111,20 @@ def word_pattern(names: Iterable[str]) -> "re.Pattern[bytes]":
 
 def needs_analysis(resources: Mapping[str, object], codes: Iterable[str] = ()) -> Callable[[bytes], bool]:
     """A function telling whether a file's bytes name anything the rules (``codes``) look at."""
+    codes = frozenset(codes)
     growth = bool(GROWTH_CODES.intersection(codes))
-    key = (tuple(sorted(resources.items())), growth)
+    tasks = bool(TASK_CODES.intersection(codes))
+    key = (tuple(sorted(resources.items())), growth, tasks)
     pattern = _COMPILED.get(key)
     if pattern is None:
+        names = rule_trigger_names(resources, codes)
         if growth:
             from memlint.knowledge.growth import growth_trigger_names
 
-            words = word_pattern(trigger_names(resources) | growth_trigger_names())
+            words = word_pattern(names | growth_trigger_names())
             pattern = re.compile(words.pattern + _GROWTH_OPERATORS)
         else:
-            pattern = word_pattern(trigger_names(resources))
+            pattern = word_pattern(names)
         _COMPILED[key] = pattern
     search = pattern.search
     return lambda data: search(data) is not None
@@ -120,7 +138,10 @@ def tree_needs_analysis(tree: "ast.Module", resources: Mapping[str, object], cod
     no longer count; a file that passes only on those is spared its libcst parse."""
     import ast
 
+    codes = frozenset(codes)
     if GROWTH_CODES.intersection(codes) and growth_candidates(tree):
+        return True
+    if TASK_CODES.intersection(codes) and task_candidates(tree):
         return True
 
     from memlint.knowledge import candidate_names, knowledge
@@ -212,4 +233,23 @@ def growth_candidates(tree: "ast.Module") -> bool:
                     return True
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in adding:
             return True
+    return False
+
+
+def task_candidates(tree: "ast.Module") -> bool:
+    """Cheap ``ast`` test, a superset of what ``memlint.analysis.tasks`` reports on: a call
+    whose last name is a task-creating function's or an event loop's ``create_task``."""
+    import ast
+
+    from memlint.knowledge.tasks import task_trigger_names
+
+    names = set(task_trigger_names())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            names.update(alias.asname for alias in node.names if alias.asname and alias.name in names)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if (func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)) in names:
+                return True
     return False

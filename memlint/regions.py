@@ -450,12 +450,14 @@ def _lineage(units: List[_Unit]) -> Dict[int, Tuple[Set[int], Set[int]]]:
     return {key: (up[key], down[key]) for key in up}
 
 
-def region_source(text: str, tree: ast.Module, resources: Mapping[str, object]) -> Optional[Selected]:
+def region_source(
+    text: str, tree: ast.Module, resources: Mapping[str, object], codes: Iterable[str] = ()
+) -> Optional[Selected]:
     """The part of the file worth parsing, or None to parse the whole file."""
     if not tree.body:
         return None
     lines = split_lines(text)
-    triggers, search = _triggers(resources)
+    triggers, search = _triggers(resources, codes)
     units = kept_units(tree, lines, triggers, search)
     if units is None:
         return None
@@ -556,19 +558,22 @@ def _conditions() -> FrozenSet[str]:
 
 
 _MAY_REGISTER: Optional["re.Pattern[bytes]"] = None
-_TRIGGERS: Dict[Tuple[Tuple[str, object], ...], Tuple[FrozenSet[str], Callable[[bytes], object]]] = {}
+_TRIGGERS: Dict[Tuple[Tuple[Tuple[str, object], ...], bool], Tuple[FrozenSet[str], Callable[[bytes], object]]] = {}
 
 
-def _triggers(resources: Mapping[str, object]) -> Tuple[FrozenSet[str], Callable[[bytes], object]]:
-    """The words of the file-level prefilter (``trigger_names``), as a set and a search."""
+def _triggers(resources: Mapping[str, object], codes: Iterable[str]) -> Tuple[FrozenSet[str], Callable[[bytes], object]]:
+    """The words of the file-level prefilter for the selected rules
+    (``prefilter.rule_trigger_names``), as a set and a search."""
     global _MAY_REGISTER
-    key = tuple(sorted(resources.items()))
+    from memlint.prefilter import TASK_CODES, rule_trigger_names, word_pattern
+
+    codes = frozenset(codes)
+    key = (tuple(sorted(resources.items())), bool(TASK_CODES & codes))
     found = _TRIGGERS.get(key)
     if found is None:
         from memlint.analysis.facts import MAY_REGISTER
-        from memlint.prefilter import trigger_names, word_pattern
 
         _MAY_REGISTER = MAY_REGISTER
-        names = trigger_names(resources)
+        names = rule_trigger_names(resources, codes)
         found = _TRIGGERS[key] = (names, word_pattern(names).search)
     return found

@@ -1,4 +1,4 @@
-"""The fixture corpus is the ground truth for MEM001/MEM003/MEM004 and MEM051-MEM053.
+"""The fixture corpus is the ground truth for MEM001/MEM003/MEM004, MEM051-MEM053 and MEM061.
 
 Each file under ``fixtures/MEM001``, ``fixtures/MEM003``, ``fixtures/MEM004`` and
 ``fixtures/MEM051``-``MEM053`` (checked with those off-by-default rules selected) holds small
@@ -31,10 +31,12 @@ from memlint.diagnostics import Finding
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = REPO_ROOT / "fixtures"
-RULE_DIRS = ("MEM001", "MEM003", "MEM004", "MEM042", "MEM051", "MEM052", "MEM053")
+RULE_DIRS = ("MEM001", "MEM003", "MEM004", "MEM042", "MEM051", "MEM052", "MEM053", "MEM061")
 CHECKED_CODES = frozenset(RULE_DIRS)
 # Off by default: their fixtures are checked with them selected (the others' without them).
 GROWTH_DIRS = ("MEM051", "MEM052", "MEM053")
+# Checked with their rule selected whether it is on by default or not.
+SELECTED_DIRS = GROWTH_DIRS + ("MEM061",)
 # Engine codes that mean the file was not analysed at all; never expected, always reported.
 ENGINE_ERROR_CODES = frozenset({"MEM000", "MEM900"})
 CUSTOM_CONFIG_DIR = FIXTURES / "MEM001" / "custom_config"
@@ -151,8 +153,8 @@ def _assert_matches(
 @pytest.mark.parametrize("path", _plain_fixture_files(), ids=_rel)
 def test_fixture_file(path: Path) -> None:
     source = path.read_text(encoding="utf-8")
-    growth = path.relative_to(FIXTURES).parts[0] in GROWTH_DIRS
-    findings = memlint.check_source(source, str(path), {"extend-select": list(GROWTH_DIRS)} if growth else None)
+    selected = path.relative_to(FIXTURES).parts[0] in SELECTED_DIRS
+    findings = memlint.check_source(source, str(path), {"extend-select": list(SELECTED_DIRS)} if selected else None)
     _assert_matches(path, source, findings)
 
 

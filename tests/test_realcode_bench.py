@@ -96,3 +96,24 @@ def test_record_rejects_a_bad_verdict_with_one_line(tmp_path):
     assert done.returncode == 2
     assert "verdict must be one of" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_vanished_twin_does_not_hand_its_verdict_to_the_other(tmp_path):
+    """Two findings with the same text in one function (lines 6 and 8): the first is judged
+    false, the second true. When memlint stops reporting the first, the second must keep its
+    own verdict, not take the first one's occurrence index."""
+    text = SOURCE.replace("s = socket.socket()\n        return s", "s = socket.socket()\n        return None")
+    judged = [dict(r, verdict=v, line=r["line"]) for r, v in zip(
+        findings.keyed_findings("demo", "tuning", str(_write(tmp_path, text)), [_raw(6), _raw(8)]), ("false", "true"))]
+    entries = {r["key"]: r for r in judged}
+    now = findings.keyed_findings("demo", "tuning", str(tmp_path), [_raw(8)])
+    assert now[0]["occurrence"] == 0  # counted in line order, it collides with the false one
+    ledger.rematch_by_line(now, entries)
+    assert entries[now[0]["key"]]["verdict"] == "true"
+    assert ledger.lost_true_positives(now, entries, ["tuning"], ["demo"]) == []
+
+
+def _write(tmp_path, text):
+    (tmp_path / "pkg").mkdir(exist_ok=True)
+    (tmp_path / "pkg" / "server.py").write_text(text)
+    return tmp_path

@@ -179,3 +179,13 @@ def test_a_file_whose_first_indentation_would_change_is_parsed_whole():
     assert region_source(source, ast.parse(source), {}) is None
     same = source.replace("\n  return open", "\n    return open")
     assert region_source(same, ast.parse(same), {}) is not None
+
+
+def test_the_selected_rules_own_triggers_choose_regions_too():
+    # MEM061 starts from task-creating calls, which are no resource triggers.
+    source = "import asyncio\nX = 1\n\nasync def spawn(coro):\n    asyncio.create_task(coro)\n" + "\ndef h():\n    return 2\n" * 6
+    tree = ast.parse(source)
+    with_tasks = region_source(source, tree, {}, ["MEM061"])
+    assert with_tasks is not None and "create_task" in with_tasks.text
+    without = region_source(source, tree, {}, ["MEM001"])
+    assert without is None or "create_task" not in without.text

@@ -89,6 +89,43 @@ def append(path: str, new_entries: Iterable[dict], existing: Dict[str, dict]) ->
 MOVED_CODES = {"MEM004": ("MEM042",)}
 
 
+def rematch_by_line(findings: List[dict], ledger: Dict[str, dict]) -> None:
+    """Give findings that share a key's other fields the occurrence of the ledger entry judged
+    at their very line. The occurrence index counts in line order, so when one of two findings
+    with the same text in one function disappears, the other would inherit its neighbour's
+    verdict; the fetched sources never change, so the recorded line tells them apart."""
+    judged: Dict[Tuple[str, ...], Dict[int, List[int]]] = defaultdict(lambda: defaultdict(list))
+    for entry in ledger.values():
+        if entry.get("line") is not None:
+            judged[_base(entry)][int(entry["line"])].append(int(entry["occurrence"]))
+    groups: Dict[Tuple[str, ...], List[dict]] = defaultdict(list)
+    for finding in findings:
+        groups[_base(finding)].append(finding)
+    for base, members in groups.items():
+        # Only a line judged once and found once tells a finding apart (two findings at one
+        # line, such as a tuple's two parts, keep their order).
+        lines = {line: found[0] for line, found in judged.get(base, {}).items() if len(found) == 1}
+        per_line = Counter(f.get("line") for f in members)
+        if not lines:
+            continue
+        matched = {id(f): lines[f["line"]] for f in members if f.get("line") in lines and per_line[f["line"]] == 1}
+        taken = set(matched.values())
+        for finding in members:
+            if id(finding) in matched:
+                occurrence = matched[id(finding)]
+            else:
+                occurrence = finding["occurrence"]
+                while occurrence in taken:
+                    occurrence += 1
+                taken.add(occurrence)
+            finding["occurrence"] = occurrence
+            finding["key"] = key_of(finding)
+
+
+def _base(record: dict) -> Tuple[str, ...]:
+    return tuple(str(record[field]) for field in KEY_FIELDS[:-1])
+
+
 def lost_true_positives(findings: List[dict], ledger: Dict[str, dict],
                         sets: Iterable[str], projects: Iterable[str],
                         codes: Optional[Iterable[str]] = None) -> List[dict]:

@@ -153,6 +153,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"run.py: {error}", file=sys.stderr)
         return 2
 
+    ledger_mod.rematch_by_line(found, ledger)
     print("\n".join(ledger_mod.report(found, ledger, sets)))
     lost = ledger_mod.lost_true_positives(found, ledger, sets, [p["name"] for p in projects],
                                           _codes_run(options.select))

@@ -5,13 +5,13 @@ runs, ``__exit__`` methods and what they return (the ``GeneratorContextManager``
 
 from __future__ import annotations
 
-from typing import List, Tuple
+from typing import List, Set, Tuple
 
 import libcst as cst
 
 from memlint.analysis.facts import CONTEXT_MANAGER_DECORATORS, SMALL_CONTAINERS, TRY_TYPES, ModuleContext, Scope, decorator_names
 from memlint.analysis.model import ExitMethod, Fact, GeneratorContextManager
-from memlint.analysis.names import block_of
+from memlint.analysis.names import block_of, dotted
 from memlint.analysis.resources import CLEANUP_AFTER_YIELD_FUNCTIONS, CLEANUP_AFTER_YIELD_PREFIXES
 from memlint.analysis.walk import find
 
@@ -19,6 +19,12 @@ from memlint.analysis.walk import find
 def context_manager_facts(ctx: ModuleContext, scopes: List[Scope]) -> List[Fact]:
     """One fact per ``__exit__``/``__aexit__`` method and per ``@contextmanager`` function."""
     facts: List[Fact] = []
+    handed_as_lifespan = {
+        arg.value.value
+        for call, _ in find(ctx.module, (cst.Call,))
+        for arg in call.args  # type: ignore[attr-defined]
+        if arg.keyword is not None and arg.keyword.value == "lifespan" and isinstance(arg.value, cst.Name)
+    }
     for scope in scopes:
         function = scope.node
         if not isinstance(function, cst.FunctionDef):
@@ -28,15 +34,45 @@ def context_manager_facts(ctx: ModuleContext, scopes: List[Scope]) -> List[Fact]
             continue
         if not (decorator_names(ctx, function) & CONTEXT_MANAGER_DECORATORS):
             continue
+        if _is_lifespan(function, handed_as_lifespan):
+            # The body of a server's lifespan is the whole life of the server: what raises
+            # out of it ends the process, which releases everything anyway (rules/MEM004.md).
+            facts.append(GeneratorContextManager(function, None))
+            continue
+        frames = _state_frames(function)
         unprotected = next(
-            (found for found, path in find(function.body, (cst.Yield,)) if _unprotected_cleanup_after(ctx, found, path)),
+            (found for found, path in find(function.body, (cst.Yield,)) if _unprotected_cleanup_after(ctx, found, path, frames)),
             None,
         )
         facts.append(GeneratorContextManager(function, unprotected))
     return facts
 
 
-def _unprotected_cleanup_after(ctx: ModuleContext, node: cst.CSTNode, path: Tuple[cst.CSTNode, ...]) -> bool:
+def _is_lifespan(function: cst.FunctionDef, handed_as_lifespan: Set[str]) -> bool:
+    """An ASGI lifespan handler: named ``lifespan`` (``app_lifespan``, ...) and taking the
+    app, or handed to the app as ``lifespan=`` in this module (FastAPI, Starlette)."""
+    name = function.name.value
+    params = function.params.params
+    if "lifespan" in name.lower() and params and params[0].name.value in ("app", "_app", "application"):
+        return True
+    return name in handed_as_lifespan
+
+
+def _state_frames(function: cst.FunctionDef) -> Set[str]:
+    """Receivers of an argument-less ``push()`` (``self.alias_manager.push()``): a frame of
+    their own state, not a resource, so popping it after ``yield`` is restoring state."""
+    frames = set()
+    for call, _ in find(function.body, (cst.Call,)):
+        func = call.func  # type: ignore[attr-defined]
+        if isinstance(func, cst.Attribute) and func.attr.value == "push" and not call.args:  # type: ignore[attr-defined]
+            frames.add(dotted(func.value) or "")
+    frames.discard("")
+    return frames
+
+
+def _unprotected_cleanup_after(
+    ctx: ModuleContext, node: cst.CSTNode, path: Tuple[cst.CSTNode, ...], frames: Set[str]
+) -> bool:
     child = node
     has_cleanup = False
     for ancestor in reversed(path):
@@ -57,7 +93,7 @@ def _unprotected_cleanup_after(ctx: ModuleContext, node: cst.CSTNode, path: Tupl
             position = next((i for i, s in enumerate(statements) if s is child), None)
             if position is not None:
                 for following in statements[position + 1 :]:
-                    if _is_cleanup(ctx, following):
+                    if _is_cleanup(ctx, following, frames):
                         has_cleanup = True
                     if _leaves(following):
                         # Nothing after a ``return`` runs after this ``yield``.
@@ -74,7 +110,7 @@ def _leaves(statement: cst.CSTNode) -> bool:
     return False
 
 
-def _is_cleanup(ctx: ModuleContext, statement: cst.CSTNode) -> bool:
+def _is_cleanup(ctx: ModuleContext, statement: cst.CSTNode, frames: Set[str]) -> bool:
     """A statement that undoes something (calls.toml [cleanup-after-yield]): a release, a pop,
     a change back of the working directory. A commit, a publish or a restored value is
     success-only work, not cleanup."""
@@ -84,6 +120,8 @@ def _is_cleanup(ctx: ModuleContext, statement: cst.CSTNode) -> bool:
             return True
         if isinstance(func, cst.Attribute):
             name = func.attr.value
+            if name == "pop" and not call.args and dotted(func.value) in frames:  # type: ignore[attr-defined]
+                continue  # the state frame pushed before the yield
         elif isinstance(func, cst.Name):
             name = func.value
         else:

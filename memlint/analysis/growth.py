@@ -542,7 +542,7 @@ def _handler_additions(module: _Module) -> List[RepeatedHandlerAddition]:
     found = []
     for call, function, receiver in additions:
         local = isinstance(call.func.value, cst.Name) and module.is_local(function, call.func.value.value)  # type: ignore[attr-defined]
-        if (receiver in removed and not local) or id(function) in removing_functions or _mentions(function, guards):
+        if (receiver in removed and not local) or id(function) in removing_functions or _mentions(module, function, guards):
             continue
         if function.name.value in ONCE_FUNCTIONS or _is_once(module, function):
             continue
@@ -558,9 +558,24 @@ def _base_name(expr: cst.BaseExpression) -> Optional[str]:
     return name.split(".", 1)[0] if name else None
 
 
-def _mentions(function: cst.FunctionDef, names: frozenset) -> bool:
-    """The function mentions ``logger.handlers`` or ``hasHandlers``: it looks before adding."""
-    return any(n.value in names for n, _ in find(function.body, (cst.Name,), stop=()))  # type: ignore[attr-defined]
+def _mentions(module: _Module, function: cst.FunctionDef, names: frozenset) -> bool:
+    """The function mentions ``logger.handlers`` or ``hasHandlers``: it looks before adding.
+    (The module ``logging.handlers``, as in ``logging.handlers.RotatingFileHandler``, is no look.)"""
+    return _guard_words(module, function.body, names)
+
+
+def _guard_words(module: _Module, root: cst.CSTNode, names: frozenset) -> bool:
+    for node, path in find(root, (cst.Name,), stop=()):
+        if node.value not in names:  # type: ignore[attr-defined]
+            continue
+        parent = path[-1] if path else None
+        if isinstance(parent, cst.Attribute) and parent.attr is node:
+            if module.ctx.resolve(parent.value) == "logging":
+                continue
+        elif module.ctx.resolve(node) == "logging.handlers":  # type: ignore[arg-type]
+            continue
+        return True
+    return False
 
 
 def _module_level_names(module: cst.Module) -> Set[str]:
@@ -587,9 +602,11 @@ def _guarded_by_if(
         if any(True for _ in find(node.body, (cst.Return, cst.Raise)))  # type: ignore[attr-defined]
     )
     for node in tests:
+        if _guard_words(module, node.test, guards):  # type: ignore[attr-defined]
+            return True
         for name, _ in find(node.test, (cst.Name,), stop=()):  # type: ignore[attr-defined]
             value = name.value  # type: ignore[attr-defined]
-            if value in guards or value in module_names or value in ("self", "cls"):
+            if value in module_names or value in ("self", "cls"):
                 return True
     return False
 

@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING, List, Optional, Sequence, Set, Tuple
 import libcst as cst
 
 from memlint.analysis.captures import class_leaves, lambda_only_uses, may_time_out
+from memlint.analysis.exit_stacks import EXIT_STACK_MODEL, FirstEntry
 from memlint.analysis.flow import DONE, NONE, OPEN, Flow, Outcome, Tracker, after_release, conclude
 from memlint.analysis.inferred import is_own_work_call
 from memlint.analysis.mentions import Mentions
 from memlint.analysis.model import Acquisition, Lifetime
-from memlint.analysis.names import block_of, dotted, is_acquiring_item, is_attribute_part, is_true_constant, small_statement_of
+from memlint.analysis.names import block_of, checks_existence, dotted, is_acquiring_item, is_attribute_part  # noqa: E501
+from memlint.analysis.names import is_true_constant, small_statement_of, test_key
 from memlint.analysis.raises import raising_calls
 from memlint.analysis.resources import OS_ERROR_MODELS, OS_ERROR_NAMES, OS_ERROR_PREFIXES, TERMINATORS, ResourceSpec
 from memlint.analysis.sites import borrowed_argument
@@ -49,6 +51,7 @@ class Interpreter:
         self.yields_raise = yields_raise
         self.handler_depth = 0
         self.mentions = Mentions(ctx, tracker, scope_class)
+        self.first_entry = FirstEntry()  # an exit stack holds nothing before it
         # The body being interpreted (set by ``run``): where a nested class may be used.
         self.body: Sequence[cst.CSTNode] = ()
         self._seen_rebinds: Set[int] = set()
@@ -409,7 +412,15 @@ class Interpreter:
                 return True
             if name is not None and "!" + name in guards:
                 return False
+            if isinstance(test, cst.Attribute) and test.attr.value == "closed" and dotted(test.value) in self.tracker.names:
+                return False  # ``if not f.closed: f.close()``: true only while it is held
             return None
+        if guards_apply and isinstance(test, cst.Comparison):
+            key = test_key(test)
+            if key in self.tracker.guards or "!" + key in self.tracker.guards:
+                return key in self.tracker.guards
+        if self.tracker.spec.is_path and checks_existence(self.ctx.resolve(test.func) if isinstance(test, cst.Call) else None, test, self.tracker.names):
+            return True  # ``if os.path.exists(tmp): os.unlink(tmp)``: a path that is gone is removed
         if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
             target = test.comparisons[0]
             left, right = test.left, target.comparator
@@ -434,8 +445,9 @@ class Interpreter:
         ``with x.cursor():`` does not."""
         if dotted(expr) in self.tracker.names:
             return True
-        if isinstance(expr, cst.Call):
-            # ``with gzip.GzipFile(fileobj=f):`` only borrows ``f``.
+        if isinstance(expr, cst.Call) and not self.tracker.spec.is_path:
+            # ``with gzip.GzipFile(fileobj=f):`` only borrows ``f``; ``with open(tmp):`` opens
+            # the path, it does not remove it.
             qualified = self.ctx.resolve(expr.func) or ""
             return any(
                 dotted(arg.value) in self.tracker.names and not borrowed_argument(qualified, expr, arg) for arg in expr.args
@@ -458,7 +470,7 @@ class Interpreter:
         return current
 
     def _rebind(self, name: str, node: cst.CSTNode, mask: int) -> int:
-        if len(self.tracker.names) > 1:
+        if len(self.tracker.names) > 1 and mask & ~NONE:  # (on a path that never had it, no alias)
             self.tracker.names.discard(name)
             return mask
         if mask & OPEN:
@@ -600,6 +612,8 @@ class Interpreter:
         calls = raising_calls(
             self.ctx, node, handled, self.tracker.names, bool(self.handler_depth), self.yields_raise, self.tracker.spec.model
         )
+        if self.tracker.spec.model == EXIT_STACK_MODEL:
+            calls = self.first_entry.raising_after(self.body, self.tracker.names, calls)
         if self.tracker.spec.inferred:
             # An object known only by its release: only its own work (not its set-up) is
             # known to leave it open when it raises.
@@ -670,3 +684,4 @@ def _collections_filled(body: cst.BaseSuite) -> Set[str]:
             elif isinstance(assign, cst.AugAssign) and isinstance(target, cst.Name):
                 filled.add(target.value)
     return filled
+

@@ -24,6 +24,13 @@ from memlint.analysis.names import block_of, dotted, iter_statements, self_attri
 from memlint.analysis.resources import ANY_RELEASE_METHODS, CLASS_RELEASE_METHODS, SUBCLASS_BASES, ResourceSpec
 
 
+# A property hands out what the object keeps; a cached function hands every caller the same
+# object, kept for the life of the process (``@lru_cache(maxsize=1) def _executor()``).
+_NOT_FRESH_DECORATORS = frozenset(
+    {"property", "functools.cached_property", "functools.lru_cache", "functools.cache", "lru_cache", "cache"}
+)
+
+
 def find_factories(ctx: ModuleContext, scopes: List[Scope]) -> None:
     """Functions and methods that return a fresh resource they created count as creating one."""
     for scope in scopes:
@@ -39,7 +46,7 @@ def find_factories(ctx: ModuleContext, scopes: List[Scope]) -> None:
             spec = _returned_resource(ctx, scope)
             if spec is None or is_generator(function):
                 continue
-            if decorator_names(ctx, function) & (CONTEXT_MANAGER_DECORATORS | {"property", "functools.cached_property"}):
+            if decorator_names(ctx, function) & (CONTEXT_MANAGER_DECORATORS | _NOT_FRESH_DECORATORS):
                 continue
             name = function.name.value
             if scope.class_info is not None:

@@ -20,6 +20,7 @@ from memlint.analysis.resources import (
     BORROWERS,
     HANDOFF_CALLS,
     HANDOFF_METHODS,
+    KNOWLEDGE,
     LOGGING_METHODS,
     PATH_CONSTRUCTORS,
     PATH_HANDOFF_PREFIXES,
@@ -62,6 +63,8 @@ class Mentions:
                 callee = self.ctx.resolve(path[-3].func) or ""  # type: ignore[attr-defined]
                 if (method, callee) in spec.attribute_release_funcs:
                     return "release", path[-3]
+            if method in KNOWLEDGE.released_by_reading.get(spec.model, ()) and not isinstance(grand, cst.Call):
+                return "escape", None  # ``response.text``: the body is read to the end
             if isinstance(grand, cst.Arg) and method in spec.release | {"__exit__", "__aexit__"}:
                 # ``atexit.register(f.close)``, ``stack.callback(s.close)``: released later.
                 return "escape", path[-3] if len(path) > 2 else None

@@ -202,8 +202,11 @@ def guard_flags(path: Tuple[cst.CSTNode, ...]) -> Set[str]:
             test = owner.test
             negated = isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not)
             name = dotted(test.expression if negated else test)  # type: ignore[attr-defined]
-            if name is not None:
-                flags.add(("!" if negated else "") + name)
+            if name is None:
+                # ``if path != "-": f = open(path)`` ... ``if path != "-": f.close()``: the same
+                # test, kept by its text.
+                name = test_key(test.expression if negated else test)  # type: ignore[attr-defined]
+            flags.add(("!" if negated else "") + name)
         break
     return flags
 
@@ -238,3 +241,31 @@ def small_statement_of(path: Tuple[cst.CSTNode, ...], default: cst.CSTNode) -> c
         if isinstance(node, cst.BaseSmallStatement):
             return node
     return default
+
+
+_EXISTENCE_CHECKS = frozenset({"os.path.exists", "os.path.lexists", "os.path.isfile", "os.path.isdir"})
+
+
+def checks_existence(qualified: Optional[str], test: cst.BaseExpression, names: Set[str]) -> bool:
+    """Whether ``test`` asks if a followed path still exists: ``os.path.exists(tmp)``
+    (``qualified`` is the resolved callee), ``tmp.exists()``, ``Path(tmp).exists()``."""
+    if not isinstance(test, cst.Call):
+        return False
+    if qualified in _EXISTENCE_CHECKS:
+        return bool(test.args) and dotted(test.args[0].value) in names
+    func = test.func
+    if not (isinstance(func, cst.Attribute) and func.attr.value in ("exists", "is_file", "is_dir")):
+        return False
+    owner = func.value
+    if isinstance(owner, cst.Call) and owner.args:
+        owner = owner.args[0].value  # Path(tmp).exists()
+    return dotted(owner) in names
+
+
+_EMPTY_MODULE = cst.Module(body=[])
+
+
+def test_key(test: cst.BaseExpression) -> str:
+    """How a condition that is not a plain name is kept among the guard flags: its text."""
+    return "=" + " ".join(_EMPTY_MODULE.code_for_node(test).split())
+

@@ -12,7 +12,7 @@ import libcst as cst
 from memlint.analysis.facts import SMALL_CONTAINERS, ClassInfo, ModuleContext, Scope, last_name
 from memlint.analysis.flow import Tracker
 from memlint.analysis.model import OwnedResource, OwnerClass
-from memlint.analysis.names import block_of, iter_statements, self_attribute
+from memlint.analysis.names import block_of, dotted, iter_statements, self_attribute
 from memlint.analysis.resources import (
     ANY_RELEASE_FUNCS,
     ANY_RELEASE_METHODS,
@@ -117,6 +117,12 @@ def _self_attrs_in(node: cst.CSTNode) -> Set[str]:
         name = self_attribute(attribute)
         if name:
             found.add(name)
+    for call, _ in find(node, (cst.Call,), stop=()):
+        # ``client = getattr(self, "client", None)``: the attribute read defensively.
+        args = call.args  # type: ignore[attr-defined]
+        if dotted(call.func) == "getattr" and len(args) >= 2 and dotted(args[0].value) == "self":  # type: ignore[attr-defined]
+            if isinstance(args[1].value, cst.SimpleString) and isinstance(args[1].value.evaluated_value, str):
+                found.add(args[1].value.evaluated_value)
     return found  # type: ignore[return-value]
 
 

@@ -9,7 +9,9 @@ established (docs/architecture.md draws it).
 4. ``ownership``: the classes that keep resources on ``self`` and what releases them;
 5. ``context_managers``: ``@contextmanager`` bodies and ``__exit__`` methods;
 6. ``try_finally``: releases written by hand where ``with`` would do;
-7. ``growth``: caches, long-lived containers and logging handlers (memory that only grows).
+7. ``growth``: caches, long-lived containers and logging handlers (memory that only grows);
+8. ``tasks``: asyncio tasks nothing keeps a reference to (only in a module that names a
+   task-creating callable).
 
 The result is a list of facts; the rules (``memlint/rules``) turn facts into findings.
 """
@@ -27,6 +29,7 @@ from memlint.analysis.growth import growth_facts
 from memlint.analysis.local_resources import find_factories, find_resource_classes
 from memlint.analysis.model import ModuleAnalysis
 from memlint.analysis.ownership import owner_classes
+from memlint.analysis.tasks import might_create_tasks, task_facts
 from memlint.analysis.tracking import analyze_scope
 from memlint.analysis.try_finally import hand_written_releases
 from memlint.options import RuleOptions
@@ -57,4 +60,6 @@ def analyze_module(
     analysis.facts.extend(hand_written_releases(ctx, analysis.acquisitions))
     if growth:  # only when a growth rule runs: its walk is the stage's whole cost
         analysis.facts.extend(growth_facts(ctx, tree))  # type: ignore[arg-type]
+    if might_create_tasks(source):
+        analysis.facts.extend(task_facts(ctx))  # type: ignore[arg-type]
     return analysis

@@ -16,11 +16,13 @@ from memlint.analysis.names import dotted
 from memlint.analysis.resources import (
     ANY_RELEASE_FUNCS,
     ANY_RELEASE_METHODS,
+    CONFIGURING_OWN_METHODS,
     LOGGING_METHODS,
     NON_RAISING_CALLS,
     NON_RAISING_METHODS,
     NON_RAISING_OWN_METHODS,
 )
+from memlint.analysis.quiet_functions import QuietFunctions
 from memlint.analysis.walk import find
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -40,7 +42,7 @@ def raising_calls(
     are the names of the resource being followed, ``model`` the name of its knowledge model;
     calls in ``handled`` (by id) hand it on."""
     raising: List[cst.CSTNode] = []
-    own_quiet = NON_RAISING_OWN_METHODS.get(model, frozenset())
+    own_quiet = NON_RAISING_OWN_METHODS.get(model, frozenset()) | CONFIGURING_OWN_METHODS
     if in_handler:
         # An except block is already the error path; what its own calls might raise
         # is a second failure, not the one the code is written for.
@@ -65,6 +67,8 @@ def raising_calls(
                 continue
             if isinstance(func, cst.Name) and last in LOGGING_METHODS:
                 continue
+            if _quiet_local(ctx, func):
+                continue  # a function or method of this module that cannot raise
             # Releasing something else is taken not to fail (``os.close(fd)``, ``b.close()``,
             # ``pty.close_w()``).
             if isinstance(func, cst.Attribute) and (
@@ -83,6 +87,24 @@ def raising_calls(
                 raising.append(found)
         # ``assert proc.stdout is not None`` narrows a type; it is not an error path.
     return _in_evaluation_order(raising, paths)
+
+
+def _quiet_local(ctx: "ModuleContext", func: cst.BaseExpression) -> bool:
+    """``helper()`` or ``self._helper()`` defined in this module, and unable to raise."""
+    if isinstance(func, cst.Name):
+        function = ctx.functions.get(func.value)
+    elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self":
+        info = ctx.scope.class_info if ctx.scope is not None else None
+        function = info.methods.get(func.attr.value) if info is not None else None
+    else:
+        return False
+    if function is None:
+        return False
+    # Kept on the module's context: function ids are only unique while its tree lives.
+    quiet = vars(ctx).get("quiet_functions")
+    if quiet is None:
+        quiet = vars(ctx)["quiet_functions"] = QuietFunctions(ctx.functions)
+    return quiet.cannot_raise(function)
 
 
 def _in_evaluation_order(nodes: List[cst.CSTNode], paths: dict) -> List[cst.CSTNode]:

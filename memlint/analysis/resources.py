@@ -27,6 +27,7 @@ CLASS_RELEASE_METHODS = KNOWLEDGE.class_release_methods
 NON_RAISING_CALLS = KNOWLEDGE.non_raising_calls
 NON_RAISING_METHODS = KNOWLEDGE.non_raising_methods
 NON_RAISING_OWN_METHODS = KNOWLEDGE.non_raising_own_methods
+CONFIGURING_OWN_METHODS = KNOWLEDGE.configuring_own_methods
 OS_ERROR_MODELS = KNOWLEDGE.os_error_models
 OS_ERROR_NAMES = KNOWLEDGE.os_error_names
 OS_ERROR_PREFIXES = KNOWLEDGE.os_error_prefixes

@@ -173,7 +173,7 @@ def _track(
     _statement, loops = enclosing_statement(path)
     tracker = Tracker({name}, spec, call, site.statement, enclosing_loops=loops)  # type: ignore[arg-type]
     tracker.container = name in scope.containers or site.container
-    tracker.guards = guard_flags(path) | site.guards | _choice_flags(ctx, site, path, scope.body)
+    tracker.guards = guard_flags(_from_scope_body(scope, path)) | site.guards | _choice_flags(ctx, site, path, scope.body)
     outcome = lifetime.run(ctx, tracker, scope.body, class_name, yields_raise=not scope.is_context_manager)
     if scope.class_info is not None:
         for attr in stored_attrs(ctx, scope, tracker):
@@ -181,6 +181,14 @@ def _track(
     _unbound_in_finally(ctx, scope, path, name, analysis, acquisition)
     chosen = spec.is_path and any(arg.keyword is not None and arg.keyword.value == "dir" for arg in call.args)
     _record(ctx, name, spec, outcome, analysis, acquisition, in_chosen_directory=chosen, in_container=site.container)
+
+
+def _from_scope_body(scope: Scope, path: Tuple[cst.CSTNode, ...]) -> Tuple[cst.CSTNode, ...]:
+    """``path`` starts at a statement of the scope's own body; the flag finder needs the block
+    around it too (``closed = False`` right after ``fd = os.open(p)`` at the top level)."""
+    if not path or not isinstance(path[0], cst.BaseStatement):
+        return path
+    return (cst.IndentedBlock(body=tuple(scope.body)),) + path  # type: ignore[arg-type]
 
 
 def _raise_in_init(

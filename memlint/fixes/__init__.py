@@ -23,6 +23,7 @@ from typing import Callable, Iterable, List, Optional
 
 from memlint.diagnostics import Finding, Fix
 from memlint.fixes.builders import build_fixes
+from memlint.fixes.collector import collector_paused
 from memlint.fixes.model import WithRewrite
 from memlint.fixes.text import apply_edits, to_fix
 
@@ -66,18 +67,22 @@ def fix_text(
     check: Callable[[str], List[Finding]],
     unsafe: bool = False,
     findings: Optional[List[Finding]] = None,
+    parsed_by_check: Optional[Callable[[str], bool]] = None,
 ) -> FixOutcome:
     """Check, apply the fixes, and check again until no fix is left to apply.
 
     ``check`` returns the findings of a text (with the caller's configuration). A file with
     a syntax error (``MEM000``) is returned unchanged. A round whose output does not parse
-    is discarded, and fixing stops there with ``problem`` set. ``findings``, when given, are
-    ``check(source)`` already computed (by the run that found the file needed fixing): the
-    first round uses them instead of checking the same text a second time.
+    (with ``ast``, as the running interpreter reads it) is discarded, and fixing stops there
+    with ``problem`` set. ``findings``, when given, are ``check(source)`` already computed
+    (by the run that found the file needed fixing): the first round uses them instead of
+    checking the same text a second time. ``parsed_by_check(text)``, when given, says
+    whether the last ``check(text)`` parsed that text with ``ast`` without error
+    (``memlint.engine.accepted_by_python``): such a text is not parsed a second time.
     """
     text = source
     if findings is None:
-        findings = check(text)
+        findings = _check(check, text)
     outcome = FixOutcome(text)
     if any(finding.code == PARSE_ERROR for finding in findings):
         outcome.remaining = findings
@@ -89,15 +94,27 @@ def fix_text(
         new_text, applied = apply_edits(text, fixes)
         if new_text == text:
             break
-        try:
-            ast.parse(new_text)
-        except (SyntaxError, ValueError) as error:
-            outcome.problem = f"a fix produced invalid code and was not applied: {error}"
-            break
+        # Checked first when the check can tell that it parsed the text: one parse, not two.
+        new_findings: Optional[List[Finding]] = None
+        if parsed_by_check is not None:
+            new_findings = _check(check, new_text)
+        if parsed_by_check is None or not parsed_by_check(new_text):
+            try:
+                ast.parse(new_text)
+            except (SyntaxError, ValueError) as error:
+                outcome.problem = f"a fix produced invalid code and was not applied: {error}"
+                break
         applied_ids = {id(fix) for fix in applied}
         outcome.fixed.extend(f for f in findings if f.fix is not None and id(f.fix) in applied_ids)
         text = new_text
-        findings = check(text)
+        findings = new_findings if new_findings is not None else _check(check, text)
     outcome.text = text
     outcome.remaining = findings
     return outcome
+
+
+def _check(check: Callable[[str], List[Finding]], text: str) -> List[Finding]:
+    """``check(text)`` with the garbage collector paused, and one collection afterwards
+    (``memlint.fixes.collector``)."""
+    with collector_paused(collect_after=True):
+        return check(text)

@@ -19,7 +19,7 @@ from memlint.analysis.resources import (
     RESOURCE_CALLS,
     SUBCLASS_BASES,
 )
-from memlint.analysis.walk import find
+from memlint.analysis.walk import find, node_fields
 
 # Modules that compatibility packages hand on under another name (``from pkg._compat import
 # httplib`` is ``http.client``): the fixer resolves names the way the analysis does.
@@ -61,5 +61,6 @@ __all__ = [
     "import_table",
     "is_binding_target",
     "iter_statements",
+    "node_fields",
     "reports_a_kept_path",
 ]

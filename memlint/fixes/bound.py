@@ -13,7 +13,6 @@ import libcst as cst
 
 from memlint.fixes._analysis_view import Acquisition, Defect, dotted, find
 from memlint.fixes.context import SMALL, Block, FixContext
-from memlint.fixes.mentions import count_mentions, mentions
 from memlint.fixes.model import Manageable, WithItemPlan, WithRewrite
 from memlint.fixes.uses import Refused, Tracking, follow, is_release_call
 
@@ -78,6 +77,8 @@ def bound_plan(fx: FixContext, defect: Defect) -> Optional[BoundPlan]:
         return None
     owned = _owned_names(manageable, call)
     state = Tracking(name, {name} | owned, manageable.detaching, vanishing)
+    seen = fx.mention_index
+    seen.focus(scope)
     end = start
     release_index: Optional[int] = None
     release_node: Optional[cst.CSTNode] = None
@@ -89,7 +90,7 @@ def bound_plan(fx: FixContext, defect: Defect) -> Optional[BoundPlan]:
                 # ``del f``: the last reference goes, and CPython closes the file right there.
                 release_node, release_index, end = item, index, index
                 break
-            own = mentions(item, {name})
+            own = seen.of(item, (name,))
             if any(is_release_call(m[0], m[1], releases, fx) for m in own) or _finishes(item, name, manageable):
                 release_node = plain_release(item, name, manageable)
                 if len(own) != 1:
@@ -119,18 +120,18 @@ def bound_plan(fx: FixContext, defect: Defect) -> Optional[BoundPlan]:
         return None
     in_range = list(block.statements[start : end + 1])
     for held in state.held if release_index is None else {name}:
-        outside = count_mentions([scope], held) - count_mentions(in_range, held)
+        outside = seen.count([scope], held) - seen.count(in_range, held)
         if held in owned:
             # ``fd = os.open(p)`` before ``os.fdopen(fd)`` is fine; only later uses count.
-            outside = count_mentions([scope], held) - count_mentions(block.statements[: end + 1], held)
+            outside = seen.count([scope], held) - seen.count(block.statements[: end + 1], held)
         elif release_index is not None:
             # The ``with`` binds the name when the code did and closes where it did on the
             # normal path, the only path that reaches the rest of the block: later
             # statements (``tmp.name``, ``proc.returncode``, ``f = open(other)``) see what
             # they saw. Earlier ones too, unless a loop brings them back after an error.
-            outside -= count_mentions(block.statements[end + 1 :], held)
+            outside -= seen.count(block.statements[end + 1 :], held)
             if not block.in_loop:
-                outside -= count_mentions(block.statements[:start], held)
+                outside -= seen.count(block.statements[:start], held)
         if outside:
             return None
     # A lock never released was held on purpose, or is a bug whose fix is a decision.

@@ -20,9 +20,10 @@ from memlint.fixes._analysis_view import (
     find,
     import_table,
     iter_statements,
+    node_fields,
 )
 from memlint.fixes.derived import derived_manageable
-from memlint.fixes.mentions import only_binding
+from memlint.fixes.mentions import MentionIndex, only_binding
 from memlint.fixes.model import Manageable, WithRewrite
 from memlint.fixes.table import MANAGEABLE, MANAGEABLE_METHODS
 
@@ -85,6 +86,8 @@ class FixContext:
         self._statements: Dict[int, Dict[int, Tuple[Block, int]]] = {}
         # Names in use per scope (by id), grown by the fresh names handed out.
         self._names: Dict[int, Set[str]] = {}
+        # Where names are mentioned, one walk per statement or scope asked about.
+        self.mention_index = MentionIndex()
 
     # -- lookups ------------------------------------------------------------------
 
@@ -343,15 +346,31 @@ def _index_blocks(scope: cst.CSTNode, default_step: str) -> Dict[int, Tuple[Bloc
 def _steps(statement: cst.CSTNode) -> Dict[int, str]:
     """For the indented bodies of a compound statement: id of the body -> its indent step."""
     steps: Dict[int, str] = {}
-    pending = list(statement.children)
+    pending = _child_nodes(statement)
     while pending:
         node = pending.pop()
         if isinstance(node, cst.IndentedBlock):
             if node.indent is not None:
                 steps[id(node.body)] = node.indent
-        elif isinstance(node, (cst.Else, cst.Finally, cst.ExceptHandler, getattr(cst, "ExceptStarHandler", cst.ExceptHandler))):
-            pending.extend(node.children)
+        elif isinstance(node, _CLAUSES):
+            pending.extend(_child_nodes(node))
     return steps
+
+
+_CLAUSES = (cst.Else, cst.Finally, cst.ExceptHandler, getattr(cst, "ExceptStarHandler", cst.ExceptHandler))
+
+
+def _child_nodes(node: cst.CSTNode) -> List[cst.CSTNode]:
+    """The child nodes that can be a body or a clause, read off the fields: libcst's
+    ``children`` rebuilds the node's children through a visitor, once per statement."""
+    found: List[cst.CSTNode] = []
+    for name in node_fields(type(node)):
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            found.append(value)
+        elif isinstance(value, (list, tuple)):
+            found.extend(item for item in value if isinstance(item, cst.CSTNode))
+    return found
 
 
 def indented_blocks(statement: cst.CSTNode) -> List[Sequence[cst.CSTNode]]:

@@ -65,7 +65,7 @@ def fix_file(
 
     Raises ``OSError`` when the file cannot be read or written.
     """
-    from memlint.engine import decode_source
+    from memlint.engine import accepted_by_python, decode_source
 
     with open(path, "rb") as handle:
         data = handle.read()
@@ -74,7 +74,7 @@ def fix_file(
     except SyntaxError:
         return None
     known = checked[1] if checked is not None and checked[0] == text else None
-    outcome = fix_text(text, check, unsafe=unsafe, findings=known)
+    outcome = fix_text(text, check, unsafe=unsafe, findings=known, parsed_by_check=accepted_by_python)
     result = FileFix(path, display, text, outcome)
     if write and result.changed:
         write_source_atomically(path, outcome.text, data)

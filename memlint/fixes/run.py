@@ -16,7 +16,7 @@ from memlint.engine import run_with_deep_stack
 from memlint.fixes.files import FileFix, fix_file
 
 # The codes whose findings may carry a fix.
-FIXABLE_CODES = frozenset({"MEM001", "MEM003", "MEM041"})
+FIXABLE_CODES = frozenset({"MEM001", "MEM003", "MEM041", "MEM051", "MEM053"})
 PARSE_ERROR = "MEM000"
 
 

@@ -16,7 +16,7 @@ from memlint.fixes._analysis_view import (
     find,
 )
 from memlint.fixes.context import FixContext
-from memlint.fixes.mentions import is_store, mentions
+from memlint.fixes.mentions import is_store
 from memlint.fixes.table import (
     ATTACHED_METHODS,
     DETACHING_ATTRIBUTES,
@@ -220,7 +220,7 @@ def follow(statement: cst.CSTNode, state: Tracking, fx: FixContext) -> bool:
     # loop body, the next iteration): repeat until no new name holds it.
     while True:
         before = len(state.held)
-        for found, path in mentions(statement, set(state.held)):
+        for found, path in fx.mention_index.of(statement, state.held):
             if id(found) in seen:
                 continue
             seen.add(id(found))

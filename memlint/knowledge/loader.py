@@ -44,7 +44,7 @@ CALLABLE_SUBSETS = (
     "may_be_detached",
 )
 _STRING_LISTS = ("acquired_by", "methods", "release", "release_functions", "non_raising_methods",
-                 "non_raising_own_methods", "subclass_bases", "borrowed_params",
+                 "non_raising_own_methods", "released_by_reading", "subclass_bases", "borrowed_params",
                  "release_functions_of_attribute", "release_may_time_out") + CALLABLE_SUBSETS
 _BOOLEANS = ("long_lived", "is_path", "borrows_its_arguments", "not_a_resource_when_discarded", "fails_only_with_os_error")
 _STRINGS = ("name", "kind", "summary", "verb", "exit", "receiver", "method_arguments", "protocol", "kept_path_model",
@@ -80,6 +80,9 @@ class Model:
     # Its methods that cannot realistically fail even on the resource being followed
     # (setting an option of a fresh socket, a handler's formatter).
     non_raising_own_methods: Tuple[str, ...] = ()
+    # Attributes whose reading consumes it to the end and so releases it (a streamed
+    # response's ``.text``: the body is read and the connection goes back to the pool).
+    released_by_reading: Tuple[str, ...] = ()
     # Its own methods fail with OSError only (socket.timeout and ssl.SSLError are OSErrors):
     # an ``except OSError`` around them catches every failure that can realistically happen.
     fails_only_with_os_error: bool = False
@@ -157,6 +160,10 @@ class Knowledge:
     non_raising_methods: FrozenSet[str] = frozenset()
     # Model name -> its own methods that MEM003 takes not to raise on the followed resource.
     non_raising_own_methods: Dict[str, FrozenSet[str]] = field(default_factory=dict)
+    # Model name -> attributes whose reading releases the resource.
+    released_by_reading: Dict[str, FrozenSet[str]] = field(default_factory=dict)
+    # Configuring methods taken not to raise on the followed resource, whatever its model.
+    configuring_own_methods: FrozenSet[str] = frozenset()
     os_error_models: FrozenSet[str] = frozenset()
     os_error_names: FrozenSet[str] = frozenset()
     os_error_prefixes: Tuple[str, ...] = ()
@@ -231,7 +238,7 @@ def parse_model(raw: Any, where: str, family: str, require_name: bool = True) ->
                 raise KnowledgeError(f"{where}: `{key}` must be a list of strings")
             pattern = (
                 _IDENTIFIER
-                if key in ("methods", "release", "non_raising_methods", "non_raising_own_methods", "release_may_time_out")
+                if key in ("methods", "release", "non_raising_methods", "non_raising_own_methods", "released_by_reading", "release_may_time_out")
                 else _DOTTED
             )
             if key == "release_functions_of_attribute":
@@ -389,6 +396,8 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.non_raising_own_methods = {
         model.name: frozenset(model.non_raising_own_methods) for model in models if model.non_raising_own_methods
     }
+    knowledge.configuring_own_methods = frozenset(strings("raising", "configuring_own_methods"))
+    knowledge.released_by_reading = {m.name: frozenset(m.released_by_reading) for m in models if m.released_by_reading}
     knowledge.os_error_models = frozenset(model.name for model in models if model.fails_only_with_os_error)
     knowledge.os_error_names = frozenset(strings("raising", "os_error_names"))
     knowledge.os_error_prefixes = strings("raising", "os_error_prefixes")

@@ -23,6 +23,7 @@ RULE_CLASSES: Dict[str, str] = {
     "MEM051": "memlint.rules.mem051:UnboundedCache",
     "MEM052": "memlint.rules.mem052:UnboundedAccumulation",
     "MEM053": "memlint.rules.mem053:HandlerAccumulation",
+    "MEM061": "memlint.rules.mem061:DanglingAsyncioTask",
 }
 
 

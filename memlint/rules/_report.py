@@ -8,7 +8,7 @@ and a MEM003 finding together) whichever rules are selected.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, Dict, Iterable, Iterator, List
+from typing import TYPE_CHECKING, Callable, ClassVar, Dict, Iterable, Iterator, List, Optional
 
 from memlint.rules.base import FileContext, Report, Rule
 
@@ -55,11 +55,17 @@ def defects_of(analysis: "ModuleAnalysis") -> List["Defect"]:
     return defects
 
 
-def defect_reports(ctx: FileContext, code: str) -> Iterator[Report]:
+def defect_reports(
+    ctx: FileContext, code: str, own_fix: Optional[Callable[[FileContext, "Defect"], object]] = None
+) -> Iterator[Report]:
+    """The reports of ``code``; ``own_fix`` builds the fix of a defect the ``with`` fixer has none for."""
     defects = [defect for defect in _defects(ctx) if defect.code == code]
     fixes = _fixes(ctx) if defects else {}
     for defect in defects:
-        yield Report(defect.node, defect.message, fix=fixes.get(id(defect)), line_refs=defect.line_refs)
+        fix = fixes.get(id(defect))
+        if fix is None and own_fix is not None:
+            fix = own_fix(ctx, defect)
+        yield Report(defect.node, defect.message, fix=fix, line_refs=defect.line_refs)
 
 
 def _defects(ctx: FileContext) -> List["Defect"]:

@@ -14,11 +14,16 @@ import libcst as cst
 from memlint.analysis.growth import CacheDecorator, UnevictedMemo
 from memlint.analysis.model import Defect
 from memlint.rules._growth_words import container_phrase
-from memlint.rules._report import AnalysisRule
+from memlint.rules._growth_fixes import cache_bound_fix
+from memlint.rules._report import AnalysisRule, defect_reports
+from memlint.rules.base import FileContext, Report
 
 
 class UnboundedCache(AnalysisRule):
     code = "MEM051"
+
+    def check(self, ctx: FileContext) -> Iterable[Report]:
+        return defect_reports(ctx, self.code, cache_bound_fix)
 
     def judge(self, fact: object) -> Iterable[Defect]:
         if isinstance(fact, CacheDecorator):

@@ -11,11 +11,16 @@ from typing import Iterable
 
 from memlint.analysis.growth import RepeatedHandlerAddition
 from memlint.analysis.model import Defect
-from memlint.rules._report import AnalysisRule
+from memlint.rules._growth_fixes import handler_guard_fix
+from memlint.rules._report import AnalysisRule, defect_reports
+from memlint.rules.base import FileContext, Report
 
 
 class HandlerAccumulation(AnalysisRule):
     code = "MEM053"
+
+    def check(self, ctx: FileContext) -> Iterable[Report]:
+        return defect_reports(ctx, self.code, handler_guard_fix)
 
     def judge(self, fact: object) -> Iterable[Defect]:
         if not isinstance(fact, RepeatedHandlerAddition):

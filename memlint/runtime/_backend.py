@@ -145,6 +145,14 @@ class StoreTransaction(ABC):
         candidates = self.rank_victims(False, 1, exclude) + self.rank_victims(True, 1, exclude)
         return min(candidates, key=rank_order) if candidates else None
 
+    def remove_least_ranked(self, exclude: Optional[str]) -> Optional[StoreRow]:
+        """Delete the entry ``least_ranked`` names and return its row (``None``: nothing
+        went). A backend may do both at once (the in-memory one does)."""
+        least = self.least_ranked(exclude)
+        if least is None or self.delete([least.id]) == 0:
+            return None
+        return least
+
     @abstractmethod
     def delete(self, entry_ids: Sequence[str]) -> int: ...
 

@@ -163,16 +163,41 @@ _CANONICAL = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=("
                               sort_keys=True, default=_refuse)
 
 
+def _built_encoder(encoder: json.JSONEncoder) -> Any:
+    """The C encoder behind ``encoder``, built once, or ``None`` (no ``_json`` module).
+
+    ``JSONEncoder.encode`` builds a new one on every call, and that was most of the cost
+    of encoding a small entry (about 4 of 5 µs). Built without cycle markers: a cycle is
+    refused by ``_check_keys``' depth limit before encoding.
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return None
+    try:
+        return make(None, encoder.default, json.encoder.encode_basestring, None, encoder.key_separator,
+                    encoder.item_separator, encoder.sort_keys, encoder.skipkeys, encoder.allow_nan)
+    except TypeError:  # pragma: no cover - a Python whose C encoder takes other arguments
+        return None
+
+
+_FAST_COMPACT = _built_encoder(_COMPACT)
+_FAST_CANONICAL = _built_encoder(_CANONICAL)
+
+
 def to_json(data: Any) -> str:
     """Compact JSON; NaN/Infinity, non-string keys and non-JSON values raise."""
     _check_keys(data)
-    return _COMPACT.encode(data)
+    if _FAST_COMPACT is None or type(data) is not dict:
+        return _COMPACT.encode(data)
+    return "".join(_FAST_COMPACT(data, 0))
 
 
 def canonical_json(data: Any) -> str:
     """The one JSON spelling of ``data`` (sorted keys), the input of content ids and checksums."""
     _check_keys(data)
-    return _CANONICAL.encode(data)
+    if _FAST_CANONICAL is None or type(data) is not dict:
+        return _CANONICAL.encode(data)
+    return "".join(_FAST_CANONICAL(data, 0))
 
 
 def _check_keys(data: Any, depth: int = 0) -> None:

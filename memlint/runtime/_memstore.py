@@ -9,14 +9,17 @@ Layout:
 
 - ``rows``: id -> ``_Rec``, in first-insertion order (a replaced entry keeps its place,
   as in SQLite, where ``seq`` stays).
+- ``fresh``: the ids of the entries still in their grace period, in arrival order
+  (``_freshqueue``): settling takes them from its front. A store appends one pointer
+  there, where it used to push a (time, seq, id) item on a heap.
 - Heaps of tuples ending with the entry's id (never the record: a stale item must not
-  keep a deleted entry's body alive): ``time[settled]`` (time, seq: settling the fresh
-  ones, the age bound on the settled ones), ``rank[settled]`` (importance, time, seq: the
-  pruning order of each group) and ``expiry`` (per-entry ttl). Each entry has one time
-  item and one rank item. Heaps are never searched: an item that no longer matches its
-  entry (replaced, deleted, moved to the other group) is *stale* and dropped when it
-  reaches the top. When stale items are many, they are filtered out of the heaps
-  (amortized O(1) per write).
+  keep a deleted entry's body alive): ``settled_time`` (time, seq: the age bound on the
+  settled entries), ``rank[settled]`` (importance, time, seq: the pruning order of each
+  group) and ``expiry`` (per-entry ttl). Each entry has one rank item, and one time item
+  once settled. Heaps are never searched: an item that no longer matches its entry
+  (replaced, deleted, moved to the other group) is *stale* and dropped when it reaches
+  the top. When stale items are many, they are filtered out of the heaps (amortized O(1)
+  per write).
 - Transactions: one lock; every change appends to an undo log, and an error (or a dry
   run) replays it backwards. An undone record gets fresh heap items, so the heaps never
   lose a live entry; duplicates are filtered like stale items.
@@ -31,6 +34,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from memlint.runtime._backend import Query, StoreBackend, StoreRow, StoreTransaction, row_matches
 from memlint.runtime._common import from_micros
+from memlint.runtime._freshqueue import FreshQueue
 
 # Rebuild the rank heaps when they hold this many items per entry (one is live).
 _COMPACT_FACTOR = 2
@@ -86,7 +90,8 @@ class MemoryStoreBackend(StoreBackend):
         self._version = 0
         self._rows: Dict[str, _Rec] = {}
         self._tags: Dict[str, Dict[str, None]] = {}
-        self._time: Dict[bool, List[Any]] = {False: [], True: []}
+        self._fresh = FreshQueue()
+        self._settled_time: List[Any] = []
         self._rank: Dict[bool, List[Any]] = {False: [], True: []}
         self._expiry: List[Any] = []
         self._in_order = True  # False after an undo re-inserted a record at the end
@@ -136,22 +141,28 @@ class MemoryStoreBackend(StoreBackend):
             self._rows = {}
             self._tags = {}
             self._expiry = []
-            self._time = {False: [], True: []}
+            self._fresh = FreshQueue()
+            self._settled_time = []
             self._rank = {False: [], True: []}
 
     # -- record bookkeeping ----------------------------------------------------------
 
-    def push(self, rec: _Rec) -> None:
-        """Heap items for a live record (its current group)."""
-        heapq.heappush(self._time[rec.settled], (rec.ts_us, rec.seq, rec.key))
+    def push(self, rec: _Rec, place: bool = True) -> None:
+        """Heap items for a live record (its current group), and (``place``) its place
+        in the fresh queue if it is fresh."""
+        if rec.settled:
+            heapq.heappush(self._settled_time, (rec.ts_us, rec.seq, rec.key))
+        elif place:
+            self._fresh.append(rec.key, rec.ts_us)
         heapq.heappush(self._rank[rec.settled], (rec.importance, rec.ts_us, rec.seq, rec.key))
         if rec.expires_us is not None:
             heapq.heappush(self._expiry, (rec.expires_us, rec.seq, rec.key))
 
     # What each heap's items say about their entry; an item is stale once that changed.
-    def of_time(self, item: Tuple[Any, ...], settled: bool) -> Optional[_Rec]:
+    def of_time(self, item: Tuple[Any, ...]) -> Optional[_Rec]:
+        """The settled record of a ``settled_time`` item, or ``None`` if it is stale."""
         rec = self._rows.get(item[-1])
-        if rec is None or rec.seq != item[1] or rec.ts_us != item[0] or rec.settled != settled:
+        if rec is None or rec.seq != item[1] or rec.ts_us != item[0] or not rec.settled:
             return None
         return rec
 
@@ -190,6 +201,8 @@ class MemoryStoreBackend(StoreBackend):
                 current = self._rows.get(key)
                 if current is not None:
                     self.drop_tags(current)
+                    if not current.settled:
+                        self._fresh.leave(key)
                 if prev is None:
                     self._rows.pop(key, None)
                 else:
@@ -213,7 +226,8 @@ class MemoryStoreBackend(StoreBackend):
                 self._rows, self._tags = op[1], op[2]
                 self._in_order = False
                 for rec in self._rows.values():
-                    self.push(rec)
+                    self.push(rec, place=False)
+                self._fresh.rebuild(self._rows, from_rows=True)
 
     def _maybe_compact(self) -> None:
         # Heaps are compacted by filtering out their stale items, not rebuilt from the
@@ -222,12 +236,13 @@ class MemoryStoreBackend(StoreBackend):
         # the process's peak memory). The heaps never lack a live entry's item, so the
         # filtered ones are complete.
         rows = len(self._rows)
-        # Time items of deleted or replaced entries stay until settling reaches them (a
-        # grace period later): dropped once they are a quarter of the entries, since each
-        # one holds an id, a time and a seq (about 230 bytes).
+        # Time items of deleted or replaced settled entries stay until the age bound
+        # reaches them: dropped once they are a quarter of the entries, since each one
+        # holds an id, a time and a seq (about 230 bytes). (The count also takes in
+        # deleted fresh entries, which leave nothing: it only makes this check early.)
+        self._fresh.maybe_compact(self._rows)
         if self._stale_time > rows // 4 + 1000:
-            for settled, heap in self._time.items():
-                self._time[settled] = _heap_of([item for item in heap if self.of_time(item, settled) is not None])
+            self._settled_time = _heap_of([item for item in self._settled_time if self.of_time(item) is not None])
             self._expiry = _heap_of([item for item in self._expiry if self.of_expiry(item) is not None])
             self._stale_time = 0
         # Rank items of deleted entries are mostly popped as they surface; the rest are
@@ -266,19 +281,30 @@ class _Transaction:
         self.db = db
         self.rollback = rollback
 
+    # begin() and end(), inlined for the usual case (every store runs these).
     def __enter__(self) -> "_MemoryTx":
-        self.db._lock.acquire()
-        try:
-            return self.db.begin()
-        except BaseException:
-            self.db._lock.release()
-            raise
+        db = self.db
+        db._lock.acquire()
+        if db._closed or db.undo is not None:
+            try:
+                db.begin()  # raises, saying why
+            finally:
+                db._lock.release()
+        db.undo = []
+        return db._tx
 
     def __exit__(self, kind: Any, value: Any, traceback: Any) -> None:
+        db = self.db
         try:
-            self.db.end(commit=kind is None and not self.rollback)
+            if kind is None and not self.rollback:
+                db.undo = None
+                db._commits += 1
+                if not db._commits & 1023:  # checking costs four len() calls: not on every commit
+                    db._maybe_compact()
+            else:
+                db.end(commit=False)
         finally:
-            self.db._lock.release()
+            db._lock.release()
 
 
 class _MemoryTx(StoreTransaction):
@@ -296,6 +322,8 @@ class _MemoryTx(StoreTransaction):
             seq = prev.seq
             db.drop_tags(prev)
             db._stale_time += 1
+            if not prev.settled:
+                db._fresh.leave(entry_id)  # stored again: it goes last
         rec = _Rec(seq, entry_id, ts_us, importance, body, expires_us, tuple(tags) if tags else ())
         db._rows[entry_id] = rec
         db._version += 1
@@ -303,11 +331,15 @@ class _MemoryTx(StoreTransaction):
         if tags:
             db.add_tags(rec)
         # push(), inlined: this is the path of every store.
-        heappush = heapq.heappush
-        heappush(db._time[False], (ts_us, seq, entry_id))
-        heappush(db._rank[False], (importance, ts_us, seq, entry_id))
+        fresh = db._fresh
+        fresh.keys.append(entry_id)  # fresh.append(), inlined
+        if ts_us < fresh.last:
+            fresh.ordered = False
+        else:
+            fresh.last = ts_us
+        heapq.heappush(db._rank[False], (importance, ts_us, seq, entry_id))
         if expires_us is not None:
-            heappush(db._expiry, (expires_us, seq, entry_id))
+            heapq.heappush(db._expiry, (expires_us, seq, entry_id))
         return prev is None
 
     def rewrite(self, entry_id: str, importance: float, body: str, tags: Sequence[str],
@@ -324,7 +356,7 @@ class _MemoryTx(StoreTransaction):
         db._stale_time += 1
         db.undo.append(("put", entry_id, prev))  # type: ignore[union-attr]
         db.add_tags(rec)
-        db.push(rec)
+        db.push(rec, place=False)  # a fresh entry keeps its place in the fresh queue
         return True
 
     def get(self, entry_id: str) -> Optional[StoreRow]:
@@ -341,12 +373,16 @@ class _MemoryTx(StoreTransaction):
         return len(self.db._rows)
 
     def oldest_ts(self) -> Optional[int]:
+        db = self.db
         heads = []
-        for settled, heap in self.db._time.items():
-            while heap and self.db.of_time(heap[0], settled) is None:
-                heapq.heappop(heap)
-            if heap:
-                heads.append(heap[0][0])
+        heap = db._settled_time
+        while heap and db.of_time(heap[0]) is None:
+            heapq.heappop(heap)
+        if heap:
+            heads.append(heap[0][0])
+        first_fresh = db._fresh.head(db._rows)
+        if first_fresh is not None:
+            heads.append(first_fresh.ts_us)
         return min(heads) if heads else None
 
     def scan(self, after_seq: int, limit: int) -> List[StoreRow]:
@@ -377,19 +413,13 @@ class _MemoryTx(StoreTransaction):
 
     def settle(self, cutoff_us: int) -> int:
         db = self.db
-        heap = db._time[False]
-        settled = 0
-        while heap and heap[0][0] < cutoff_us:
-            item = heapq.heappop(heap)
-            rec = db.of_time(item, False)
-            if rec is None:
-                db._stale_time = max(0, db._stale_time - 1)
-                continue
+        leaving = db._fresh.take_older(db._rows, cutoff_us)
+        for rec in leaving:
             rec.settled = True
             db.undo.append(("settle", rec))  # type: ignore[union-attr]
-            heapq.heappush(db._time[True], item)
+            heapq.heappush(db._settled_time, (rec.ts_us, rec.seq, rec.key))
             heapq.heappush(db._rank[True], (rec.importance, rec.ts_us, rec.seq, rec.key))
-            settled += 1
+        settled = len(leaving)
         if settled:
             db._version += 1
             fresh_rank = db._rank[False]
@@ -438,8 +468,8 @@ class _MemoryTx(StoreTransaction):
         # and _prune settles before it ages.
         db = self.db
         return self._pop_victims(
-            db._time[True], limit,
-            current=lambda item: db.of_time(item, True),
+            db._settled_time, limit,
+            current=db.of_time,
             accept=lambda rec: rec.importance <= pin_threshold and rec.key != exclude,
             stop=lambda item, rec: item[0] >= cutoff_us,
         )
@@ -519,6 +549,50 @@ class _MemoryTx(StoreTransaction):
                 heapq.heappush(heap, held)
         return None if best is None else best.victim()
 
+    def remove_least_ranked(self, exclude: Optional[str]) -> Optional[StoreRow]:
+        # least_ranked() and delete() in one: this runs on every store past the bound.
+        # The victim's item is the head of its heap (or the next one, under the held
+        # item of ``exclude``): it is popped now rather than found stale later.
+        db = self.db
+        rows = db._rows
+        heappop = heapq.heappop
+        best: Optional[_Rec] = None
+        best_heap: List[Any] = []
+        for settled in (False, True):
+            heap = db._rank[settled]
+            held = None
+            while heap:
+                item = heap[0]
+                rec = rows.get(item[3])
+                if (rec is None or rec.seq != item[2] or rec.importance != item[0] or rec.ts_us != item[1]
+                        or rec.settled != settled):
+                    heappop(heap)
+                elif rec.key == exclude and held is None:
+                    held = heappop(heap)
+                else:
+                    if rec.key != exclude and (best is None or (item[0], item[1], item[2]) < (
+                            best.importance, best.ts_us, best.seq)):
+                        best, best_heap = rec, heap
+                    break
+            if held is not None:
+                heapq.heappush(heap, held)
+        if best is None:
+            return None
+        key = best.key
+        if best_heap[0][3] == key:
+            heappop(best_heap)
+        del rows[key]
+        if best.tags:
+            db.drop_tags(best)
+        if not best.settled:
+            fresh = db._fresh  # fresh.leave(key), inlined
+            fresh.stale[key] = fresh.stale.get(key, 0) + 1
+            fresh.stale_count += 1
+        db.undo.append(("del", best))  # type: ignore[union-attr]
+        db._stale_time += 1
+        db._version += 1
+        return best.victim()
+
     def delete(self, entry_ids: Sequence[str]) -> int:
         db = self.db
         removed = 0
@@ -526,7 +600,10 @@ class _MemoryTx(StoreTransaction):
             rec = db._rows.pop(key, None)
             if rec is None:
                 continue
-            db.drop_tags(rec)
+            if rec.tags:
+                db.drop_tags(rec)
+            if not rec.settled:
+                db._fresh.leave(key)
             db.undo.append(("del", rec))  # type: ignore[union-attr]
             removed += 1
         db._stale_time += removed
@@ -543,6 +620,7 @@ class _MemoryTx(StoreTransaction):
         removed = len(db._rows)
         db.undo.append(("clear", db._rows, db._tags))  # type: ignore[union-attr]
         db._rows, db._tags = {}, {}
+        db._fresh.reset()
         db._version += 1
         return removed
 

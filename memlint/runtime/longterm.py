@@ -217,12 +217,14 @@ class LongTermMemory:
         exists replaces that entry. ``ttl`` (seconds or a ``timedelta``): the entry
         expires that long after now, whatever its importance. ``entry`` is not modified.
         """
-        self._writable()
-        now_us = self._now_us()
+        backend = self._backend
+        if backend.read_only:
+            self._writable()
+        now_us = time.time_ns() // 1000 if self._clock is utc_now else self._now_us()
         expires_us = None if ttl is None else now_us + _ttl_micros(ttl)
         key, body, slim, importance, given, tags = self._prepare(entry, now_us)
         pruned: Optional[List[PruneDecision]] = []
-        with self._backend.write() as tx:
+        with backend.write() as tx:
             tx.upsert(key, now_us, importance, body, tags, expires_us, slim)
             next_check = self._next_age_check_us
             if next_check is None or now_us >= next_check:
@@ -407,14 +409,16 @@ class LongTermMemory:
             # the next prune is (max_entries - low watermark) stores away.
             low_count = min(self.max_entries, int(self.max_entries * self.low_watermark))
             victims = tx.rank_victims(True, count - low_count, protect, self.pin_threshold)
-            removed = self._remove(tx, victims, decisions, "count")
+            removed = self._remove(tx, victims, decisions, "count") if victims else 0
             need = count - removed - self.max_entries
             if need == 1:
                 # The usual case past the bound: the least important of all (of the two
                 # group heads).
-                least = tx.least_ranked(protect)
+                least = tx.remove_least_ranked(protect)
                 if least is not None:
-                    removed += self._remove(tx, [least], decisions, "count")
+                    removed += 1
+                    if decisions is not None:
+                        decisions.append(self._decision(least, "count"))
             elif need > 0:
                 # Not enough: as few as the bound needs, ranked by importance then age
                 # over every entry, fresh and settled alike.

@@ -1,0 +1,102 @@
+"""Where a store's time goes on an SQLite file: CPU per statement and WAL pages per commit.
+
+Fills ``LongTermMemory(path=...)`` to ``--max-entries`` (default 20,000), then stores
+``--stores`` more (10,000), each past the bound, timing every SQL statement the store
+runs (this process's CPU time, so that waiting for a core on a loaded machine is not
+counted). Then counts the WAL pages that 1,000 commits write, for the store and for a bare
+table with one index (insert + delete + commit, as ``bench_longterm``'s sqlite floor).
+
+    python benchmarks/bench_sqlite_store_cost.py [--max-entries M] [--stores N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import sqlite3
+import sys
+import tempfile
+import time
+from typing import Any, Callable, Dict
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_longterm import SQLiteFloor, entry  # noqa: E402
+
+from memlint.runtime import LongTermMemory  # noqa: E402
+
+
+class TimedConnection:
+    """Wraps a connection: CPU time and count per statement (by its first words)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.cpu: Dict[str, float] = collections.Counter()
+        self.calls: Dict[str, int] = collections.Counter()
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        started = time.process_time()
+        try:
+            return self.conn.execute(sql, *args)
+        finally:
+            label = " ".join(sql.split()[:4])[:40]
+            self.cpu[label] += time.process_time() - started
+            self.calls[label] += 1
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.conn, name)
+
+
+def wal_pages_per_commit(conn: sqlite3.Connection, store: Callable[[int], None], first: int) -> float:
+    conn.execute("PRAGMA wal_autocheckpoint = 0")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    for number in range(first, first + 1000):
+        store(number)
+    return conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1] / 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--max-entries", type=int, default=20_000)
+    parser.add_argument("--stores", type=int, default=10_000)
+    args = parser.parse_args()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"max_entries={args.max_entries:,}, {args.stores:,} stores past the bound; "
+          f"SQLite {sqlite3.sqlite_version}; load average {load:.2f} at start")
+    with tempfile.TemporaryDirectory() as directory:
+        memory = LongTermMemory(max_entries=args.max_entries, retention_days=90,
+                                path=os.path.join(directory, "memory.sqlite3"))
+        with memory:
+            for number in range(args.max_entries):
+                memory.store(entry(number))
+            database = memory._backend._db  # the one connection of the store
+            timed = TimedConnection(database._conn)
+            database._conn = timed
+            started = time.process_time()
+            for number in range(args.max_entries, args.max_entries + args.stores):
+                memory.store(entry(number))
+            total = time.process_time() - started
+            database._conn = timed.conn
+            print(f"\nLongTermMemory(path=...).store: {total / args.stores * 1e6:.1f} us of CPU per store; by statement:")
+            for label, cpu in sorted(timed.cpu.items(), key=lambda item: -item[1]):
+                print(f"  {cpu / args.stores * 1e6:7.1f} us  ({timed.calls[label] / args.stores:.2f} per store)  {label}")
+            spent = sum(timed.cpu.values())
+            print(f"  {spent / args.stores * 1e6:7.1f} us in SQLite statements, "
+                  f"{(total - spent) / args.stores * 1e6:.1f} us in Python")
+            first = args.max_entries + args.stores
+            pages = wal_pages_per_commit(timed.conn, lambda number: memory.store(entry(number)), first)
+        floor = SQLiteFloor(os.path.join(directory, "floor.sqlite3"), args.max_entries)
+        try:
+            for number in range(args.max_entries + 100):
+                floor.store(entry(number))
+            floor_pages = wal_pages_per_commit(floor.conn, lambda number: floor.store(entry(number)),
+                                               args.max_entries + 100)
+        finally:
+            floor.conn.close()
+    print(f"\nWAL pages written per commit: LongTermMemory {pages:.1f}, bare table + one index {floor_pages:.1f}")
+    if hasattr(os, "getloadavg"):
+        print(f"load average at the end: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

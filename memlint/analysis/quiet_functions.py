@@ -1,0 +1,129 @@
+"""Functions of the module that cannot raise: MEM003's raise model for module-local calls.
+
+Two shapes, read from the function's own body (functions of other modules stay unknown):
+- its work all sits in a ``try`` with a handler for every ``Exception`` (bare ``except:``,
+  ``except Exception``, ``except BaseException``) that does not raise again, around which
+  only plain values are computed and returned: every failure comes back as a value
+  (``_ioctl_GWINSZ(fd)`` returns None);
+- it only builds plain values: assignments, ``if``/``else`` and returns whose calls are all
+  taken not to raise (``headers.update({...})`` on a local dict, ``platform.system()``, setting
+  an option such as ``sock.setsockopt(*opt)``, another function of this module of these shapes), as a method that assembles request headers from
+  the object's settings or picks the editor command from the environment.
+A call of either is no exception path.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Mapping, Sequence, Set
+
+import libcst as cst
+
+from memlint.analysis.names import block_of, dotted
+from memlint.analysis.resources import CONFIGURING_OWN_METHODS, LOGGING_METHODS, NON_RAISING_CALLS, NON_RAISING_METHODS
+from memlint.analysis.walk import find
+
+_BROAD = frozenset({"Exception", "BaseException"})
+_LITERALS = (cst.SimpleString, cst.Integer, cst.Float)
+
+
+class QuietFunctions:
+    """The verdicts for one module (function ids are unique only while its tree lives)."""
+
+    def __init__(self, functions: Mapping[str, cst.FunctionDef]) -> None:
+        self.functions = functions
+        self._verdicts: Dict[int, bool] = {}
+
+    def cannot_raise(self, function: cst.FunctionDef) -> bool:
+        """Whether every failure inside ``function`` is caught and turned into a value, or
+        it calls nothing that can fail."""
+        key = id(function)
+        if key not in self._verdicts:
+            self._verdicts[key] = False  # a recursive call is taken to raise
+            self._verdicts[key] = self._judge(function)
+        return self._verdicts[key]
+
+    def _judge(self, function: cst.FunctionDef) -> bool:
+        if isinstance(function.asynchronous, cst.Asynchronous) or function.decorators:
+            return False
+        statements = list(block_of(function.body))
+        if any(isinstance(s, cst.Try) for s in statements):
+            return all(_catches_everything(s) if isinstance(s, cst.Try) else _literal_line(s) for s in statements)
+        targets = [found.target for found, _ in find(function.body, (cst.AssignTarget,))]  # type: ignore[attr-defined]
+        local = {target.value for target in targets if isinstance(target, cst.Name)}
+        return self._plain_block(statements, local)
+
+    def _plain_block(self, statements: Sequence[cst.CSTNode], local: Set[str]) -> bool:
+        for statement in statements:
+            if isinstance(statement, cst.If):
+                orelse = statement.orelse
+                rest = [] if orelse is None else [orelse] if isinstance(orelse, cst.If) else list(block_of(orelse.body))
+                if not (self._quiet(statement.test, local) and self._plain_block(block_of(statement.body), local)
+                        and self._plain_block(rest, local)):
+                    return False
+            elif isinstance(statement, cst.For) and statement.orelse is None:
+                # ``for opt in options: sock.setsockopt(*opt)``
+                if not (self._quiet(statement.iter, local) and self._plain_block(block_of(statement.body), local)):
+                    return False
+            elif not isinstance(statement, cst.SimpleStatementLine):
+                return False
+            elif not all(self._plain_small(small, local) for small in statement.body):
+                return False
+        return True
+
+    def _plain_small(self, small: cst.BaseSmallStatement, local: Set[str]) -> bool:
+        if isinstance(small, cst.Pass) or isinstance(small, cst.Return) and small.value is None:
+            return True
+        if isinstance(small, cst.Expr):
+            if isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString)):
+                return True  # the docstring
+            return isinstance(small.value, cst.Call) and self._quiet(small.value, local)
+        return isinstance(small, (cst.Return, cst.Assign, cst.AnnAssign)) and self._quiet(small, local)
+
+    def _quiet(self, node: cst.CSTNode, local: Set[str]) -> bool:
+        """No subscript, await or yield, and only calls known not to raise."""
+        for found, _ in find(node, (cst.Call, cst.Subscript, cst.Await, cst.Yield)):
+            if not isinstance(found, cst.Call):
+                return False
+            func = found.func
+            if (dotted(func) or "") in NON_RAISING_CALLS:
+                continue
+            if isinstance(func, cst.Name) and func.value in self.functions:
+                if self.cannot_raise(self.functions[func.value]):
+                    continue
+                return False
+            if (
+                isinstance(func, cst.Attribute)
+                and func.attr.value in (NON_RAISING_METHODS | LOGGING_METHODS)
+                and isinstance(func.value, cst.Name)
+                and func.value.value in local
+            ):
+                continue  # ``headers.update(...)`` on a value made here, not ``client.get(...)``
+            if isinstance(func, cst.Attribute) and func.attr.value in CONFIGURING_OWN_METHODS:
+                continue  # setting an option (``sock.setsockopt(...)``)
+            return False
+        return True
+
+
+def _catches_everything(node: cst.Try) -> bool:
+    if node.finalbody is not None or node.orelse is not None:
+        return False
+    if not any(h.type is None or (dotted(h.type) or "").rsplit(".", 1)[-1] in _BROAD for h in node.handlers):
+        return False
+    handlers = cst.IndentedBlock(body=[s for h in node.handlers for s in block_of(h.body)])
+    return not any(True for _ in find(handlers, (cst.Raise, cst.Call)))
+
+
+def _literal_line(statement: cst.CSTNode) -> bool:
+    """Around a catch-all ``try``: plain values and calls fed only literals (``Struct("HHHH")``
+    fails only on a programming error)."""
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return False
+    for small in statement.body:
+        if isinstance(small, cst.Expr) and isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString)):
+            continue
+        if not isinstance(small, (cst.Return, cst.Assign, cst.AnnAssign, cst.Pass)):
+            return False
+        for found, _ in find(small, (cst.Call, cst.Subscript, cst.Await)):
+            if not isinstance(found, cst.Call) or not all(isinstance(arg.value, _LITERALS) for arg in found.args):
+                return False
+    return True
