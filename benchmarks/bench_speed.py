@@ -1,6 +1,6 @@
 """How fast is memlint on a real code base? Run by hand, not part of the test suite.
 
-    python benchmarks/bench_speed.py [--repeat N] [--verify-prefilter] [--keep DIR]
+    python benchmarks/bench_speed.py [--repeat N] [--verify-prefilter] [--verify-regions] [--keep DIR]
 
 Builds a corpus from this interpreter's standard library (no network: every ``*.py`` under
 the stdlib folder except ``site-packages`` and the ``test`` package), then measures, in
@@ -16,7 +16,9 @@ one run and on the same files:
 Each figure is the median wall time and CPU time (of the whole process tree) of
 ``--repeat`` runs, each also given as a ratio to the floor, with the peak resident memory
 of the largest single process involved (the main process or any worker). ``--verify-prefilter`` also checks the whole corpus with the
-file-level prefilter off and reports whether the findings are identical.
+file-level prefilter off and reports whether the findings are identical; ``--verify-regions``
+does the same with region parsing off (libcst parsing whole files, ``memlint.regions``),
+over the corpus and the project's fixtures, comparing positions, messages and fixes.
 """
 
 from __future__ import annotations
@@ -70,14 +72,16 @@ sys.exit(0 if len(failures) < 50 else 1)
 """
 
 
-def build_corpus(destination: Path) -> Tuple[int, int]:
-    """Copy the standard library's Python files into ``destination``; (files, lines)."""
+def build_corpus(destination: Path, with_tests: bool = False) -> Tuple[int, int]:
+    """Copy the standard library's Python files into ``destination``; (files, lines).
+    ``with_tests``: the ``test`` package too (the largest files, for peak memory)."""
     stdlib = Path(sysconfig.get_paths()["stdlib"])
     files = lines = 0
+    left_out = ("site-packages",) if with_tests else ("site-packages", "test")
     for root, dirs, names in os.walk(stdlib):
         here = Path(root)
         if here == stdlib:
-            dirs[:] = [d for d in dirs if d not in ("site-packages", "test")]
+            dirs[:] = [d for d in dirs if d not in left_out]
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
         for name in sorted(names):
             if not name.endswith(".py"):
@@ -147,6 +151,25 @@ def verify_prefilter(corpus: Path) -> str:
     return f"DIFFERENT: {len(set(off) - set(on))} lost, {len(set(on) - set(off))} extra"
 
 
+def verify_regions(paths: Sequence[str], select: Sequence[str] = ()) -> str:
+    """Check ``paths`` with region parsing on and off (in this process) and compare every
+    finding: position, code, message and fix."""
+    from memlint.api import check_files
+    from memlint.config import ConfigResolver, Overrides
+    from memlint.discovery import discover
+
+    resolver = ConfigResolver(Overrides(select=tuple(select)) if select else Overrides(), isolated=True)
+    files = discover(list(paths), resolver)
+    on = check_files(files, resolver, jobs=2, regions=True).findings
+    off = check_files(files, resolver, jobs=2, regions=False).findings
+    fixes = sum(1 for finding in on if finding.fix is not None)
+    if on == off:
+        return f"identical ({len(on)} findings, {fixes} with a fix, {len(files)} files)"
+    lost, extra = set(off) - set(on), set(on) - set(off)
+    sample = "; ".join(f"{f.path}:{f.line} {f.code}" for f in sorted(lost | extra, key=lambda f: (f.path, f.line))[:5])
+    return f"DIFFERENT: {len(lost)} lost, {len(extra)} extra ({sample})"
+
+
 def prefilter_share(corpus: Path) -> Tuple[int, int, int, int]:
     """(files, lines) the prefilter sends to libcst, and the totals."""
     from memlint.prefilter import needs_analysis
@@ -163,10 +186,45 @@ def prefilter_share(corpus: Path) -> Tuple[int, int, int, int]:
     return kept_files, kept_lines, total_files, total_lines
 
 
+def region_share(corpus: Path) -> Tuple[int, int, int, int]:
+    """(files parsed in part, non-blank lines libcst parses, files analysed, their lines)
+    with the default rules: the files the two prefilter stages send to libcst."""
+    import ast
+
+    from memlint.prefilter import needs_analysis, tree_needs_analysis
+    from memlint.regions import region_source
+
+    needs = needs_analysis({})
+    partial = parsed_lines = files = lines = 0
+    for path in sorted(corpus.rglob("*.py")):
+        data = path.read_bytes()
+        if not needs(data):
+            continue
+        try:
+            text = data.decode("utf-8")
+            tree = ast.parse(text)
+        except (SyntaxError, UnicodeDecodeError, ValueError):
+            continue
+        if not tree_needs_analysis(tree, {}):
+            continue
+        files += 1
+        lines += data.count(b"\n")
+        selected = region_source(text, tree, {})
+        kept = selected.text if selected is not None else text
+        partial += selected is not None
+        parsed_lines += sum(1 for line in kept.splitlines() if line.strip())
+    return partial, parsed_lines, files, lines
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=1, help="runs per figure (the median is shown)")
     parser.add_argument("--verify-prefilter", action="store_true", help="also compare findings with the prefilter off")
+    parser.add_argument("--verify-regions", action="store_true",
+                        help="also compare findings with region parsing off (corpus and fixtures)")
+    parser.add_argument("--with-tests", action="store_true",
+                        help="also measure memlint's peak memory on the standard library with its test package")
+    parser.add_argument("--verify-only", action="store_true", help="skip the timings (with --verify-*)")
     parser.add_argument("--keep", metavar="DIR", help="work in DIR (an empty or absent folder) and keep it")
     options = parser.parse_args(argv)
 
@@ -182,6 +240,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"corpus: {files} files, {lines:,} lines from {sysconfig.get_paths()['stdlib']}")
         print(f"prefilter: {kept_files} files ({kept_lines:,} lines) need libcst, "
               f"{files - kept_files} files are only syntax-checked")
+        partial, parsed_lines, analysed, analysed_lines = region_share(corpus)
+        print(f"regions: {partial} of the {analysed} files analysed ({analysed_lines:,} lines) are parsed in part; "
+              f"libcst parses {parsed_lines:,} non-blank lines of them")
         print(f"load average before: {os.getloadavg()[0]:.2f} on {jobs} CPUs (other work skews wall times)")
         cache = work / "cache"
 
@@ -198,6 +259,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         def run(command: Sequence[str], before_each=None) -> Dict[str, float]:
             return measure(command, work, options.repeat, env, before_each)
 
+        if options.verify_only:
+            report_verifications(options, corpus)
+            return 0
         rows: List[Tuple[str, Dict[str, float]]] = []
         floor = run([sys.executable, "-c", _FLOOR, str(corpus)])
         rows.append(("floor: libcst parse_module, 1 process", floor))
@@ -208,6 +272,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         rows.append(("memlint warm, nothing changed", run(memlint_command("--cache-dir", str(cache), str(corpus)))))
         rows.append(("memlint, 10 changed files (pre-commit)",
                      run(memlint_command("--cache-dir", str(cache), *map(str, changed)), change_ten)))
+        if options.with_tests:
+            whole = work / "stdlib-with-tests"
+            whole_files, whole_lines = build_corpus(whole, with_tests=True)
+            print(f"corpus with the test package: {whole_files} files, {whole_lines:,} lines")
+            rows.append(("memlint cold, --jobs 1, with the test package",
+                         run(memlint_command("--jobs", "1", "--cache-dir", str(cache), str(whole)), fresh_cache)))
         if shutil.which("ruff"):
             rows.append(("ruff --select SIM115", run(
                 ["ruff", "check", "--no-cache", "--isolated", "--select", "SIM115", "--exit-zero", str(corpus)])))
@@ -225,10 +295,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for label, figures in rows:
             print(f"{label:<44} {figures['wall']:>8.2f} {figures['wall'] / floor['wall']:>8.3f} "
                   f"{figures['cpu']:>8.2f} {figures['cpu'] / floor['cpu']:>8.3f} {figures['peak_mb']:>8.0f}")
-        if options.verify_prefilter:
-            print()
-            print(f"prefilter on vs off over the corpus: {verify_prefilter(corpus)}")
+        report_verifications(options, corpus)
     return 0
+
+
+def report_verifications(options: argparse.Namespace, corpus: Path) -> None:
+    if options.verify_prefilter:
+        print()
+        print(f"prefilter on vs off over the corpus: {verify_prefilter(corpus)}")
+    if options.verify_regions:
+        fixtures = Path(__file__).resolve().parent.parent / "fixtures"
+        print()
+        print(f"region parsing on vs off over the corpus: {verify_regions([str(corpus)])}")
+        # The default rules: with a growth rule selected a file is always parsed whole.
+        print(f"region parsing on vs off over the fixtures: {verify_regions([str(fixtures)])}")
 
 
 if __name__ == "__main__":

@@ -65,6 +65,7 @@ def check_one(
     rule_set: RuleSet,
     prefilter: bool = True,
     target: Optional[str] = None,
+    regions: bool = True,
 ) -> Tuple[List[Finding], Optional[str]]:
     """Findings for one file's source after selection and suppressions, and its decoded
     text when there are findings (``None`` otherwise, or when it cannot be decoded).
@@ -83,7 +84,7 @@ def check_one(
             run_rules = mentions_any(options.project_resources, data)
     # Rules are loaded (and libcst imported) only once a file actually needs them.
     rules = rule_set.for_codes(codes) if run_rules else []
-    findings = [f for f in check_text(source, path, rules, options, prefilter, target) if f.code in codes]
+    findings = [f for f in check_text(source, path, rules, options, prefilter, target, regions) if f.code in codes]
     if not findings and UNUSED_NOQA not in codes:
         return [], None  # the common case pays for neither decoding nor tokenizing
     text = _text(source)
@@ -125,6 +126,7 @@ class FileTask:
     digest: Optional[str]
     prefilter: bool
     target: Optional[str] = None
+    regions: bool = True
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,9 @@ def _check_task(task: FileTask) -> FileOutcome:
     data = _read(task.path, task.display)
     if isinstance(data, Finding):
         return FileOutcome([data], None, False)
-    findings, text = check_one(data, task.display, task.options, task.codes, _RULE_SET, task.prefilter, task.target)
+    findings, text = check_one(
+        data, task.display, task.options, task.codes, _RULE_SET, task.prefilter, task.target, task.regions
+    )
     cacheable = task.digest is not None and content_digest(data) == task.digest
     cacheable = cacheable and not any(finding.code == INTERNAL_ERROR for finding in findings)
     return FileOutcome(findings, text, cacheable)
@@ -165,11 +169,13 @@ def check_files(
     cache: Optional[Cache] = None,
     prefilter: bool = True,
     isolate: bool = False,
+    regions: bool = True,
 ) -> CheckResult:
     """Check discovered files, each with the settings of its nearest config.
 
     ``jobs`` worker processes share the files not answered by ``cache``; the result is
-    the same for any ``jobs``, with or without a cache, with or without the prefilter.
+    the same for any ``jobs``, with or without a cache, with or without the prefilter,
+    with or without ``regions`` (libcst parsing only what can hold a finding).
     With ``isolate`` even one file is checked in a worker process (never in this one),
     which keeps this process's main thread free to act on Ctrl-C at once.
     """
@@ -208,9 +214,11 @@ def check_files(
                 if text is not None:
                     result.sources[source.display] = text
                 continue
-        sizes.append(len(data))
+            sizes.append(len(data))
+        else:
+            sizes.append(_size(source.path))
         tasks.append(FileTask(source.path, source.display, codes, options, digest, prefilter,
-                              settings.target_version))
+                              settings.target_version, regions))
 
     workers = jobs if len(tasks) >= MIN_FILES_FOR_WORKERS else 1
     if workers > 1:

@@ -131,19 +131,22 @@ def check_text(
     options: RuleOptions,
     prefilter: bool = False,
     target: Optional[str] = None,
+    regions: bool = True,
 ) -> List[Finding]:
     """All findings of ``rules`` on one file's source, in file order.
 
     With ``prefilter``, a file whose syntax tree calls nothing the resource analysis starts
     from is not parsed by libcst at all (``memlint.prefilter.tree_needs_analysis``), when
-    every rule asked for is one of the analysis rules. ``target`` is the Python version
-    to parse as (``parse_python``). The knowledge every stage reads, the fixer's included,
-    is the shipped one plus the resources ``options`` declares.
+    every rule asked for is one of the analysis rules. With ``regions`` (and the same
+    condition, and no growth rule), libcst parses only the top-level statements that can
+    hold a finding (``memlint.regions``). ``target`` is the Python version to parse as
+    (``parse_python``). The knowledge every stage reads, the fixer's included, is the
+    shipped one plus the resources ``options`` declares.
     """
     from memlint.knowledge.overlay import knowledge_in_use
 
     with knowledge_in_use(options.resources):
-        return _check_text(source, path, rules, options, prefilter, target)
+        return _check_text(source, path, rules, options, prefilter, target, regions)
 
 
 def _check_text(
@@ -153,6 +156,7 @@ def _check_text(
     options: RuleOptions,
     prefilter: bool,
     target: Optional[str],
+    regions: bool,
 ) -> List[Finding]:
     try:
         text = decode_source(source) if isinstance(source, bytes) else source
@@ -165,17 +169,29 @@ def _check_text(
         return [Finding(path, 1, 1, 1, 1, INTERNAL_ERROR, f"file too deeply nested to check: {type(error).__name__}")]
     if not rules:
         return []
-    if tree is not None and prefilter and all(getattr(rule, "starts_from_resources", False) for rule in rules):
+    from_resources = all(getattr(rule, "starts_from_resources", False) for rule in rules)
+    if tree is not None and prefilter and from_resources:
         from memlint.prefilter import tree_needs_analysis
 
         project_callables = [name for name, _summary in options.project_resources]
         if not tree_needs_analysis(tree, options.resources, [rule.code for rule in rules], project_callables):
             return []
+    growth = any(rule.code in GROWTH_CODES for rule in rules)
+    parse_text, parse_tree = text, tree
+    whole_module = growth or any(getattr(rule, "reads_whole_module", False) for rule in rules)
+    # Region selection looks for the configured and shipped triggers only; a file that uses
+    # what other modules of its project make (the project index's facts) is parsed whole.
+    if tree is not None and regions and from_resources and not whole_module and not options.project_resources:
+        from memlint.regions import region_source
+
+        selected = region_source(text, tree, options.resources, [rule.code for rule in rules])
+        if selected is not None:
+            parse_text, parse_tree = selected
 
     import libcst as cst
 
     try:
-        module = parsed if parsed is not None else cst.parse_module(text)
+        module = parsed if parsed is not None else cst.parse_module(parse_text)
     except cst.ParserSyntaxError as error:  # libcst's parser can lag behind the interpreter's grammar
         line, column = error.raw_line, error.raw_column + 1
         message = f"libcst cannot parse this file: {(error.message.strip().splitlines() or ['?'])[0]}"
@@ -183,8 +199,8 @@ def _check_text(
     except Exception as error:  # noqa: BLE001 - any other parser failure is reported, not raised
         return [Finding(path, 1, 1, 1, 1, INTERNAL_ERROR, f"libcst cannot parse this file: {_one_line(error)}")]
 
-    ctx = FileContext(path, text, module, options, tree)
-    ctx.growth = any(rule.code in GROWTH_CODES for rule in rules)
+    ctx = FileContext(path, parse_text, module, options, parse_tree)
+    ctx.growth = growth
     findings: List[Finding] = []
     reported: List[Tuple[Rule, Report]] = []
     for rule in rules:
@@ -199,7 +215,7 @@ def _check_text(
             )
     if reported:
         try:
-            findings.extend(_locate(path, module, reported, tree, text))
+            findings.extend(_locate(path, module, reported, parse_tree, text))
         except RecursionError:
             findings.append(Finding(path, 1, 1, 1, 1, INTERNAL_ERROR, "file too deeply nested to locate its findings"))
     findings.sort(key=Finding.sort_key)

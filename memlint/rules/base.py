@@ -75,6 +75,9 @@ class Rule:
     # that calls a resource-creating callable or defines a context manager, which lets the
     # engine skip libcst for the other files.
     starts_from_resources: ClassVar[bool] = False
+    # True for a rule that reads the whole module (not only what its triggers reach by
+    # name): the engine then has libcst parse whole files (``memlint.regions``).
+    reads_whole_module: ClassVar[bool] = False
 
     def check(self, ctx: FileContext) -> Iterable[Report]:  # pragma: no cover - interface
         raise NotImplementedError

@@ -1,0 +1,191 @@
+"""Parsing only the statements that can hold a finding (memlint.regions) must never
+change a result: the fixtures give the same findings, positions and fixes either way."""
+
+from __future__ import annotations
+
+import ast
+
+from memlint.api import check_files
+from memlint.config import ConfigResolver
+from memlint.discovery import discover
+from memlint.regions import region_source, split_lines
+
+from conftest import REPO_ROOT
+
+
+def _findings(paths, regions, monkeypatch):
+    monkeypatch.chdir(REPO_ROOT)
+    resolver = ConfigResolver(isolated=True)
+    files = discover(paths, resolver)
+    assert files, paths
+    return check_files(files, resolver, regions=regions)
+
+
+def test_fixtures_give_the_same_findings_and_fixes_with_and_without_regions(monkeypatch):
+    on = _findings(["fixtures"], True, monkeypatch)
+    off = _findings(["fixtures"], False, monkeypatch)
+    assert [f.fix for f in on.findings] == [f.fix for f in off.findings]
+    assert on.findings == off.findings
+    assert {finding.code for finding in on.findings} >= {"MEM001", "MEM003", "MEM004"}
+
+
+SAMPLE = '''"""A module."""
+import sqlite3 as db
+from os import path
+
+VERSION = 1
+
+
+def unrelated(x):
+    return [x * 2 for _ in range(3)]
+
+
+def make_conn(name):
+    return db.connect(name)
+
+
+def uses_factory():
+    conn = make_conn("a")
+    conn.execute("select 1")
+
+
+def helper(value):
+    return value + 1
+
+
+def leaks():
+    conn = db.connect(helper(1))
+    conn.execute("x")
+
+
+class Plain:
+    def method(self):
+        return 1
+
+
+class Owner:
+    """Keeps a socket."""
+
+    def __init__(self):
+        self.sock = db.connect("x")
+
+    def use(self):
+        return self.sock.execute("y")
+
+    def other(self):
+        return 2
+'''
+
+
+def _kept_names(source):
+    selected = region_source(source, ast.parse(source), {})
+    assert selected is not None
+    assert len(split_lines(selected.text)) == len(split_lines(source))
+    kept = set()
+    for node in ast.walk(ast.parse(selected.text)):
+        stub = isinstance(node, ast.FunctionDef) and [type(s) for s in node.body] == [ast.Pass]
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            kept.add(node.name + (" (stub)" if stub else ""))
+    return selected, kept
+
+
+def test_only_the_statements_that_can_matter_are_parsed():
+    selected, kept = _kept_names(SAMPLE)
+    # seeds (a trigger named in code), users of a local factory, what a kept one reads,
+    # and in a kept class the members using an attribute bound from a resource
+    assert kept == {"make_conn", "uses_factory", "helper", "leaks", "Owner", "__init__", "use", "other (stub)"}
+    # every kept line is the file's own line, at the same place (or a stub's pass)
+    for kept_line, line in zip(split_lines(selected.text), split_lines(SAMPLE)):
+        assert kept_line in (line, "\n", line[: len(line) - len(line.lstrip())] + "pass\n")
+
+
+def test_a_class_kept_for_its_name_keeps_its_methods_headers():
+    source = "import socket\n\nclass Base:\n    def m(self):\n        return 1\n\ndef f():\n    s = socket.socket()\n    return Base()\n"
+    selected, kept = _kept_names(source)
+    assert "Base" in kept and "m (stub)" in kept
+    assert "    def m(self):\n        pass\n" in selected.text
+
+
+def test_a_star_import_from_a_trigger_module_parses_the_whole_file():
+    source = "from sqlite3 import *\n\ndef f():\n    return 1\n\n" + "def g():\n    c = connect('x')\n" * 3
+    assert region_source(source, ast.parse(source), {}) is None
+
+
+def test_form_feeds_and_crlf_keep_the_lines_of_the_file():
+    source = "import os\r\nX = 1\r\n\x0c\r\ndef f():\r\n    return 1\r\n\r\ndef g():\r\n    return open('x')\r\n" + "def h():\r\n    pass\r\n" * 4
+    selected, kept = _kept_names(source)
+    assert kept == {"g"}
+    assert selected.text.count("\r\n") == source.count("\r\n")
+
+
+def test_a_value_registered_on_self_keeps_the_helper_that_releases_it():
+    # distutils/tests/support.py: mkdtemp() registers the path, tearDown() removes each one
+    # (by a release function, which is no trigger): without tearDown, a false MEM004.
+    source = (
+        "import tempfile, shutil\nX = 1\n\nclass Manager:\n    def setUp(self):\n        self.dirs = []\n\n"
+        "    def tearDown(self):\n        while self.dirs:\n            shutil.rmtree(self.dirs.pop())\n\n"
+        "    def mkdtemp(self):\n        d = tempfile.mkdtemp()\n        self.dirs.append(d)\n        return d\n\n"
+        "    def unrelated(self):\n        return 1\n" + "\n\ndef other():\n    return 2\n" * 4
+    )
+    selected, kept = _kept_names(source)
+    assert {"tearDown", "mkdtemp", "setUp", "unrelated (stub)"} <= kept
+
+
+def test_the_registering_verbs_are_those_of_the_analysis():
+    from memlint.analysis.facts import MAY_REGISTER
+    from memlint.regions import _REGISTERING
+
+    for verb in _REGISTERING:
+        assert MAY_REGISTER.search(f"self.items.{verb}(value)".encode())
+    assert not MAY_REGISTER.search(b"self.items.remove(value)")
+
+
+def test_a_class_with_no_method_kept_gets_a_pass():
+    source = "import socket\nX = 1\n\nclass Base:\n    a = 1\n    b = 2\n\ndef f():\n    s = socket.socket()\n    return Base()\n" + "\ndef g():\n    return 1\n" * 3
+    selected, kept = _kept_names(source)
+    assert "Base" in kept
+    assert "class Base:\n    pass\n\n" in selected.text
+
+
+def _parsed_text(reads_whole_module):
+    from memlint.engine import check_text
+    from memlint.options import RuleOptions
+    from memlint.rules.base import Rule
+
+    seen = []
+
+    class Probe(Rule):
+        code = "MEM999"
+        starts_from_resources = True
+
+        def check(self, ctx):
+            seen.append(ctx.module.code)
+            return []
+
+    Probe.reads_whole_module = reads_whole_module
+    check_text(SAMPLE, "sample.py", [Probe()], RuleOptions(), prefilter=True)
+    return seen[0]
+
+
+def test_a_rule_reading_the_whole_module_gets_the_whole_file():
+    assert _parsed_text(True) == SAMPLE
+    assert _parsed_text(False) != SAMPLE
+
+
+def test_a_file_whose_first_indentation_would_change_is_parsed_whole():
+    # libcst takes the default indentation from the first indented block; the fixer
+    # writes with it. Left out, the next block (two spaces) would set it instead.
+    source = "import os\nX = 1\n\ndef quiet():\n    return 1\n\ndef g():\n  return open('x')\n" + "\ndef h():\n    return 2\n" * 4
+    assert region_source(source, ast.parse(source), {}) is None
+    same = source.replace("\n  return open", "\n    return open")
+    assert region_source(same, ast.parse(same), {}) is not None
+
+
+def test_the_selected_rules_own_triggers_choose_regions_too():
+    # MEM061 starts from task-creating calls, which are no resource triggers.
+    source = "import asyncio\nX = 1\n\nasync def spawn(coro):\n    asyncio.create_task(coro)\n" + "\ndef h():\n    return 2\n" * 6
+    tree = ast.parse(source)
+    with_tasks = region_source(source, tree, {}, ["MEM061"])
+    assert with_tasks is not None and "create_task" in with_tasks.text
+    without = region_source(source, tree, {}, ["MEM001"])
+    assert without is None or "create_task" not in without.text
