@@ -214,9 +214,7 @@ def check_files(
                 if text is not None:
                     result.sources[source.display] = text
                 continue
-            sizes.append(len(data))
-        else:
-            sizes.append(_size(source.path))
+        sizes.append(len(data))
         tasks.append(FileTask(source.path, source.display, codes, options, digest, prefilter,
                               settings.target_version, regions))
 
