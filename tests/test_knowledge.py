@@ -249,3 +249,15 @@ def test_configured_resource_reads_naturally_in_every_rule() -> None:
 def test_configured_resource_errors_name_the_entry_and_field(value: object, message: str) -> None:
     with pytest.raises(ConfigError, match=r"^pyproject.toml: .*" + message):
         config_from_mapping({"resources": {"wlib.open_widget": value}}, source="pyproject.toml")
+
+
+def test_a_receiver_only_model_holds_nothing_itself() -> None:
+    """`async_playwright()` is what `.start()` is called on, not a resource of its own:
+    its callables stay out of the acquiring table but still mark the receiver."""
+    known = knowledge()
+    starter = known.models["playwright-starter"]
+    assert starter.only_a_receiver
+    assert not set(starter.acquired_by) & set(known.resource_calls)
+    assert "playwright-starter" in known.receiver_models
+    assert [m.model.name for m in known.method_acquisitions["start"]] == ["playwright-driver"]
+    assert "openai.OpenAI" in known.resource_calls  # an ordinary model's callables are there

@@ -92,7 +92,9 @@ def resource_table_markdown() -> str:
         if not creates:
             continue
         kind = model.kind + (f" (with `{model.only_when_keyword_true}=True`)" if model.only_when_keyword_true else "")
-        if kind not in kinds:
+        # A receiver-only model's callables are named (what its methods start from) but its
+        # kind is no resource.
+        if kind not in kinds and not model.only_a_receiver:
             kinds.append(kind)
         for name in model.acquired_by:
             package, _, rest = name.partition(".")
@@ -118,9 +120,13 @@ def resource_reference_markdown() -> str:
     known = knowledge()
     rows: Dict[Tuple[str, str, str], List[str]] = {}
     for model in known.models.values():
-        creates = [f"`{name}`" for name in model.acquired_by]
+        # A receiver-only model's calls hold nothing: they appear as what a method is called on.
+        creates = [] if model.only_a_receiver else [f"`{name}`" for name in model.acquired_by]
         for method in model.methods:
             on = {"any": "", "path": " on a pathlib path"}.get(model.receiver, f" on a {model.receiver.replace('-', ' ')}")
+            receiver = known.models.get(model.receiver)
+            if receiver is not None and receiver.only_a_receiver:
+                on = " on " + " or ".join(f"`{name}()`" for name in receiver.acquired_by)
             creates.append(f"`.{method}()`{on}")
         if not creates:
             continue  # reached only as a part of another model's result

@@ -47,7 +47,8 @@ _STRING_LISTS = ("acquired_by", "methods", "release", "release_functions", "non_
                  "non_raising_own_methods", "released_by_reading", "subclass_bases", "borrowed_params",
                  "release_functions_of_attribute", "release_may_time_out", "piped_streams",
                  "pipes_closed_by") + CALLABLE_SUBSETS
-_BOOLEANS = ("long_lived", "is_path", "borrows_its_arguments", "not_a_resource_when_discarded", "fails_only_with_os_error")
+_BOOLEANS = ("long_lived", "is_path", "borrows_its_arguments", "not_a_resource_when_discarded", "fails_only_with_os_error",
+             "only_a_receiver")
 _STRINGS = ("name", "kind", "summary", "verb", "exit", "receiver", "method_arguments", "protocol", "kept_path_model",
             "only_when_keyword_true", "pipe_model")
 MODEL_FIELDS = frozenset(_STRING_LISTS + _BOOLEANS + _STRINGS + ("parts",))
@@ -94,6 +95,9 @@ class Model:
     release_may_time_out: Tuple[str, ...] = ()
     borrows_its_arguments: bool = False
     not_a_resource_when_discarded: bool = False
+    # Its calls hold nothing themselves; they only make what another model's methods
+    # acquire from (``async_playwright()``, whose ``.start()`` starts the driver).
+    only_a_receiver: bool = False
     hold_nothing_over_memory_buffer: Tuple[str, ...] = ()
     borrow_a_given_file: Tuple[str, ...] = ()
     closes_when_exhausted: Tuple[str, ...] = ()
@@ -353,6 +357,8 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     for model in models:
         spec = knowledge.specs[model.name]
         for qualified in model.acquired_by:
+            if model.only_a_receiver:
+                continue
             if qualified in knowledge.resource_calls:
                 raise KnowledgeError(f"{model.family}.toml: {qualified!r} is acquired by two models")
             knowledge.resource_calls[qualified] = spec
