@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Optional, Sequence, Set, Tuple
 import libcst as cst
 
 from memlint.analysis.flow import Tracker
+from memlint.analysis.local_holders import kept_by_local_holder
 from memlint.analysis.names import dotted, is_binding_target, self_attribute
 from memlint.analysis.ownership import parameter_behaviour, releasers_of
 from memlint.analysis.sites import borrowed_argument
@@ -192,6 +193,8 @@ class Mentions:
             # Registered with its owner, whose helper this scope calls: the scope has taken
             # on the release, and lending the value to a call does not pass that on.
             return "use"
+        if kept_by_local_holder(self.ctx, call, path):
+            return "use"  # ``finder = Finder(session)``, and ``finder`` never leaves
         return "escape"
 
     def holder_handed_on(self, found: cst.CSTNode, path: Tuple[cst.CSTNode, ...]) -> bool:
