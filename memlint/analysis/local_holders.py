@@ -71,7 +71,7 @@ def _made_of_locals(function: cst.FunctionDef, call: cst.Call) -> bool:
     parameter): ``Service(app, http_client=client)`` with ``app`` from the caller may
     attach itself, and the client with it, to an object that outlives the call."""
     bound = _locally_bound(function) - function_params(function)
-    for node, path in find(call, (cst.Name,)):
+    for node, path in find(call, (cst.Name,), stop=()):
         if node is call.func or not path or (isinstance(path[0], cst.Call) and len(path) > 1 and path[1] is call.func):
             continue  # the constructor's own name
         parent = path[-1]
@@ -129,7 +129,11 @@ def _local_mention(
         if not (isinstance(grand, cst.Call) and grand.func is path[top]):
             return False  # ``finder.session``: what it keeps may be read out and handed on
         method = path[top].attr.value  # type: ignore[attr-defined]
-        return method not in ANY_RELEASE_METHODS and method not in _LIVES_ON_METHODS
+        if method in ANY_RELEASE_METHODS or method in _LIVES_ON_METHODS:
+            return False
+        # ``return stream.connect(addr)``, ``return builder.build()``: what the call gives
+        # back may be the holder or keep it; handed to the caller, the hand-off stands.
+        return not any(isinstance(p, (cst.Return, cst.Yield)) for p in path[: top - 1])
     index = len(path) - 1
     if index >= 2 and isinstance(path[index], cst.Element) and isinstance(path[index - 1], (cst.List, cst.Tuple)):
         index -= 2  # ``memory=[teachability]``
