@@ -187,6 +187,7 @@ def check_files(
     tasks: List[FileTask] = []
     sizes: List[int] = []
     keys: Dict[str, str] = {}
+    index_keys: Dict[str, Optional[str]] = {}
     for source in files:
         settings = resolver.for_file(source.path)
         codes = settings.codes_for(source.path)
@@ -196,15 +197,25 @@ def check_files(
             result.findings.append(data)
             continue
         options = settings.options
+        index_key = None
         if codes & RULE_CLASSES.keys():
-            try:
-                used = index.entries_for(source.path, data.decode("utf-8", "replace"))
-            except (RecursionError, MemoryError, ValueError, KeyError, AttributeError, TypeError):
-                used = ()  # an unexpected module shape: the file is checked on its own
+            used = None
+            if cache is not None:
+                digest = content_digest(data)
+                # A warm run takes the file's index facts from the cache while nothing in
+                # its package changed, instead of summarising the package again.
+                index_key = index.cache_key(source.path, digest)
+                used = cache.index_get(source.display, index_key) if index_key else None
+            if used is None:
+                try:
+                    used = index.entries_for(source.path, data.decode("utf-8", "replace"))
+                except (RecursionError, MemoryError, ValueError, KeyError, AttributeError, TypeError):
+                    used = ()  # an unexpected module shape: the file is checked on its own
             if used:
                 options = replace(options, project_resources=used)
         if cache is not None:
-            digest = content_digest(data)
+            digest = digest or content_digest(data)
+            index_keys[source.path] = index_key
             keys[source.path] = cache.key(digest, source.display, codes, settings.options.resources,
                                           settings.target_version, options.project_resources)
             cached = cache.get(keys[source.path], source.display)
@@ -232,7 +243,8 @@ def check_files(
         if outcome.text is not None:
             result.sources[task.display] = outcome.text
         if cache is not None and outcome.cacheable:
-            cache.put(keys[task.path], task.display, outcome.findings)
+            cache.put(keys[task.path], task.display, outcome.findings,
+                      index_keys.get(task.path), task.options.project_resources)
     if cache is not None:
         cache.save()
     result.findings.sort(key=Finding.sort_key)

@@ -163,10 +163,25 @@ class Cache:
         except (ValueError, TypeError, IndexError):
             return None  # an entry this version cannot read: recompute and overwrite it
 
-    def put(self, key: str, path: str, findings: List[Finding]) -> None:
-        """Remember ``findings`` for ``path`` under ``key`` (written by ``save()``)."""
-        self._load()[path] = [key, [_finding_to_row(finding) for finding in findings]]
+    def put(self, key: str, path: str, findings: List[Finding], index_key: Optional[str] = None,
+            summaries: Sequence[Tuple[str, str]] = ()) -> None:
+        """Remember ``findings`` for ``path`` under ``key`` (written by ``save()``), and the
+        project index's ``summaries`` for the file under ``index_key`` when given."""
+        entry: List[Any] = [key, [_finding_to_row(finding) for finding in findings]]
+        if index_key is not None:
+            entry += [index_key, [list(summary) for summary in summaries]]
+        self._load()[path] = entry
         self._dirty = True
+
+    def index_get(self, path: str, index_key: str) -> Optional[Tuple[Tuple[str, str], ...]]:
+        """The project index's summaries stored for ``path`` under ``index_key``, or ``None``."""
+        entry = self._load().get(path)
+        try:
+            if not isinstance(entry, list) or len(entry) < 4 or entry[2] != index_key:
+                return None
+            return tuple((str(name), str(summary)) for name, summary in entry[3])
+        except (ValueError, TypeError):
+            return None
 
     def save(self) -> None:
         """Write the entries if anything changed; failures are ignored (the cache is optional)."""

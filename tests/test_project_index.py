@@ -99,3 +99,29 @@ def test_a_definition_inside_a_string_does_not_break_the_run(tmp_path):
     done = run_memlint_process("check", "--output-format", "json", "--no-cache", "pkg", cwd=tmp_path)
     assert done.returncode == 1, done.stderr
     assert [f["code"] for f in json.loads(done.stdout)] == ["MEM001"]
+
+
+def test_a_warm_run_takes_the_index_facts_from_the_cache(tmp_path, monkeypatch, capsys):
+    """Nothing in the package changed: the file's facts come from the cache, the index
+    summarises nothing; a change anywhere in the package makes it summarise again."""
+    from memlint import cli
+    from memlint.analysis.project_index import ProjectIndex
+
+    write_tree(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/net.py": "import socket\n\n\ndef dial(a):\n    return socket.create_connection(a)\n",
+        "pkg/use.py": "from .net import dial\n\n\ndef ping(a):\n    conn = dial(a)\n    conn.sendall(b'x')\n",
+    })
+    monkeypatch.chdir(tmp_path)
+    calls = []
+    summarise = ProjectIndex.entries_for
+    monkeypatch.setattr(ProjectIndex, "entries_for", lambda self, path, text: calls.append(path) or summarise(self, path, text))
+    argv = ["check", "--output-format", "concise", "--cache-dir", "cache", "pkg"]
+    assert cli.main(argv) == 1
+    assert len(calls) == 3
+    assert cli.main(argv) == 1  # warm
+    assert len(calls) == 3
+    (tmp_path / "pkg" / "other.py").write_text("X = 1\n")
+    assert cli.main(argv) == 1
+    assert len(calls) == 7
+    assert "pkg/use.py" in capsys.readouterr().out

@@ -30,6 +30,7 @@ import os
 import re
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
+from memlint.analysis.project_scan import attributes_read, called_or_inherited, package_fingerprint
 from memlint.analysis.resources import (
     CLASS_RELEASE_METHODS,
     BORROWS_GIVEN_FILE,
@@ -96,23 +97,6 @@ def imported_prefixes(text: str) -> Iterator[Tuple[str, List[str]]]:
             name = part.split(" as ")[0].strip()
             if name and all(piece.isidentifier() for piece in name.split(".")):
                 yield name, []
-
-
-def _called_or_inherited(text: str, names: List[str]) -> Set[str]:
-    """The imported ``names`` that ``text`` calls (``dial(``) or names among a class's
-    bases: the only uses a summary can matter to."""
-    found = set()
-    for name in names:
-        if re.search(r"(?<![\w.])" + re.escape(name) + r"\s*\(|^[ \t]*class[ \t]+\w+\([^)]*\b" + re.escape(name) + r"\b", text, re.M):
-            found.add(name)
-    return found
-
-
-def _attributes_read(text: str, prefix: str) -> Set[str]:
-    """The names ``text`` reads off ``prefix`` (``sessions.session(`` gives ``session``)."""
-    if not prefix or prefix.startswith("."):
-        return set()
-    return set(re.findall(r"(?<![\w.])" + re.escape(prefix) + r"\.(\w+)", text))
 
 
 _TOP_DEFINITION = re.compile(r"^(?:async[ \t]+)?(def|class)[ \t]+(\w+)", re.M)
@@ -255,8 +239,20 @@ class ProjectIndex:
         self._reexports: Dict[str, Dict[str, ResourceSpec]] = {}
         self._methods: Dict[str, Dict[str, ResourceSpec]] = {}
         self._in_progress: Set[str] = set()
+        self._fingerprints: Dict[str, str] = {}
 
     # -- what a checked file uses ---------------------------------------------------------
+
+    def cache_key(self, path: str, digest: str) -> Optional[str]:
+        """What the file's facts depend on: its own bytes and every module of its package
+        (``None`` outside a package, where there are no facts to keep)."""
+        root, current, is_init = module_location(path)
+        if "." not in current and not is_init:
+            return None
+        folder = os.path.join(root, current.split(".", 1)[0])
+        if folder not in self._fingerprints:
+            self._fingerprints[folder] = package_fingerprint(folder)
+        return f"{self._fingerprints[folder]}:{digest}"
 
     def entries_for(self, path: str, text: str) -> Tuple[SummaryEntry, ...]:
         """The summaries ``path`` (whose source is ``text``) can use: for every project
@@ -273,12 +269,12 @@ class ProjectIndex:
             # ``from . import sessions``: the memlint import table writes it "..sessions".
             # Only the names the file can reach are summarised: those it imports, and those
             # it reads off an imported module (``sessions.session``).
-            targets = [(written, source, _called_or_inherited(text, names))] + [
-                (f"{written}.{name}", f"{source}.{name}" if source else name, _attributes_read(text, name))
+            targets = [(written, source, called_or_inherited(text, names))] + [
+                (f"{written}.{name}", f"{source}.{name}" if source else name, attributes_read(text, name))
                 for name in names
             ]
             if not names:
-                targets[0] = (written, source, _attributes_read(text, written))
+                targets[0] = (written, source, attributes_read(text, written))
             for key_prefix, module, wanted in targets:
                 for name, summary in self._module_entries(root, module, wanted):
                     found.setdefault(f"{key_prefix}.{name}", summary)
