@@ -9,21 +9,14 @@ a file must contain to be worth analysing for these rules.
 from __future__ import annotations
 
 import functools
-import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, Mapping
+from typing import Any, Dict, FrozenSet, Mapping, Tuple
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python < 3.11
-    import tomli as tomllib
-
-from memlint.knowledge.loader import KnowledgeError
+from memlint.knowledge.sections import SectionLists, parse_section_lists, read_document
 
 GROWTH_FILE = Path(__file__).resolve().parent / "memory-growth" / "growth.toml"
 
-_FIELDS: Dict[str, tuple] = {
+_FIELDS: Dict[str, Tuple[str, ...]] = {
     "caches": ("unbounded", "maxsize_bounded"),
     "containers": (
         "dicts", "lists", "sets", "bounded", "appending_methods", "keyed_methods", "removing_methods",
@@ -34,45 +27,19 @@ _FIELDS: Dict[str, tuple] = {
 }
 
 
-@dataclass(frozen=True)
-class GrowthKnowledge:
-    """The lists of ``growth.toml``, by ``section.field``."""
-
-    lists: Mapping[str, FrozenSet[str]]
-
-    def __getitem__(self, key: str) -> FrozenSet[str]:
-        return self.lists[key]
+# The lists of ``growth.toml``, by ``section.field``.
+GrowthKnowledge = SectionLists
 
 
 def parse_growth(document: Mapping[str, Any], where: str) -> GrowthKnowledge:
     """Check a parsed ``growth.toml``: every section and field known, every value a list of strings."""
-    unknown = sorted(set(document) - set(_FIELDS))
-    if unknown:
-        raise KnowledgeError(f"{where}: unknown section(s) {unknown}; expected {sorted(_FIELDS)}")
-    lists: Dict[str, FrozenSet[str]] = {}
-    for section, fields in _FIELDS.items():
-        table = document.get(section, {})
-        if not isinstance(table, Mapping):
-            raise KnowledgeError(f"{where}: [{section}] must be a table")
-        extra = sorted(set(table) - set(fields))
-        if extra:
-            raise KnowledgeError(f"{where}: [{section}] unknown field(s) {extra}; known: {list(fields)}")
-        for name in fields:
-            value = table.get(name, [])
-            if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-                raise KnowledgeError(f"{where}: [{section}] {name} must be a list of strings")
-            lists[f"{section}.{name}"] = frozenset(value)
-    return GrowthKnowledge(lists)
+    return GrowthKnowledge(parse_section_lists(document, _FIELDS, where))
 
 
 @functools.lru_cache(maxsize=1)
 def growth_knowledge() -> GrowthKnowledge:
     """The built-in growth knowledge (read once per process)."""
-    try:
-        document = tomllib.loads(GROWTH_FILE.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise KnowledgeError(f"{GROWTH_FILE.name}: cannot be read: {error}") from None
-    return parse_growth(document, GROWTH_FILE.name)
+    return parse_growth(read_document(GROWTH_FILE), GROWTH_FILE.name)
 
 
 def growth_trigger_names() -> FrozenSet[str]:
