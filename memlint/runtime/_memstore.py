@@ -522,37 +522,13 @@ class _MemoryTx(StoreTransaction):
         )
 
     def least_ranked(self, exclude: Optional[str]) -> Optional[StoreRow]:
-        # The head of each group's rank heap (dropping stale items on the way; the entry
-        # being stored is stepped over), then the first of the two. This runs on every
-        # store past the bound: of_rank() is inlined.
-        db = self.db
-        rows = db._rows
-        heappop = heapq.heappop
-        best: Optional[_Rec] = None
-        for settled in (False, True):
-            heap = db._rank[settled]
-            held = None
-            while heap:
-                item = heap[0]
-                rec = rows.get(item[3])
-                if (rec is None or rec.seq != item[2] or rec.importance != item[0] or rec.ts_us != item[1]
-                        or rec.settled != settled):
-                    heappop(heap)
-                elif rec.key == exclude and held is None:
-                    held = heappop(heap)
-                else:
-                    if rec.key != exclude and (best is None or (item[0], item[1], item[2]) < (
-                            best.importance, best.ts_us, best.seq)):
-                        best = rec
-                    break
-            if held is not None:
-                heapq.heappush(heap, held)
+        best, _heap = self._rank_head(exclude)
         return None if best is None else best.victim()
 
-    def remove_least_ranked(self, exclude: Optional[str]) -> Optional[StoreRow]:
-        # least_ranked() and delete() in one: this runs on every store past the bound.
-        # The victim's item is the head of its heap (or the next one, under the held
-        # item of ``exclude``): it is popped now rather than found stale later.
+    def _rank_head(self, exclude: Optional[str]) -> Tuple[Optional[_Rec], List[Any]]:
+        # The head of each group's rank heap (dropping stale items on the way; the entry
+        # being stored is stepped over), then the first of the two, with its heap. This
+        # runs on every store past the bound: of_rank() is inlined.
         db = self.db
         rows = db._rows
         heappop = heapq.heappop
@@ -576,12 +552,20 @@ class _MemoryTx(StoreTransaction):
                     break
             if held is not None:
                 heapq.heappush(heap, held)
+        return best, best_heap
+
+    def remove_least_ranked(self, exclude: Optional[str]) -> Optional[StoreRow]:
+        # least_ranked() and delete() in one: this runs on every store past the bound.
+        # The victim's item is the head of its heap (or the next one, under the held
+        # item of ``exclude``): it is popped now rather than found stale later.
+        best, best_heap = self._rank_head(exclude)
         if best is None:
             return None
+        db = self.db
         key = best.key
         if best_heap[0][3] == key:
-            heappop(best_heap)
-        del rows[key]
+            heapq.heappop(best_heap)
+        del db._rows[key]
         if best.tags:
             db.drop_tags(best)
         if not best.settled:
