@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
-from memlint.analysis.captures import class_leaves, lambda_only_uses, may_time_out
+from memlint.analysis.captures import lambda_only_uses, may_time_out
 from memlint.analysis.exit_stacks import EXIT_STACK_MODEL, FirstEntry
 from memlint.analysis.flow import DONE, NONE, OPEN, Flow, Outcome, Tracker, after_release, conclude
 from memlint.analysis.inferred import is_own_work_call
+from memlint.analysis.local_class_instances import class_stays_local
 from memlint.analysis.mentions import Mentions
 from memlint.analysis.model import Acquisition, Lifetime
 from memlint.analysis.names import block_of, checks_existence, dotted, is_acquiring_item, is_attribute_part  # noqa: E501
@@ -373,10 +374,10 @@ class Interpreter:
 
     def nested_scope(self, node: cst.CSTNode, mask: int) -> int:
         """A nested function or class that refers to the resource takes it over, unless it is a
-        class that never leaves the function (only its attributes are read)."""
+        class that never leaves the function (``local_class_instances``)."""
         for name_node, _ in find(node, (cst.Name,), stop=()):
             if name_node.value in self.tracker.names:  # type: ignore[attr-defined]
-                if isinstance(node, cst.ClassDef) and not class_leaves(self.body, node.name.value):
+                if isinstance(node, cst.ClassDef) and class_stays_local(self.body, node.name.value):
                     return mask
                 self._release(None)
                 return after_release(mask)
