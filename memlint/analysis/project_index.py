@@ -30,6 +30,7 @@ import os
 import re
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
+from memlint.analysis.list_cells import cell_key, list_cell_calls
 from memlint.analysis.project_scan import attributes_read, called_or_inherited, package_fingerprint
 from memlint.analysis.resources import (
     CLASS_RELEASE_METHODS,
@@ -432,6 +433,10 @@ class ProjectIndex:
                         bound[targets[0].id] = spec
         for name in kept:
             bound.pop(name, None)
+        for key, call in list_cell_calls(function):
+            spec = self._call_spec(root, module, call, depth, owner)
+            if spec is not None and not spec.parts:
+                bound.setdefault(key, spec)
         for value in returns:
             value = value.value if isinstance(value, ast.Await) else value
             spec = self._returned(root, module, value, bound, depth, owner)
@@ -450,6 +455,8 @@ class ProjectIndex:
     ) -> Optional[ResourceSpec]:
         if isinstance(value, ast.Name):
             return bound.get(value.id)
+        if isinstance(value, ast.Subscript):  # ``return _closure[0]`` (list_cells)
+            return bound.get(cell_key(value) or "")
         if isinstance(value, ast.Call):
             spec = self._call_spec(root, module, value, depth, owner)
             return spec if spec is not None and not spec.parts else None
