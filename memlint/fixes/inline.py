@@ -11,7 +11,7 @@ from memlint.fixes.bound import EFFECTS, is_quiet
 from memlint.fixes.context import SMALL, FixContext
 from memlint.fixes.model import WithItemPlan, WithRewrite
 from memlint.fixes.table import DRAINING_CONSUMERS, LAZY_READERS
-from memlint.fixes.uses import is_detached
+from memlint.fixes.uses import is_detached, lent_by_keyword
 
 CONDITIONAL = (cst.BooleanOperation, cst.IfExp, cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 # Builtins that do not look at a file: calling them after a consumer cannot observe when
@@ -50,7 +50,7 @@ def inline_rewrite(fx: FixContext, defect: Defect) -> Optional[WithRewrite]:
     comprehension = _outer_iterable_of(call, path)
     if any((isinstance(p, CONDITIONAL) and p is not comprehension) or isinstance(p, cst.Await) for p in path):
         return None
-    safe = manageable.safe
+    safe = manageable.safe and not manageable.holds_exits
     if isinstance(statement, cst.For):
         in_iterable = statement.iter is call or any(p is statement.iter for p in path)
         if statement.orelse is not None or not in_iterable:
@@ -79,8 +79,13 @@ def inline_rewrite(fx: FixContext, defect: Defect) -> Optional[WithRewrite]:
         eager = comprehension is not None or drained is not None or yielded
         if consumer is None and not yielded:
             return None
-        if not (eager or is_detached(call, path, fx, manageable.detaching)):
+        lent = lent_by_keyword(call, path, fx)
+        if not (eager or lent or is_detached(call, path, fx, manageable.detaching)):
             return None
+        if lent:
+            # ``api.upload(file=open(p))``: borrowed while the call runs, unless the callee
+            # keeps it, which nothing here can rule out.
+            safe = False
         if safe:
             # The ``with`` closes at the end of the statement, not right after the consumer:
             # invisible when the rest of the statement calls nothing, or when it was only read.

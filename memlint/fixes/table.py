@@ -172,6 +172,8 @@ DETACHING_ATTRIBUTES: FrozenSet[str] = frozenset(
     {
         "name", "mode", "closed", "encoding", "errors", "newlines", "pid", "returncode", "status", "headers",
         "url", "server_version", "total_changes", "in_transaction",
+        # An HTTP response's status line: an int and a str (requests, httpx), copied out.
+        "status_code", "reason",
     }
 )
 # Calls that consume a resource completely before returning a value that does not hold it.
