@@ -151,6 +151,7 @@ def test_popen_fix_is_unsafe() -> None:
         "fault_handler_keeps_its_file",
         "pickler_keeps_its_file",
         "stack_returned_after_entering",
+        "cursor_returned",
     ],
 )
 def test_refused_cases_are_reported_without_a_fix(name: str) -> None:
