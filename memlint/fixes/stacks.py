@@ -27,11 +27,15 @@ _LEAVERS = (cst.Return, cst.Break, cst.Continue, cst.Yield)
 _OWN_SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
 
 
-def entries_never_swallow(fx: FixContext, statements: Sequence[cst.CSTNode], name: str, releases: frozenset) -> bool:
+def entries_never_swallow(
+    fx: FixContext, statements: Sequence[cst.CSTNode], name: str, releases: frozenset, released: bool
+) -> bool:
     """Whether every mention of the stack ``name`` in ``statements`` is a release call,
     ``name.callback(...)`` or ``name.enter_context(call(...))`` of a callable of the fix table
     (whose ``__exit__`` returns nothing). Anything else (``push``, an entry the fixer does
-    not know, the stack passed on or copied) may put there an exit that swallows."""
+    not know, the stack passed on or copied) may put there an exit that swallows. A stack the
+    code never ``released`` never ran its callbacks (an exit stack has no ``__del__``; what
+    was entered on it is closed when it is collected): then a callback is refused too."""
     for statement in statements:
         for found, path in fx.mention_index.of(statement, (name,)):
             parent = path[-1] if path else None
@@ -41,7 +45,7 @@ def entries_never_swallow(fx: FixContext, statements: Sequence[cst.CSTNode], nam
             if not (isinstance(grand, cst.Call) and grand.func is parent):
                 return False
             method = parent.attr.value
-            if method in releases or method in _PLAIN_ENTRIES:
+            if method in releases or (released and method in _PLAIN_ENTRIES):
                 continue
             if method != "enter_context" or not _known_entry(fx, grand):
                 return False
