@@ -32,9 +32,15 @@ from memlint.rules.base import RuleOptions
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 # The aim was 80 % (106/130 when it was set). The hard cases added to the fixtures for issues
 # 13 and 20 (resources lent by keyword, pipes chosen by a flag, project-made sockets, streamed
-# responses, exit stacks) are straight-line code the fixer leaves alone when unsure: 108/141 =
-# 77 % now. The guard stays, at 75 %, until the fixer takes those on (see the closing note).
-AIM = 0.75
+# responses, exit stacks) are straight-line code the fixer left alone: 108/144 = 75 %. The
+# fixer now takes the mechanical ones (a streamed response read for its status, exit stacks
+# whose entries cannot swallow an exception, a resource handed on before the code's own
+# release, a connection used inline through its cursor): 113/144 = 78 %, the floor below.
+# What is left has no provably equivalent `with` from what the fixer sees: `file=` lent to
+# an unknown call (unsafe: the callee may keep it), Popen/SMTP/FTP (their `__exit__` does
+# more), factories reached through `self`, objects of the module's own classes holding the
+# resource (the analysis may hand the fixer only part of a class). Raise AIM with the share.
+AIM = 0.78
 # One case each way for every callable of memlint/knowledge/*.toml (tests/test_knowledge.py):
 # a list that grows with the knowledge table, not a sample of code as people write it, so
 # it would weigh the share by how many libraries memlint knows.

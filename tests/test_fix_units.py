@@ -146,6 +146,12 @@ def test_popen_fix_is_unsafe() -> None:
         "bound_method_escapes",
         "lock_taken_in_a_branch",
         "deleted_at_exit_not_at_close",
+        "close_method_kept",
+        "stack_handed_on_and_left_early",
+        "fault_handler_keeps_its_file",
+        "pickler_keeps_its_file",
+        "stack_returned_after_entering",
+        "cursor_returned",
     ],
 )
 def test_refused_cases_are_reported_without_a_fix(name: str) -> None:
@@ -226,15 +232,24 @@ def test_configured_resources_get_no_fix() -> None:
     assert findings and all(f.fix is None for f in findings)
 
 
-def test_results_derived_in_a_loop_are_followed() -> None:
-    """`r, _ = server.accept()` then `readers.append(r)` in the same loop: `r` is derived
-    from the server socket inside one statement, and handed to a call: no fix."""
-    source = (
-        "import socket\n\n\ndef serve(readers):\n    server = socket.create_server(('', 0))\n"
-        "    for i in range(4):\n        r, _ = server.accept()\n        readers.append(r)\n    server.close()\n"
+def test_results_derived_in_a_loop_and_handed_on_keep_the_code_s_own_close() -> None:
+    """`r, _ = server.accept()` then `readers.append(r)` in the same loop: `r` is followed as
+    derived from the server socket and handed to a call that may keep it. The code closes
+    the server itself after the loop, and every path that does not raise gets there: the
+    `with` closes it at that very place. A `break` or `return` that can skip the close
+    leaves the server open where the `with` would close it: no fix."""
+    loop = (
+        "import socket\n\n\ndef serve(readers, enough):\n    server = socket.create_server(('', 0))\n"
+        "    for i in range(4):\n        r, _ = server.accept()\n        readers.append(r)\n{leave}"
+        "    server.close()\n    return readers\n"
     )
-    findings = [f for f in _check(source) if f.code in ("MEM001", "MEM003") and f.line == 5]
-    assert findings and all(f.fix is None for f in findings)
+    fixed = _fixed(loop.format(leave=""))
+    assert "    with socket.create_server(('', 0)) as server:\n        for i in range(4):\n" in fixed
+    assert "server.close()" not in fixed
+    for leave in ("        if enough(r):\n            break\n", "        if enough(r):\n            return None\n"):
+        source = loop.format(leave=leave)
+        findings = [f for f in _check(source) if f.code in ("MEM001", "MEM003") and f.line == 5]
+        assert findings and all(f.fix is None for f in findings), leave
 
 
 def test_form_feeds_and_unicode_line_separators_do_not_shift_lines() -> None:

@@ -14,6 +14,7 @@ import libcst as cst
 from memlint.fixes._analysis_view import Acquisition, Defect, dotted, find
 from memlint.fixes.context import SMALL, Block, FixContext
 from memlint.fixes.model import Manageable, WithItemPlan, WithRewrite
+from memlint.fixes.stacks import entries_never_swallow, leaves_early
 from memlint.fixes.uses import Refused, Tracking, follow, is_release_call
 
 # The longest header merged into one ``with a as x, b as y:`` line.
@@ -118,6 +119,13 @@ def bound_plan(fx: FixContext, defect: Defect) -> Optional[BoundPlan]:
         # Nothing between acquiring and releasing (``o = BZ2File(p); del o`` in a test of
         # ``__del__``): a ``with ...: pass`` would say something else.
         return None
+    if state.handed and (
+        release_index is None or _deletes(release_node, name) or leaves_early(block.statements[start + 1 : release_index])
+    ):
+        # Given to a call that may keep it: the ``with`` closes it where the code did only
+        # when every path that does not raise runs to the release (``del x`` then closes
+        # nothing: the call's reference keeps it open).
+        return None
     in_range = list(block.statements[start : end + 1])
     for held in state.held if release_index is None else {name}:
         outside = seen.count([scope], held) - seen.count(in_range, held)
@@ -139,6 +147,12 @@ def bound_plan(fx: FixContext, defect: Defect) -> Optional[BoundPlan]:
     safe = manageable.safe and (
         explicit or is_quiet(manageable, call) or (manageable is not LOCK and _nothing_observes_after(block, end))
     )
+    if state.lent:
+        safe = False
+    if manageable.holds_exits and not entries_never_swallow(
+        fx, in_range[1:], name, frozenset(releases), released=release_index is not None
+    ):
+        safe = False
     drops = {start} | ({release_index} if release_index is not None and not kept_release else set())
     return BoundPlan(defect, block, start, end, name, call, manageable, release_node, safe, drops)
 
@@ -247,9 +261,9 @@ def plain_release(statement: cst.CSTNode, name: str, manageable: Manageable) -> 
     return statement
 
 
-def _deletes(statement: cst.CSTNode, name: str) -> bool:
+def _deletes(statement: Optional[cst.CSTNode], name: str) -> bool:
     """``del name`` alone on its line."""
-    if not isinstance(statement, SMALL) or len(statement.body) != 1:
+    if statement is None or not isinstance(statement, SMALL) or len(statement.body) != 1:
         return False
     small = statement.body[0]
     return isinstance(small, cst.Del) and isinstance(small.target, cst.Name) and small.target.value == name

@@ -25,7 +25,8 @@ _MORE_THAN_CLOSE = frozenset({"quit", "logout", "terminate", "join", "shutdown",
 # ``multiprocessing.Pool.__exit__`` terminates the workers.
 _OTHER_EXIT_KINDS = frozenset({"process pool"})
 # An exit stack's ``__exit__`` hands an exception to the exits it holds, which may swallow
-# it; ``close()`` never sees one: not the same, so the fix is unsafe.
+# it; ``close()`` never sees one: not the same, unless nothing entered can swallow one
+# (``Manageable.holds_exits``, checked by the ``bound`` fix).
 _EXIT_SEES_EXCEPTIONS = frozenset({"exit stack"})
 # What a database connection's own ``with`` does differs between drivers and their
 # versions (commit then close, only commit, or old PyMySQL's cursor from ``__enter__``):
@@ -52,7 +53,8 @@ def derived_manageable(qualified: str) -> Optional[Manageable]:
         return None  # its ``with`` does nothing, or nothing is known of it
     return Manageable(
         _CLOSE,
-        safe=not (spec.release & _MORE_THAN_CLOSE) and spec.kind not in _EXIT_SEES_EXCEPTIONS,
+        safe=not (spec.release & _MORE_THAN_CLOSE),
+        holds_exits=spec.kind in _EXIT_SEES_EXCEPTIONS,
         stem=_stem(spec.kind),
         closing=closing,
         lasting=True,

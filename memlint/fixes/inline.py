@@ -10,8 +10,8 @@ from memlint.fixes._analysis_view import Defect, block_of, dotted, find
 from memlint.fixes.bound import EFFECTS, is_quiet
 from memlint.fixes.context import SMALL, FixContext
 from memlint.fixes.model import WithItemPlan, WithRewrite
-from memlint.fixes.table import DRAINING_CONSUMERS, LAZY_READERS
-from memlint.fixes.uses import is_detached
+from memlint.fixes.table import CURSOR_METHODS, DRAINING_CONSUMERS, LAZY_READERS
+from memlint.fixes.uses import is_detached, lent_by_keyword
 
 CONDITIONAL = (cst.BooleanOperation, cst.IfExp, cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 # Builtins that do not look at a file: calling them after a consumer cannot observe when
@@ -50,7 +50,7 @@ def inline_rewrite(fx: FixContext, defect: Defect) -> Optional[WithRewrite]:
     comprehension = _outer_iterable_of(call, path)
     if any((isinstance(p, CONDITIONAL) and p is not comprehension) or isinstance(p, cst.Await) for p in path):
         return None
-    safe = manageable.safe
+    safe = manageable.safe and not manageable.holds_exits
     if isinstance(statement, cst.For):
         in_iterable = statement.iter is call or any(p is statement.iter for p in path)
         if statement.orelse is not None or not in_iterable:
@@ -79,12 +79,18 @@ def inline_rewrite(fx: FixContext, defect: Defect) -> Optional[WithRewrite]:
         eager = comprehension is not None or drained is not None or yielded
         if consumer is None and not yielded:
             return None
-        if not (eager or is_detached(call, path, fx, manageable.detaching)):
+        lent = lent_by_keyword(call, path, fx)
+        if not (eager or lent or is_detached(call, path, fx, manageable.detaching)):
             return None
+        if lent:
+            # ``api.upload(file=open(p))``: borrowed while the call runs, unless the callee
+            # keeps it, which nothing here can rule out.
+            safe = False
         if safe:
             # The ``with`` closes at the end of the statement, not right after the consumer:
             # invisible when the rest of the statement calls nothing, or when it was only read.
-            safe = is_quiet(manageable, call) or _only_pure_calls(evaluated, call, consumer)
+            cursor = _cursor_of(consumer) if manageable.closing else None
+            safe = is_quiet(manageable, call) or _only_pure_calls(evaluated, call, consumer, cursor)
     if isinstance(scope, cst.Module) or _introspects(scope):
         # The fresh name becomes a new attribute of the module, or shows in ``locals()``.
         safe = False
@@ -205,10 +211,26 @@ def _drained_reader(fx: FixContext, call: cst.CSTNode, path: Tuple[cst.CSTNode, 
     return drain if fx.resolve(drain.func) in DRAINING_CONSUMERS else None
 
 
-def _only_pure_calls(expression: cst.CSTNode, call: cst.CSTNode, consumer: Optional[cst.CSTNode]) -> bool:
+def _cursor_of(consumer: Optional[cst.CSTNode]) -> Optional[cst.CSTNode]:
+    """``connect(p).execute(q)``: the consumer itself when its result is a cursor that holds
+    the connection (``memlint.fixes.table.CURSOR_METHODS``)."""
+    if isinstance(consumer, cst.Call) and isinstance(consumer.func, cst.Attribute):
+        return consumer if consumer.func.attr.value in CURSOR_METHODS else None
+    return None
+
+
+def _only_pure_calls(
+    expression: cst.CSTNode, call: cst.CSTNode, consumer: Optional[cst.CSTNode], cursor: Optional[cst.CSTNode] = None
+) -> bool:
+    """Whether every call of ``expression`` after the consumer is one that cannot observe the
+    resource closed later than the code closed it: a pure builtin, or a method called on
+    ``cursor`` (``connect(p).execute(q).fetchone()``), which ran with it open all the same."""
     for found, path in find(expression, EFFECTS, stop=()):
         if found is call or (found is consumer and isinstance(found, cst.Call)) or any(p is call for p in path):
             continue
+        if cursor is not None and isinstance(found, cst.Call) and isinstance(found.func, cst.Attribute):
+            if found.func.value is cursor and not any(_effects_before(arg.value, None) for arg in found.args):
+                continue
         if isinstance(found, cst.Call):
             name = dotted(found.func) or ""
             if name.rsplit(".", 1)[-1] in PURE_CALLS:

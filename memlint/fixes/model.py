@@ -57,6 +57,10 @@ class Manageable:
     # Arguments it takes ownership of, as (position, keyword): ``os.fdopen(fd)`` closes
     # ``fd`` when it is closed, so later uses of ``fd`` need it open.
     owns: Tuple[Tuple[int, str], ...] = ()
+    # Its ``__exit__`` hands an exception to the exits entered on it, which may swallow it
+    # (an exit stack); ``close()`` never does. Safe only when every entry in the ``with``
+    # is known never to swallow one (``memlint.fixes.stacks``).
+    holds_exits: bool = False
 
 
 @dataclass(frozen=True)

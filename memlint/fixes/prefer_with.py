@@ -56,7 +56,8 @@ def try_finally_rewrite(fx: FixContext, defect: Defect) -> Optional[WithRewrite]
     wrapper, needs_import = found
     rewrite = WithRewrite(
         message=f"replace the `try`/`finally` with `{'async ' if manageable.is_async else ''}with` for `{name}`",
-        safe=manageable.safe,
+        # An exit stack's ``with`` shows its exits the exception ``finally`` hid from them.
+        safe=manageable.safe and not manageable.holds_exits,
         first=line,
         last=follower,
         items=(WithItemPlan(call, name, wrapper),),

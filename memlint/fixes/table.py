@@ -172,6 +172,8 @@ DETACHING_ATTRIBUTES: FrozenSet[str] = frozenset(
     {
         "name", "mode", "closed", "encoding", "errors", "newlines", "pid", "returncode", "status", "headers",
         "url", "server_version", "total_changes", "in_transaction",
+        # An HTTP response's status line: an int and a str (requests, httpx), copied out.
+        "status_code", "reason",
     }
 )
 # Calls that consume a resource completely before returning a value that does not hold it.
@@ -203,3 +205,7 @@ LAZY_READERS: FrozenSet[str] = frozenset({"csv.reader", "csv.DictReader", "enume
 DRAINING_CONSUMERS: FrozenSet[str] = frozenset(
     {"list", "tuple", "sorted", "set", "frozenset", "dict", "sum", "max", "min", "any", "all"}
 )
+# DB-API connection methods whose result, a cursor, keeps a reference to the connection
+# (``cursor.connection``): a method called on it runs while the code still held the
+# connection open, so a ``with`` that closes at the end of the statement closes no later.
+CURSOR_METHODS: FrozenSet[str] = frozenset({"execute", "executemany"})

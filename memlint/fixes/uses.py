@@ -11,7 +11,9 @@ from memlint.fixes._analysis_view import (
     ANY_RELEASE_FUNCS,
     BORROWER_PREFIXES,
     BORROWERS,
+    BORROWING_KEYWORDS,
     LOGGING_METHODS,
+    RESOURCE_CALLS,
     dotted,
     find,
 )
@@ -23,6 +25,7 @@ from memlint.fixes.table import (
     DETACHING_METHODS,
     EAGER_CONSUMERS,
     LOCKING_CALLS,
+    MANAGEABLE,
 )
 
 NESTED_SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda, cst.GeneratorExp)
@@ -34,7 +37,9 @@ def is_release_call(found: cst.CSTNode, path: Tuple[cst.CSTNode, ...], releases:
     parent = path[-1] if path else None
     grand = path[-2] if len(path) > 1 else None
     if isinstance(parent, cst.Attribute) and parent.value is found and parent.attr.value in releases:
-        return True
+        # ``f.close`` not called closes nothing: a plain use (``atexit.register(f.close)``
+        # hands the method to a call, which refuses the fix as a hand-off).
+        return isinstance(grand, cst.Call) and grand.func is parent
     if isinstance(parent, cst.Arg) and isinstance(grand, cst.Call):
         qualified = fx.resolve(grand.func)
         last = qualified.rsplit(".", 1)[-1]
@@ -113,6 +118,26 @@ def handed_to_unknown_call(found: cst.CSTNode, path: Tuple[cst.CSTNode, ...], fx
     if node is found and helper_borrows(fx, grand, parent):
         return False
     return last not in LOGGING_METHODS
+
+
+# Callables that keep what they are given as ``file=`` for later (the fault handler writes
+# to it when a signal comes, a pickler for each ``dump``): not lent, whatever the keyword
+# says. Resource constructors (``zipfile.ZipFile(file=f)``) keep it in their result.
+KEEPS_FILE_KEYWORD = ("faulthandler.", "pickle.Pickler", "pickle.Unpickler", "_pickle.")
+
+
+def lent_by_keyword(found: cst.CSTNode, path: Tuple[cst.CSTNode, ...], fx: FixContext) -> bool:
+    """``api.upload(file=f)``: given to a call the fixer does not know under a keyword that
+    the analysis takes as a loan (``file=``). Uploads and writers read or write it while
+    they run, but nothing proves that this callee keeps no reference: its fix is unsafe."""
+    parent = path[-1] if path else None
+    grand = path[-2] if len(path) > 1 else None
+    if not (isinstance(parent, cst.Arg) and parent.value is found and isinstance(grand, cst.Call)):
+        return False
+    if parent.keyword is None or parent.keyword.value not in BORROWING_KEYWORDS:
+        return False
+    qualified = fx.resolve(grand.func)
+    return not (qualified.startswith(KEEPS_FILE_KEYWORD) or qualified in RESOURCE_CALLS or qualified in MANAGEABLE)
 
 
 def reach(
@@ -209,6 +234,10 @@ class Tracking:
     # Some use needs the resource open as long as the code gave it (a lock taken on it, a
     # path copied out): the ``with`` must end where the scope ends.
     pinned: bool = False
+    # Some use hands it to a call that may keep it (``register(f)``).
+    handed: bool = False
+    # Some use lends it to an unknown call as ``file=`` (``lent_by_keyword``).
+    lent: bool = False
 
 
 def follow(statement: cst.CSTNode, state: Tracking, fx: FixContext) -> bool:
@@ -250,11 +279,17 @@ def check_use(found: cst.CSTNode, path: Tuple[cst.CSTNode, ...], state: Tracking
         return
     if is_detached(node, path, fx, state.extra, state.vanishing):
         return
+    if lent_by_keyword(node, path, fx):
+        state.lent = True
+        # Taken as borrowed for the call only, as the analysis does (an unsafe fix).
+        return
     small = small_of(path)
     if isinstance(small, (cst.Return,)) or any(isinstance(p, (cst.Yield, cst.Return)) for p in path):
         raise Refused("returned or yielded while it may still be needed")
     if handed_to_unknown_call(node, path, fx):
-        raise Refused("passed to a call that may keep it")
+        # It may be kept: only a release later in the block, which closes it where the
+        # ``with`` would on every path that reaches it, allows a fix (``bound_plan``).
+        state.handed = True
     with_item = next((p for p in reversed(path) if isinstance(p, cst.WithItem)), None)
     if with_item is not None:
         if with_item.asname is None or not isinstance(with_item.asname.name, cst.Name):
@@ -337,4 +372,4 @@ def _only_borrows(fx: FixContext, function: cst.FunctionDef, parameter: str) -> 
             follow(statement, state, fx)
     except Refused:
         return False
-    return not state.pinned
+    return not (state.pinned or state.handed or state.lent)
