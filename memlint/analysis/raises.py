@@ -22,6 +22,7 @@ from memlint.analysis.resources import (
     NON_RAISING_METHODS,
     NON_RAISING_OWN_METHODS,
 )
+from memlint.analysis.quiet_classes import quiet_constructor_call
 from memlint.analysis.quiet_functions import QuietFunctions
 from memlint.analysis.walk import find
 
@@ -69,6 +70,8 @@ def raising_calls(
                 continue
             if _quiet_local(ctx, func):
                 continue  # a function or method of this module that cannot raise
+            if quiet_constructor_call(ctx, func):
+                continue  # a project class that only stores what it is given
             # Releasing something else is taken not to fail (``os.close(fd)``, ``b.close()``,
             # ``pty.close_w()``).
             if isinstance(func, cst.Attribute) and (
