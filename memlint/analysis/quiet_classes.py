@@ -17,6 +17,8 @@ import libcst as cst
 
 from memlint.analysis.names import dotted
 from memlint.analysis.project_quiet import constructor_cannot_raise
+from memlint.analysis.resources import KNOWLEDGE
+from memlint.analysis.walk import find
 
 if TYPE_CHECKING:  # pragma: no cover
     from memlint.analysis.facts import ModuleContext
@@ -37,6 +39,34 @@ def quiet_constructor_call(ctx: "ModuleContext", func: cst.BaseExpression) -> bo
         verdicts[written] = False  # a class that builds itself is taken to raise
         verdicts[written] = _judge(ctx, written)
     return verdicts[written]
+
+
+def quiet_method_of_made_object(ctx: "ModuleContext", func: cst.BaseExpression) -> bool:
+    """``reader.start()`` where this function made ``reader = threading.Thread(...)``: a
+    method the knowledge data says cannot raise on what that constructor makes."""
+    if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)) or ctx.scope is None:
+        return False
+    made = _made_in_scope(ctx).get(func.value.value)
+    return made is not None and func.attr.value in KNOWLEDGE.non_raising_methods_of.get(made, ())
+
+
+def _made_in_scope(ctx: "ModuleContext") -> Dict[str, Optional[str]]:
+    """Local name -> the constructor of the scope that binds it (None: bound otherwise too)."""
+    node = ctx.scope.node  # type: ignore[union-attr]
+    cache: Dict[int, Dict[str, Optional[str]]] = vars(ctx).setdefault("made_in_scope", {})
+    if id(node) not in cache:
+        made: Dict[str, Optional[str]] = {}
+        for found, _path in find(node, (cst.AssignTarget, cst.AugAssign, cst.For, cst.AsName)):
+            target = found.target if not isinstance(found, cst.AsName) else found.name  # type: ignore[union-attr]
+            if not isinstance(target, cst.Name):
+                continue
+            assigned = _path[-1] if _path and isinstance(found, cst.AssignTarget) else None
+            value = assigned.value if isinstance(assigned, cst.Assign) else None
+            maker = ctx.resolve(value.func) if isinstance(value, cst.Call) else None
+            name = target.value
+            made[name] = maker if name not in made or made[name] == maker else None
+        cache[id(node)] = made
+    return cache[id(node)]
 
 
 def _judge(ctx: "ModuleContext", written: str) -> bool:

@@ -14,6 +14,7 @@ import libcst as cst
 
 from memlint.analysis.names import dotted
 from memlint.analysis.resources import (
+    KNOWLEDGE,
     ANY_RELEASE_FUNCS,
     ANY_RELEASE_METHODS,
     CONFIGURING_OWN_METHODS,
@@ -22,7 +23,7 @@ from memlint.analysis.resources import (
     NON_RAISING_METHODS,
     NON_RAISING_OWN_METHODS,
 )
-from memlint.analysis.quiet_classes import quiet_constructor_call
+from memlint.analysis.quiet_classes import quiet_constructor_call, quiet_method_of_made_object
 from memlint.analysis.quiet_functions import QuietFunctions
 from memlint.analysis.walk import find
 
@@ -70,8 +71,8 @@ def raising_calls(
                 continue
             if _quiet_local(ctx, func):
                 continue  # a function or method of this module that cannot raise
-            if quiet_constructor_call(ctx, func):
-                continue  # a project class that only stores what it is given
+            if quiet_constructor_call(ctx, func) or quiet_method_of_made_object(ctx, func):
+                continue  # a project class that only stores what it is given, ``thread.start()``
             # Releasing something else is taken not to fail (``os.close(fd)``, ``b.close()``,
             # ``pty.close_w()``).
             if isinstance(func, cst.Attribute) and (
@@ -133,3 +134,31 @@ def _in_evaluation_order(nodes: List[cst.CSTNode], paths: dict) -> List[cst.CSTN
         emit(root)
     return ordered
 
+
+
+def reachable_handlers(ctx: "ModuleContext", node: cst.Try) -> List[cst.ExceptHandler]:
+    """The ``except`` clauses of ``node`` that can catch something its body raises: not one
+    whose every exception only calls the body does not make raise (``except
+    CalledProcessError`` around ``Popen`` and reads; ``calls.toml`` [raising] raised_only_by)."""
+    handlers = list(node.handlers)
+    if not KNOWLEDGE.raised_only_by:
+        return handlers
+    made: Set[str] = set()
+    for found, _path in find(node.body, (cst.Call, cst.Raise)):
+        if isinstance(found, cst.Raise):
+            return handlers
+        func = found.func  # type: ignore[attr-defined]
+        made.add(func.attr.value if isinstance(func, cst.Attribute) else (dotted(func) or "").rsplit(".", 1)[-1])
+    return [handler for handler in handlers if _may_catch(ctx, handler, made)]
+
+
+def _may_catch(ctx: "ModuleContext", handler: cst.ExceptHandler, made: Set[str]) -> bool:
+    kind = handler.type
+    if kind is None:
+        return True
+    names = [element.value for element in kind.elements] if isinstance(kind, cst.Tuple) else [kind]
+    for name in names:
+        raisers = KNOWLEDGE.raised_only_by.get(ctx.resolve(name) or "")
+        if raisers is None or raisers & made:
+            return True
+    return False
