@@ -42,12 +42,19 @@ def quiet_constructor_call(ctx: "ModuleContext", func: cst.BaseExpression) -> bo
 
 
 def quiet_method_of_made_object(ctx: "ModuleContext", func: cst.BaseExpression) -> bool:
-    """``reader.start()`` where this function made ``reader = threading.Thread(...)``: a
-    method the knowledge data says cannot raise on what that constructor makes."""
+    """``reader.start()`` where this function made ``reader = threading.Thread(...)``, or
+    ``out.setnchannels(1)`` where it made ``out = wave.open(...)``: a method the knowledge
+    data says cannot raise on what that constructor makes (``non_raising_methods_of``, or
+    the ``non_raising_own_methods`` of the resource's model)."""
     if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)) or ctx.scope is None:
         return False
     made = _made_in_scope(ctx).get(func.value.value)
-    return made is not None and func.attr.value in KNOWLEDGE.non_raising_methods_of.get(made, ())
+    if made is None:
+        return False
+    method = func.attr.value
+    spec = ctx.table.get(made)
+    own = KNOWLEDGE.non_raising_own_methods.get(spec.model, ()) if spec is not None and spec.model else ()
+    return method in KNOWLEDGE.non_raising_methods_of.get(made, ()) or method in own
 
 
 def _made_in_scope(ctx: "ModuleContext") -> Dict[str, Optional[str]]:

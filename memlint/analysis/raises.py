@@ -81,6 +81,8 @@ def raising_calls(
                 continue
             if (ctx.resolve(func) or "") in ANY_RELEASE_FUNCS:
                 continue
+            if _reopens_fresh_path(ctx, found, held_names, model):
+                continue
             raising.append(found)
         elif isinstance(found, cst.Await):
             if isinstance(found.expression, cst.Call) and id(found.expression) in handled:
@@ -162,3 +164,13 @@ def _may_catch(ctx: "ModuleContext", handler: cst.ExceptHandler, made: Set[str])
         if raisers is None or raisers & made:
             return True
     return False
+
+
+def _reopens_fresh_path(ctx: "ModuleContext", call: cst.Call, held_names: Set[str], model: str) -> bool:
+    """``wave.open(tmp_path, "wb")`` while following ``tmp_path``, a temporary file this code
+    just made: opening it again by its path (a known acquisition) is the use it was made for
+    and cannot realistically fail; what is then done with the file object can."""
+    spec = KNOWLEDGE.models.get(model)
+    if spec is None or not spec.is_path or not call.args or call.args[0].keyword is not None:
+        return False
+    return dotted(call.args[0].value) in held_names and (ctx.resolve(call.func) or "") in ctx.table
