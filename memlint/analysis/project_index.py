@@ -30,7 +30,7 @@ import os
 import re
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
-from memlint.analysis.project_quiet import QUIET_MARK, constructor_cannot_raise
+from memlint.analysis.project_quiet import QUIET_MARK, project_class_is_quiet
 from memlint.analysis.project_scan import attributes_read, called_or_inherited, package_fingerprint
 from memlint.analysis.resources import (
     CLASS_RELEASE_METHODS,
@@ -293,8 +293,7 @@ class ProjectIndex:
                 spec = self._summary(root, f"{module}.{name}", 0)
                 if spec is not None:
                     entries.append((name, encode(spec)))
-            found = self._project_class(root, module, f"{module}.{name}")
-            if found is not None and constructor_cannot_raise(lambda qualified: self._project_class(root, module, qualified), *found):
+            if project_class_is_quiet(lambda owner: self._load(root, owner), module, name):
                 entries.append((f"{name}{QUIET_MARK}", "quiet"))
             if name in loaded.classes:
                 for method, spec in self._class_methods(root, loaded, loaded.classes[name], 0).items():
@@ -305,17 +304,6 @@ class ProjectIndex:
                     # ``self._conn``: a subclass elsewhere that sets ``_conn`` has it released.
                     entries.append((f"{name}{RELEASES_MARK}", ";".join(f"{a}:{m}" for a, m in sorted(releases.items()))))
         return [entry for entry in entries if entry[1]]
-
-    def _project_class(self, root: str, module: str, qualified: str) -> Optional[Tuple[Any, ast.AST]]:
-        """A class of ``module``'s project by its absolute name (re-exported by a package
-        ``__init__`` too): its module's namer and node."""
-        for _hop in range(3):
-            owner, _, name = qualified.rpartition(".")
-            loaded = self._load(root, owner) if owner.split(".", 1)[0] == module.split(".", 1)[0] else None
-            if loaded is None or name in loaded.classes or name not in loaded.aliases:
-                return (loaded.qualify, loaded.classes[name]) if loaded is not None and name in loaded.classes else None
-            qualified = loaded.aliases[name]
-        return None
 
     # -- loading ----------------------------------------------------------------------------
 

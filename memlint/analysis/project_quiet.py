@@ -19,7 +19,7 @@ The same-module judge (libcst) is ``memlint.analysis.quiet_classes``.
 from __future__ import annotations
 
 import ast
-from typing import Callable, Optional, Set, Tuple, Union
+from typing import Any, Callable, Optional, Set, Tuple, Union
 
 from memlint.analysis.resources import NON_RAISING_CALLS, NON_RAISING_METHODS
 
@@ -31,6 +31,26 @@ ClassLookup = Callable[[str], Union[None, bool, Tuple[Callable[[ast.AST], Option
 # How deep a chain of project bases and called classes is followed.
 _MAX_DEPTH = 4
 _SKIPPED_METHODS = frozenset({"__new__", "__post_init__"})
+
+
+def project_class_is_quiet(load: Callable[[str], Any], module: str, name: str) -> bool:
+    """Whether ``name`` of the project module ``module`` is a class (also one its package
+    re-exports) whose construction cannot raise. ``load`` gives a summarised module of the
+    index (with ``classes``, ``aliases`` and ``qualify``) by name, or None."""
+    found = _project_class(load, module, f"{module}.{name}")
+    return isinstance(found, tuple) and constructor_cannot_raise(lambda qualified: _project_class(load, module, qualified), *found)
+
+
+def _project_class(load: Callable[[str], Any], module: str, qualified: str) -> Optional[Tuple[Any, ast.AST]]:
+    """A class of ``module``'s project by its absolute name, following re-exports: its
+    module's namer and node."""
+    for _hop in range(3):
+        owner, _, name = qualified.rpartition(".")
+        loaded = load(owner) if owner.split(".", 1)[0] == module.split(".", 1)[0] else None
+        if loaded is None or name in loaded.classes or name not in loaded.aliases:
+            return (loaded.qualify, loaded.classes[name]) if loaded is not None and name in loaded.classes else None
+        qualified = loaded.aliases[name]
+    return None
 
 
 def constructor_cannot_raise(
