@@ -67,8 +67,9 @@ def _made_in_scope(ctx: "ModuleContext") -> Dict[str, Optional[str]]:
             target = found.target if not isinstance(found, cst.AsName) else found.name  # type: ignore[union-attr]
             if not isinstance(target, cst.Name):
                 continue
-            assigned = _path[-1] if _path and isinstance(found, cst.AssignTarget) else None
-            value = assigned.value if isinstance(assigned, cst.Assign) else None
+            parent = _path[-1] if _path else None
+            # ``out = wave.open(...)``, or ``with wave.open(...) as out`` (its own object)
+            value = parent.value if isinstance(parent, cst.Assign) else parent.item if isinstance(parent, cst.WithItem) else None
             maker = ctx.resolve(value.func) if isinstance(value, cst.Call) else None
             name = target.value
             made[name] = maker if name not in made or made[name] == maker else None
