@@ -55,6 +55,7 @@ _FIXER_READS = frozenset({"contextlib"})
 # The container methods by which a method may register a value on self for a helper to
 # release: those of ``analysis.facts.MAY_REGISTER`` (``tests/test_regions.py`` checks).
 _REGISTERING = frozenset({"append", "add", "extend", "insert"})
+_CONSTRUCTORS = frozenset({"__init__", "__new__", "__post_init__"})
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _BINDING = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.NamedExpr)
 
@@ -397,6 +398,12 @@ def kept_units(
     # Then what those read: the units defining a name they mention, transitively (a
     # member's class header with it).
     header_index = {id(unit): index for index, unit in enumerate(units) if unit.header}
+    # A class that a kept unit names runs its constructor when called: MEM003's raise model
+    # reads ``__init__`` (``analysis.quiet_classes``).
+    constructors: Dict[int, List[int]] = {}
+    for index, unit in enumerate(units):
+        if unit.owner is not None and getattr(unit.statements[0], "name", "") in _CONSTRUCTORS:
+            constructors.setdefault(header_index[id(unit.owner)], []).append(index)
     kept = set(starting)
     pending = list(starting)
     while pending:
@@ -406,7 +413,8 @@ def kept_units(
         if unit.owner is not None:
             wanted.append(header_index[id(unit.owner)])
         for name in unit.reads:
-            wanted.extend(definers.get((0, name), ()))
+            for definer in definers.get((0, name), ()):
+                wanted.extend([definer] + constructors.get(definer, []))
             for scope in scopes:
                 wanted.extend(definers.get((scope, name), ()))
         for other in wanted:

@@ -83,6 +83,8 @@ class ModuleContext:
         self.project_methods: Dict[str, ResourceSpec] = {}
         # Project classes of other modules -> attribute of self -> the method releasing it.
         self.project_releases: Dict[str, Dict[str, str]] = {}
+        # Classes of other project modules whose construction cannot raise (project_quiet).
+        self.project_quiet_classes: Set[str] = set()
         self.imports = ImportTable(KNOWLEDGE.reexported_modules)
         self.shadowed: Set[str] = set()
         self.functions: Dict[str, cst.FunctionDef] = {}

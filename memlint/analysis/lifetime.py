@@ -24,7 +24,7 @@ from memlint.analysis.mentions import Mentions
 from memlint.analysis.model import Acquisition, Lifetime
 from memlint.analysis.names import block_of, checks_existence, dotted, is_acquiring_item, is_attribute_part  # noqa: E501
 from memlint.analysis.names import is_true_constant, small_statement_of, test_key
-from memlint.analysis.raises import raising_calls
+from memlint.analysis.raises import raising_calls, reachable_handlers
 from memlint.analysis.resources import OS_ERROR_MODELS, OS_ERROR_NAMES, OS_ERROR_PREFIXES, TERMINATORS, ResourceSpec
 from memlint.analysis.pipes import holder_release
 from memlint.analysis.sites import borrowed_argument
@@ -242,7 +242,7 @@ class Interpreter:
             if handler_in:
                 self.handler_depth += 1
                 try:
-                    for handler in handlers:
+                    for handler in reachable_handlers(self.ctx, node):  # type: ignore[arg-type]
                         handled = self.suite(handler.body, handler_in)
                         result.absorb(handled)
                         normal |= handled.normal

@@ -64,7 +64,9 @@ class ImportTable:
             local = name
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                 local = alias.asname.name.value
-            self.aliases[local] = self.reexports.get(name) or f"{module}.{name}"
+            reexported = self.reexports.get(name)
+            # ``from configparser import ConfigParser`` is the class, not the module again.
+            self.aliases[local] = reexported if reexported and reexported != module else f"{module}.{name}"
 
     def resolve(self, name: str) -> str:
         """The qualified form of a dotted name as written in the module."""

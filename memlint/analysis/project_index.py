@@ -31,6 +31,7 @@ import re
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
 from memlint.analysis.list_cells import cell_key, list_cell_calls
+from memlint.analysis.project_quiet import QUIET_MARK, project_class_is_quiet
 from memlint.analysis.project_scan import attributes_read, called_or_inherited, package_fingerprint
 from memlint.analysis.resources import (
     CLASS_RELEASE_METHODS,
@@ -293,6 +294,8 @@ class ProjectIndex:
                 spec = self._summary(root, f"{module}.{name}", 0)
                 if spec is not None:
                     entries.append((name, encode(spec)))
+            if project_class_is_quiet(lambda owner: self._load(root, owner), module, name):
+                entries.append((f"{name}{QUIET_MARK}", "quiet"))
             if name in loaded.classes:
                 for method, spec in self._class_methods(root, loaded, loaded.classes[name], 0).items():
                     entries.append((f"{name}.{method}", encode(spec)))
@@ -639,6 +642,9 @@ def add_project_resources(ctx: Any, entries: Iterable[SummaryEntry]) -> None:  #
     (``ctx.project_methods``, for ``self.x()`` in a subclass)."""
     names = set()
     for name, summary in entries:
+        if name.endswith(QUIET_MARK):
+            ctx.project_quiet_classes.add(name[: -len(QUIET_MARK)])
+            continue
         if name.endswith(RELEASES_MARK):
             pairs = (pair.partition(":") for pair in summary.split(";"))
             ctx.project_releases[name[: -len(RELEASES_MARK)]] = {attr: method for attr, _, method in pairs}
@@ -655,7 +661,7 @@ def add_project_resources(ctx: Any, entries: Iterable[SummaryEntry]) -> None:  #
 def mentions_any(entries: Iterable[SummaryEntry], data: bytes) -> bool:
     """Whether a file's bytes name any of the project's resource makers (the byte prefilter)."""
     return any(
-        name.rsplit(".", 1)[-1].encode("ascii", "replace") in data for name, _summary in entries if not name.endswith(RELEASES_MARK)
+        name.rsplit(".", 1)[-1].encode("ascii", "replace") in data for name, _summary in entries if "#" not in name
     )
 
 

@@ -12,8 +12,9 @@ from typing import Dict, FrozenSet, List, Set
 
 
 def called_or_inherited(text: str, names: List[str]) -> Set[str]:
-    """The imported ``names`` that ``text`` calls (``dial(``) or names among a class's
-    bases: the only uses a summary can matter to."""
+    """The imported ``names`` that ``text`` calls (``dial(``), names among a class's bases
+    or gives as a default (``formatter=ColorFormatter``, called through the parameter):
+    the only uses a summary can matter to."""
     return set(names) & _called_and_base_names(text)
 
 
@@ -30,13 +31,14 @@ def attributes_read(text: str, prefix: str) -> Set[str]:
 # of its time on warm runs, where the index is all that runs before the cache answers).
 _CALLED_NAME = re.compile(r"(?<![\w.])(\w+)\s*\(")
 _CLASS_BASES = re.compile(r"^[ \t]*class[ \t]+\w+\(([^)]*)", re.M)
+_DEFAULT_NAME = re.compile(r"=[ \t]*([A-Za-z_]\w*)[ \t]*[,)]")
 _WORD = re.compile(r"\w+")
 _NAME_DOT_NAME = re.compile(r"(?<![\w.])(\w+)\.(\w+)")
 
 
 @functools.lru_cache(maxsize=4)
 def _called_and_base_names(text: str) -> FrozenSet[str]:
-    names = set(_CALLED_NAME.findall(text))
+    names = set(_CALLED_NAME.findall(text)) | set(_DEFAULT_NAME.findall(text))
     for bases in _CLASS_BASES.findall(text):
         names.update(_WORD.findall(bases))
     return frozenset(names)

@@ -14,6 +14,7 @@ import libcst as cst
 
 from memlint.analysis.names import dotted
 from memlint.analysis.resources import (
+    KNOWLEDGE,
     ANY_RELEASE_FUNCS,
     ANY_RELEASE_METHODS,
     CONFIGURING_OWN_METHODS,
@@ -22,6 +23,7 @@ from memlint.analysis.resources import (
     NON_RAISING_METHODS,
     NON_RAISING_OWN_METHODS,
 )
+from memlint.analysis.quiet_classes import quiet_constructor_call, quiet_method_of_made_object
 from memlint.analysis.quiet_functions import QuietFunctions
 from memlint.analysis.walk import find
 
@@ -69,6 +71,8 @@ def raising_calls(
                 continue
             if _quiet_local(ctx, func):
                 continue  # a function or method of this module that cannot raise
+            if quiet_constructor_call(ctx, func) or quiet_method_of_made_object(ctx, func):
+                continue  # a project class that only stores what it is given, ``thread.start()``
             # Releasing something else is taken not to fail (``os.close(fd)``, ``b.close()``,
             # ``pty.close_w()``).
             if isinstance(func, cst.Attribute) and (
@@ -76,6 +80,8 @@ def raising_calls(
             ):
                 continue
             if (ctx.resolve(func) or "") in ANY_RELEASE_FUNCS:
+                continue
+            if _reopens_fresh_path(ctx, found, held_names, model):
                 continue
             raising.append(found)
         elif isinstance(found, cst.Await):
@@ -130,3 +136,41 @@ def _in_evaluation_order(nodes: List[cst.CSTNode], paths: dict) -> List[cst.CSTN
         emit(root)
     return ordered
 
+
+
+def reachable_handlers(ctx: "ModuleContext", node: cst.Try) -> List[cst.ExceptHandler]:
+    """The ``except`` clauses of ``node`` that can catch something its body raises: not one
+    whose every exception only calls the body does not make raise (``except
+    CalledProcessError`` around ``Popen`` and reads; ``calls.toml`` [raising] raised_only_by)."""
+    handlers = list(node.handlers)
+    if not KNOWLEDGE.raised_only_by:
+        return handlers
+    made: Set[str] = set()
+    for found, _path in find(node.body, (cst.Call, cst.Raise)):
+        if isinstance(found, cst.Raise):
+            return handlers
+        func = found.func  # type: ignore[attr-defined]
+        made.add(func.attr.value if isinstance(func, cst.Attribute) else (dotted(func) or "").rsplit(".", 1)[-1])
+    return [handler for handler in handlers if _may_catch(ctx, handler, made)]
+
+
+def _may_catch(ctx: "ModuleContext", handler: cst.ExceptHandler, made: Set[str]) -> bool:
+    kind = handler.type
+    if kind is None:
+        return True
+    names = [element.value for element in kind.elements] if isinstance(kind, cst.Tuple) else [kind]
+    for name in names:
+        raisers = KNOWLEDGE.raised_only_by.get(ctx.resolve(name) or "")
+        if raisers is None or raisers & made:
+            return True
+    return False
+
+
+def _reopens_fresh_path(ctx: "ModuleContext", call: cst.Call, held_names: Set[str], model: str) -> bool:
+    """``wave.open(tmp_path, "wb")`` while following ``tmp_path``, a temporary file this code
+    just made: opening it again by its path (a known acquisition) is the use it was made for
+    and cannot realistically fail; what is then done with the file object can."""
+    spec = KNOWLEDGE.models.get(model)
+    if spec is None or not spec.is_path or not call.args or call.args[0].keyword is not None:
+        return False
+    return dotted(call.args[0].value) in held_names and (ctx.resolve(call.func) or "") in ctx.table

@@ -175,6 +175,10 @@ class Knowledge:
     class_release_methods: Tuple[str, ...] = ()
     non_raising_calls: FrozenSet[str] = frozenset()
     non_raising_methods: FrozenSet[str] = frozenset()
+    # Constructor -> methods of the objects it makes that cannot raise (``Thread.start``).
+    non_raising_methods_of: Dict[str, FrozenSet[str]] = field(default_factory=dict)
+    # Exception -> the only calls (by last name) that raise it (``CalledProcessError``).
+    raised_only_by: Dict[str, FrozenSet[str]] = field(default_factory=dict)
     # Model name -> its own methods that MEM003 takes not to raise on the followed resource.
     non_raising_own_methods: Dict[str, FrozenSet[str]] = field(default_factory=dict)
     # Model name -> attributes whose reading releases the resource.
@@ -445,6 +449,8 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.logging_methods = frozenset(strings("raising", "logging_methods"))
     knowledge.terminators = frozenset(strings("raising", "terminators"))
     knowledge.inherited_releases = _inherited_releases(calls.get("inherited-releases", {}))
+    knowledge.non_raising_methods_of = _name_lists(calls.get("raising", {}), "non_raising_methods_of")
+    knowledge.raised_only_by = _name_lists(calls.get("raising", {}), "raised_only_by")
     knowledge.cleanup_after_yield_prefixes = strings("cleanup-after-yield", "method_prefixes")
     knowledge.cleanup_after_yield_functions = frozenset(strings("cleanup-after-yield", "functions"))
     knowledge.path_keepers = frozenset(strings("paths", "keepers"))
@@ -490,4 +496,21 @@ def _inherited_releases(table: Any) -> Dict[str, Dict[str, str]]:
         ):
             raise KnowledgeError(f"{where}: each entry is {{ base = \"pkg.Class\", method = \"close\", attributes = [\"sock\"] }}")
         found.setdefault(entry["base"], {}).update({attr: entry["method"] for attr in entry["attributes"]})
+    return found
+
+
+def _name_lists(table: Any, key: str) -> Dict[str, FrozenSet[str]]:
+    """A ``[raising]`` table of qualified name -> names (``non_raising_methods_of``,
+    ``raised_only_by``), checked."""
+    where = f"{CALLS_FILE}: [raising] {key}"
+    value = table.get(key, {}) if isinstance(table, Mapping) else None
+    if not isinstance(value, Mapping):
+        raise KnowledgeError(f"{where} must be a table of \"pkg.Name\" = [\"name\", ...]")
+    found: Dict[str, FrozenSet[str]] = {}
+    for qualified, names in value.items():
+        if not _DOTTED.match(qualified) or not isinstance(names, list) or not all(
+            isinstance(n, str) and _IDENTIFIER.match(n) for n in names
+        ):
+            raise KnowledgeError(f"{where}: {qualified!r} must map to a list of names")
+        found[qualified] = frozenset(names)
     return found

@@ -1,0 +1,133 @@
+"""Constructor calls that cannot raise, for MEM003's raise model (``raises.py``).
+
+``parser = UnhosedConfigParser()`` between opening a file and the ``try`` that closes it is
+no exception path when the class (of this module, or of another project module as the
+project index reports it) only stores what it is given: the judge is
+``project_quiet.constructor_cannot_raise``, run here on the module's own classes. A call of
+a parameter whose default is such a class (``formatter=ColorFormatter`` then
+``formatter(fmt)``) is judged as a call of its default.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING, Dict, Optional, Tuple, Union
+
+import libcst as cst
+
+from memlint.analysis.names import dotted
+from memlint.analysis.project_quiet import constructor_cannot_raise
+from memlint.analysis.resources import KNOWLEDGE
+from memlint.analysis.walk import find
+
+if TYPE_CHECKING:  # pragma: no cover
+    from memlint.analysis.facts import ModuleContext
+
+
+def quiet_constructor_call(ctx: "ModuleContext", func: cst.BaseExpression) -> bool:
+    """Whether calling ``func`` builds an object of a project class that cannot raise."""
+    written = dotted(func)
+    if written is None:
+        return False
+    default = _parameter_default(ctx, written)
+    if default is not None:
+        written = default
+    elif ctx.scope is not None and written.split(".", 1)[0] in ctx.scope.params:
+        return False
+    verdicts: Dict[str, bool] = vars(ctx).setdefault("quiet_constructors", {})
+    if written not in verdicts:
+        verdicts[written] = False  # a class that builds itself is taken to raise
+        verdicts[written] = _judge(ctx, written)
+    return verdicts[written]
+
+
+def quiet_method_of_made_object(ctx: "ModuleContext", func: cst.BaseExpression) -> bool:
+    """``reader.start()`` where this function made ``reader = threading.Thread(...)``, or
+    ``out.setnchannels(1)`` where it made ``out = wave.open(...)``: a method the knowledge
+    data says cannot raise on what that constructor makes (``non_raising_methods_of``, or
+    the ``non_raising_own_methods`` of the resource's model)."""
+    if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)) or ctx.scope is None:
+        return False
+    made = _made_in_scope(ctx).get(func.value.value)
+    if made is None:
+        return False
+    method = func.attr.value
+    spec = ctx.table.get(made)
+    own = KNOWLEDGE.non_raising_own_methods.get(spec.model, ()) if spec is not None and spec.model else ()
+    return method in KNOWLEDGE.non_raising_methods_of.get(made, ()) or method in own
+
+
+def _made_in_scope(ctx: "ModuleContext") -> Dict[str, Optional[str]]:
+    """Local name -> the constructor of the scope that binds it (None: bound otherwise too)."""
+    node = ctx.scope.node  # type: ignore[union-attr]
+    cache: Dict[int, Dict[str, Optional[str]]] = vars(ctx).setdefault("made_in_scope", {})
+    if id(node) not in cache:
+        made: Dict[str, Optional[str]] = {}
+        for found, _path in find(node, (cst.AssignTarget, cst.AugAssign, cst.For, cst.AsName)):
+            target = found.target if not isinstance(found, cst.AsName) else found.name  # type: ignore[union-attr]
+            if not isinstance(target, cst.Name):
+                continue
+            parent = _path[-1] if _path else None
+            # ``out = wave.open(...)``, or ``with wave.open(...) as out`` (its own object)
+            value = parent.value if isinstance(parent, cst.Assign) else parent.item if isinstance(parent, cst.WithItem) else None
+            maker = ctx.resolve(value.func) if isinstance(value, cst.Call) else None
+            name = target.value
+            made[name] = maker if name not in made or made[name] == maker else None
+        cache[id(node)] = made
+    return cache[id(node)]
+
+
+def _judge(ctx: "ModuleContext", written: str) -> bool:
+    qualified = ctx.imports.resolve(written)
+    if qualified in ctx.project_quiet_classes:
+        return True
+    found = _lookup(ctx, written)
+    return isinstance(found, tuple) and constructor_cannot_raise(lambda name: _lookup(ctx, name), found[0], found[1])
+
+
+def _lookup(ctx: "ModuleContext", name: str) -> Union[None, bool, Tuple[object, ast.AST]]:
+    if ctx.imports.resolve(name) in ctx.project_quiet_classes:
+        return True
+    info = ctx.classes.get(name)
+    if info is None or "." in name:
+        return None
+    try:
+        node = ast.parse(ctx.module.code_for_node(info.node).strip()).body[0]
+    except (SyntaxError, ValueError, IndexError, RecursionError):
+        return None
+    if not isinstance(node, ast.ClassDef) or _may_be_left_out(node):
+        return None
+    return (lambda expr: _qualify(ctx, expr)), node
+
+
+def _may_be_left_out(node: ast.ClassDef) -> bool:
+    """A bare ``pass`` in the class or as a method's whole body: what ``memlint.regions``
+    puts in place of statements it did not parse (``__init__`` naming no resource), so
+    the class's real body is unknown here."""
+    for item in node.body:
+        if isinstance(item, ast.Pass):
+            return True
+        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and len(item.body) == 1 and isinstance(item.body[0], ast.Pass):
+            return True
+    return False
+
+
+def _qualify(ctx: "ModuleContext", expr: ast.AST) -> Optional[str]:
+    parts = []
+    while isinstance(expr, ast.Attribute):
+        parts.insert(0, expr.attr)
+        expr = expr.value
+    if not isinstance(expr, ast.Name):
+        return None
+    return ctx.imports.resolve(".".join([expr.id] + parts))
+
+
+def _parameter_default(ctx: "ModuleContext", written: str) -> Optional[str]:
+    """``formatter`` of ``def setup(..., formatter=ColorFormatter)``: the default's name."""
+    function = ctx.scope.node if ctx.scope is not None else None
+    if not isinstance(function, cst.FunctionDef):
+        return None
+    for param in list(function.params.params) + list(function.params.kwonly_params):
+        if param.name.value == written and param.default is not None:
+            return dotted(param.default)
+    return None
