@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, List, Optional, Sequence, Set, Tuple
 import libcst as cst
 
 from memlint.analysis.captures import class_leaves, lambda_only_uses, may_time_out
+from memlint.analysis.container_items import name_comprehension_items, name_loop_items
 from memlint.analysis.exit_stacks import EXIT_STACK_MODEL, FirstEntry
 from memlint.analysis.flow import DONE, NONE, OPEN, Flow, Outcome, Tracker, after_release, conclude
 from memlint.analysis.inferred import is_own_work_call
@@ -182,10 +183,7 @@ class Interpreter:
                 entry, _false = self.refine(node.test, entry)  # type: ignore[union-attr]
             else:
                 entry = self.bind_targets(node.target, entry, flow)  # type: ignore[union-attr]
-                if self.tracker.container and self._mentions(node.iter):  # type: ignore[union-attr]
-                    # Iterating over a container of resources: each item is one of them.
-                    for name_node, _ in find(node.target, (cst.Name,)):  # type: ignore[union-attr]
-                        self.tracker.names.add(name_node.value)  # type: ignore[attr-defined]
+                name_loop_items(self.tracker, node.target, node.iter)  # type: ignore[union-attr]
             body_flow = self.suite(node.body, entry)  # type: ignore[union-attr]
             new_head = head | body_flow.normal | body_flow.continues
             if new_head == head:
@@ -506,6 +504,7 @@ class Interpreter:
         holder = statement if statement is not None else node
         if holder is tracker.acquisition_statement or node is tracker.acquisition_statement:
             return self._acquire(node, mask, flow, count_raise)
+        name_comprehension_items(tracker, node)
         occurrences = [
             (found, path)
             for found, path in find(node, (cst.Name, cst.Attribute, cst.Lambda, cst.FunctionDef))

@@ -9,6 +9,7 @@ from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
+from memlint.analysis.attribute_aliases import self_attrs_held_by
 from memlint.analysis.facts import SMALL_CONTAINERS, ClassInfo, ModuleContext, Scope, last_name
 from memlint.analysis.flow import Tracker
 from memlint.analysis.model import OwnedResource, OwnerClass
@@ -156,13 +157,13 @@ def find_releasers(ctx: ModuleContext, info: "ClassInfo") -> None:
             calls_of[method_name] = set()
             for statement in iter_statements(list(block_of(method.body)), into_functions=True):
                 if isinstance(statement, cst.For):
-                    attrs = _self_attrs_in(statement.iter)
+                    attrs = self_attrs_held_by(statement.iter)
                     for name_node, _ in find(statement.target, (cst.Name,)):
                         aliases[name_node.value] |= attrs  # type: ignore[attr-defined]
                 elif isinstance(statement, SMALL_CONTAINERS):
                     for small in statement.body:
                         if isinstance(small, cst.Assign):
-                            attrs = _self_attrs_in(small.value)
+                            attrs = self_attrs_held_by(small.value)
                             for target in small.targets:
                                 for name_node, _ in find(target.target, (cst.Name,)):
                                     aliases[name_node.value] |= attrs  # type: ignore[attr-defined]
