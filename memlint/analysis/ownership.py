@@ -39,6 +39,8 @@ def releasers_of(ctx: ModuleContext, class_name: Optional[str], attr: str) -> Se
         return set()
     find_releasers(ctx, info)
     found: Set[str] = set(info.releasers.get(attr, ()))
+    for prop in property_names_of(info, attr):
+        found |= info.releasers.get(prop, set())  # ``self.driver.quit()``, ``driver`` returning ``self._driver``
     for base in info.bases:
         if base in ctx.classes and base != class_name:
             found |= releasers_of(ctx, base, attr)
@@ -59,7 +61,9 @@ def releasers_of(ctx: ModuleContext, class_name: Optional[str], attr: str) -> Se
 def property_names_of(info: "ClassInfo", attr: str) -> Set[str]:
     """The class's own ``@property`` methods that return ``self.<attr>``."""
     names = set()
-    for name, method in info.methods.items():
+    # From the class body, not ``info.methods``: a ``@name.setter`` takes the getter's name there.
+    methods = [(m.name.value, m) for m in block_of(info.node.body) if isinstance(m, cst.FunctionDef)]
+    for name, method in methods:
         if not any(isinstance(d.decorator, cst.Name) and d.decorator.value == "property" for d in method.decorators):
             continue
         for found, _path in find(method.body, (cst.Return,)):
