@@ -471,9 +471,10 @@ class Interpreter:
                 current = self._rebind(name, found, current)
         return current
 
-    def _rebind(self, name: str, node: cst.CSTNode, mask: int) -> int:
+    def _rebind(self, name: str, node: cst.CSTNode, mask: int, wraps: bool = False) -> int:
         if len(self.tracker.names) > 1 and mask & ~NONE:  # (on a path that never had it, no alias)
-            self.tracker.names.discard(name)
+            if not wraps:  # ``sock = ctx.wrap_socket(conn)``: the alias now holds what took it over
+                self.tracker.names.discard(name)
             return mask
         if mask & OPEN:
             if id(node) not in self._seen_rebinds:
@@ -567,7 +568,7 @@ class Interpreter:
         for alias in aliases:
             tracker.names.add(alias)
         for name, found in rebinds:
-            current = self._rebind(name, found, current)
+            current = self._rebind(name, found, current, wraps=escaped)
         return current
 
     def _mentions_inside(self, scope: cst.CSTNode) -> bool:
