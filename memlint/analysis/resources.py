@@ -43,6 +43,7 @@ INHERITED_RELEASES = _SHIPPED.inherited_releases
 CLEANUP_AFTER_YIELD_PREFIXES = _SHIPPED.cleanup_after_yield_prefixes
 CLEANUP_AFTER_YIELD_FUNCTIONS = _SHIPPED.cleanup_after_yield_functions
 TERMINATORS = _SHIPPED.terminators
+STANDARD_STREAM_CLOSERS = _SHIPPED.standard_stream_closers
 PATH_CONSTRUCTORS = _SHIPPED.path_constructors
 PATH_METHODS = _SHIPPED.path_methods
 PATH_WRAPPERS = _SHIPPED.path_wrappers

@@ -190,6 +190,8 @@ class Knowledge:
     inherited_releases: Dict[str, Dict[str, str]] = field(default_factory=dict)
     cleanup_after_yield_functions: FrozenSet[str] = frozenset()
     terminators: FrozenSet[str] = frozenset()
+    # Calls that close the standard streams when given 0 first (``os.closerange(0, 3)``).
+    standard_stream_closers: FrozenSet[str] = frozenset()
     path_constructors: FrozenSet[str] = frozenset()
     path_keepers: FrozenSet[str] = frozenset()
     path_handoff_prefixes: Tuple[str, ...] = ()
@@ -444,6 +446,7 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.os_error_prefixes = strings("raising", "os_error_prefixes")
     knowledge.logging_methods = frozenset(strings("raising", "logging_methods"))
     knowledge.terminators = frozenset(strings("raising", "terminators"))
+    knowledge.standard_stream_closers = frozenset(strings("standard-streams", "closing_calls"))
     knowledge.inherited_releases = _inherited_releases(calls.get("inherited-releases", {}))
     knowledge.cleanup_after_yield_prefixes = strings("cleanup-after-yield", "method_prefixes")
     knowledge.cleanup_after_yield_functions = frozenset(strings("cleanup-after-yield", "functions"))
