@@ -10,9 +10,10 @@ from typing import Dict, List, Optional, Set, Tuple
 import libcst as cst
 
 from memlint.analysis.attribute_aliases import self_attrs_held_by
+from memlint.analysis.closed_with_receiver import receiver_attribute
 from memlint.analysis.facts import SMALL_CONTAINERS, ClassInfo, ModuleContext, Scope, last_name
 from memlint.analysis.flow import Tracker
-from memlint.analysis.model import OwnedResource, OwnerClass
+from memlint.analysis.model import Acquisition, OwnedResource, OwnerClass
 from memlint.analysis.names import block_of, dotted, iter_statements, self_attribute
 from memlint.analysis.resources import (
     ANY_RELEASE_FUNCS,
@@ -247,6 +248,12 @@ def stored_attrs(ctx: ModuleContext, scope: Scope, tracker: Tracker) -> Set[str]
     return attrs
 
 
+def _receiver_releasers(ctx: ModuleContext, class_name: str, acquisition: "Acquisition") -> Set[str]:
+    """What releases the attribute the resource was made from, when it ends with it."""
+    receiver = receiver_attribute(acquisition)
+    return releasers_of(ctx, class_name, receiver) if receiver else set()
+
+
 def owner_classes(ctx: ModuleContext) -> List[OwnerClass]:
     """One fact per class that keeps a resource on ``self``, in the order of the module."""
     facts = []
@@ -254,7 +261,7 @@ def owner_classes(ctx: ModuleContext) -> List[OwnerClass]:
         if not info.owned:
             continue
         owned = tuple(
-            OwnedResource(attr, node, acquisition, frozenset(releasers_of(ctx, name, attr)))
+            OwnedResource(attr, node, acquisition, frozenset(releasers_of(ctx, name, attr) or _receiver_releasers(ctx, name, acquisition)))
             for attr, (node, acquisition) in info.owned.items()
         )
         facts.append(

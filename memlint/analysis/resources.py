@@ -36,6 +36,7 @@ NON_RAISING_METHODS = ActiveTable("non_raising_methods")
 NON_RAISING_OWN_METHODS = ActiveTable("non_raising_own_methods")
 CONFIGURING_OWN_METHODS = _SHIPPED.configuring_own_methods
 OS_ERROR_MODELS = ActiveTable("os_error_models")
+CLOSED_WITH_RECEIVER_MODELS = _SHIPPED.closed_with_receiver_models
 OS_ERROR_NAMES = _SHIPPED.os_error_names
 OS_ERROR_PREFIXES = _SHIPPED.os_error_prefixes
 LOGGING_METHODS = _SHIPPED.logging_methods
