@@ -11,7 +11,7 @@ what that means.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, List, Optional, Sequence, Set, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -19,6 +19,7 @@ from memlint.analysis.captures import class_leaves, lambda_only_uses, may_time_o
 from memlint.analysis.container_items import name_comprehension_items, name_loop_items
 from memlint.analysis.exit_stacks import EXIT_STACK_MODEL, FirstEntry
 from memlint.analysis.flow import DONE, NONE, OPEN, Flow, Outcome, Tracker, after_release, conclude
+from memlint.analysis.handler_types import collections_filled, passes_enclosing_handlers
 from memlint.analysis.inferred import is_own_work_call
 from memlint.analysis.mentions import Mentions
 from memlint.analysis.model import Acquisition, Lifetime
@@ -62,6 +63,8 @@ class Interpreter:
         self.failure_records: Set[str] = set()
         # The ``try`` statements whose body is being interpreted, innermost last.
         self.open_tries: List[cst.CSTNode] = []
+        # By ``id`` of a ``try``: what escapes a ``try`` in its body that its handlers cannot catch.
+        self.uncaught: Dict[int, Flow] = {}
 
     # -- blocks and statements -------------------------------------------------------
 
@@ -231,9 +234,12 @@ class Interpreter:
         handlers = node.handlers  # type: ignore[attr-defined]
         if handlers and not any(self._is_broad(handler) for handler in handlers) and not self._catches_realistic(node):
             # ``except OSError`` lets a UnicodeDecodeError through: what the body raises can
-            # also leave the statement unhandled.
-            result.raise_any |= body.raise_any
-            result.raises.extend(body.raises)
+            # also leave the statement unhandled, and past an enclosing ``except OSError`` too.
+            enclosing = self.open_tries[-1] if self.open_tries else None
+            past = passes_enclosing_handlers(self.ctx, node, enclosing)
+            leaked = self.uncaught.setdefault(id(enclosing), Flow()) if past else result
+            leaked.raise_any |= body.raise_any
+            leaked.raises.extend(body.raises)
         if handlers:
             handler_in = body.raise_any
             if handler_in:
@@ -244,12 +250,16 @@ class Interpreter:
                         result.absorb(handled)
                         normal |= handled.normal
                         if handler_in & OPEN and handled.normal and not handled.normal & OPEN:
-                            self.failure_records |= _collections_filled(handler.body)
+                            self.failure_records |= collections_filled(handler.body)
                 finally:
                     self.handler_depth -= 1
         else:
             result.raise_any |= body.raise_any
             result.raises.extend(body.raises)
+        uncaught = self.uncaught.pop(id(node), None)  # past this try's handlers, not its finally
+        if uncaught is not None:
+            result.raise_any |= uncaught.raise_any
+            result.raises.extend(uncaught.raises)
         result.normal = normal
         finalbody = node.finalbody  # type: ignore[attr-defined]
         if finalbody is None:
@@ -674,22 +684,3 @@ def lifetime_fact(
         non_closing_with=outcome.non_closing_with,
         **extra,
     )
-
-
-def _collections_filled(body: cst.BaseSuite) -> Set[str]:
-    """Names of collections that ``body`` adds to: ``errors.append(e)``, ``errors[a] = e``."""
-    filled: Set[str] = set()
-    for call, _ in find(body, (cst.Call,)):
-        func = call.func  # type: ignore[attr-defined]
-        if isinstance(func, cst.Attribute) and func.attr.value in ("append", "add", "extend", "insert", "update"):
-            if isinstance(func.value, cst.Name):
-                filled.add(func.value.value)
-    for assign, _ in find(body, (cst.Assign, cst.AugAssign)):
-        targets = [t.target for t in assign.targets] if isinstance(assign, cst.Assign) else [assign.target]  # type: ignore[attr-defined]
-        for target in targets:
-            if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
-                filled.add(target.value.value)
-            elif isinstance(assign, cst.AugAssign) and isinstance(target, cst.Name):
-                filled.add(target.value)
-    return filled
-
