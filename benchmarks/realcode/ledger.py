@@ -98,9 +98,13 @@ def rematch_by_line(findings: List[dict], ledger: Dict[str, dict]) -> None:
     with the same text in one function disappears, the other would inherit its neighbour's
     verdict; the fetched sources never change, so the recorded line tells them apart."""
     judged: Dict[Tuple[str, ...], Dict[int, List[int]]] = defaultdict(lambda: defaultdict(list))
+    # Two findings judged at one line (a temporary file and its path) are told apart by the
+    # message recorded with each, when it is still the same.
+    said: Dict[Tuple[str, ...], Dict[Tuple[int, str], List[int]]] = defaultdict(lambda: defaultdict(list))
     for entry in ledger.values():
         if entry.get("line") is not None:
             judged[_base(entry)][int(entry["line"])].append(int(entry["occurrence"]))
+            said[_base(entry)][(int(entry["line"]), entry.get("message", ""))].append(int(entry["occurrence"]))
     groups: Dict[Tuple[str, ...], List[dict]] = defaultdict(list)
     for finding in findings:
         groups[_base(finding)].append(finding)
@@ -109,9 +113,13 @@ def rematch_by_line(findings: List[dict], ledger: Dict[str, dict]) -> None:
         # line, such as a tuple's two parts, keep their order).
         lines = {line: found[0] for line, found in judged.get(base, {}).items() if len(found) == 1}
         per_line = Counter(f.get("line") for f in members)
-        if not lines:
+        if not lines and base not in said:
             continue
         matched = {id(f): lines[f["line"]] for f in members if f.get("line") in lines and per_line[f["line"]] == 1}
+        for f in members:
+            same = said.get(base, {}).get((f.get("line"), f.get("message", "")), [])
+            if id(f) not in matched and len(same) == 1 and same[0] not in matched.values():
+                matched[id(f)] = same[0]
         taken = set(matched.values())
         for finding in members:
             if id(finding) in matched:

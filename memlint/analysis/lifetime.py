@@ -11,13 +11,15 @@ what that means.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, List, Optional, Sequence, Set, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
 from memlint.analysis.captures import lambda_only_uses, may_time_out
+from memlint.analysis.container_items import name_comprehension_items, name_loop_items
 from memlint.analysis.exit_stacks import EXIT_STACK_MODEL, FirstEntry
 from memlint.analysis.flow import DONE, NONE, OPEN, Flow, Outcome, Tracker, after_release, conclude
+from memlint.analysis.handler_types import collections_filled, passes_enclosing_handlers
 from memlint.analysis.inferred import is_own_work_call
 from memlint.analysis.local_class_instances import class_stays_local
 from memlint.analysis.mentions import Mentions
@@ -62,6 +64,8 @@ class Interpreter:
         self.failure_records: Set[str] = set()
         # The ``try`` statements whose body is being interpreted, innermost last.
         self.open_tries: List[cst.CSTNode] = []
+        # By ``id`` of a ``try``: what escapes a ``try`` in its body that its handlers cannot catch.
+        self.uncaught: Dict[int, Flow] = {}
 
     # -- blocks and statements -------------------------------------------------------
 
@@ -183,10 +187,7 @@ class Interpreter:
                 entry, _false = self.refine(node.test, entry)  # type: ignore[union-attr]
             else:
                 entry = self.bind_targets(node.target, entry, flow)  # type: ignore[union-attr]
-                if self.tracker.container and self._mentions(node.iter):  # type: ignore[union-attr]
-                    # Iterating over a container of resources: each item is one of them.
-                    for name_node, _ in find(node.target, (cst.Name,)):  # type: ignore[union-attr]
-                        self.tracker.names.add(name_node.value)  # type: ignore[attr-defined]
+                name_loop_items(self.tracker, node.target, node.iter)  # type: ignore[union-attr]
             body_flow = self.suite(node.body, entry)  # type: ignore[union-attr]
             new_head = head | body_flow.normal | body_flow.continues
             if new_head == head:
@@ -234,9 +235,12 @@ class Interpreter:
         handlers = node.handlers  # type: ignore[attr-defined]
         if handlers and not any(self._is_broad(handler) for handler in handlers) and not self._catches_realistic(node):
             # ``except OSError`` lets a UnicodeDecodeError through: what the body raises can
-            # also leave the statement unhandled.
-            result.raise_any |= body.raise_any
-            result.raises.extend(body.raises)
+            # also leave the statement unhandled, and past an enclosing ``except OSError`` too.
+            enclosing = self.open_tries[-1] if self.open_tries else None
+            past = passes_enclosing_handlers(self.ctx, node, enclosing)
+            leaked = self.uncaught.setdefault(id(enclosing), Flow()) if past else result
+            leaked.raise_any |= body.raise_any
+            leaked.raises.extend(body.raises)
         if handlers:
             handler_in = body.raise_any
             if handler_in:
@@ -247,12 +251,16 @@ class Interpreter:
                         result.absorb(handled)
                         normal |= handled.normal
                         if handler_in & OPEN and handled.normal and not handled.normal & OPEN:
-                            self.failure_records |= _collections_filled(handler.body)
+                            self.failure_records |= collections_filled(handler.body)
                 finally:
                     self.handler_depth -= 1
         else:
             result.raise_any |= body.raise_any
             result.raises.extend(body.raises)
+        uncaught = self.uncaught.pop(id(node), None)  # past this try's handlers, not its finally
+        if uncaught is not None:
+            result.raise_any |= uncaught.raise_any
+            result.raises.extend(uncaught.raises)
         result.normal = normal
         finalbody = node.finalbody  # type: ignore[attr-defined]
         if finalbody is None:
@@ -474,9 +482,10 @@ class Interpreter:
                 current = self._rebind(name, found, current)
         return current
 
-    def _rebind(self, name: str, node: cst.CSTNode, mask: int) -> int:
+    def _rebind(self, name: str, node: cst.CSTNode, mask: int, wraps: bool = False) -> int:
         if len(self.tracker.names) > 1 and mask & ~NONE:  # (on a path that never had it, no alias)
-            self.tracker.names.discard(name)
+            if not wraps:  # ``sock = ctx.wrap_socket(conn)``: the alias now holds what took it over
+                self.tracker.names.discard(name)
             return mask
         if mask & OPEN:
             if id(node) not in self._seen_rebinds:
@@ -507,6 +516,7 @@ class Interpreter:
         holder = statement if statement is not None else node
         if holder is tracker.acquisition_statement or node is tracker.acquisition_statement:
             return self._acquire(node, mask, flow, count_raise)
+        name_comprehension_items(tracker, node)
         occurrences = [
             (found, path)
             for found, path in find(node, (cst.Name, cst.Attribute, cst.Lambda, cst.FunctionDef))
@@ -569,7 +579,7 @@ class Interpreter:
         for alias in aliases:
             tracker.names.add(alias)
         for name, found in rebinds:
-            current = self._rebind(name, found, current)
+            current = self._rebind(name, found, current, wraps=escaped)
         return current
 
     def _mentions_inside(self, scope: cst.CSTNode) -> bool:
@@ -675,22 +685,3 @@ def lifetime_fact(
         non_closing_with=outcome.non_closing_with,
         **extra,
     )
-
-
-def _collections_filled(body: cst.BaseSuite) -> Set[str]:
-    """Names of collections that ``body`` adds to: ``errors.append(e)``, ``errors[a] = e``."""
-    filled: Set[str] = set()
-    for call, _ in find(body, (cst.Call,)):
-        func = call.func  # type: ignore[attr-defined]
-        if isinstance(func, cst.Attribute) and func.attr.value in ("append", "add", "extend", "insert", "update"):
-            if isinstance(func.value, cst.Name):
-                filled.add(func.value.value)
-    for assign, _ in find(body, (cst.Assign, cst.AugAssign)):
-        targets = [t.target for t in assign.targets] if isinstance(assign, cst.Assign) else [assign.target]  # type: ignore[attr-defined]
-        for target in targets:
-            if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
-                filled.add(target.value.value)
-            elif isinstance(assign, cst.AugAssign) and isinstance(target, cst.Name):
-                filled.add(target.value)
-    return filled
-

@@ -9,9 +9,11 @@ from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
+from memlint.analysis.attribute_aliases import self_attrs_held_by
+from memlint.analysis.closed_with_receiver import receiver_attribute
 from memlint.analysis.facts import SMALL_CONTAINERS, ClassInfo, ModuleContext, Scope, last_name
 from memlint.analysis.flow import Tracker
-from memlint.analysis.model import OwnedResource, OwnerClass
+from memlint.analysis.model import Acquisition, OwnedResource, OwnerClass
 from memlint.analysis.names import block_of, dotted, iter_statements, self_attribute
 from memlint.analysis.resources import (
     ANY_RELEASE_FUNCS,
@@ -38,6 +40,8 @@ def releasers_of(ctx: ModuleContext, class_name: Optional[str], attr: str) -> Se
         return set()
     find_releasers(ctx, info)
     found: Set[str] = set(info.releasers.get(attr, ()))
+    for prop in property_names_of(info, attr):
+        found |= info.releasers.get(prop, set())  # ``self.driver.quit()``, ``driver`` returning ``self._driver``
     for base in info.bases:
         if base in ctx.classes and base != class_name:
             found |= releasers_of(ctx, base, attr)
@@ -58,7 +62,9 @@ def releasers_of(ctx: ModuleContext, class_name: Optional[str], attr: str) -> Se
 def property_names_of(info: "ClassInfo", attr: str) -> Set[str]:
     """The class's own ``@property`` methods that return ``self.<attr>``."""
     names = set()
-    for name, method in info.methods.items():
+    # From the class body, not ``info.methods``: a ``@name.setter`` takes the getter's name there.
+    methods = [(m.name.value, m) for m in block_of(info.node.body) if isinstance(m, cst.FunctionDef)]
+    for name, method in methods:
         if not any(isinstance(d.decorator, cst.Name) and d.decorator.value == "property" for d in method.decorators):
             continue
         for found, _path in find(method.body, (cst.Return,)):
@@ -156,13 +162,13 @@ def find_releasers(ctx: ModuleContext, info: "ClassInfo") -> None:
             calls_of[method_name] = set()
             for statement in iter_statements(list(block_of(method.body)), into_functions=True):
                 if isinstance(statement, cst.For):
-                    attrs = _self_attrs_in(statement.iter)
+                    attrs = self_attrs_held_by(statement.iter)
                     for name_node, _ in find(statement.target, (cst.Name,)):
                         aliases[name_node.value] |= attrs  # type: ignore[attr-defined]
                 elif isinstance(statement, SMALL_CONTAINERS):
                     for small in statement.body:
                         if isinstance(small, cst.Assign):
-                            attrs = _self_attrs_in(small.value)
+                            attrs = self_attrs_held_by(small.value)
                             for target in small.targets:
                                 for name_node, _ in find(target.target, (cst.Name,)):
                                     aliases[name_node.value] |= attrs  # type: ignore[attr-defined]
@@ -242,6 +248,12 @@ def stored_attrs(ctx: ModuleContext, scope: Scope, tracker: Tracker) -> Set[str]
     return attrs
 
 
+def _receiver_releasers(ctx: ModuleContext, class_name: str, acquisition: "Acquisition") -> Set[str]:
+    """What releases the attribute the resource was made from, when it ends with it."""
+    receiver = receiver_attribute(acquisition)
+    return releasers_of(ctx, class_name, receiver) if receiver else set()
+
+
 def owner_classes(ctx: ModuleContext) -> List[OwnerClass]:
     """One fact per class that keeps a resource on ``self``, in the order of the module."""
     facts = []
@@ -249,7 +261,7 @@ def owner_classes(ctx: ModuleContext) -> List[OwnerClass]:
         if not info.owned:
             continue
         owned = tuple(
-            OwnedResource(attr, node, acquisition, frozenset(releasers_of(ctx, name, attr)))
+            OwnedResource(attr, node, acquisition, frozenset(releasers_of(ctx, name, attr) or _receiver_releasers(ctx, name, acquisition)))
             for attr, (node, acquisition) in info.owned.items()
         )
         facts.append(

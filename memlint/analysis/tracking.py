@@ -32,6 +32,7 @@ from memlint.analysis.pipes import piped_streams
 from memlint.analysis.registered import REGISTERED, registered_values
 from memlint.analysis.resources import ANY_RELEASE_FUNCS, ANY_RELEASE_METHODS, KEPT_FILE_PATH, KNOWLEDGE, ResourceSpec
 from memlint.analysis.sites import Site, classify_site, enclosing_statement
+from memlint.analysis.standard_streams import opened_as_standard_stream
 from memlint.analysis.walk import find
 
 NESTED_SCOPES = (cst.FunctionDef, cst.ClassDef)
@@ -98,7 +99,8 @@ def analyze_scope(ctx: ModuleContext, scope: Scope, analysis: ModuleAnalysis) ->
         analysis.acquisitions.append(acquisition)
         if keeps_file(ctx, call):
             _track_kept_path(ctx, scope, call, path, site, class_name, analysis, acquisition)
-
+        if opened_as_standard_stream(ctx, spec.model, path, scope.body):
+            continue  # the new stdin, kept for the life of the process
         if site.kind in ("inline", "dropped"):
             analysis.facts.append(UnnamedUse(acquisition, site.kind, site.use, site.use_name))
         elif site.kind == "store-self":

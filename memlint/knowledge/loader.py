@@ -48,7 +48,7 @@ _STRING_LISTS = ("acquired_by", "methods", "release", "release_functions", "non_
                  "release_functions_of_attribute", "release_may_time_out", "piped_streams",
                  "pipes_closed_by") + CALLABLE_SUBSETS
 _BOOLEANS = ("long_lived", "is_path", "borrows_its_arguments", "not_a_resource_when_discarded", "fails_only_with_os_error",
-             "only_a_receiver")
+             "only_a_receiver", "closed_with_its_receiver")
 _STRINGS = ("name", "kind", "summary", "verb", "exit", "receiver", "method_arguments", "protocol", "kept_path_model",
             "only_when_keyword_true", "pipe_model")
 MODEL_FIELDS = frozenset(_STRING_LISTS + _BOOLEANS + _STRINGS + ("parts",))
@@ -98,6 +98,9 @@ class Model:
     # Its calls hold nothing themselves; they only make what another model's methods
     # acquire from (``async_playwright()``, whose ``.start()`` starts the driver).
     only_a_receiver: bool = False
+    # Made by a method of another resource and ended when that one is closed (an SFTP
+    # client's channel goes with its SSH client's transport).
+    closed_with_its_receiver: bool = False
     hold_nothing_over_memory_buffer: Tuple[str, ...] = ()
     borrow_a_given_file: Tuple[str, ...] = ()
     closes_when_exhausted: Tuple[str, ...] = ()
@@ -186,6 +189,7 @@ class Knowledge:
     # Configuring methods taken not to raise on the followed resource, whatever its model.
     configuring_own_methods: FrozenSet[str] = frozenset()
     os_error_models: FrozenSet[str] = frozenset()
+    closed_with_receiver_models: FrozenSet[str] = frozenset()
     os_error_names: FrozenSet[str] = frozenset()
     os_error_prefixes: Tuple[str, ...] = ()
     logging_methods: FrozenSet[str] = frozenset()
@@ -194,6 +198,8 @@ class Knowledge:
     inherited_releases: Dict[str, Dict[str, str]] = field(default_factory=dict)
     cleanup_after_yield_functions: FrozenSet[str] = frozenset()
     terminators: FrozenSet[str] = frozenset()
+    # Calls that close the standard streams when given 0 first (``os.closerange(0, 3)``).
+    standard_stream_closers: FrozenSet[str] = frozenset()
     path_constructors: FrozenSet[str] = frozenset()
     path_keepers: FrozenSet[str] = frozenset()
     path_handoff_prefixes: Tuple[str, ...] = ()
@@ -444,10 +450,12 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.configuring_own_methods = frozenset(strings("raising", "configuring_own_methods"))
     knowledge.released_by_reading = {m.name: frozenset(m.released_by_reading) for m in models if m.released_by_reading}
     knowledge.os_error_models = frozenset(model.name for model in models if model.fails_only_with_os_error)
+    knowledge.closed_with_receiver_models = frozenset(model.name for model in models if model.closed_with_its_receiver)
     knowledge.os_error_names = frozenset(strings("raising", "os_error_names"))
     knowledge.os_error_prefixes = strings("raising", "os_error_prefixes")
     knowledge.logging_methods = frozenset(strings("raising", "logging_methods"))
     knowledge.terminators = frozenset(strings("raising", "terminators"))
+    knowledge.standard_stream_closers = frozenset(strings("standard-streams", "closing_calls"))
     knowledge.inherited_releases = _inherited_releases(calls.get("inherited-releases", {}))
     knowledge.non_raising_methods_of = _name_lists(calls.get("raising", {}), "non_raising_methods_of")
     knowledge.raised_only_by = _name_lists(calls.get("raising", {}), "raised_only_by")

@@ -1,0 +1,57 @@
+"""A descriptor opened where the standard streams were just closed becomes one of them.
+
+The daemonizing idiom closes stdin, stdout and stderr (``os.closerange(0, 3)``) and opens
+``/dev/null``: the kernel gives the lowest free descriptor, 0, so the new descriptor *is*
+stdin (and is usually ``dup2``-ed onto 1 and 2 as well). It is meant to stay open for the
+life of the process; closing it would close stdin. The calls that close the standard
+streams are knowledge (``calls.toml`` ``[standard-streams]``).
+
+Only a closing call with a literal 0 first, earlier in the same block, counts: a
+``/dev/null`` descriptor ``dup2``-ed onto another descriptor with no such call before it is
+still a descriptor the function leaves open.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence, Tuple
+
+import libcst as cst
+
+from memlint.analysis.facts import SMALL_CONTAINERS, ModuleContext
+from memlint.analysis.resources import STANDARD_STREAM_CLOSERS
+
+DESCRIPTOR_MODEL = "file-descriptor"
+
+
+def opened_as_standard_stream(
+    ctx: ModuleContext, model: str, path: Tuple[cst.CSTNode, ...], scope_body: Sequence[cst.CSTNode]
+) -> bool:
+    """True when the acquisition at the end of ``path`` (which starts at a statement of
+    ``scope_body``) opens a descriptor after the standard streams were closed in its block."""
+    if model != DESCRIPTOR_MODEL or not path:
+        return False
+    block: Sequence[cst.CSTNode] = scope_body
+    statement = path[0]
+    for index in range(len(path) - 1, 0, -1):
+        if isinstance(path[index - 1], (cst.IndentedBlock, cst.Module)):
+            block, statement = path[index - 1].body, path[index]  # type: ignore[attr-defined]
+            break
+    statements = list(block)
+    if statement not in statements:
+        return False
+    return any(_closes_standard_streams(ctx, line) for line in statements[: statements.index(statement)])
+
+
+def _closes_standard_streams(ctx: ModuleContext, statement: cst.CSTNode) -> bool:
+    if not isinstance(statement, SMALL_CONTAINERS):
+        return False
+    for small in statement.body:
+        call = small.value if isinstance(small, cst.Expr) else None
+        if not isinstance(call, cst.Call) or not call.args:
+            continue
+        if (ctx.resolve(call.func) or "") not in STANDARD_STREAM_CLOSERS:
+            continue
+        first = call.args[0].value
+        if isinstance(first, cst.Integer) and first.evaluated_value == 0:
+            return True
+    return False
