@@ -32,7 +32,10 @@ from memlint.runtime._common import DEFAULT_NAMESPACE
 logger = logging.getLogger(__name__)
 
 STORE_APPLICATION_ID = 0x4D4C544D  # "MLTM"
-STORE_SCHEMA_VERSION = 3
+STORE_SCHEMA_VERSION = 4
+
+# DELETE ... RETURNING (SQLite 3.35, 2021); older libraries look the row up first.
+_HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
 
 # SQLite's limit on bound parameters is 32766 since 3.32 (999 before); stay well below.
 _CHUNK = 500
@@ -85,6 +88,32 @@ _STORE_V2_TO_V3 = """
 DROP INDEX entries_fresh;
 """
 
+# Version 4: a store writes fewer pages (each B-tree a row lives in adds pages to every
+# commit, and the commit is most of a store's cost on a file).
+# - The time index holds settled entries only: the age bound never removes an entry
+#   inside its grace period, and settling (once a minute at most, in one transaction)
+#   adds entries to it, so a store no longer writes to it.
+# - The tag triggers run only for bodies that mention "tags" (a top-level "tags" key
+#   always does; anything else that does is only read for nothing), instead of parsing
+#   every body's JSON on insert and probing the tag index on every delete.
+_STORE_V3_TO_V4 = """
+DROP INDEX entries_by_ts;
+CREATE INDEX entries_settled_by_ts ON entries (ns, ts_us) WHERE settled = 1;
+DROP TRIGGER entries_tags_insert;
+DROP TRIGGER entries_tags_update;
+DROP TRIGGER entries_tags_delete;
+CREATE TRIGGER entries_tags_insert AFTER INSERT ON entries WHEN instr(NEW.body, '"tags"') > 0
+BEGIN INSERT OR IGNORE INTO entry_tags (tag, seq)
+      SELECT value, NEW.seq FROM json_each(NEW.body, '$.tags') WHERE type = 'text'; END;
+CREATE TRIGGER entries_tags_update AFTER UPDATE OF body ON entries
+WHEN instr(OLD.body, '"tags"') > 0 OR instr(NEW.body, '"tags"') > 0
+BEGIN DELETE FROM entry_tags WHERE seq = OLD.seq;
+      INSERT OR IGNORE INTO entry_tags (tag, seq)
+      SELECT value, NEW.seq FROM json_each(NEW.body, '$.tags') WHERE type = 'text'; END;
+CREATE TRIGGER entries_tags_delete AFTER DELETE ON entries WHEN instr(OLD.body, '"tags"') > 0
+BEGIN DELETE FROM entry_tags WHERE seq = OLD.seq; END;
+"""
+
 _STORE_SCHEMA = """
 CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 -- Tags, kept in step with the entries' JSON by triggers, so that a tag is an index lookup.
@@ -98,7 +127,7 @@ CREATE TABLE moves (
     PRIMARY KEY (token, id)
 ) WITHOUT ROWID;
 CREATE INDEX moves_by_archive ON moves (archive_uid, token);
-""" + _ENTRIES_V2 + _STORE_V2_TO_V3
+""" + _ENTRIES_V2 + _STORE_V2_TO_V3 + _STORE_V3_TO_V4
 
 # Version 1 -> 2: SQLite cannot change a UNIQUE constraint, so the table is rebuilt
 # (same seq, so the tag rows stay valid).
@@ -122,7 +151,7 @@ INSERT INTO counters (name, value) SELECT ns, count(*) FROM entries GROUP BY ns;
 """
 
 # Migrations from version N to N + 1, by N.
-_STORE_MIGRATIONS: Dict[int, str] = {1: _STORE_V1_TO_V2, 2: _STORE_V2_TO_V3}
+_STORE_MIGRATIONS: Dict[int, str] = {1: _STORE_V1_TO_V2, 2: _STORE_V2_TO_V3, 3: _STORE_V3_TO_V4}
 
 
 
@@ -401,7 +430,15 @@ class _SQLiteStoreTx(StoreTransaction):
         return 0 if row is None else int(row[0])
 
     def oldest_ts(self) -> Optional[int]:
-        value = self.c.execute("SELECT min(ts_us) FROM entries WHERE ns = ?", (self.ns,)).fetchone()[0]
+        # The settled entries' minimum is the head of their time index; the fresh ones
+        # (a grace period's worth, unless nothing has settled them) are read from their
+        # rank index, which holds ts_us.
+        value = self.c.execute(
+            "SELECT min(oldest) FROM (SELECT min(ts_us) AS oldest FROM entries INDEXED BY entries_settled_by_ts"
+            " WHERE ns = ?1 AND settled = 1 UNION ALL SELECT min(ts_us) FROM entries INDEXED BY entries_rank_fresh"
+            " WHERE ns = ?1 AND settled = 0)",
+            (self.ns,),
+        ).fetchone()[0]
         return None if value is None else int(value)
 
     def scan(self, after_seq: int, limit: int) -> List[StoreRow]:
@@ -438,9 +475,11 @@ class _SQLiteStoreTx(StoreTransaction):
 
     def age_victims(self, cutoff_us: int, pin_threshold: float, limit: int,
                     exclude: Optional[str]) -> List[StoreRow]:
+        # Only settled entries are indexed by time: the age cutoff is never later than
+        # the grace cutoff that ``settle`` applied earlier in this transaction.
         return self._rows(
-            f"SELECT {_VICTIM} FROM entries INDEXED BY entries_by_ts"
-            " WHERE ns = ? AND ts_us < ? AND importance <= ? AND id IS NOT ? ORDER BY ts_us LIMIT ?",
+            f"SELECT {_VICTIM} FROM entries INDEXED BY entries_settled_by_ts WHERE ns = ? AND settled = 1"
+            " AND ts_us < ? AND importance <= ? AND id IS NOT ? ORDER BY ts_us LIMIT ?",
             (self.ns, cutoff_us, pin_threshold, exclude, limit),
         )
 
@@ -473,6 +512,26 @@ class _SQLiteStoreTx(StoreTransaction):
             " WHERE ns = ?1 AND settled = 1 AND id IS NOT ?2 ORDER BY importance, ts_us, seq LIMIT 1)"
             " ORDER BY 4, 3, 1 LIMIT 1",
             (self.ns, exclude),
+        )
+        return rows[0] if rows else None
+
+    def remove_least_ranked_unless_batch(self, exclude: Optional[str],
+                                         pin_threshold: float) -> Optional[StoreRow]:
+        if not _HAS_RETURNING:
+            return super().remove_least_ranked_unless_batch(exclude, pin_threshold)
+        # A store past the bound runs this every time: one statement instead of three
+        # (is a batch due, which entry ranks least, delete it), deleting by rowid.
+        rows = self._rows(
+            "DELETE FROM entries WHERE seq = (SELECT seq FROM ("
+            "SELECT * FROM (SELECT seq, importance, ts_us FROM entries INDEXED BY entries_rank_fresh"
+            " WHERE ns = ?1 AND settled = 0 AND id IS NOT ?2 ORDER BY importance, ts_us, seq LIMIT 1)"
+            " UNION ALL SELECT * FROM (SELECT seq, importance, ts_us FROM entries INDEXED BY entries_rank_settled"
+            " WHERE ns = ?1 AND settled = 1 AND id IS NOT ?2 ORDER BY importance, ts_us, seq LIMIT 1))"
+            " ORDER BY importance, ts_us, seq LIMIT 1)"
+            " AND NOT EXISTS (SELECT 1 FROM entries INDEXED BY entries_rank_settled"
+            " WHERE ns = ?1 AND settled = 1 AND importance <= ?3 AND id IS NOT ?2)"
+            f" RETURNING {_VICTIM}",
+            (self.ns, exclude, pin_threshold),
         )
         return rows[0] if rows else None
 

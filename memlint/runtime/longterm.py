@@ -405,6 +405,15 @@ class LongTermMemory:
         if count is None:
             count = tx.count()
         while count > self.max_entries:
+            if count == self.max_entries + 1:
+                # The usual case past the bound, when no batch is due (no settled,
+                # unpinned entry): the least important of all goes, in one call.
+                least = tx.remove_least_ranked_unless_batch(protect, self.pin_threshold)
+                if least is not None:
+                    if decisions is not None:
+                        decisions.append(self._decision(least, "count"))
+                    count = count - 1 if exclusive else tx.count()
+                    continue
             # The batch: settled, unpinned entries, down to the low watermark, so that
             # the next prune is (max_entries - low watermark) stores away.
             low_count = min(self.max_entries, int(self.max_entries * self.low_watermark))
