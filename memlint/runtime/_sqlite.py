@@ -296,6 +296,9 @@ class _Database:
             raise PermissionError(f"{self.path} is open read-only")
         with self._lock:
             conn = self.conn
+            if conn.in_transaction:
+                raise RuntimeError(f"{self.path}: a transaction of this database is already open in this thread"
+                                   " (inside LongTermMemory.batch()?)")
             done = False
             try:
                 conn.execute("BEGIN IMMEDIATE" if immediate and not self.read_only else "BEGIN")
@@ -591,6 +594,9 @@ class _Writing:
         db._lock.acquire()
         try:
             conn = db.conn
+            if conn.in_transaction:
+                raise RuntimeError(f"{db.path}: a transaction of this store is already open in this thread"
+                                   " (inside LongTermMemory.batch()?)")
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as error:
             db._lock.release()
