@@ -206,6 +206,11 @@ class LongTermMemory:
         return (f"LongTermMemory(max_entries={self.max_entries}, retention_days={self.retention_days}"
                 f"{space}, at {where})")
 
+    def _in_own_batch(self) -> bool:
+        """True inside a ``batch()`` that this thread opened."""
+        batch = self._batch
+        return batch is not None and batch.owner == get_ident()
+
     def _write(self) -> ContextManager[StoreTransaction]:
         """A write transaction: the open ``batch()``'s, in the thread that opened it."""
         batch = self._batch
@@ -419,7 +424,7 @@ class LongTermMemory:
         """
         now_us = to_micros(read_clock(self._clock))
         if dry_run:
-            if self._batch is not None and self._batch.owner == get_ident():
+            if self._in_own_batch():
                 raise RuntimeError("prune(dry_run=True) cannot run inside batch(): the batch is not committed yet")
             with self._backend.rehearse() as tx:
                 return self._prune(tx, now_us, protect=None, dry_run=True, wait=True) or []

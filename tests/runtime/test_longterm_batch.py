@@ -201,3 +201,13 @@ def test_what_returned_survives_a_kill(mode: str, tmp_path: Path) -> None:
         # At most the store (or batch) under way when the kill came committed unreported.
         assert len(ids) <= returned + (25 if mode == "batch" else 1)
     assert os.path.exists(tmp_path / "kill-0.sqlite3")
+
+
+def test_archive_from_refuses_to_run_inside_the_memorys_batch(store_location: StoreLocation) -> None:
+    memory = store_location.open()
+    archiver = store_location.open_archive(min_age_days=0)
+    with pytest.raises(RuntimeError, match="cannot run inside memory.batch"):
+        with memory.batch():
+            memory.store({"id": "a"})
+            archiver.archive_from(memory)
+    assert len(memory) == 0, "the batch ended by the error stored nothing"
