@@ -262,11 +262,16 @@ def as_arg(location: StoreLocation) -> str:
     return json.dumps(location.kwargs)
 
 
-# What a version-3 file had where version 4 differs: a time index of every entry, and
-# tag triggers that parse every body and probe the tag index on every delete.
+# What a version-3 file had where version 4 differs: a time index of every entry, count
+# triggers, and tag triggers that parse every body and probe the tag index on every delete.
 V3_LAYOUT = """
 DROP INDEX entries_settled_by_ts;
 CREATE INDEX entries_by_ts ON entries (ns, ts_us);
+CREATE TRIGGER entries_count_up AFTER INSERT ON entries
+BEGIN INSERT INTO counters (name, value) VALUES (NEW.ns, 1)
+      ON CONFLICT (name) DO UPDATE SET value = value + 1; END;
+CREATE TRIGGER entries_count_down AFTER DELETE ON entries
+BEGIN UPDATE counters SET value = value - 1 WHERE name = OLD.ns; END;
 DROP TRIGGER entries_tags_insert;
 DROP TRIGGER entries_tags_update;
 DROP TRIGGER entries_tags_delete;
