@@ -11,10 +11,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Dict, List, Set, Tuple
 
+import pytest
 from longterm_backends import downgrade_to_v3
 
 from memlint.runtime import LongTermMemory, MemoryArchiver
+from memlint.runtime import _sqlite
 from memlint.runtime._sqlite import STORE_SCHEMA_VERSION
+
 
 def tag_rows(path: Path) -> Set[Tuple[str, str]]:
     with closing(sqlite3.connect(path)) as raw:
@@ -189,3 +192,23 @@ def test_oldest_entry_counts_fresh_and_settled_entries(tmp_path: Path) -> None:
         now[0] -= timedelta(days=1)  # the clock goes back: a fresh entry older than both
         memory.store({"id": "c"})
         assert memory.get_stats()["oldest_entry"] == "2026-02-28T00:05:10.000000+00:00"
+
+
+def test_without_returning_the_same_entries_go(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # SQLite before 3.35 has no DELETE ... RETURNING: the removal past the bound then looks
+    # the entry up and deletes it in two statements, and must choose the same entries.
+    def run(name: str) -> List[str]:
+        now = [datetime(2026, 5, 1, tzinfo=timezone.utc)]
+        with LongTermMemory(max_entries=50, retention_days=None, grace_period=30, path=tmp_path / name,
+                            clock=lambda: now[0]) as memory:
+            for number in range(400):
+                memory.store({"id": f"e{number}", "importance": ((number * 7919) % 1000) / 1000})
+                now[0] += timedelta(seconds=1)
+            assert len(memory) == 50
+            return [entry["id"] for entry in memory]
+
+    with_returning = run("returning.sqlite3")
+    monkeypatch.setattr(_sqlite, "_HAS_RETURNING", False)
+    assert run("lookup.sqlite3") == with_returning
+    counted, held = counted_and_held(tmp_path / "lookup.sqlite3")
+    assert counted == held == {"": 50}
