@@ -23,7 +23,8 @@ extrapolated from its measured time per store past the bound (said so in the out
 
 Targets (issue 16), printed with the measured figures: in memory <= 15 us per store past
 the bound, SQLite file <= 60 us per store past the bound (default durability: WAL,
-synchronous=NORMAL, one commit per store).
+synchronous=NORMAL, one commit per store; and with group commit, ``store_many`` of 100,
+which has the durability of ``batch()``: a block commits whole or not at all).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from typing import Any, Dict, List
 
 FILLER = "the user mentioned a preference about the weekly report format"
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TARGET_US = {"runtime-memory": 15.0, "runtime-file": 60.0}
+TARGET_US = {"runtime-memory": 15.0, "runtime-file": 60.0, "runtime-file-group": 60.0}
 GROUP = 100  # stores per commit with store_many
 
 

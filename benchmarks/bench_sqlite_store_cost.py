@@ -4,7 +4,9 @@ Fills ``LongTermMemory(path=...)`` to ``--max-entries`` (default 20,000), then s
 ``--stores`` more (10,000), each past the bound, timing every SQL statement the store
 runs (this process's CPU time, so that waiting for a core on a loaded machine is not
 counted). Then counts the WAL pages that 1,000 commits write, for the store and for a bare
-table with one index (insert + delete + commit, as ``bench_longterm``'s sqlite floor).
+table with one index (insert + delete + commit, as ``bench_longterm``'s sqlite floor), and
+how often a WAL checkpoint (the only fsync with ``synchronous=NORMAL``) runs. Last, the
+same stores in ``batch()`` blocks of 100 (group commit), in CPU per store.
 
     python benchmarks/bench_sqlite_store_cost.py [--max-entries M] [--stores N]
 """
@@ -84,7 +86,16 @@ def main() -> None:
             print(f"  {spent / args.stores * 1e6:7.1f} us in SQLite statements, "
                   f"{(total - spent) / args.stores * 1e6:.1f} us in Python")
             first = args.max_entries + args.stores
+            checkpoint_pages = int(timed.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
             pages = wal_pages_per_commit(timed.conn, lambda number: memory.store(entry(number)), first)
+            timed.conn.execute(f"PRAGMA wal_autocheckpoint = {checkpoint_pages}")
+            first += 1000
+            started = time.process_time()
+            for start in range(first, first + args.stores, 100):
+                with memory.batch():
+                    for number in range(start, start + 100):
+                        memory.store(entry(number))
+            batched = (time.process_time() - started) / args.stores
         floor = SQLiteFloor(os.path.join(directory, "floor.sqlite3"), args.max_entries)
         try:
             for number in range(args.max_entries + 100):
@@ -94,6 +105,9 @@ def main() -> None:
         finally:
             floor.conn.close()
     print(f"\nWAL pages written per commit: LongTermMemory {pages:.1f}, bare table + one index {floor_pages:.1f}")
+    print(f"WAL checkpoint (two fsyncs with synchronous=NORMAL): every {checkpoint_pages:,} pages "
+          f"(wal_autocheckpoint), so about every {checkpoint_pages / pages:,.0f} stores")
+    print(f"\nthe same stores in batch() blocks of 100 (one commit each): {batched * 1e6:.1f} us of CPU per store")
     if hasattr(os, "getloadavg"):
         print(f"load average at the end: {os.getloadavg()[0]:.2f}")
 

@@ -131,7 +131,11 @@ class StoreTransaction(ABC):
     @abstractmethod
     def age_victims(self, cutoff_us: int, pin_threshold: float, limit: int,
                     exclude: Optional[str]) -> List[StoreRow]:
-        """Oldest first: entries older than ``cutoff_us`` with importance <= ``pin_threshold``."""
+        """Oldest first: entries older than ``cutoff_us`` with importance <= ``pin_threshold``.
+
+        Called after ``settle(c)`` with ``c >= cutoff_us`` in the same transaction, so a
+        backend may look among the settled entries only.
+        """
 
     @abstractmethod
     def rank_victims(self, settled: bool, limit: int, exclude: Optional[str],
@@ -152,6 +156,15 @@ class StoreTransaction(ABC):
         if least is None or self.delete([least.id]) == 0:
             return None
         return least
+
+    def remove_least_ranked_unless_batch(self, exclude: Optional[str],
+                                         pin_threshold: float) -> Optional[StoreRow]:
+        """``remove_least_ranked``, only when the count bound's batch would be empty (no
+        settled entry other than ``exclude`` with importance <= ``pin_threshold``);
+        ``None``, changing nothing, when it would not be or when nothing may go."""
+        if self.rank_victims(True, 1, exclude, pin_threshold):
+            return None
+        return self.remove_least_ranked(exclude)
 
     @abstractmethod
     def delete(self, entry_ids: Sequence[str]) -> int: ...

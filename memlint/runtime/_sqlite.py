@@ -12,7 +12,13 @@ Choices, and why:
 - One connection per object, used by one thread at a time (a lock), so an object can be
   shared by threads; several objects or processes on one file coordinate through SQLite.
 - Schemas carry ``PRAGMA application_id`` (what the file is) and ``PRAGMA user_version``
-  (which layout), checked on every open; a file from a newer memlint is refused.
+  (which layout, in ``_sqlite_schema``), checked on every open; a file from a newer
+  memlint is refused.
+- A store's cost on a file is mostly its commit, and the commit's cost grows with the
+  pages it writes: the layout keeps a store to the B-trees it needs (the table, the id
+  index, the rank index of its group), a namespace's count is written once per
+  transaction with its net change (not by triggers, twice for a store past the bound),
+  and the removal past the bound is one statement.
 """
 
 from __future__ import annotations
@@ -28,103 +34,20 @@ from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence,
 
 from memlint.runtime._backend import Query, SchemaError, StoreBackend, StoreRow, StoreTransaction
 from memlint.runtime._common import DEFAULT_NAMESPACE
+from memlint.runtime._sqlite_schema import (  # noqa: F401 - STORE_* are imported from here too
+    STORE_APPLICATION_ID,
+    STORE_MIGRATIONS,
+    STORE_SCHEMA,
+    STORE_SCHEMA_VERSION,
+)
 
 logger = logging.getLogger(__name__)
 
-STORE_APPLICATION_ID = 0x4D4C544D  # "MLTM"
-STORE_SCHEMA_VERSION = 3
+# DELETE ... RETURNING (SQLite 3.35, 2021); older libraries look the row up first.
+_HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
 
 # SQLite's limit on bound parameters is 32766 since 3.32 (999 before); stay well below.
 _CHUNK = 500
-
-# Version 2: namespaces (one file, separate memories), per-entry ttl and access counts.
-# Entries of a version-1 file move to the default namespace ('').
-_ENTRIES_V2 = """
-CREATE TABLE entries (
-    seq INTEGER PRIMARY KEY,             -- insertion order
-    ns TEXT NOT NULL,                    -- namespace
-    id TEXT NOT NULL,
-    ts_us INTEGER NOT NULL,              -- stored at, microseconds since the epoch (UTC)
-    importance REAL NOT NULL,
-    settled INTEGER NOT NULL DEFAULT 0,  -- 1 once past the grace period
-    expires_us INTEGER,                  -- per-entry ttl, or NULL
-    hits INTEGER NOT NULL DEFAULT 0,     -- accesses through get()
-    body TEXT NOT NULL,                  -- the entry as JSON
-    UNIQUE (ns, id)
-);
--- The age bound and the oldest entry.
-CREATE INDEX entries_by_ts ON entries (ns, ts_us);
--- Fresh entries waiting to settle, and the pruning order within each group: both are
--- partial indexes, so the count bound never skips over rows it may not delete.
-CREATE INDEX entries_fresh ON entries (ns, ts_us) WHERE settled = 0;
-CREATE INDEX entries_rank_settled ON entries (ns, importance, ts_us, seq) WHERE settled = 1;
-CREATE INDEX entries_rank_fresh ON entries (ns, importance, ts_us, seq) WHERE settled = 0;
-CREATE INDEX entries_expiry ON entries (ns, expires_us) WHERE expires_us IS NOT NULL;
--- One counter row per namespace.
-CREATE TRIGGER entries_count_up AFTER INSERT ON entries
-BEGIN INSERT INTO counters (name, value) VALUES (NEW.ns, 1)
-      ON CONFLICT (name) DO UPDATE SET value = value + 1; END;
-CREATE TRIGGER entries_count_down AFTER DELETE ON entries
-BEGIN UPDATE counters SET value = value - 1 WHERE name = OLD.ns; END;
-CREATE TRIGGER entries_tags_insert AFTER INSERT ON entries
-BEGIN INSERT OR IGNORE INTO entry_tags (tag, seq)
-      SELECT value, NEW.seq FROM json_each(NEW.body, '$.tags') WHERE type = 'text'; END;
-CREATE TRIGGER entries_tags_update AFTER UPDATE OF body ON entries
-BEGIN DELETE FROM entry_tags WHERE seq = OLD.seq;
-      INSERT OR IGNORE INTO entry_tags (tag, seq)
-      SELECT value, NEW.seq FROM json_each(NEW.body, '$.tags') WHERE type = 'text'; END;
-CREATE TRIGGER entries_tags_delete AFTER DELETE ON entries
-BEGIN DELETE FROM entry_tags WHERE seq = OLD.seq; END;
-"""
-
-# Version 3: no index of the fresh entries by time. Settling scans the fresh entries'
-# rank index instead (it holds ts_us; the fresh ones are at most a grace period's
-# worth), and every store no longer updates one more B-tree (about a tenth of a store's
-# cost on a file: each index adds pages to every commit).
-_STORE_V2_TO_V3 = """
-DROP INDEX entries_fresh;
-"""
-
-_STORE_SCHEMA = """
-CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
--- Tags, kept in step with the entries' JSON by triggers, so that a tag is an index lookup.
-CREATE TABLE entry_tags (tag TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (tag, seq)) WITHOUT ROWID;
-CREATE INDEX entry_tags_by_seq ON entry_tags (seq);
--- Commit records of archive moves: an entry left this store under ``token``.
-CREATE TABLE moves (
-    token TEXT NOT NULL,
-    archive_uid TEXT NOT NULL,
-    id TEXT NOT NULL,
-    PRIMARY KEY (token, id)
-) WITHOUT ROWID;
-CREATE INDEX moves_by_archive ON moves (archive_uid, token);
-""" + _ENTRIES_V2 + _STORE_V2_TO_V3
-
-# Version 1 -> 2: SQLite cannot change a UNIQUE constraint, so the table is rebuilt
-# (same seq, so the tag rows stay valid).
-_STORE_V1_TO_V2 = """
-DROP TRIGGER entries_count_up;
-DROP TRIGGER entries_count_down;
-DROP TRIGGER entries_tags_insert;
-DROP TRIGGER entries_tags_update;
-DROP TRIGGER entries_tags_delete;
-DROP INDEX entries_by_ts;
-DROP INDEX entries_fresh;
-DROP INDEX entries_rank_settled;
-DROP INDEX entries_rank_fresh;
-ALTER TABLE entries RENAME TO entries_v1;
-""" + _ENTRIES_V2 + """
-INSERT INTO entries (seq, ns, id, ts_us, importance, settled, body)
-    SELECT seq, '', id, ts_us, importance, settled, body FROM entries_v1;
-DROP TABLE entries_v1;
-DELETE FROM counters;
-INSERT INTO counters (name, value) SELECT ns, count(*) FROM entries GROUP BY ns;
-"""
-
-# Migrations from version N to N + 1, by N.
-_STORE_MIGRATIONS: Dict[int, str] = {1: _STORE_V1_TO_V2, 2: _STORE_V2_TO_V3}
-
-
 
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), _CHUNK):
@@ -267,6 +190,9 @@ class _Database:
             raise PermissionError(f"{self.path} is open read-only")
         with self._lock:
             conn = self.conn
+            if conn.in_transaction:
+                raise RuntimeError(f"{self.path}: a transaction of this database is already open in this thread"
+                                   " (inside LongTermMemory.batch()?)")
             done = False
             try:
                 conn.execute("BEGIN IMMEDIATE" if immediate and not self.read_only else "BEGIN")
@@ -360,11 +286,26 @@ _VICTIM = "seq, id, ts_us, importance, '', expires_us, hits"
 
 
 class _SQLiteStoreTx(StoreTransaction):
-    """Store operations inside one transaction, all within the namespace ``ns``."""
+    """Store operations inside one transaction, all within the namespace ``ns``.
+
+    ``added``: entries this transaction added less those it deleted, not yet in the
+    ``counters`` table; ``flush_count`` writes it there before the commit (a write
+    transaction excludes every other writer, so the stored count plus ``added`` is exact).
+    """
 
     def __init__(self, conn: sqlite3.Connection, ns: str) -> None:
         self.c = conn
         self.ns = ns
+        self.added = 0
+
+    def flush_count(self) -> None:
+        if self.added:
+            self.c.execute(
+                "INSERT INTO counters (name, value) VALUES (?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+                (self.ns, self.added),
+            )
+            self.added = 0
 
     def _rows(self, sql: str, params: Sequence[object]) -> List[StoreRow]:
         return [StoreRow(*row) for row in self.c.execute(sql, params).fetchall()]
@@ -372,15 +313,21 @@ class _SQLiteStoreTx(StoreTransaction):
     def upsert(self, entry_id: str, ts_us: int, importance: float, body: str,
                tags: Sequence[str] = (), expires_us: Optional[int] = None,
                slim: bool = False) -> Optional[bool]:
-        # One statement (the triggers keep the count and the tags); whether the row was new
-        # is not reported: nobody needs it here, and asking would cost a query.
-        self.c.execute(
+        # A new entry is one statement; a replacement is an UPDATE once the INSERT found
+        # the id taken (so the count knows which it was; the triggers keep the tags).
+        if self.c.execute(
             "INSERT INTO entries (ns, id, ts_us, importance, expires_us, body) VALUES (?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (ns, id) DO UPDATE SET ts_us = excluded.ts_us, importance = excluded.importance,"
-            " settled = 0, expires_us = excluded.expires_us, body = excluded.body",
+            " ON CONFLICT (ns, id) DO NOTHING",
             (self.ns, entry_id, ts_us, importance, expires_us, body),
+        ).rowcount:
+            self.added += 1
+            return True
+        self.c.execute(
+            "UPDATE entries SET ts_us = ?, importance = ?, settled = 0, expires_us = ?, body = ?"
+            " WHERE ns = ? AND id = ?",
+            (ts_us, importance, expires_us, body, self.ns, entry_id),
         )
-        return None
+        return False
 
     def rewrite(self, entry_id: str, importance: float, body: str, tags: Sequence[str],
                 expires_us: Optional[int]) -> bool:
@@ -398,10 +345,18 @@ class _SQLiteStoreTx(StoreTransaction):
 
     def count(self) -> int:
         row = self.c.execute("SELECT value FROM counters WHERE name = ?", (self.ns,)).fetchone()
-        return 0 if row is None else int(row[0])
+        return (0 if row is None else int(row[0])) + self.added
 
     def oldest_ts(self) -> Optional[int]:
-        value = self.c.execute("SELECT min(ts_us) FROM entries WHERE ns = ?", (self.ns,)).fetchone()[0]
+        # The settled entries' minimum is the head of their time index; the fresh ones
+        # (a grace period's worth, unless nothing has settled them) are read from their
+        # rank index, which holds ts_us.
+        value = self.c.execute(
+            "SELECT min(oldest) FROM (SELECT min(ts_us) AS oldest FROM entries INDEXED BY entries_settled_by_ts"
+            " WHERE ns = ?1 AND settled = 1 UNION ALL SELECT min(ts_us) FROM entries INDEXED BY entries_rank_fresh"
+            " WHERE ns = ?1 AND settled = 0)",
+            (self.ns,),
+        ).fetchone()[0]
         return None if value is None else int(value)
 
     def scan(self, after_seq: int, limit: int) -> List[StoreRow]:
@@ -438,9 +393,11 @@ class _SQLiteStoreTx(StoreTransaction):
 
     def age_victims(self, cutoff_us: int, pin_threshold: float, limit: int,
                     exclude: Optional[str]) -> List[StoreRow]:
+        # Only settled entries are indexed by time: the age cutoff is never later than
+        # the grace cutoff that ``settle`` applied earlier in this transaction.
         return self._rows(
-            f"SELECT {_VICTIM} FROM entries INDEXED BY entries_by_ts"
-            " WHERE ns = ? AND ts_us < ? AND importance <= ? AND id IS NOT ? ORDER BY ts_us LIMIT ?",
+            f"SELECT {_VICTIM} FROM entries INDEXED BY entries_settled_by_ts WHERE ns = ? AND settled = 1"
+            " AND ts_us < ? AND importance <= ? AND id IS NOT ? ORDER BY ts_us LIMIT ?",
             (self.ns, cutoff_us, pin_threshold, exclude, limit),
         )
 
@@ -476,26 +433,56 @@ class _SQLiteStoreTx(StoreTransaction):
         )
         return rows[0] if rows else None
 
+    def remove_least_ranked_unless_batch(self, exclude: Optional[str],
+                                         pin_threshold: float) -> Optional[StoreRow]:
+        if not _HAS_RETURNING:
+            return super().remove_least_ranked_unless_batch(exclude, pin_threshold)
+        # A store past the bound runs this every time: one statement instead of three
+        # (is a batch due, which entry ranks least, delete it), deleting by rowid.
+        rows = self._rows(
+            "DELETE FROM entries WHERE seq = (SELECT seq FROM ("
+            "SELECT * FROM (SELECT seq, importance, ts_us FROM entries INDEXED BY entries_rank_fresh"
+            " WHERE ns = ?1 AND settled = 0 AND id IS NOT ?2 ORDER BY importance, ts_us, seq LIMIT 1)"
+            " UNION ALL SELECT * FROM (SELECT seq, importance, ts_us FROM entries INDEXED BY entries_rank_settled"
+            " WHERE ns = ?1 AND settled = 1 AND id IS NOT ?2 ORDER BY importance, ts_us, seq LIMIT 1))"
+            " ORDER BY importance, ts_us, seq LIMIT 1)"
+            " AND NOT EXISTS (SELECT 1 FROM entries INDEXED BY entries_rank_settled"
+            " WHERE ns = ?1 AND settled = 1 AND importance <= ?3 AND id IS NOT ?2)"
+            f" RETURNING {_VICTIM}",
+            (self.ns, exclude, pin_threshold),
+        )
+        if not rows:
+            return None
+        self.added -= 1
+        return rows[0]
+
     def delete(self, entry_ids: Sequence[str]) -> int:
-        if len(entry_ids) == 1:  # the usual removal past the bound
-            return self.c.execute(
+        # rowcount counts the rows the statement itself deleted (not the triggers' tag rows).
+        if len(entry_ids) == 1:
+            removed = self.c.execute(
                 "DELETE FROM entries WHERE ns = ? AND id = ?", (self.ns, entry_ids[0])
             ).rowcount
-        removed = 0
-        for chunk in _chunks(list(entry_ids)):
-            marks = ",".join("?" * len(chunk))
-            removed += self.c.execute(
-                f"DELETE FROM entries WHERE ns = ? AND id IN ({marks})", (self.ns, *chunk)
-            ).rowcount
+        else:
+            removed = 0
+            for chunk in _chunks(list(entry_ids)):
+                marks = ",".join("?" * len(chunk))
+                removed += self.c.execute(
+                    f"DELETE FROM entries WHERE ns = ? AND id IN ({marks})", (self.ns, *chunk)
+                ).rowcount
+        self.added -= removed
         return removed
 
     def delete_if_unchanged(self, entry_id: str, body: str) -> bool:
-        return self.c.execute(
+        removed = self.c.execute(
             "DELETE FROM entries WHERE ns = ? AND id = ? AND body = ?", (self.ns, entry_id, body)
-        ).rowcount == 1
+        ).rowcount
+        self.added -= removed
+        return removed == 1
 
     def clear(self) -> int:
-        return self.c.execute("DELETE FROM entries WHERE ns = ?", (self.ns,)).rowcount
+        removed = self.c.execute("DELETE FROM entries WHERE ns = ?", (self.ns,)).rowcount
+        self.added -= removed
+        return removed
 
     def record_moves(self, token: str, archive_uid: str, entry_ids: Iterable[str]) -> None:
         self.c.executemany(
@@ -519,11 +506,12 @@ class _Writing:
     """``with backend.write() as tx``: ``_Database.transaction(immediate=True)`` as a class,
     since every store pays for its context manager (a generator costs two more frames)."""
 
-    __slots__ = ("db", "ns")
+    __slots__ = ("db", "ns", "tx")
 
     def __init__(self, db: _Database, ns: str) -> None:
         self.db = db
         self.ns = ns
+        self.tx: Optional[_SQLiteStoreTx] = None
 
     def __enter__(self) -> _SQLiteStoreTx:
         db = self.db
@@ -532,6 +520,9 @@ class _Writing:
         db._lock.acquire()
         try:
             conn = db.conn
+            if conn.in_transaction:
+                raise RuntimeError(f"{db.path}: a transaction of this store is already open in this thread"
+                                   " (inside LongTermMemory.batch()?)")
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as error:
             db._lock.release()
@@ -539,7 +530,8 @@ class _Writing:
         except BaseException:
             db._lock.release()
             raise
-        return _SQLiteStoreTx(conn, self.ns)
+        self.tx = tx = _SQLiteStoreTx(conn, self.ns)
+        return tx
 
     def __exit__(self, kind: object, value: object, traceback: object) -> None:
         db = self.db
@@ -547,11 +539,13 @@ class _Writing:
         done = False
         try:
             if kind is None:
+                self.tx.flush_count()  # type: ignore[union-attr]
                 conn.execute("COMMIT")
                 done = True
         except sqlite3.Error as error:
             raise _named(error, db.path) from error
         finally:
+            self.tx = None
             try:
                 if not done and conn.in_transaction:
                     conn.execute("ROLLBACK")
@@ -572,8 +566,8 @@ class SQLiteStoreBackend(StoreBackend):
             self.location,
             application_id=STORE_APPLICATION_ID,
             version=STORE_SCHEMA_VERSION,
-            schema=_STORE_SCHEMA,
-            migrations=_STORE_MIGRATIONS,
+            schema=STORE_SCHEMA,
+            migrations=STORE_MIGRATIONS,
             busy_timeout=busy_timeout,
             durable=durable,
             read_only=read_only,

@@ -266,6 +266,10 @@ class MemoryArchiver:
         if not isinstance(memory, LongTermMemory):
             raise TypeError(f"archive_from needs a LongTermMemory, not {type(memory).__name__}")
         check_number("batch_size", batch_size, low=1, integer=True)
+        if memory._in_own_batch():
+            # Its moves commit on their own: they cannot run inside the memory's open
+            # transaction (and on a server database would wait for it forever).
+            raise RuntimeError("archive_from(memory) cannot run inside memory.batch()")
         store = memory._backend
         if store.location is None and getattr(store, "concurrent_writers", False) and self.url is None:
             raise ValueError("move a PostgreSQL store into a MemoryArchiver(url=...) on the same database")

@@ -23,9 +23,11 @@ from __future__ import annotations
 import heapq
 import json
 import os
+import threading
 import time
+from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, ContextManager, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from memlint.runtime._backend import Query, StoreBackend, StoreRow, StoreTransaction, rank_order
 from memlint.runtime._common import (
@@ -59,6 +61,7 @@ _PAGE = 1000
 _AGE_CHECK_INTERVAL_US = 60 * 1_000_000
 _KEEP: Any = object()  # "leave as it is" for update()
 IdLike = Union[str, int]
+get_ident = threading.get_ident
 
 
 class PruneDecision(NamedTuple):
@@ -157,6 +160,8 @@ class LongTermMemory:
             namespace=self.namespace, read_only=bool(read_only),
         )
         self._slim_bodies = self._backend.derives_head
+        self._batch: Optional[_Batch] = None
+        self._batch_lock = threading.Lock()  # one batch per object at a time
         if not self._backend.read_only:
             try:
                 self._enforce_bound_on_open()
@@ -166,11 +171,11 @@ class LongTermMemory:
 
     def _enforce_bound_on_open(self) -> None:
         # A store opened with a smaller max_entries than it holds keeps its bound at once.
-        with self._backend.read() as tx:
+        with self._read() as tx:
             over = tx.count() > self.max_entries
         if over:
             now_us = to_micros(read_clock(self._clock))
-            with self._backend.write() as tx:
+            with self._write() as tx:
                 self._prune(tx, now_us, protect=None, wait=True)
 
     # -- lifecycle -------------------------------------------------------------------
@@ -201,6 +206,53 @@ class LongTermMemory:
         return (f"LongTermMemory(max_entries={self.max_entries}, retention_days={self.retention_days}"
                 f"{space}, at {where})")
 
+    def _in_own_batch(self) -> bool:
+        """True inside a ``batch()`` that this thread opened."""
+        batch = self._batch
+        return batch is not None and batch.owner == get_ident()
+
+    def _write(self) -> ContextManager[StoreTransaction]:
+        """A write transaction: the open ``batch()``'s, in the thread that opened it."""
+        batch = self._batch
+        if batch is not None and batch.owner == get_ident():
+            return batch
+        return self._backend.write()
+
+    def _read(self) -> ContextManager[StoreTransaction]:
+        batch = self._batch
+        if batch is not None and batch.owner == get_ident():
+            return batch  # reads see the batch's own writes
+        return self._backend.read()
+
+    @contextmanager
+    def batch(self) -> Iterator["LongTermMemory"]:
+        """Group commit: every call on this memory from this thread inside the block runs
+        in one transaction, committed once when the block ends.
+
+        Bounds are enforced on every store as usual. Durability is the block's: nothing
+        of it is committed before it ends, so a crash or kill inside it loses the whole
+        block (never a part of it), and when it ends everything is. If the block raises,
+        or any call inside it raised (even if caught), nothing of it is stored, and a
+        caught failure makes the block end with ``RuntimeError``. The write lock is held
+        for the whole block: other threads' writes to this memory, and other writers to
+        the same file, wait for it. Nested blocks join the outer one.
+        """
+        self._writable()
+        current = self._batch
+        if current is not None and current.owner == get_ident():
+            yield self
+            return
+        with self._batch_lock:
+            with self._backend.write() as tx:
+                batch = _Batch(get_ident(), tx)
+                self._batch = batch
+                try:
+                    yield self
+                finally:
+                    self._batch = None
+                if batch.failed:
+                    raise RuntimeError("a call inside this batch() raised: nothing of the batch was stored")
+
     def _writable(self) -> None:
         if self._backend.read_only:
             raise PermissionError(f"{self.path} is open read-only: this memory cannot be changed")
@@ -224,7 +276,8 @@ class LongTermMemory:
         expires_us = None if ttl is None else now_us + _ttl_micros(ttl)
         key, body, slim, importance, given, tags = self._prepare(entry, now_us)
         pruned: Optional[List[PruneDecision]] = []
-        with backend.write() as tx:
+        batch = self._batch
+        with (backend.write() if batch is None or batch.owner != get_ident() else batch) as tx:
             tx.upsert(key, now_us, importance, body, tags, expires_us, slim)
             next_check = self._next_age_check_us
             if next_check is None or now_us >= next_check:
@@ -236,7 +289,7 @@ class LongTermMemory:
         if pruned is None:
             # Another replica was pruning while our entry was not yet committed, so it may
             # not have counted it: wait for it to finish, then check the bound again.
-            with self._backend.write() as tx:
+            with self._write() as tx:
                 self._prune(tx, now_us, protect=key, wait=True, report=False)
         return given
 
@@ -252,7 +305,7 @@ class LongTermMemory:
             return []
         protect = prepared[-1][0]
         pruned: Optional[List[PruneDecision]] = []
-        with self._backend.write() as tx:
+        with self._write() as tx:
             for key, body, slim, importance, _, tags in prepared:
                 tx.upsert(key, now_us, importance, body, tags, expires_us, slim)
             due = self._next_age_check_us is None or now_us >= self._next_age_check_us
@@ -260,7 +313,7 @@ class LongTermMemory:
             if count is None or count > self.max_entries:
                 pruned = self._prune(tx, now_us, protect=protect, report=False, maintenance=due, count=count)
         if pruned is None:
-            with self._backend.write() as tx:
+            with self._write() as tx:
                 self._prune(tx, now_us, protect=protect, wait=True, report=False)
         return [given for _, _, _, _, given, _ in prepared]
 
@@ -327,7 +380,7 @@ class LongTermMemory:
                 raise ValueError("give importance either in fields or as importance=, not both")
             importance = changes.pop("importance")
         now_us = to_micros(read_clock(self._clock))
-        with self._backend.write() as tx:
+        with self._write() as tx:
             row = tx.get(key)
             if row is None or _expired(row, now_us):
                 raise KeyError(f"no entry with id {key!r}")
@@ -354,13 +407,13 @@ class LongTermMemory:
         """Remove one entry; True if it existed."""
         self._writable()
         key = normalize_id(entry_id)
-        with self._backend.write() as tx:
+        with self._write() as tx:
             return tx.delete([key]) == 1
 
     def clear(self) -> int:
         """Remove every entry (of this namespace); return how many went."""
         self._writable()
-        with self._backend.write() as tx:
+        with self._write() as tx:
             return tx.clear()
 
     def prune(self, dry_run: bool = False) -> List[PruneDecision]:
@@ -371,10 +424,12 @@ class LongTermMemory:
         """
         now_us = to_micros(read_clock(self._clock))
         if dry_run:
+            if self._in_own_batch():
+                raise RuntimeError("prune(dry_run=True) cannot run inside batch(): the batch is not committed yet")
             with self._backend.rehearse() as tx:
                 return self._prune(tx, now_us, protect=None, dry_run=True, wait=True) or []
         self._writable()
-        with self._backend.write() as tx:
+        with self._write() as tx:
             return self._prune(tx, now_us, protect=None, wait=True) or []
 
     def _prune(self, tx: StoreTransaction, now_us: int, protect: Optional[str],
@@ -405,6 +460,15 @@ class LongTermMemory:
         if count is None:
             count = tx.count()
         while count > self.max_entries:
+            if count == self.max_entries + 1:
+                # The usual case past the bound, when no batch is due (no settled,
+                # unpinned entry): the least important of all goes, in one call.
+                least = tx.remove_least_ranked_unless_batch(protect, self.pin_threshold)
+                if least is not None:
+                    if decisions is not None:
+                        decisions.append(self._decision(least, "count"))
+                    count = count - 1 if exclusive else tx.count()
+                    continue
             # The batch: settled, unpinned entries, down to the low watermark, so that
             # the next prune is (max_entries - low watermark) stores away.
             low_count = min(self.max_entries, int(self.max_entries * self.low_watermark))
@@ -471,7 +535,7 @@ class LongTermMemory:
         key = normalize_id(entry_id)
         now_us = to_micros(read_clock(self._clock))
         counting = self.track_access and not self._backend.read_only
-        with (self._backend.write() if counting else self._backend.read()) as tx:
+        with (self._write() if counting else self._read()) as tx:
             row = tx.get(key)
             if row is None or _expired(row, now_us):
                 return None
@@ -482,7 +546,7 @@ class LongTermMemory:
     def accesses(self, entry_id: IdLike) -> int:
         """How often ``get`` has returned this entry (0 if absent); MEM-006's access frequency."""
         key = normalize_id(entry_id)
-        with self._backend.read() as tx:
+        with self._read() as tx:
             row = tx.get(key)
         return 0 if row is None else row.hits
 
@@ -509,7 +573,7 @@ class LongTermMemory:
         check_number("limit", limit, low=0, integer=True, allow_none=True)
         if limit == 0:
             return []
-        with self._backend.read() as tx:
+        with self._read() as tx:
             rows = tx.query(query, int(offset), None if limit is None else int(limit))
         return [_decode(row) for row in rows]
 
@@ -525,13 +589,13 @@ class LongTermMemory:
         except (TypeError, ValueError):
             return False
         now_us = to_micros(read_clock(self._clock))
-        with self._backend.read() as tx:
+        with self._read() as tx:
             row = tx.get(key)
         return row is not None and not _expired(row, now_us)
 
     def __len__(self) -> int:
         """Entries held, counting expired ones until the next prune removes them."""
-        with self._backend.read() as tx:
+        with self._read() as tx:
             return tx.count()
 
     def __iter__(self) -> Iterator[Dict[str, Any]]:
@@ -539,7 +603,7 @@ class LongTermMemory:
         after = 0
         now_us = to_micros(read_clock(self._clock))
         while True:
-            with self._backend.read() as tx:
+            with self._read() as tx:
                 rows = tx.scan(after, _PAGE)
             if not rows:
                 return
@@ -553,7 +617,7 @@ class LongTermMemory:
         """The kept entries (copies), in the order first stored, as the document's list."""
         now_us = to_micros(read_clock(self._clock))
         entries: List[Dict[str, Any]] = []
-        with self._backend.read() as tx:
+        with self._read() as tx:
             after = 0
             while True:
                 rows = tx.scan(after, _PAGE)
@@ -565,7 +629,7 @@ class LongTermMemory:
 
     def get_stats(self) -> Dict[str, Any]:
         """``total_entries``, ``max_entries``, ``usage_percent`` and ``oldest_entry`` (ISO or None)."""
-        with self._backend.read() as tx:
+        with self._read() as tx:
             total = tx.count()
             oldest = tx.oldest_ts()
         return {
@@ -574,6 +638,24 @@ class LongTermMemory:
             "usage_percent": total / self.max_entries * 100,
             "oldest_entry": None if oldest is None else iso_utc(from_micros(oldest)),
         }
+
+
+class _Batch:
+    """The open transaction of a ``batch()``, lent to the calls inside it."""
+
+    __slots__ = ("owner", "tx", "failed")
+
+    def __init__(self, owner: int, tx: StoreTransaction) -> None:
+        self.owner = owner
+        self.tx = tx
+        self.failed = False
+
+    def __enter__(self) -> StoreTransaction:
+        return self.tx
+
+    def __exit__(self, kind: object, value: object, traceback: object) -> None:
+        if kind is not None:
+            self.failed = True  # the call may have written part of its work
 
 
 def _ttl_micros(ttl: Union[timedelta, float]) -> int:

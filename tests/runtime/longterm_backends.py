@@ -23,6 +23,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -260,3 +261,37 @@ def run_python(code: str, *args: str, env: Optional[Dict[str, str]] = None, time
 def as_arg(location: StoreLocation) -> str:
     return json.dumps(location.kwargs)
 
+
+# What a version-3 file had where version 4 differs: a time index of every entry, count
+# triggers, and tag triggers that parse every body and probe the tag index on every delete.
+V3_LAYOUT = """
+DROP INDEX entries_settled_by_ts;
+CREATE INDEX entries_by_ts ON entries (ns, ts_us);
+CREATE TRIGGER entries_count_up AFTER INSERT ON entries
+BEGIN INSERT INTO counters (name, value) VALUES (NEW.ns, 1)
+      ON CONFLICT (name) DO UPDATE SET value = value + 1; END;
+CREATE TRIGGER entries_count_down AFTER DELETE ON entries
+BEGIN UPDATE counters SET value = value - 1 WHERE name = OLD.ns; END;
+DROP TRIGGER entries_tags_insert;
+DROP TRIGGER entries_tags_update;
+DROP TRIGGER entries_tags_delete;
+CREATE TRIGGER entries_tags_insert AFTER INSERT ON entries
+BEGIN INSERT OR IGNORE INTO entry_tags (tag, seq)
+      SELECT value, NEW.seq FROM json_each(NEW.body, '$.tags') WHERE type = 'text'; END;
+CREATE TRIGGER entries_tags_update AFTER UPDATE OF body ON entries
+BEGIN DELETE FROM entry_tags WHERE seq = OLD.seq;
+      INSERT OR IGNORE INTO entry_tags (tag, seq)
+      SELECT value, NEW.seq FROM json_each(NEW.body, '$.tags') WHERE type = 'text'; END;
+CREATE TRIGGER entries_tags_delete AFTER DELETE ON entries
+BEGIN DELETE FROM entry_tags WHERE seq = OLD.seq; END;
+PRAGMA user_version = 3;
+"""
+
+
+def downgrade_to_v3(path: Path) -> None:
+    """Give a current file the version-3 layout (its entries unchanged)."""
+    raw = sqlite3.connect(path)
+    try:
+        raw.executescript(V3_LAYOUT)
+    finally:
+        raw.close()

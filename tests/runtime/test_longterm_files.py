@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from longterm_backends import downgrade_to_v3
 
 from memlint.runtime import LongTermMemory
 from memlint.runtime._sqlite import STORE_APPLICATION_ID, STORE_SCHEMA_VERSION
@@ -139,7 +140,7 @@ def test_a_version_1_file_is_migrated(tmp_path: Path) -> None:
         memory.store({"id": "e3", "text": "new"})
         assert len(memory) == 4
     with sqlite3.connect(path) as check:
-        assert check.execute("PRAGMA user_version").fetchone()[0] == STORE_SCHEMA_VERSION == 3
+        assert check.execute("PRAGMA user_version").fetchone()[0] == STORE_SCHEMA_VERSION == 4
 
 
 def test_a_version_2_file_loses_its_fresh_index_and_keeps_its_entries(tmp_path: Path) -> None:
@@ -151,6 +152,7 @@ def test_a_version_2_file_loses_its_fresh_index_and_keeps_its_entries(tmp_path: 
     with LongTermMemory(path=path, retention_days=None, clock=clock) as memory:
         memory.store({"id": "a", "text": "first"})
     now[0] += timedelta(seconds=500)
+    downgrade_to_v3(path)
     with sqlite3.connect(path) as raw:
         raw.execute("CREATE INDEX entries_fresh ON entries (ns, ts_us) WHERE settled = 0")
         raw.execute("PRAGMA user_version = 2")
@@ -159,7 +161,7 @@ def test_a_version_2_file_loses_its_fresh_index_and_keeps_its_entries(tmp_path: 
         assert memory.get("a")["text"] == "first"
         assert not memory.prune()  # settles "a" (stored 500 s ago) without removing anything
     with sqlite3.connect(path) as check:
-        assert check.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert check.execute("PRAGMA user_version").fetchone()[0] == 4
         assert check.execute("SELECT count(*) FROM sqlite_master WHERE name = 'entries_fresh'").fetchone()[0] == 0
         assert check.execute("SELECT id, settled FROM entries ORDER BY seq").fetchall() == [("a", 1), ("b", 0)]
 
