@@ -191,25 +191,31 @@ def region_share(corpus: Path) -> Tuple[int, int, int, int]:
     with the default rules: the files the two prefilter stages send to libcst."""
     import ast
 
+    from memlint.analysis.project_index import mentions_any
+    from memlint.engine import _project_names
     from memlint.prefilter import needs_analysis, tree_needs_analysis
+    from memlint.project_facts import facts_for_paths
     from memlint.regions import region_source
 
     needs = needs_analysis({})
     partial = parsed_lines = files = lines = 0
-    for path in sorted(corpus.rglob("*.py")):
+    paths = sorted(corpus.rglob("*.py"))
+    # What the project index gives each file, as in a run (``memlint.project_facts``).
+    all_facts = facts_for_paths([str(path) for path in paths])
+    for path, facts in zip(paths, all_facts):
         data = path.read_bytes()
-        if not needs(data):
+        if not needs(data) and not (facts and mentions_any(facts, data)):
             continue
         try:
             text = data.decode("utf-8")
             tree = ast.parse(text)
         except (SyntaxError, UnicodeDecodeError, ValueError):
             continue
-        if not tree_needs_analysis(tree, {}):
+        if not tree_needs_analysis(tree, {}, (), [name for name, _summary in facts]):
             continue
         files += 1
         lines += data.count(b"\n")
-        selected = region_source(text, tree, {})
+        selected = region_source(text, tree, {}, (), _project_names(facts))
         kept = selected.text if selected is not None else text
         partial += selected is not None
         parsed_lines += sum(1 for line in kept.splitlines() if line.strip())

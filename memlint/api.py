@@ -19,6 +19,7 @@ from memlint.discovery import SourcePath, discover, display_path
 from memlint.engine import INTERNAL_ERROR, PARSE_ERROR, check_text, decode_source, run_with_deep_stack
 from memlint.parallel import make_batches, ordered_map
 from memlint.prefilter import needs_analysis
+from memlint.project_facts import project_facts
 from memlint.rules import RULE_CLASSES, load_rules
 from memlint.rules.base import Rule, RuleOptions
 from memlint.suppression import UNUSED_NOQA, apply_suppressions, might_have_directives, parse_directives
@@ -180,57 +181,68 @@ def check_files(
     which keeps this process's main thread free to act on Ctrl-C at once.
     """
     result = CheckResult(files_checked=len(files))
-    # Stage 0 (docs/architecture.md): what other modules of each file's project make.
+    # Stage 0 (docs/architecture.md): what other modules of each file's project make. A warm
+    # run takes a file's facts from the cache while nothing in its package changed; the
+    # others are computed together (``memlint.project_facts``), before the cache lookups,
+    # whose keys include them.
     from memlint.analysis.project_index import ProjectIndex
 
-    index = ProjectIndex()
-    tasks: List[FileTask] = []
-    sizes: List[int] = []
-    keys: Dict[str, str] = {}
-    index_keys: Dict[str, Optional[str]] = {}
+    fingerprints = ProjectIndex()  # here only for the packages' fingerprints
+    rows: List[Tuple[SourcePath, Any, FrozenSet[str], Optional[str], Optional[str], Optional[Tuple[Any, ...]], int]] = []
+    pending: List[str] = []
+    # Whether any file left to check names what the rules start from (the byte prefilter):
+    # if none does, no process imports libcst (a pre-commit run of a few such files).
+    parser_needed = not prefilter
     for source in files:
         settings = resolver.for_file(source.path)
         codes = settings.codes_for(source.path)
-        digest = None
         data = _read(source.path, source.display)
         if isinstance(data, Finding):
             result.findings.append(data)
             continue
-        options = settings.options
+        digest = content_digest(data) if cache is not None else None
         index_key = None
+        used: Optional[Tuple[Any, ...]] = ()
         if codes & RULE_CLASSES.keys():
             used = None
-            if cache is not None:
-                digest = content_digest(data)
-                # A warm run takes the file's index facts from the cache while nothing in
-                # its package changed, instead of summarising the package again.
-                index_key = index.cache_key(source.path, digest)
+            if cache is not None and digest is not None:
+                index_key = fingerprints.cache_key(source.path, digest)
                 used = cache.index_get(source.display, index_key) if index_key else None
             if used is None:
-                try:
-                    used = index.entries_for(source.path, data.decode("utf-8", "replace"))
-                except (RecursionError, MemoryError, ValueError, KeyError, AttributeError, TypeError):
-                    used = ()  # an unexpected module shape: the file is checked on its own
-            if used:
-                options = replace(options, project_resources=used)
-        if cache is not None:
-            digest = digest or content_digest(data)
+                pending.append(source.path)
+            if not parser_needed:
+                parser_needed = needs_analysis(settings.options.resources, codes)(data)
+        rows.append((source, settings, codes, digest, index_key, used, len(data)))
+    del fingerprints
+    computed = project_facts(pending, jobs, isolate) if pending else {}
+
+    tasks: List[FileTask] = []
+    sizes: List[int] = []
+    keys: Dict[str, str] = {}
+    index_keys: Dict[str, Optional[str]] = {}
+    for source, settings, codes, digest, index_key, used, size in rows:
+        if used is None:
+            used = computed[source.path]
+        options = replace(settings.options, project_resources=used) if used else settings.options
+        parser_needed = parser_needed or bool(used)
+        if cache is not None and digest is not None:
             index_keys[source.path] = index_key
             keys[source.path] = cache.key(digest, source.display, codes, settings.options.resources,
                                           settings.target_version, options.project_resources)
             cached = cache.get(keys[source.path], source.display)
             if cached is not None:
                 result.findings.extend(cached)
-                text = _text(data) if cached else None
+                data = _read(source.path, source.display) if cached else None
+                text = _text(data) if isinstance(data, bytes) else None
                 if text is not None:
                     result.sources[source.display] = text
                 continue
-        sizes.append(len(data))
+        sizes.append(size)
         tasks.append(FileTask(source.path, source.display, codes, options, digest, prefilter,
                               settings.target_version, regions))
 
     workers = jobs if len(tasks) >= MIN_FILES_FOR_WORKERS else 1
-    if workers > 1:
+    if workers > 1 and parser_needed:
         # Import libcst and load the rules once here; forked workers inherit them.
         import libcst.metadata  # noqa: F401
 

@@ -179,12 +179,13 @@ def _check_text(
     growth = any(rule.code in GROWTH_CODES for rule in rules)
     parse_text, parse_tree = text, tree
     whole_module = growth or any(getattr(rule, "reads_whole_module", False) for rule in rules)
-    # Region selection looks for the configured and shipped triggers only; a file that uses
-    # what other modules of its project make (the project index's facts) is parsed whole.
-    if tree is not None and regions and from_resources and not whole_module and not options.project_resources:
+    # Region selection looks for the configured and shipped triggers, and for every part of
+    # the names of what other modules of the file's project make (the project index's facts).
+    if tree is not None and regions and from_resources and not whole_module:
         from memlint.regions import region_source
 
-        selected = region_source(text, tree, options.resources, [rule.code for rule in rules])
+        selected = region_source(text, tree, options.resources, [rule.code for rule in rules],
+                                 _project_names(options.project_resources))
         if selected is not None:
             parse_text, parse_tree = selected
 
@@ -220,6 +221,16 @@ def _check_text(
             findings.append(Finding(path, 1, 1, 1, 1, INTERNAL_ERROR, "file too deeply nested to locate its findings"))
     findings.sort(key=Finding.sort_key)
     return findings
+
+
+def _project_names(entries: Sequence[Tuple[str, str]]) -> List[str]:
+    """``..sessions.Session#releases`` -> ``sessions``, ``Session``: each name a project
+    fact is known under (module, class, function, method)."""
+    if not entries:
+        return []
+    from memlint.analysis.project_index import RELEASES_MARK
+
+    return [part for name, _summary in entries for part in name.replace(RELEASES_MARK, "").split(".") if part]
 
 
 def _locate(

@@ -24,7 +24,7 @@ for Python source encodes ASCII names as ASCII bytes.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Callable, Dict, FrozenSet, Iterable, List, Mapping, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, FrozenSet, Iterable, List, Mapping, Optional, Tuple
 
 if TYPE_CHECKING:  # pragma: no cover
     import ast
@@ -143,7 +143,9 @@ def tree_needs_analysis(tree: "ast.Module", resources: Mapping[str, object], cod
     codes = frozenset(codes)
     if GROWTH_CODES.intersection(codes) and growth_candidates(tree):
         return True
-    if TASK_CODES.intersection(codes) and task_candidates(tree):
+    # One walk of the tree serves every test below (a walk per test cost more than the tests).
+    nodes = ast_nodes(tree)
+    if TASK_CODES.intersection(codes) and task_candidates(tree, nodes):
         return True
 
     from memlint.knowledge import candidate_names, knowledge_for
@@ -155,7 +157,7 @@ def tree_needs_analysis(tree: "ast.Module", resources: Mapping[str, object], cod
     verbs = known.inferred_release_verbs
     called: set = set()
     Call, Attribute, Name, FunctionDef, AsyncFunctionDef = ast.Call, ast.Attribute, ast.Name, ast.FunctionDef, ast.AsyncFunctionDef
-    for node in ast_nodes(tree):
+    for node in nodes:
         kind = type(node)
         if kind is Call:
             func = node.func  # type: ignore[attr-defined]
@@ -243,20 +245,28 @@ def growth_candidates(tree: "ast.Module") -> bool:
     return False
 
 
-def task_candidates(tree: "ast.Module") -> bool:
+def task_candidates(tree: "ast.Module", nodes: "Optional[List[ast.AST]]" = None) -> bool:
     """Cheap ``ast`` test, a superset of what ``memlint.analysis.tasks`` reports on: a call
-    whose last name is a task-creating function's or an event loop's ``create_task``."""
+    whose last name is a task-creating function's or an event loop's ``create_task``.
+    ``nodes``: ``ast_nodes(tree)`` when the caller has it already."""
     import ast
 
     from memlint.knowledge.tasks import task_trigger_names
 
+    if nodes is None:
+        nodes = ast_nodes(tree)
     names = set(task_trigger_names())
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom):
-            names.update(alias.asname for alias in node.names if alias.asname and alias.name in names)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            func = node.func
-            if (func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)) in names:
-                return True
-    return False
+    ImportFrom, Call, Attribute, Name = ast.ImportFrom, ast.Call, ast.Attribute, ast.Name
+    called = set()
+    for node in nodes:
+        kind = type(node)
+        if kind is Call:
+            func = node.func  # type: ignore[attr-defined]
+            if type(func) is Attribute:
+                called.add(func.attr)
+            elif type(func) is Name:
+                called.add(func.id)
+        elif kind is ImportFrom:
+            # An alias counts wherever the import stands, as a name imported under its own name.
+            names.update(alias.asname for alias in node.names if alias.asname and alias.name in names)  # type: ignore[attr-defined]
+    return not called.isdisjoint(names)

@@ -312,8 +312,9 @@ class _Imports(NamedTuple):
     holding: Set[int]  # indexes of the top-level statements holding an import
 
 
-def _top_imports(tree: ast.Module, search: Callable[[bytes], object]) -> Optional[_Imports]:
-    """What the module-level imports bind; None after ``from <trigger module> import *``."""
+def _top_imports(tree: ast.Module, search: Callable[[bytes], object], any_star: bool = False) -> Optional[_Imports]:
+    """What the module-level imports bind; None after ``from <trigger module> import *``
+    (with ``any_star``, after any star import)."""
     found = _Imports(set(), {}, set())
     for index, statement in enumerate(tree.body):
         if isinstance(statement, _DEFINITIONS):
@@ -325,7 +326,7 @@ def _top_imports(tree: ast.Module, search: Callable[[bytes], object]) -> Optiona
             module = (node.module or "") if isinstance(node, ast.ImportFrom) else ""
             for alias in node.names:
                 if alias.name == "*":
-                    if search(module.replace(".", " ").encode("ascii", "replace")):
+                    if any_star or search(module.replace(".", " ").encode("ascii", "replace")):
                         return None
                     continue
                 bound = (alias.asname or alias.name).split(".", 1)[0]
@@ -338,10 +339,11 @@ def _top_imports(tree: ast.Module, search: Callable[[bytes], object]) -> Optiona
 
 
 def kept_units(
-    tree: ast.Module, lines: List[str], triggers: FrozenSet[str], search: Callable[[bytes], object]
+    tree: ast.Module, lines: List[str], triggers: FrozenSet[str], search: Callable[[bytes], object],
+    any_star: bool = False,
 ) -> Optional[List[_Unit]]:
     """Every unit of the file, with ``context`` set on those to parse; None for the whole file."""
-    imported = _top_imports(tree, search)
+    imported = _top_imports(tree, search, any_star)
     if imported is None:
         return None
     conditions = _conditions()
@@ -459,14 +461,21 @@ def _lineage(units: List[_Unit]) -> Dict[int, Tuple[Set[int], Set[int]]]:
 
 
 def region_source(
-    text: str, tree: ast.Module, resources: Mapping[str, object], codes: Iterable[str] = ()
+    text: str, tree: ast.Module, resources: Mapping[str, object], codes: Iterable[str] = (),
+    project_names: Iterable[str] = (),
 ) -> Optional[Selected]:
-    """The part of the file worth parsing, or None to parse the whole file."""
+    """The part of the file worth parsing, or None to parse the whole file.
+    ``project_names``: every part of the names the project index gave the file (what other
+    modules of its project make, ``memlint.analysis.project_index``), triggers too."""
     if not tree.body:
         return None
     lines = split_lines(text)
     triggers, search = _triggers(resources, codes)
-    units = kept_units(tree, lines, triggers, search)
+    extra = frozenset(project_names)
+    if extra:
+        triggers = triggers | extra
+    # With project names, any star import may bring in one the index did not see.
+    units = kept_units(tree, lines, triggers, search, any_star=bool(extra))
     if units is None:
         return None
     left_out = sum(unit.last - unit.first + 1 for unit in units if not unit.context)

@@ -125,3 +125,31 @@ def test_a_warm_run_takes_the_index_facts_from_the_cache(tmp_path, monkeypatch, 
     assert cli.main(argv) == 1
     assert len(calls) == 7
     assert "pkg/use.py" in capsys.readouterr().out
+
+
+def test_a_big_run_indexes_in_worker_processes_with_the_same_facts(tmp_path, monkeypatch):
+    """The index's syntax trees stay out of the process that later forks the checking workers."""
+    from memlint import project_facts as stage
+    from memlint.analysis import project_index
+
+    files = {"pkg/__init__.py": "", "pkg/maker.py": "import socket\n\n\ndef dial(address):\n    return socket.create_connection(address)\n"}
+    for index in range(stage.MIN_FILES_FOR_INDEX_WORKERS):
+        files[f"pkg/user_{index}.py"] = f"from pkg.maker import dial\n\n\ndef use_{index}(a):\n    return dial(a)\n"
+        files[f"other_{index % 3}/__init__.py"] = ""
+        files[f"other_{index % 3}/m_{index}.py"] = "import os\n"
+    write_tree(tmp_path, files)
+    paths = sorted(str(path) for path in tmp_path.rglob("*.py"))
+    alone = dict(zip(paths, stage.facts_for_paths(paths)))
+    assert alone[str(tmp_path / "pkg" / "user_7.py")], "the fixture must give facts"
+    made_here = []
+    real_init = project_index.ProjectIndex.__init__
+
+    def counting_init(self):
+        made_here.append(1)
+        real_init(self)
+
+    monkeypatch.setattr(project_index.ProjectIndex, "__init__", counting_init)
+    assert stage.project_facts(paths, 2, isolate=True) == alone
+    assert made_here == []  # every index was made in a worker
+    assert stage.project_facts(paths, 1, isolate=False) == alone
+    assert len(made_here) == 4  # in this process: one index per top-level package (pkg, other_0..2)

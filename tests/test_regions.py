@@ -4,13 +4,14 @@ change a result: the fixtures give the same findings, positions and fixes either
 from __future__ import annotations
 
 import ast
+from pathlib import Path
 
 from memlint.api import check_files
 from memlint.config import ConfigResolver
 from memlint.discovery import discover
 from memlint.regions import region_source, split_lines
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, write_tree
 
 
 def _findings(paths, regions, monkeypatch):
@@ -189,3 +190,50 @@ def test_the_selected_rules_own_triggers_choose_regions_too():
     assert with_tasks is not None and "create_task" in with_tasks.text
     without = region_source(source, tree, {}, ["MEM001"])
     assert without is None or "create_task" not in without.text
+
+
+PROJECT = {
+    "pkg/__init__.py": "",
+    "pkg/maker.py": "import socket\n\n\ndef dial(address):\n    return socket.create_connection(address)\n",
+    "pkg/user.py": "from pkg.maker import dial\n\n"
+    + "".join(f"\ndef unrelated_{index}(x):\n    return x + {index}\n" for index in range(10))
+    + "\ndef leaks(address):\n    conn = dial(address)\n    conn.sendall(b'x')\n",
+}
+
+
+def test_the_names_of_project_facts_are_triggers_too():
+    user = PROJECT["pkg/user.py"]
+    tree = ast.parse(user)
+    alone = region_source(user, tree, {})  # nothing of the knowledge named: the leak is left out
+    assert alone is not None and "conn = dial(address)" not in alone.text
+    selected = region_source(user, tree, {}, (), ["pkg", "maker", "dial"])
+    assert selected is not None
+    assert "conn = dial(address)" in selected.text and "unrelated_3" not in selected.text
+
+
+def test_with_project_facts_any_star_import_parses_the_whole_file():
+    source = "from .helpers import *\n\ndef f():\n    return dial()\n" + "\ndef h():\n    return 2\n" * 6
+    assert region_source(source, ast.parse(source), {}, (), ["dial"]) is None
+    assert region_source(source, ast.parse(source), {}, (), []) is not None
+
+
+def test_a_file_using_project_facts_is_parsed_in_part_with_the_same_findings(tmp_path, monkeypatch):
+    import memlint.regions as regions_module
+
+    write_tree(tmp_path, PROJECT)
+    selected = []
+    real = regions_module.region_source
+
+    def spy(*args, **kwargs):
+        selected.append(real(*args, **kwargs))
+        return selected[-1]
+
+    monkeypatch.setattr(regions_module, "region_source", spy)
+    resolver = ConfigResolver(isolated=True)
+    files = discover([str(tmp_path / "pkg")], resolver)
+    on = check_files(files, resolver, regions=True).findings
+    off = check_files(files, resolver, regions=False).findings
+    assert on == off
+    assert [(Path(f.path).name, f.line, f.code) for f in on if f.code.startswith("MEM0")] == [("user.py", 35, "MEM001")]
+    parts = [found.text for found in selected if found is not None]
+    assert len(parts) == 1 and "conn = dial(address)" in parts[0] and "unrelated_3" not in parts[0]
