@@ -41,7 +41,7 @@ def project_facts(paths: Sequence[str], jobs: int, isolate: bool) -> Dict[str, S
     checking (``memlint.parallel.ordered_map``)."""
     if len(paths) < MIN_FILES_FOR_INDEX_WORKERS:
         return dict(zip(paths, facts_for_paths(list(paths))))
-    from memlint.analysis.project_index import module_location
+    from memlint.analysis.project_scan import module_location
 
     groups: Dict[Tuple[str, str], List[str]] = {}
     for path in paths:

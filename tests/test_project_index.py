@@ -10,7 +10,8 @@ import tokenize
 from pathlib import Path
 
 import memlint
-from memlint.analysis.project_index import ProjectIndex, absolute_module, imported_prefixes, module_location
+from memlint.analysis.project_index import ProjectIndex
+from memlint.analysis.project_scan import absolute_module, imported_prefixes, module_location
 
 from conftest import run_memlint_process, write_tree
 

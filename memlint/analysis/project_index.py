@@ -32,7 +32,14 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
 from memlint.analysis.list_cells import cell_key, list_cell_calls
 from memlint.analysis.project_quiet import QUIET_MARK, project_class_is_quiet
-from memlint.analysis.project_scan import attributes_read, called_or_inherited, package_fingerprint
+from memlint.analysis.project_scan import (
+    absolute_module,
+    attributes_read,
+    called_or_inherited,
+    imported_prefixes,
+    module_location,
+    package_fingerprint,
+)
 from memlint.analysis.resources import (
     CLASS_RELEASE_METHODS,
     BORROWS_GIVEN_FILE,
@@ -50,55 +57,12 @@ SummaryEntry = Tuple[str, str]
 # methods" (summary ``"_conn:close;sock:close"``), read by the ownership stage.
 RELEASES_MARK = "#releases"
 
-_FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|(?:[^\n#;\\]|\\\r?\n)*)", re.M)
-_PLAIN_IMPORT = re.compile(r"^[ \t]*import[ \t]+([\w. \t,]+)", re.M)
 # Decorators after which a function's return value is not what a call gives.
 _NOT_FACTORIES = frozenset({"contextmanager", "asynccontextmanager", "property", "cached_property", "fixture"})
 # Summaries follow calls into other modules this deep (a factory calling a factory).
 _MAX_DEPTH = 3
 # Modules bigger than this are not summarised (generated tables, vendored bundles).
 _MAX_MODULE_BYTES = 2_000_000
-
-
-def module_location(path: str) -> Tuple[str, str, bool]:
-    """(import root, dotted module name, is a package ``__init__``) of a source file: the
-    folders above it that hold an ``__init__.py`` are its packages."""
-    folder, filename = os.path.split(os.path.abspath(path))
-    stem = filename[:-3] if filename.endswith(".py") else filename
-    is_init = stem == "__init__"
-    parts: List[str] = [] if is_init else [stem]
-    while os.path.isfile(os.path.join(folder, "__init__.py")):
-        parent, name = os.path.split(folder)
-        if not name.isidentifier() or parent == folder:
-            break
-        parts.insert(0, name)
-        folder = parent
-    return folder, ".".join(parts), is_init
-
-
-def absolute_module(written: str, current: str, is_init: bool) -> str:
-    """The absolute name of ``written`` (``.sessions``, ``..util``) imported in ``current``."""
-    dots = len(written) - len(written.lstrip("."))
-    if not dots:
-        return written
-    package = current.split(".") if is_init else current.split(".")[:-1]
-    if dots > 1:
-        package = package[: len(package) - (dots - 1)]
-    rest = written[dots:]
-    return ".".join(package + ([rest] if rest else []))
-
-
-def imported_prefixes(text: str) -> Iterator[Tuple[str, List[str]]]:
-    """(module as written, names imported from it) for every import line of ``text``;
-    ``import a.b`` gives ``("a.b", [])``. A cheap scan: no parse."""
-    for match in _FROM_IMPORT.finditer(text):
-        names = [part.split(" as ")[0].strip() for part in match.group(2).strip("()").replace("\\", " ").split(",")]
-        yield match.group(1), [name for name in names if name.isidentifier()]
-    for match in _PLAIN_IMPORT.finditer(text):
-        for part in match.group(1).split(","):
-            name = part.split(" as ")[0].strip()
-            if name and all(piece.isidentifier() for piece in name.split(".")):
-                yield name, []
 
 
 _TOP_DEFINITION = re.compile(r"^(?:async[ \t]+)?(def|class)[ \t]+(\w+)", re.M)

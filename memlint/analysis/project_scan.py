@@ -1,6 +1,7 @@
 """What a checked file's text says about the names it imports, for the project index
 (``memlint.analysis.project_index``): which it calls or inherits from, and which names it
-reads off an imported module. Cheap scans of the text, no parse."""
+reads off an imported module; where a file sits in its package and what its import lines
+name. Cheap scans of the text, no parse."""
 
 from __future__ import annotations
 
@@ -8,7 +9,51 @@ import functools
 import hashlib
 import os
 import re
-from typing import Dict, FrozenSet, List, Set
+from typing import Dict, FrozenSet, Iterator, List, Set, Tuple
+
+_FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|(?:[^\n#;\\]|\\\r?\n)*)", re.M)
+_PLAIN_IMPORT = re.compile(r"^[ \t]*import[ \t]+([\w. \t,]+)", re.M)
+
+
+def module_location(path: str) -> Tuple[str, str, bool]:
+    """(import root, dotted module name, is a package ``__init__``) of a source file: the
+    folders above it that hold an ``__init__.py`` are its packages."""
+    folder, filename = os.path.split(os.path.abspath(path))
+    stem = filename[:-3] if filename.endswith(".py") else filename
+    is_init = stem == "__init__"
+    parts: List[str] = [] if is_init else [stem]
+    while os.path.isfile(os.path.join(folder, "__init__.py")):
+        parent, name = os.path.split(folder)
+        if not name.isidentifier() or parent == folder:
+            break
+        parts.insert(0, name)
+        folder = parent
+    return folder, ".".join(parts), is_init
+
+
+def absolute_module(written: str, current: str, is_init: bool) -> str:
+    """The absolute name of ``written`` (``.sessions``, ``..util``) imported in ``current``."""
+    dots = len(written) - len(written.lstrip("."))
+    if not dots:
+        return written
+    package = current.split(".") if is_init else current.split(".")[:-1]
+    if dots > 1:
+        package = package[: len(package) - (dots - 1)]
+    rest = written[dots:]
+    return ".".join(package + ([rest] if rest else []))
+
+
+def imported_prefixes(text: str) -> Iterator[Tuple[str, List[str]]]:
+    """(module as written, names imported from it) for every import line of ``text``;
+    ``import a.b`` gives ``("a.b", [])``. A cheap scan: no parse."""
+    for match in _FROM_IMPORT.finditer(text):
+        names = [part.split(" as ")[0].strip() for part in match.group(2).strip("()").replace("\\", " ").split(",")]
+        yield match.group(1), [name for name in names if name.isidentifier()]
+    for match in _PLAIN_IMPORT.finditer(text):
+        for part in match.group(1).split(","):
+            name = part.split(" as ")[0].strip()
+            if name and all(piece.isidentifier() for piece in name.split(".")):
+                yield name, []
 
 
 def called_or_inherited(text: str, names: List[str]) -> Set[str]:
