@@ -11,7 +11,7 @@ with its own defaults) and measures, in one run and on the same files:
 - memlint cold with ``--jobs 1`` and with the default jobs (empty cache each time), and
   memlint warm (nothing changed since the cold run);
 - pylint with only ``consider-using-with`` (2 processes), as bench_speed.py does;
-- flake8 with its default checks (pycodestyle, pyflakes, mccabe's default: off), 2 processes;
+- flake8 with its default checks (pycodestyle and pyflakes; mccabe is off by default), 2 processes;
 - ruff with ``--select SIM115`` only, and ruff with its default rules (E4, E7, E9, F).
 
 Each figure is the median wall time and CPU time (whole process tree) of ``--repeat``
@@ -51,6 +51,12 @@ PROJECTS: Tuple[Tuple[str, str, str], ...] = (
     ("sympy", "1.13.3", "sympy"),
 )
 TEST_FOLDERS = frozenset({"tests", "test"})
+# Files no tool is given, so that every tool checks the same files: (project, path inside
+# the sdist) and why. flake8 stops the whole run, with exit 1, when pyflakes fails on a file.
+LEFT_OUT: Tuple[Tuple[str, str, str], ...] = (
+    ("sympy", "sympy/polys/numberfields/resolvent_lookup.py",
+     "one huge literal: pyflakes hits RecursionError and flake8 checks nothing more"),
+)
 Runner = Callable[..., "subprocess.CompletedProcess[str]"]
 
 
@@ -73,11 +79,13 @@ def find_sdist(folder: Path, name: str, version: str) -> Optional[Path]:
     return None
 
 
-def fetch_sdist(name: str, version: str, folder: Path, run: Runner = subprocess.run) -> Path:
-    """Download the sdist of ``name==version`` into ``folder`` unless it is there already."""
+def fetch_sdist(name: str, version: str, folder: Path, run: Optional[Runner] = None) -> Path:
+    """Download the sdist of ``name==version`` into ``folder`` unless it is there already
+    (``run``: what runs pip, subprocess.run when None)."""
     archive = find_sdist(folder, name, version)
     if archive is not None:
         return archive
+    run = run or subprocess.run
     folder.mkdir(parents=True, exist_ok=True)
     # `--no-binary NAME`, not `:all:`: the same sdist, but pip may take the build back-end's
     # own requirements (SQLAlchemy's Cython) as wheels to read the metadata, instead of
@@ -116,14 +124,16 @@ def unpack(archive: Path, target: Path) -> Path:
     return target
 
 
-def copy_python_files(source: Path, destination: Path, with_tests: bool) -> Tuple[int, int]:
-    """Copy every ``*.py`` under ``source`` into ``destination``; (files, lines)."""
+def copy_python_files(source: Path, destination: Path, with_tests: bool,
+                      left_out: Sequence[Path] = ()) -> Tuple[int, int]:
+    """Copy every ``*.py`` under ``source`` but ``left_out`` into ``destination``; (files, lines)."""
     files = lines = 0
+    skipped = {path.resolve() for path in left_out}
     for root, dirs, names in os.walk(source):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__" and (with_tests or d not in TEST_FOLDERS))
         here = Path(root)
         for name in sorted(names):
-            if not name.endswith(".py"):
+            if not name.endswith(".py") or (here / name).resolve() in skipped:
                 continue
             target = destination / here.relative_to(source) / name
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -144,8 +154,11 @@ def build_corpus(cache: Path, corpus: Path, with_tests: bool) -> List[Dict[str, 
         archive = fetch_sdist(name, version, cache / "sdists")
         sources = unpack(archive, cache / "src" / f"{name}-{version}")
         # With the tests: the whole sdist (Django and SQLAlchemy keep theirs beside the package).
-        files, lines = copy_python_files(sources if with_tests else sources / package, corpus / name, with_tests)
-        counts.append({"name": name, "version": version, "sdist": archive.name, "files": files, "lines": lines})
+        left_out = [sources / inside for project, inside, _ in LEFT_OUT if project == name]
+        files, lines = copy_python_files(sources if with_tests else sources / package, corpus / name, with_tests,
+                                         left_out)
+        counts.append({"name": name, "version": version, "sdist": archive.name, "files": files, "lines": lines,
+                       "left_out": [str(path.relative_to(sources)) for path in left_out]})
     return counts
 
 
@@ -242,6 +255,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(f"{project['name']}=={project['version']}: {project['files']} files, {project['lines']:,} lines")
         scope = "every Python file of the sdists" if options.with_tests else "packages without tests folders"
         print(f"corpus: {files} files, {lines:,} lines ({scope})")
+        for project, inside, why in LEFT_OUT:
+            print(f"left out for every tool: {project} {inside} ({why})")
         env = snapshot_memlint(work / "code")
         cpus = os.cpu_count() or 1
         load_before = _load()
