@@ -55,7 +55,6 @@ _FIXER_READS = frozenset({"contextlib"})
 # The container methods by which a method may register a value on self for a helper to
 # release: those of ``analysis.facts.MAY_REGISTER`` (``tests/test_regions.py`` checks).
 _REGISTERING = frozenset({"append", "add", "extend", "insert"})
-_CONSTRUCTORS = frozenset({"__init__", "__new__", "__post_init__"})
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _BINDING = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.NamedExpr)
 
@@ -400,11 +399,12 @@ def kept_units(
     # Then what those read: the units defining a name they mention, transitively (a
     # member's class header with it).
     header_index = {id(unit): index for index, unit in enumerate(units) if unit.header}
-    # A class that a kept unit names runs its constructor when called: MEM003's raise model
-    # reads ``__init__`` (``analysis.quiet_classes``).
+    # A class that a kept unit names is kept whole: MEM003's raise model judges whether
+    # calling it can raise from its whole body (``analysis.quiet_classes`` refuses a class
+    # with a method stubbed out, and a class-level ``__init__ = ...`` would hide in a blank).
     constructors: Dict[int, List[int]] = {}
     for index, unit in enumerate(units):
-        if unit.owner is not None and getattr(unit.statements[0], "name", "") in _CONSTRUCTORS:
+        if unit.owner is not None:
             constructors.setdefault(header_index[id(unit.owner)], []).append(index)
     kept = set(starting)
     pending = list(starting)
