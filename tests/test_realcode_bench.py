@@ -118,3 +118,62 @@ def _write(tmp_path, text):
     (tmp_path / "pkg").mkdir(exist_ok=True)
     (tmp_path / "pkg" / "server.py").write_text(text)
     return tmp_path
+
+
+PROJECTS_TOML = '''
+[[project]]
+set = "tuning"
+name = "alpha"
+version = "1.0"
+
+[[project]]
+set = "check-2"
+name = "beta"
+version = "2.0"
+'''
+
+
+def _write_projects(tmp_path, text):
+    path = tmp_path / "projects.toml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_a_set_is_whatever_projects_toml_names(tmp_path):
+    import fetch
+
+    listed = fetch.load_projects(_write_projects(tmp_path, PROJECTS_TOML))
+    assert fetch.set_names(listed) == ["tuning", "check-2"]
+    assert fetch.chosen_sets(["check-2", "check-2"], listed) == ["check-2"]
+    with pytest.raises(ValueError, match="unknown set 'check-3'.*tuning, check-2"):
+        fetch.chosen_sets(["check-3"], listed)
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ('set = "check-2"', 'set = "Check 2"', "bad set name"),
+    ('set = "check-2"', 'set = "check-"', "bad set name"),
+    ('name = "beta"', 'name = "Alpha"', "listed twice"),
+])
+def test_a_bad_set_name_or_a_twin_project_is_refused(tmp_path, old, new, message):
+    import fetch
+
+    with pytest.raises(ValueError, match=message):
+        fetch.load_projects(_write_projects(tmp_path, PROJECTS_TOML.replace(old, new)))
+
+
+@pytest.mark.parametrize("script", ["run.py", "fetch.py"])
+def test_an_unknown_set_on_the_command_line_is_one_line_and_exit_2(script):
+    done = subprocess.run([sys.executable, os.path.join(REALCODE, script), "--set", "no-such-set"],
+                          capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0, done.stderr
+    assert "unknown set 'no-such-set'" in done.stderr and "agents-check-2" in done.stderr
+
+
+def test_the_real_project_list_has_the_fresh_check_sets():
+    import fetch
+
+    listed = fetch.load_projects()
+    sizes = {name: sum(p["set"] == name for p in listed) for name in fetch.set_names(listed)}
+    assert sizes["check-2"] >= 14 and sizes["agents-check-2"] >= 8
+    assert all(p.get("kind") for p in listed if p["set"].endswith("check-2"))

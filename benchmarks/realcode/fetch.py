@@ -2,6 +2,8 @@
 
     python benchmarks/realcode/fetch.py [--set tuning] [--set agents-tuning] [--jobs 2]
 
+The sets are whatever projects.toml names (``set = "..."``); a new set needs no code change.
+
 Each project ends up in ``.cache/src/<name>-<version>/`` (the sdist's top folder, whose
 name varies between build back-ends, is stripped). A project already unpacked is skipped,
 so a second run downloads nothing. The fetched code is never committed (.cache/.gitignore).
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -23,7 +26,9 @@ CACHE = os.path.join(HERE, ".cache")
 SDISTS = os.path.join(CACHE, "sdists")
 SOURCES = os.path.join(CACHE, "src")
 DONE_MARK = ".memlint-fetched"
-SETS = ("tuning", "check", "agents-tuning", "agents-check")
+# A set name is a lowercase word, hyphens and digits allowed (``check-2``): it ends up in file
+# names (.cache/last-findings-<sets>.jsonl) and on the command line.
+SET_NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 
 
 def load_projects(path: str = os.path.join(HERE, "projects.toml")) -> List[Dict[str, str]]:
@@ -43,12 +48,28 @@ def load_projects(path: str = os.path.join(HERE, "projects.toml")) -> List[Dict[
         for key in ("set", "name", "version"):
             if key not in project:
                 raise ValueError(f"projects.toml: a project lacks `{key}`: {project}")
-        if project["set"] not in SETS:
-            raise ValueError(f"projects.toml: unknown set {project['set']!r} for {project['name']}")
-        if project["name"] in seen:
+        if not isinstance(project["set"], str) or not SET_NAME.fullmatch(project["set"]):
+            raise ValueError(f"projects.toml: bad set name {project['set']!r} for {project['name']} "
+                             "(lowercase letters, digits and hyphens)")
+        # PyPI treats `stomp.py`, `stomp-py` and `Stomp_Py` as one project: so does this check.
+        if _normalized(project["name"]) in seen:
             raise ValueError(f"projects.toml: {project['name']} is listed twice")
-        seen.add(project["name"])
+        seen.add(_normalized(project["name"]))
     return projects
+
+
+def set_names(projects: List[Dict[str, str]]) -> List[str]:
+    """The sets of ``projects``, in the order projects.toml first names them."""
+    return list(dict.fromkeys(project["set"] for project in projects))
+
+
+def chosen_sets(requested: List[str], projects: List[Dict[str, str]]) -> List[str]:
+    """``requested`` checked against the sets projects.toml names; ValueError names the unknown."""
+    known = set_names(projects)
+    unknown = [name for name in requested if name not in known]
+    if unknown:
+        raise ValueError(f"unknown set {unknown[0]!r} (projects.toml has: {', '.join(known)})")
+    return list(dict.fromkeys(requested))
 
 
 def project_dir(project: Dict[str, str]) -> str:
@@ -141,13 +162,14 @@ def _write_gitignore() -> None:
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", action="append", choices=SETS, dest="sets",
-                        help="fetch only this set (repeatable; default: all sets)")
+    parser.add_argument("--set", action="append", default=[], dest="sets",
+                        help="fetch only this set of projects.toml (repeatable; default: all sets)")
     parser.add_argument("--jobs", type=int, default=2, help="parallel downloads (default 2)")
     options = parser.parse_args(argv)
-    wanted = set(options.sets or SETS)
     try:
-        projects = [p for p in load_projects() if p["set"] in wanted]
+        listed = load_projects()
+        wanted = set(chosen_sets(options.sets, listed) if options.sets else set_names(listed))
+        projects = [p for p in listed if p["set"] in wanted]
     except ValueError as error:
         print(f"fetch.py: {error}", file=sys.stderr)
         return 2

@@ -33,8 +33,9 @@ DEFAULT_SETS = ("tuning", "agents-tuning")
 
 def _parse(argv: Optional[List[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="memlint precision on real code")
-    parser.add_argument("--set", action="append", choices=fetch.SETS, dest="sets",
-                        help="project set to run (repeatable; default: tuning and agents-tuning)")
+    parser.add_argument("--set", action="append", default=[], dest="sets",
+                        help="project set of projects.toml to run (repeatable; "
+                             "default: tuning and agents-tuning)")
     parser.add_argument("--project", action="append", default=[],
                         help="only this project (repeatable)")
     parser.add_argument("--select", metavar="CODES",
@@ -136,9 +137,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     except ledger_mod.LedgerError as error:
         print(f"run.py: {error}", file=sys.stderr)
         return 2
-    sets = list(options.sets or DEFAULT_SETS)
     try:
         listed = fetch.load_projects()
+        sets = fetch.chosen_sets(options.sets or list(DEFAULT_SETS), listed)
     except ValueError as error:
         print(f"run.py: {error}", file=sys.stderr)
         return 2
