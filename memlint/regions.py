@@ -235,6 +235,9 @@ def _hand_on(unit: _Unit, wanted: Iterable[str]) -> None:
             if isinstance(node, ast.Assign) and _made_by(node.value, wanted, made):
                 made |= _targets(node, None)
     hands_out = any(_made_by(value, wanted, made) for value in unit.returns)
+    # A getter (a property) returning the attribute it just bound hands the resource out
+    # under its own name: ``self.client.get(...)`` in another method uses it.
+    hands_out = hands_out or any(isinstance(value, ast.Attribute) and value.attr in unit.makes for value in unit.returns)
     for statement in unit.statements:
         if isinstance(statement, ast.ClassDef) or (
             isinstance(statement, _DEFINITIONS)
@@ -386,13 +389,17 @@ def kept_units(
     while pending:
         unit = units[pending.pop()]
         scopes = lineage[id(unit.owner)][1] if unit.owner is not None else (0,)
-        for name in list(unit.makes):
-            for scope in scopes:
-                for other in users.get((scope, name), ()):
-                    if other not in starting:
-                        starting.add(other)
-                        pending.append(other)
-                        _hand_on(units[other], triggers | {name})
+        made = [(name, scope) for name in list(unit.makes) for scope in scopes]
+        if unit.owner is not None:
+            # A class with a method that holds a resource may be one itself (``analysis.
+            # local_resources``): where the module builds one is an acquisition.
+            made.append((unit.owner.statements[0].name, 0))  # type: ignore[attr-defined]
+        for name, scope in made:
+            for other in users.get((scope, name), ()):
+                if other not in starting:
+                    starting.add(other)
+                    pending.append(other)
+                    _hand_on(units[other], triggers | {name})
     for index in list(starting):  # a class whose header is a seed (a resource's subclass) is kept whole
         if units[index].header:
             starting.update(other for other, unit in enumerate(units) if unit.owner is units[index])
