@@ -369,6 +369,8 @@ def kept_units(
         if seed:
             starting.add(index)
             _hand_on(unit, triggers)
+            if unit.owner is None and not isinstance(unit.statements[0], _DEFINITIONS):
+                unit.makes |= _released_by_verb(unit)
         unit.context = (unit.owner is None and unit.first in context_lines) or not _FIXER_READS.isdisjoint(unit.names)
     lineage = _lineage(units)
     # Who mentions and who defines a name: a top-level unit's names are the module's; a
@@ -384,15 +386,16 @@ def kept_units(
         for name in unit.defines:
             definers.setdefault((scope, name), []).append(index)
 
+    exiting = {id(unit) for unit in units if unit.header and _exits(unit.statements[0])}
     # Seeds, and whatever names what a seed makes, to a fixed point.
     pending = list(starting)
     while pending:
         unit = units[pending.pop()]
         scopes = lineage[id(unit.owner)][1] if unit.owner is not None else (0,)
         made = [(name, scope) for name in list(unit.makes) for scope in scopes]
-        if unit.owner is not None:
-            # A class with a method that holds a resource may be one itself (``analysis.
-            # local_resources``): where the module builds one is an acquisition.
+        if unit.owner is not None and lineage[id(unit.owner)][0] & exiting:
+            # A context-manager class with a method that holds a resource may be one itself
+            # (``analysis.local_resources``): where the module builds one is an acquisition.
             made.append((unit.owner.statements[0].name, 0))  # type: ignore[attr-defined]
         for name, scope in made:
             for other in users.get((scope, name), ()):
@@ -406,12 +409,12 @@ def kept_units(
     # Then what those read: the units defining a name they mention, transitively (a
     # member's class header with it).
     header_index = {id(unit): index for index, unit in enumerate(units) if unit.header}
-    # A class that a kept unit names is kept whole: MEM003's raise model judges whether
-    # calling it can raise from its whole body (``analysis.quiet_classes`` refuses a class
-    # with a method stubbed out, and a class-level ``__init__ = ...`` would hide in a blank).
+    # A class that a kept unit names keeps what building one runs: MEM003's raise model
+    # judges that from its dunder methods and class-level statements (``analysis.
+    # quiet_classes`` refuses a class whose dunder method is a stub).
     constructors: Dict[int, List[int]] = {}
     for index, unit in enumerate(units):
-        if unit.owner is not None:
+        if unit.owner is not None and _runs_when_built(unit.statements[0]):
             constructors.setdefault(header_index[id(unit.owner)], []).append(index)
     kept = set(starting)
     pending = list(starting)
@@ -442,6 +445,39 @@ def kept_units(
             if first is owner.body[0] and isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):  # type: ignore[attr-defined]
                 unit.context = True
     return units
+
+
+def _exits(statement: ast.stmt) -> bool:
+    """Whether the class defines ``__exit__`` or ``__aexit__`` itself."""
+    return any(
+        isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)) and member.name in ("__exit__", "__aexit__")
+        for member in getattr(statement, "body", ())
+    )
+
+
+def _released_by_verb(unit: _Unit) -> Set[str]:
+    """Names a module-level statement releases with a verb of ``knowledge/inferred.toml``
+    (``telemetry.shutdown()``): the analysis takes such a name for a resource known by its
+    release (``analysis.inferred``), so the module's other statements using it matter."""
+    from memlint.knowledge import knowledge
+
+    verbs = knowledge().inferred_release_verbs
+    names: Set[str] = set()
+    for statement in unit.statements:
+        for node in ast_nodes(statement):
+            if isinstance(node, ast.Call) and not node.args and not node.keywords:
+                func = node.func
+                if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.attr in verbs:
+                    names.add(func.value.id)
+    return names
+
+
+def _runs_when_built(member: ast.stmt) -> bool:
+    """A class member that building an instance may run: a dunder method, or a statement
+    of the class body that is no method (``__init__ = make_init()``)."""
+    if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return member.name.startswith("__") and member.name.endswith("__")
+    return True
 
 
 def _lineage(units: List[_Unit]) -> Dict[int, Tuple[Set[int], Set[int]]]:

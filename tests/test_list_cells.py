@@ -6,10 +6,9 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import memlint
 from memlint.analysis.list_cells import cell_key, list_cell_calls
 
-from test_project_index import expectations
+from test_project_index import assert_package_matches, expectations
 
 PACKAGE = Path(__file__).resolve().parents[1] / "fixtures" / "projects" / "list_cell_factories"
 
@@ -23,12 +22,7 @@ def _cells(source: str):
 
 
 def test_list_cell_fixture_package_matches_its_expectations():
-    findings = memlint.check_paths([str(PACKAGE)])
-    files = sorted(PACKAGE.rglob("*.py"))
-    assert len(files) == 3
-    for path in files:
-        found = sorted((f.line, f.code) for f in findings if Path(f.path).resolve() == path.resolve() and f.code.startswith("MEM0"))
-        assert found == expectations(path), path.name
+    assert_package_matches(PACKAGE, 3)
     assert expectations(PACKAGE / "encoders" / "users.py"), "the fixture must expect findings"
 
 

@@ -6,40 +6,22 @@ project index (``analysis.project_quiet``)."""
 from __future__ import annotations
 
 import ast
-import io
-import re
-import tokenize
 from pathlib import Path
 
-import memlint
 from memlint.analysis.names import ImportTable
 from memlint.analysis.project_index import ProjectIndex
 from memlint.analysis.project_quiet import constructor_cannot_raise
 from memlint.analysis.quiet_classes import _may_be_left_out
 from memlint.analysis.resources import KNOWLEDGE
 from memlint.regions import region_source
+from test_project_index import assert_package_matches, expectations
 
 PACKAGE = Path(__file__).resolve().parents[1] / "fixtures" / "projects" / "quiet_constructors"
-_EXPECT = re.compile(r"#\s*expect:\s*(MEM\d{3}(?:\s*,\s*MEM\d{3})*)\s*$")
 
 
-def _expectations(path: Path):
-    pairs = []
-    for token in tokenize.generate_tokens(io.StringIO(path.read_text(encoding="utf-8")).readline):
-        match = _EXPECT.search(token.string) if token.type == tokenize.COMMENT else None
-        if match:
-            pairs.extend((token.start[0], code.strip()) for code in match.group(1).split(","))
-    return sorted(pairs)
-
-
-def test_the_package_fixture_matches_its_expectations():
-    findings = memlint.check_paths([str(PACKAGE)])
-    files = sorted(PACKAGE.rglob("*.py"))
-    assert len(files) == 5
-    for path in files:
-        found = sorted((f.line, f.code) for f in findings if Path(f.path).resolve() == path.resolve() and f.code.startswith("MEM0"))
-        assert found == _expectations(path), path.name
-    assert _expectations(PACKAGE / "store" / "users.py") == [(31, "MEM003")]
+def test_the_package_fixture_matches_itsexpectations():
+    assert_package_matches(PACKAGE, 5)
+    assert expectations(PACKAGE / "store" / "users.py") == [(31, "MEM003")]
 
 
 def test_the_index_marks_only_the_classes_that_cannot_raise():
@@ -84,7 +66,7 @@ def test_what_makes_a_constructor_quiet_or_not():
     }
 
 
-def test_a_class_called_by_a_kept_statement_is_kept_whole_in_the_regions():
+def test_a_class_called_by_a_kept_statement_keeps_its_constructor_in_the_regions():
     source = (
         "import socket\n\nclass Parser:\n    def __init__(self, path):\n        self.data = load(path)\n\n"
         "    def other(self):\n        return 1\n\n"
@@ -94,14 +76,16 @@ def test_a_class_called_by_a_kept_statement_is_kept_whole_in_the_regions():
     selected = region_source(source, ast.parse(source), {})
     assert selected is not None
     assert "self.data = load(path)" in selected.text  # the constructor is read by the raise model
-    # and the rest of the class too: the judge refuses a class with a stubbed method
-    assert "return 1" in selected.text
+    assert "return 1" not in selected.text  # building one does not run the other methods
 
 
 def test_a_stub_left_by_the_regions_is_not_taken_for_an_empty_constructor():
     stub = ast.parse("class A(Base):\n    def __init__(self):\n        pass\n").body[0]
     real = ast.parse("class A(Base):\n    def __init__(self):\n        self.x = 1\n").body[0]
     assert _may_be_left_out(stub) and not _may_be_left_out(real)
+    # a stubbed method that building an instance does not run leaves the verdict alone
+    other = ast.parse("class A(Base):\n    def __init__(self):\n        self.x = 1\n\n    def m(self):\n        pass\n").body[0]
+    assert not _may_be_left_out(other)
 
 
 def test_a_python2_module_name_is_re_exported_only_from_another_module():

@@ -100,14 +100,18 @@ def test_only_the_statements_that_can_matter_are_parsed():
         assert kept_line in (line, "\n", line[: len(line) - len(line.lstrip())] + "pass\n")
 
 
-def test_a_class_kept_for_its_name_is_kept_whole():
-    # MEM003's raise model judges whether building the class can raise from its whole body
-    # (it refuses a class with a stubbed method): supervisor's options.py read differently
-    # with regions on and off while only the headers were kept.
-    source = "import socket\n\nclass Base:\n    def m(self):\n        return 1\n\ndef f():\n    s = socket.socket()\n    return Base()\n" + "\ndef g():\n    return 2\n" * 4
+def test_a_class_kept_for_its_name_keeps_what_building_one_runs():
+    # MEM003's raise model judges whether building the class can raise from its dunder
+    # methods and class-level statements (it refuses a class whose dunder is a stub):
+    # supervisor's options.py read differently with regions on and off without them.
+    source = (
+        "import socket\n\nclass Base:\n    kind = make_kind()\n\n    def __init__(self):\n        self.x = 1\n\n"
+        "    def m(self):\n        return 1\n\ndef f():\n    s = socket.socket()\n    return Base()\n"
+        + "\ndef g():\n    return 2\n" * 4
+    )
     selected, kept = _kept_names(source)
-    assert {"Base", "m"} <= kept and "m (stub)" not in kept
-    assert "    def m(self):\n        return 1\n" in selected.text
+    assert {"Base", "__init__", "m (stub)"} <= kept
+    assert "    kind = make_kind()\n" in selected.text and "        self.x = 1\n" in selected.text
 
 
 def test_a_getter_returning_the_attribute_it_bound_keeps_its_users():
@@ -123,12 +127,28 @@ def test_a_getter_returning_the_attribute_it_bound_keeps_its_users():
     assert {"conn", "send", "other (stub)"} <= kept
 
 
+def test_a_module_level_release_keeps_the_statements_using_that_name():
+    # praisonaiagents tests/test_posthog_fixed.py: `telemetry.shutdown()` makes `telemetry` a
+    # resource known by its release (analysis.inferred); the calls between were left out and
+    # the MEM003 differed with regions on and off.
+    source = (
+        "import make\nimport socket\n\ndef first():\n    with socket.socket() as s:\n        s.send(b'x')\n\n"
+        "print('start')\ntelemetry = make.Telemetry()\ntelemetry.track('a')\nprint('x')\n"
+        "telemetry.shutdown()\n" + "".join(f"\ndef g{n}():\n    x = {n}\n    return x * 2\n" for n in range(8))
+    )
+    selected = region_source(source, ast.parse(source), {})
+    assert selected is not None
+    assert "telemetry.track('a')" in selected.text and "print('x')" not in selected.text
+
+
 def test_where_a_class_holding_a_resource_is_built_is_kept():
-    # praisonaiagents parallel_executor.py: a class whose method makes an executor is itself
-    # a resource (analysis.local_resources); the class building one lost its MEM042.
+    # praisonaiagents parallel_executor.py: a context-manager class whose method makes an
+    # executor is itself a resource (analysis.local_resources); the class building one lost
+    # its MEM042.
     source = (
         "from concurrent.futures import ThreadPoolExecutor\n\nclass Pool:\n    def get(self):\n"
         "        self._ex = ThreadPoolExecutor()\n        return self._ex\n\n    def close(self):\n        self._ex.shutdown()\n\n"
+        "    def __enter__(self):\n        return self\n\n    def __exit__(self, *exc):\n        self.close()\n\n"
         "class User:\n    def __init__(self):\n        self.pool = Pool()\n\n    def stop(self):\n        return 1\n"
         + "\ndef g():\n    return 2\n" * 4
     )

@@ -101,13 +101,18 @@ def _lookup(ctx: "ModuleContext", name: str) -> Union[None, bool, Tuple[object, 
 
 
 def _may_be_left_out(node: ast.ClassDef) -> bool:
-    """A bare ``pass`` in the class or as a method's whole body: what ``memlint.regions``
-    puts in place of statements it did not parse (``__init__`` naming no resource), so
-    the class's real body is unknown here."""
+    """A bare ``pass`` in the class or as a dunder method's whole body: what ``memlint.
+    regions`` puts in place of members it did not parse, so what building the class runs is
+    unknown here (the regions keep a named class's dunders and class-level statements;
+    other methods may be stubs, and building an instance does not run them)."""
     for item in node.body:
         if isinstance(item, ast.Pass):
             return True
-        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and len(item.body) == 1 and isinstance(item.body[0], ast.Pass):
+        if (
+            isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and item.name.startswith("__") and item.name.endswith("__")
+            and len(item.body) == 1 and isinstance(item.body[0], ast.Pass)
+        ):
             return True
     return False
 
