@@ -65,7 +65,7 @@ def constructor_cannot_raise(
         return False
     base_names: Set[str] = set()
     for base in node.bases:
-        written = _dotted(base)
+        written = dotted_name(base)
         if written is None or not _quiet_class_name(lookup, qualify, written, depth):
             return False
         base_names.add(written)
@@ -151,10 +151,10 @@ class _InitJudge:
             receiver = func.value
             if isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Name) and receiver.func.id == "super":
                 return True
-            return _dotted(receiver) in self.bases
+            return dotted_name(receiver) in self.bases
         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in self.local:
             return func.attr in NON_RAISING_METHODS
-        written = _dotted(func)
+        written = dotted_name(func)
         if written is None:
             return False
         if written in NON_RAISING_CALLS or (self.qualify(func) or "") in NON_RAISING_CALLS:
@@ -162,7 +162,8 @@ class _InitJudge:
         return _judged(self.lookup, self.qualify(func) or written, self.depth)
 
 
-def _dotted(node: ast.AST) -> Optional[str]:
+def dotted_name(node: ast.AST) -> Optional[str]:
+    """``a.b.c`` for a chain of attributes on a name (an ``ast`` node), else None."""
     parts = []
     while isinstance(node, ast.Attribute):
         parts.insert(0, node.attr)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Dict, Optional, Tuple, Union
 import libcst as cst
 
 from memlint.analysis.names import dotted
-from memlint.analysis.project_quiet import constructor_cannot_raise
+from memlint.analysis.project_quiet import constructor_cannot_raise, dotted_name
 from memlint.analysis.resources import KNOWLEDGE
 from memlint.analysis.walk import find
 
@@ -118,13 +118,8 @@ def _may_be_left_out(node: ast.ClassDef) -> bool:
 
 
 def _qualify(ctx: "ModuleContext", expr: ast.AST) -> Optional[str]:
-    parts = []
-    while isinstance(expr, ast.Attribute):
-        parts.insert(0, expr.attr)
-        expr = expr.value
-    if not isinstance(expr, ast.Name):
-        return None
-    return ctx.imports.resolve(".".join([expr.id] + parts))
+    written = dotted_name(expr)
+    return ctx.imports.resolve(written) if written is not None else None
 
 
 def _parameter_default(ctx: "ModuleContext", written: str) -> Optional[str]:
