@@ -43,6 +43,10 @@ def big_source(functions: int = FUNCTIONS) -> str:
     )
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(cwd: Path, *args: str, stdin: Optional[Path] = None, new_session: bool = False) -> "subprocess.Popen[bytes]":
     """``memlint check ARGS`` in ``cwd``, reading the file ``stdin`` as its standard input."""
     with open(stdin if stdin is not None else os.devnull, "rb") as source:
@@ -54,6 +58,9 @@ def start(cwd: Path, *args: str, stdin: Optional[Path] = None, new_session: bool
             stderr=subprocess.PIPE,
             env=memlint_env(),
             start_new_session=new_session,
+            # A test run started in the background by a shell without job control ignores
+            # SIGINT, and a child inherits that: the run under test must have the default.
+            preexec_fn=_default_sigint,
         )
 
 
