@@ -141,10 +141,10 @@ def tree_needs_analysis(tree: "ast.Module", resources: Mapping[str, object], cod
     import ast
 
     codes = frozenset(codes)
-    if GROWTH_CODES.intersection(codes) and growth_candidates(tree):
-        return True
     # One walk of the tree serves every test below (a walk per test cost more than the tests).
     nodes = ast_nodes(tree)
+    if GROWTH_CODES.intersection(codes) and growth_candidates(tree, nodes):
+        return True
     if TASK_CODES.intersection(codes) and task_candidates(tree, nodes):
         return True
 
@@ -211,9 +211,10 @@ def ast_nodes(tree: "ast.AST") -> "List[ast.AST]":
     return found
 
 
-def growth_candidates(tree: "ast.Module") -> bool:
+def growth_candidates(tree: "ast.Module", nodes: "Optional[List[ast.AST]]" = None) -> bool:
     """Cheap ``ast`` test, a superset of what ``memlint.analysis.growth`` reports on: a
-    container made by an assignment, a cache decorator, or an ``addHandler`` call."""
+    container made by an assignment, a cache decorator, or an ``addHandler`` call.
+    ``nodes``: ``ast_nodes(tree)`` when the caller has it already."""
     import ast
 
     from memlint.knowledge.growth import growth_knowledge
@@ -222,7 +223,7 @@ def growth_candidates(tree: "ast.Module") -> bool:
     makers = {n.rsplit(".", 1)[-1] for k in ("containers.dicts", "containers.lists", "containers.sets") for n in known[k]}
     caches = {n.rsplit(".", 1)[-1] for k in ("caches.unbounded", "caches.maxsize_bounded") for n in known[k]}
     adding = known["handlers.adding"]
-    for node in ast_nodes(tree):
+    for node in nodes if nodes is not None else ast_nodes(tree):
         if isinstance(node, ast.ImportFrom):
             caches.update(alias.asname for alias in node.names if alias.asname and alias.name in caches)
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
