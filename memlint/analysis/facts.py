@@ -163,7 +163,7 @@ def scan(ctx: ModuleContext) -> List[Scope]:
             elif isinstance(statement, cst.ClassDef):
                 if top:
                     module_level_names.add(statement.name.value)
-                info = ClassInfo(statement, bases=[dotted(b.value) or "?" for b in statement.bases if b.keyword is None])
+                info = ClassInfo(statement, bases=[dotted(generic_base(b.value)) or "?" for b in statement.bases if b.keyword is None])
                 ctx.classes.setdefault(statement.name.value, info)
                 visit(block_of(statement.body), info, False)
 
@@ -256,6 +256,11 @@ def declared_global(function: cst.FunctionDef, name: str) -> bool:
                 if isinstance(small, (cst.Global, cst.Nonlocal)) and any(n.name.value == name for n in small.names):
                     return True
     return False
+
+
+def generic_base(base: cst.BaseExpression) -> cst.BaseExpression:
+    """``Provider[AsyncOpenAI]`` as a base is the class ``Provider``."""
+    return base.value if isinstance(base, cst.Subscript) else base
 
 
 def last_name(func: cst.BaseExpression) -> str:

@@ -28,9 +28,16 @@ from __future__ import annotations
 import ast
 import os
 import re
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
 from memlint.analysis.list_cells import cell_key, list_cell_calls
+from memlint.analysis.project_owned import (
+    chain_releases,
+    class_chain,
+    own_nodes,
+    project_class,
+    wraps_released_attribute,
+)
 from memlint.analysis.project_quiet import QUIET_MARK, project_class_is_quiet
 from memlint.analysis.project_scan import (
     absolute_module,
@@ -265,7 +272,9 @@ class ProjectIndex:
             if name in loaded.classes:
                 for method, spec in self._class_methods(root, loaded, loaded.classes[name], 0).items():
                     entries.append((f"{name}.{method}", encode(spec)))
-                releases = self._released(loaded.classes[name])
+            found_class = project_class(lambda owner: self._load(root, owner), loaded, f"{module}.{name}")
+            if found_class is not None:  # defined here, or re-exported (``from .base import Provider``)
+                releases = self._chain_released(root, found_class[0], found_class[1])
                 if releases:
                     # ``TcpConnection.close()`` closes ``self.connection``, a property giving
                     # ``self._conn``: a subclass elsewhere that sets ``_conn`` has it released.
@@ -298,6 +307,13 @@ class ProjectIndex:
         if node not in self._releases:
             self._releases[node] = _released_attributes(node)
         return self._releases[node]
+
+    def _chain_released(self, root: str, module: _Module, node: ast.AST) -> Dict[str, str]:
+        """What the class and its project bases (other modules too) release: an inherited
+        ``__aexit__`` that closes ``self._own_http_client`` counts for every subclass."""
+        if not isinstance(node, ast.ClassDef):
+            return {}
+        return chain_releases(class_chain(lambda name: self._load(root, name), module, node), self._released)
 
     def _package_reexports(self, root: str, module: str) -> Dict[str, ResourceSpec]:
         """Names of the top package's ``__init__`` that the knowledge files know
@@ -391,7 +407,7 @@ class ProjectIndex:
         bound: Dict[str, ResourceSpec] = {}
         kept: Set[str] = set()
         returns: List[ast.AST] = []
-        for node in _own_nodes(function):
+        for node in own_nodes(function):
             if isinstance(node, (ast.Yield, ast.YieldFrom)):
                 return None
             if isinstance(node, ast.Return) and node.value is not None:
@@ -483,10 +499,13 @@ class ProjectIndex:
                 base_module = self._load(root, base_module_name) if base_module_name and same_project else None
                 if base_module is not None and base_name in base_module.classes:
                     found.update(self._class_methods(root, base_module, base_module.classes[base_name], depth + 1))
+            chain = class_chain(lambda name: self._load(root, name), module, node)
+            released = chain_releases(chain, self._released)
             for item in node.body:
                 if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and not item.name.startswith("__"):
                     spec = self._function_result(root, module, item, depth + 1, node)
-                    if spec is not None and not spec.parts:
+                    # A client built on the pool the object keeps and releases is no fresh one.
+                    if spec is not None and not spec.parts and not wraps_released_attribute(item, chain, released):
                         found[item.name] = spec
                     else:
                         found.pop(item.name, None)  # overridden by a method that makes none
@@ -522,17 +541,6 @@ def _released_attributes(node: ast.AST) -> Dict[str, str]:
                 if held.attr in properties:
                     released.setdefault(properties[held.attr], item.name)
     return released
-
-
-def _own_nodes(function: ast.AST) -> Iterator[ast.AST]:
-    """The nodes of a function's body, not entering nested functions, lambdas or classes."""
-    stack = list(getattr(function, "body", []))
-    while stack:
-        node = stack.pop()
-        yield node
-        for child in ast.iter_child_nodes(node):
-            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-                stack.append(child)
 
 
 def _unvendored(qualified: str) -> str:
