@@ -8,10 +8,11 @@ The state of the resource is a set of three facts (a bit mask): not yet acquired
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import FrozenSet, List, Optional, Set, Tuple
+from typing import FrozenSet, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
+from memlint.analysis.names import iter_statements
 from memlint.analysis.resources import ResourceSpec
 from memlint.analysis.walk import find
 
@@ -58,6 +59,9 @@ class Tracker:
     # For ``tmp.name``: the name of the object it belongs to. Handing that object on
     # (``yield tmp``, ``return tmp``) hands its path on too.
     holders: Set[str] = field(default_factory=set)
+    # Names the function declares ``global`` or ``nonlocal`` (``declared_outer``): storing
+    # the resource in one hands it on to the enclosing scope, as a return does.
+    outer_names: Set[str] = field(default_factory=set)
     # Methods of a holder that release this resource too (``proc.communicate()`` closes
     # ``proc.stdout``); with any, ``with holder:`` does as well.
     holder_releases: FrozenSet[str] = frozenset()
@@ -150,3 +154,30 @@ def _inside_loops(tracker: Tracker, exits: List[cst.CSTNode]) -> bool:
             if id(found) in wanted:
                 return True
     return False
+
+
+def declared_outer(body: Sequence[cst.CSTNode]) -> Set[str]:
+    """The names a function body declares ``global`` or ``nonlocal`` (not in nested functions)."""
+    names: Set[str] = set()
+    for statement in iter_statements(list(body), into_functions=False):
+        for small in getattr(statement, "body", ()) if isinstance(statement, SMALL_STATEMENTS) else ():
+            if isinstance(small, (cst.Global, cst.Nonlocal)):
+                names.update(item.name.value for item in small.names)
+    return names
+
+
+SMALL_STATEMENTS = (cst.SimpleStatementLine, cst.SimpleStatementSuite)
+
+
+# A context manager whose ``__enter__`` raises has cleaned up after itself: ``with`` does not
+# call ``__exit__`` then, and neither need the code that enters it by hand.
+_ENTER_METHODS = frozenset({"__enter__", "__aenter__"})
+
+
+def entering_call(found: cst.CSTNode, path: Tuple[cst.CSTNode, ...]) -> Optional[cst.Call]:
+    """The call ``x.__aenter__()`` when ``found`` is its ``x``; its raise leaks nothing."""
+    if len(path) >= 2 and isinstance(path[-1], cst.Attribute) and path[-1].value is found:
+        call = path[-2]
+        if path[-1].attr.value in _ENTER_METHODS and isinstance(call, cst.Call) and call.func is path[-1]:
+            return call
+    return None

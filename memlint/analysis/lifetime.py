@@ -18,7 +18,7 @@ import libcst as cst
 from memlint.analysis.captures import lambda_only_uses, may_time_out
 from memlint.analysis.container_items import name_comprehension_items, name_loop_items
 from memlint.analysis.exit_stacks import EXIT_STACK_MODEL, FirstEntry
-from memlint.analysis.flow import DONE, NONE, OPEN, Flow, Outcome, Tracker, after_release, conclude
+from memlint.analysis.flow import DONE, NONE, OPEN, Flow, Outcome, Tracker, after_release, conclude, declared_outer, entering_call
 from memlint.analysis.handler_types import collections_filled, passes_enclosing_handlers
 from memlint.analysis.inferred import is_own_work_call
 from memlint.analysis.local_class_instances import class_stays_local
@@ -541,6 +541,9 @@ class Interpreter:
                 continue
             if name not in tracker.names or is_attribute_part(found, path):
                 continue
+            entered = entering_call(found, path)
+            if entered is not None:
+                handled_calls.add(id(entered))
             verdict, call = self.mentions.classify(found, path)
             if call is not None and verdict in ("release", "escape", "register", "reclaim"):
                 handled_calls.add(id(call))
@@ -556,7 +559,9 @@ class Interpreter:
             elif verdict == "rebind":
                 rebinds.append((name, found))
             elif verdict.startswith("alias:"):
-                aliases.extend(verdict[6:].split(","))
+                stored = verdict[6:].split(",")
+                escaped = escaped or bool(tracker.outer_names.intersection(stored))  # ``cm = opening``, nonlocal cm
+                aliases.extend(stored)
             elif verdict == "reclaim":
                 reclaimed = True
             elif verdict == "raising-use":
@@ -649,6 +654,7 @@ def run(
 ) -> Outcome:
     interpreter = Interpreter(ctx, tracker, scope_class, yields_raise)
     interpreter.body = body
+    tracker.outer_names = declared_outer(body)
     flow = interpreter.block(body, NONE)
     outcome = conclude(tracker, flow)
     if tracker.non_closing_withs:
@@ -662,6 +668,7 @@ def explicit_raises(
     """The ``raise`` statements that leave the function with the resource held."""
     interpreter = Interpreter(ctx, tracker, scope_class)
     interpreter.body = body
+    tracker.outer_names = declared_outer(body)
     flow = interpreter.block(body, NONE)
     return [node for mask, node, kind in flow.raises if kind == "raise" and mask & OPEN]
 

@@ -6,7 +6,7 @@ Calls to either then count as acquisitions (``classify.acquisition_spec``).
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Set
 
 import libcst as cst
 
@@ -74,6 +74,7 @@ def _stored_factories(ctx: ModuleContext, scope: Scope) -> None:
 
 def _returned_resource(ctx: ModuleContext, scope: Scope) -> Optional[ResourceSpec]:
     bound: Dict[str, ResourceSpec] = {}
+    kept: Set[str] = set()
     function = scope.node
     for statement in iter_statements(list(scope.body), into_functions=False):
         if not isinstance(statement, SMALL_CONTAINERS):
@@ -82,6 +83,14 @@ def _returned_resource(ctx: ModuleContext, scope: Scope) -> Optional[ResourceSpe
             if _keeps_bound_value(small, bound):
                 # ``self._clients[key] = client; return client``: a cached object, not a fresh one.
                 return None
+            if _chained_store(small):
+                # ``sock = self.socket = self.bind_socket(sock)``: what the name holds from here
+                # on is kept on ``self`` too; returning it hands out the object's own socket.
+                for target in small.targets:  # type: ignore[attr-defined]
+                    if isinstance(target.target, cst.Name):
+                        bound.pop(target.target.value, None)
+                        kept.add(target.target.value)
+                continue
             if isinstance(small, cst.Assign) and len(small.targets) == 1:
                 target = small.targets[0].target
                 value = small.value.expression if isinstance(small.value, cst.Await) else small.value
@@ -111,7 +120,18 @@ def _returned_resource(ctx: ModuleContext, scope: Scope) -> Optional[ResourceSpe
                         return spec
                 elif isinstance(value, cst.Name) and value.value in bound:
                     return bound[value.value]
+                elif isinstance(value, cst.Name) and value.value in kept:
+                    return None
     return None
+
+
+def _chained_store(small: cst.CSTNode) -> bool:
+    """``a = self.b = value``: one value bound to a name and stored on an object at once."""
+    if not isinstance(small, cst.Assign) or len(small.targets) < 2:
+        return False
+    return any(isinstance(t.target, (cst.Attribute, cst.Subscript)) for t in small.targets) and any(
+        isinstance(t.target, cst.Name) for t in small.targets
+    )
 
 
 def _keeps_bound_value(small: cst.CSTNode, bound: Dict[str, ResourceSpec]) -> bool:
