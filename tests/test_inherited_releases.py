@@ -47,3 +47,12 @@ def test_a_client_on_a_kept_pool_wraps_it_only_when_the_chain_releases_that_pool
     assert wraps_released_attribute(method, chain, {"_pool": "close"})
     assert not wraps_released_attribute(method, chain, {"_other": "close"})
     assert not wraps_released_attribute(method, chain, {})
+
+
+SHARED_GETTERS = Path(__file__).resolve().parents[1] / "fixtures" / "projects" / "shared_getters"
+
+
+def test_a_getter_caching_a_module_global_hands_out_no_fresh_client():
+    """TUNING-NOTES 6.1.9: ``global _client; _client = httpx.Client()`` in another module."""
+    assert_package_matches(SHARED_GETTERS, 3)
+    assert len(expectations(SHARED_GETTERS / "hub" / "users.py")) == 1

@@ -47,7 +47,7 @@ def acquisition_spec(ctx: ModuleContext, call: cst.Call, scope: Scope) -> Option
         if spec is not None:
             if not _condition_holds(spec, call):
                 return None
-            if qualified in IN_MEMORY_WRAPPERS and _over_memory_buffer(ctx, call):
+            if qualified in IN_MEMORY_WRAPPERS and _over_memory_buffer(ctx, call, scope):
                 return None
             if qualified in MAY_BE_DETACHED and _detached(call):
                 return None
@@ -121,6 +121,11 @@ def is_made_by(ctx: ModuleContext, model: str, node: cst.BaseExpression, scope: 
 def _condition_holds(spec: ResourceSpec, call: cst.Call) -> bool:
     """``requests.get(url, stream=True)`` acquires; ``requests.get(url)`` does not."""
     model = KNOWLEDGE.models.get(spec.model)
+    if model is not None and model.not_when_keyword_false and any(
+        arg.keyword is not None and arg.keyword.value == model.not_when_keyword_false and dotted(arg.value) == "False"
+        for arg in call.args
+    ):
+        return False  # ``os.fdopen(fd, closefd=False)``: the wrapper does not own the descriptor
     if model is None or not model.only_when_keyword_true:
         return True
     return any(
@@ -167,15 +172,37 @@ def _text_of(node: cst.CSTNode) -> str:
     return " ".join(n.value for n, _ in find(node, (cst.Name,)))  # type: ignore[attr-defined]
 
 
-def _over_memory_buffer(ctx: "ModuleContext", call: cst.Call) -> bool:
+def _over_memory_buffer(ctx: "ModuleContext", call: cst.Call, scope: Optional[Scope] = None) -> bool:
     for arg in call.args:
         if arg.keyword is None or arg.keyword.value in ("file", "fileobj", "f", "fp"):
             value = arg.value
-            if isinstance(value, cst.Call) and (ctx.resolve(value.func) or "") in MEMORY_BUFFERS:
+            if _is_memory_buffer(ctx, value):
+                return True
+            if isinstance(value, cst.Name) and scope is not None and _bound_to_memory_buffer(ctx, value.value, scope):
                 return True
             if arg.keyword is None:
                 break
     return False
+
+
+def _is_memory_buffer(ctx: "ModuleContext", value: cst.CSTNode) -> bool:
+    return isinstance(value, cst.Call) and (ctx.resolve(value.func) or "") in MEMORY_BUFFERS
+
+
+def _bound_to_memory_buffer(ctx: "ModuleContext", name: str, scope: Scope) -> bool:
+    """``data = BytesIO(raw)`` is every binding of ``name`` in the scope (``Image.open(data)``)."""
+    values = []
+    for statement in iter_statements(list(scope.body), into_functions=False):
+        for small in getattr(statement, "body", ()) if isinstance(statement, cst.SimpleStatementLine) else ():
+            if isinstance(small, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
+                targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+                if any(isinstance(t, cst.Name) and t.value == name for t in targets):
+                    values.append(small.value)
+        if isinstance(statement, cst.For) and name in _text_of(statement.target).split():
+            return False  # also bound by a loop
+        if isinstance(statement, cst.With) and any(item.asname and name in _text_of(item.asname).split() for item in statement.items):
+            return False  # also bound by ``with ... as``
+    return bool(values) and all(value is not None and _is_memory_buffer(ctx, value) for value in values)
 
 
 def keeps_file(ctx: ModuleContext, call: cst.Call) -> bool:

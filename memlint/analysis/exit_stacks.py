@@ -3,17 +3,19 @@
 ``stack = ExitStack()`` followed by a call that raises before any
 ``stack.enter_context(...)``/``callback(...)``/``push(...)`` could have run leaves an empty
 stack behind: closing it would do nothing, so that call is no exception path for MEM003.
-Nor are the arguments of an entering call (``stack.enter_context(session.activate())``:
-when ``activate()`` or its ``__enter__`` fails, nothing was entered by that call).
+Nor is the first entering call itself or its arguments (``stack.enter_context(session.activate())``:
+when ``activate()`` or its ``__enter__`` fails, nothing was entered by that call); a later
+one is, since the earlier entries stay on the stack.
 
 "Could have run" is read from the code's shape: an entering call in a statement before the
 raising one, in the same block or in an enclosing one, or anywhere in an enclosing loop
-(a later iteration follows an earlier one, also in a comprehension).
+(a later iteration follows an earlier one, also in a comprehension) unless the loop makes
+a new stack each iteration.
 """
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -26,30 +28,52 @@ _LOOPS = (cst.For, cst.While, cst.ListComp, cst.SetComp, cst.DictComp, cst.Gener
 
 
 class FirstEntry:
-    """The entering calls on one followed stack in one function body."""
+    """The entering calls on one followed stack in one function body. The same holds for a
+    lazy object (``paramiko.SSHClient()``, ``ResourceSpec.held_after``): it holds nothing
+    until a method that connects it (``"any"``: any method but its releases) was called."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, entering: FrozenSet[str] = frozenset(), releases: FrozenSet[str] = frozenset(), fresh_in: Sequence[cst.CSTNode] = ()
+    ) -> None:
+        self.entering = entering or _ENTERING
+        self.releases = releases
+        # Loops that make a new object each iteration (they hold its acquisition): an earlier
+        # iteration's entries are on another object, so they do not count there.
+        self._fresh_in = {id(loop) for loop in fresh_in}
         self._paths: Optional[Dict[int, Tuple[cst.CSTNode, ...]]] = None
         self._entering: List[cst.CSTNode] = []
-        self._inside_entering: Set[int] = set()
 
     def raising_after(self, body: Sequence[cst.CSTNode], names: Set[str], calls: List[cst.CSTNode]) -> List[cst.CSTNode]:
         """Of ``calls`` (calls and awaits that may raise), those that can leave something on
         the stack."""
         if self._paths is None:
             self._index(body, names)
-        return [call for call in calls if id(call) not in self._inside_entering and self._after_an_entry(call)]
+        return [call for call in calls if self._after_an_entry(call)]
 
     def _index(self, body: Sequence[cst.CSTNode], names: Set[str]) -> None:
         root = cst.IndentedBlock(body=tuple(body))  # type: ignore[arg-type]
         self._paths = {}
         for found, path in find(root, (cst.Call, cst.Await)):
             self._paths[id(found)] = path
-            if isinstance(found, cst.Call) and _enters(found, names):
+            if isinstance(found, cst.Call) and self._enters(found, names):
                 self._entering.append(found)
-                if not any(isinstance(ancestor, _LOOPS) for ancestor in path):
-                    # (in a loop, the argument fails with earlier iterations' entries held)
-                    self._inside_entering |= {id(inner) for inner, _ in find(found, (cst.Call, cst.Await))}
+
+    def ever_entered(self, body: Sequence[cst.CSTNode], names: Set[str]) -> bool:
+        """Whether any entering call on the object is written in the body."""
+        if self._paths is None:
+            self._index(body, names)
+        return bool(self._entering)
+
+    def _enters(self, call: cst.Call, names: Set[str]) -> bool:
+        func = call.func
+        if not (isinstance(func, cst.Attribute) and dotted(func.value) in names):
+            return False
+        method = func.attr.value
+        return method in self.entering or ("any" in self.entering and method not in self.releases)
+
+    def _repeats(self, node: cst.CSTNode) -> bool:
+        """A loop whose earlier iterations' entries are on this same object."""
+        return isinstance(node, _LOOPS) and id(node) not in self._fresh_in
 
     def _after_an_entry(self, call: cst.CSTNode) -> bool:
         assert self._paths is not None
@@ -60,7 +84,7 @@ class FirstEntry:
             return False
         entering_ids = {id(node) for node in self._entering}
         for index, ancestor in enumerate(path):
-            if isinstance(ancestor, _LOOPS) and _holds_any(ancestor, entering_ids):
+            if self._repeats(ancestor) and _holds_any(ancestor, entering_ids):
                 return True
             if isinstance(ancestor, (cst.IndentedBlock, cst.Module)) and index + 1 < len(path):
                 statement = path[index + 1]
@@ -74,8 +98,3 @@ class FirstEntry:
 
 def _holds_any(node: cst.CSTNode, ids: Set[int]) -> bool:
     return any(id(found) in ids for found, _ in find(node, (cst.Call,)))
-
-
-def _enters(call: cst.Call, names: Set[str]) -> bool:
-    func = call.func
-    return isinstance(func, cst.Attribute) and func.attr.value in _ENTERING and dotted(func.value) in names

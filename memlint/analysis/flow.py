@@ -8,10 +8,11 @@ The state of the resource is a set of three facts (a bit mask): not yet acquired
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import FrozenSet, List, Optional, Sequence, Set, Tuple
+from typing import Any, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
+from memlint.analysis.model import Acquisition, Lifetime
 from memlint.analysis.names import iter_statements
 from memlint.analysis.resources import ResourceSpec
 from memlint.analysis.walk import find
@@ -181,3 +182,35 @@ def entering_call(found: cst.CSTNode, path: Tuple[cst.CSTNode, ...]) -> Optional
         if path[-1].attr.value in _ENTER_METHODS and isinstance(call, cst.Call) and call.func is path[-1]:
             return call
     return None
+
+
+def lifetime_fact(
+    ctx: Any, acquisition: Acquisition, name: str, spec: ResourceSpec, outcome: Outcome, **extra: bool
+) -> Lifetime:
+    """The verdict of ``run`` on one named resource, as the fact the rules read."""
+    witness = outcome.witness
+    witness_label = ctx.label(witness.func) if isinstance(witness, cst.Call) else ""
+    return Lifetime(
+        acquisition,
+        name,
+        spec,
+        outcome.category,
+        witness,
+        outcome.witness_kind,
+        witness_label,
+        outcome.release_nodes,
+        in_loop=outcome.in_loop,
+        non_closing_with=outcome.non_closing_with,
+        **extra,
+    )
+
+
+def hasattr_release(test: cst.BaseExpression, names: Set[str], releases: FrozenSet[str]) -> bool:
+    """``hasattr(path, "cleanup")`` on the followed resource, naming one of its releases:
+    true wherever it is bound (``if hasattr(path, "cleanup"): path.cleanup()``)."""
+    if not (isinstance(test, cst.Call) and isinstance(test.func, cst.Name) and test.func.value == "hasattr"):
+        return False
+    if len(test.args) != 2 or not isinstance(test.args[1].value, cst.SimpleString):
+        return False
+    target = test.args[0].value
+    return isinstance(target, cst.Name) and target.value in names and test.args[1].value.evaluated_value in releases

@@ -19,11 +19,11 @@ from memlint.analysis.captures import lambda_only_uses, may_time_out
 from memlint.analysis.container_items import name_comprehension_items, name_loop_items
 from memlint.analysis.exit_stacks import EXIT_STACK_MODEL, FirstEntry
 from memlint.analysis.flow import DONE, NONE, OPEN, Flow, Outcome, Tracker, after_release, conclude, declared_outer, entering_call
+from memlint.analysis.flow import hasattr_release, lifetime_fact  # noqa: F401 (lifetime_fact: read as lifetime.lifetime_fact)
 from memlint.analysis.handler_types import collections_filled, passes_enclosing_handlers
 from memlint.analysis.inferred import is_own_work_call
 from memlint.analysis.local_class_instances import class_stays_local
 from memlint.analysis.mentions import Mentions
-from memlint.analysis.model import Acquisition, Lifetime
 from memlint.analysis.names import block_of, checks_existence, dotted, is_acquiring_item, is_attribute_part  # noqa: E501
 from memlint.analysis.names import is_true_constant, small_statement_of, test_key
 from memlint.analysis.raises import raising_calls, reachable_handlers
@@ -55,7 +55,8 @@ class Interpreter:
         self.yields_raise = yields_raise
         self.handler_depth = 0
         self.mentions = Mentions(ctx, tracker, scope_class)
-        self.first_entry = FirstEntry()  # an exit stack holds nothing before it
+        # An exit stack, or a lazy object, holds nothing before it is entered or connected.
+        self.first_entry = FirstEntry(tracker.spec.held_after, tracker.spec.release, tracker.enclosing_loops)
         # The body being interpreted (set by ``run``): where a nested class may be used.
         self.body: Sequence[cst.CSTNode] = ()
         self._seen_rebinds: Set[int] = set()
@@ -430,6 +431,8 @@ class Interpreter:
             key = test_key(test)
             if key in self.tracker.guards or "!" + key in self.tracker.guards:
                 return key in self.tracker.guards
+        if hasattr_release(test, self.tracker.names, self.tracker.spec.release):
+            return True  # the object has that release method exactly where it is bound
         if self.tracker.spec.is_path and checks_existence(self.ctx.resolve(test.func) if isinstance(test, cst.Call) else None, test, self.tracker.names):
             return True  # ``if os.path.exists(tmp): os.unlink(tmp)``: a path that is gone is removed
         if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
@@ -636,7 +639,7 @@ class Interpreter:
         calls = raising_calls(
             self.ctx, node, handled, self.tracker.names, bool(self.handler_depth), self.yields_raise, self.tracker.spec.model
         )
-        if self.tracker.spec.model == EXIT_STACK_MODEL:
+        if self.tracker.spec.model == EXIT_STACK_MODEL or self.tracker.spec.held_after:
             calls = self.first_entry.raising_after(self.body, self.tracker.names, calls)
         if self.tracker.spec.inferred:
             # An object known only by its release: only its own work (not its set-up) is
@@ -656,6 +659,8 @@ def run(
     interpreter.body = body
     tracker.outer_names = declared_outer(body)
     flow = interpreter.block(body, NONE)
+    if tracker.spec.held_after and not interpreter.first_entry.ever_entered(body, tracker.names):
+        return Outcome("ok")  # never connected here: it never held anything to leak
     outcome = conclude(tracker, flow)
     if tracker.non_closing_withs:
         outcome.non_closing_with = tracker.non_closing_withs[0]
@@ -672,23 +677,3 @@ def explicit_raises(
     flow = interpreter.block(body, NONE)
     return [node for mask, node, kind in flow.raises if kind == "raise" and mask & OPEN]
 
-
-def lifetime_fact(
-    ctx: "ModuleContext", acquisition: Acquisition, name: str, spec: ResourceSpec, outcome: Outcome, **extra: bool
-) -> Lifetime:
-    """The verdict of ``run`` on one named resource, as the fact the rules read."""
-    witness = outcome.witness
-    witness_label = ctx.label(witness.func) if isinstance(witness, cst.Call) else ""
-    return Lifetime(
-        acquisition,
-        name,
-        spec,
-        outcome.category,
-        witness,
-        outcome.witness_kind,
-        witness_label,
-        outcome.release_nodes,
-        in_loop=outcome.in_loop,
-        non_closing_with=outcome.non_closing_with,
-        **extra,
-    )

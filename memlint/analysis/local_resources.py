@@ -20,6 +20,7 @@ from memlint.analysis.facts import (
     decorator_names,
     is_generator,
 )
+from memlint.analysis.lazy_classes import lazy_methods
 from memlint.analysis.names import block_of, dotted, iter_statements, self_attribute
 from memlint.analysis.resources import ANY_RELEASE_METHODS, CLASS_RELEASE_METHODS, SUBCLASS_BASES, ResourceSpec
 
@@ -189,7 +190,8 @@ def find_resource_classes(ctx: ModuleContext, scopes: List[Scope]) -> None:
                             owns = True
         if owns:
             ctx.resource_classes[name] = ResourceSpec(
-                f"`{name}` object", frozenset((methods & ANY_RELEASE_METHODS) | {"__exit__", "__aexit__"}), long_lived=True
+                f"`{name}` object", frozenset((methods & ANY_RELEASE_METHODS) | {"__exit__", "__aexit__"}), long_lived=True,
+                held_after=lazy_methods(ctx, info),
             )
 
 

@@ -421,6 +421,8 @@ class ProjectIndex:
                     spec = self._call_spec(root, module, value, depth, owner)
                     if spec is not None and not spec.parts:
                         bound[targets[0].id] = spec
+        # ``global _client; _client = httpx.AsyncClient()``: a module-wide cached object.
+        kept |= {name for node in own_nodes(function) if isinstance(node, (ast.Global, ast.Nonlocal)) for name in node.names}
         for name in kept:
             bound.pop(name, None)
         for key, call in list_cell_calls(function):

@@ -51,6 +51,10 @@ _BOOLEANS = ("long_lived", "is_path", "borrows_its_arguments", "not_a_resource_w
              "only_a_receiver", "closed_with_its_receiver")
 _STRINGS = ("name", "kind", "summary", "verb", "exit", "receiver", "method_arguments", "protocol", "kept_path_model",
             "only_when_keyword_true", "pipe_model")
+# ``paramiko.SSHClient``: the methods after which the object holds something (a lazy object).
+_STRING_LISTS = _STRING_LISTS + ("held_after",)
+# ``closefd``: given ``False``, the call wraps a descriptor it does not own (no acquisition).
+_STRINGS = _STRINGS + ("not_when_keyword_false",)
 MODEL_FIELDS = frozenset(_STRING_LISTS + _BOOLEANS + _STRINGS + ("parts",))
 
 
@@ -121,6 +125,8 @@ class Model:
     piped_streams: Tuple[str, ...] = ()
     pipe_model: str = ""
     pipes_closed_by: Tuple[str, ...] = ()
+    held_after: Tuple[str, ...] = ()
+    not_when_keyword_false: str = ""
 
 
 @dataclass(frozen=True)
@@ -341,6 +347,7 @@ def spec_of(model: Model, parts: Tuple[Tuple[int, ResourceSpec], ...] = ()) -> R
         parts=parts,
         verb=model.verb,
         model=model.name,
+        held_after=frozenset(model.held_after),
         exit=model.exit,
         attribute_release_funcs=frozenset(
             tuple(entry.split(":", 1)) for entry in model.release_functions_of_attribute  # type: ignore[misc]

@@ -42,3 +42,7 @@ class ResourceSpec:
     # Known only by the release the same scope makes (``memlint/knowledge/inferred.toml``):
     # its library, and so what a ``with`` on it would do, is unknown.
     inferred: bool = field(default=False, compare=False)
+    # A lazy object (``paramiko.SSHClient()``): it holds something only once one of these
+    # methods was called on it (``"any"``: any method but its releases); before that, dropping
+    # it or raising leaks nothing.
+    held_after: FrozenSet[str] = field(default=frozenset(), compare=False)
