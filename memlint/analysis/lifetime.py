@@ -122,6 +122,8 @@ class Interpreter:
             return flow
         if isinstance(node, cst.Raise):
             current = self.effects(node, mask, flow, count_raise=False)
+            if self.tracker.spec.is_path and node.exc is not None and self._mentions(node.exc):
+                current = after_release(current)  # the error names the path: it is left for its reader
             kind = "reraise" if self.handler_depth else "raise"
             flow.raise_any |= current
             if current & OPEN:
