@@ -32,9 +32,20 @@ def formatted_argument_call(path: Tuple[cst.CSTNode, ...]) -> Optional[cst.Call]
         and isinstance(argument, cst.Arg)
         and argument.value is string
         and isinstance(call, cst.Call)
+        and _spells_a_location(string)
     ):
         return call
     return None
+
+
+def _spells_a_location(string: cst.FormattedString) -> bool:
+    """An f-string that is a path or URL around its placeholders (``f"file://{tmp}"``,
+    ``f"{folder}/{name}"``): no whitespace in its literal text. A sentence that mentions the
+    path (``f"wrote {tmp}"``) is a message, not the path handed on."""
+    return not any(
+        isinstance(part, cst.FormattedStringText) and any(ch.isspace() for ch in part.value)
+        for part in string.parts
+    )
 
 
 def parameter_default_callee(ctx: "ModuleContext", func: cst.BaseExpression) -> Optional[str]:
