@@ -16,6 +16,7 @@ from memlint.analysis.local_holders import kept_by_local_holder
 from memlint.analysis.names import dotted, is_binding_target, self_attribute
 from memlint.analysis.ownership import parameter_behaviour, releasers_of
 from memlint.analysis.sites import borrowed_argument
+from memlint.analysis.spelled_paths import formatted_argument_call, parameter_default_callee
 from memlint.analysis.resources import (
     BORROWER_PREFIXES,
     BORROWERS,
@@ -98,6 +99,12 @@ class Mentions:
         ):
             # ``webbrowser.open("file://" + page.name)``: the path, spelled another way.
             return self._argument_verdict(path[-3], path[:-1]), path[-3]
+        formatted_in = formatted_argument_call(path) if spec.is_path else None
+        if formatted_in is not None:
+            # ``webbrowser.open(f"file://{fname}")``: only a hand-off counts; a release read
+            # from the callee's name (``os.remove(f"{tmp}.lock")``) concerns another path.
+            verdict = self._argument_verdict(formatted_in, path[:-2])
+            return ("escape", formatted_in) if verdict == "escape" else ("use", None)
         if isinstance(parent, cst.Arg):
             call = grand
             if not isinstance(call, cst.Call):
@@ -150,6 +157,8 @@ class Mentions:
         spec = self.tracker.spec
         func = call.func
         qualified = self.ctx.resolve(func) or ""
+        if qualified.startswith("<local>."):  # ``_openfunc(url)`` with ``_openfunc=webbrowser.open``
+            qualified = parameter_default_callee(self.ctx, func) or qualified
         if qualified in spec.release_funcs:
             return "release"
         if spec.is_path and qualified in PATH_CONSTRUCTORS and len(path) > 2:

@@ -79,6 +79,13 @@ def _scope_facts(
         if isinstance(node, (cst.Global, cst.Nonlocal)):
             declared.update(item.name.value for item in node.names)
     function_name = function.name.value if function is not None else None
+    # ``reactor.run()`` (the asyncio reactor): the loop runs while the frame holds its locals.
+    runs_loop = any(
+        isinstance(node, cst.Call)
+        and (dotted(node.func) or "").split(".", 1)[0] not in local
+        and ctx.resolve(node.func) in known["task.loop_running_calls"]
+        for node, _ in found
+    )
     for node, path in found:
         if isinstance(node, cst.Lambda):
             dropped = _dropped_by_runner(ctx, known, node, path, loop_names)
@@ -99,7 +106,7 @@ def _scope_facts(
         if function is None:
             continue  # a module-level name lives as long as the module
         name = _bound_name(parent, node)
-        if name is None or name in declared:
+        if name is None or name in declared or runs_loop:
             continue
         methods = _methods_if_never_kept(known, function, name, parent)
         if methods is not None:

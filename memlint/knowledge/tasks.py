@@ -20,7 +20,7 @@ TASKS_FILE = Path(__file__).resolve().parent / "asyncio-tasks" / "tasks.toml"
 _FIELDS: Dict[str, Tuple[str, ...]] = {
     "creating": ("functions", "pass_futures_through", "loop_methods", "loop_getters", "loop_name_words",
                  "callback_runners"),
-    "task": ("loop_runners", "not_keeping_methods"),
+    "task": ("loop_runners", "loop_running_calls", "not_keeping_methods"),
 }
 
 
