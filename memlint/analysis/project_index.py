@@ -31,7 +31,7 @@ import re
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
 from memlint.analysis.list_cells import cell_key, list_cell_calls
-from memlint.analysis.project_quiet import QUIET_MARK, project_class_is_quiet
+from memlint.analysis.project_quiet import QUIET_MARK, project_callable_is_quiet
 from memlint.analysis.project_scan import (
     absolute_module,
     attributes_read,
@@ -260,7 +260,7 @@ class ProjectIndex:
                 spec = self._summary(root, f"{module}.{name}", 0)
                 if spec is not None:
                     entries.append((name, encode(spec)))
-            if project_class_is_quiet(lambda owner: self._load(root, owner), module, name):
+            if project_callable_is_quiet(lambda owner: self._load(root, owner), module, name):
                 entries.append((f"{name}{QUIET_MARK}", "quiet"))
             if name in loaded.classes:
                 for method, spec in self._class_methods(root, loaded, loaded.classes[name], 0).items():

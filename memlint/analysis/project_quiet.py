@@ -19,9 +19,10 @@ The same-module judge (libcst) is ``memlint.analysis.quiet_classes``.
 from __future__ import annotations
 
 import ast
+import re
 from typing import Any, Callable, Optional, Set, Tuple, Union
 
-from memlint.analysis.resources import NON_RAISING_CALLS, NON_RAISING_METHODS
+from memlint.analysis.resources import LOGGING_METHODS, NON_RAISING_CALLS, NON_RAISING_METHODS, NON_RAISING_WITH_CONSTANTS
 
 # Appended to a class's name for the fact "constructing it cannot raise" (summary "quiet").
 QUIET_MARK = "#quiet"
@@ -171,3 +172,185 @@ def dotted_name(node: ast.AST) -> Optional[str]:
     if not isinstance(node, ast.Name):
         return None
     return ".".join([node.id] + parts)
+
+
+# -- functions of the project that cannot raise ---------------------------------------------
+
+# How deep a chain of project functions calling project functions is followed.
+_MAX_CALL_DEPTH = 3
+_BAD_DIVISORS = (ast.Div, ast.FloorDiv, ast.Mod)
+_CONSTANT_NAMES = frozenset({"True", "False", "None", "list", "dict", "set", "int", "float", "str", "bytes", "tuple", "object"})
+
+
+def project_callable_is_quiet(load: Callable[[str], Any], module: str, name: str) -> bool:
+    """Whether calling ``name`` of the project module ``module`` cannot raise: a class whose
+    construction cannot (``project_class_is_quiet``) or a function whose body cannot."""
+    return project_class_is_quiet(load, module, name) or _callable_is_quiet(load, module, f"{module}.{name}", 0)
+
+
+def _callable_is_quiet(load: Callable[[str], Any], project: str, qualified: str, depth: int) -> bool:
+    """``qualified`` (absolute) is a function (every definition of it, as in ``if HAVE_SSL:
+    def f(): ... else: def f(): ...``) or a class of the project that cannot raise."""
+    if depth > _MAX_CALL_DEPTH:
+        return False
+    for _hop in range(3):
+        owner, _, name = qualified.rpartition(".")
+        loaded = load(owner) if owner.split(".", 1)[0] == project.split(".", 1)[0] else None
+        if loaded is None:
+            return False
+        if name in loaded.aliases and name not in loaded.kinds:
+            qualified = loaded.aliases[name]
+            continue
+        if name in loaded.classes:
+            found = _project_class(load, project, qualified)
+            return isinstance(found, tuple) and constructor_cannot_raise(
+                lambda other: _project_class(load, project, other), *found
+            )
+        verdicts: dict = vars(loaded).setdefault("quiet_function_verdicts", {})
+        if name not in verdicts:
+            verdicts[name] = False  # a recursive call is taken to raise
+            definitions = _function_definitions(loaded, name)
+            verdicts[name] = bool(definitions) and all(
+                _FunctionJudge(load, project, loaded, node, depth).judge() for node in definitions
+            )
+        return verdicts[name]
+    return False
+
+
+def _function_definitions(loaded: Any, name: str) -> list:
+    """The module-level definitions of the function ``name``: the top-level one, or those in
+    the branches of a module-level ``if``/``try`` (read from the whole module, once)."""
+    if name in loaded.functions:
+        return [loaded.functions[name]]
+    if name in loaded.kinds or not re.search(r"^[ \t]+def[ \t]+%s\b" % re.escape(name), loaded.text, re.M):
+        return []
+    nested: dict = vars(loaded).get("quiet_nested_functions")  # type: ignore[assignment]
+    if nested is None:
+        nested = vars(loaded)["quiet_nested_functions"] = {}
+        try:
+            body = ast.parse(loaded.text).body
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            body = []
+        for statement in body:
+            if isinstance(statement, (ast.If, ast.Try)):
+                for node in ast.walk(statement):
+                    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        nested.setdefault(node.name, []).append(node)
+    return nested.get(name, [])
+
+
+def _module_table(loaded: Any, name: str) -> bool:
+    """``name`` is bound at the module's top level to a dict, list or tuple display: a fixed
+    table (``_ANSI_COLORS = {...}``), whose lookup fails only on a programming error."""
+    return re.search(r"^%s[ \t]*(?::[^=\n]*)?=[ \t]*[\[{(]" % re.escape(name), loaded.text, re.M) is not None
+
+
+def _module_value(loaded: Any, name: str) -> bool:
+    """``name`` is bound by an assignment at the module's top level (``TIMEOUT = ContextVar(...)``)."""
+    return re.search(r"^%s[ \t]*(?::[^=\n]*)?=[^=]" % re.escape(name), loaded.text, re.M) is not None
+
+
+class _FunctionJudge:
+    """Whether a project function only computes a value: assignments to its own names,
+    ``if``/``else``, returns, f-strings and formatting, arithmetic without a division by a
+    value, lookups in a module's fixed tables, and calls that cannot raise (the knowledge
+    data's, methods such as ``get`` of its own values and module globals, and other quiet
+    functions and classes of the project, a few calls deep)."""
+
+    def __init__(self, load: Callable[[str], Any], project: str, loaded: Any, node: ast.AST, depth: int) -> None:
+        self.load = load
+        self.project = project
+        self.loaded = loaded
+        self.node = node
+        self.depth = depth
+        self.local: Set[str] = set()
+
+    def judge(self) -> bool:
+        node = self.node
+        if not isinstance(node, ast.FunctionDef) or node.decorator_list:
+            return False
+        self.local = {t.id for n in ast.walk(node) if isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign))
+                      for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)}
+        return self.block(node.body)
+
+    def block(self, statements: list) -> bool:
+        for statement in statements:
+            if isinstance(statement, ast.If):
+                if not (self.quiet(statement.test) and self.block(statement.body) and self.block(statement.orelse)):
+                    return False
+            elif isinstance(statement, ast.Pass):
+                continue
+            elif isinstance(statement, ast.Expr):
+                if not (isinstance(statement.value, ast.Constant) or self.quiet(statement.value)):
+                    return False
+            elif isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+                if not all(isinstance(t, ast.Name) for t in targets):
+                    return False
+                if statement.value is not None and not self.quiet(statement.value):
+                    return False
+            elif isinstance(statement, ast.Return):
+                if statement.value is not None and not self.quiet(statement.value):
+                    return False
+            else:
+                return False
+        return True
+
+    def quiet(self, node: ast.AST) -> bool:
+        for found in ast.walk(node):
+            if isinstance(found, (ast.Await, ast.Yield, ast.YieldFrom, ast.Lambda, ast.Starred)):
+                return False
+            if isinstance(found, ast.Subscript) and not (
+                isinstance(found.value, ast.Name) and found.value.id not in self.local and _module_table(self.loaded, found.value.id)
+            ):
+                return False
+            if isinstance(found, ast.BinOp) and isinstance(found.op, _BAD_DIVISORS) and not _safe_division(found):
+                return False
+            if isinstance(found, ast.Call) and not self.quiet_call(found):
+                return False
+        return True
+
+    def quiet_call(self, call: ast.Call) -> bool:
+        func = call.func
+        if any(keyword.arg is None for keyword in call.keywords):
+            return False
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            receiver = func.value.id
+            if func.attr in LOGGING_METHODS and receiver not in self.loaded.aliases:
+                return True
+            if func.attr in NON_RAISING_METHODS and (
+                receiver in self.local or (receiver not in self.loaded.aliases and _module_value(self.loaded, receiver))
+            ):
+                return True  # ``TIMEOUT.get(None)`` of a module global, ``parts.append(x)``
+        written = dotted_name(func)
+        if written is None:
+            return False
+        qualified = self.loaded.qualify(func) or written
+        if written in NON_RAISING_CALLS or qualified in NON_RAISING_CALLS:
+            return True
+        if qualified in NON_RAISING_WITH_CONSTANTS and all(_constant(arg) for arg in call.args) and all(
+            _constant(keyword.value) for keyword in call.keywords
+        ):
+            return True
+        return _callable_is_quiet(self.load, self.project, qualified, self.depth + 1)
+
+
+def _safe_division(node: ast.BinOp) -> bool:
+    """``x / 2`` or ``"%s" % x``: no division by a value that may be zero."""
+    if isinstance(node.op, ast.Mod) and isinstance(node.left, (ast.Constant, ast.JoinedStr)):
+        return isinstance(node.left, ast.JoinedStr) or isinstance(node.left.value, str)
+    return isinstance(node.right, ast.Constant) and isinstance(node.right.value, (int, float)) and bool(node.right.value)
+
+
+def _constant(node: ast.AST) -> bool:
+    """A literal, a builtin type, or a module constant written in capitals (``IFF_FMT``)."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.UnaryOp):
+        return _constant(node.operand)
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return all(_constant(item) for item in node.elts)
+    if isinstance(node, (ast.Name, ast.Attribute)):
+        last = node.id if isinstance(node, ast.Name) else node.attr
+        return last in _CONSTANT_NAMES or (last.lstrip("_").isupper() and any(c.isalpha() for c in last))
+    return False

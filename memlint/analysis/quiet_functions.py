@@ -19,7 +19,13 @@ from typing import Dict, Mapping, Sequence, Set
 import libcst as cst
 
 from memlint.analysis.names import block_of, dotted
-from memlint.analysis.resources import CONFIGURING_OWN_METHODS, LOGGING_METHODS, NON_RAISING_CALLS, NON_RAISING_METHODS
+from memlint.analysis.resources import (
+    CONFIGURING_OWN_METHODS,
+    LOGGING_METHODS,
+    NON_RAISING_CALLS,
+    NON_RAISING_METHODS,
+    NON_RAISING_WITH_CONSTANTS,
+)
 from memlint.analysis.walk import find
 
 _BROAD = frozenset({"Exception", "BaseException"})
@@ -85,7 +91,7 @@ class QuietFunctions:
             if not isinstance(found, cst.Call):
                 return False
             func = found.func
-            if (dotted(func) or "") in NON_RAISING_CALLS:
+            if (dotted(func) or "") in NON_RAISING_CALLS or constant_call(found, dotted(func) or ""):
                 continue
             if isinstance(func, cst.Name) and func.value in self.functions:
                 if self.cannot_raise(self.functions[func.value]):
@@ -102,6 +108,32 @@ class QuietFunctions:
                 continue  # setting an option (``sock.setsockopt(...)``)
             return False
         return True
+
+
+def constant_call(call: cst.Call, qualified: str) -> bool:
+    """``set()``, ``struct.pack(IFF_FMT, b"tun", 0)``: a call ``calls.toml`` says fails only on a
+    programming error when fed constants, fed only constants (``qualified`` is its name)."""
+    return qualified in NON_RAISING_WITH_CONSTANTS and all(_constant(arg.value) for arg in call.args)
+
+
+def _constant(node: cst.BaseExpression) -> bool:
+    """A literal, a tuple of them, flags joined by ``|``, a builtin type (``defaultdict(list)``)
+    or a module constant written in capitals (``IFF_FMT``, ``socket.AF_INET``)."""
+    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString, cst.Integer, cst.Float, cst.Imaginary)):
+        return True
+    if isinstance(node, cst.UnaryOperation):
+        return _constant(node.expression)
+    if isinstance(node, cst.BinaryOperation):
+        return _constant(node.left) and _constant(node.right) and not isinstance(node.operator, (cst.Divide, cst.FloorDivide, cst.Modulo))
+    if isinstance(node, (cst.Tuple, cst.List)):
+        return all(_constant(element.value) for element in node.elements)
+    if isinstance(node, (cst.Name, cst.Attribute)):
+        last = node.value if isinstance(node, cst.Name) else node.attr.value
+        return last in _CONSTANT_NAMES or (last.lstrip("_").isupper() and any(c.isalpha() for c in last))
+    return False
+
+
+_CONSTANT_NAMES = frozenset({"True", "False", "None", "list", "dict", "set", "int", "float", "str", "bytes", "tuple", "object"})
 
 
 def _catches_everything(node: cst.Try) -> bool:

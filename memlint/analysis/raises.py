@@ -21,10 +21,11 @@ from memlint.analysis.resources import (
     LOGGING_METHODS,
     NON_RAISING_CALLS,
     NON_RAISING_METHODS,
+    NON_RAISING_ON_HELD,
     NON_RAISING_OWN_METHODS,
 )
 from memlint.analysis.quiet_classes import quiet_constructor_call, quiet_method_of_made_object
-from memlint.analysis.quiet_functions import QuietFunctions
+from memlint.analysis.quiet_functions import QuietFunctions, constant_call
 from memlint.analysis.walk import find
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -58,8 +59,13 @@ def raising_calls(
             func = found.func
             name = dotted(func) or ""
             last = func.attr.value if isinstance(func, cst.Attribute) else name.rsplit(".", 1)[-1]
-            if name in NON_RAISING_CALLS or (ctx.resolve(func) or "") in NON_RAISING_CALLS:
+            qualified = ctx.resolve(func) or ""
+            if name in NON_RAISING_CALLS or qualified in NON_RAISING_CALLS:
                 continue
+            if constant_call(found, qualified or name):
+                continue  # ``set()``, ``struct.pack(FMT, 0)``
+            if qualified in NON_RAISING_ON_HELD and found.args and dotted(found.args[0].value) in held_names:
+                continue  # ``os.fstat(fd)`` on the descriptor just opened
             on_resource = isinstance(func, cst.Attribute) and dotted(func.value) in held_names
             if isinstance(func, cst.Attribute) and not on_resource and (
                 last in LOGGING_METHODS or last in NON_RAISING_METHODS
