@@ -22,7 +22,13 @@ import ast
 import re
 from typing import Any, Callable, Optional, Set, Tuple, Union
 
-from memlint.analysis.resources import LOGGING_METHODS, NON_RAISING_CALLS, NON_RAISING_METHODS, NON_RAISING_WITH_CONSTANTS
+from memlint.analysis.resources import (
+    LOGGING_METHODS,
+    NON_RAISING_CALLS,
+    NON_RAISING_METHODS,
+    NON_RAISING_WITH_CONSTANTS,
+    NON_RAISING_WITH_SEVERAL,
+)
 
 # Appended to a class's name for the fact "constructing it cannot raise" (summary "quiet").
 QUIET_MARK = "#quiet"
@@ -328,6 +334,8 @@ class _FunctionJudge:
         qualified = self.loaded.qualify(func) or written
         if written in NON_RAISING_CALLS or qualified in NON_RAISING_CALLS:
             return True
+        if qualified in NON_RAISING_WITH_SEVERAL and len(call.args) >= 2 and not call.keywords:
+            return True  # ``min(timeout, max_timeout)``
         if qualified in NON_RAISING_WITH_CONSTANTS and all(_constant(arg) for arg in call.args) and all(
             _constant(keyword.value) for keyword in call.keywords
         ):

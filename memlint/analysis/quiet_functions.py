@@ -25,6 +25,7 @@ from memlint.analysis.resources import (
     NON_RAISING_CALLS,
     NON_RAISING_METHODS,
     NON_RAISING_WITH_CONSTANTS,
+    NON_RAISING_WITH_SEVERAL,
 )
 from memlint.analysis.walk import find
 
@@ -113,6 +114,8 @@ class QuietFunctions:
 def constant_call(call: cst.Call, qualified: str) -> bool:
     """``set()``, ``struct.pack(IFF_FMT, b"tun", 0)``: a call ``calls.toml`` says fails only on a
     programming error when fed constants, fed only constants (``qualified`` is its name)."""
+    if qualified in NON_RAISING_WITH_SEVERAL and len(call.args) >= 2 and not any(arg.star for arg in call.args):
+        return True  # ``max(timeout, 0.001)``
     return qualified in NON_RAISING_WITH_CONSTANTS and all(_constant(arg.value) for arg in call.args)
 
 

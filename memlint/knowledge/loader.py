@@ -183,6 +183,7 @@ class Knowledge:
     # resource itself as their first argument (``os.fstat(fd)``).
     non_raising_with_constant_arguments: FrozenSet[str] = frozenset()
     non_raising_on_held: FrozenSet[str] = frozenset()
+    non_raising_with_several_arguments: FrozenSet[str] = frozenset()
     # Exception -> its base class, for what an ``except`` catches (``TimeoutError`` -> ``OSError``).
     exception_bases: Dict[str, str] = field(default_factory=dict)
     # Constructor -> methods of the objects it makes that cannot raise (``Thread.start``).
@@ -453,6 +454,7 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.non_raising_methods = frozenset(strings("raising", "non_raising_methods")) | union("non_raising_methods")
     knowledge.non_raising_with_constant_arguments = frozenset(strings("raising", "non_raising_with_constant_arguments"))
     knowledge.non_raising_on_held = frozenset(strings("raising", "non_raising_on_held"))
+    knowledge.non_raising_with_several_arguments = frozenset(strings("raising", "non_raising_with_several_arguments"))
     knowledge.exception_bases = _exception_bases(calls.get("exceptions", {}))
     knowledge.non_raising_own_methods = {
         model.name: frozenset(model.non_raising_own_methods) for model in models if model.non_raising_own_methods
