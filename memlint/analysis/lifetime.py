@@ -19,7 +19,7 @@ from memlint.analysis.captures import lambda_only_uses, may_time_out
 from memlint.analysis.container_items import name_comprehension_items, name_loop_items
 from memlint.analysis.exit_stacks import EXIT_STACK_MODEL, FirstEntry
 from memlint.analysis.flow import DONE, NONE, OPEN, Flow, Outcome, Tracker, after_release, conclude
-from memlint.analysis.handler_types import collections_filled, passes_enclosing_handlers
+from memlint.analysis.handler_types import caught_here, collections_filled, passes_enclosing_handlers
 from memlint.analysis.inferred import is_own_work_call
 from memlint.analysis.local_class_instances import class_stays_local
 from memlint.analysis.mentions import Mentions
@@ -240,7 +240,7 @@ class Interpreter:
             past = passes_enclosing_handlers(self.ctx, node, enclosing)
             leaked = self.uncaught.setdefault(id(enclosing), Flow()) if past else result
             leaked.raise_any |= body.raise_any
-            leaked.raises.extend(body.raises)
+            leaked.raises.extend(e for e in body.raises if not caught_here(self.ctx, e, node, self.tracker.names, self.tracker.spec.model))
         if handlers:
             handler_in = body.raise_any
             if handler_in:

@@ -14,13 +14,14 @@ A call of either is no exception path.
 
 from __future__ import annotations
 
-from typing import Dict, Mapping, Sequence, Set
+from typing import Dict, FrozenSet, Mapping, Optional, Sequence, Set
 
 import libcst as cst
 
 from memlint.analysis.names import block_of, dotted
 from memlint.analysis.resources import (
     CONFIGURING_OWN_METHODS,
+    EXCEPTION_BASES,
     LOGGING_METHODS,
     NON_RAISING_CALLS,
     NON_RAISING_METHODS,
@@ -39,6 +40,9 @@ class QuietFunctions:
     def __init__(self, functions: Mapping[str, cst.FunctionDef]) -> None:
         self.functions = functions
         self._verdicts: Dict[int, bool] = {}
+        self._raised: Dict[int, Optional[FrozenSet[str]]] = {}
+        # While ``raised_types`` judges a function: the names of the exceptions it raises.
+        self._collecting: Optional[Set[str]] = None
 
     def cannot_raise(self, function: cst.FunctionDef) -> bool:
         """Whether every failure inside ``function`` is caught and turned into a value, or
@@ -46,8 +50,26 @@ class QuietFunctions:
         key = id(function)
         if key not in self._verdicts:
             self._verdicts[key] = False  # a recursive call is taken to raise
-            self._verdicts[key] = self._judge(function)
+            collecting, self._collecting = self._collecting, None  # a callee must not raise at all
+            try:
+                self._verdicts[key] = self._judge(function)
+            finally:
+                self._collecting = collecting
         return self._verdicts[key]
+
+    def raised_types(self, function: cst.FunctionDef) -> Optional[FrozenSet[str]]:
+        """The exception names ``function`` raises when it only computes a value apart from
+        ``raise Name(...)`` statements (``_remaining(deadline)`` raising TimeoutError), else None."""
+        key = id(function)
+        if key not in self._raised:
+            self._raised[key] = None
+            self._collecting = set()
+            try:
+                plain = self._judge(function)
+                self._raised[key] = frozenset(self._collecting) if plain else None
+            finally:
+                self._collecting = None
+        return self._raised[key]
 
     def _judge(self, function: cst.FunctionDef) -> bool:
         if isinstance(function.asynchronous, cst.Asynchronous) or function.decorators:
@@ -78,6 +100,13 @@ class QuietFunctions:
         return True
 
     def _plain_small(self, small: cst.BaseSmallStatement, local: Set[str]) -> bool:
+        if isinstance(small, cst.Raise) and self._collecting is not None:
+            exc = small.exc.func if isinstance(small.exc, cst.Call) else None
+            arguments = small.exc.args if isinstance(small.exc, cst.Call) else ()
+            if isinstance(exc, cst.Name) and exc.value in EXCEPTION_BASES and all(self._quiet(a, local) for a in arguments):
+                self._collecting.add(exc.value)  # ``raise TimeoutError("timed out")``
+                return True
+            return False
         if isinstance(small, cst.Pass) or isinstance(small, cst.Return) and small.value is None:
             return True
         if isinstance(small, cst.Expr):
