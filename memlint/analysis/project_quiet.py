@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import Any, Callable, Optional, Set, Tuple, Union
+from typing import Any, Callable, FrozenSet, Optional, Set, Tuple, Union
 
 from memlint.analysis.resources import (
     LOGGING_METHODS,
@@ -61,10 +61,16 @@ def _project_class(load: Callable[[str], Any], module: str, qualified: str) -> O
 
 
 def constructor_cannot_raise(
-    lookup: ClassLookup, qualify: Callable[[ast.AST], Optional[str]], node: ast.AST, depth: int = 0
+    lookup: ClassLookup,
+    qualify: Callable[[ast.AST], Optional[str]],
+    node: ast.AST,
+    depth: int = 0,
+    arguments: Optional["CallConstants"] = None,
 ) -> bool:
     """Whether building an instance of the class ``node`` (whose module names things
-    through ``qualify``) cannot realistically raise."""
+    through ``qualify``) cannot realistically raise; with the ``arguments`` of one call, an
+    ``if`` its ``__init__`` tests on a parameter that call makes false runs only its ``else``
+    (``LogFormatter(color=False)`` never reaches the ``if color and ...:`` branch)."""
     if not isinstance(node, ast.ClassDef) or depth > _MAX_DEPTH or node.decorator_list or node.keywords:
         return False
     methods = {item.name: item for item in node.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))}
@@ -84,7 +90,46 @@ def constructor_cannot_raise(
     local = {arg.arg for arg in ([init.args.kwarg] if init.args.kwarg else [])}
     local |= {t.id for n in ast.walk(init) if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
     judge = _InitJudge(lookup, qualify, base_names, local, depth)
+    judge.false_names = _false_parameters(init, arguments) if arguments is not None else frozenset()
     return judge.block(init.body)
+
+
+# One call's arguments as far as they are constants: the truth of each positional argument and
+# of each keyword argument (None: not a constant), and whether it unpacks ``*args``/``**kwargs``.
+CallConstants = Tuple[list, dict, bool]
+
+
+def _false_parameters(init: ast.FunctionDef, arguments: CallConstants) -> FrozenSet[str]:
+    """The parameters of ``__init__`` that the call binds to a false constant, given or left
+    to a false default (``color=False``; ``fg=None`` not passed)."""
+    positional, keywords, unpacks = arguments
+    if unpacks:
+        return frozenset()
+    params = (init.args.posonlyargs + init.args.args)[1:]
+    defaults = dict(zip(reversed([p.arg for p in params]), reversed(init.args.defaults)))
+    defaults.update({p.arg: d for p, d in zip(init.args.kwonlyargs, init.args.kw_defaults) if d is not None})
+    false = set()
+    for index, param in enumerate(params + init.args.kwonlyargs):
+        name = param.arg
+        if index < len(params) and index < len(positional):
+            truth = positional[index]
+        elif name in keywords:
+            truth = keywords[name]
+        else:
+            default = defaults.get(name)
+            truth = bool(default.value) if isinstance(default, ast.Constant) else None
+        if truth is False:
+            false.add(name)
+    return frozenset(false)
+
+
+def _decided_false(test: ast.AST, false_names: FrozenSet[str]) -> bool:
+    """``color`` or ``color and other()`` where ``color`` is false for this call."""
+    if isinstance(test, ast.Name):
+        return test.id in false_names
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        return any(_decided_false(value, false_names) for value in test.values)
+    return False
 
 
 def _quiet_class_name(lookup: ClassLookup, qualify: Callable[[ast.AST], Optional[str]], written: str, depth: int) -> bool:
@@ -110,10 +155,14 @@ class _InitJudge:
         self.bases = bases
         self.local = local
         self.depth = depth
+        self.false_names: FrozenSet[str] = frozenset()
 
     def block(self, statements: list) -> bool:
         for statement in statements:
-            if isinstance(statement, ast.If):
+            if isinstance(statement, ast.If) and _decided_false(statement.test, self.false_names):
+                if not self.block(statement.orelse):
+                    return False  # the call's constant argument skips the body (and its test's rest)
+            elif isinstance(statement, ast.If):
                 if not (self.quiet(statement.test) and self.block(statement.body) and self.block(statement.orelse)):
                     return False
             elif isinstance(statement, (ast.Pass, ast.Assert)):

@@ -77,7 +77,7 @@ def raising_calls(
                 continue
             if _quiet_local(ctx, func):
                 continue  # a function or method of this module that cannot raise
-            if quiet_constructor_call(ctx, func) or quiet_method_of_made_object(ctx, func):
+            if quiet_constructor_call(ctx, func, found) or quiet_method_of_made_object(ctx, func):
                 continue  # a project class that only stores what it is given, ``thread.start()``
             # Releasing something else is taken not to fail (``os.close(fd)``, ``b.close()``,
             # ``pty.close_w()``).
