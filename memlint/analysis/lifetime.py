@@ -26,7 +26,7 @@ from memlint.analysis.mentions import Mentions
 from memlint.analysis.model import Acquisition, Lifetime
 from memlint.analysis.names import block_of, checks_existence, dotted, is_acquiring_item, is_attribute_part  # noqa: E501
 from memlint.analysis.names import is_true_constant, small_statement_of, test_key
-from memlint.analysis.raises import raising_calls, reachable_handlers
+from memlint.analysis.raises import fallible_handoff, raising_calls, reachable_handlers
 from memlint.analysis.resources import OS_ERROR_MODELS, OS_ERROR_NAMES, OS_ERROR_PREFIXES, TERMINATORS, ResourceSpec
 from memlint.analysis.pipes import holder_release
 from memlint.analysis.sites import borrowed_argument
@@ -553,6 +553,9 @@ class Interpreter:
                 self._release(small_statement_of(path, node))
             elif verdict == "escape":
                 escaped = True
+                if count_raise and mask & OPEN and fallible_handoff(call):
+                    flow.raise_any |= mask  # it may fail before taking the resource
+                    flow.raises.append((mask, call, "call"))  # type: ignore[arg-type]
             elif verdict == "rebind":
                 rebinds.append((name, found))
             elif verdict.startswith("alias:"):

@@ -8,7 +8,7 @@ a plain generator) ``yield`` may.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, List, Set
+from typing import TYPE_CHECKING, List, Optional, Set
 
 import libcst as cst
 
@@ -18,6 +18,7 @@ from memlint.analysis.resources import (
     ANY_RELEASE_FUNCS,
     ANY_RELEASE_METHODS,
     CONFIGURING_OWN_METHODS,
+    FALLIBLE_HANDOFF_METHODS,
     LOGGING_METHODS,
     NON_RAISING_CALLS,
     NON_RAISING_METHODS,
@@ -99,6 +100,14 @@ def raising_calls(
                 raising.append(found)
         # ``assert proc.stdout is not None`` narrows a type; it is not an error path.
     return _in_evaluation_order(raising, paths)
+
+
+def fallible_handoff(call: Optional[cst.CSTNode]) -> bool:
+    """``await loop.connect_read_pipe(factory, file)``: a hand-off that can fail before it
+    takes the resource (``calls.toml`` [handing-off] fallible_methods), so the statement is
+    an exception path as well as the hand-off."""
+    func = call.func if isinstance(call, cst.Call) else None
+    return isinstance(func, cst.Attribute) and func.attr.value in FALLIBLE_HANDOFF_METHODS
 
 
 def _quiet_local(ctx: "ModuleContext", func: cst.BaseExpression) -> bool:

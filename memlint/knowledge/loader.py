@@ -184,6 +184,8 @@ class Knowledge:
     non_raising_with_constant_arguments: FrozenSet[str] = frozenset()
     non_raising_on_held: FrozenSet[str] = frozenset()
     non_raising_with_several_arguments: FrozenSet[str] = frozenset()
+    # Hand-offs that can fail before they take the resource (``loop.connect_read_pipe``).
+    fallible_handoff_methods: FrozenSet[str] = frozenset()
     # Exception -> its base class, for what an ``except`` catches (``TimeoutError`` -> ``OSError``).
     exception_bases: Dict[str, str] = field(default_factory=dict)
     # Constructor -> methods of the objects it makes that cannot raise (``Thread.start``).
@@ -444,6 +446,7 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.scoped_borrowing_keywords = frozenset(strings("borrowing", "keywords_in_with"))
     knowledge.handoff_methods = frozenset(strings("handing-off", "methods"))
     knowledge.handoff_calls = frozenset(strings("handing-off", "callables"))
+    knowledge.fallible_handoff_methods = frozenset(strings("handing-off", "fallible_methods"))
     knowledge.reclaim_methods = frozenset(strings("handing-off", "reclaiming_methods"))
     knowledge.any_release_methods = frozenset(strings("releasing", "methods"))
     knowledge.any_release_funcs = frozenset(strings("releasing", "functions")) | frozenset(
