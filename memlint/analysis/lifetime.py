@@ -26,6 +26,7 @@ from memlint.analysis.mentions import Mentions
 from memlint.analysis.model import Acquisition, Lifetime
 from memlint.analysis.names import block_of, checks_existence, dotted, is_acquiring_item, is_attribute_part  # noqa: E501
 from memlint.analysis.names import is_true_constant, small_statement_of, test_key
+from memlint.analysis.module_flags import module_flag
 from memlint.analysis.raises import fallible_handoff, raising_calls, reachable_handlers
 from memlint.analysis.resources import OS_ERROR_MODELS, OS_ERROR_NAMES, OS_ERROR_PREFIXES, TERMINATORS, ResourceSpec
 from memlint.analysis.pipes import holder_release
@@ -405,6 +406,9 @@ class Interpreter:
         if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
             when_true, when_false = self.refine(test.expression, mask)
             return when_false, when_true
+        flag = module_flag(self.ctx, test)
+        if flag is not None:
+            return (mask, 0) if flag else (0, mask)  # ``_IS_SYNC = True``: one branch never runs
         verdict = self._truth_of(test, guards_apply=mask != NONE)
         if verdict is None:
             return mask, mask
