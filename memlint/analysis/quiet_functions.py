@@ -27,6 +27,10 @@ from memlint.analysis.resources import (
     NON_RAISING_METHODS,
     NON_RAISING_WITH_CONSTANTS,
     NON_RAISING_WITH_SEVERAL,
+    NON_RAISING_OWN_METHODS,
+    OS_ERROR_MODELS,
+    OS_ERROR_NAMES,
+    OS_ERROR_PREFIXES,
 )
 from memlint.analysis.walk import find
 
@@ -43,6 +47,11 @@ class QuietFunctions:
         self._raised: Dict[int, Optional[FrozenSet[str]]] = {}
         # While ``raised_types`` judges a function: the names of the exceptions it raises.
         self._collecting: Optional[Set[str]] = None
+        # Inside a ``try`` whose handler swallows OSError: calls that fail only with OSError
+        # (``sock.getsockopt(...)``, ``os.chmod(...)``) are caught there.
+        self._os_errors_caught = 0
+        # ``(object, name)`` pairs an enclosing ``if hasattr(object, name):`` has checked.
+        self._has_attributes: Set[tuple] = set()
 
     def cannot_raise(self, function: cst.FunctionDef) -> bool:
         """Whether every failure inside ``function`` is caught and turned into a value, or
@@ -86,9 +95,23 @@ class QuietFunctions:
             if isinstance(statement, cst.If):
                 orelse = statement.orelse
                 rest = [] if orelse is None else [orelse] if isinstance(orelse, cst.If) else list(block_of(orelse.body))
-                if not (self._quiet(statement.test, local) and self._plain_block(block_of(statement.body), local)
-                        and self._plain_block(rest, local)):
+                checked = _hasattr_pair(statement.test)
+                self._has_attributes.add(checked)
+                try:
+                    body_plain = self._plain_block(block_of(statement.body), local)
+                finally:
+                    self._has_attributes.discard(checked)
+                if not (self._quiet(statement.test, local) and body_plain and self._plain_block(rest, local)):
                     return False
+            elif isinstance(statement, cst.Try):
+                if not self._swallows_os_errors(statement):
+                    return False
+                self._os_errors_caught += 1
+                try:
+                    if not self._plain_block(block_of(statement.body), local):
+                        return False
+                finally:
+                    self._os_errors_caught -= 1
             elif isinstance(statement, cst.For) and statement.orelse is None:
                 # ``for opt in options: sock.setsockopt(*opt)``
                 if not (self._quiet(statement.iter, local) and self._plain_block(block_of(statement.body), local)):
@@ -98,6 +121,19 @@ class QuietFunctions:
             elif not all(self._plain_small(small, local) for small in statement.body):
                 return False
         return True
+
+    def _swallows_os_errors(self, node: cst.Try) -> bool:
+        """``try: ... except OSError: pass``: every handler catches OSError (or everything)
+        and does nothing that can fail."""
+        if node.finalbody is not None or node.orelse is not None or not node.handlers:
+            return False
+        for handler in node.handlers:
+            kind = handler.type
+            names = [e.value for e in kind.elements] if isinstance(kind, cst.Tuple) else [kind]
+            if kind is not None and not any((dotted(n) or "") in OS_ERROR_NAMES | _BROAD for n in names if n is not None):
+                return False
+        handlers = cst.IndentedBlock(body=[s for h in node.handlers for s in block_of(h.body)])
+        return not any(True for _ in find(handlers, (cst.Raise, cst.Call, cst.Await, cst.Yield)))
 
     def _plain_small(self, small: cst.BaseSmallStatement, local: Set[str]) -> bool:
         if isinstance(small, cst.Raise) and self._collecting is not None:
@@ -136,6 +172,10 @@ class QuietFunctions:
                 continue  # ``headers.update(...)`` on a value made here, not ``client.get(...)``
             if isinstance(func, cst.Attribute) and func.attr.value in CONFIGURING_OWN_METHODS:
                 continue  # setting an option (``sock.setsockopt(...)``)
+            if self._os_errors_caught and _fails_only_with_os_error(func):
+                continue  # ``sock.getsockopt(...)`` in ``try: ... except OSError: pass``
+            if (dotted(func) or "") == "getattr" and len(found.args) == 2 and _hasattr_pair(found) in self._has_attributes:
+                continue  # ``getattr(socket, name)`` under ``if hasattr(socket, name):``
             return False
         return True
 
@@ -166,6 +206,26 @@ def _constant(node: cst.BaseExpression) -> bool:
 
 
 _CONSTANT_NAMES = frozenset({"True", "False", "None", "list", "dict", "set", "int", "float", "str", "bytes", "tuple", "object"})
+
+
+def _fails_only_with_os_error(func: cst.BaseExpression) -> bool:
+    """A method a socket-like model says fails only with OSError, or an ``os.`` function."""
+    if isinstance(func, cst.Attribute) and any(
+        func.attr.value in NON_RAISING_OWN_METHODS.get(model, ()) for model in OS_ERROR_MODELS
+    ):
+        return True
+    return (dotted(func) or "").startswith(OS_ERROR_PREFIXES)
+
+
+def _hasattr_pair(node: cst.BaseExpression) -> tuple:
+    """``(a, b)`` for ``hasattr(a, b)`` (or ``getattr(a, b)``), written as source; else ()."""
+    if isinstance(node, cst.Call) and dotted(node.func) in ("hasattr", "getattr") and len(node.args) >= 2:
+        return (dotted(node.args[0].value), dotted(node.args[1].value) or _literal(node.args[1].value))
+    return ()
+
+
+def _literal(node: cst.BaseExpression) -> Optional[str]:
+    return node.value if isinstance(node, cst.SimpleString) else None
 
 
 def _catches_everything(node: cst.Try) -> bool:

@@ -65,6 +65,8 @@ def raising_calls(
                 continue
             if constant_call(found, qualified or name):
                 continue  # ``set()``, ``struct.pack(FMT, 0)``
+            if qualified in KNOWLEDGE.non_raising_in_coroutines and _in_coroutine(ctx):
+                continue  # ``asyncio.get_running_loop()`` in an ``async def``
             if qualified in NON_RAISING_ON_HELD and found.args and dotted(found.args[0].value) in held_names:
                 continue  # ``os.fstat(fd)`` on the descriptor just opened
             on_resource = isinstance(func, cst.Attribute) and dotted(func.value) in held_names
@@ -108,6 +110,11 @@ def fallible_handoff(call: Optional[cst.CSTNode]) -> bool:
     an exception path as well as the hand-off."""
     func = call.func if isinstance(call, cst.Call) else None
     return isinstance(func, cst.Attribute) and func.attr.value in FALLIBLE_HANDOFF_METHODS
+
+
+def _in_coroutine(ctx: "ModuleContext") -> bool:
+    function = ctx.scope.node if ctx.scope is not None else None
+    return isinstance(function, cst.FunctionDef) and isinstance(function.asynchronous, cst.Asynchronous)
 
 
 def _quiet_local(ctx: "ModuleContext", func: cst.BaseExpression) -> bool:

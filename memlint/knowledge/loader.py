@@ -186,6 +186,9 @@ class Knowledge:
     non_raising_with_several_arguments: FrozenSet[str] = frozenset()
     # Hand-offs that can fail before they take the resource (``loop.connect_read_pipe``).
     fallible_handoff_methods: FrozenSet[str] = frozenset()
+    # Methods that only use the resource passed to them (``loop.sock_connect(sock, a)``).
+    borrowing_methods: FrozenSet[str] = frozenset()
+    non_raising_in_coroutines: FrozenSet[str] = frozenset()
     # Exception -> its base class, for what an ``except`` catches (``TimeoutError`` -> ``OSError``).
     exception_bases: Dict[str, str] = field(default_factory=dict)
     # Constructor -> methods of the objects it makes that cannot raise (``Thread.start``).
@@ -447,6 +450,8 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.handoff_methods = frozenset(strings("handing-off", "methods"))
     knowledge.handoff_calls = frozenset(strings("handing-off", "callables"))
     knowledge.fallible_handoff_methods = frozenset(strings("handing-off", "fallible_methods"))
+    knowledge.borrowing_methods = frozenset(strings("borrowing", "methods"))
+    knowledge.non_raising_in_coroutines = frozenset(strings("raising", "non_raising_in_coroutines"))
     knowledge.reclaim_methods = frozenset(strings("handing-off", "reclaiming_methods"))
     knowledge.any_release_methods = frozenset(strings("releasing", "methods"))
     knowledge.any_release_funcs = frozenset(strings("releasing", "functions")) | frozenset(
