@@ -16,6 +16,9 @@ still there::
     except OSError:
         return None
 
+The same handlers, matched against a raise's type (``caught_here``): ``raise TimeoutError()``
+under ``except OSError`` is handled there, whatever else the body does.
+
 Also here: the collections an ``except`` block fills, for the retry-loop check.
 """
 
@@ -26,7 +29,9 @@ from typing import TYPE_CHECKING, FrozenSet, Optional, Set
 import libcst as cst
 
 from memlint.analysis.names import block_of, dotted
-from memlint.analysis.resources import OS_ERROR_NAMES
+from memlint.analysis.quiet_functions import QuietFunctions
+from memlint.analysis.raises import raising_calls
+from memlint.analysis.resources import EXCEPTION_BASES, OS_ERROR_MODELS, OS_ERROR_NAMES, OS_ERROR_PREFIXES
 from memlint.analysis.walk import find
 
 if TYPE_CHECKING:
@@ -77,3 +82,79 @@ def collections_filled(body: cst.BaseSuite) -> Set[str]:
             elif isinstance(assign, cst.AugAssign) and isinstance(target, cst.Name):
                 filled.add(target.value)
     return filled
+
+
+def caught_here(ctx: "ModuleContext", entry: tuple, node: cst.CSTNode, held_names: Set[str], model: str) -> bool:
+    """Whether the handlers of the ``try`` ``node`` catch the exception of ``entry``, one of
+    its body's ``(mask, node, kind)`` raises, by its type: ``raise TimeoutError(...)`` under
+    ``except OSError`` (``calls.toml`` [exceptions] bases), or a call of a function of this
+    module that can only raise what they catch (``settimeout(_remaining(deadline))`` under
+    ``except TimeoutError``, when ``_remaining`` only raises TimeoutError), when nothing else
+    in the body can raise."""
+    caught = handler_names(ctx, node)
+    if not caught:
+        return False
+    _mask, raiser, kind = entry
+    if kind == "raise":
+        return isinstance(raiser, cst.Raise) and _is_caught(_raised_name(ctx, raiser), caught)
+    if kind != "call" or not isinstance(raiser, cst.Call):
+        return False
+    calls = raising_calls(ctx, node.body, set(), held_names, False, False, model)  # type: ignore[attr-defined]
+    catches_os_errors = "OSError" in caught
+    return any(call is raiser for call in calls) and all(
+        _builds_exception(ctx, call)
+        or _local_raises_only_caught(ctx, call, caught)
+        or (catches_os_errors and _fails_only_with_os_error(ctx, call, held_names, model))
+        for call in calls
+    )
+
+
+def _builds_exception(ctx: "ModuleContext", call: cst.CSTNode) -> bool:
+    """``TimeoutError("timed out")`` in a ``raise``: building a known exception."""
+    func = call.func if isinstance(call, cst.Call) else None
+    name = (ctx.resolve(func) or "") if func is not None else ""
+    return (name[len("builtins."):] if name.startswith("builtins.") else name) in EXCEPTION_BASES
+
+
+def _fails_only_with_os_error(ctx: "ModuleContext", call: cst.CSTNode, held_names: Set[str], model: str) -> bool:
+    """``sock.connect(a)`` on a socket followed, ``os.chown(...)``: a call whose realistic
+    failures are all OSErrors."""
+    func = call.func if isinstance(call, cst.Call) else None
+    if func is None:
+        return False
+    if model in OS_ERROR_MODELS and isinstance(func, cst.Attribute) and dotted(func.value) in held_names:
+        return True
+    return (ctx.resolve(func) or "").startswith(OS_ERROR_PREFIXES)
+
+
+def _raised_name(ctx: "ModuleContext", node: cst.Raise) -> Optional[str]:
+    exc = node.exc
+    if isinstance(exc, cst.Call):
+        exc = exc.func
+    if not isinstance(exc, (cst.Name, cst.Attribute)):
+        return None
+    return ctx.resolve(exc) or dotted(exc)
+
+
+def _is_caught(name: Optional[str], caught: FrozenSet[str]) -> bool:
+    """``name`` or one of its bases (``TimeoutError`` -> ``OSError``) is among ``caught``."""
+    seen = 0
+    while name is not None and seen < 12:
+        name = name[len("builtins."):] if name.startswith("builtins.") else name
+        if name in caught or ("OSError" if name in OS_ERROR_NAMES else "") in caught:
+            return True
+        name = EXCEPTION_BASES.get(name)
+        seen += 1
+    return False
+
+
+def _local_raises_only_caught(ctx: "ModuleContext", call: cst.CSTNode, caught: FrozenSet[str]) -> bool:
+    func = call.func if isinstance(call, cst.Call) else None
+    function = ctx.functions.get(func.value) if isinstance(func, cst.Name) else None
+    if function is None:
+        return False
+    quiet = vars(ctx).get("quiet_functions")
+    if quiet is None:
+        quiet = vars(ctx)["quiet_functions"] = QuietFunctions(ctx.functions)
+    raised = quiet.raised_types(function)
+    return raised is not None and all(_is_caught(name, caught) for name in raised)

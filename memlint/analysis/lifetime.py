@@ -20,13 +20,14 @@ from memlint.analysis.container_items import name_comprehension_items, name_loop
 from memlint.analysis.exit_stacks import EXIT_STACK_MODEL, FirstEntry
 from memlint.analysis.flow import DONE, NONE, OPEN, Flow, Outcome, Tracker, after_release, conclude, declared_outer, entering_call
 from memlint.analysis.flow import hasattr_release, lifetime_fact  # noqa: F401 (lifetime_fact: read as lifetime.lifetime_fact)
-from memlint.analysis.handler_types import collections_filled, passes_enclosing_handlers
+from memlint.analysis.handler_types import caught_here, collections_filled, passes_enclosing_handlers
 from memlint.analysis.inferred import is_own_work_call
 from memlint.analysis.local_class_instances import class_stays_local
 from memlint.analysis.mentions import Mentions
 from memlint.analysis.names import block_of, checks_existence, dotted, is_acquiring_item, is_attribute_part  # noqa: E501
 from memlint.analysis.names import is_true_constant, small_statement_of, test_key
-from memlint.analysis.raises import raising_calls, reachable_handlers
+from memlint.analysis.module_flags import module_flag
+from memlint.analysis.raises import fallible_handoff, raising_calls, reachable_handlers
 from memlint.analysis.resources import OS_ERROR_MODELS, OS_ERROR_NAMES, OS_ERROR_PREFIXES, TERMINATORS, ResourceSpec
 from memlint.analysis.pipes import holder_release
 from memlint.analysis.sites import borrowed_argument
@@ -243,7 +244,7 @@ class Interpreter:
             past = passes_enclosing_handlers(self.ctx, node, enclosing)
             leaked = self.uncaught.setdefault(id(enclosing), Flow()) if past else result
             leaked.raise_any |= body.raise_any
-            leaked.raises.extend(body.raises)
+            leaked.raises.extend(e for e in body.raises if not caught_here(self.ctx, e, node, self.tracker.names, self.tracker.spec.model))
         if handlers:
             handler_in = body.raise_any
             if handler_in:
@@ -408,6 +409,9 @@ class Interpreter:
         if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
             when_true, when_false = self.refine(test.expression, mask)
             return when_false, when_true
+        flag = module_flag(self.ctx, test)
+        if flag is not None:
+            return (mask, 0) if flag else (0, mask)  # ``_IS_SYNC = True``: one branch never runs
         verdict = self._truth_of(test, guards_apply=mask != NONE)
         if verdict is None:
             return mask, mask
@@ -561,6 +565,9 @@ class Interpreter:
                 self._release(small_statement_of(path, node))
             elif verdict == "escape":
                 escaped = True
+                if count_raise and mask & OPEN and fallible_handoff(call):
+                    flow.raise_any |= mask  # it may fail before taking the resource
+                    flow.raises.append((mask, call, "call"))  # type: ignore[arg-type]
             elif verdict == "rebind":
                 rebinds.append((name, found))
             elif verdict.startswith("alias:"):

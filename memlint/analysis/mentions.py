@@ -189,7 +189,7 @@ class Mentions:
             if stored:
                 return stored
             return "use"
-        if qualified in BORROWERS or qualified.startswith(BORROWER_PREFIXES):
+        if qualified in BORROWERS or qualified.startswith(BORROWER_PREFIXES) or last in KNOWLEDGE.borrowing_methods:
             return "use"
         if isinstance(path[-1], cst.Arg) and borrowed_argument(qualified, call, path[-1], id(call) in self.with_item_calls):
             return "use"

@@ -38,7 +38,7 @@ from memlint.analysis.project_owned import (
     project_class,
     wraps_released_attribute,
 )
-from memlint.analysis.project_quiet import QUIET_MARK, project_class_is_quiet
+from memlint.analysis.project_quiet import QUIET_MARK, project_callable_is_quiet
 from memlint.analysis.project_scan import (
     absolute_module,
     attributes_read,
@@ -267,7 +267,7 @@ class ProjectIndex:
                 spec = self._summary(root, f"{module}.{name}", 0)
                 if spec is not None:
                     entries.append((name, encode(spec)))
-            if project_class_is_quiet(lambda owner: self._load(root, owner), module, name):
+            if project_callable_is_quiet(lambda owner: self._load(root, owner), module, name):
                 entries.append((f"{name}{QUIET_MARK}", "quiet"))
             if name in loaded.classes:
                 for method, spec in self._class_methods(root, loaded, loaded.classes[name], 0).items():

@@ -19,9 +19,16 @@ The same-module judge (libcst) is ``memlint.analysis.quiet_classes``.
 from __future__ import annotations
 
 import ast
-from typing import Any, Callable, Optional, Set, Tuple, Union
+import re
+from typing import Any, Callable, FrozenSet, Optional, Set, Tuple, Union
 
-from memlint.analysis.resources import NON_RAISING_CALLS, NON_RAISING_METHODS
+from memlint.analysis.resources import (
+    LOGGING_METHODS,
+    NON_RAISING_CALLS,
+    NON_RAISING_METHODS,
+    NON_RAISING_WITH_CONSTANTS,
+    NON_RAISING_WITH_SEVERAL,
+)
 
 # Appended to a class's name for the fact "constructing it cannot raise" (summary "quiet").
 QUIET_MARK = "#quiet"
@@ -54,10 +61,16 @@ def _project_class(load: Callable[[str], Any], module: str, qualified: str) -> O
 
 
 def constructor_cannot_raise(
-    lookup: ClassLookup, qualify: Callable[[ast.AST], Optional[str]], node: ast.AST, depth: int = 0
+    lookup: ClassLookup,
+    qualify: Callable[[ast.AST], Optional[str]],
+    node: ast.AST,
+    depth: int = 0,
+    arguments: Optional["CallConstants"] = None,
 ) -> bool:
     """Whether building an instance of the class ``node`` (whose module names things
-    through ``qualify``) cannot realistically raise."""
+    through ``qualify``) cannot realistically raise; with the ``arguments`` of one call, an
+    ``if`` its ``__init__`` tests on a parameter that call makes false runs only its ``else``
+    (``LogFormatter(color=False)`` never reaches the ``if color and ...:`` branch)."""
     if not isinstance(node, ast.ClassDef) or depth > _MAX_DEPTH or node.decorator_list or node.keywords:
         return False
     methods = {item.name: item for item in node.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))}
@@ -77,7 +90,46 @@ def constructor_cannot_raise(
     local = {arg.arg for arg in ([init.args.kwarg] if init.args.kwarg else [])}
     local |= {t.id for n in ast.walk(init) if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
     judge = _InitJudge(lookup, qualify, base_names, local, depth)
+    judge.false_names = _false_parameters(init, arguments) if arguments is not None else frozenset()
     return judge.block(init.body)
+
+
+# One call's arguments as far as they are constants: the truth of each positional argument and
+# of each keyword argument (None: not a constant), and whether it unpacks ``*args``/``**kwargs``.
+CallConstants = Tuple[list, dict, bool]
+
+
+def _false_parameters(init: ast.FunctionDef, arguments: CallConstants) -> FrozenSet[str]:
+    """The parameters of ``__init__`` that the call binds to a false constant, given or left
+    to a false default (``color=False``; ``fg=None`` not passed)."""
+    positional, keywords, unpacks = arguments
+    if unpacks:
+        return frozenset()
+    params = (init.args.posonlyargs + init.args.args)[1:]
+    defaults = dict(zip(reversed([p.arg for p in params]), reversed(init.args.defaults)))
+    defaults.update({p.arg: d for p, d in zip(init.args.kwonlyargs, init.args.kw_defaults) if d is not None})
+    false = set()
+    for index, param in enumerate(params + init.args.kwonlyargs):
+        name = param.arg
+        if index < len(params) and index < len(positional):
+            truth = positional[index]
+        elif name in keywords:
+            truth = keywords[name]
+        else:
+            default = defaults.get(name)
+            truth = bool(default.value) if isinstance(default, ast.Constant) else None
+        if truth is False:
+            false.add(name)
+    return frozenset(false)
+
+
+def _decided_false(test: ast.AST, false_names: FrozenSet[str]) -> bool:
+    """``color`` or ``color and other()`` where ``color`` is false for this call."""
+    if isinstance(test, ast.Name):
+        return test.id in false_names
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        return any(_decided_false(value, false_names) for value in test.values)
+    return False
 
 
 def _quiet_class_name(lookup: ClassLookup, qualify: Callable[[ast.AST], Optional[str]], written: str, depth: int) -> bool:
@@ -103,10 +155,14 @@ class _InitJudge:
         self.bases = bases
         self.local = local
         self.depth = depth
+        self.false_names: FrozenSet[str] = frozenset()
 
     def block(self, statements: list) -> bool:
         for statement in statements:
-            if isinstance(statement, ast.If):
+            if isinstance(statement, ast.If) and _decided_false(statement.test, self.false_names):
+                if not self.block(statement.orelse):
+                    return False  # the call's constant argument skips the body (and its test's rest)
+            elif isinstance(statement, ast.If):
                 if not (self.quiet(statement.test) and self.block(statement.body) and self.block(statement.orelse)):
                     return False
             elif isinstance(statement, (ast.Pass, ast.Assert)):
@@ -171,3 +227,187 @@ def dotted_name(node: ast.AST) -> Optional[str]:
     if not isinstance(node, ast.Name):
         return None
     return ".".join([node.id] + parts)
+
+
+# -- functions of the project that cannot raise ---------------------------------------------
+
+# How deep a chain of project functions calling project functions is followed.
+_MAX_CALL_DEPTH = 3
+_BAD_DIVISORS = (ast.Div, ast.FloorDiv, ast.Mod)
+_CONSTANT_NAMES = frozenset({"True", "False", "None", "list", "dict", "set", "int", "float", "str", "bytes", "tuple", "object"})
+
+
+def project_callable_is_quiet(load: Callable[[str], Any], module: str, name: str) -> bool:
+    """Whether calling ``name`` of the project module ``module`` cannot raise: a class whose
+    construction cannot (``project_class_is_quiet``) or a function whose body cannot."""
+    return project_class_is_quiet(load, module, name) or _callable_is_quiet(load, module, f"{module}.{name}", 0)
+
+
+def _callable_is_quiet(load: Callable[[str], Any], project: str, qualified: str, depth: int) -> bool:
+    """``qualified`` (absolute) is a function (every definition of it, as in ``if HAVE_SSL:
+    def f(): ... else: def f(): ...``) or a class of the project that cannot raise."""
+    if depth > _MAX_CALL_DEPTH:
+        return False
+    for _hop in range(3):
+        owner, _, name = qualified.rpartition(".")
+        loaded = load(owner) if owner.split(".", 1)[0] == project.split(".", 1)[0] else None
+        if loaded is None:
+            return False
+        if name in loaded.aliases and name not in loaded.kinds:
+            qualified = loaded.aliases[name]
+            continue
+        if name in loaded.classes:
+            found = _project_class(load, project, qualified)
+            return isinstance(found, tuple) and constructor_cannot_raise(
+                lambda other: _project_class(load, project, other), *found
+            )
+        verdicts: dict = vars(loaded).setdefault("quiet_function_verdicts", {})
+        if name not in verdicts:
+            verdicts[name] = False  # a recursive call is taken to raise
+            definitions = _function_definitions(loaded, name)
+            verdicts[name] = bool(definitions) and all(
+                _FunctionJudge(load, project, loaded, node, depth).judge() for node in definitions
+            )
+        return verdicts[name]
+    return False
+
+
+def _function_definitions(loaded: Any, name: str) -> list:
+    """The module-level definitions of the function ``name``: the top-level one, or those in
+    the branches of a module-level ``if``/``try`` (read from the whole module, once)."""
+    if name in loaded.functions:
+        return [loaded.functions[name]]
+    if name in loaded.kinds or not re.search(r"^[ \t]+def[ \t]+%s\b" % re.escape(name), loaded.text, re.M):
+        return []
+    nested: dict = vars(loaded).get("quiet_nested_functions")  # type: ignore[assignment]
+    if nested is None:
+        nested = vars(loaded)["quiet_nested_functions"] = {}
+        try:
+            body = ast.parse(loaded.text).body
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            body = []
+        for statement in body:
+            if isinstance(statement, (ast.If, ast.Try)):
+                for node in ast.walk(statement):
+                    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        nested.setdefault(node.name, []).append(node)
+    return nested.get(name, [])
+
+
+def _module_table(loaded: Any, name: str) -> bool:
+    """``name`` is bound at the module's top level to a dict, list or tuple display: a fixed
+    table (``_ANSI_COLORS = {...}``), whose lookup fails only on a programming error."""
+    return re.search(r"^%s[ \t]*(?::[^=\n]*)?=[ \t]*[\[{(]" % re.escape(name), loaded.text, re.M) is not None
+
+
+def _module_value(loaded: Any, name: str) -> bool:
+    """``name`` is bound by an assignment at the module's top level (``TIMEOUT = ContextVar(...)``)."""
+    return re.search(r"^%s[ \t]*(?::[^=\n]*)?=[^=]" % re.escape(name), loaded.text, re.M) is not None
+
+
+class _FunctionJudge:
+    """Whether a project function only computes a value: assignments to its own names,
+    ``if``/``else``, returns, f-strings and formatting, arithmetic without a division by a
+    value, lookups in a module's fixed tables, and calls that cannot raise (the knowledge
+    data's, methods such as ``get`` of its own values and module globals, and other quiet
+    functions and classes of the project, a few calls deep)."""
+
+    def __init__(self, load: Callable[[str], Any], project: str, loaded: Any, node: ast.AST, depth: int) -> None:
+        self.load = load
+        self.project = project
+        self.loaded = loaded
+        self.node = node
+        self.depth = depth
+        self.local: Set[str] = set()
+
+    def judge(self) -> bool:
+        node = self.node
+        if not isinstance(node, ast.FunctionDef) or node.decorator_list:
+            return False
+        self.local = {t.id for n in ast.walk(node) if isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign))
+                      for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)}
+        return self.block(node.body)
+
+    def block(self, statements: list) -> bool:
+        for statement in statements:
+            if isinstance(statement, ast.If):
+                if not (self.quiet(statement.test) and self.block(statement.body) and self.block(statement.orelse)):
+                    return False
+            elif isinstance(statement, ast.Pass):
+                continue
+            elif isinstance(statement, ast.Expr):
+                if not (isinstance(statement.value, ast.Constant) or self.quiet(statement.value)):
+                    return False
+            elif isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+                if not all(isinstance(t, ast.Name) for t in targets):
+                    return False
+                if statement.value is not None and not self.quiet(statement.value):
+                    return False
+            elif isinstance(statement, ast.Return):
+                if statement.value is not None and not self.quiet(statement.value):
+                    return False
+            else:
+                return False
+        return True
+
+    def quiet(self, node: ast.AST) -> bool:
+        for found in ast.walk(node):
+            if isinstance(found, (ast.Await, ast.Yield, ast.YieldFrom, ast.Lambda, ast.Starred)):
+                return False
+            if isinstance(found, ast.Subscript) and not (
+                isinstance(found.value, ast.Name) and found.value.id not in self.local and _module_table(self.loaded, found.value.id)
+            ):
+                return False
+            if isinstance(found, ast.BinOp) and isinstance(found.op, _BAD_DIVISORS) and not _safe_division(found):
+                return False
+            if isinstance(found, ast.Call) and not self.quiet_call(found):
+                return False
+        return True
+
+    def quiet_call(self, call: ast.Call) -> bool:
+        func = call.func
+        if any(keyword.arg is None for keyword in call.keywords):
+            return False
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            receiver = func.value.id
+            if func.attr in LOGGING_METHODS and receiver not in self.loaded.aliases:
+                return True
+            if func.attr in NON_RAISING_METHODS and (
+                receiver in self.local or (receiver not in self.loaded.aliases and _module_value(self.loaded, receiver))
+            ):
+                return True  # ``TIMEOUT.get(None)`` of a module global, ``parts.append(x)``
+        written = dotted_name(func)
+        if written is None:
+            return False
+        qualified = self.loaded.qualify(func) or written
+        if written in NON_RAISING_CALLS or qualified in NON_RAISING_CALLS:
+            return True
+        if qualified in NON_RAISING_WITH_SEVERAL and len(call.args) >= 2 and not call.keywords:
+            return True  # ``min(timeout, max_timeout)``
+        if qualified in NON_RAISING_WITH_CONSTANTS and all(_constant(arg) for arg in call.args) and all(
+            _constant(keyword.value) for keyword in call.keywords
+        ):
+            return True
+        return _callable_is_quiet(self.load, self.project, qualified, self.depth + 1)
+
+
+def _safe_division(node: ast.BinOp) -> bool:
+    """``x / 2`` or ``"%s" % x``: no division by a value that may be zero."""
+    if isinstance(node.op, ast.Mod) and isinstance(node.left, (ast.Constant, ast.JoinedStr)):
+        return isinstance(node.left, ast.JoinedStr) or isinstance(node.left.value, str)
+    return isinstance(node.right, ast.Constant) and isinstance(node.right.value, (int, float)) and bool(node.right.value)
+
+
+def _constant(node: ast.AST) -> bool:
+    """A literal, a builtin type, or a module constant written in capitals (``IFF_FMT``)."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.UnaryOp):
+        return _constant(node.operand)
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return all(_constant(item) for item in node.elts)
+    if isinstance(node, (ast.Name, ast.Attribute)):
+        last = node.id if isinstance(node, ast.Name) else node.attr
+        return last in _CONSTANT_NAMES or (last.lstrip("_").isupper() and any(c.isalpha() for c in last))
+    return False

@@ -24,8 +24,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from memlint.analysis.facts import ModuleContext
 
 
-def quiet_constructor_call(ctx: "ModuleContext", func: cst.BaseExpression) -> bool:
-    """Whether calling ``func`` builds an object of a project class that cannot raise."""
+def quiet_constructor_call(ctx: "ModuleContext", func: cst.BaseExpression, call: Optional[cst.Call] = None) -> bool:
+    """Whether calling ``func`` builds an object of a project class that cannot raise (with
+    ``call``'s constant arguments, of a class of this module: ``LogFormatter(color=False)``)."""
     written = dotted(func)
     if written is None:
         return False
@@ -38,7 +39,37 @@ def quiet_constructor_call(ctx: "ModuleContext", func: cst.BaseExpression) -> bo
     if written not in verdicts:
         verdicts[written] = False  # a class that builds itself is taken to raise
         verdicts[written] = _judge(ctx, written)
-    return verdicts[written]
+    if verdicts[written] or call is None:
+        return verdicts[written]
+    found = _lookup(ctx, written)
+    return isinstance(found, tuple) and constructor_cannot_raise(
+        lambda name: _lookup(ctx, name), found[0], found[1], arguments=_call_constants(call)
+    )
+
+
+def _call_constants(call: cst.Call) -> Tuple[list, dict, bool]:
+    """The truth of ``call``'s constant arguments (``project_quiet.CallConstants``)."""
+    positional: list = []
+    keywords: dict = {}
+    unpacks = False
+    for arg in call.args:
+        if arg.star:
+            unpacks = True
+        elif arg.keyword is not None:
+            keywords[arg.keyword.value] = _truth(arg.value)
+        else:
+            positional.append(_truth(arg.value))
+    return positional, keywords, unpacks
+
+
+def _truth(node: cst.BaseExpression) -> Optional[bool]:
+    if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
+        return node.value == "True"
+    if isinstance(node, (cst.Integer, cst.Float)):
+        return bool(float(node.value.replace("_", ""))) if not node.value.startswith("0x") else int(node.value, 16) != 0
+    if isinstance(node, cst.SimpleString):
+        return len(node.evaluated_value) > 0 if isinstance(node.evaluated_value, (str, bytes)) else None
+    return None
 
 
 def quiet_method_of_made_object(ctx: "ModuleContext", func: cst.BaseExpression) -> bool:

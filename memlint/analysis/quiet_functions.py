@@ -14,12 +14,24 @@ A call of either is no exception path.
 
 from __future__ import annotations
 
-from typing import Dict, Mapping, Sequence, Set
+from typing import Dict, FrozenSet, Mapping, Optional, Sequence, Set
 
 import libcst as cst
 
 from memlint.analysis.names import block_of, dotted
-from memlint.analysis.resources import CONFIGURING_OWN_METHODS, LOGGING_METHODS, NON_RAISING_CALLS, NON_RAISING_METHODS
+from memlint.analysis.resources import (
+    CONFIGURING_OWN_METHODS,
+    EXCEPTION_BASES,
+    LOGGING_METHODS,
+    NON_RAISING_CALLS,
+    NON_RAISING_METHODS,
+    NON_RAISING_WITH_CONSTANTS,
+    NON_RAISING_WITH_SEVERAL,
+    NON_RAISING_OWN_METHODS,
+    OS_ERROR_MODELS,
+    OS_ERROR_NAMES,
+    OS_ERROR_PREFIXES,
+)
 from memlint.analysis.walk import find
 
 _BROAD = frozenset({"Exception", "BaseException"})
@@ -32,6 +44,14 @@ class QuietFunctions:
     def __init__(self, functions: Mapping[str, cst.FunctionDef]) -> None:
         self.functions = functions
         self._verdicts: Dict[int, bool] = {}
+        self._raised: Dict[int, Optional[FrozenSet[str]]] = {}
+        # While ``raised_types`` judges a function: the names of the exceptions it raises.
+        self._collecting: Optional[Set[str]] = None
+        # Inside a ``try`` whose handler swallows OSError: calls that fail only with OSError
+        # (``sock.getsockopt(...)``, ``os.chmod(...)``) are caught there.
+        self._os_errors_caught = 0
+        # ``(object, name)`` pairs an enclosing ``if hasattr(object, name):`` has checked.
+        self._has_attributes: Set[tuple] = set()
 
     def cannot_raise(self, function: cst.FunctionDef) -> bool:
         """Whether every failure inside ``function`` is caught and turned into a value, or
@@ -39,8 +59,26 @@ class QuietFunctions:
         key = id(function)
         if key not in self._verdicts:
             self._verdicts[key] = False  # a recursive call is taken to raise
-            self._verdicts[key] = self._judge(function)
+            collecting, self._collecting = self._collecting, None  # a callee must not raise at all
+            try:
+                self._verdicts[key] = self._judge(function)
+            finally:
+                self._collecting = collecting
         return self._verdicts[key]
+
+    def raised_types(self, function: cst.FunctionDef) -> Optional[FrozenSet[str]]:
+        """The exception names ``function`` raises when it only computes a value apart from
+        ``raise Name(...)`` statements (``_remaining(deadline)`` raising TimeoutError), else None."""
+        key = id(function)
+        if key not in self._raised:
+            self._raised[key] = None
+            self._collecting = set()
+            try:
+                plain = self._judge(function)
+                self._raised[key] = frozenset(self._collecting) if plain else None
+            finally:
+                self._collecting = None
+        return self._raised[key]
 
     def _judge(self, function: cst.FunctionDef) -> bool:
         if isinstance(function.asynchronous, cst.Asynchronous) or function.decorators:
@@ -57,9 +95,23 @@ class QuietFunctions:
             if isinstance(statement, cst.If):
                 orelse = statement.orelse
                 rest = [] if orelse is None else [orelse] if isinstance(orelse, cst.If) else list(block_of(orelse.body))
-                if not (self._quiet(statement.test, local) and self._plain_block(block_of(statement.body), local)
-                        and self._plain_block(rest, local)):
+                checked = _hasattr_pair(statement.test)
+                self._has_attributes.add(checked)
+                try:
+                    body_plain = self._plain_block(block_of(statement.body), local)
+                finally:
+                    self._has_attributes.discard(checked)
+                if not (self._quiet(statement.test, local) and body_plain and self._plain_block(rest, local)):
                     return False
+            elif isinstance(statement, cst.Try):
+                if not self._swallows_os_errors(statement):
+                    return False
+                self._os_errors_caught += 1
+                try:
+                    if not self._plain_block(block_of(statement.body), local):
+                        return False
+                finally:
+                    self._os_errors_caught -= 1
             elif isinstance(statement, cst.For) and statement.orelse is None:
                 # ``for opt in options: sock.setsockopt(*opt)``
                 if not (self._quiet(statement.iter, local) and self._plain_block(block_of(statement.body), local)):
@@ -70,7 +122,27 @@ class QuietFunctions:
                 return False
         return True
 
+    def _swallows_os_errors(self, node: cst.Try) -> bool:
+        """``try: ... except OSError: pass``: every handler catches OSError (or everything)
+        and does nothing that can fail."""
+        if node.finalbody is not None or node.orelse is not None or not node.handlers:
+            return False
+        for handler in node.handlers:
+            kind = handler.type
+            names = [e.value for e in kind.elements] if isinstance(kind, cst.Tuple) else [kind]
+            if kind is not None and not any((dotted(n) or "") in OS_ERROR_NAMES | _BROAD for n in names if n is not None):
+                return False
+        handlers = cst.IndentedBlock(body=[s for h in node.handlers for s in block_of(h.body)])
+        return not any(True for _ in find(handlers, (cst.Raise, cst.Call, cst.Await, cst.Yield)))
+
     def _plain_small(self, small: cst.BaseSmallStatement, local: Set[str]) -> bool:
+        if isinstance(small, cst.Raise) and self._collecting is not None:
+            exc = small.exc.func if isinstance(small.exc, cst.Call) else None
+            arguments = small.exc.args if isinstance(small.exc, cst.Call) else ()
+            if isinstance(exc, cst.Name) and exc.value in EXCEPTION_BASES and all(self._quiet(a, local) for a in arguments):
+                self._collecting.add(exc.value)  # ``raise TimeoutError("timed out")``
+                return True
+            return False
         if isinstance(small, cst.Pass) or isinstance(small, cst.Return) and small.value is None:
             return True
         if isinstance(small, cst.Expr):
@@ -85,7 +157,7 @@ class QuietFunctions:
             if not isinstance(found, cst.Call):
                 return False
             func = found.func
-            if (dotted(func) or "") in NON_RAISING_CALLS:
+            if (dotted(func) or "") in NON_RAISING_CALLS or constant_call(found, dotted(func) or ""):
                 continue
             if isinstance(func, cst.Name) and func.value in self.functions:
                 if self.cannot_raise(self.functions[func.value]):
@@ -100,8 +172,60 @@ class QuietFunctions:
                 continue  # ``headers.update(...)`` on a value made here, not ``client.get(...)``
             if isinstance(func, cst.Attribute) and func.attr.value in CONFIGURING_OWN_METHODS:
                 continue  # setting an option (``sock.setsockopt(...)``)
+            if self._os_errors_caught and _fails_only_with_os_error(func):
+                continue  # ``sock.getsockopt(...)`` in ``try: ... except OSError: pass``
+            if (dotted(func) or "") == "getattr" and len(found.args) == 2 and _hasattr_pair(found) in self._has_attributes:
+                continue  # ``getattr(socket, name)`` under ``if hasattr(socket, name):``
             return False
         return True
+
+
+def constant_call(call: cst.Call, qualified: str) -> bool:
+    """``set()``, ``struct.pack(IFF_FMT, b"tun", 0)``: a call ``calls.toml`` says fails only on a
+    programming error when fed constants, fed only constants (``qualified`` is its name)."""
+    if qualified in NON_RAISING_WITH_SEVERAL and len(call.args) >= 2 and not any(arg.star for arg in call.args):
+        return True  # ``max(timeout, 0.001)``
+    return qualified in NON_RAISING_WITH_CONSTANTS and all(_constant(arg.value) for arg in call.args)
+
+
+def _constant(node: cst.BaseExpression) -> bool:
+    """A literal, a tuple of them, flags joined by ``|``, a builtin type (``defaultdict(list)``)
+    or a module constant written in capitals (``IFF_FMT``, ``socket.AF_INET``)."""
+    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString, cst.Integer, cst.Float, cst.Imaginary)):
+        return True
+    if isinstance(node, cst.UnaryOperation):
+        return _constant(node.expression)
+    if isinstance(node, cst.BinaryOperation):
+        return _constant(node.left) and _constant(node.right) and not isinstance(node.operator, (cst.Divide, cst.FloorDivide, cst.Modulo))
+    if isinstance(node, (cst.Tuple, cst.List)):
+        return all(_constant(element.value) for element in node.elements)
+    if isinstance(node, (cst.Name, cst.Attribute)):
+        last = node.value if isinstance(node, cst.Name) else node.attr.value
+        return last in _CONSTANT_NAMES or (last.lstrip("_").isupper() and any(c.isalpha() for c in last))
+    return False
+
+
+_CONSTANT_NAMES = frozenset({"True", "False", "None", "list", "dict", "set", "int", "float", "str", "bytes", "tuple", "object"})
+
+
+def _fails_only_with_os_error(func: cst.BaseExpression) -> bool:
+    """A method a socket-like model says fails only with OSError, or an ``os.`` function."""
+    if isinstance(func, cst.Attribute) and any(
+        func.attr.value in NON_RAISING_OWN_METHODS.get(model, ()) for model in OS_ERROR_MODELS
+    ):
+        return True
+    return (dotted(func) or "").startswith(OS_ERROR_PREFIXES)
+
+
+def _hasattr_pair(node: cst.BaseExpression) -> tuple:
+    """``(a, b)`` for ``hasattr(a, b)`` (or ``getattr(a, b)``), written as source; else ()."""
+    if isinstance(node, cst.Call) and dotted(node.func) in ("hasattr", "getattr") and len(node.args) >= 2:
+        return (dotted(node.args[0].value), dotted(node.args[1].value) or _literal(node.args[1].value))
+    return ()
+
+
+def _literal(node: cst.BaseExpression) -> Optional[str]:
+    return node.value if isinstance(node, cst.SimpleString) else None
 
 
 def _catches_everything(node: cst.Try) -> bool:

@@ -8,7 +8,7 @@ a plain generator) ``yield`` may.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, List, Set
+from typing import TYPE_CHECKING, List, Optional, Set
 
 import libcst as cst
 
@@ -18,13 +18,15 @@ from memlint.analysis.resources import (
     ANY_RELEASE_FUNCS,
     ANY_RELEASE_METHODS,
     CONFIGURING_OWN_METHODS,
+    FALLIBLE_HANDOFF_METHODS,
     LOGGING_METHODS,
     NON_RAISING_CALLS,
     NON_RAISING_METHODS,
+    NON_RAISING_ON_HELD,
     NON_RAISING_OWN_METHODS,
 )
 from memlint.analysis.quiet_classes import quiet_constructor_call, quiet_method_of_made_object
-from memlint.analysis.quiet_functions import QuietFunctions
+from memlint.analysis.quiet_functions import QuietFunctions, constant_call
 from memlint.analysis.walk import find
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -58,8 +60,15 @@ def raising_calls(
             func = found.func
             name = dotted(func) or ""
             last = func.attr.value if isinstance(func, cst.Attribute) else name.rsplit(".", 1)[-1]
-            if name in NON_RAISING_CALLS or (ctx.resolve(func) or "") in NON_RAISING_CALLS:
+            qualified = ctx.resolve(func) or ""
+            if name in NON_RAISING_CALLS or qualified in NON_RAISING_CALLS:
                 continue
+            if constant_call(found, qualified or name):
+                continue  # ``set()``, ``struct.pack(FMT, 0)``
+            if qualified in KNOWLEDGE.non_raising_in_coroutines and _in_coroutine(ctx):
+                continue  # ``asyncio.get_running_loop()`` in an ``async def``
+            if qualified in NON_RAISING_ON_HELD and found.args and dotted(found.args[0].value) in held_names:
+                continue  # ``os.fstat(fd)`` on the descriptor just opened
             on_resource = isinstance(func, cst.Attribute) and dotted(func.value) in held_names
             if isinstance(func, cst.Attribute) and not on_resource and (
                 last in LOGGING_METHODS or last in NON_RAISING_METHODS
@@ -71,7 +80,7 @@ def raising_calls(
                 continue
             if _quiet_local(ctx, func):
                 continue  # a function or method of this module that cannot raise
-            if quiet_constructor_call(ctx, func) or quiet_method_of_made_object(ctx, func):
+            if quiet_constructor_call(ctx, func, found) or quiet_method_of_made_object(ctx, func):
                 continue  # a project class that only stores what it is given, ``thread.start()``
             # Releasing something else is taken not to fail (``os.close(fd)``, ``b.close()``,
             # ``pty.close_w()``).
@@ -93,6 +102,19 @@ def raising_calls(
                 raising.append(found)
         # ``assert proc.stdout is not None`` narrows a type; it is not an error path.
     return _in_evaluation_order(raising, paths)
+
+
+def fallible_handoff(call: Optional[cst.CSTNode]) -> bool:
+    """``await loop.connect_read_pipe(factory, file)``: a hand-off that can fail before it
+    takes the resource (``calls.toml`` [handing-off] fallible_methods), so the statement is
+    an exception path as well as the hand-off."""
+    func = call.func if isinstance(call, cst.Call) else None
+    return isinstance(func, cst.Attribute) and func.attr.value in FALLIBLE_HANDOFF_METHODS
+
+
+def _in_coroutine(ctx: "ModuleContext") -> bool:
+    function = ctx.scope.node if ctx.scope is not None else None
+    return isinstance(function, cst.FunctionDef) and isinstance(function.asynchronous, cst.Asynchronous)
 
 
 def _quiet_local(ctx: "ModuleContext", func: cst.BaseExpression) -> bool:

@@ -184,6 +184,19 @@ class Knowledge:
     class_release_methods: Tuple[str, ...] = ()
     non_raising_calls: FrozenSet[str] = frozenset()
     non_raising_methods: FrozenSet[str] = frozenset()
+    # Calls that fail only on a programming error when every argument is a constant
+    # (``set()``, ``struct.pack(FMT, 0)``), and those that cannot fail on the followed
+    # resource itself as their first argument (``os.fstat(fd)``).
+    non_raising_with_constant_arguments: FrozenSet[str] = frozenset()
+    non_raising_on_held: FrozenSet[str] = frozenset()
+    non_raising_with_several_arguments: FrozenSet[str] = frozenset()
+    # Hand-offs that can fail before they take the resource (``loop.connect_read_pipe``).
+    fallible_handoff_methods: FrozenSet[str] = frozenset()
+    # Methods that only use the resource passed to them (``loop.sock_connect(sock, a)``).
+    borrowing_methods: FrozenSet[str] = frozenset()
+    non_raising_in_coroutines: FrozenSet[str] = frozenset()
+    # Exception -> its base class, for what an ``except`` catches (``TimeoutError`` -> ``OSError``).
+    exception_bases: Dict[str, str] = field(default_factory=dict)
     # Constructor -> methods of the objects it makes that cannot raise (``Thread.start``).
     non_raising_methods_of: Dict[str, FrozenSet[str]] = field(default_factory=dict)
     # Exception -> the only calls (by last name) that raise it (``CalledProcessError``).
@@ -443,6 +456,9 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.scoped_borrowing_keywords = frozenset(strings("borrowing", "keywords_in_with"))
     knowledge.handoff_methods = frozenset(strings("handing-off", "methods"))
     knowledge.handoff_calls = frozenset(strings("handing-off", "callables"))
+    knowledge.fallible_handoff_methods = frozenset(strings("handing-off", "fallible_methods"))
+    knowledge.borrowing_methods = frozenset(strings("borrowing", "methods"))
+    knowledge.non_raising_in_coroutines = frozenset(strings("raising", "non_raising_in_coroutines"))
     knowledge.reclaim_methods = frozenset(strings("handing-off", "reclaiming_methods"))
     knowledge.any_release_methods = frozenset(strings("releasing", "methods"))
     knowledge.any_release_funcs = frozenset(strings("releasing", "functions")) | frozenset(
@@ -451,6 +467,10 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.class_release_methods = strings("releasing", "class_methods")
     knowledge.non_raising_calls = frozenset(strings("raising", "non_raising_callables"))
     knowledge.non_raising_methods = frozenset(strings("raising", "non_raising_methods")) | union("non_raising_methods")
+    knowledge.non_raising_with_constant_arguments = frozenset(strings("raising", "non_raising_with_constant_arguments"))
+    knowledge.non_raising_on_held = frozenset(strings("raising", "non_raising_on_held"))
+    knowledge.non_raising_with_several_arguments = frozenset(strings("raising", "non_raising_with_several_arguments"))
+    knowledge.exception_bases = _exception_bases(calls.get("exceptions", {}))
     knowledge.non_raising_own_methods = {
         model.name: frozenset(model.non_raising_own_methods) for model in models if model.non_raising_own_methods
     }
@@ -512,6 +532,16 @@ def _inherited_releases(table: Any) -> Dict[str, Dict[str, str]]:
             raise KnowledgeError(f"{where}: each entry is {{ base = \"pkg.Class\", method = \"close\", attributes = [\"sock\"] }}")
         found.setdefault(entry["base"], {}).update({attr: entry["method"] for attr in entry["attributes"]})
     return found
+
+
+def _exception_bases(table: Any) -> Dict[str, str]:
+    """``[exceptions] bases``, checked: exception -> its base class."""
+    bases = table.get("bases", {}) if isinstance(table, Mapping) else None
+    if not isinstance(bases, Mapping) or not all(
+        isinstance(k, str) and _DOTTED.match(k) and isinstance(v, str) and _DOTTED.match(v) for k, v in bases.items()
+    ):
+        raise KnowledgeError(f"{CALLS_FILE}: [exceptions] bases must map an exception to its base class")
+    return dict(bases)
 
 
 def _name_lists(table: Any, key: str) -> Dict[str, FrozenSet[str]]:
