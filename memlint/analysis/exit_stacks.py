@@ -30,12 +30,16 @@ _LOOPS = (cst.For, cst.While, cst.ListComp, cst.SetComp, cst.DictComp, cst.Gener
 class FirstEntry:
     """The entering calls on one followed stack in one function body. The same holds for a
     lazy object (``paramiko.SSHClient()``, ``ResourceSpec.held_after``): it holds nothing
-    until a method that connects it (``"any"``: any method but its releases) was called."""
+    until a method that connects it (``"any"``: any method but its releases) was called.
+    Unlike ``enter_context``, that method can fail after it opened something (paramiko's
+    ``connect`` leaves its transport running when authentication fails), so its own failure
+    leaves the object held."""
 
     def __init__(
         self, entering: FrozenSet[str] = frozenset(), releases: FrozenSet[str] = frozenset(), fresh_in: Sequence[cst.CSTNode] = ()
     ) -> None:
         self.entering = entering or _ENTERING
+        self.entry_may_hold = bool(entering)
         self.releases = releases
         # Loops that make a new object each iteration (they hold its acquisition): an earlier
         # iteration's entries are on another object, so they do not count there.
@@ -83,6 +87,8 @@ class FirstEntry:
         if not self._entering:
             return False
         entering_ids = {id(node) for node in self._entering}
+        if self.entry_may_hold and id(call) in entering_ids:
+            return True
         for index, ancestor in enumerate(path):
             if self._repeats(ancestor) and _holds_any(ancestor, entering_ids):
                 return True
