@@ -41,6 +41,7 @@ from memlint.runtime._common import (
     content_id_of_json,
     from_micros,
     id_value,
+    iso_of_micros,
     iso_utc,
     normalize_id,
     parse_timestamp,
@@ -358,8 +359,7 @@ class LongTermMemory:
             if self._slim_bodies:
                 return key, tail, True, importance, given, tags
             id_json = '"' + key + '"'  # hex digits: nothing to escape
-        stamp = from_micros(now_us).isoformat(timespec="microseconds")
-        head = '{"id":%s,"importance":%r,"timestamp":"%s"' % (id_json, importance, stamp)
+        head = '{"id":%s,"importance":%r,"timestamp":"%s"' % (id_json, importance, iso_of_micros(now_us))
         return key, head + tail, False, importance, given, tags
 
     def update(self, entry_id: IdLike, fields: Optional[Dict[str, Any]] = None, *,

@@ -1,0 +1,127 @@
+"""What one store on an SQLite file runs (issue 16, speed on a file): the statements of a
+store past the bound, and the shortcuts they take, keep the exact semantics."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from contextlib import closing
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import List
+
+import pytest
+
+from memlint.runtime import LongTermMemory
+from memlint.runtime import _common, _sqlite
+from memlint.runtime._common import from_micros, iso_of_micros
+
+needs_returning = pytest.mark.skipif(not _sqlite._HAS_RETURNING, reason="SQLite before 3.35 has no RETURNING")
+
+
+def test_the_stamp_of_a_store_is_the_isoformat_of_its_time() -> None:
+    rng = random.Random(16)
+    moments = [0, -1, 1, 999_999, 1_000_000, -1_000_000, -1_000_001, 253_402_300_799_999_999,
+               -62_135_596_800_000_000]
+    moments += [rng.randrange(-62_135_596_800_000_000, 253_402_300_799_999_999) for _ in range(2000)]
+    start = 1_780_000_000_000_000
+    moments += [start + rng.randrange(0, 5_000_000) for _ in range(2000)]  # many in one second
+    for micros in moments:
+        assert iso_of_micros(micros) == from_micros(micros).isoformat(timespec="microseconds"), micros
+
+
+def test_stored_timestamps_follow_the_clock_across_seconds(tmp_path: Path) -> None:
+    # The text up to the second is kept for the last second seen: a clock that jumps
+    # back and forth must still get its own second every time.
+    times = [datetime(2026, 12, 6, 16, 0, 0, 999_999, tzinfo=timezone.utc),
+             datetime(2026, 12, 6, 16, 0, 1, tzinfo=timezone.utc),
+             datetime(1999, 12, 31, 23, 59, 59, 5, tzinfo=timezone.utc),
+             datetime(2026, 12, 6, 16, 0, 1, 7, tzinfo=timezone.utc)]
+    now = [times[0]]
+    with LongTermMemory(path=tmp_path / "m.sqlite3", retention_days=None, clock=lambda: now[0]) as memory:
+        for number, moment in enumerate(times):
+            now[0] = moment
+            memory.store({"id": f"e{number}"})
+        stamps = {entry["id"]: entry["timestamp"] for entry in memory}
+    assert stamps == {f"e{number}": moment.isoformat(timespec="microseconds") for number, moment in enumerate(times)}
+    assert _common._LAST_SECOND[1] == "2026-12-06T16:00:01"
+
+
+def statements_per_store(memory: LongTermMemory, first: int, stores: int) -> List[str]:
+    conn = memory._backend._db.conn  # type: ignore[attr-defined]
+    seen: List[str] = []
+    conn.set_trace_callback(seen.append)
+    try:
+        for number in range(first, first + stores):
+            memory.store({"text": f"entry {number}", "importance": ((number * 7919) % 1000) / 1000})
+    finally:
+        conn.set_trace_callback(None)
+    # SQLite traces a statement with RETURNING twice (RETURNING runs as a trigger program).
+    statements = [sql for number, sql in enumerate(seen) if number == 0 or sql != seen[number - 1]]
+    return [" ".join(sql.split()[:2]) for sql in statements]
+
+
+@needs_returning
+def test_a_store_past_the_bound_is_four_statements(tmp_path: Path) -> None:
+    # Before: BEGIN, INSERT, SELECT (the count), DELETE, COMMIT. The INSERT now returns the
+    # stored count with the new row's seq.
+    with LongTermMemory(max_entries=200, retention_days=90, path=tmp_path / "m.sqlite3") as memory:
+        for number in range(200):
+            memory.store({"text": f"entry {number}", "importance": ((number * 7919) % 1000) / 1000})
+        seen = statements_per_store(memory, 200, 50)
+        assert len(memory) == 200
+    assert seen == ["BEGIN IMMEDIATE", "INSERT INTO", "DELETE FROM", "COMMIT"] * 50
+
+
+def test_a_store_that_replaces_its_own_least_ranked_entry_keeps_it(tmp_path: Path) -> None:
+    # The entry a store writes is excluded from that store's removal by its seq; a
+    # replaced entry (an UPDATE, not an INSERT) must be excluded too, and so must the last
+    # entry of a store_many.
+    for mode in ("store", "store_many"):
+        path = tmp_path / f"{mode}.sqlite3"
+        with LongTermMemory(max_entries=3, retention_days=None, path=path) as memory:
+            for name, importance in (("a", 0.5), ("b", 0.6), ("c", 0.7)):
+                memory.store({"id": name, "importance": importance})
+            if mode == "store":
+                memory.store({"id": "d", "importance": 0.9})  # "a" goes
+                memory.store({"id": "b", "importance": 0.0})  # replaced: the least ranked, kept
+                memory.store({"id": "e", "importance": 0.0})  # the new least ranked, kept; "b" goes
+                assert sorted(entry["id"] for entry in memory) == ["c", "d", "e"]
+            else:
+                memory.store_many([{"id": "d", "importance": 0.9}, {"id": "a", "importance": 0.0}])
+                assert sorted(entry["id"] for entry in memory) == ["a", "c", "d"]
+            assert len(memory) == 3
+
+
+def test_the_count_read_with_an_insert_stays_exact_inside_a_batch(tmp_path: Path) -> None:
+    path = tmp_path / "m.sqlite3"
+    with LongTermMemory(max_entries=10, retention_days=None, path=path) as memory, \
+            LongTermMemory(max_entries=10, retention_days=None, path=path, namespace="other") as other:
+        other.store({"id": "x"})
+        with memory.batch():
+            for number in range(25):
+                memory.store({"id": f"e{number}", "importance": (number % 7) / 10})
+                assert len(memory) == min(number + 1, 10)
+            memory.delete("e24")
+            assert len(memory) == 9
+        assert len(memory) == 9 and len(other) == 1
+        memory.store({"id": "late"})  # the next transaction reads the count again
+        assert len(memory) == 10
+    with closing(sqlite3.connect(path)) as raw:
+        assert dict(raw.execute("SELECT name, value FROM counters").fetchall()) == {"": 10, "other": 1}
+
+
+def test_a_removal_excluding_an_id_it_did_not_write_looks_the_seq_up(tmp_path: Path) -> None:
+    # remove_least_ranked_unless_batch is a backend method: called with an id that this
+    # transaction did not upsert, it still spares that id.
+    now = [datetime(2026, 1, 1, tzinfo=timezone.utc)]
+    with LongTermMemory(max_entries=10, retention_days=None, path=tmp_path / "m.sqlite3",
+                        clock=lambda: now[0]) as memory:
+        memory.store({"id": "low", "importance": 0.0})
+        memory.store({"id": "next", "importance": 0.1})
+        now[0] += timedelta(seconds=1)
+        with memory._backend.write() as tx:  # type: ignore[attr-defined]
+            removed = tx.remove_least_ranked_unless_batch("low", 0.8)
+            assert removed is not None and removed.id == "next"
+            assert tx.remove_least_ranked_unless_batch("absent", 0.8).id == "low"  # type: ignore[union-attr]
+        assert len(memory) == 0
