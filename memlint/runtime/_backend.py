@@ -166,6 +166,11 @@ class StoreTransaction(ABC):
             return None
         return self.remove_least_ranked(exclude)
 
+    def drop_least_ranked_unless_batch(self, exclude: Optional[str], pin_threshold: float) -> bool:
+        """``remove_least_ranked_unless_batch`` without the removed row (a store does not
+        report what it removed): True if an entry went. A backend may skip reading it."""
+        return self.remove_least_ranked_unless_batch(exclude, pin_threshold) is not None
+
     @abstractmethod
     def delete(self, entry_ids: Sequence[str]) -> int: ...
 

@@ -463,10 +463,14 @@ class LongTermMemory:
             if count == self.max_entries + 1:
                 # The usual case past the bound, when no batch is due (no settled,
                 # unpinned entry): the least important of all goes, in one call.
-                least = tx.remove_least_ranked_unless_batch(protect, self.pin_threshold)
-                if least is not None:
-                    if decisions is not None:
+                if decisions is None:
+                    gone = tx.drop_least_ranked_unless_batch(protect, self.pin_threshold)
+                else:
+                    least = tx.remove_least_ranked_unless_batch(protect, self.pin_threshold)
+                    gone = least is not None
+                    if least is not None:
                         decisions.append(self._decision(least, "count"))
+                if gone:
                     count = count - 1 if exclusive else tx.count()
                     continue
             # The batch: settled, unpinned entries, down to the low watermark, so that
