@@ -289,15 +289,25 @@ _VICTIM = "seq, id, ts_us, importance, '', expires_us, hits"
 # entry ranks least, delete it), deleting by rowid. ?1 namespace, ?2 the seq of the
 # protected entry, ?3 the pin threshold. The protected entry is excluded by seq, which
 # the rank indexes hold: finding the two group heads reads no table row.
-_REMOVE_LEAST_RANKED_UNLESS_BATCH = (
-    "DELETE FROM entries WHERE seq = (SELECT seq FROM ("
+_LEAST_RANKED_SEQ = (
+    "SELECT seq FROM ("
     "SELECT * FROM (SELECT seq, importance, ts_us FROM entries INDEXED BY entries_rank_fresh"
     " WHERE ns = ?1 AND settled = 0 AND seq != ?2 ORDER BY importance, ts_us, seq LIMIT 1)"
     " UNION ALL SELECT * FROM (SELECT seq, importance, ts_us FROM entries INDEXED BY entries_rank_settled"
     " WHERE ns = ?1 AND settled = 1 AND seq != ?2 ORDER BY importance, ts_us, seq LIMIT 1))"
-    " ORDER BY importance, ts_us, seq LIMIT 1)"
+    " ORDER BY importance, ts_us, seq LIMIT 1"
+)
+_UNLESS_BATCH = (
     " AND NOT EXISTS (SELECT 1 FROM entries INDEXED BY entries_rank_settled"
     " WHERE ns = ?1 AND settled = 1 AND importance <= ?3 AND seq != ?2)"
+)
+_REMOVE_LEAST_RANKED_UNLESS_BATCH = f"DELETE FROM entries WHERE seq = ({_LEAST_RANKED_SEQ}){_UNLESS_BATCH}"
+# The same, only when the stored count (?4: this transaction's change, not yet stored)
+# is one over the bound (?5 = max_entries + 1): a store past the bound then needs no
+# statement of its own to count. The count is checked before the heads are looked up.
+_REMOVE_LEAST_RANKED_IF_ONE_OVER = (
+    "DELETE FROM entries WHERE seq = (CASE WHEN (SELECT value FROM counters WHERE name = ?1) + ?4 = ?5"
+    f" THEN ({_LEAST_RANKED_SEQ}) END){_UNLESS_BATCH}"
 )
 
 
@@ -491,6 +501,14 @@ class _SQLiteStoreTx(StoreTransaction):
         # removed, and SQLite runs RETURNING as a trigger program: a third of the cost).
         if self.c.execute(_REMOVE_LEAST_RANKED_UNLESS_BATCH,
                           (self.ns, self._seq_of(exclude), pin_threshold)).rowcount:
+            self.added -= 1
+            return True
+        return False
+
+    def drop_least_ranked_if_one_over(self, exclude: Optional[str], pin_threshold: float,
+                                      max_entries: int) -> bool:
+        if self.c.execute(_REMOVE_LEAST_RANKED_IF_ONE_OVER,
+                          (self.ns, self._seq_of(exclude), pin_threshold, self.added, max_entries + 1)).rowcount:
             self.added -= 1
             return True
         return False

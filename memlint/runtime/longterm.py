@@ -155,6 +155,10 @@ class LongTermMemory:
         self._grace_us = int(grace_seconds * 1_000_000)
         self._retention_us = None if self.retention_days is None else int(self.retention_days * _DAY_US)
         self._next_age_check_us: Optional[int] = None
+        # Whether the last store found this memory full: the next one then expects to be
+        # one over the bound, and removes one entry in the step that checks it (a hint
+        # only; a wrong guess costs a statement, never an entry).
+        self._full = False
         self._maintenance_interval_us = min(_AGE_CHECK_INTERVAL_US, self._grace_us)
         self._backend: StoreBackend = open_store_backend(
             path, busy_timeout=busy_timeout, durable=bool(durable), url=url,
@@ -283,8 +287,9 @@ class LongTermMemory:
             next_check = self._next_age_check_us
             if next_check is None or now_us >= next_check:
                 pruned = self._prune(tx, now_us, protect=key, report=False)
-            else:
+            elif not (self._full and tx.drop_least_ranked_if_one_over(key, self.pin_threshold, self.max_entries)):
                 count = tx.count()
+                self._full = count >= self.max_entries
                 if count > self.max_entries:
                     pruned = self._prune(tx, now_us, protect=key, report=False, maintenance=False, count=count)
         if pruned is None:

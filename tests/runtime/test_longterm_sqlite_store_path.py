@@ -64,9 +64,31 @@ def test_a_store_past_the_bound_runs_no_returning(tmp_path: Path) -> None:
             memory.store({"text": f"entry {number}", "importance": ((number * 7919) % 1000) / 1000})
         seen = statements_per_store(memory, 200, 50)
         assert len(memory) == 200
-    assert [" ".join(sql.split()[:2]) for sql in seen] == [
-        "BEGIN IMMEDIATE", "INSERT INTO", "SELECT value", "DELETE FROM", "COMMIT"] * 50
+    # The count is checked by the DELETE itself (the memory was full at the last store).
+    assert [" ".join(sql.split()[:2]) for sql in seen] == ["BEGIN IMMEDIATE", "INSERT INTO", "DELETE FROM", "COMMIT"] * 50
     assert not [sql for sql in seen if "RETURNING" in sql]
+
+
+def test_a_wrong_guess_that_the_memory_is_full_costs_no_entry(tmp_path: Path) -> None:
+    # Two memories on one namespace: each one's "full at my last store" goes stale when
+    # the other writes. Below the bound nothing may go; far over it, the bound still holds.
+    path = tmp_path / "m.sqlite3"
+    with LongTermMemory(max_entries=10, retention_days=None, path=path) as small, \
+            LongTermMemory(max_entries=30, retention_days=None, path=path) as large:
+        for number in range(12):
+            small.store({"id": f"s{number}", "importance": 0.5})
+        assert len(small) == 10 and small._full
+        for number in range(8):
+            large.delete(f"s{number}")
+        small.store({"id": "after-deletes"})  # 5 entries: the guess is wrong, nothing goes
+        assert sorted(entry["id"] for entry in small) == ["after-deletes", "s10", "s11", "s8", "s9"]
+        assert not small._full
+        for number in range(25):
+            large.store({"id": f"l{number}", "importance": 0.9})
+        small.store({"id": "s-last", "importance": 0.1})  # 31 entries: far over its bound
+        assert len(small) == 10 and "s-last" in small
+        small.store({"id": "s-next", "importance": 0.95})  # full: the DELETE counts
+        assert len(small) == 10 and "s-next" in small and "s-last" not in small
 
 
 def test_a_store_that_replaces_its_own_least_ranked_entry_keeps_it(tmp_path: Path) -> None:
