@@ -301,13 +301,20 @@ _UNLESS_BATCH = (
     " AND NOT EXISTS (SELECT 1 FROM entries INDEXED BY entries_rank_settled"
     " WHERE ns = ?1 AND settled = 1 AND importance <= ?3 AND seq != ?2)"
 )
-_REMOVE_LEAST_RANKED_UNLESS_BATCH = f"DELETE FROM entries WHERE seq = ({_LEAST_RANKED_SEQ}){_UNLESS_BATCH}"
+# When no batch is due, every settled entry but the protected one is pinned (importance
+# above ?3): a fresh head at or below ?3 then ranks first of all, and is found without
+# comparing the two heads (which sorts them: about as much as the lookup itself).
+_VICTIM_SEQ = (
+    "coalesce((SELECT seq FROM entries INDEXED BY entries_rank_fresh WHERE ns = ?1 AND settled = 0"
+    f" AND importance <= ?3 AND seq != ?2 ORDER BY importance, ts_us, seq LIMIT 1), ({_LEAST_RANKED_SEQ}))"
+)
+_REMOVE_LEAST_RANKED_UNLESS_BATCH = f"DELETE FROM entries WHERE seq = {_VICTIM_SEQ}{_UNLESS_BATCH}"
 # The same, only when the stored count (?4: this transaction's change, not yet stored)
 # is one over the bound (?5 = max_entries + 1): a store past the bound then needs no
 # statement of its own to count. The count is checked before the heads are looked up.
 _REMOVE_LEAST_RANKED_IF_ONE_OVER = (
     "DELETE FROM entries WHERE seq = (CASE WHEN (SELECT value FROM counters WHERE name = ?1) + ?4 = ?5"
-    f" THEN ({_LEAST_RANKED_SEQ}) END){_UNLESS_BATCH}"
+    f" THEN {_VICTIM_SEQ} END){_UNLESS_BATCH}"
 )
 
 

@@ -12,6 +12,7 @@ from typing import List
 
 from memlint.runtime import LongTermMemory
 from memlint.runtime import _common
+from memlint.runtime._backend import StoreTransaction
 from memlint.runtime._common import from_micros, iso_of_micros
 
 def test_the_stamp_of_a_store_is_the_isoformat_of_its_time() -> None:
@@ -143,3 +144,38 @@ def test_a_removal_excluding_an_id_it_did_not_write_looks_the_seq_up(tmp_path: P
             assert removed is not None and removed.id == "next"
             assert tx.remove_least_ranked_unless_batch("absent", 0.8).id == "low"  # type: ignore[union-attr]
         assert len(memory) == 0
+
+
+def test_the_one_statement_removal_picks_what_the_generic_steps_pick(tmp_path: Path) -> None:
+    # The removal past the bound is one DELETE with shortcuts (the protected entry by
+    # seq, a fresh head at or below the pin threshold taken without comparing heads); the
+    # backend-neutral steps (is a batch due, the two group heads, delete) are the model.
+    rng = random.Random(16)
+    for trial in range(30):
+        path = tmp_path / f"t{trial}.sqlite3"
+        with LongTermMemory(max_entries=10_000, retention_days=None, path=path) as memory:
+            backend = memory._backend  # type: ignore[attr-defined]
+            ids = [f"e{number}" for number in range(rng.randrange(1, 25))]
+            with backend.write() as tx:
+                for number, entry_id in enumerate(ids):
+                    importance = rng.choice([0.0, 0.3, 0.8, 0.81, 0.95, 1.0, rng.random()])
+                    tx.upsert(entry_id, 1000 + rng.randrange(5), importance, "{}")
+                    if number == len(ids) // 2:
+                        tx.settle(1003)  # the entries so far with ts_us < 1003 settle
+            pin = rng.choice([0.0, 0.5, 0.8, 1.0])
+            newest = rng.choice([0.0, 0.5, 0.9])
+            # "newest" is the entry the transaction wrote last (excluded by the seq it
+            # remembers); the others are looked up, or exclude nothing.
+            for exclude in (None, rng.choice(ids), "absent", "newest"):
+                with backend.rehearse() as tx:
+                    tx.upsert("newest", 1004, newest, "{}")
+                    before = {row.id for row in tx.scan(0, 100)}
+                    expected_row = StoreTransaction.remove_least_ranked_unless_batch(tx, exclude, pin)
+                    expected = None if expected_row is None else expected_row.id
+                with backend.rehearse() as tx:
+                    tx.upsert("newest", 1004, newest, "{}")
+                    gone = tx.drop_least_ranked_unless_batch(exclude, pin)
+                    left = {row.id for row in tx.scan(0, 100)}
+                    actual = next(iter(before - left)) if gone else None
+                    assert len(before - left) == (1 if gone else 0)
+                assert actual == expected, (trial, exclude, pin)
