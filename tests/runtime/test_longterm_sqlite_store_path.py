@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import List
 
 from memlint.runtime import LongTermMemory
-from memlint.runtime import _common
+from memlint.runtime import _common, _sqlite
 from memlint.runtime._backend import StoreTransaction
 from memlint.runtime._common import from_micros, iso_of_micros
 
@@ -179,3 +179,16 @@ def test_the_one_statement_removal_picks_what_the_generic_steps_pick(tmp_path: P
                     actual = next(iter(before - left)) if gone else None
                     assert len(before - left) == (1 if gone else 0)
                 assert actual == expected, (trial, exclude, pin)
+
+
+def test_the_wal_is_not_cut_back_below_its_size_at_a_checkpoint(tmp_path: Path) -> None:
+    # A checkpoint every WAL_CHECKPOINT_PAGES pages; the WAL file is cut back only above
+    # WAL_SIZE_LIMIT. Below its size at a checkpoint, every cycle would truncate it and
+    # grow it again (allocating blocks).
+    with LongTermMemory(path=tmp_path / "m.sqlite3") as memory:
+        conn = memory._backend._db.conn  # type: ignore[attr-defined]
+        pages = conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        limit = conn.execute("PRAGMA journal_size_limit").fetchone()[0]
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    assert pages == _sqlite.WAL_CHECKPOINT_PAGES and limit == _sqlite.WAL_SIZE_LIMIT
+    assert 32 + pages * (page_size + 24) < limit <= 2 * pages * page_size
