@@ -166,6 +166,20 @@ class StoreTransaction(ABC):
             return None
         return self.remove_least_ranked(exclude)
 
+    def drop_least_ranked_unless_batch(self, exclude: Optional[str], pin_threshold: float) -> bool:
+        """``remove_least_ranked_unless_batch`` without the removed row (a store does not
+        report what it removed): True if an entry went. A backend may skip reading it."""
+        return self.remove_least_ranked_unless_batch(exclude, pin_threshold) is not None
+
+    def drop_least_ranked_if_one_over(self, exclude: Optional[str], pin_threshold: float,
+                                      max_entries: int) -> bool:
+        """``drop_least_ranked_unless_batch`` only when the count is exactly ``max_entries
+        + 1``, checked by the backend in the same step (a store that expects to be past the
+        bound then does not count first); False, changing nothing, otherwise. Only for
+        backends whose write transactions exclude other writers; this default does
+        nothing (the caller then counts and prunes as usual)."""
+        return False
+
     @abstractmethod
     def delete(self, entry_ids: Sequence[str]) -> int: ...
 

@@ -41,6 +41,7 @@ from memlint.runtime._common import (
     content_id_of_json,
     from_micros,
     id_value,
+    iso_of_micros,
     iso_utc,
     normalize_id,
     parse_timestamp,
@@ -154,6 +155,10 @@ class LongTermMemory:
         self._grace_us = int(grace_seconds * 1_000_000)
         self._retention_us = None if self.retention_days is None else int(self.retention_days * _DAY_US)
         self._next_age_check_us: Optional[int] = None
+        # Whether the last store found this memory full: the next one then expects to be
+        # one over the bound, and removes one entry in the step that checks it (a hint
+        # only; a wrong guess costs a statement, never an entry).
+        self._full = False
         self._maintenance_interval_us = min(_AGE_CHECK_INTERVAL_US, self._grace_us)
         self._backend: StoreBackend = open_store_backend(
             path, busy_timeout=busy_timeout, durable=bool(durable), url=url,
@@ -282,8 +287,9 @@ class LongTermMemory:
             next_check = self._next_age_check_us
             if next_check is None or now_us >= next_check:
                 pruned = self._prune(tx, now_us, protect=key, report=False)
-            else:
+            elif not (self._full and tx.drop_least_ranked_if_one_over(key, self.pin_threshold, self.max_entries)):
                 count = tx.count()
+                self._full = count >= self.max_entries
                 if count > self.max_entries:
                     pruned = self._prune(tx, now_us, protect=key, report=False, maintenance=False, count=count)
         if pruned is None:
@@ -358,8 +364,7 @@ class LongTermMemory:
             if self._slim_bodies:
                 return key, tail, True, importance, given, tags
             id_json = '"' + key + '"'  # hex digits: nothing to escape
-        stamp = from_micros(now_us).isoformat(timespec="microseconds")
-        head = '{"id":%s,"importance":%r,"timestamp":"%s"' % (id_json, importance, stamp)
+        head = '{"id":%s,"importance":%r,"timestamp":"%s"' % (id_json, importance, iso_of_micros(now_us))
         return key, head + tail, False, importance, given, tags
 
     def update(self, entry_id: IdLike, fields: Optional[Dict[str, Any]] = None, *,
@@ -463,10 +468,14 @@ class LongTermMemory:
             if count == self.max_entries + 1:
                 # The usual case past the bound, when no batch is due (no settled,
                 # unpinned entry): the least important of all goes, in one call.
-                least = tx.remove_least_ranked_unless_batch(protect, self.pin_threshold)
-                if least is not None:
-                    if decisions is not None:
+                if decisions is None:
+                    gone = tx.drop_least_ranked_unless_batch(protect, self.pin_threshold)
+                else:
+                    least = tx.remove_least_ranked_unless_batch(protect, self.pin_threshold)
+                    gone = least is not None
+                    if least is not None:
                         decisions.append(self._decision(least, "count"))
+                if gone:
                     count = count - 1 if exclusive else tx.count()
                     continue
             # The batch: settled, unpinned entries, down to the low watermark, so that
