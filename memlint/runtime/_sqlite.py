@@ -49,11 +49,15 @@ logger = logging.getLogger(__name__)
 # DELETE ... RETURNING (SQLite 3.35, 2021); older libraries look the row up first.
 _HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
 
-# Pages of WAL between two automatic checkpoints, and the size the WAL file is cut back
-# to after one: above the WAL's size at a checkpoint (frames of a 4,096-byte page plus a
-# 24-byte header each), so that it is not truncated and grown again every cycle.
+# Pages of WAL between two automatic checkpoints: twice the database's own pages, between
+# SQLite's default and a ceiling, so that a small store keeps a small WAL file (a few MB)
+# and a large one shares each checkpoint among many commits. Re-read every
+# WAL_WINDOW_CHECK commits. The WAL file is cut back after a checkpoint only when it is
+# above its window (frames of a page plus a 24-byte header each, and some slack), so that
+# it is not truncated and grown again every cycle.
 WAL_CHECKPOINT_PAGES = 30_000
-WAL_SIZE_LIMIT = 128 * 2**20
+WAL_MIN_CHECKPOINT_PAGES = 1_000
+WAL_WINDOW_CHECK = 1_000
 
 # SQLite's limit on bound parameters is 32766 since 3.32 (999 before); stay well below.
 _CHUNK = 500
@@ -74,6 +78,8 @@ class _Database:
         self._lock = threading.RLock()
         self._closed = False
         self._conn: Optional[sqlite3.Connection] = None
+        self.wal_window = 0  # pages; 0 until set (never, in memory or read-only)
+        self.commits_to_window_check = WAL_WINDOW_CHECK
         in_memory = path == ":memory:"
         if not in_memory and not read_only and _cannot_write(path):
             read_only = True  # a read-only file or file system: it can still be read
@@ -140,8 +146,19 @@ class _Database:
             # three B-trees) 30,000 pages (about 120 MB of WAL) cost 11 µs less per store
             # than 10,000. The WAL file keeps that size (no truncation and regrowth every
             # cycle). Durability is unchanged: it is set by `synchronous`.
-            conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
-            conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
+            self.size_wal_window()
+
+    def size_wal_window(self) -> int:
+        """Set the WAL's checkpoint window from the database's size; returns it (pages)."""
+        conn = self.conn
+        pages, page_size = (conn.execute(f"PRAGMA {name}").fetchone()[0] for name in ("page_count", "page_size"))
+        window = min(WAL_CHECKPOINT_PAGES, max(WAL_MIN_CHECKPOINT_PAGES, 2 * pages))
+        if window != self.wal_window:
+            conn.execute(f"PRAGMA wal_autocheckpoint = {window}")
+            conn.execute(f"PRAGMA journal_size_limit = {window * (page_size + 24) * 9 // 8}")
+            self.wal_window = window
+        self.commits_to_window_check = WAL_WINDOW_CHECK
+        return window
 
     def _check_schema(self, application_id: int, version: int, schema: str,
                       migrations: Dict[int, str],
@@ -618,6 +635,9 @@ class _Writing:
                 self.tx.flush_count()  # type: ignore[union-attr]
                 conn.execute("COMMIT")
                 done = True
+                db.commits_to_window_check -= 1
+                if db.commits_to_window_check <= 0 and db.wal_window:
+                    db.size_wal_window()
         except sqlite3.Error as error:
             raise _named(error, db.path) from error
         finally:

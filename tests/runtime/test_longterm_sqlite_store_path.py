@@ -181,14 +181,32 @@ def test_the_one_statement_removal_picks_what_the_generic_steps_pick(tmp_path: P
                 assert actual == expected, (trial, exclude, pin)
 
 
-def test_the_wal_is_not_cut_back_below_its_size_at_a_checkpoint(tmp_path: Path) -> None:
-    # A checkpoint every WAL_CHECKPOINT_PAGES pages; the WAL file is cut back only above
-    # WAL_SIZE_LIMIT. Below its size at a checkpoint, every cycle would truncate it and
-    # grow it again (allocating blocks).
+def _wal_settings(memory: LongTermMemory):
+    conn = memory._backend._db.conn  # type: ignore[attr-defined]
+    return tuple(conn.execute(f"PRAGMA {name}").fetchone()[0]
+                 for name in ("wal_autocheckpoint", "journal_size_limit", "page_size", "page_count"))
+
+
+def test_a_small_store_keeps_a_small_wal_and_the_limit_is_above_its_size(tmp_path: Path) -> None:
+    # A checkpoint every `window` pages; the WAL file is cut back only above its size at a
+    # checkpoint (else every cycle would truncate it and grow it again). A small store
+    # keeps SQLite's default window (about 4 MB of WAL), not the ceiling's 120 MB.
     with LongTermMemory(path=tmp_path / "m.sqlite3") as memory:
-        conn = memory._backend._db.conn  # type: ignore[attr-defined]
-        pages = conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
-        limit = conn.execute("PRAGMA journal_size_limit").fetchone()[0]
-        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-    assert pages == _sqlite.WAL_CHECKPOINT_PAGES and limit == _sqlite.WAL_SIZE_LIMIT
-    assert 32 + pages * (page_size + 24) < limit <= 2 * pages * page_size
+        memory.store({"n": 1})
+        window, limit, page_size, _pages = _wal_settings(memory)
+    assert window == _sqlite.WAL_MIN_CHECKPOINT_PAGES
+    assert 32 + window * (page_size + 24) < limit <= 2 * window * page_size
+
+
+def test_the_wal_window_follows_the_database_as_it_grows(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(_sqlite, "WAL_WINDOW_CHECK", 50)
+    monkeypatch.setattr(_sqlite, "WAL_MIN_CHECKPOINT_PAGES", 10)
+    with LongTermMemory(path=tmp_path / "m.sqlite3") as memory:
+        first = _wal_settings(memory)[0]
+        for n in range(400):
+            memory.store({"n": n, "text": "x" * 2000})
+        window, limit, page_size, pages = _wal_settings(memory)
+    assert first == 10
+    # Set at the last check, at most 50 stores (of about a page each) ago.
+    assert first < window <= 2 * pages and window >= 2 * (pages - 60)
+    assert 32 + window * (page_size + 24) < limit
