@@ -1,0 +1,68 @@
+"""Region selection (memlint.regions) keeps no more than what can change a finding: a
+context manager's own ``__exit__`` does not make its class a resource, unless the class
+holds one after all. Either way the findings are those of the whole file."""
+
+from __future__ import annotations
+
+import ast
+
+from memlint.api import check_files
+from memlint.config import ConfigResolver
+from memlint.discovery import discover
+from memlint.regions import region_source
+
+FILLER = "".join(f"\ndef filler_{n}():\n    value = {n}\n    return value * 2\n" for n in range(8))
+
+# minidom's Node: a context manager whose __exit__ unlinks, holding no resource. Where
+# the module builds one is no acquisition, so `build` cannot hold a finding.
+PLAIN_CONTEXT_MANAGER = (
+    "import socket\n\nclass Node:\n    def __enter__(self):\n        return self\n\n"
+    "    def __exit__(self, *exc):\n        self.unlink()\n\n    def unlink(self):\n        self.parent = None\n\n"
+    "def build():\n    node = Node()\n    node.unlink()\n    return node\n\n"
+    "def leak():\n    s = socket.socket()\n    s.send(b'x')\n" + FILLER
+)
+
+# A context manager whose __enter__ binds what a module-local factory makes: the class owns
+# a resource (analysis.local_resources), so where it is built is an acquisition. Its release
+# method, ``cleanup``, is no trigger: only ``__enter__`` tells, by what it names.
+HOLDING_CONTEXT_MANAGER = (
+    "import socket\n\ndef make():\n    return socket.socket()\n\nclass Pool:\n    def __enter__(self):\n"
+    "        self.conn = make()\n        return self\n\n    def __exit__(self, *exc):\n        self.cleanup()\n\n"
+    "    def cleanup(self):\n        self.conn = None\n\n"
+    "def use():\n    pool = Pool()\n    pool.conn.send(b'x')\n" + FILLER
+)
+
+
+def _kept_functions(source):
+    selected = region_source(source, ast.parse(source), {})
+    assert selected is not None
+    return {
+        node.name
+        for node in ast.walk(ast.parse(selected.text))
+        if isinstance(node, ast.FunctionDef) and [type(s) for s in node.body] != [ast.Pass]
+    }
+
+
+def _same_findings(tmp_path, source):
+    (tmp_path / "module.py").write_text(source)
+    resolver = ConfigResolver(isolated=True)
+    files = discover([str(tmp_path / "module.py")], resolver)
+    on = check_files(files, resolver, regions=True).findings
+    off = check_files(files, resolver, regions=False).findings
+    assert on == off
+    return on
+
+
+def test_an_exit_naming_no_resource_does_not_make_its_class_one(tmp_path):
+    kept = _kept_functions(PLAIN_CONTEXT_MANAGER)
+    assert {"__enter__", "__exit__", "leak"} <= kept
+    assert "build" not in kept
+    assert [finding.code for finding in _same_findings(tmp_path, PLAIN_CONTEXT_MANAGER)] == ["MEM001"]
+
+
+def test_an_enter_holding_what_a_local_factory_makes_keeps_where_its_class_is_built(tmp_path):
+    kept = _kept_functions(HOLDING_CONTEXT_MANAGER)
+    assert {"make", "__enter__", "use"} <= kept
+    findings = _same_findings(tmp_path, HOLDING_CONTEXT_MANAGER)
+    built = [finding for finding in findings if finding.line == 18]
+    assert [finding.code for finding in built] == ["MEM001"] and "`Pool` object" in built[0].message
