@@ -24,7 +24,7 @@ for Python source encodes ASCII names as ASCII bytes.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Callable, Dict, FrozenSet, Iterable, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, FrozenSet, Iterable, List, Mapping, Optional, Set, Tuple
 
 if TYPE_CHECKING:  # pragma: no cover
     import ast
@@ -145,8 +145,12 @@ def tree_needs_analysis(tree: "ast.Module", resources: Mapping[str, object], cod
     nodes = ast_nodes(tree)
     if GROWTH_CODES.intersection(codes) and growth_candidates(tree, nodes):
         return True
-    if TASK_CODES.intersection(codes) and task_candidates(tree, nodes):
-        return True
+    # MEM061's task-creating calls are looked for in the same walk (``task_candidates``).
+    task_names: Set[str] = set()
+    if TASK_CODES.intersection(codes):
+        from memlint.knowledge.tasks import task_trigger_names
+
+        task_names = set(task_trigger_names())
 
     from memlint.knowledge import candidate_names, knowledge_for
 
@@ -182,7 +186,9 @@ def tree_needs_analysis(tree: "ast.Module", resources: Mapping[str, object], cod
             for alias in node.names:  # type: ignore[attr-defined]
                 if alias.asname and alias.name.rsplit(".", 1)[-1] in candidates:
                     callables.add(alias.asname)
-    return not callables.isdisjoint(called)
+                if kind is ast.ImportFrom and alias.asname and alias.name in task_names:
+                    task_names.add(alias.asname)
+    return not callables.isdisjoint(called) or not task_names.isdisjoint(called)
 
 
 def ast_nodes(tree: "ast.AST") -> "List[ast.AST]":
