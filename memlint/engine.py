@@ -249,12 +249,22 @@ def _check_text(
 
 def _project_names(entries: Sequence[Tuple[str, str]]) -> List[str]:
     """``..sessions.Session#releases`` -> ``sessions``, ``Session``: each name a project
-    fact is known under (module, class, function, method)."""
+    fact is known under (module, class, function, method). A class whose construction
+    cannot raise (``#quiet``) gives none: that fact makes nothing a resource, it only
+    answers MEM003 about a call inside code kept for another reason, through the imports
+    (always kept); its module's names (``unittest``, ``xml.dom``) made most of a file a seed."""
     if not entries:
         return []
     from memlint.analysis.project_index import RELEASES_MARK
+    from memlint.analysis.project_quiet import QUIET_MARK
 
-    return [part for name, _summary in entries for part in name.replace(RELEASES_MARK, "").split(".") if part]
+    return [
+        part
+        for name, _summary in entries
+        if not name.endswith(QUIET_MARK)
+        for part in name.replace(RELEASES_MARK, "").split(".")
+        if part
+    ]
 
 
 def _locate(

@@ -66,3 +66,36 @@ def test_an_enter_holding_what_a_local_factory_makes_keeps_where_its_class_is_bu
     findings = _same_findings(tmp_path, HOLDING_CONTEXT_MANAGER)
     built = [finding for finding in findings if finding.line == 18]
     assert [finding.code for finding in built] == ["MEM001"] and "`Pool` object" in built[0].message
+
+
+# A project class whose construction cannot raise (a ``#quiet`` fact of the project index):
+# MEM003 needs it to judge the call between acquiring and releasing, nothing else.
+QUIET_PROJECT = {
+    "pkg/__init__.py": "",
+    "pkg/plain.py": "class Quiet:\n    def __init__(self, value):\n        self.value = value\n",
+    "pkg/user.py": "import socket\nfrom pkg import plain\n\n\ndef sends(address):\n    sock = socket.create_connection(address)\n"
+    "    marker = plain.Quiet(1)\n    sock.close()\n    return marker\n\n\ndef other():\n    return plain.Quiet(2)\n" + FILLER,
+}
+
+
+def test_a_quiet_class_fact_makes_no_region_trigger(tmp_path, monkeypatch):
+    import memlint.regions as regions_module
+    from conftest import write_tree
+
+    write_tree(tmp_path, QUIET_PROJECT)
+    selected = []
+    real = regions_module.region_source
+
+    def spy(*args, **kwargs):
+        selected.append(real(*args, **kwargs))
+        return selected[-1]
+
+    monkeypatch.setattr(regions_module, "region_source", spy)
+    resolver = ConfigResolver(isolated=True)
+    files = discover([str(tmp_path / "pkg")], resolver)
+    on = check_files(files, resolver, regions=True).findings
+    off = check_files(files, resolver, regions=False).findings
+    assert on == off == []  # Quiet(1) cannot raise: the socket is closed on every path
+    parts = [found.text for found in selected if found is not None]
+    # ``other`` names the quiet class's module only: nothing there can hold a finding.
+    assert len(parts) == 1 and "marker = plain.Quiet(1)" in parts[0] and "plain.Quiet(2)" not in parts[0]
