@@ -193,18 +193,25 @@ def tree_needs_analysis(tree: "ast.Module", resources: Mapping[str, object], cod
 
 def ast_nodes(tree: "ast.AST") -> "List[ast.AST]":
     """Every node under ``tree`` (itself included), depth first in source order: ``ast.walk``'s
-    nodes, in a plain loop about twice as fast as its generators (this runs over whole files)."""
+    nodes but for the leaves no caller reads (``Load``, ``Store``, operators: a third of
+    all nodes), in a plain loop that visits only the fields that can hold a node (this
+    runs over whole files, and the callers loop over what it returns)."""
     import ast
 
     node_type = ast.AST
+    plans = _FIELD_PLANS
     found = []
     stack = [tree]
     pop, extend, keep = stack.pop, stack.extend, found.append
     while stack:
         node = pop()
         keep(node)
+        kind = type(node)
+        fields = plans.get(kind)
+        if fields is None:
+            fields = plans[kind] = _node_fields(kind)
         children = []
-        for name in node._fields:
+        for name in fields:
             value = getattr(node, name, None)
             if type(value) is list:
                 children.extend([item for item in value if isinstance(item, node_type)])
@@ -215,6 +222,23 @@ def ast_nodes(tree: "ast.AST") -> "List[ast.AST]":
         children.reverse()
         extend(children)
     return found
+
+
+# Fields that never hold a node worth returning: names and numbers, and the context and
+# operator leaves (``ctx``, ``op``, ``ops``).
+_LEAF_FIELDS = frozenset(
+    {"ctx", "op", "ops", "id", "name", "arg", "attr", "asname", "module", "level", "kind",
+     "type_comment", "conversion", "is_async", "kwd_attrs", "rest", "tag"}
+)
+_FIELD_PLANS: "Dict[type, Tuple[str, ...]]" = {}
+
+
+def _node_fields(kind: type) -> Tuple[str, ...]:
+    import ast
+
+    if kind is ast.Constant or kind is ast.Global or kind is ast.Nonlocal:
+        return ()  # a value, or a list of names
+    return tuple(name for name in kind._fields if name not in _LEAF_FIELDS)  # type: ignore[attr-defined]
 
 
 def growth_candidates(tree: "ast.Module", nodes: "Optional[List[ast.AST]]" = None) -> bool:

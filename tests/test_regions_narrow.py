@@ -99,3 +99,22 @@ def test_a_quiet_class_fact_makes_no_region_trigger(tmp_path, monkeypatch):
     parts = [found.text for found in selected if found is not None]
     # ``other`` names the quiet class's module only: nothing there can hold a finding.
     assert len(parts) == 1 and "marker = plain.Quiet(1)" in parts[0] and "plain.Quiet(2)" not in parts[0]
+
+
+def test_the_node_walk_gives_ast_walks_nodes_in_source_order_but_the_leaves():
+    import ast
+    from pathlib import Path
+
+    from memlint.prefilter import ast_nodes
+
+    leaves = (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
+    source = Path(ast.__file__).read_text(encoding="utf-8") + (
+        "\nmatch p:\n    case Point(x=0, y=[a, *rest]) | {'k': v, **others} if not a < b:\n        pass\n"
+        "global g\nasync def f():\n    async with a as (b, c):\n        x = f'{y!r:>{w}}' @ -z\n"
+    )
+    tree = ast.parse(source)
+    found = ast_nodes(tree)
+    assert set(map(id, found)) == {id(node) for node in ast.walk(tree) if not isinstance(node, leaves)}
+    assert not any(isinstance(node, leaves) for node in found)
+    starts = [(node.lineno, node.col_offset) for node in found if isinstance(node, ast.stmt)]
+    assert starts == sorted(starts)
