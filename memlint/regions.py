@@ -41,7 +41,7 @@ import copy
 import re
 from typing import Callable, Dict, FrozenSet, Iterable, List, Mapping, NamedTuple, Optional, Set, Tuple
 
-from memlint.prefilter import ast_nodes
+from memlint.prefilter import CONTEXT_MANAGER_NAMES, ast_nodes
 
 # Lines as ``ast`` and libcst count them: only \r\n, \r and \n end a line (str.splitlines
 # also splits on form feeds and other separators that real files contain).
@@ -69,7 +69,7 @@ class Selected(NamedTuple):
 class _Unit:
     """Statements sharing lines (``a = 1; b = 2``), or a class header."""
 
-    __slots__ = ("statements", "first", "last", "names", "defines", "makes", "context", "owner", "header", "bindings", "reads", "module_level", "returns", "registers")
+    __slots__ = ("statements", "first", "last", "names", "defines", "makes", "context", "owner", "header", "bindings", "reads", "module_level", "returns", "registers", "by_own_kind")
 
     def __init__(self, statement: ast.stmt, first: int, owner: Optional["_Unit"] = None) -> None:
         self.statements: List[ast.stmt] = [statement]
@@ -86,6 +86,9 @@ class _Unit:
         self.module_level: Optional[Set[str]] = None  # a function's globals; None: not a function
         self.returns: List[ast.AST] = []  # the values it returns or yields
         self.registers: Set[str] = set()  # ``self.X.append(v)``: attributes it adds to
+        # A seed only for being a context manager's own part (named ``__exit__``, decorated
+        # ``@contextmanager``): it holds no resource by that alone.
+        self.by_own_kind = False
 
 
 def split_lines(text: str) -> List[str]:
@@ -213,7 +216,9 @@ def _describe(unit: _Unit, triggers: FrozenSet[str], conditions: FrozenSet[str],
         unit.module_level = None
     unit.bindings = binding
     # A name the function binds itself (``file = sys.stdout``) is not the trigger's.
-    return not (triggers.isdisjoint(sure) and triggers.isdisjoint(loaded - (local - declared) if function else loaded))
+    named = (triggers & sure) | (triggers & (loaded - (local - declared) if function else loaded))
+    unit.by_own_kind = bool(named) and named <= CONTEXT_MANAGER_NAMES
+    return bool(named)
 
 
 def _is_docstring(statement: ast.stmt) -> bool:
@@ -393,13 +398,16 @@ def kept_units(
         unit = units[pending.pop()]
         scopes = lineage[id(unit.owner)][1] if unit.owner is not None else (0,)
         made = [(name, scope) for name in list(unit.makes) for scope in scopes]
-        if unit.owner is not None and lineage[id(unit.owner)][0] & exiting:
+        if unit.owner is not None and not unit.by_own_kind and lineage[id(unit.owner)][0] & exiting:
             # A context-manager class with a method that holds a resource may be one itself
             # (``analysis.local_resources``): where the module builds one is an acquisition.
+            # Its ``__exit__`` naming no resource is no such method.
             made.append((unit.owner.statements[0].name, 0))  # type: ignore[attr-defined]
         for name, scope in made:
             for other in users.get((scope, name), ()):
-                if other not in starting:
+                if other not in starting or units[other].by_own_kind:
+                    # A seed by its kind alone that names what a seed makes holds it after all.
+                    units[other].by_own_kind = False
                     starting.add(other)
                     pending.append(other)
                     _hand_on(units[other], triggers | {name})
