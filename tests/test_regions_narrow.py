@@ -24,12 +24,13 @@ PLAIN_CONTEXT_MANAGER = (
 
 # A context manager whose __enter__ binds what a module-local factory makes: the class owns
 # a resource (analysis.local_resources), so where it is built is an acquisition. Its release
-# method, ``cleanup``, is no trigger: only ``__enter__`` tells, by what it names.
+# method, ``cleanup``, is no trigger: only ``__enter__`` tells, by what it names. (The class
+# is lazy, analysis.lazy_classes: it holds the socket once a method, here ``__enter__``, ran.)
 HOLDING_CONTEXT_MANAGER = (
     "import socket\n\ndef make():\n    return socket.socket()\n\nclass Pool:\n    def __enter__(self):\n"
     "        self.conn = make()\n        return self\n\n    def __exit__(self, *exc):\n        self.cleanup()\n\n"
     "    def cleanup(self):\n        self.conn = None\n\n"
-    "def use():\n    pool = Pool()\n    pool.conn.send(b'x')\n" + FILLER
+    "def use():\n    pool = Pool()\n    pool.__enter__()\n    pool.conn.send(b'x')\n" + FILLER
 )
 
 
