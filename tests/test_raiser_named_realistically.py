@@ -1,5 +1,5 @@
 """MEM003 names as the raiser the first call that can realistically fail (check-2 sets,
-message defects): an in-memory buffer, a command-line parser
+message defects): a command-line parser
 being built, an event loop's debug flag, a lookup with a default and a log-level check are
 passed over for the call after them."""
 
@@ -20,16 +20,6 @@ def mem003_messages(source: str) -> List[str]:
 
 
 CASES = [
-    (
-        "import io\n"
-        "def load(path):\n"
-        "    f = open(path, 'rb')\n"
-        "    buffer = io.BytesIO()\n"
-        "    buffer.write(f.read())\n"
-        "    f.close()\n"
-        "    return buffer\n",
-        "`f.read()` raises (line 5)",
-    ),
     (
         "import optparse, shutil, tempfile\n"
         "def main(argv):\n"
