@@ -45,8 +45,9 @@ def raising_calls(
 ) -> List[cst.CSTNode]:
     """The calls, awaits and yields of ``node`` that may raise, in source order. ``held_names``
     are the names of the resource being followed, ``model`` the name of its knowledge model;
-    calls in ``handled`` (by id) hand it on. ``acquisition`` is the call that made a resource
-    known only by its release (no model): its name stands in for the model."""
+    calls in ``handled`` (by id) hand it on. ``acquisition`` is the call that made it: for a
+    resource known only by its release (no model) its name stands in for the model, and its
+    first argument is the descriptor it was opened on."""
     raising: List[cst.CSTNode] = []
     own_quiet = NON_RAISING_OWN_METHODS.get(model, frozenset()) | CONFIGURING_OWN_METHODS
     if not model and acquisition is not None:
@@ -71,7 +72,9 @@ def raising_calls(
                 continue  # ``set()``, ``struct.pack(FMT, 0)``
             if qualified in KNOWLEDGE.non_raising_in_coroutines and _in_coroutine(ctx):
                 continue  # ``asyncio.get_running_loop()`` in an ``async def``
-            if qualified in NON_RAISING_ON_HELD and found.args and _held_or_its_descriptor(found.args[0].value, held_names):
+            if qualified in NON_RAISING_ON_HELD and found.args and (
+                _held_or_its_descriptor(found.args[0].value, held_names) or _opened_on(found.args[0].value, acquisition)
+            ):
                 continue  # ``os.fstat(fd)``, ``os.fstat(f.fileno())`` on what was just opened
             on_resource = isinstance(func, cst.Attribute) and dotted(func.value) in held_names
             if isinstance(func, cst.Attribute) and not on_resource and (
@@ -142,6 +145,17 @@ def _held_or_its_descriptor(argument: cst.BaseExpression, held_names: Set[str]) 
         if argument.func.attr.value == "fileno":
             argument = argument.func.value
     return dotted(argument) in held_names
+
+
+def _opened_on(argument: cst.BaseExpression, acquisition: Optional[cst.CSTNode]) -> bool:
+    """``io.open(fd, "wb", closefd=False)`` while following ``readf = io.open(fd, "rb")``: the
+    argument is the plain name the followed resource was opened on, a descriptor that call
+    has just accepted."""
+    call = acquisition.expression if isinstance(acquisition, cst.Await) else acquisition
+    if not isinstance(call, cst.Call) or not call.args or call.args[0].keyword is not None:
+        return False
+    opened_on = call.args[0].value
+    return isinstance(opened_on, cst.Name) and isinstance(argument, cst.Name) and argument.value == opened_on.value
 
 
 def _in_coroutine(ctx: "ModuleContext") -> bool:
