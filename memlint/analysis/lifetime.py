@@ -646,7 +646,8 @@ class Interpreter:
 
     def _raising_calls(self, node: cst.CSTNode, handled: Set[int]) -> List[cst.CSTNode]:
         calls = raising_calls(
-            self.ctx, node, handled, self.tracker.names, bool(self.handler_depth), self.yields_raise, self.tracker.spec.model
+            self.ctx, node, handled, self.tracker.names, bool(self.handler_depth), self.yields_raise, self.tracker.spec.model,
+            self.tracker.acquisition_node,
         )
         if self.tracker.spec.model == EXIT_STACK_MODEL or self.tracker.spec.held_after:
             calls = self.first_entry.raising_after(self.body, self.tracker.names, calls)

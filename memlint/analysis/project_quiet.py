@@ -28,6 +28,7 @@ from memlint.analysis.resources import (
     NON_RAISING_METHODS,
     NON_RAISING_WITH_CONSTANTS,
     NON_RAISING_WITH_SEVERAL,
+    NON_RAISING_WITH_A_DEFAULT,
 )
 
 # Appended to a class's name for the fact "constructing it cannot raise" (summary "quiet").
@@ -385,6 +386,8 @@ class _FunctionJudge:
             return True
         if qualified in NON_RAISING_WITH_SEVERAL and len(call.args) >= 2 and not call.keywords:
             return True  # ``min(timeout, max_timeout)``
+        if qualified in NON_RAISING_WITH_A_DEFAULT and len(call.args) == 3 and not call.keywords:
+            return True  # ``getattr(settings, "TIMEOUT", None)``
         if qualified in NON_RAISING_WITH_CONSTANTS and all(_constant(arg) for arg in call.args) and all(
             _constant(keyword.value) for keyword in call.keywords
         ):

@@ -27,6 +27,7 @@ from memlint.analysis.resources import (
     NON_RAISING_METHODS,
     NON_RAISING_WITH_CONSTANTS,
     NON_RAISING_WITH_SEVERAL,
+    NON_RAISING_WITH_A_DEFAULT,
     NON_RAISING_OWN_METHODS,
     OS_ERROR_MODELS,
     OS_ERROR_NAMES,
@@ -170,6 +171,8 @@ class QuietFunctions:
                 and func.value.value in local
             ):
                 continue  # ``headers.update(...)`` on a value made here, not ``client.get(...)``
+            if isinstance(func, cst.Attribute) and func.attr.value in LOGGING_METHODS:
+                continue  # ``logger.isEnabledFor(DEBUG)`` of a module's logger, as everywhere
             if isinstance(func, cst.Attribute) and func.attr.value in CONFIGURING_OWN_METHODS:
                 continue  # setting an option (``sock.setsockopt(...)``)
             if self._os_errors_caught and _fails_only_with_os_error(func):
@@ -185,6 +188,8 @@ def constant_call(call: cst.Call, qualified: str) -> bool:
     programming error when fed constants, fed only constants (``qualified`` is its name)."""
     if qualified in NON_RAISING_WITH_SEVERAL and len(call.args) >= 2 and not any(arg.star for arg in call.args):
         return True  # ``max(timeout, 0.001)``
+    if qualified in NON_RAISING_WITH_A_DEFAULT and len(call.args) == 3 and not any(arg.star or arg.keyword for arg in call.args):
+        return True  # ``getattr(module, "__package__", None)``
     return qualified in NON_RAISING_WITH_CONSTANTS and all(_constant(arg.value) for arg in call.args)
 
 

@@ -41,12 +41,17 @@ def raising_calls(
     in_handler: bool,
     yields_raise: bool,
     model: str = "",
+    acquisition: Optional[cst.CSTNode] = None,
 ) -> List[cst.CSTNode]:
     """The calls, awaits and yields of ``node`` that may raise, in source order. ``held_names``
     are the names of the resource being followed, ``model`` the name of its knowledge model;
-    calls in ``handled`` (by id) hand it on."""
+    calls in ``handled`` (by id) hand it on. ``acquisition`` is the call that made it: for a
+    resource known only by its release (no model) its name stands in for the model, and its
+    first argument is the descriptor it was opened on."""
     raising: List[cst.CSTNode] = []
     own_quiet = NON_RAISING_OWN_METHODS.get(model, frozenset()) | CONFIGURING_OWN_METHODS
+    if not model and acquisition is not None:
+        own_quiet = own_quiet | quiet_own_methods_by_acquirer(acquisition)
     if in_handler:
         # An except block is already the error path; what its own calls might raise
         # is a second failure, not the one the code is written for.
@@ -67,8 +72,10 @@ def raising_calls(
                 continue  # ``set()``, ``struct.pack(FMT, 0)``
             if qualified in KNOWLEDGE.non_raising_in_coroutines and _in_coroutine(ctx):
                 continue  # ``asyncio.get_running_loop()`` in an ``async def``
-            if qualified in NON_RAISING_ON_HELD and found.args and dotted(found.args[0].value) in held_names:
-                continue  # ``os.fstat(fd)`` on the descriptor just opened
+            if qualified in NON_RAISING_ON_HELD and found.args and (
+                _held_or_its_descriptor(found.args[0].value, held_names) or _opened_on(found.args[0].value, acquisition)
+            ):
+                continue  # ``os.fstat(fd)``, ``os.fstat(f.fileno())`` on what was just opened
             on_resource = isinstance(func, cst.Attribute) and dotted(func.value) in held_names
             if isinstance(func, cst.Attribute) and not on_resource and (
                 last in LOGGING_METHODS or last in NON_RAISING_METHODS
@@ -110,6 +117,45 @@ def fallible_handoff(call: Optional[cst.CSTNode]) -> bool:
     an exception path as well as the hand-off."""
     func = call.func if isinstance(call, cst.Call) else None
     return isinstance(func, cst.Attribute) and func.attr.value in FALLIBLE_HANDOFF_METHODS
+
+
+def quiet_own_methods_by_acquirer(acquisition: cst.CSTNode) -> frozenset:
+    """``conn = self.psycopg2.connect(dsn)`` followed only because ``conn.close()`` comes later:
+    the own methods that every known model acquired by a call of the same last name
+    (``connect``) and naming such methods takes not to raise (``cursor``). Models that name
+    none (a websocket's ``connect``) have no say: the methods of the others are not theirs."""
+    call = acquisition.expression if isinstance(acquisition, cst.Await) else acquisition
+    if not isinstance(call, cst.Call):
+        return frozenset()
+    func = call.func
+    last = func.attr.value if isinstance(func, cst.Attribute) else (dotted(func) or "").rsplit(".", 1)[-1]
+    if not last:
+        return frozenset()
+    agreed: Optional[frozenset] = None
+    for spec in KNOWLEDGE.models.values():
+        quiet = frozenset(spec.non_raising_own_methods)
+        if quiet and any(name.rsplit(".", 1)[-1] == last for name in spec.acquired_by):
+            agreed = quiet if agreed is None else agreed & quiet
+    return agreed or frozenset()
+
+
+def _held_or_its_descriptor(argument: cst.BaseExpression, held_names: Set[str]) -> bool:
+    """``fd`` or ``f.fileno()`` where ``fd``/``f`` is the resource being followed."""
+    if isinstance(argument, cst.Call) and isinstance(argument.func, cst.Attribute) and not argument.args:
+        if argument.func.attr.value == "fileno":
+            argument = argument.func.value
+    return dotted(argument) in held_names
+
+
+def _opened_on(argument: cst.BaseExpression, acquisition: Optional[cst.CSTNode]) -> bool:
+    """``io.open(fd, "wb", closefd=False)`` while following ``readf = io.open(fd, "rb")``: the
+    argument is the plain name the followed resource was opened on, a descriptor that call
+    has just accepted."""
+    call = acquisition.expression if isinstance(acquisition, cst.Await) else acquisition
+    if not isinstance(call, cst.Call) or not call.args or call.args[0].keyword is not None:
+        return False
+    opened_on = call.args[0].value
+    return isinstance(opened_on, cst.Name) and isinstance(argument, cst.Name) and argument.value == opened_on.value
 
 
 def _in_coroutine(ctx: "ModuleContext") -> bool:
