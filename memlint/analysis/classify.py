@@ -45,7 +45,7 @@ def acquisition_spec(ctx: ModuleContext, call: cst.Call, scope: Scope) -> Option
         qualified = ctx.resolve(func) or name
         spec = ctx.table.get(qualified)
         if spec is not None:
-            if not _condition_holds(spec, call):
+            if not _condition_holds(spec, call) or _works_through_given(ctx, spec, call):
                 return None
             if qualified in IN_MEMORY_WRAPPERS and _over_memory_buffer(ctx, call, scope):
                 return None
@@ -132,6 +132,21 @@ def _condition_holds(spec: ResourceSpec, call: cst.Call) -> bool:
         arg.keyword is not None and arg.keyword.value == model.only_when_keyword_true and dotted(arg.value) == "True"
         for arg in call.args
     )
+
+def _works_through_given(ctx: ModuleContext, spec: ResourceSpec, call: cst.Call) -> bool:
+    """``Redis(connection_pool=pool)``: the connections are the given pool's, and the pool
+    belongs to whoever made it. Not when the pool is made right there (``Redis(
+    connection_pool=ConnectionPool())``): then the object is all that holds it."""
+    model = KNOWLEDGE.models.get(spec.model)
+    if model is None or not model.not_when_keyword_given:
+        return False
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value in model.not_when_keyword_given:
+            value = arg.value.expression if isinstance(arg.value, cst.Await) else arg.value
+            made_here = isinstance(value, cst.Call) and (ctx.resolve(value.func) or "") in ctx.table
+            return not made_here
+    return False
+
 
 def _socket_makefile_call(call: cst.Call) -> bool:
     """``sock.makefile("rb")``, not some other ``makefile`` (``TarFile.makefile(info, path)``)."""
