@@ -242,7 +242,10 @@ def _named_attrs(value: cst.CSTNode, aliases: Dict[str, Set[str]], getters: Dict
     looked up by name (``close = getattr(client, "close", None)``, run later)."""
     if isinstance(value, cst.Await):
         value = value.expression
-    if isinstance(value, cst.Call) and dotted(value.func) == "getattr" and value.args:
+    if isinstance(value, cst.Call) and dotted(value.func) == "getattr" and len(value.args) >= 2:
+        looked_up = value.args[1].value
+        if not (isinstance(looked_up, cst.SimpleString) and _is_release_name(looked_up.evaluated_value)):
+            return set()  # ``getattr(result, "usage", None)``: some other attribute, no release
         value = value.args[0].value
     if isinstance(value, cst.Name):
         return set(aliases.get(value.value, set()))
@@ -250,6 +253,10 @@ def _named_attrs(value: cst.CSTNode, aliases: Dict[str, Set[str]], getters: Dict
     if isinstance(func, cst.Attribute) and dotted(func.value) == "self":
         return set(getters.get(func.attr.value, set()))
     return set()
+
+
+def _is_release_name(name: object) -> bool:
+    return isinstance(name, str) and (name in ANY_RELEASE_METHODS or name.startswith(RELEASE_PREFIXES))
 
 
 def stored_attrs(ctx: ModuleContext, scope: Scope, tracker: Tracker) -> Set[str]:
