@@ -7,7 +7,7 @@ know (module-local factories and resource classes, names bound to paths or archi
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Set
 
 import libcst as cst
 
@@ -45,7 +45,7 @@ def acquisition_spec(ctx: ModuleContext, call: cst.Call, scope: Scope) -> Option
         qualified = ctx.resolve(func) or name
         spec = ctx.table.get(qualified)
         if spec is not None:
-            if not _condition_holds(spec, call):
+            if not _condition_holds(spec, call) or _works_through_given(ctx, spec, call, scope):
                 return None
             if qualified in IN_MEMORY_WRAPPERS and _over_memory_buffer(ctx, call, scope):
                 return None
@@ -132,6 +132,34 @@ def _condition_holds(spec: ResourceSpec, call: cst.Call) -> bool:
         arg.keyword is not None and arg.keyword.value == model.only_when_keyword_true and dotted(arg.value) == "True"
         for arg in call.args
     )
+
+def _works_through_given(ctx: ModuleContext, spec: ResourceSpec, call: cst.Call, scope: Scope) -> bool:
+    """``Redis(connection_pool=pool)``: the connections are the given pool's, and the pool
+    belongs to whoever made it. Only when the value is surely a pool: a call that acquires
+    nothing here (``shared_http_client()``) or a local name that is no parameter. A parameter
+    or an attribute (``http_client=self.config.http_client``) may be None, and then the
+    client makes its own; a pool made right in the call is held by the client alone."""
+    model = KNOWLEDGE.models.get(spec.model)
+    if model is None or not model.not_when_keyword_given:
+        return False
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value in model.not_when_keyword_given:
+            value = arg.value
+            if isinstance(value, cst.Call):
+                return (ctx.resolve(value.func) or "") not in ctx.table
+            return isinstance(value, cst.Name) and value.value not in _parameters(scope)
+    return False
+
+
+def _parameters(scope: Scope) -> Set[str]:
+    function = scope.node
+    if not isinstance(function, cst.FunctionDef):
+        return set()
+    params = function.params
+    every = list(params.posonly_params) + list(params.params) + list(params.kwonly_params)
+    every += [p for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)]
+    return {param.name.value for param in every}
+
 
 def _socket_makefile_call(call: cst.Call) -> bool:
     """``sock.makefile("rb")``, not some other ``makefile`` (``TarFile.makefile(info, path)``)."""

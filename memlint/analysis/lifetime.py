@@ -31,6 +31,7 @@ from memlint.analysis.raises import fallible_handoff, raising_calls, reachable_h
 from memlint.analysis.resources import OS_ERROR_MODELS, OS_ERROR_NAMES, OS_ERROR_PREFIXES, TERMINATORS, ResourceSpec
 from memlint.analysis.pipes import holder_release
 from memlint.analysis.sites import borrowed_argument
+from memlint.analysis.standard_streams import only_above_standard_streams
 from memlint.analysis.walk import find
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -439,6 +440,8 @@ class Interpreter:
                 return key in self.tracker.guards
         if hasattr_release(test, self.tracker.names, self.tracker.spec.release):
             return True  # the object has that release method exactly where it is bound
+        if only_above_standard_streams(test, self.tracker.names, self.tracker.spec.model or ""):
+            return True  # ``if fd > 2: os.close(fd)``: 0-2 are the standard streams, kept
         if self.tracker.spec.is_path and checks_existence(self.ctx.resolve(test.func) if isinstance(test, cst.Call) else None, test, self.tracker.names):
             return True  # ``if os.path.exists(tmp): os.unlink(tmp)``: a path that is gone is removed
         if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:

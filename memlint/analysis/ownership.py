@@ -29,6 +29,10 @@ from memlint.analysis.walk import find
 # Bases that bring no ``__enter__``/``__exit__`` of their own.
 HARMLESS_BASES = frozenset({"object", "ABC", "abc.ABC", "Generic", "typing.Generic", "Protocol", "typing.Protocol"})
 
+# ``pool.closeall()``, ``conn.close_connection()``, ``lock.release_all()``: a method named for
+# closing or releasing releases what it is called on, whatever kind of object that is.
+RELEASE_PREFIXES = ("close", "release")
+
 # ``__del__`` runs when (and if) the garbage collector gets to it: no release one can count on.
 NOT_RELEASERS = frozenset({"__del__"})
 
@@ -155,6 +159,7 @@ def find_releasers(ctx: ModuleContext, info: "ClassInfo") -> None:
     info.releasers_known = True
     if True:
         calls_of: Dict[str, Set[str]] = {}
+        getters = _attribute_getters(info)
         for method_name, method in info.methods.items():
             if method_name in NOT_RELEASERS:
                 continue
@@ -168,7 +173,7 @@ def find_releasers(ctx: ModuleContext, info: "ClassInfo") -> None:
                 elif isinstance(statement, SMALL_CONTAINERS):
                     for small in statement.body:
                         if isinstance(small, cst.Assign):
-                            attrs = self_attrs_held_by(small.value)
+                            attrs = self_attrs_held_by(small.value) | _named_attrs(small.value, aliases, getters)
                             for target in small.targets:
                                 for name_node, _ in find(target.target, (cst.Name,)):
                                     aliases[name_node.value] |= attrs  # type: ignore[attr-defined]
@@ -178,7 +183,7 @@ def find_releasers(ctx: ModuleContext, info: "ClassInfo") -> None:
                             info.releasers[attr].add(method_name)
 
             def attrs_of(expr: cst.CSTNode) -> Set[str]:
-                attrs = set(_self_attrs_in(expr))
+                attrs = set(_self_attrs_in(expr)) | _named_attrs(expr, {}, getters)
                 for name_node, _ in find(expr, (cst.Name,)):
                     attrs |= aliases.get(name_node.value, set())  # type: ignore[attr-defined]
                 return attrs
@@ -188,7 +193,7 @@ def find_releasers(ctx: ModuleContext, info: "ClassInfo") -> None:
                 if isinstance(func, cst.Attribute):
                     if isinstance(func.value, cst.Name) and func.value.value == "self":
                         calls_of[method_name].add(func.attr.value)
-                    if func.attr.value in ANY_RELEASE_METHODS:
+                    if func.attr.value in ANY_RELEASE_METHODS or func.attr.value.startswith(RELEASE_PREFIXES):
                         for attr in attrs_of(func.value):
                             info.releasers[attr].add(method_name)
                 qualified = ctx.resolve(func) or ""
@@ -217,6 +222,41 @@ def find_releasers(ctx: ModuleContext, info: "ClassInfo") -> None:
                 for method_name, called in calls_of.items():
                     if called & releasers:
                         releasers.add(method_name)
+
+
+def _attribute_getters(info: "ClassInfo") -> Dict[str, Set[str]]:
+    """Methods that hand out one attribute of ``self``: every ``return`` of theirs returns
+    ``self.x`` (a lazy ``get_client()`` that builds ``self._client`` on first use). Calling
+    one is reading that attribute, so ``self.get_client().close()`` closes ``self._client``."""
+    getters: Dict[str, Set[str]] = {}
+    for name, method in info.methods.items():
+        returned = {self_attribute(node.value) if node.value is not None else None for node, _ in find(method.body, (cst.Return,))}  # type: ignore[attr-defined]
+        if len(returned) == 1 and None not in returned:
+            getters[name] = returned  # type: ignore[assignment]
+    return getters
+
+
+def _named_attrs(value: cst.CSTNode, aliases: Dict[str, Set[str]], getters: Dict[str, Set[str]]) -> Set[str]:
+    """The attributes of ``self`` that ``value`` is, read through a local alias
+    (``client = self._client``), a getter method (``self.get_client()``) or a bound method
+    looked up by name (``close = getattr(client, "close", None)``, run later)."""
+    if isinstance(value, cst.Await):
+        value = value.expression
+    if isinstance(value, cst.Call) and dotted(value.func) == "getattr" and len(value.args) >= 2:
+        looked_up = value.args[1].value
+        if not (isinstance(looked_up, cst.SimpleString) and _is_release_name(looked_up.evaluated_value)):
+            return set()  # ``getattr(result, "usage", None)``: some other attribute, no release
+        value = value.args[0].value
+    if isinstance(value, cst.Name):
+        return set(aliases.get(value.value, set()))
+    func = value.func if isinstance(value, cst.Call) else None
+    if isinstance(func, cst.Attribute) and dotted(func.value) == "self":
+        return set(getters.get(func.attr.value, set()))
+    return set()
+
+
+def _is_release_name(name: object) -> bool:
+    return isinstance(name, str) and (name in ANY_RELEASE_METHODS or name.startswith(RELEASE_PREFIXES))
 
 
 def stored_attrs(ctx: ModuleContext, scope: Scope, tracker: Tracker) -> Set[str]:

@@ -46,6 +46,7 @@ from memlint.analysis.project_scan import (
     imported_prefixes,
     module_location,
     package_fingerprint,
+    star_imported_bases,
 )
 from memlint.analysis.resources import (
     CLASS_RELEASE_METHODS,
@@ -253,6 +254,11 @@ class ProjectIndex:
             for key_prefix, module, wanted in targets:
                 for name, summary in self._module_entries(root, module, wanted):
                     found.setdefault(f"{key_prefix}.{name}", summary)
+        for written, bases in star_imported_bases(text):
+            source = absolute_module(written, current, is_init)
+            if source.split(".", 1)[0] == top:  # ``from .transport import *``: bare names are its
+                for name, summary in self._module_entries(root, source, bases):
+                    found.setdefault(name, summary)
         return tuple(sorted(found.items()))
 
     def _module_entries(self, root: str, module: str, wanted: Set[str]) -> List[SummaryEntry]:

@@ -112,3 +112,19 @@ def package_fingerprint(folder: str) -> str:
                     continue
                 listing.append(f"{os.path.relpath(path, folder)}\0{status.st_size}\0{status.st_mtime_ns}")
     return hashlib.blake2b("\n".join(listing).encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
+
+
+_STAR_IMPORT = re.compile(r"^[ \t]*from[ \t]+([\w.]+)[ \t]+import[ \t]+\*", re.M)
+
+
+def star_imported_bases(text: str) -> Iterator[Tuple[str, Set[str]]]:
+    """(module as written, the class bases of ``text`` it may define) for every
+    ``from module import *`` line: a base written bare (``class Multicast(Transport)``) that
+    no other import names may come from there. Only bases: what an inherited release needs."""
+    modules = _STAR_IMPORT.findall(text)
+    if not modules:
+        return
+    bases = {word for group in _CLASS_BASES.findall(text) for word in _WORD.findall(group) if word.isidentifier()}
+    imported = {name for _written, names in imported_prefixes(text) for name in names}
+    for module in modules:
+        yield module, bases - imported

@@ -88,6 +88,12 @@ def classify_site(ctx: ModuleContext, call: cst.Call, path: Tuple[cst.CSTNode, .
             node = path[index - 1]
             index -= 2
             continue
+        elif _result_of_yield_from(path, index, node):
+            # ``conn = yield from connect()``: the old spelling of ``await``; the name holds
+            # what the coroutine returned, followed like ``conn = await connect()``.
+            node = path[index - 1]
+            index -= 2
+            continue
         elif not isinstance(outer, cst.Await):
             break
         node = outer
@@ -102,6 +108,17 @@ def classify_site(ctx: ModuleContext, call: cst.Call, path: Tuple[cst.CSTNode, .
     site.guards = frozenset(guards)
     site.choices = tuple(choices)
     return site
+
+
+def _result_of_yield_from(path: Tuple[cst.CSTNode, ...], index: int, node: cst.CSTNode) -> bool:
+    """``node`` is delegated to by a ``yield from`` whose value is used (bound, passed on):
+    that value is what the coroutine returned, not its items. A bare ``yield from open(p)``
+    statement iterates instead and stays a use of its own."""
+    outer = path[index]
+    if not isinstance(outer, cst.From) or outer.item is not node or index < 2:
+        return False
+    delegation = path[index - 1]
+    return isinstance(delegation, cst.Yield) and not isinstance(path[index - 2], cst.Expr)
 
 
 def _same_path_again(

@@ -13,7 +13,7 @@ still a descriptor the function leaves open.
 
 from __future__ import annotations
 
-from typing import Sequence, Tuple
+from typing import Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -55,3 +55,31 @@ def _closes_standard_streams(ctx: ModuleContext, statement: cst.CSTNode) -> bool
         if isinstance(first, cst.Integer) and first.evaluated_value == 0:
             return True
     return False
+
+
+def only_above_standard_streams(test: cst.BaseExpression, names: Set[str], model: str) -> bool:
+    """``if fd > 2: os.close(fd)`` (also ``fd >= 3``, ``2 < fd``, ``fd not in (0, 1, 2)``):
+    a descriptor numbered 0-2 was opened where a standard stream had been closed, so it *is*
+    that stream now and is kept open on purpose; the test holds wherever the descriptor is
+    one the function owns."""
+    if model != DESCRIPTOR_MODEL or not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return False
+    target = test.comparisons[0]
+    left, right, operator = test.left, target.comparator, target.operator
+    if isinstance(left, cst.Integer) and isinstance(right, cst.Name):
+        # ``2 < fd`` reads as ``fd > 2``.
+        flipped = {cst.LessThan: cst.GreaterThan, cst.LessThanEqual: cst.GreaterThanEqual}.get(type(operator))
+        if flipped is None:
+            return False
+        left, right, operator = right, left, flipped()
+    if not isinstance(left, cst.Name) or left.value not in names:
+        return False
+    if isinstance(operator, cst.NotIn) and isinstance(right, (cst.Tuple, cst.List, cst.Set)):
+        numbers = {e.value.evaluated_value for e in right.elements if isinstance(e.value, cst.Integer)}
+        return len(numbers) == len(right.elements) and numbers >= {0, 1, 2}
+    if not isinstance(right, cst.Integer):
+        return False
+    bound = right.evaluated_value
+    return (isinstance(operator, cst.GreaterThan) and bound == 2) or (
+        isinstance(operator, cst.GreaterThanEqual) and bound == 3
+    )

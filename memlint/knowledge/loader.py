@@ -55,6 +55,10 @@ _STRINGS = ("name", "kind", "summary", "verb", "exit", "receiver", "method_argum
 _STRING_LISTS = _STRING_LISTS + ("held_after",)
 # ``closefd``: given ``False``, the call wraps a descriptor it does not own (no acquisition).
 _STRINGS = _STRINGS + ("not_when_keyword_false",)
+# ``Redis(connection_pool=pool)``, ``AsyncOpenAI(http_client=shared)``: given one of these
+# keywords (not spelled as a fresh acquisition), the object works through a pool or client
+# that someone else made and holds no connection of its own (no acquisition).
+_STRING_LISTS = _STRING_LISTS + ("not_when_keyword_given",)
 MODEL_FIELDS = frozenset(_STRING_LISTS + _BOOLEANS + _STRINGS + ("parts",))
 
 
@@ -127,6 +131,7 @@ class Model:
     pipes_closed_by: Tuple[str, ...] = ()
     held_after: Tuple[str, ...] = ()
     not_when_keyword_false: str = ""
+    not_when_keyword_given: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
