@@ -49,15 +49,9 @@ logger = logging.getLogger(__name__)
 # DELETE ... RETURNING (SQLite 3.35, 2021); older libraries look the row up first.
 _HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
 
-# Pages of WAL between two automatic checkpoints: twice the database's own pages, between
-# SQLite's default and a ceiling, so that a small store keeps a small WAL file (a few MB)
-# and a large one shares each checkpoint among many commits. Re-read every
-# WAL_WINDOW_CHECK commits. The WAL file is cut back after a checkpoint only when it is
-# above its window (frames of a page plus a 24-byte header each, and some slack), so that
-# it is not truncated and grown again every cycle.
-WAL_CHECKPOINT_PAGES = 30_000
-WAL_MIN_CHECKPOINT_PAGES = 1_000
-WAL_WINDOW_CHECK = 1_000
+# WAL pages between two automatic checkpoints: twice the database's pages (re-read every
+# WAL_WINDOW_CHECK commits) within these bounds, so that a small store keeps a small WAL.
+WAL_CHECKPOINT_PAGES, WAL_MIN_CHECKPOINT_PAGES, WAL_WINDOW_CHECK = 30_000, 1_000, 1_000
 
 # SQLite's limit on bound parameters is 32766 since 3.32 (999 before); stay well below.
 _CHUNK = 500
@@ -155,6 +149,8 @@ class _Database:
         window = min(WAL_CHECKPOINT_PAGES, max(WAL_MIN_CHECKPOINT_PAGES, 2 * pages))
         if window != self.wal_window:
             conn.execute(f"PRAGMA wal_autocheckpoint = {window}")
+            # Cut back only above the WAL's size at a checkpoint (frames of a page plus a
+            # 24-byte header), or every cycle would truncate it and grow it again.
             conn.execute(f"PRAGMA journal_size_limit = {window * (page_size + 24) * 9 // 8}")
             self.wal_window = window
         self.commits_to_window_check = WAL_WINDOW_CHECK
