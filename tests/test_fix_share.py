@@ -43,8 +43,12 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 # The precision work that followed added straight-line fixtures the fixer leaves alone for
 # now (Pillow images given to a consumer, descriptors installed as stdin, an executor shut
 # down in a nested finally, a handler handed to a logger, a process beside a started
-# object): 116/153 = 76 %, the floor below.
-AIM = 0.75
+# object): 116/153 = 76 %. The fifth round's precision fixtures added 15 more straight-line
+# cases the fixer takes 5 of (lazy objects, `x = yield from f()`, constant arguments that skip
+# a branch, hand-offs that can fail first, quiet methods by acquirer); every case fixed before
+# is still fixed (`python tests/test_fix_share.py` at 36267b3 and now differ only by cases in
+# those new files): 121/168 = 72 %, the floor below.
+AIM = 0.72
 # One case each way for every callable of memlint/knowledge/*.toml (tests/test_knowledge.py):
 # a list that grows with the knowledge table, not a sample of code as people write it, so
 # it would weigh the share by how many libraries memlint knows.
