@@ -22,6 +22,7 @@ import ast
 import re
 from typing import Any, Callable, FrozenSet, Optional, Set, Tuple, Union
 
+from memlint.analysis.constant_calls import constant_name
 from memlint.analysis.resources import (
     LOGGING_METHODS,
     NON_RAISING_CALLS,
@@ -235,7 +236,6 @@ def dotted_name(node: ast.AST) -> Optional[str]:
 # How deep a chain of project functions calling project functions is followed.
 _MAX_CALL_DEPTH = 3
 _BAD_DIVISORS = (ast.Div, ast.FloorDiv, ast.Mod)
-_CONSTANT_NAMES = frozenset({"True", "False", "None", "list", "dict", "set", "int", "float", "str", "bytes", "tuple", "object"})
 
 
 def project_callable_is_quiet(load: Callable[[str], Any], module: str, name: str) -> bool:
@@ -411,6 +411,5 @@ def _constant(node: ast.AST) -> bool:
     if isinstance(node, (ast.Tuple, ast.List)):
         return all(_constant(item) for item in node.elts)
     if isinstance(node, (ast.Name, ast.Attribute)):
-        last = node.id if isinstance(node, ast.Name) else node.attr
-        return last in _CONSTANT_NAMES or (last.lstrip("_").isupper() and any(c.isalpha() for c in last))
+        return constant_name(node.id if isinstance(node, ast.Name) else node.attr)
     return False

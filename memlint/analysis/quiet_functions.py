@@ -18,6 +18,7 @@ from typing import Dict, FrozenSet, Mapping, Optional, Sequence, Set
 
 import libcst as cst
 
+from memlint.analysis.constant_calls import constant_name
 from memlint.analysis.names import block_of, dotted
 from memlint.analysis.resources import (
     CONFIGURING_OWN_METHODS,
@@ -205,12 +206,8 @@ def _constant(node: cst.BaseExpression) -> bool:
     if isinstance(node, (cst.Tuple, cst.List)):
         return all(_constant(element.value) for element in node.elements)
     if isinstance(node, (cst.Name, cst.Attribute)):
-        last = node.value if isinstance(node, cst.Name) else node.attr.value
-        return last in _CONSTANT_NAMES or (last.lstrip("_").isupper() and any(c.isalpha() for c in last))
+        return constant_name(node.value if isinstance(node, cst.Name) else node.attr.value)
     return False
-
-
-_CONSTANT_NAMES = frozenset({"True", "False", "None", "list", "dict", "set", "int", "float", "str", "bytes", "tuple", "object"})
 
 
 def _fails_only_with_os_error(func: cst.BaseExpression) -> bool:
