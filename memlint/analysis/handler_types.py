@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, FrozenSet, Optional, Set
 import libcst as cst
 
 from memlint.analysis.names import block_of, dotted
-from memlint.analysis.quiet_functions import QuietFunctions
+from memlint.analysis.quiet_functions import quiet_functions_of
 from memlint.analysis.raises import raising_calls
 from memlint.analysis.resources import EXCEPTION_BASES, OS_ERROR_MODELS, OS_ERROR_NAMES, OS_ERROR_PREFIXES
 from memlint.analysis.walk import find
@@ -153,8 +153,5 @@ def _local_raises_only_caught(ctx: "ModuleContext", call: cst.CSTNode, caught: F
     function = ctx.functions.get(func.value) if isinstance(func, cst.Name) else None
     if function is None:
         return False
-    quiet = vars(ctx).get("quiet_functions")
-    if quiet is None:
-        quiet = vars(ctx)["quiet_functions"] = QuietFunctions(ctx.functions)
-    raised = quiet.raised_types(function)
+    raised = quiet_functions_of(ctx).raised_types(function)
     return raised is not None and all(_is_caught(name, caught) for name in raised)

@@ -14,7 +14,7 @@ A call of either is no exception path.
 
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, Mapping, Optional, Sequence, Set
+from typing import Any, Dict, FrozenSet, Mapping, Optional, Sequence, Set
 
 import libcst as cst
 
@@ -38,6 +38,15 @@ from memlint.analysis.walk import find
 
 _BROAD = frozenset({"Exception", "BaseException"})
 _LITERALS = (cst.SimpleString, cst.Integer, cst.Float)
+
+
+def quiet_functions_of(ctx: Any) -> "QuietFunctions":  # ctx: facts.ModuleContext
+    """The module's judge, kept on its context: function ids are only unique while its tree
+    lives, so the verdicts must not outlive it."""
+    quiet = vars(ctx).get("quiet_functions")
+    if quiet is None:
+        quiet = vars(ctx)["quiet_functions"] = QuietFunctions(ctx.functions)
+    return quiet
 
 
 class QuietFunctions:

@@ -26,7 +26,7 @@ from memlint.analysis.resources import (
     NON_RAISING_OWN_METHODS,
 )
 from memlint.analysis.quiet_classes import quiet_constructor_call, quiet_method_of_made_object
-from memlint.analysis.quiet_functions import QuietFunctions, constant_call
+from memlint.analysis.quiet_functions import constant_call, quiet_functions_of
 from memlint.analysis.walk import find
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -174,11 +174,7 @@ def _quiet_local(ctx: "ModuleContext", func: cst.BaseExpression) -> bool:
         return False
     if function is None:
         return False
-    # Kept on the module's context: function ids are only unique while its tree lives.
-    quiet = vars(ctx).get("quiet_functions")
-    if quiet is None:
-        quiet = vars(ctx)["quiet_functions"] = QuietFunctions(ctx.functions)
-    return quiet.cannot_raise(function)
+    return quiet_functions_of(ctx).cannot_raise(function)
 
 
 def _in_evaluation_order(nodes: List[cst.CSTNode], paths: dict) -> List[cst.CSTNode]:
