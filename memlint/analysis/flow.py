@@ -12,6 +12,7 @@ from typing import Any, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
+from memlint.analysis.facts import SMALL_CONTAINERS
 from memlint.analysis.model import Acquisition, Lifetime
 from memlint.analysis.names import iter_statements
 from memlint.analysis.resources import ResourceSpec
@@ -161,13 +162,10 @@ def declared_outer(body: Sequence[cst.CSTNode]) -> Set[str]:
     """The names a function body declares ``global`` or ``nonlocal`` (not in nested functions)."""
     names: Set[str] = set()
     for statement in iter_statements(list(body), into_functions=False):
-        for small in getattr(statement, "body", ()) if isinstance(statement, SMALL_STATEMENTS) else ():
+        for small in getattr(statement, "body", ()) if isinstance(statement, SMALL_CONTAINERS) else ():
             if isinstance(small, (cst.Global, cst.Nonlocal)):
                 names.update(item.name.value for item in small.names)
     return names
-
-
-SMALL_STATEMENTS = (cst.SimpleStatementLine, cst.SimpleStatementSuite)
 
 
 # A context manager whose ``__enter__`` raises has cleaned up after itself: ``with`` does not
