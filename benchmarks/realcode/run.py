@@ -63,9 +63,15 @@ def _parse(argv: Optional[List[str]]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+# Each checkout keeps its own last runs: worktrees share one .cache, and two checkouts running the
+# same sets at once must not overwrite each other's findings.
+RUNS = os.path.join(fetch.CACHE, "runs",
+                    os.path.basename(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+
+
 def _last_run(sets: List[str]) -> str:
     """Where the findings of the last run over these sets are kept for --reuse."""
-    return os.path.join(fetch.CACHE, f"last-findings-{'+'.join(sorted(sets))}.jsonl")
+    return os.path.join(RUNS, f"last-findings-{'+'.join(sorted(sets))}.jsonl")
 
 
 def _collect(options: argparse.Namespace, projects: List[dict], sets: List[str]) -> List[dict]:
@@ -80,17 +86,19 @@ def _collect(options: argparse.Namespace, projects: List[dict], sets: List[str])
         print(f"  {project['set']:<14} {project['name']:<20} {len(files):>5} files "
               f"{len(keyed):>5} findings", file=sys.stderr, flush=True)
         collected.extend(keyed)
-    os.makedirs(fetch.CACHE, exist_ok=True)
-    with open(_last_run(sets), "w", encoding="utf-8") as out:
+    os.makedirs(RUNS, exist_ok=True)
+    partial = _last_run(sets) + ".partial"
+    with open(partial, "w", encoding="utf-8") as out:
         for finding in collected:
             out.write(json.dumps(finding, ensure_ascii=False) + "\n")
+    os.replace(partial, _last_run(sets))
     return collected
 
 
 def _reuse(projects: List[dict]) -> List[dict]:
     """The findings of the newest earlier run that covered each project."""
     newest: dict = {}
-    runs = glob.glob(os.path.join(fetch.CACHE, "last-findings-*.jsonl"))
+    runs = glob.glob(os.path.join(RUNS, "last-findings-*.jsonl"))
     for path in sorted(runs, key=os.path.getmtime):
         by_project: dict = {}
         with open(path, encoding="utf-8") as handle:
