@@ -203,6 +203,8 @@ def test_system_messages_are_bounded_by_their_reserve() -> None:
     for number in range(1000):
         conversation.add_message("system", f"Rule {number}. Keep it short.")
     held = conversation.messages
+    # max_messages plus the default reserve (a quarter of it, at least one); the old code held 1,000.
+    assert len(held) <= 4 + 1
     assert len(held) <= conversation.max_messages + conversation.system_reserve
     # The newest system messages stay verbatim; the older ones went into the summary.
     assert held[-1]["content"] == "Rule 999. Keep it short."
