@@ -4,8 +4,10 @@ Fills ``LongTermMemory(path=...)`` to ``--max-entries`` (default 20,000), then s
 ``--stores`` more (10,000), each past the bound, timing every SQL statement the store
 runs (this process's CPU time, so that waiting for a core on a loaded machine is not
 counted). Then counts the WAL pages that 1,000 commits write, for the store and for a bare
-table with one index (insert + delete + commit, as ``bench_longterm``'s sqlite floor), and
-how often a WAL checkpoint (the only fsync with ``synchronous=NORMAL``) runs. Last, the
+table with one index (insert + delete + commit, as ``bench_longterm``'s sqlite floor), which
+table or index each WAL page of the store belongs to (read from the WAL's frame headers and
+SQLite's ``dbstat`` table), and how often a WAL checkpoint (the only fsync with
+``synchronous=NORMAL``) runs. Last, the
 same stores in ``batch()`` blocks of 100 (group commit), in CPU per store.
 
     python benchmarks/bench_sqlite_store_cost.py [--max-entries M] [--stores N]
@@ -20,7 +22,7 @@ import sqlite3
 import sys
 import tempfile
 import time
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_longterm import SQLiteFloor, entry  # noqa: E402
@@ -41,7 +43,9 @@ class TimedConnection:
         try:
             return self.conn.execute(sql, *args)
         finally:
-            label = " ".join(sql.split()[:4])[:40]
+            # A pragma's value changes as the file grows: one line per pragma, not per value.
+            label = " ".join(sql.split("=", 1)[0].split()[:4])[:40] if sql.startswith("PRAGMA") else \
+                " ".join(sql.split()[:4])[:40]
             self.cpu[label] += time.process_time() - started
             self.calls[label] += 1
 
@@ -49,12 +53,32 @@ class TimedConnection:
         return getattr(self.conn, name)
 
 
-def wal_pages_per_commit(conn: sqlite3.Connection, store: Callable[[int], None], first: int) -> float:
+def wal_pages_per_commit(conn: sqlite3.Connection, store: Callable[[int], None], first: int,
+                         by_btree: Optional[Dict[str, float]] = None) -> float:
     conn.execute("PRAGMA wal_autocheckpoint = 0")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     for number in range(first, first + 1000):
         store(number)
+    if by_btree is not None:
+        by_btree.update(wal_frames_by_btree(conn, 1000))
     return conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1] / 1000
+
+
+def wal_frames_by_btree(conn: sqlite3.Connection, commits: int) -> Dict[str, float]:
+    """WAL frames per commit by the table or index that owns the page (empty without dbstat)."""
+    path = conn.execute("PRAGMA database_list").fetchone()[2]
+    try:
+        owner = dict((page, name) for name, page in conn.execute("SELECT name, pageno FROM dbstat"))
+    except sqlite3.OperationalError:  # SQLite built without the dbstat table
+        return {}
+    with open(path + "-wal", "rb") as wal:
+        data = wal.read()
+    page_size = int.from_bytes(data[8:12], "big")
+    counts: Dict[str, float] = collections.Counter()
+    # A 32-byte file header, then frames: a 24-byte header (page number first) and the page.
+    for offset in range(32, len(data) - 23, 24 + page_size):
+        counts[owner.get(int.from_bytes(data[offset:offset + 4], "big"), "?")] += 1 / commits
+    return dict(counts)
 
 
 def main() -> None:
@@ -87,7 +111,8 @@ def main() -> None:
                   f"{(total - spent) / args.stores * 1e6:.1f} us in Python")
             first = args.max_entries + args.stores
             checkpoint_pages = int(timed.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
-            pages = wal_pages_per_commit(timed.conn, lambda number: memory.store(entry(number)), first)
+            by_btree: Dict[str, float] = {}
+            pages = wal_pages_per_commit(timed.conn, lambda number: memory.store(entry(number)), first, by_btree)
             timed.conn.execute(f"PRAGMA wal_autocheckpoint = {checkpoint_pages}")
             first += 1000
             started = time.process_time()
@@ -105,6 +130,8 @@ def main() -> None:
         finally:
             floor.conn.close()
     print(f"\nWAL pages written per commit: LongTermMemory {pages:.1f}, bare table + one index {floor_pages:.1f}")
+    for name, frames in sorted(by_btree.items(), key=lambda item: -item[1]):
+        print(f"  {frames:5.2f}  {name}")
     print(f"WAL checkpoint (two fsyncs with synchronous=NORMAL): every {checkpoint_pages:,} pages "
           f"(wal_autocheckpoint), so about every {checkpoint_pages / pages:,.0f} stores")
     print(f"\nthe same stores in batch() blocks of 100 (one commit each): {batched * 1e6:.1f} us of CPU per store")
