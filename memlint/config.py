@@ -11,7 +11,6 @@ line (``Overrides``). ``Settings`` is the resolved result that the rest of memli
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import os
 import re
@@ -334,6 +333,8 @@ def _type_name(value: Any) -> str:
 
 
 def _suggest(word: str, choices: Iterable[str]) -> str:
+    import difflib  # only on a configuration error: not on every run's start
+
     close = difflib.get_close_matches(word, list(choices), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 

@@ -17,7 +17,7 @@ libcst's own state made this step cost about four parses of the statement.
 from __future__ import annotations
 
 import ast
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
@@ -115,7 +115,9 @@ class StatementPositions:
     def __init__(self, module: cst.Module, tree: Optional[ast.Module]) -> None:
         self._module = module
         self._starts = _starts(module, tree) if tree is not None else None
-        self._owner: Optional[Dict[int, Unit]] = None
+        # Which unit holds a node, filled one top-level statement at a time (``_owners``).
+        self._owner: Dict[int, Unit] = {}
+        self._claiming: Optional[Iterator[Dict[int, Unit]]] = None
         # Per unit: spans within the regenerated unit, the line shift to the file's, and
         # the regenerated stand-in (kept alive so that no id in the spans is reused).
         self._done: Dict[Unit, Tuple[Dict[int, Span], int, cst.Module]] = {}
@@ -127,9 +129,16 @@ class StatementPositions:
                 self._whole = _spans(self._module)
             whole = self._whole.get(id(node))
             return default if whole is None else CodeRange(CodePosition(*whole[:2]), CodePosition(*whole[2:]))
-        if self._owner is None:
-            self._owner = _owners(self._module)
-        unit = self._owner.get(id(node))
+        if self._claiming is None:
+            self._claiming = _owners(self._module)
+        key = id(node)
+        unit = self._owner.get(key)
+        while unit is None:
+            claimed = next(self._claiming, None)
+            if claimed is None:
+                break  # every statement is claimed
+            self._owner = claimed
+            unit = claimed.get(key)
         if unit is None:
             return default
         done = self._done.get(unit)
@@ -210,13 +219,18 @@ def _starts(module: cst.Module, tree: ast.Module) -> Optional[List[Tuple[int, Li
     return starts
 
 
-def _owners(module: cst.Module) -> Dict[int, Unit]:
-    """``id(node) ->`` the unit (statement, class member or class header) that contains it."""
+def _owners(module: cst.Module) -> Iterator[Dict[int, Unit]]:
+    """``id(node) ->`` the unit (statement, class member or class header) that contains it,
+    one top-level statement at a time: the map grows by that statement's nodes at each
+    step (a caller stops once it has found its node; the file's later statements are
+    never walked). A node belongs to the first unit that holds it, in this order."""
     owner: Dict[int, Unit] = {}
     fields = _FIELDS
+    node_types = _NODE_TYPES
 
     def claim(root: cst.CSTNode, unit: Unit) -> None:
-        # The walk of walk.find without its bookkeeping: this runs over whole modules.
+        # The walk of walk.find without its bookkeeping. isinstance() on libcst's abstract
+        # node class goes through ABCMeta; the answer per type is asked once.
         stack: List[cst.CSTNode] = [root]
         while stack:
             node = stack.pop()
@@ -226,10 +240,11 @@ def _owners(module: cst.Module) -> Dict[int, Unit]:
             node_type = type(node)
             for name in fields.get(node_type) or node_fields(node_type):
                 value = getattr(node, name)
-                if isinstance(value, cst.CSTNode):
+                value_type = type(value)
+                if value_type is list or value_type is tuple:
+                    stack.extend(item for item in value if _is_node(type(item), node_types))
+                elif _is_node(value_type, node_types):
                     stack.append(value)
-                elif type(value) in (list, tuple):
-                    stack.extend(item for item in value if isinstance(item, cst.CSTNode))
 
     for index, statement in enumerate(module.body):
         if isinstance(statement, cst.ClassDef) and isinstance(statement.body, cst.IndentedBlock):
@@ -237,4 +252,14 @@ def _owners(module: cst.Module) -> Dict[int, Unit]:
                 claim(member, (index, member_index))
             owner[id(statement)] = owner[id(statement.body)] = (index, -2)
         claim(statement, (index, -1))
-    return owner
+        yield owner
+
+
+_NODE_TYPES: Dict[type, bool] = {}
+
+
+def _is_node(value_type: type, known: Dict[type, bool]) -> bool:
+    found = known.get(value_type)
+    if found is None:
+        found = known[value_type] = issubclass(value_type, cst.CSTNode)
+    return found

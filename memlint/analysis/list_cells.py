@@ -17,6 +17,9 @@ from __future__ import annotations
 import ast
 from typing import Dict, Iterator, Optional, Set, Tuple
 
+from memlint.analysis.ast_scopes import children
+from memlint.analysis.ast_scopes import scope_nodes as _scope_nodes
+
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
@@ -100,15 +103,4 @@ def _nested_functions(function: ast.AST) -> Iterator[ast.AST]:
         if isinstance(node, _FUNCTIONS):
             yield node
         elif not isinstance(node, (ast.Lambda, ast.ClassDef)):
-            stack.extend(ast.iter_child_nodes(node))
-
-
-def _scope_nodes(function: ast.AST) -> Iterator[ast.AST]:
-    """The nodes of one function's body, not entering nested functions, lambdas or classes."""
-    stack = list(getattr(function, "body", []))
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (*_FUNCTIONS, ast.Lambda, ast.ClassDef)):
-            continue
-        yield node
-        stack.extend(ast.iter_child_nodes(node))
+            stack.extend(children(node))

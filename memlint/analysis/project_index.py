@@ -30,6 +30,7 @@ import os
 import re
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
+from memlint.analysis.ast_scopes import walk
 from memlint.analysis.list_cells import cell_key, list_cell_calls
 from memlint.analysis.project_owned import (
     chain_releases,
@@ -413,10 +414,13 @@ class ProjectIndex:
         bound: Dict[str, ResourceSpec] = {}
         kept: Set[str] = set()
         returns: List[ast.AST] = []
+        declared: Set[str] = set()
         for node in own_nodes(function):
             if isinstance(node, (ast.Yield, ast.YieldFrom)):
                 return None
-            if isinstance(node, ast.Return) and node.value is not None:
+            if isinstance(node, (ast.Global, ast.Nonlocal)):
+                declared.update(node.names)
+            elif isinstance(node, ast.Return) and node.value is not None:
                 returns.append(node.value)
             elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -428,7 +432,7 @@ class ProjectIndex:
                     if spec is not None and not spec.parts:
                         bound[targets[0].id] = spec
         # ``global _client; _client = httpx.AsyncClient()``: a module-wide cached object.
-        kept |= {name for node in own_nodes(function) if isinstance(node, (ast.Global, ast.Nonlocal)) for name in node.names}
+        kept |= declared
         for name in kept:
             bound.pop(name, None)
         for key, call in list_cell_calls(function):
@@ -531,7 +535,7 @@ def _released_attributes(node: ast.AST) -> Dict[str, str]:
     properties: Dict[str, str] = {}
     for item in node.body:
         if isinstance(item, ast.FunctionDef) and any(getattr(d, "id", "") == "property" for d in item.decorator_list):
-            for found in ast.walk(item):
+            for found in walk(item):
                 value = found.value if isinstance(found, ast.Return) else None
                 if isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name) and value.value.id == "self":
                     properties[item.name] = value.attr
@@ -539,7 +543,7 @@ def _released_attributes(node: ast.AST) -> Dict[str, str]:
     for item in node.body:
         if not isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) or item.name == "__del__":
             continue
-        for found in ast.walk(item):
+        for found in walk(item):
             func = found.func if isinstance(found, ast.Call) else None
             if not (isinstance(func, ast.Attribute) and func.attr in CLASS_RELEASE_METHODS):
                 continue

@@ -18,7 +18,9 @@ project (the base chain, nearest first):
 from __future__ import annotations
 
 import ast
-from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+
+from memlint.analysis.ast_scopes import own_nodes
 
 # module name -> the summarised module (project_index._Module), or None
 Loader = Callable[[str], Any]
@@ -137,14 +139,3 @@ def _method_in(chain: List[Tuple[Any, ast.ClassDef]], name: str) -> Optional[ast
             if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == name:
                 return item
     return None
-
-
-def own_nodes(function: ast.AST) -> Iterator[ast.AST]:
-    """The nodes of a function's body, not entering nested functions, lambdas or classes."""
-    stack = list(getattr(function, "body", []))
-    while stack:
-        node = stack.pop()
-        yield node
-        for child in ast.iter_child_nodes(node):
-            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-                stack.append(child)

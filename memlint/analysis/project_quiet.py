@@ -22,6 +22,7 @@ import ast
 import re
 from typing import Any, Callable, FrozenSet, Optional, Set, Tuple, Union
 
+from memlint.analysis.ast_scopes import walk
 from memlint.analysis.constant_calls import constant_name
 from memlint.analysis.resources import (
     LOGGING_METHODS,
@@ -90,7 +91,7 @@ def constructor_cannot_raise(
     if not isinstance(init, ast.FunctionDef) or init.decorator_list:
         return False
     local = {arg.arg for arg in ([init.args.kwarg] if init.args.kwarg else [])}
-    local |= {t.id for n in ast.walk(init) if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
+    local |= {t.id for n in walk(init) if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
     judge = _InitJudge(lookup, qualify, base_names, local, depth)
     judge.false_names = _false_parameters(init, arguments) if arguments is not None else frozenset()
     return judge.block(init.body)
@@ -195,7 +196,7 @@ class _InitJudge:
         return False
 
     def quiet(self, node: ast.AST) -> bool:
-        for found in ast.walk(node):
+        for found in walk(node):
             if isinstance(found, (ast.Subscript, ast.Await, ast.Yield, ast.YieldFrom, ast.Lambda)):
                 return False
             if isinstance(found, ast.Call) and not self.quiet_call(found):
@@ -289,7 +290,7 @@ def _function_definitions(loaded: Any, name: str) -> list:
             body = []
         for statement in body:
             if isinstance(statement, (ast.If, ast.Try)):
-                for node in ast.walk(statement):
+                for node in walk(statement):
                     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                         nested.setdefault(node.name, []).append(node)
     return nested.get(name, [])
@@ -325,7 +326,7 @@ class _FunctionJudge:
         node = self.node
         if not isinstance(node, ast.FunctionDef) or node.decorator_list:
             return False
-        self.local = {t.id for n in ast.walk(node) if isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign))
+        self.local = {t.id for n in walk(node) if isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign))
                       for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)}
         return self.block(node.body)
 
@@ -353,7 +354,7 @@ class _FunctionJudge:
         return True
 
     def quiet(self, node: ast.AST) -> bool:
-        for found in ast.walk(node):
+        for found in walk(node):
             if isinstance(found, (ast.Await, ast.Yield, ast.YieldFrom, ast.Lambda, ast.Starred)):
                 return False
             if isinstance(found, ast.Subscript) and not (
