@@ -24,6 +24,7 @@ from memlint.analysis.handler_types import caught_here, collections_filled, pass
 from memlint.analysis.handler_reach import catches_only_import_errors, catches_realistic, is_broad, may_raise_import_error
 from memlint.analysis.decided_tests import decided_test, previous_statements
 from memlint.analysis.released_tests import closed_attributes, released_by_test
+from memlint.analysis.path_forms import rebinds_same_path
 from memlint.analysis.inferred import is_own_work_call
 from memlint.analysis.local_class_instances import class_stays_local
 from memlint.analysis.mentions import Mentions
@@ -573,6 +574,9 @@ class Interpreter:
                 reclaimed = True
             elif verdict == "raising-use":
                 raising_use = True
+        if rebinds and tracker.spec.is_path and rebinds_same_path(self.ctx, node, tracker.names):
+            rebinds = []  # ``temp = temp.encode()``: the same directory, spelled as bytes
+            handled_calls.add(id(node.value))  # type: ignore[attr-defined]
         self_release = self._calls_self_release(node, handled_calls)
         # A statement that hands the resource on is taken to do so before anything in it
         # fails; only statements that merely use it can leave it stranded.
