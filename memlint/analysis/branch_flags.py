@@ -55,7 +55,9 @@ def branch_flags(ctx: ModuleContext, path: Tuple[cst.CSTNode, ...], scope_body: 
                 true_when_held = (text == said) == when_true
                 if _bound_once(scope_body, flag):
                     flags.add(flag if true_when_held else "!" + flag)
-    flags |= _cleared_only_when_excluded(ctx, scope_body, before, said if when_true else None, said if not when_true else None)
+    flags |= _cleared_only_when_excluded(
+        ctx, scope_body, before, block[:position], said if when_true else None, said if not when_true else None
+    )
     return flags
 
 
@@ -76,14 +78,20 @@ def _choosing_if(path: Tuple[cst.CSTNode, ...]) -> Optional[Tuple[int, bool]]:
 
 
 def _cleared_only_when_excluded(
-    ctx: ModuleContext, scope_body: Sequence[cst.CSTNode], before: List[cst.CSTNode], needs_true: Optional[str], needs_false: Optional[str]
+    ctx: ModuleContext,
+    scope_body: Sequence[cst.CSTNode],
+    before: List[cst.CSTNode],
+    same_block: List[cst.CSTNode],
+    needs_true: Optional[str],
+    needs_false: Optional[str],
 ) -> Set[str]:
-    """``flag = True`` earlier, and ``flag = False`` only before the acquisition, directly in
-    the body of an ``if`` whose test contradicts the acquisition's."""
+    """``flag = True`` earlier in the same block (so it runs on every way to the ``if``), and
+    ``flag = False`` only before the acquisition, directly in the body of an ``if`` whose test
+    contradicts the acquisition's."""
     excluding = _opposites(needs_true) if needs_true is not None else {needs_false}
     earlier = {id(statement) for statement in before}
     flags: Set[str] = set()
-    for statement in before:
+    for statement in same_block:
         for flag, value in _flag_bindings(statement):
             if not (isinstance(value, cst.Name) and value.value == "True") or flag in flags:
                 continue
