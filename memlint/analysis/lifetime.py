@@ -21,6 +21,10 @@ from memlint.analysis.exit_stacks import EXIT_STACK_MODEL, FirstEntry
 from memlint.analysis.flow import DONE, NONE, OPEN, Flow, Outcome, Tracker, after_release, conclude, declared_outer, entering_call
 from memlint.analysis.flow import hasattr_release, lifetime_fact  # noqa: F401 (lifetime_fact: read as lifetime.lifetime_fact)
 from memlint.analysis.handler_types import caught_here, collections_filled, passes_enclosing_handlers
+from memlint.analysis.handler_reach import catches_only_import_errors, catches_realistic, is_broad, may_raise_import_error
+from memlint.analysis.decided_tests import decided_test, previous_statements
+from memlint.analysis.released_tests import closed_attributes, released_by_test
+from memlint.analysis.path_forms import rebinds_same_path
 from memlint.analysis.inferred import is_own_work_call
 from memlint.analysis.local_class_instances import class_stays_local
 from memlint.analysis.mentions import Mentions
@@ -28,7 +32,7 @@ from memlint.analysis.names import block_of, checks_existence, dotted, is_acquir
 from memlint.analysis.names import is_true_constant, small_statement_of, test_key
 from memlint.analysis.module_flags import module_flag
 from memlint.analysis.raises import fallible_handoff, raising_calls, reachable_handlers
-from memlint.analysis.resources import OS_ERROR_MODELS, OS_ERROR_NAMES, OS_ERROR_PREFIXES, TERMINATORS, ResourceSpec
+from memlint.analysis.resources import TERMINATORS, ResourceSpec
 from memlint.analysis.pipes import holder_release
 from memlint.analysis.sites import borrowed_argument
 from memlint.analysis.standard_streams import only_above_standard_streams
@@ -40,7 +44,6 @@ if TYPE_CHECKING:  # pragma: no cover
 TRY_STAR = getattr(cst, "TryStar", None)
 MATCH = getattr(cst, "Match", None)
 SMALL_CONTAINERS = (cst.SimpleStatementLine, cst.SimpleStatementSuite)
-BROAD_EXCEPTIONS = frozenset({"Exception", "BaseException", "builtins.Exception", "builtins.BaseException"})
 
 
 class Interpreter:
@@ -69,6 +72,8 @@ class Interpreter:
         self.open_tries: List[cst.CSTNode] = []
         # By ``id`` of a ``try``: what escapes a ``try`` in its body that its handlers cannot catch.
         self.uncaught: Dict[int, Flow] = {}
+        self.import_masks: Dict[int, int] = {}  # by ``id`` of a ``try``: the states where its body imports
+        self._previous: Optional[Dict[int, cst.CSTNode]] = None
 
     # -- blocks and statements -------------------------------------------------------
 
@@ -117,6 +122,9 @@ class Interpreter:
 
     def small(self, node: cst.CSTNode, mask: int) -> Flow:
         flow = Flow()
+        if self.open_tries and may_raise_import_error(self.ctx, node, self.body):
+            for open_try in self.open_tries:  # what an ``except ImportError`` there can be entered with
+                self.import_masks[id(open_try)] = self.import_masks.get(id(open_try), 0) | mask
         if isinstance(node, cst.Return):
             current = self.effects(node, mask, flow)
             # Kept even when not held: a ``finally`` on the way out may still change that.
@@ -156,10 +164,19 @@ class Interpreter:
                 flow.normal = 0
         return flow
 
+    def decided(self, node: cst.CSTNode) -> Optional[bool]:
+        """The value of ``node``'s test that the statement before it decides (``decided_tests``)."""
+        if self._previous is None:
+            self._previous = previous_statements(self.body)
+        return decided_test(self._previous.get(id(node)), node.test)  # type: ignore[attr-defined]
+
     def if_statement(self, node: cst.If, mask: int) -> Flow:
         flow = Flow()
         current = self.effects(node.test, mask, flow, statement=node)
         when_true, when_false = self.refine(node.test, current)
+        decided = self.decided(node)
+        if decided is not None:  # ``name = ... or "root"`` then ``if not name:``: one way only
+            when_true, when_false = (when_true, 0) if decided else (0, when_false)
         if when_true & OPEN and self._all_attempts_failed(node):
             # ``if len(errors) == len(addrs): raise``: errors are recorded only by the
             # handler that closed the failed attempt, so when every attempt failed, every
@@ -212,7 +229,9 @@ class Interpreter:
             # ``for h in handles: h.close()`` releases every resource the container holds.
             exit_mask = after_release(head)
         if is_while and not forever:
-            _true, exit_mask = self.refine(node.test, head)  # type: ignore[union-attr]
+            # ``err = None`` then ``while not err:``: the loop is only left after a turn.
+            leaving = body_flow.normal | body_flow.continues if self.decided(node) else head
+            _true, exit_mask = self.refine(node.test, leaving)  # type: ignore[union-attr]
         orelse = node.orelse  # type: ignore[union-attr]
         if orelse is not None and exit_mask:
             else_flow = self.suite(orelse.body, exit_mask)
@@ -238,7 +257,7 @@ class Interpreter:
             result.absorb(else_flow)
             normal = else_flow.normal
         handlers = node.handlers  # type: ignore[attr-defined]
-        if handlers and not any(self._is_broad(handler) for handler in handlers) and not self._catches_realistic(node):
+        if handlers and not any(is_broad(self.ctx, h) for h in handlers) and not catches_realistic(self.ctx, self.tracker, node):
             # ``except OSError`` lets a UnicodeDecodeError through: what the body raises can
             # also leave the statement unhandled, and past an enclosing ``except OSError`` too.
             enclosing = self.open_tries[-1] if self.open_tries else None
@@ -246,16 +265,18 @@ class Interpreter:
             leaked = self.uncaught.setdefault(id(enclosing), Flow()) if past else result
             leaked.raise_any |= body.raise_any
             leaked.raises.extend(e for e in body.raises if not caught_here(self.ctx, e, node, self.tracker.names, self.tracker.spec.model))
+        imported = self.import_masks.pop(id(node), 0)  # the states where the body imports
         if handlers:
             handler_in = body.raise_any
-            if handler_in:
+            if handler_in or imported:
                 self.handler_depth += 1
                 try:
                     for handler in reachable_handlers(self.ctx, node):  # type: ignore[arg-type]
-                        handled = self.suite(handler.body, handler_in)
+                        given = imported if catches_only_import_errors(self.ctx, handler) else handler_in
+                        handled = self.suite(handler.body, given) if given else Flow()
                         result.absorb(handled)
                         normal |= handled.normal
-                        if handler_in & OPEN and handled.normal and not handled.normal & OPEN:
+                        if given & OPEN and handled.normal and not handled.normal & OPEN:
                             self.failure_records |= collections_filled(handler.body)
                 finally:
                     self.handler_depth -= 1
@@ -280,38 +301,6 @@ class Interpreter:
         if not (isinstance(last, SMALL_CONTAINERS) and isinstance(last.body[-1], cst.Raise)):
             return False
         return any(found.value in self.failure_records for found, _ in find(node.test, (cst.Name,)))  # type: ignore[attr-defined]
-
-    def _catches_realistic(self, node: cst.CSTNode) -> bool:
-        """``except OSError`` around calls that fail only with OSError (a socket's own
-        methods, ``os.chown``) catches every failure that can realistically happen there (a
-        TypeError is a bug, not a path)."""
-        if not any(self._names_os_error(handler) for handler in node.handlers):  # type: ignore[attr-defined]
-            return False
-        own_calls_qualify = self.tracker.spec.model in OS_ERROR_MODELS
-        for call in raising_calls(self.ctx, node.body, set(), self.tracker.names, False, True, self.tracker.spec.model):  # type: ignore[attr-defined]
-            if call is self.tracker.acquisition_node:
-                continue
-            func = call.func if isinstance(call, cst.Call) else None
-            if func is None:
-                return False
-            if own_calls_qualify and isinstance(func, cst.Attribute) and dotted(func.value) in self.tracker.names:
-                continue
-            if (self.ctx.resolve(func) or "").startswith(OS_ERROR_PREFIXES):
-                continue
-            return False
-        return True
-
-    def _names_os_error(self, handler: cst.ExceptHandler) -> bool:
-        kind = handler.type
-        names = [element.value for element in kind.elements] if isinstance(kind, cst.Tuple) else [kind]
-        return any((self.ctx.resolve(name) or dotted(name) or "") in OS_ERROR_NAMES for name in names if name is not None)  # type: ignore[arg-type]
-
-    def _is_broad(self, handler: cst.ExceptHandler) -> bool:
-        kind = handler.type
-        if kind is None:
-            return True
-        names = [element.value for element in kind.elements] if isinstance(kind, cst.Tuple) else [kind]
-        return any((self.ctx.resolve(name) or "") in BROAD_EXCEPTIONS for name in names)  # type: ignore[arg-type]
 
     def through_finally(self, final: cst.BaseSuite, flow: Flow) -> Flow:
         """Route every way out of a ``try`` through its ``finally`` block."""
@@ -410,6 +399,10 @@ class Interpreter:
         if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
             when_true, when_false = self.refine(test.expression, mask)
             return when_false, when_true
+        released = released_by_test(test, self.tracker.names, self.tracker.spec)
+        if released is not None:  # ``if proc.poll() is not None:``: the child was reaped there
+            self._release(None)
+            return (after_release(mask), mask) if released else (mask, after_release(mask))
         flag = module_flag(self.ctx, test)
         if flag is not None:
             return (mask, 0) if flag else (0, mask)  # ``_IS_SYNC = True``: one branch never runs
@@ -431,7 +424,7 @@ class Interpreter:
                 return True
             if name is not None and "!" + name in guards:
                 return False
-            if isinstance(test, cst.Attribute) and test.attr.value == "closed" and dotted(test.value) in self.tracker.names:
+            if isinstance(test, cst.Attribute) and test.attr.value in closed_attributes(self.tracker.spec) and dotted(test.value) in self.tracker.names:
                 return False  # ``if not f.closed: f.close()``: true only while it is held
             return None
         if guards_apply and isinstance(test, cst.Comparison):
@@ -581,6 +574,9 @@ class Interpreter:
                 reclaimed = True
             elif verdict == "raising-use":
                 raising_use = True
+        if rebinds and tracker.spec.is_path and rebinds_same_path(self.ctx, node, tracker.names):
+            rebinds = []  # ``temp = temp.encode()``: the same directory, spelled as bytes
+            handled_calls.add(id(node.value))  # type: ignore[attr-defined]
         self_release = self._calls_self_release(node, handled_calls)
         # A statement that hands the resource on is taken to do so before anything in it
         # fails; only statements that merely use it can leave it stranded.

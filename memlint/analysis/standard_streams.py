@@ -6,7 +6,9 @@ stdin (and is usually ``dup2``-ed onto 1 and 2 as well). It is meant to stay ope
 life of the process; closing it would close stdin. The calls that close the standard
 streams are knowledge (``calls.toml`` ``[standard-streams]``).
 
-Only a closing call with a literal 0 first, earlier in the same block, counts: a
+Only a closing call with a literal 0 first, or a loop closing every descriptor of a
+``range`` from 0 (``for fd in reversed(range(maxfd)): os.close(fd)``, whatever the loop
+keeps open besides), earlier in the same block, counts: a
 ``/dev/null`` descriptor ``dup2``-ed onto another descriptor with no such call before it is
 still a descriptor the function leaves open.
 """
@@ -19,6 +21,7 @@ import libcst as cst
 
 from memlint.analysis.facts import SMALL_CONTAINERS, ModuleContext
 from memlint.analysis.resources import STANDARD_STREAM_CLOSERS
+from memlint.analysis.walk import find
 
 DESCRIPTOR_MODEL = "file-descriptor"
 
@@ -43,6 +46,8 @@ def opened_as_standard_stream(
 
 
 def _closes_standard_streams(ctx: ModuleContext, statement: cst.CSTNode) -> bool:
+    if isinstance(statement, cst.For):
+        return _loop_closes_from_zero(ctx, statement)
     if not isinstance(statement, SMALL_CONTAINERS):
         return False
     for small in statement.body:
@@ -54,6 +59,30 @@ def _closes_standard_streams(ctx: ModuleContext, statement: cst.CSTNode) -> bool
         first = call.args[0].value
         if isinstance(first, cst.Integer) and first.evaluated_value == 0:
             return True
+    return False
+
+
+def _loop_closes_from_zero(ctx: ModuleContext, loop: cst.For) -> bool:
+    """``for fd in range(maxfd): os.close(fd)`` (also ``reversed(range(...))``, ``range(0,
+    n)``, the close inside a ``try`` or an ``if``): the daemonizing loop that closes every
+    descriptor from 0 up, standard streams first among them."""
+    if not isinstance(loop.target, cst.Name):
+        return False
+    iterated = loop.iter
+    if isinstance(iterated, cst.Call) and (ctx.resolve(iterated.func) or "") in ("reversed", "builtins.reversed") and len(iterated.args) == 1:
+        iterated = iterated.args[0].value
+    if not (isinstance(iterated, cst.Call) and (ctx.resolve(iterated.func) or "") in ("range", "builtins.range")):
+        return False
+    bounds = iterated.args
+    if not bounds or len(bounds) > 2 or any(arg.keyword is not None or arg.star for arg in bounds):
+        return False
+    if len(bounds) == 2 and not (isinstance(bounds[0].value, cst.Integer) and bounds[0].value.evaluated_value == 0):
+        return False
+    for call, _ in find(loop.body, (cst.Call,)):
+        if (ctx.resolve(call.func) or "") in STANDARD_STREAM_CLOSERS and call.args:  # type: ignore[attr-defined]
+            first = call.args[0].value  # type: ignore[attr-defined]
+            if isinstance(first, cst.Name) and first.value == loop.target.value:
+                return True
     return False
 
 

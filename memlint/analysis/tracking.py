@@ -12,6 +12,7 @@ from typing import Dict, List, Optional, Set, Tuple
 import libcst as cst
 
 from memlint.analysis import lifetime
+from memlint.analysis.branch_flags import branch_flags
 from memlint.analysis.classify import acquisition_spec, fill_scope_names, keeps_file
 from memlint.analysis.flow import Outcome, Tracker
 from memlint.analysis.inferred import inferred_spec, released_names
@@ -214,6 +215,7 @@ def _track(
     tracker = Tracker({name}, spec, call, site.statement, enclosing_loops=loops)  # type: ignore[arg-type]
     tracker.container = name in scope.containers or site.container
     tracker.guards = guard_flags(_from_scope_body(scope, path)) | site.guards | _choice_flags(ctx, site, path, scope.body)
+    tracker.guards |= branch_flags(ctx, path, scope.body)
     outcome = lifetime.run(ctx, tracker, scope.body, class_name, yields_raise=not scope.is_context_manager)
     if scope.class_info is not None:
         for attr in stored_attrs(ctx, scope, tracker):
@@ -327,7 +329,7 @@ def _unbound_in_finally(
         if index + 1 >= len(path) or path[index + 1] is not node.body:  # type: ignore[attr-defined]
             continue
         release = _releases_name(ctx, node.finalbody, name)  # type: ignore[attr-defined]
-        if release is None or _bound_before(scope, node, name):
+        if release is None or _bound_before(scope, node, name) or _bound_first_in_try(node, name):
             continue
         analysis.facts.append(UnboundInFinally(acquisition, name, release))
         return
@@ -352,6 +354,22 @@ def _locals_guard(test: cst.BaseExpression, name: str) -> bool:
         if isinstance(left, cst.SimpleString) and left.evaluated_value == name:
             return True
     return False
+
+
+def _bound_first_in_try(try_node: cst.CSTNode, name: str) -> bool:
+    """``try: conn = None; conn = connect()``: a binding to a literal, first in the ``try``,
+    cannot fail, so the ``finally`` always finds the name bound."""
+    body = list(try_node.body.body)  # type: ignore[attr-defined]
+    first = body[0] if body else None
+    if not isinstance(first, SMALL_CONTAINERS) or not first.body:
+        return False
+    small = first.body[0]
+    return (
+        isinstance(small, cst.Assign)
+        and all(isinstance(t.target, cst.Name) for t in small.targets)
+        and any(t.target.value == name for t in small.targets)  # type: ignore[attr-defined]
+        and (dotted(small.value) in ("None", "True", "False") or isinstance(small.value, (cst.SimpleString, cst.Integer, cst.Float)))
+    )
 
 
 def _bound_before(scope: Scope, try_node: cst.CSTNode, name: str) -> bool:

@@ -46,7 +46,7 @@ CALLABLE_SUBSETS = (
 _STRING_LISTS = ("acquired_by", "methods", "release", "release_functions", "non_raising_methods",
                  "non_raising_own_methods", "released_by_reading", "subclass_bases", "borrowed_params",
                  "release_functions_of_attribute", "release_may_time_out", "piped_streams",
-                 "pipes_closed_by") + CALLABLE_SUBSETS
+                 "pipes_closed_by", "released_when_not_none", "closed_attributes") + CALLABLE_SUBSETS
 _BOOLEANS = ("long_lived", "is_path", "borrows_its_arguments", "not_a_resource_when_discarded", "fails_only_with_os_error",
              "only_a_receiver", "closed_with_its_receiver")
 _STRINGS = ("name", "kind", "summary", "verb", "exit", "receiver", "method_arguments", "protocol", "kept_path_model",
@@ -101,6 +101,12 @@ class Model:
     release_functions_of_attribute: Tuple[str, ...] = ()
     # Releases that, given ``timeout=``, may raise and leave it held (``communicate``).
     release_may_time_out: Tuple[str, ...] = ()
+    # Methods (``poll``) or attributes (``returncode``) that are not None only once it was
+    # released: ``if proc.poll() is not None:`` holds only for a reaped child.
+    released_when_not_none: Tuple[str, ...] = ()
+    # Attributes true exactly once it is released (``closed`` is every model's; httpx's
+    # ``is_closed``): ``if not response.is_closed: response.close()`` releases it where held.
+    closed_attributes: Tuple[str, ...] = ()
     borrows_its_arguments: bool = False
     not_a_resource_when_discarded: bool = False
     # Its calls hold nothing themselves; they only make what another model's methods
@@ -298,7 +304,7 @@ def parse_model(raw: Any, where: str, family: str, require_name: bool = True) ->
             pattern = (
                 _IDENTIFIER
                 if key in ("methods", "release", "non_raising_methods", "non_raising_own_methods", "released_by_reading",
-                           "release_may_time_out", "piped_streams", "pipes_closed_by")
+                           "release_may_time_out", "piped_streams", "pipes_closed_by", "released_when_not_none", "closed_attributes")
                 else _DOTTED
             )
             if key == "release_functions_of_attribute":

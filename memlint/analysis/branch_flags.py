@@ -1,0 +1,195 @@
+"""Flags that hold wherever a resource chosen by an ``if`` is held.
+
+Two shapes, both about a local flag that a later ``if flag: x.close()`` tests:
+
+- The flag is the branch's own test, computed just before it:
+  ``owns = client is None`` then ``if client is not None: c = client`` / ``else: c =
+  AsyncClient()``. The new client exists only where ``client is None`` held, so ``owns`` is
+  true wherever it is held.
+- The flag starts ``True`` and is set ``False`` only in a branch that excludes the
+  acquisition: ``close_zip = True``; ``elif zip: close_zip = False``; ``if not zip: zip =
+  ZipFile(f)``. Where the zip file was made here, ``zip`` was falsy, so the ``elif zip:``
+  branch had not run and the flag is still ``True``.
+
+Sound only while nothing else can change the flag or the tested names: the flag must be
+bound nowhere else in the function, and the names of the acquisition's test must not be
+bound between the flag and the acquisition's ``if``. The flags found are added to the
+tracker's ``guards`` (``flow.Tracker``): a guard is true wherever the resource is held.
+"""
+
+from __future__ import annotations
+
+from typing import List, Optional, Sequence, Set, Tuple
+
+import libcst as cst
+
+from memlint.analysis.facts import SMALL_CONTAINERS, ModuleContext
+from memlint.analysis.names import iter_statements
+from memlint.analysis.walk import find
+
+_OPPOSITES = ((" is not ", " is "), (" != ", " == "), (" not in ", " in "))
+
+
+def branch_flags(ctx: ModuleContext, path: Tuple[cst.CSTNode, ...], scope_body: Sequence[cst.CSTNode]) -> Set[str]:
+    """Guard flags for the acquisition at the end of ``path`` (which starts at a statement
+    of ``scope_body``)."""
+    chosen = _choosing_if(path)
+    if chosen is None:
+        return set()
+    index, when_true = chosen
+    branch_if = path[index]
+    block = list(path[index - 1].body) if index > 0 and isinstance(path[index - 1], cst.IndentedBlock) else list(scope_body)  # type: ignore[attr-defined]
+    if branch_if not in block:
+        return set()
+    said = _text(ctx, branch_if.test)  # type: ignore[attr-defined]
+    tested = {n.value for n, _ in find(branch_if.test, (cst.Name,))}  # type: ignore[attr-defined]
+    before = _statements_before(scope_body, branch_if)
+    if before is None or _binds_any(before, tested, ctx):
+        return set()
+    flags: Set[str] = set()
+    position = block.index(branch_if)
+    for earlier in block[max(0, position - 3) : position]:
+        for flag, value in _flag_bindings(earlier):
+            text = _text(ctx, value)
+            if text == said or text in _opposites(said):
+                true_when_held = (text == said) == when_true
+                if _bound_once(scope_body, flag):
+                    flags.add(flag if true_when_held else "!" + flag)
+    flags |= _cleared_only_when_excluded(
+        ctx, scope_body, before, block[:position], said if when_true else None, said if not when_true else None
+    )
+    return flags
+
+
+def _choosing_if(path: Tuple[cst.CSTNode, ...]) -> Optional[Tuple[int, bool]]:
+    """The innermost ``if`` whose body (True) or ``else`` (False) holds the acquisition."""
+    for index in range(len(path) - 2, -1, -1):
+        node = path[index]
+        if isinstance(node, cst.If):
+            following = path[index + 1]
+            if following is node.body:
+                return index, True
+            if isinstance(node.orelse, cst.Else) and following is node.orelse:
+                return index, False
+            return None
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            return None
+    return None
+
+
+def _cleared_only_when_excluded(
+    ctx: ModuleContext,
+    scope_body: Sequence[cst.CSTNode],
+    before: List[cst.CSTNode],
+    same_block: List[cst.CSTNode],
+    needs_true: Optional[str],
+    needs_false: Optional[str],
+) -> Set[str]:
+    """``flag = True`` earlier in the same block (so it runs on every way to the ``if``), and
+    ``flag = False`` only before the acquisition, directly in the body of an ``if`` whose test
+    contradicts the acquisition's."""
+    excluding = _opposites(needs_true) if needs_true is not None else {needs_false}
+    earlier = {id(statement) for statement in before}
+    flags: Set[str] = set()
+    for statement in same_block:
+        for flag, value in _flag_bindings(statement):
+            if not (isinstance(value, cst.Name) and value.value == "True") or flag in flags:
+                continue
+            clearings = _clearings(ctx, scope_body, flag)
+            if clearings and all(id(line) in earlier and test in excluding for line, test in clearings):
+                flags.add(flag)
+    return flags
+
+
+def _clearings(ctx: ModuleContext, scope_body: Sequence[cst.CSTNode], flag: str) -> Optional[List[Tuple[cst.CSTNode, str]]]:
+    """Every ``flag = False`` as ``(its line, the test of the ``if`` whose body holds it
+    directly)``, when the flag is otherwise bound exactly once, to ``True``; else None."""
+    branch_tests = {}
+    for statement in iter_statements(list(scope_body), into_functions=False):
+        if isinstance(statement, cst.If):
+            for inner in statement.body.body:  # type: ignore[attr-defined]
+                branch_tests[id(inner)] = _text(ctx, statement.test)
+    found: List[Tuple[cst.CSTNode, str]] = []
+    trues = 0
+    for statement in iter_statements(list(scope_body), into_functions=False):
+        for name, value in _flag_bindings(statement):
+            if name != flag:
+                continue
+            if isinstance(value, cst.Name) and value.value == "True":
+                trues += 1
+            elif isinstance(value, cst.Name) and value.value == "False" and id(statement) in branch_tests:
+                found.append((statement, branch_tests[id(statement)]))
+            else:
+                return None
+    if trues != 1 or sum(1 for _ in _all_bindings(scope_body, flag)) != trues + len(found):
+        return None  # bound elsewhere too (a loop target, ``with ... as``, a tuple)
+    return found
+
+
+def _all_bindings(scope_body: Sequence[cst.CSTNode], flag: str):
+    for statement in scope_body:
+        for target, _ in find(statement, (cst.AssignTarget, cst.AnnAssign, cst.AugAssign, cst.For, cst.AsName, cst.NamedExpr)):
+            bound = getattr(target, "target", None) or getattr(target, "name", None)
+            if bound is not None and any(n.value == flag for n, _ in find(bound, (cst.Name,))):  # type: ignore[attr-defined]
+                yield target
+
+
+def _bound_once(scope_body: Sequence[cst.CSTNode], flag: str) -> bool:
+    return sum(1 for _ in _all_bindings(scope_body, flag)) == 1
+
+
+def _statements_before(scope_body: Sequence[cst.CSTNode], stop: cst.CSTNode) -> Optional[List[cst.CSTNode]]:
+    seen: List[cst.CSTNode] = []
+    for statement in iter_statements(list(scope_body), into_functions=False):
+        if statement is stop:
+            return seen
+        seen.append(statement)
+    return None
+
+
+def _binds_any(statements: List[cst.CSTNode], names: Set[str], ctx: ModuleContext) -> bool:
+    """Whether one of ``statements`` (their own lines or headers, not nested blocks) binds one of ``names``."""
+    for statement in statements:
+        if isinstance(statement, SMALL_CONTAINERS):
+            heads: List[cst.CSTNode] = [statement]
+        elif isinstance(statement, cst.For):
+            heads = [statement.target]
+        elif isinstance(statement, cst.With):
+            heads = [item.asname for item in statement.items if item.asname is not None]
+        else:
+            continue
+        for head in heads:
+            if isinstance(head, cst.Name) and head.value in names:
+                return True
+            for target, _ in find(head, (cst.AssignTarget, cst.AnnAssign, cst.AugAssign, cst.AsName, cst.NamedExpr, cst.Name)):
+                if isinstance(target, cst.Name):
+                    if head is not statement and target.value in names:
+                        return True  # a ``for`` target, ``with ... as`` name
+                    continue
+                bound = getattr(target, "target", None) or getattr(target, "name", None)
+                if bound is not None and any(n.value in names for n, _ in find(bound, (cst.Name,))):  # type: ignore[attr-defined]
+                    return True
+    return False
+
+
+def _flag_bindings(statement: cst.CSTNode):
+    """``(name, value)`` of each ``name = value`` with one plain name target in a simple line."""
+    if not isinstance(statement, SMALL_CONTAINERS):
+        return
+    for small in statement.body:
+        if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+            yield small.targets[0].target.value, small.value
+
+
+def _text(ctx: ModuleContext, node: cst.CSTNode) -> str:
+    return " ".join(ctx.module.code_for_node(node).split())
+
+
+def _opposites(test: str) -> Set[str]:
+    found = {test[4:]} if test.startswith("not ") else {"not " + test}
+    for negative, positive in _OPPOSITES:
+        if negative in test:
+            found.add(test.replace(negative, positive, 1))
+        elif positive in test:
+            found.add(test.replace(positive, negative, 1))
+    return found

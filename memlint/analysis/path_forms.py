@@ -1,0 +1,44 @@
+"""Rebinding a path's name to another form of the same path keeps the path.
+
+``temp = temp.encode("utf-8")``, ``temp = temp.decode(enc)``, ``path = Path(path)``,
+``path = str(path)``, ``path = os.path.abspath(path)``, ``path = path.resolve()``: the name
+now holds the same file or directory, spelled as bytes, str or a Path; removing it later
+removes what was made. Only a one-argument wrapper of the knowledge's ``[paths] wrappers``
+(``os.path.join(temp, "x")`` with more arguments is another path) or a method that
+re-spells the whole path (str/bytes ``encode``/``decode``; a Path's ``resolve``,
+``absolute``, ``expanduser``) counts.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Set
+
+import libcst as cst
+
+from memlint.analysis.names import dotted
+from memlint.analysis.resources import PATH_WRAPPERS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from memlint.analysis.facts import ModuleContext
+
+# Methods whose result is the whole path again, in another type: str <-> bytes, or a Path
+# made absolute (a relative path resolved against the current directory names the same file).
+_SAME_PATH_METHODS = frozenset({"encode", "decode", "resolve", "absolute", "expanduser"})
+
+
+def rebinds_same_path(ctx: "ModuleContext", node: cst.CSTNode, names: Set[str]) -> bool:
+    """``node`` is ``name = <name in another form>`` for a name of the followed path."""
+    if not isinstance(node, (cst.Assign, cst.AnnAssign)) or node.value is None:
+        return False
+    targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
+    if not all(isinstance(t, cst.Name) and t.value in names for t in targets):
+        return False
+    value = node.value
+    if not isinstance(value, cst.Call):
+        return False
+    func = value.func
+    if isinstance(func, cst.Attribute) and func.attr.value in _SAME_PATH_METHODS:
+        return dotted(func.value) in names and all(arg.keyword is not None or isinstance(arg.value, (cst.SimpleString, cst.Name, cst.Call)) for arg in value.args)
+    if len(value.args) == 1 and value.args[0].keyword is None and not value.args[0].star:
+        return (ctx.resolve(func) or "") in PATH_WRAPPERS and dotted(value.args[0].value) in names
+    return False
