@@ -89,8 +89,10 @@ def caught_here(ctx: "ModuleContext", entry: tuple, node: cst.CSTNode, held_name
     its body's ``(mask, node, kind)`` raises, by its type: ``raise TimeoutError(...)`` under
     ``except OSError`` (``calls.toml`` [exceptions] bases), or a call of a function of this
     module that can only raise what they catch (``settimeout(_remaining(deadline))`` under
-    ``except TimeoutError``, when ``_remaining`` only raises TimeoutError), when nothing else
-    in the body can raise."""
+    ``except TimeoutError``, when ``_remaining`` only raises TimeoutError). Each raise is
+    judged by its own type: what the other calls of the body raise are raises of their own,
+    judged (and leaked, or caught) each by itself; the one judged here reaches the handlers
+    either way."""
     caught = handler_names(ctx, node)
     if not caught:
         return False
@@ -100,12 +102,12 @@ def caught_here(ctx: "ModuleContext", entry: tuple, node: cst.CSTNode, held_name
     if kind != "call" or not isinstance(raiser, cst.Call):
         return False
     calls = raising_calls(ctx, node.body, set(), held_names, False, False, model)  # type: ignore[attr-defined]
-    catches_os_errors = "OSError" in caught
-    return any(call is raiser for call in calls) and all(
-        _builds_exception(ctx, call)
-        or _local_raises_only_caught(ctx, call, caught)
-        or (catches_os_errors and _fails_only_with_os_error(ctx, call, held_names, model))
-        for call in calls
+    if not any(call is raiser for call in calls):
+        return False
+    return (
+        _builds_exception(ctx, raiser)
+        or _local_raises_only_caught(ctx, raiser, caught)
+        or ("OSError" in caught and _fails_only_with_os_error(ctx, raiser, held_names, model))
     )
 
 
