@@ -104,11 +104,26 @@ def caught_here(ctx: "ModuleContext", entry: tuple, node: cst.CSTNode, held_name
     calls = raising_calls(ctx, node.body, set(), held_names, False, False, model)  # type: ignore[attr-defined]
     if not any(call is raiser for call in calls):
         return False
-    return (
-        _builds_exception(ctx, raiser)
-        or _local_raises_only_caught(ctx, raiser, caught)
-        or ("OSError" in caught and _fails_only_with_os_error(ctx, raiser, held_names, model))
+    # A statement's raise stands for every call of that statement that may raise (its first
+    # one names it): ``int(sock.recv(16))`` raises ValueError past ``except OSError`` too.
+    statement = _small_statement_holding(node.body, raiser)  # type: ignore[attr-defined]
+    if statement is not None:
+        calls = raising_calls(ctx, statement, set(), held_names, False, False, model)
+    return all(
+        _builds_exception(ctx, call)
+        or _local_raises_only_caught(ctx, call, caught)
+        or ("OSError" in caught and _fails_only_with_os_error(ctx, call, held_names, model))
+        for call in calls
     )
+
+
+def _small_statement_holding(body: cst.CSTNode, raiser: cst.CSTNode) -> Optional[cst.CSTNode]:
+    """The simple statement of ``body`` whose expression holds ``raiser``, or None (a call in a
+    compound statement's header: then the whole body is judged, as before)."""
+    for statement, _path in find(body, (cst.SimpleStatementLine,)):
+        if any(found is raiser for found, _ in find(statement, (cst.Call,))):
+            return statement
+    return None
 
 
 def _builds_exception(ctx: "ModuleContext", call: cst.CSTNode) -> bool:

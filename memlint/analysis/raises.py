@@ -23,6 +23,7 @@ from memlint.analysis.resources import (
     NON_RAISING_CALLS,
     NON_RAISING_METHODS,
     NON_RAISING_ON_HELD,
+    NON_RAISING_ON_NULL_DEVICE,
     NON_RAISING_OWN_METHODS,
 )
 from memlint.analysis.quiet_classes import quiet_constructor_call, quiet_method_of_made_object
@@ -70,6 +71,10 @@ def raising_calls(
                 continue
             if constant_call(found, qualified or name):
                 continue  # ``set()``, ``struct.pack(FMT, 0)``
+            if qualified in NON_RAISING_ON_NULL_DEVICE and found.args and not found.args[0].keyword and (
+                ctx.resolve(found.args[0].value) == "os.devnull"
+            ):
+                continue  # ``open(os.devnull, "w")``
             if qualified in KNOWLEDGE.non_raising_in_coroutines and _in_coroutine(ctx):
                 continue  # ``asyncio.get_running_loop()`` in an ``async def``
             if qualified in NON_RAISING_ON_HELD and found.args and (
