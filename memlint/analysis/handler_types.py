@@ -89,8 +89,10 @@ def caught_here(ctx: "ModuleContext", entry: tuple, node: cst.CSTNode, held_name
     its body's ``(mask, node, kind)`` raises, by its type: ``raise TimeoutError(...)`` under
     ``except OSError`` (``calls.toml`` [exceptions] bases), or a call of a function of this
     module that can only raise what they catch (``settimeout(_remaining(deadline))`` under
-    ``except TimeoutError``, when ``_remaining`` only raises TimeoutError), when nothing else
-    in the body can raise."""
+    ``except TimeoutError``, when ``_remaining`` only raises TimeoutError). Each raise is
+    judged by its own type: what the other calls of the body raise are raises of their own,
+    judged (and leaked, or caught) each by itself; the one judged here reaches the handlers
+    either way."""
     caught = handler_names(ctx, node)
     if not caught:
         return False
@@ -100,13 +102,28 @@ def caught_here(ctx: "ModuleContext", entry: tuple, node: cst.CSTNode, held_name
     if kind != "call" or not isinstance(raiser, cst.Call):
         return False
     calls = raising_calls(ctx, node.body, set(), held_names, False, False, model)  # type: ignore[attr-defined]
-    catches_os_errors = "OSError" in caught
-    return any(call is raiser for call in calls) and all(
+    if not any(call is raiser for call in calls):
+        return False
+    # A statement's raise stands for every call of that statement that may raise (its first
+    # one names it): ``int(sock.recv(16))`` raises ValueError past ``except OSError`` too.
+    statement = _small_statement_holding(node.body, raiser)  # type: ignore[attr-defined]
+    if statement is not None:
+        calls = raising_calls(ctx, statement, set(), held_names, False, False, model)
+    return all(
         _builds_exception(ctx, call)
         or _local_raises_only_caught(ctx, call, caught)
-        or (catches_os_errors and _fails_only_with_os_error(ctx, call, held_names, model))
+        or ("OSError" in caught and _fails_only_with_os_error(ctx, call, held_names, model))
         for call in calls
     )
+
+
+def _small_statement_holding(body: cst.CSTNode, raiser: cst.CSTNode) -> Optional[cst.CSTNode]:
+    """The simple statement of ``body`` whose expression holds ``raiser``, or None (a call in a
+    compound statement's header: then the whole body is judged, as before)."""
+    for statement, _path in find(body, (cst.SimpleStatementLine,)):
+        if any(found is raiser for found, _ in find(statement, (cst.Call,))):
+            return statement
+    return None
 
 
 def _builds_exception(ctx: "ModuleContext", call: cst.CSTNode) -> bool:

@@ -335,8 +335,8 @@ class _FunctionJudge:
             if isinstance(statement, ast.If):
                 if not (self.quiet(statement.test) and self.block(statement.body) and self.block(statement.orelse)):
                     return False
-            elif isinstance(statement, ast.Pass):
-                continue
+            elif isinstance(statement, ast.Pass) or swallows_every_exception(statement):
+                continue  # ``with contextlib.suppress(Exception): sock.setsockopt(...)``
             elif isinstance(statement, ast.Expr):
                 if not (isinstance(statement.value, ast.Constant) or self.quiet(statement.value)):
                     return False
@@ -394,6 +394,37 @@ class _FunctionJudge:
         ):
             return True
         return _callable_is_quiet(self.load, self.project, qualified, self.depth + 1)
+
+
+_BROAD_EXCEPTIONS = frozenset({"Exception", "BaseException"})
+
+
+def swallows_every_exception(statement: ast.AST) -> bool:
+    """``with contextlib.suppress(Exception): ...`` or ``try: ... except Exception: pass``
+    (no ``else``/``finally``, handlers that call and raise nothing): whatever the block does,
+    no failure leaves the statement (a ``return`` inside it only ends the function early)."""
+    if isinstance(statement, ast.With):
+        return bool(statement.items) and all(_broad_suppressor(item.context_expr) for item in statement.items)
+    if not isinstance(statement, ast.Try) or statement.orelse or statement.finalbody:
+        return False
+    if not any(handler.type is None or _broad_name(handler.type) for handler in statement.handlers):
+        return False
+    return not any(isinstance(node, (ast.Raise, ast.Call, ast.Await, ast.Yield, ast.YieldFrom))
+                   for handler in statement.handlers for node in ast.walk(handler))
+
+
+def _broad_suppressor(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and dotted_name(node.func) in ("contextlib.suppress", "suppress")
+        and any(_broad_name(arg) for arg in node.args)
+    )
+
+
+def _broad_name(node: ast.AST) -> bool:
+    if isinstance(node, ast.Tuple):
+        return any(_broad_name(element) for element in node.elts)
+    return (dotted_name(node) or "").rsplit(".", 1)[-1] in _BROAD_EXCEPTIONS
 
 
 def _safe_division(node: ast.BinOp) -> bool:

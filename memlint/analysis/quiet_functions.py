@@ -2,7 +2,8 @@
 
 Two shapes, read from the function's own body (functions of other modules stay unknown):
 - its work all sits in a ``try`` with a handler for every ``Exception`` (bare ``except:``,
-  ``except Exception``, ``except BaseException``) that does not raise again, around which
+  ``except Exception``, ``except BaseException``) that does not raise again, or in a ``with
+  contextlib.suppress(Exception)`` block, around which
   only plain values are computed and returned: every failure comes back as a value
   (``_ioctl_GWINSZ(fd)`` returns None);
 - it only builds plain values: assignments, ``if``/``else`` and returns whose calls are all
@@ -37,6 +38,7 @@ from memlint.analysis.resources import (
 from memlint.analysis.walk import find
 
 _BROAD = frozenset({"Exception", "BaseException"})
+_SUPPRESSORS = frozenset({"contextlib.suppress", "suppress"})
 _LITERALS = (cst.SimpleString, cst.Integer, cst.Float)
 
 
@@ -95,8 +97,11 @@ class QuietFunctions:
         if isinstance(function.asynchronous, cst.Asynchronous) or function.decorators:
             return False
         statements = list(block_of(function.body))
-        if any(isinstance(s, cst.Try) for s in statements):
-            return all(_catches_everything(s) if isinstance(s, cst.Try) else _literal_line(s) for s in statements)
+        if any(isinstance(s, cst.Try) or _suppresses_everything(s) for s in statements):
+            return all(
+                _catches_everything(s) if isinstance(s, cst.Try) else _suppresses_everything(s) or _literal_line(s)
+                for s in statements
+            )
         targets = [found.target for found, _ in find(function.body, (cst.AssignTarget,))]  # type: ignore[attr-defined]
         local = {target.value for target in targets if isinstance(target, cst.Name)}
         return self._plain_block(statements, local)
@@ -246,6 +251,21 @@ def _catches_everything(node: cst.Try) -> bool:
         return False
     handlers = cst.IndentedBlock(body=[s for h in node.handlers for s in block_of(h.body)])
     return not any(True for _ in find(handlers, (cst.Raise, cst.Call)))
+
+
+def _suppresses_everything(statement: cst.CSTNode) -> bool:
+    """``with contextlib.suppress(Exception): ...``: every failure of the block is swallowed,
+    as by ``try: ... except Exception: pass`` (the items themselves only build the suppressor;
+    a ``with`` that also enters something else is not this shape)."""
+    if not isinstance(statement, cst.With) or statement.asynchronous is not None:
+        return False
+    for item in statement.items:
+        call = item.item
+        if not (isinstance(call, cst.Call) and (dotted(call.func) or "") in _SUPPRESSORS):
+            return False
+        if not any(not arg.keyword and (dotted(arg.value) or "").rsplit(".", 1)[-1] in _BROAD for arg in call.args):
+            return False
+    return True
 
 
 def _literal_line(statement: cst.CSTNode) -> bool:

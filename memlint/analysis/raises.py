@@ -23,6 +23,7 @@ from memlint.analysis.resources import (
     NON_RAISING_CALLS,
     NON_RAISING_METHODS,
     NON_RAISING_ON_HELD,
+    NON_RAISING_ON_NULL_DEVICE,
     NON_RAISING_OWN_METHODS,
 )
 from memlint.analysis.quiet_classes import quiet_constructor_call, quiet_method_of_made_object
@@ -70,6 +71,10 @@ def raising_calls(
                 continue
             if constant_call(found, qualified or name):
                 continue  # ``set()``, ``struct.pack(FMT, 0)``
+            if qualified in NON_RAISING_ON_NULL_DEVICE and found.args and not found.args[0].keyword and (
+                ctx.resolve(found.args[0].value) == "os.devnull"
+            ):
+                continue  # ``open(os.devnull, "w")``
             if qualified in KNOWLEDGE.non_raising_in_coroutines and _in_coroutine(ctx):
                 continue  # ``asyncio.get_running_loop()`` in an ``async def``
             if qualified in NON_RAISING_ON_HELD and found.args and (
@@ -87,7 +92,9 @@ def raising_calls(
                 continue
             if _quiet_local(ctx, func):
                 continue  # a function or method of this module that cannot raise
-            if quiet_constructor_call(ctx, func, found) or quiet_method_of_made_object(ctx, func):
+            if quiet_constructor_call(ctx, func, found) or (
+                quiet_method_of_made_object(ctx, func) and not _guarded_against_misuse(ctx, found)
+            ):
                 continue  # a project class that only stores what it is given, ``thread.start()``
             # Releasing something else is taken not to fail (``os.close(fd)``, ``b.close()``,
             # ``pty.close_w()``).
@@ -175,6 +182,28 @@ def _quiet_local(ctx: "ModuleContext", func: cst.BaseExpression) -> bool:
     if function is None:
         return False
     return quiet_functions_of(ctx).cannot_raise(function)
+
+
+# What a call raises when it is misused (a closed socket registered with a selector); a
+# handler for one of them around the call says the code expects that misuse.
+_MISUSE_ERRORS = frozenset({"ValueError", "TypeError", "KeyError", "AttributeError"})
+
+
+def _guarded_against_misuse(ctx: "ModuleContext", call: cst.Call) -> bool:
+    """``try: sel.register(sock, ...) except (TypeError, ValueError): return -1``: the code
+    catches what the call raises only on misuse, so there it is a path the code is written
+    for (a mock or closed socket), not a failure to rule out."""
+    scope = ctx.scope.node if ctx.scope is not None else ctx.module
+    for node, _path in find(scope, (cst.Try,)):
+        names = set()
+        for handler in node.handlers:  # type: ignore[attr-defined]
+            kind = handler.type
+            for element in kind.elements if isinstance(kind, cst.Tuple) else [kind] if kind is not None else []:
+                value = element.value if isinstance(element, cst.Element) else element
+                names.add((dotted(value) or "").rsplit(".", 1)[-1])
+        if names & _MISUSE_ERRORS and any(found is call for found, _ in find(node.body, (cst.Call,))):  # type: ignore[attr-defined]
+            return True
+    return False
 
 
 def _in_evaluation_order(nodes: List[cst.CSTNode], paths: dict) -> List[cst.CSTNode]:

@@ -37,6 +37,7 @@ NON_RAISING_WITH_CONSTANTS = _SHIPPED.non_raising_with_constant_arguments
 NON_RAISING_ON_HELD = _SHIPPED.non_raising_on_held
 NON_RAISING_WITH_SEVERAL = _SHIPPED.non_raising_with_several_arguments
 NON_RAISING_WITH_A_DEFAULT = _SHIPPED.non_raising_with_a_default
+NON_RAISING_ON_NULL_DEVICE = _SHIPPED.non_raising_on_null_device
 FALLIBLE_HANDOFF_METHODS = _SHIPPED.fallible_handoff_methods
 EXCEPTION_BASES = _SHIPPED.exception_bases
 NON_RAISING_OWN_METHODS = ActiveTable("non_raising_own_methods")

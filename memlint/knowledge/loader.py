@@ -203,6 +203,8 @@ class Knowledge:
     non_raising_with_several_arguments: FrozenSet[str] = frozenset()
     # Calls that return their last positional argument instead of raising (``getattr(o, n, d)``).
     non_raising_with_a_default: FrozenSet[str] = frozenset()
+    # Openers that cannot fail on ``os.devnull`` (``open(os.devnull, "w")``).
+    non_raising_on_null_device: FrozenSet[str] = frozenset()
     # Hand-offs that can fail before they take the resource (``loop.connect_read_pipe``).
     fallible_handoff_methods: FrozenSet[str] = frozenset()
     # Methods that only use the resource passed to them (``loop.sock_connect(sock, a)``).
@@ -484,6 +486,7 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.non_raising_on_held = frozenset(strings("raising", "non_raising_on_held"))
     knowledge.non_raising_with_several_arguments = frozenset(strings("raising", "non_raising_with_several_arguments"))
     knowledge.non_raising_with_a_default = frozenset(strings("raising", "non_raising_with_a_default"))
+    knowledge.non_raising_on_null_device = frozenset(strings("raising", "non_raising_on_null_device"))
     knowledge.exception_bases = _exception_bases(calls.get("exceptions", {}))
     knowledge.non_raising_own_methods = {
         model.name: frozenset(model.non_raising_own_methods) for model in models if model.non_raising_own_methods
