@@ -15,6 +15,7 @@ from typing import Dict, List, Optional, Set, Tuple
 import libcst as cst
 
 from memlint.analysis.facts import ModuleContext, Scope
+from memlint.analysis.identity_returns import returns_its_argument
 from memlint.analysis.resources import KNOWLEDGE, ResourceSpec
 
 VERBS = KNOWLEDGE.inferred_release_verbs
@@ -81,6 +82,8 @@ def inferred_spec(
         return None
     if _made_by_a_managed_owner(func, path):
         return None
+    if returns_its_argument(ctx, call):
+        return None  # ``page = self.process_iframes(page)`` gives back what it was given
     return ResourceSpec("resource", RELEASES, verb=VERBS[method], inferred=True)
 
 
