@@ -1,4 +1,5 @@
-"""Functions of the module that remove the path they are given in a ``finally``.
+"""Local callees that take a temporary path over: they remove it in a ``finally``, or keep
+it in the object the function returns.
 
 ``return await self._load_document(tmp_path, ext)`` where ``_load_document`` ends with
 ``finally: os.remove(file_path)``: the callee removes the file on every way out of it, so
@@ -6,15 +7,18 @@ the caller has handed the path on to its removal. Only callees whose removal sit
 ``finally`` count (a removal on the success path alone would leave the file behind when
 the callee raises), and only functions of this module and methods of the class being
 analysed called on ``self``, whose bodies are in plain sight.
+
+``return FileWrapper(file, name)`` with a class of the module (or of the function) whose
+``__init__`` stores ``name`` on ``self`` hands the path to the caller inside the object.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Optional, Tuple
 
 import libcst as cst
 
-from memlint.analysis.names import dotted
+from memlint.analysis.names import block_of, dotted, self_attribute
 from memlint.analysis.walk import find
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -84,3 +88,47 @@ def _rebound(function: cst.FunctionDef, param: str) -> bool:
         if isinstance(target, cst.Name) and target.value == param:
             return True
     return False
+
+
+def kept_by_returned_object(ctx: "ModuleContext", call: cst.Call, arg: cst.CSTNode, path: Tuple[cst.CSTNode, ...]) -> bool:
+    """``return FileWrapper(file, name)`` where ``FileWrapper`` is a class of this module (or
+    of the function itself) whose ``__init__`` stores that parameter on ``self``: the caller
+    gets the object, and the path with it."""
+    if len(path) < 3 or path[-2] is not call or not isinstance(path[-3], cst.Return):
+        return False
+    if not isinstance(call.func, cst.Name) or not isinstance(arg, cst.Arg) or arg.star:
+        return False
+    init = _init_of(ctx, call.func.value)
+    if init is None:
+        return False
+    params = [p.name.value for p in init.params.params][1:]
+    if arg.keyword is not None:
+        param: Optional[str] = arg.keyword.value
+    else:
+        positional = [a for a in call.args if a.keyword is None]
+        if any(a.star for a in positional):
+            return False
+        index = next((i for i, a in enumerate(positional) if a is arg), -1)
+        param = params[index] if 0 <= index < len(params) else None
+    if param is None or _rebound(init, param):
+        return False
+    for node, _path in find(init.body, (cst.Assign,)):
+        value = node.value  # type: ignore[attr-defined]
+        if isinstance(value, cst.Name) and value.value == param and any(
+            self_attribute(t.target) for t in node.targets  # type: ignore[attr-defined]
+        ):
+            return True
+    return False
+
+
+def _init_of(ctx: "ModuleContext", name: str) -> Optional[cst.FunctionDef]:
+    """The ``__init__`` of the class ``name`` of the module or of the scope's own body."""
+    classes = [info.node for key, info in ctx.classes.items() if key == name]
+    if ctx.scope is not None and isinstance(ctx.scope.node, cst.FunctionDef):
+        classes += [node for node, _ in find(ctx.scope.node.body, (cst.ClassDef,)) if node.name.value == name]  # type: ignore[attr-defined]
+    if len({id(node) for node in classes}) != 1:  # the module's table may list it as well
+        return None
+    for statement in block_of(classes[0].body):
+        if isinstance(statement, cst.FunctionDef) and statement.name.value == "__init__":
+            return statement
+    return None
