@@ -52,6 +52,12 @@ def inert_release_methods(load: Loader, module: Any, node: ast.ClassDef, verbs: 
     return [verb for verb in verbs if verb in methods and _releases_nothing(methods, verb, 0, set())]
 
 
+def inert_methods_in(classes: List[ast.ClassDef], names: Set[str]) -> Set[str]:
+    """Of ``names``, the methods of the chain ``classes`` (nearest first) that release nothing."""
+    methods = _chain_methods([(None, cls) for cls in classes])
+    return {name for name in names if name in methods and _releases_nothing(methods, name, 0, set())}
+
+
 def inert_release_methods_of(ctx: Any) -> Dict[str, Set[str]]:
     """Qualified class name -> its release methods that release nothing (from the index)."""
     return vars(ctx).setdefault("project_inert_releases", {})
@@ -92,11 +98,17 @@ def _releases_nothing(methods: Dict[str, ast.AST], name: str, depth: int, seen: 
         return False
     if function.decorator_list:
         return False  # a decorator may wrap it in anything
+    if len(function.body) == 1 and isinstance(function.body[0], ast.Pass):
+        return False  # maybe a member ``memlint.regions`` left out: its body is unknown
     seen = seen | {name}
     self_name = function.args.args[0].arg if function.args.args else None
     if self_name is None:
         return False
+    # ``raise TokenParserException(...)``: building the exception releases nothing.
+    raised = {id(node.exc) for node in ast.walk(function) if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)}
     for node in ast.walk(function):
+        if id(node) in raised:
+            continue
         if isinstance(node, (ast.Lambda, ast.Yield, ast.YieldFrom, ast.With, ast.AsyncWith, ast.Delete)):
             return False  # ``with``/``del`` run ``__exit__``/``__del__``: unknown here
         if isinstance(node, (ast.Global, ast.Nonlocal)):
@@ -135,4 +147,13 @@ def _mentions_self(node: ast.AST, self_name: str) -> bool:
 
 def _sounds_releasing(name: str) -> bool:
     words = [word for word in name.lower().split("_") if word]
+    if len(words) > 1 and words[-1] in _QUERIED_NOUNS:
+        return False  # ``stop_reason()``, ``exit_code()``, ``close_time()``: a getter
     return any(word in _RELEASING_WORDS or word.startswith(_RELEASING_WORDS[:3]) for word in words)
+
+
+# A name ending in one of these asks about a release instead of doing one.
+_QUERIED_NOUNS = frozenset({
+    "reason", "code", "time", "status", "state", "event", "signal", "count", "flag", "timeout", "message",
+    "date", "deadline", "requested", "expected",
+})
