@@ -52,7 +52,10 @@ def test_what_keeps_a_close_a_release():
         "class Decorated:\n    @locked\n    def close(self):\n        self._done = True\n"
         "class Aliased:\n    close = _finish\n"
         "class Unlinks:\n    def close(self):\n        os.unlink(self.path)\n"
+        "class Signals:\n    def serve(self):\n        while self.active:\n            self.step()\n"
+        "    def close(self):\n        self.active = False\n"
     )
     assert _inert(source, "Flushes") == ["close"]
-    for name in ("Shuts", "Closes", "Deletes", "Hands", "Super", "Decorated", "Aliased", "Unlinks"):
+    # ``Signals.close()`` only sets a flag, but a loop of the class tests it: a stop signal
+    for name in ("Shuts", "Closes", "Deletes", "Hands", "Super", "Decorated", "Aliased", "Unlinks", "Signals"):
         assert _inert(source, name) == [], name

@@ -15,7 +15,6 @@ from memlint.analysis.facts import SMALL_CONTAINERS, ClassInfo, ModuleContext, S
 from memlint.analysis.flow import Tracker
 from memlint.analysis.model import Acquisition, OwnedResource, OwnerClass
 from memlint.analysis.names import block_of, dotted, iter_statements, self_attribute
-from memlint.analysis.owner_release_methods import inert_release_methods
 from memlint.analysis.resources import (
     ANY_RELEASE_FUNCS,
     ANY_RELEASE_METHODS,
@@ -322,7 +321,7 @@ def owner_classes(ctx: ModuleContext) -> List[OwnerClass]:
                 name,
                 info.node.name,
                 owned,
-                frozenset(_all_methods(ctx, name) - inert_release_methods(ctx, name)),
+                frozenset(_all_methods(ctx, name)),
                 _has_external_base(ctx, name),
                 frozenset(_async_methods(ctx, name)),
             )

@@ -11,7 +11,9 @@ the release method must be found in that chain, every base must be a project cla
 class built on ``io.RawIOBase`` or ``socket.socket`` inherits a real release), and the
 method's body, with the ``self`` methods it calls, must call nothing that releases or
 that could: no call whose name is a release verb, no call of a bare function (it may
-close what it is given), no ``super()`` call, no call that passes ``self`` on.
+close what it is given), no ``super()`` call, no call that passes ``self`` on, and no
+assignment of an attribute that a ``while`` loop of the chain tests (``self.active =
+False`` stops a serve loop, which may close its sockets on the way out).
 """
 
 from __future__ import annotations
@@ -49,13 +51,31 @@ def inert_release_methods(load: Loader, module: Any, node: ast.ClassDef, verbs: 
     if not _only_project_bases(load, chain):
         return []
     methods = _chain_methods(chain)
-    return [verb for verb in verbs if verb in methods and _releases_nothing(methods, verb, 0, set())]
+    signals = _loop_tested_attributes(chain)
+    return [
+        verb for verb in verbs
+        if verb in methods and _releases_nothing(methods, verb, 0, set()) and not _sets_any(methods[verb], signals)
+    ]
 
 
-def inert_methods_in(classes: List[ast.ClassDef], names: Set[str]) -> Set[str]:
-    """Of ``names``, the methods of the chain ``classes`` (nearest first) that release nothing."""
-    methods = _chain_methods([(None, cls) for cls in classes])
-    return {name for name in names if name in methods and _releases_nothing(methods, name, 0, set())}
+def _loop_tested_attributes(chain: List[Tuple[Any, ast.ClassDef]]) -> Set[str]:
+    """Attributes of ``self`` a ``while`` loop of the chain tests (``while self.active:``):
+    setting one is a stop signal to a loop that may release on its way out."""
+    found: Set[str] = set()
+    for _owner, cls in chain:
+        for node in ast.walk(cls):
+            if isinstance(node, ast.While):
+                found.update(n.attr for n in ast.walk(node.test) if isinstance(n, ast.Attribute))
+    return found
+
+
+def _sets_any(function: ast.AST, attributes: Set[str]) -> bool:
+    """Whether ``function`` assigns one of ``attributes`` (on any object)."""
+    for node in ast.walk(function):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+        if any(isinstance(t, ast.Attribute) and t.attr in attributes for t in targets):
+            return True
+    return False
 
 
 def inert_release_methods_of(ctx: Any) -> Dict[str, Set[str]]:
