@@ -69,6 +69,8 @@ def acquisition_spec(ctx: ModuleContext, call: cst.Call, scope: Scope) -> Option
         for method in KNOWLEDGE.method_acquisitions.get(last, ()):
             if method.arguments == "mode-string" and not _socket_makefile_call(call):
                 continue
+            if method.arguments == "none" and call.args:
+                continue  # ``proto.accept(protos, reader=r)`` is not ``socket.accept()``
             if not _condition_holds(method.spec, call):
                 continue
             if method.receiver == "any" or _receiver_is(ctx, method.receiver, func.value, scope):

@@ -83,6 +83,11 @@ def _unprotected_cleanup_after(
                 # ``except BaseException: cleanup; raise`` plus the cleanup after the try:
                 # every way out is covered, as a finally would.
                 return False
+            if _errors_fall_through(ctx, ancestor.handlers):  # type: ignore[attr-defined]
+                # ``except Exception: log; flag = True`` and then the code after the try:
+                # the with body's errors reach that code; only what the author re-raises
+                # on purpose (``except ProtocolError: raise``) leaves before it.
+                return False
             if ancestor.handlers:  # type: ignore[attr-defined]
                 # The except block deals with the error; its else block is success-only
                 # work. What comes after the whole try still runs only on success.
@@ -135,6 +140,30 @@ def _broad_cleanup_handler(ctx: ModuleContext, handler: cst.ExceptHandler) -> bo
     kind = handler.type
     broad = kind is None or (ctx.resolve(kind) or "") in ("BaseException", "builtins.BaseException")
     return broad and any(True for _ in find(handler.body, (cst.Call,)))
+
+
+def _errors_fall_through(ctx: ModuleContext, handlers: Tuple[cst.ExceptHandler, ...]) -> bool:
+    """A handler of ``Exception`` (or broader) whose block does not leave (no ``raise`` or
+    ``return`` in it), and every other handler either does not leave either or is a bare
+    re-raise: each error of the body is handled and then runs what follows the try."""
+    broad = False
+    for handler in handlers:
+        leaves = any(True for _ in find(handler.body, (cst.Raise, cst.Return)))
+        kind = handler.type
+        catches_all = kind is None or (ctx.resolve(kind) or "").rsplit(".", 1)[-1] in ("Exception", "BaseException")
+        if catches_all and not leaves:
+            broad = True
+        elif leaves and not _bare_reraise(handler):
+            return False
+    return broad
+
+
+def _bare_reraise(handler: cst.ExceptHandler) -> bool:
+    body = block_of(handler.body)
+    return (
+        len(body) == 1 and isinstance(body[0], cst.SimpleStatementLine) and len(body[0].body) == 1
+        and isinstance(body[0].body[0], cst.Raise) and body[0].body[0].exc is None
+    )
 
 
 def _always_returns_true(function: cst.FunctionDef) -> bool:

@@ -15,6 +15,8 @@ from typing import Dict, List, Optional, Set, Tuple
 import libcst as cst
 
 from memlint.analysis.facts import ModuleContext, Scope
+from memlint.analysis.identity_returns import returns_its_argument
+from memlint.analysis.project_inert import inert_release_methods_of
 from memlint.analysis.resources import KNOWLEDGE, ResourceSpec
 
 VERBS = KNOWLEDGE.inferred_release_verbs
@@ -81,6 +83,10 @@ def inferred_spec(
         return None
     if _made_by_a_managed_owner(func, path):
         return None
+    if method in inert_release_methods_of(ctx).get(ctx.resolve(func) or "", ()):
+        return None  # a project class whose close() only finishes an in-memory object
+    if returns_its_argument(ctx, call):
+        return None  # ``page = self.process_iframes(page)`` gives back what it was given
     return ResourceSpec("resource", RELEASES, verb=VERBS[method], inferred=True)
 
 

@@ -15,6 +15,7 @@ from memlint.analysis.flow import Tracker
 from memlint.analysis.local_holders import kept_by_local_holder
 from memlint.analysis.names import dotted, is_binding_target, self_attribute
 from memlint.analysis.ownership import parameter_behaviour, releasers_of
+from memlint.analysis.path_removers import kept_by_returned_object, removed_in_callee_finally
 from memlint.analysis.sites import borrowed_argument
 from memlint.analysis.spelled_paths import formatted_argument_call, parameter_default_callee
 from memlint.analysis.resources import (
@@ -188,6 +189,8 @@ class Mentions:
             stored = self._path_stored(path)
             if stored:
                 return stored
+            if removed_in_callee_finally(self.ctx, call, path[-1]) or kept_by_returned_object(self.ctx, call, path[-1], path):
+                return "escape"  # the callee removes it on every way out, or the caller gets it
             return "use"
         if qualified in BORROWERS or qualified.startswith(BORROWER_PREFIXES) or last in KNOWLEDGE.borrowing_methods:
             return "use"

@@ -266,9 +266,12 @@ def stored_attrs(ctx: ModuleContext, scope: Scope, tracker: Tracker) -> Set[str]
     for mention, path in find(ctx.module if scope.is_module else scope.node, (cst.Name,)):
         if mention.value in names and any(isinstance(p, cst.Arg) for p in path[-3:]):  # type: ignore[attr-defined]
             handed = next((p for p in reversed(path) if isinstance(p, cst.Call)), None)
-            if handed is not None and last_name(handed.func) not in HANDOFF_METHODS:  # type: ignore[attr-defined]
-                # Also handed to something else (``Finalize(self, close_fds, (r, w))``):
-                # the class is not its only owner.
+            if handed is not None and (
+                last_name(handed.func) not in HANDOFF_METHODS or _finalizer_of_self(ctx, handed)  # type: ignore[attr-defined]
+            ):
+                # Also handed to something else (``Finalize(self, close_fds, (r, w))``), or
+                # registered for release when the object dies (``weakref.finalize(self,
+                # remove_tree, path)``): the class is not its only owner.
                 return set()
     for statement in iter_statements(list(scope.body), into_functions=False):
         if not isinstance(statement, SMALL_CONTAINERS):
@@ -286,6 +289,15 @@ def stored_attrs(ctx: ModuleContext, scope: Scope, tracker: Tracker) -> Set[str]
                     if attr and any(isinstance(a.value, cst.Name) and a.value.value in names for a in small.value.args):
                         attrs.add(attr)
     return attrs
+
+
+def _finalizer_of_self(ctx: ModuleContext, call: cst.Call) -> bool:
+    """``weakref.finalize(self, ...)``: a release registered for the object's end."""
+    first = call.args[0].value if call.args and call.args[0].keyword is None else None
+    return (
+        (ctx.resolve(call.func) or "") == "weakref.finalize"
+        and isinstance(first, cst.Name) and first.value == "self"
+    )
 
 
 def _receiver_releasers(ctx: ModuleContext, class_name: str, acquisition: "Acquisition") -> Set[str]:

@@ -39,6 +39,7 @@ from memlint.analysis.project_owned import (
     project_class,
     wraps_released_attribute,
 )
+from memlint.analysis.project_inert import INERT_MARK, inert_release_methods, inert_release_methods_of
 from memlint.analysis.project_quiet import QUIET_MARK, project_callable_is_quiet
 from memlint.analysis.project_scan import (
     absolute_module,
@@ -66,6 +67,8 @@ SummaryEntry = Tuple[str, str]
 # methods" (summary ``"_conn:close;sock:close"``), read by the ownership stage.
 RELEASES_MARK = "#releases"
 
+# The release methods that make a value a resource known by its release (``inferred.py``).
+_INFERRED_VERBS = tuple(sorted(KNOWLEDGE.inferred_release_verbs))
 # Decorators after which a function's return value is not what a call gives.
 _NOT_FACTORIES = frozenset({"contextmanager", "asynccontextmanager", "property", "cached_property", "fixture"})
 # Summaries follow calls into other modules this deep (a factory calling a factory).
@@ -281,6 +284,8 @@ class ProjectIndex:
                     entries.append((f"{name}.{method}", encode(spec)))
             found_class = project_class(lambda owner: self._load(root, owner), loaded, f"{module}.{name}")
             if found_class is not None:  # defined here, or re-exported (``from .base import Provider``)
+                inert = inert_release_methods(lambda owner: self._load(root, owner), *found_class, _INFERRED_VERBS)
+                entries.append((f"{name}{INERT_MARK}", ",".join(inert)))  # dropped when empty
                 releases = self._chain_released(root, found_class[0], found_class[1])
                 if releases:
                     # ``TcpConnection.close()`` closes ``self.connection``, a property giving
@@ -635,6 +640,9 @@ def add_project_resources(ctx: Any, entries: Iterable[SummaryEntry]) -> None:  #
     for name, summary in entries:
         if name.endswith(QUIET_MARK):
             ctx.project_quiet_classes.add(name[: -len(QUIET_MARK)])
+            continue
+        if name.endswith(INERT_MARK):
+            inert_release_methods_of(ctx)[name[: -len(INERT_MARK)]] = set(summary.split(","))
             continue
         if name.endswith(RELEASES_MARK):
             pairs = (pair.partition(":") for pair in summary.split(";"))

@@ -112,10 +112,19 @@ def raising_calls(
                 continue
             raising.append(found)
         elif isinstance(found, cst.Yield):
-            if yields_raise:
+            if yields_raise and not _delegates_to_held(found, held_names, model):
                 raising.append(found)
         # ``assert proc.stdout is not None`` narrows a type; it is not an error path.
     return _in_evaluation_order(raising, paths)
+
+
+def _delegates_to_held(found: cst.Yield, held_names: Set[str], model: str) -> bool:
+    """``yield from app_iter`` on the object being followed: closing the generator there
+    calls ``app_iter.close()`` first (PEP 380 forwards close() to the iterator it delegates
+    to), so that yield leaves nothing open. Only for an object known by its release (no
+    model): the iterator is ``iter(app_iter)``, which is the object itself for a generator
+    or a file, but not for every modelled resource (an HTTP response iterates a helper)."""
+    return not model and isinstance(found.value, cst.From) and dotted(found.value.item) in held_names
 
 
 def fallible_handoff(call: Optional[cst.CSTNode]) -> bool:

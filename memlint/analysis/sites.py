@@ -88,6 +88,11 @@ def classify_site(ctx: ModuleContext, call: cst.Call, path: Tuple[cst.CSTNode, .
             node = path[index - 1]
             index -= 2
             continue
+        elif _same_path_by_method(spec, path, index, node):
+            # ``Path(tempfile.mkdtemp()).resolve()``: the same directory, spelled absolute.
+            node = path[index - 1]
+            index -= 2
+            continue
         elif _result_of_yield_from(path, index, node):
             # ``conn = yield from connect()``: the old spelling of ``await``; the name holds
             # what the coroutine returned, followed like ``conn = await connect()``.
@@ -132,6 +137,21 @@ def _same_path_again(
         isinstance(wrapper, cst.Call)
         and len(wrapper.args) == 1
         and (ctx.resolve(wrapper.func) or "") in PATH_CONSTRUCTORS
+    )
+
+
+# Methods of a path that give the same file or directory in another spelling.
+_SAME_PATH_METHODS = frozenset({"resolve", "absolute", "expanduser"})
+
+
+def _same_path_by_method(spec: ResourceSpec, path: Tuple[cst.CSTNode, ...], index: int, node: cst.CSTNode) -> bool:
+    """``node.resolve()`` with no argument on a path being followed."""
+    if not spec.is_path or index < 1:
+        return False
+    attribute, call = path[index], path[index - 1]
+    return (
+        isinstance(attribute, cst.Attribute) and attribute.value is node and attribute.attr.value in _SAME_PATH_METHODS
+        and isinstance(call, cst.Call) and call.func is attribute and not call.args
     )
 
 

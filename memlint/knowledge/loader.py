@@ -28,7 +28,7 @@ CALLS_FILE = "calls.toml"
 # Files of knowledge about calls rather than resources: merged into one table of sections.
 CALL_FILES = (CALLS_FILE, "inferred.toml")
 RECEIVERS = ("path", "any")  # or the name of the model whose objects the method is called on
-METHOD_ARGUMENTS = ("any", "mode-string")
+METHOD_ARGUMENTS = ("any", "mode-string", "none")
 PROTOCOLS = ("object", "acquire-release")
 
 _DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$")

@@ -1,0 +1,108 @@
+"""Calls that give back their own argument: ``page = await self.process_iframes(page)``.
+
+A function of this module (or a method of the class being analysed, called on ``self``)
+whose every ``return`` gives back one and the same parameter, never rebound in its body,
+hands its caller the very object the caller passed in. Such a call acquires nothing: the
+value is whatever the argument was, owned (or not) as before the call. A generator is
+left out (calling it makes a generator object), and so is any function that could return
+something else (another value, or a parameter it rebinds).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Optional
+
+import libcst as cst
+
+from memlint.analysis.walk import find
+
+if TYPE_CHECKING:  # pragma: no cover
+    from memlint.analysis.facts import ModuleContext
+
+# Nodes that bind a name in a function body.
+_BINDERS = (cst.AssignTarget, cst.AnnAssign, cst.AugAssign, cst.For, cst.AsName, cst.NamedExpr, cst.CompFor)
+
+
+def returns_its_argument(ctx: "ModuleContext", call: cst.Call) -> bool:
+    """Whether ``call`` is a call of a module function or ``self`` method that returns the
+    argument given for one of its parameters, and that argument is given."""
+    function = _callee(ctx, call.func)
+    if function is None:
+        return False
+    param = _returned_parameter(function)
+    if param is None:
+        return False
+    params = list(function.params.params)
+    if isinstance(call.func, cst.Attribute):
+        if not params or _is_static(function):
+            return False
+        params = params[1:]  # ``self``
+    names = [p.name.value for p in params]
+    for position, arg in enumerate(call.args):
+        if arg.star:
+            return False  # ``*args``: which parameter gets what is unknown
+        if arg.keyword is not None and arg.keyword.value == param:
+            return True
+        if arg.keyword is None and position < len(names) and names[position] == param:
+            return True
+    return False
+
+
+def _callee(ctx: "ModuleContext", func: cst.BaseExpression) -> Optional[cst.FunctionDef]:
+    if isinstance(func, cst.Name):
+        if func.value in ctx.shadowed:
+            return None
+        return ctx.functions.get(func.value)
+    if (
+        isinstance(func, cst.Attribute)
+        and isinstance(func.value, cst.Name)
+        and func.value.value == "self"
+        and ctx.scope is not None
+        and ctx.scope.class_info is not None
+    ):
+        return ctx.scope.class_info.methods.get(func.attr.value)
+    return None
+
+
+def _is_static(function: cst.FunctionDef) -> bool:
+    return any(
+        isinstance(d.decorator, cst.Name) and d.decorator.value in ("staticmethod", "classmethod")
+        for d in function.decorators
+    )
+
+
+def _returned_parameter(function: cst.FunctionDef) -> Optional[str]:
+    """The parameter every ``return`` of ``function`` gives back, when there is one and the
+    body never rebinds it; None otherwise (or for a generator)."""
+    body = function.body
+    if any(True for _ in find(body, (cst.Yield,))):
+        return None
+    returned = set()
+    returns = find(body, (cst.Return,))
+    if not returns:
+        return None
+    for node, _path in returns:
+        value = node.value  # type: ignore[attr-defined]
+        if not isinstance(value, cst.Name):
+            return None
+        returned.add(value.value)
+    if len(returned) != 1:
+        return None
+    name = returned.pop()
+    every = function.params
+    declared = {p.name.value for p in list(every.posonly_params) + list(every.params) + list(every.kwonly_params)}
+    if name not in declared:
+        return None
+    for node, _path in find(body, _BINDERS):
+        target = node.name if isinstance(node, cst.AsName) else getattr(node, "target", None)
+        if target is not None and _names(target, name):
+            return None  # rebound (taken broadly: ``page.x = ...`` counts too)
+    if any(isinstance(n, (cst.Global, cst.Nonlocal)) for n, _ in find(body, (cst.Global, cst.Nonlocal))):
+        return None
+    return name
+
+
+def _names(target: cst.CSTNode, name: str) -> bool:
+    if isinstance(target, cst.Name):
+        return target.value == name
+    return any(n.value == name for n, _ in find(target, (cst.Name,)))  # type: ignore[attr-defined]

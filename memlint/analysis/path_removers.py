@@ -1,0 +1,134 @@
+"""Local callees that take a temporary path over: they remove it in a ``finally``, or keep
+it in the object the function returns.
+
+``return await self._load_document(tmp_path, ext)`` where ``_load_document`` ends with
+``finally: os.remove(file_path)``: the callee removes the file on every way out of it, so
+the caller has handed the path on to its removal. Only callees whose removal sits in a
+``finally`` count (a removal on the success path alone would leave the file behind when
+the callee raises), and only functions of this module and methods of the class being
+analysed called on ``self``, whose bodies are in plain sight.
+
+``return FileWrapper(file, name)`` with a class of the module (or of the function) whose
+``__init__`` stores ``name`` on ``self`` hands the path to the caller inside the object.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Optional, Tuple
+
+import libcst as cst
+
+from memlint.analysis.names import block_of, dotted, self_attribute
+from memlint.analysis.walk import find
+
+if TYPE_CHECKING:  # pragma: no cover
+    from memlint.analysis.facts import ModuleContext
+
+# A call whose name has one of these words removes what it is given.
+_REMOVING_WORDS = ("remove", "unlink", "rmtree", "rmdir", "delete", "cleanup")
+
+
+def removed_in_callee_finally(ctx: "ModuleContext", call: cst.Call, arg: cst.CSTNode) -> bool:
+    """Whether ``arg`` (an argument of ``call``) is bound to a parameter of a local callee
+    that passes that parameter to a removal in a ``finally`` block."""
+    function = _callee(ctx, call.func)
+    if function is None or not isinstance(arg, cst.Arg) or arg.star:
+        return False
+    params = [p.name.value for p in function.params.params]
+    if isinstance(call.func, cst.Attribute):
+        params = params[1:]
+    if arg.keyword is not None:
+        param: Optional[str] = arg.keyword.value
+    else:
+        positional = [a for a in call.args if a.keyword is None]
+        if any(a.star for a in positional):
+            return False
+        index = next((i for i, a in enumerate(positional) if a is arg), -1)
+        param = params[index] if 0 <= index < len(params) else None
+    if param is None or _rebound(function, param):
+        return False
+    for node, _path in find(function.body, (cst.Try,)):
+        final = node.finalbody  # type: ignore[attr-defined]
+        if final is not None and _removes(final, param):
+            return True
+    return False
+
+
+def _callee(ctx: "ModuleContext", func: cst.BaseExpression) -> Optional[cst.FunctionDef]:
+    if isinstance(func, cst.Name) and func.value not in ctx.shadowed:
+        return ctx.functions.get(func.value)
+    if (
+        isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self"
+        and ctx.scope is not None and ctx.scope.class_info is not None
+    ):
+        return ctx.scope.class_info.methods.get(func.attr.value)
+    return None
+
+
+def _removes(block: cst.CSTNode, param: str) -> bool:
+    """A call in ``block`` named for removal whose first argument is ``param`` itself (or
+    ``Path(param)``), not under a condition."""
+    for call, path in find(block, (cst.Call,)):
+        if any(isinstance(p, (cst.If, cst.Try, cst.For, cst.While, cst.IfExp, cst.BooleanOperation)) for p in path[1:]):
+            continue
+        name = (dotted(call.func) or "").rsplit(".", 1)[-1].lower()  # type: ignore[attr-defined]
+        if not any(word in name for word in _REMOVING_WORDS) or not call.args:  # type: ignore[attr-defined]
+            continue
+        first = call.args[0].value  # type: ignore[attr-defined]
+        if isinstance(first, cst.Call) and len(first.args) == 1:
+            first = first.args[0].value  # ``shutil.rmtree(Path(p))``
+        if isinstance(first, cst.Name) and first.value == param:
+            return True
+    return False
+
+
+def _rebound(function: cst.FunctionDef, param: str) -> bool:
+    for node, _path in find(function.body, (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.AsName, cst.For)):
+        target = node.name if isinstance(node, cst.AsName) else getattr(node, "target", None)
+        if isinstance(target, cst.Name) and target.value == param:
+            return True
+    return False
+
+
+def kept_by_returned_object(ctx: "ModuleContext", call: cst.Call, arg: cst.CSTNode, path: Tuple[cst.CSTNode, ...]) -> bool:
+    """``return FileWrapper(file, name)`` where ``FileWrapper`` is a class of this module (or
+    of the function itself) whose ``__init__`` stores that parameter on ``self``: the caller
+    gets the object, and the path with it."""
+    if len(path) < 3 or path[-2] is not call or not isinstance(path[-3], cst.Return):
+        return False
+    if not isinstance(call.func, cst.Name) or not isinstance(arg, cst.Arg) or arg.star:
+        return False
+    init = _init_of(ctx, call.func.value)
+    if init is None:
+        return False
+    params = [p.name.value for p in init.params.params][1:]
+    if arg.keyword is not None:
+        param: Optional[str] = arg.keyword.value
+    else:
+        positional = [a for a in call.args if a.keyword is None]
+        if any(a.star for a in positional):
+            return False
+        index = next((i for i, a in enumerate(positional) if a is arg), -1)
+        param = params[index] if 0 <= index < len(params) else None
+    if param is None or _rebound(init, param):
+        return False
+    for node, _path in find(init.body, (cst.Assign,)):
+        value = node.value  # type: ignore[attr-defined]
+        if isinstance(value, cst.Name) and value.value == param and any(
+            self_attribute(t.target) for t in node.targets  # type: ignore[attr-defined]
+        ):
+            return True
+    return False
+
+
+def _init_of(ctx: "ModuleContext", name: str) -> Optional[cst.FunctionDef]:
+    """The ``__init__`` of the class ``name`` of the module or of the scope's own body."""
+    classes = [info.node for key, info in ctx.classes.items() if key == name]
+    if ctx.scope is not None and isinstance(ctx.scope.node, cst.FunctionDef):
+        classes += [node for node, _ in find(ctx.scope.node.body, (cst.ClassDef,)) if node.name.value == name]  # type: ignore[attr-defined]
+    if len({id(node) for node in classes}) != 1:  # the module's table may list it as well
+        return None
+    for statement in block_of(classes[0].body):
+        if isinstance(statement, cst.FunctionDef) and statement.name.value == "__init__":
+            return statement
+    return None

@@ -1,0 +1,179 @@
+"""Project classes whose ``close()`` releases nothing: ``MemoryRecordsBuilder.close()``.
+
+A value is taken for a resource when the scope that made it calls ``x.close()`` on it
+(``inferred.py``). That premise fails for a class of the project whose ``close()`` only
+finishes an in-memory object: kafka's ``MemoryRecordsBuilder.close()`` builds the batch's
+bytes and drops its builder; nothing is closed, shut down or removed, so skipping it on an
+exception leaks nothing.
+
+The judgement is made on the ``ast`` of the class and its project bases (nearest first):
+the release method must be found in that chain, every base must be a project class (a
+class built on ``io.RawIOBase`` or ``socket.socket`` inherits a real release), and the
+method's body, with the ``self`` methods it calls, must call nothing that releases or
+that could: no call whose name is a release verb, no call of a bare function (it may
+close what it is given), no ``super()`` call, no call that passes ``self`` on, and no
+assignment of an attribute that a ``while`` loop of the chain tests (``self.active =
+False`` stops a serve loop, which may close its sockets on the way out).
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Any, Dict, List, Set, Tuple
+
+from memlint.analysis.project_owned import Loader, class_chain
+
+# Appended to a class's name for the fact "these release methods of it release nothing"
+# (summary ``"close"``), read by ``inferred.py`` through ``inert_release_methods_of``.
+INERT_MARK = "#inert-release"
+
+# Words that release, or may: a call whose name has one of them (as a ``_``-separated word,
+# or as its start: ``closeall``) keeps the method a release.
+_RELEASING_WORDS = (
+    "close", "aclose", "release", "shutdown", "terminate", "kill", "stop", "disconnect", "cleanup",
+    "unlink", "remove", "rmtree", "rmdir", "delete", "destroy", "dispose", "free", "detach", "quit",
+    "logout", "exit", "join", "wait", "cancel", "unregister", "unmap", "drop", "finalize", "reset",
+    "dup2", "abort", "unsubscribe", "teardown", "end", "finish", "clean", "purge", "discard", "del",
+)
+# Builtins whose call cannot release anything.
+_PURE_BUILTINS = frozenset({
+    "len", "bytes", "bytearray", "memoryview", "int", "str", "bool", "float", "list", "tuple", "dict",
+    "set", "frozenset", "isinstance", "hasattr", "getattr", "min", "max", "sum", "abs", "repr", "iter",
+    "sorted", "reversed", "enumerate", "zip", "range", "type", "id", "hash", "any", "all", "ord", "chr",
+})
+# How many ``self`` methods deep the body is followed.
+_MAX_DEPTH = 3
+
+
+def inert_release_methods(load: Loader, module: Any, node: ast.ClassDef, verbs: Tuple[str, ...]) -> List[str]:
+    """The methods among ``verbs`` that the class has and that release nothing."""
+    chain = class_chain(load, module, node)
+    if not _only_project_bases(load, chain):
+        return []
+    methods = _chain_methods(chain)
+    signals = _loop_tested_attributes(chain)
+    return [
+        verb for verb in verbs
+        if verb in methods and _releases_nothing(methods, verb, 0, set()) and not _sets_any(methods[verb], signals)
+    ]
+
+
+def _loop_tested_attributes(chain: List[Tuple[Any, ast.ClassDef]]) -> Set[str]:
+    """Attributes of ``self`` a ``while`` loop of the chain tests (``while self.active:``):
+    setting one is a stop signal to a loop that may release on its way out."""
+    found: Set[str] = set()
+    for _owner, cls in chain:
+        for node in ast.walk(cls):
+            if isinstance(node, ast.While):
+                found.update(n.attr for n in ast.walk(node.test) if isinstance(n, ast.Attribute))
+    return found
+
+
+def _sets_any(function: ast.AST, attributes: Set[str]) -> bool:
+    """Whether ``function`` assigns one of ``attributes`` (on any object)."""
+    for node in ast.walk(function):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+        if any(isinstance(t, ast.Attribute) and t.attr in attributes for t in targets):
+            return True
+    return False
+
+
+def inert_release_methods_of(ctx: Any) -> Dict[str, Set[str]]:
+    """Qualified class name -> its release methods that release nothing (from the index)."""
+    return vars(ctx).setdefault("project_inert_releases", {})
+
+
+def _only_project_bases(load: Loader, chain: List[Tuple[Any, ast.ClassDef]]) -> bool:
+    """Every base of every class of the chain is ``object`` or a class of the chain."""
+    names = {cls.name for _owner, cls in chain}
+    for _owner, cls in chain:
+        if cls.keywords:
+            return False  # a metaclass may supply methods
+        for base in cls.bases:
+            if isinstance(base, ast.Subscript):
+                base = base.value
+            last = base.attr if isinstance(base, ast.Attribute) else base.id if isinstance(base, ast.Name) else None
+            if last is None or (last != "object" and last not in names):
+                return False
+    return True
+
+
+def _chain_methods(chain: List[Tuple[Any, ast.ClassDef]]) -> Dict[str, ast.AST]:
+    """Method name -> its definition, the nearest class's winning."""
+    methods: Dict[str, ast.AST] = {}
+    for _owner, cls in chain:
+        for item in cls.body:
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                methods.setdefault(item.name, item)
+            elif isinstance(item, ast.Assign):
+                for target in item.targets:  # ``close = _finish``: unknown here
+                    if isinstance(target, ast.Name):
+                        methods.setdefault(target.id, item)
+    return methods
+
+
+def _releases_nothing(methods: Dict[str, ast.AST], name: str, depth: int, seen: Set[str]) -> bool:
+    function = methods.get(name)
+    if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) or depth > _MAX_DEPTH:
+        return False
+    if function.decorator_list:
+        return False  # a decorator may wrap it in anything
+    if len(function.body) == 1 and isinstance(function.body[0], ast.Pass):
+        return False  # maybe a member ``memlint.regions`` left out: its body is unknown
+    seen = seen | {name}
+    self_name = function.args.args[0].arg if function.args.args else None
+    if self_name is None:
+        return False
+    # ``raise TokenParserException(...)``: building the exception releases nothing.
+    raised = {id(node.exc) for node in ast.walk(function) if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)}
+    for node in ast.walk(function):
+        if id(node) in raised:
+            continue
+        if isinstance(node, (ast.Lambda, ast.Yield, ast.YieldFrom, ast.With, ast.AsyncWith, ast.Delete)):
+            return False  # ``with``/``del`` run ``__exit__``/``__del__``: unknown here
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            return False
+        if isinstance(node, ast.Call) and not _call_releases_nothing(node, self_name, methods, depth, seen):
+            return False
+    return True
+
+
+def _call_releases_nothing(
+    call: ast.Call, self_name: str, methods: Dict[str, ast.AST], depth: int, seen: Set[str]
+) -> bool:
+    func = call.func
+    if isinstance(func, ast.Name) and func.id in _PURE_BUILTINS:
+        return True  # ``len(self._buffer)``
+    if not isinstance(func, ast.Attribute):
+        return False
+    method = func.attr
+    if _sounds_releasing(method):
+        return False
+    owner = func.value
+    if isinstance(owner, ast.Name) and owner.id == self_name:
+        # what it is given stays inside the class, whose method is followed in turn
+        return method in seen or _releases_nothing(methods, method, depth + 1, seen)
+    if any(_mentions_self(arg, self_name) for arg in list(call.args) + [k.value for k in call.keywords]):
+        return False  # hands ``self`` (or its parts) to something that may release them
+    if isinstance(owner, ast.Call):
+        return False  # ``super().close()``, ``get_pool().finish()``
+    return True
+
+
+def _mentions_self(node: ast.AST, self_name: str) -> bool:
+    """``self`` itself, or one of its attributes, as an argument."""
+    return any(isinstance(n, ast.Name) and n.id == self_name for n in ast.walk(node))
+
+
+def _sounds_releasing(name: str) -> bool:
+    words = [word for word in name.lower().split("_") if word]
+    if len(words) > 1 and words[-1] in _QUERIED_NOUNS:
+        return False  # ``stop_reason()``, ``exit_code()``, ``close_time()``: a getter
+    return any(word in _RELEASING_WORDS or word.startswith(_RELEASING_WORDS[:3]) for word in words)
+
+
+# A name ending in one of these asks about a release instead of doing one.
+_QUERIED_NOUNS = frozenset({
+    "reason", "code", "time", "status", "state", "event", "signal", "count", "flag", "timeout", "message",
+    "date", "deadline", "requested", "expected",
+})
