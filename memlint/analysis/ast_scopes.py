@@ -57,31 +57,17 @@ def own_nodes(function: ast.AST) -> Iterator[ast.AST]:
     """The nodes of a function's body, not entering nested functions, lambdas or classes
     below its own statements (a ``def`` that is itself a statement of the body is yielded
     and entered, as it always was); last statement first."""
-    stack = list(getattr(function, "body", []))
-    pop, push = stack.pop, stack.append
-    plans = _PLANS
-    node_type, scopes = _NODE, _SCOPES
-    while stack:
-        node = pop()
-        yield node
-        kind = type(node)
-        fields = plans.get(kind)
-        if fields is None:
-            fields = _fields(kind)
-        for name in fields:
-            value = getattr(node, name, None)
-            if type(value) is list:
-                for item in value:
-                    if isinstance(item, node_type) and not isinstance(item, scopes):
-                        push(item)
-            elif isinstance(value, node_type) and not isinstance(value, scopes):
-                push(value)
+    return _depth_first(list(getattr(function, "body", [])))
 
 
 def scope_nodes(function: ast.AST) -> Iterator[ast.AST]:
     """The nodes of one function's body, not entering (nor yielding) nested functions,
     lambdas or classes; last statement first."""
-    stack = [node for node in getattr(function, "body", []) if not isinstance(node, _SCOPES)]
+    return _depth_first([node for node in getattr(function, "body", []) if not isinstance(node, _SCOPES)])
+
+
+def _depth_first(stack: list) -> Iterator[ast.AST]:
+    """The nodes of ``stack`` and below, last first, not entering nested scopes below them."""
     pop, push = stack.pop, stack.append
     plans = _PLANS
     node_type, scopes = _NODE, _SCOPES

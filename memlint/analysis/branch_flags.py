@@ -51,7 +51,7 @@ def branch_flags(ctx: ModuleContext, path: Tuple[cst.CSTNode, ...], scope_body: 
     for earlier in block[max(0, position - 3) : position]:
         for flag, value in _flag_bindings(earlier):
             text = _text(ctx, value)
-            if text == said or text in _opposites(said):
+            if text == said or text in opposite_tests(said):
                 true_when_held = (text == said) == when_true
                 if _bound_once(scope_body, flag):
                     flags.add(flag if true_when_held else "!" + flag)
@@ -88,7 +88,7 @@ def _cleared_only_when_excluded(
     """``flag = True`` earlier in the same block (so it runs on every way to the ``if``), and
     ``flag = False`` only before the acquisition, directly in the body of an ``if`` whose test
     contradicts the acquisition's."""
-    excluding = _opposites(needs_true) if needs_true is not None else {needs_false}
+    excluding = opposite_tests(needs_true) if needs_true is not None else {needs_false}
     earlier = {id(statement) for statement in before}
     flags: Set[str] = set()
     for statement in same_block:
@@ -185,7 +185,8 @@ def _text(ctx: ModuleContext, node: cst.CSTNode) -> str:
     return " ".join(ctx.module.code_for_node(node).split())
 
 
-def _opposites(test: str) -> Set[str]:
+def opposite_tests(test: str) -> Set[str]:
+    """The spellings of the test that says the opposite of ``test`` (as source text)."""
     found = {test[4:]} if test.startswith("not ") else {"not " + test}
     for negative, positive in _OPPOSITES:
         if negative in test:

@@ -14,7 +14,7 @@ analysed called on ``self``, whose bodies are in plain sight.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional, Tuple
+from typing import TYPE_CHECKING, List, Optional, Tuple
 
 import libcst as cst
 
@@ -37,14 +37,7 @@ def removed_in_callee_finally(ctx: "ModuleContext", call: cst.Call, arg: cst.CST
     params = [p.name.value for p in function.params.params]
     if isinstance(call.func, cst.Attribute):
         params = params[1:]
-    if arg.keyword is not None:
-        param: Optional[str] = arg.keyword.value
-    else:
-        positional = [a for a in call.args if a.keyword is None]
-        if any(a.star for a in positional):
-            return False
-        index = next((i for i, a in enumerate(positional) if a is arg), -1)
-        param = params[index] if 0 <= index < len(params) else None
+    param = _parameter_taking(call, arg, params)
     if param is None or _rebound(function, param):
         return False
     for node, _path in find(function.body, (cst.Try,)):
@@ -52,6 +45,17 @@ def removed_in_callee_finally(ctx: "ModuleContext", call: cst.Call, arg: cst.CST
         if final is not None and _removes(final, param):
             return True
     return False
+
+
+def _parameter_taking(call: cst.Call, arg: cst.Arg, params: List[str]) -> Optional[str]:
+    """The parameter of ``params`` that ``arg`` of ``call`` binds (None when unknown)."""
+    if arg.keyword is not None:
+        return arg.keyword.value
+    positional = [a for a in call.args if a.keyword is None]
+    if any(a.star for a in positional):
+        return None
+    index = next((i for i, a in enumerate(positional) if a is arg), -1)
+    return params[index] if 0 <= index < len(params) else None
 
 
 def _callee(ctx: "ModuleContext", func: cst.BaseExpression) -> Optional[cst.FunctionDef]:
@@ -102,14 +106,7 @@ def kept_by_returned_object(ctx: "ModuleContext", call: cst.Call, arg: cst.CSTNo
     if init is None:
         return False
     params = [p.name.value for p in init.params.params][1:]
-    if arg.keyword is not None:
-        param: Optional[str] = arg.keyword.value
-    else:
-        positional = [a for a in call.args if a.keyword is None]
-        if any(a.star for a in positional):
-            return False
-        index = next((i for i, a in enumerate(positional) if a is arg), -1)
-        param = params[index] if 0 <= index < len(params) else None
+    param = _parameter_taking(call, arg, params)
     if param is None or _rebound(init, param):
         return False
     for node, _path in find(init.body, (cst.Assign,)):

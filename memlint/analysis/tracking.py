@@ -12,7 +12,7 @@ from typing import Dict, List, Optional, Set, Tuple
 import libcst as cst
 
 from memlint.analysis import lifetime
-from memlint.analysis.branch_flags import branch_flags
+from memlint.analysis.branch_flags import branch_flags, opposite_tests
 from memlint.analysis.classify import acquisition_spec, fill_scope_names, keeps_file
 from memlint.analysis.flow import Outcome, Tracker
 from memlint.analysis.inferred import inferred_spec, released_names
@@ -258,9 +258,6 @@ def _raise_in_init(
         _record(ctx, name, spec, outcome, analysis, acquisition)
 
 
-_OPPOSITES = ((" is not ", " is "), (" != ", " == "), (" not in ", " in "))
-
-
 def _choice_flags(
     ctx: ModuleContext, site: Site, path: Tuple[cst.CSTNode, ...], scope_body: Tuple[cst.CSTNode, ...]
 ) -> Set[str]:
@@ -285,19 +282,9 @@ def _choice_flags(
                 for test, chosen_when_true in site.choices:
                     if said == test:
                         flags.add(flag if chosen_when_true else "!" + flag)
-                    elif said in _opposites(test):
+                    elif said in opposite_tests(test):
                         flags.add("!" + flag if chosen_when_true else flag)
     return flags
-
-
-def _opposites(test: str) -> Set[str]:
-    found = {test[4:]} if test.startswith("not ") else {"not " + test}
-    for negative, positive in _OPPOSITES:
-        if negative in test:
-            found.add(test.replace(negative, positive, 1))
-        elif positive in test:
-            found.add(test.replace(positive, negative, 1))
-    return found
 
 
 def _smalls(statement: cst.CSTNode) -> Tuple[cst.CSTNode, ...]:
