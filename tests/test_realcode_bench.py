@@ -54,6 +54,18 @@ def test_key_survives_an_unrelated_line_shift(tmp_path):
     assert "Server.dial" in before[0]
 
 
+def test_a_form_feed_does_not_shift_the_line_a_key_reads(tmp_path):
+    # Python counts a form feed as whitespace, not as the end of a line; a key that read
+    # lines with str.splitlines() took its text from a later line (python-daemon's daemon.py).
+    text = "import socket\n\x0c\nclass Server:\n    def dial(self, addr):\n        s = socket.socket()\n"
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "server.py").write_text(text)
+    (record,) = findings.keyed_findings("demo", "tuning", str(tmp_path), [_raw(5)])
+    assert record["text"] == "s = socket.socket()"
+    context = sample._context(str(tmp_path), "pkg/server.py", 5, 0, 0)
+    assert context == [">     5 |         s = socket.socket()"]
+
+
 def test_lost_true_positive_is_reported_only_for_the_projects_run():
     judged = {"demo|a.py|MEM001|f|x = open(p)|0": {
         "project": "demo", "set": "tuning", "verdict": "true", "code": "MEM001"}}

@@ -25,6 +25,16 @@ NOT_JUDGED_CODES = frozenset({"MEM000", "MEM900"})
 _FILES_PER_CALL = 400
 
 
+def source_lines(text: str) -> List[str]:
+    """The lines of a source file as Python and memlint number them: only ``\\n``, ``\\r\\n`` and
+    ``\\r`` end a line (``str.splitlines`` also splits at form feeds and other separators, which
+    shifted every later line of a file that has one)."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
 def is_test_path(relative_path: str) -> bool:
     """True for the test code that judging.md leaves out."""
     parts = relative_path.replace(os.sep, "/").split("/")
@@ -85,7 +95,7 @@ class SourceIndex:
             try:
                 with open(os.path.join(self.root, path), encoding="utf-8",
                           errors="replace") as handle:
-                    self._lines[path] = handle.read().splitlines()
+                    self._lines[path] = source_lines(handle.read())
             except OSError:
                 self._lines[path] = []
         return self._lines[path]

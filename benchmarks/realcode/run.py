@@ -69,9 +69,13 @@ RUNS = os.path.join(fetch.CACHE, "runs",
                     os.path.basename(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 
 
-def _last_run(sets: List[str]) -> str:
-    """Where the findings of the last run over these sets are kept for --reuse."""
-    return os.path.join(RUNS, f"last-findings-{'+'.join(sorted(sets))}.jsonl")
+def _last_run(sets: List[str], only_projects: Optional[List[str]]) -> str:
+    """Where the findings of the last run over these sets (or these projects of them) are kept
+    for --reuse: a run of a few projects must not replace the run of their whole set."""
+    name = "+".join(sorted(sets))
+    if only_projects:
+        name += "@" + "+".join(sorted(only_projects))
+    return os.path.join(RUNS, f"last-findings-{name}.jsonl")
 
 
 def _collect(options: argparse.Namespace, projects: List[dict], sets: List[str]) -> List[dict]:
@@ -87,11 +91,11 @@ def _collect(options: argparse.Namespace, projects: List[dict], sets: List[str])
               f"{len(keyed):>5} findings", file=sys.stderr, flush=True)
         collected.extend(keyed)
     os.makedirs(RUNS, exist_ok=True)
-    partial = _last_run(sets) + ".partial"
+    partial = _last_run(sets, options.project) + ".partial"
     with open(partial, "w", encoding="utf-8") as out:
         for finding in collected:
             out.write(json.dumps(finding, ensure_ascii=False) + "\n")
-    os.replace(partial, _last_run(sets))
+    os.replace(partial, _last_run(sets, options.project))
     return collected
 
 

@@ -7,7 +7,7 @@ import random
 from collections import defaultdict
 from typing import Dict, List
 
-from findings import KEY_FIELDS
+from findings import KEY_FIELDS, source_lines
 
 
 def _quotas(by_rule: Dict[str, List[dict]], size: int) -> Dict[str, int]:
@@ -57,7 +57,7 @@ def draw(candidates: List[dict], size: int, seed: int) -> List[dict]:
 def _context(root: str, path: str, line: int, before: int, after: int) -> List[str]:
     try:
         with open(os.path.join(root, path), encoding="utf-8", errors="replace") as handle:
-            lines = handle.read().splitlines()
+            lines = source_lines(handle.read())
     except OSError:
         return ["    (file not readable)"]
     first, last = max(1, line - before), min(len(lines), line + after)
