@@ -62,6 +62,29 @@ def write_tree(root: Path, files: Mapping[str, Union[str, bytes]]) -> Path:
     return root
 
 
+def findings_with_regions_on_and_off(folder: Path, monkeypatch: pytest.MonkeyPatch) -> tuple:
+    """Check ``folder`` with region parsing on and off; returns both findings lists and the
+    source texts region parsing selected (one per file parsed in part)."""
+    import memlint.regions as regions_module
+    from memlint.api import check_files
+    from memlint.config import ConfigResolver
+    from memlint.discovery import discover
+
+    selected = []
+    real = regions_module.region_source
+
+    def spy(*args, **kwargs):
+        selected.append(real(*args, **kwargs))
+        return selected[-1]
+
+    monkeypatch.setattr(regions_module, "region_source", spy)
+    resolver = ConfigResolver(isolated=True)
+    files = discover([str(folder)], resolver)
+    on = check_files(files, resolver, regions=True).findings
+    off = check_files(files, resolver, regions=False).findings
+    return on, off, [found.text for found in selected if found is not None]
+
+
 @pytest.fixture
 def run_memlint(tmp_path: Path) -> Callable[..., "subprocess.CompletedProcess[str]"]:
     """``run_memlint(*args, cwd=tmp_path, stdin=None, env=None)``: the real CLI, in a subprocess."""

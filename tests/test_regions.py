@@ -11,7 +11,7 @@ from memlint.config import ConfigResolver
 from memlint.discovery import discover
 from memlint.regions import region_source, split_lines
 
-from conftest import REPO_ROOT, write_tree
+from conftest import REPO_ROOT, findings_with_regions_on_and_off, write_tree
 
 
 def _findings(paths, regions, monkeypatch):
@@ -268,22 +268,8 @@ def test_with_project_facts_any_star_import_parses_the_whole_file():
 
 
 def test_a_file_using_project_facts_is_parsed_in_part_with_the_same_findings(tmp_path, monkeypatch):
-    import memlint.regions as regions_module
-
     write_tree(tmp_path, PROJECT)
-    selected = []
-    real = regions_module.region_source
-
-    def spy(*args, **kwargs):
-        selected.append(real(*args, **kwargs))
-        return selected[-1]
-
-    monkeypatch.setattr(regions_module, "region_source", spy)
-    resolver = ConfigResolver(isolated=True)
-    files = discover([str(tmp_path / "pkg")], resolver)
-    on = check_files(files, resolver, regions=True).findings
-    off = check_files(files, resolver, regions=False).findings
+    on, off, parts = findings_with_regions_on_and_off(tmp_path / "pkg", monkeypatch)
     assert on == off
     assert [(Path(f.path).name, f.line, f.code) for f in on if f.code.startswith("MEM0")] == [("user.py", 35, "MEM001")]
-    parts = [found.text for found in selected if found is not None]
     assert len(parts) == 1 and "conn = dial(address)" in parts[0] and "unrelated_3" not in parts[0]

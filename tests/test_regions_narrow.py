@@ -80,24 +80,11 @@ QUIET_PROJECT = {
 
 
 def test_a_quiet_class_fact_makes_no_region_trigger(tmp_path, monkeypatch):
-    import memlint.regions as regions_module
-    from conftest import write_tree
+    from conftest import findings_with_regions_on_and_off, write_tree
 
     write_tree(tmp_path, QUIET_PROJECT)
-    selected = []
-    real = regions_module.region_source
-
-    def spy(*args, **kwargs):
-        selected.append(real(*args, **kwargs))
-        return selected[-1]
-
-    monkeypatch.setattr(regions_module, "region_source", spy)
-    resolver = ConfigResolver(isolated=True)
-    files = discover([str(tmp_path / "pkg")], resolver)
-    on = check_files(files, resolver, regions=True).findings
-    off = check_files(files, resolver, regions=False).findings
+    on, off, parts = findings_with_regions_on_and_off(tmp_path / "pkg", monkeypatch)
     assert on == off == []  # Quiet(1) cannot raise: the socket is closed on every path
-    parts = [found.text for found in selected if found is not None]
     # ``other`` names the quiet class's module only: nothing there can hold a finding.
     assert len(parts) == 1 and "marker = plain.Quiet(1)" in parts[0] and "plain.Quiet(2)" not in parts[0]
 
