@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, Set
 import libcst as cst
 
 from memlint.analysis.names import dotted
-from memlint.analysis.resources import PATH_WRAPPERS
+from memlint.analysis.resources import PATH_WRAPPERS, SAME_PATH_METHODS
 
 if TYPE_CHECKING:  # pragma: no cover
     from memlint.analysis.facts import ModuleContext
 
-# Methods whose result is the whole path again, in another type: str <-> bytes, or a Path
-# made absolute (a relative path resolved against the current directory names the same file).
-_SAME_PATH_METHODS = frozenset({"encode", "decode", "resolve", "absolute", "expanduser"})
+# The whole path again: a Path made absolute or expanded (the knowledge's ``[paths]
+# same_path_methods``), or a str path spelled as bytes and back.
+_SAME_PATH_METHODS = SAME_PATH_METHODS | frozenset({"encode", "decode"})
 
 
 def rebinds_same_path(ctx: "ModuleContext", node: cst.CSTNode, names: Set[str]) -> bool:

@@ -55,6 +55,7 @@ STANDARD_STREAM_CLOSERS = _SHIPPED.standard_stream_closers
 PATH_CONSTRUCTORS = _SHIPPED.path_constructors
 PATH_METHODS = _SHIPPED.path_methods
 PATH_WRAPPERS = _SHIPPED.path_wrappers
+SAME_PATH_METHODS = _SHIPPED.same_path_methods
 PATH_KEEPERS = _SHIPPED.path_keepers
 PATH_HANDOFF_PREFIXES = _SHIPPED.path_handoff_prefixes
 MEMORY_BUFFERS = _SHIPPED.memory_buffers

@@ -25,6 +25,7 @@ from memlint.analysis.resources import (
     HANDOFF_METHODS,
     KNOWLEDGE,
     PATH_CONSTRUCTORS,
+    SAME_PATH_METHODS,
     SCOPED_BORROWING_KEYWORDS,
     ResourceSpec,
 )
@@ -140,17 +141,13 @@ def _same_path_again(
     )
 
 
-# Methods of a path that give the same file or directory in another spelling.
-_SAME_PATH_METHODS = frozenset({"resolve", "absolute", "expanduser"})
-
-
 def _same_path_by_method(spec: ResourceSpec, path: Tuple[cst.CSTNode, ...], index: int, node: cst.CSTNode) -> bool:
     """``node.resolve()`` with no argument on a path being followed."""
     if not spec.is_path or index < 1:
         return False
     attribute, call = path[index], path[index - 1]
     return (
-        isinstance(attribute, cst.Attribute) and attribute.value is node and attribute.attr.value in _SAME_PATH_METHODS
+        isinstance(attribute, cst.Attribute) and attribute.value is node and attribute.attr.value in SAME_PATH_METHODS
         and isinstance(call, cst.Call) and call.func is attribute and not call.args
     )
 

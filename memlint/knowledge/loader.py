@@ -239,6 +239,7 @@ class Knowledge:
     path_handoff_prefixes: Tuple[str, ...] = ()
     path_methods: FrozenSet[str] = frozenset()
     path_wrappers: FrozenSet[str] = frozenset()
+    same_path_methods: FrozenSet[str] = frozenset()
     memory_buffers: FrozenSet[str] = frozenset()
     # A module name imported from elsewhere -> the standard library module it stands for.
     reexported_modules: Dict[str, str] = field(default_factory=dict)
@@ -510,6 +511,7 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.path_constructors = frozenset(strings("paths", "constructors"))
     knowledge.path_methods = frozenset(strings("paths", "methods"))
     knowledge.path_wrappers = frozenset(strings("paths", "wrappers"))
+    knowledge.same_path_methods = frozenset(strings("paths", "same_path_methods"))
     knowledge.memory_buffers = frozenset(strings("memory-buffers", "constructors"))
     reexports = calls.get("re-exports", {}).get("modules", {}) if isinstance(calls.get("re-exports", {}), Mapping) else None
     if not isinstance(reexports, Mapping) or not all(
