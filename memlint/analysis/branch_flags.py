@@ -19,7 +19,7 @@ tracker's ``guards`` (``flow.Tracker``): a guard is true wherever the resource i
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Set, Tuple
+from typing import Iterator, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -48,13 +48,9 @@ def branch_flags(ctx: ModuleContext, path: Tuple[cst.CSTNode, ...], scope_body: 
         return set()
     flags: Set[str] = set()
     position = block.index(branch_if)
-    for earlier in block[max(0, position - 3) : position]:
-        for flag, value in _flag_bindings(earlier):
-            text = _text(ctx, value)
-            if text == said or text in opposite_tests(said):
-                true_when_held = (text == said) == when_true
-                if _bound_once(scope_body, flag):
-                    flags.add(flag if true_when_held else "!" + flag)
+    for flag, says_the_test in flags_saying(ctx, block[max(0, position - 3) : position], said):
+        if _bound_once(scope_body, flag):
+            flags.add(flag if says_the_test == when_true else "!" + flag)
     flags |= _cleared_only_when_excluded(
         ctx, scope_body, before, block[:position], said if when_true else None, said if not when_true else None
     )
@@ -179,6 +175,19 @@ def _flag_bindings(statement: cst.CSTNode):
     for small in statement.body:
         if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
             yield small.targets[0].target.value, small.value
+
+
+def flags_saying(ctx: ModuleContext, statements: Sequence[cst.CSTNode], test: str) -> Iterator[Tuple[str, bool]]:
+    """``(flag, True)`` for each ``flag = <test>`` among ``statements`` (the test as source
+    text), ``(flag, False)`` for each ``flag = <its opposite>``."""
+    opposites = opposite_tests(test)
+    for statement in statements:
+        for flag, value in _flag_bindings(statement):
+            text = _text(ctx, value)
+            if text == test:
+                yield flag, True
+            elif text in opposites:
+                yield flag, False
 
 
 def _text(ctx: ModuleContext, node: cst.CSTNode) -> str:

@@ -12,7 +12,7 @@ from typing import Dict, List, Optional, Set, Tuple
 import libcst as cst
 
 from memlint.analysis import lifetime
-from memlint.analysis.branch_flags import branch_flags, opposite_tests
+from memlint.analysis.branch_flags import branch_flags, flags_saying
 from memlint.analysis.classify import acquisition_spec, fill_scope_names, keeps_file
 from memlint.analysis.flow import Outcome, Tracker
 from memlint.analysis.inferred import inferred_spec, released_names
@@ -274,23 +274,10 @@ def _choice_flags(
             break
     position = next((i for i, s in enumerate(statements) if s is line), None)
     if position is not None:
-        for earlier in statements[max(0, position - 3) : position]:
-            for small in _smalls(earlier):
-                if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)):
-                    continue
-                flag, said = small.targets[0].target.value, " ".join(ctx.module.code_for_node(small.value).split())
-                for test, chosen_when_true in site.choices:
-                    if said == test:
-                        flags.add(flag if chosen_when_true else "!" + flag)
-                    elif said in opposite_tests(test):
-                        flags.add("!" + flag if chosen_when_true else flag)
+        for test, chosen_when_true in site.choices:
+            for flag, says_the_test in flags_saying(ctx, statements[max(0, position - 3) : position], test):
+                flags.add(flag if says_the_test == chosen_when_true else "!" + flag)
     return flags
-
-
-def _smalls(statement: cst.CSTNode) -> Tuple[cst.CSTNode, ...]:
-    if isinstance(statement, SMALL_CONTAINERS):
-        return tuple(statement.body)
-    return (statement,) if isinstance(statement, cst.BaseSmallStatement) else ()
 
 
 def _record(
