@@ -233,6 +233,19 @@ def mark_quiet_functions(
         scope.quiet = search(text) is None and not (scope.class_info is not None and MAY_REGISTER.search(text))
 
 
+def local_callee(ctx: ModuleContext, func: cst.BaseExpression) -> Optional[cst.FunctionDef]:
+    """The definition a call of ``func`` runs when it is a function of this module (a name not
+    shadowed) or a method of the class being analysed called on ``self``; None otherwise."""
+    if isinstance(func, cst.Name):
+        return None if func.value in ctx.shadowed else ctx.functions.get(func.value)
+    if (
+        isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self"
+        and ctx.scope is not None and ctx.scope.class_info is not None
+    ):
+        return ctx.scope.class_info.methods.get(func.attr.value)
+    return None
+
+
 def is_generator(function: cst.FunctionDef) -> bool:
     return any(True for _ in find(function.body, (cst.Yield,)))
 

@@ -10,14 +10,12 @@ something else (another value, or a parameter it rebinds).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 import libcst as cst
 
+from memlint.analysis.facts import ModuleContext, is_generator, local_callee
 from memlint.analysis.walk import find
-
-if TYPE_CHECKING:  # pragma: no cover
-    from memlint.analysis.facts import ModuleContext
 
 # Nodes that bind a name in a function body.
 _BINDERS = (cst.AssignTarget, cst.AnnAssign, cst.AugAssign, cst.For, cst.AsName, cst.NamedExpr, cst.CompFor)
@@ -26,7 +24,7 @@ _BINDERS = (cst.AssignTarget, cst.AnnAssign, cst.AugAssign, cst.For, cst.AsName,
 def returns_its_argument(ctx: "ModuleContext", call: cst.Call) -> bool:
     """Whether ``call`` is a call of a module function or ``self`` method that returns the
     argument given for one of its parameters, and that argument is given."""
-    function = _callee(ctx, call.func)
+    function = local_callee(ctx, call.func)
     if function is None:
         return False
     param = _returned_parameter(function)
@@ -48,22 +46,6 @@ def returns_its_argument(ctx: "ModuleContext", call: cst.Call) -> bool:
     return False
 
 
-def _callee(ctx: "ModuleContext", func: cst.BaseExpression) -> Optional[cst.FunctionDef]:
-    if isinstance(func, cst.Name):
-        if func.value in ctx.shadowed:
-            return None
-        return ctx.functions.get(func.value)
-    if (
-        isinstance(func, cst.Attribute)
-        and isinstance(func.value, cst.Name)
-        and func.value.value == "self"
-        and ctx.scope is not None
-        and ctx.scope.class_info is not None
-    ):
-        return ctx.scope.class_info.methods.get(func.attr.value)
-    return None
-
-
 def _is_static(function: cst.FunctionDef) -> bool:
     return any(
         isinstance(d.decorator, cst.Name) and d.decorator.value in ("staticmethod", "classmethod")
@@ -75,7 +57,7 @@ def _returned_parameter(function: cst.FunctionDef) -> Optional[str]:
     """The parameter every ``return`` of ``function`` gives back, when there is one and the
     body never rebinds it; None otherwise (or for a generator)."""
     body = function.body
-    if any(True for _ in find(body, (cst.Yield,))):
+    if is_generator(function):
         return None
     returned = set()
     returns = find(body, (cst.Return,))

@@ -14,15 +14,13 @@ analysed called on ``self``, whose bodies are in plain sight.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 import libcst as cst
 
+from memlint.analysis.facts import ModuleContext, local_callee
 from memlint.analysis.names import block_of, dotted, self_attribute
 from memlint.analysis.walk import find
-
-if TYPE_CHECKING:  # pragma: no cover
-    from memlint.analysis.facts import ModuleContext
 
 # A call whose name has one of these words removes what it is given.
 _REMOVING_WORDS = ("remove", "unlink", "rmtree", "rmdir", "delete", "cleanup")
@@ -31,7 +29,7 @@ _REMOVING_WORDS = ("remove", "unlink", "rmtree", "rmdir", "delete", "cleanup")
 def removed_in_callee_finally(ctx: "ModuleContext", call: cst.Call, arg: cst.CSTNode) -> bool:
     """Whether ``arg`` (an argument of ``call``) is bound to a parameter of a local callee
     that passes that parameter to a removal in a ``finally`` block."""
-    function = _callee(ctx, call.func)
+    function = local_callee(ctx, call.func)
     if function is None or not isinstance(arg, cst.Arg) or arg.star:
         return False
     params = [p.name.value for p in function.params.params]
@@ -56,17 +54,6 @@ def _parameter_taking(call: cst.Call, arg: cst.Arg, params: List[str]) -> Option
         return None
     index = next((i for i, a in enumerate(positional) if a is arg), -1)
     return params[index] if 0 <= index < len(params) else None
-
-
-def _callee(ctx: "ModuleContext", func: cst.BaseExpression) -> Optional[cst.FunctionDef]:
-    if isinstance(func, cst.Name) and func.value not in ctx.shadowed:
-        return ctx.functions.get(func.value)
-    if (
-        isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self"
-        and ctx.scope is not None and ctx.scope.class_info is not None
-    ):
-        return ctx.scope.class_info.methods.get(func.attr.value)
-    return None
 
 
 def _removes(block: cst.CSTNode, param: str) -> bool:
