@@ -1,13 +1,23 @@
-"""What counts as a constant argument for ``calls.toml`` [raising]'s
-``non_raising_with_constant_arguments`` (``struct.pack(IFF_FMT, 0)``, ``defaultdict(list)``):
-the same names for a file's libcst tree (``quiet_functions``) and a project module's ``ast``
-(``project_quiet``); each tree reads its own nodes and asks here what a name means.
+"""Names the two quiet-function judges read alike: a file's libcst tree (``quiet_functions``)
+and a project module's ``ast`` (``project_quiet``) each read their own nodes and ask here what a
+name means.
+
+- What counts as a constant argument for ``calls.toml`` [raising]'s
+  ``non_raising_with_constant_arguments`` (``struct.pack(IFF_FMT, 0)``, ``defaultdict(list)``).
+- Which exception names catch every failure (``except Exception``) and which calls make a
+  ``with`` block that swallows them (``contextlib.suppress(Exception)``).
 """
 
 from __future__ import annotations
 
 # Names that stand for a constant value when passed (``defaultdict(list)``, ``None``).
 _CONSTANT_NAMES = frozenset({"True", "False", "None", "list", "dict", "set", "int", "float", "str", "bytes", "tuple", "object"})
+
+
+# The last part of an exception's name that catches every failure.
+BROAD_EXCEPTIONS = frozenset({"Exception", "BaseException"})
+# Calls whose ``with`` block swallows the exceptions they are given.
+SUPPRESSORS = frozenset({"contextlib.suppress", "suppress"})
 
 
 def constant_name(last: str) -> bool:

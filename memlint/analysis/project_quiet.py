@@ -23,7 +23,7 @@ import re
 from typing import Any, Callable, FrozenSet, Optional, Set, Tuple, Union
 
 from memlint.analysis.ast_scopes import walk
-from memlint.analysis.constant_calls import constant_name
+from memlint.analysis.constant_calls import BROAD_EXCEPTIONS, SUPPRESSORS, constant_name
 from memlint.analysis.resources import (
     LOGGING_METHODS,
     NON_RAISING_CALLS,
@@ -396,9 +396,6 @@ class _FunctionJudge:
         return _callable_is_quiet(self.load, self.project, qualified, self.depth + 1)
 
 
-_BROAD_EXCEPTIONS = frozenset({"Exception", "BaseException"})
-
-
 def swallows_every_exception(statement: ast.AST) -> bool:
     """``with contextlib.suppress(Exception): ...`` or ``try: ... except Exception: pass``
     (no ``else``/``finally``, handlers that call and raise nothing): whatever the block does,
@@ -416,7 +413,7 @@ def swallows_every_exception(statement: ast.AST) -> bool:
 def _broad_suppressor(node: ast.AST) -> bool:
     return (
         isinstance(node, ast.Call)
-        and dotted_name(node.func) in ("contextlib.suppress", "suppress")
+        and dotted_name(node.func) in SUPPRESSORS
         and any(_broad_name(arg) for arg in node.args)
     )
 
@@ -424,7 +421,7 @@ def _broad_suppressor(node: ast.AST) -> bool:
 def _broad_name(node: ast.AST) -> bool:
     if isinstance(node, ast.Tuple):
         return any(_broad_name(element) for element in node.elts)
-    return (dotted_name(node) or "").rsplit(".", 1)[-1] in _BROAD_EXCEPTIONS
+    return (dotted_name(node) or "").rsplit(".", 1)[-1] in BROAD_EXCEPTIONS
 
 
 def _safe_division(node: ast.BinOp) -> bool:

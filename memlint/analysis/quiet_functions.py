@@ -19,7 +19,7 @@ from typing import Any, Dict, FrozenSet, Mapping, Optional, Sequence, Set
 
 import libcst as cst
 
-from memlint.analysis.constant_calls import constant_name
+from memlint.analysis.constant_calls import BROAD_EXCEPTIONS, SUPPRESSORS, constant_name
 from memlint.analysis.names import block_of, dotted
 from memlint.analysis.resources import (
     CONFIGURING_OWN_METHODS,
@@ -37,8 +37,6 @@ from memlint.analysis.resources import (
 )
 from memlint.analysis.walk import find
 
-_BROAD = frozenset({"Exception", "BaseException"})
-_SUPPRESSORS = frozenset({"contextlib.suppress", "suppress"})
 _LITERALS = (cst.SimpleString, cst.Integer, cst.Float)
 
 
@@ -146,7 +144,7 @@ class QuietFunctions:
         for handler in node.handlers:
             kind = handler.type
             names = [e.value for e in kind.elements] if isinstance(kind, cst.Tuple) else [kind]
-            if kind is not None and not any((dotted(n) or "") in OS_ERROR_NAMES | _BROAD for n in names if n is not None):
+            if kind is not None and not any((dotted(n) or "") in OS_ERROR_NAMES | BROAD_EXCEPTIONS for n in names if n is not None):
                 return False
         handlers = cst.IndentedBlock(body=[s for h in node.handlers for s in block_of(h.body)])
         return not any(True for _ in find(handlers, (cst.Raise, cst.Call, cst.Await, cst.Yield)))
@@ -247,7 +245,7 @@ def _literal(node: cst.BaseExpression) -> Optional[str]:
 def _catches_everything(node: cst.Try) -> bool:
     if node.finalbody is not None or node.orelse is not None:
         return False
-    if not any(h.type is None or (dotted(h.type) or "").rsplit(".", 1)[-1] in _BROAD for h in node.handlers):
+    if not any(h.type is None or (dotted(h.type) or "").rsplit(".", 1)[-1] in BROAD_EXCEPTIONS for h in node.handlers):
         return False
     handlers = cst.IndentedBlock(body=[s for h in node.handlers for s in block_of(h.body)])
     return not any(True for _ in find(handlers, (cst.Raise, cst.Call)))
@@ -261,9 +259,9 @@ def _suppresses_everything(statement: cst.CSTNode) -> bool:
         return False
     for item in statement.items:
         call = item.item
-        if not (isinstance(call, cst.Call) and (dotted(call.func) or "") in _SUPPRESSORS):
+        if not (isinstance(call, cst.Call) and (dotted(call.func) or "") in SUPPRESSORS):
             return False
-        if not any(not arg.keyword and (dotted(arg.value) or "").rsplit(".", 1)[-1] in _BROAD for arg in call.args):
+        if not any(not arg.keyword and (dotted(arg.value) or "").rsplit(".", 1)[-1] in BROAD_EXCEPTIONS for arg in call.args):
             return False
     return True
 
