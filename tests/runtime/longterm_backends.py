@@ -6,7 +6,8 @@ throwaway server). A backend is a name in ``ALL_BACKENDS`` (and ``PERSISTENT_BAC
 if it survives a restart) and a branch in ``_location`` that returns the keyword
 arguments pointing ``LongTermMemory`` and ``MemoryArchiver`` at it.
 
-PostgreSQL: a session fixture starts a private server from the distribution's binaries
+PostgreSQL: a session fixture starts a private server from the binaries of the ``pgserver``
+wheel (PostgreSQL with pgvector; the test extra installs it) or else the distribution's
 (``initdb``/``postgres``), listening on 127.0.0.1 only, in a temporary directory, and
 each test gets its own fresh database. PostgreSQL refuses to run as root, so as root the
 server runs as ``nobody``. The PostgreSQL tests skip (with the reason) only when no server
@@ -97,6 +98,31 @@ class StoreLocation:
         return archiver
 
 
+def _readable_by_nobody(bindir: str, root: str) -> str:
+    """``bindir`` itself when ``nobody`` can run it, else a copy of its installation under ``root``.
+
+    A wheel installed by root lives under root's home, which other users cannot enter. The
+    installation (bin, lib, share) is relocatable and finds the wheel's shared libraries in
+    the package's sibling ``<package>.libs`` folder (an rpath relative to the binary), so the
+    copy keeps that layout: ``<root>/bundle/<package>/<installation>`` and ``<root>/bundle/<package>.libs``.
+    """
+    probe = subprocess.run(["test", "-x", os.path.join(bindir, "postgres")], user=65534, group=65534,
+                           extra_groups=[], check=False)
+    if probe.returncode == 0:
+        return bindir
+    installation = os.path.dirname(os.path.realpath(bindir))
+    package = os.path.dirname(installation)
+    bundle = os.path.join(root, "bundle")
+    copy = os.path.join(bundle, os.path.basename(package), os.path.basename(installation))
+    shutil.copytree(installation, copy, symlinks=True)
+    libraries = package + ".libs"
+    if os.path.isdir(libraries):
+        shutil.copytree(libraries, os.path.join(bundle, os.path.basename(libraries)), symlinks=True)
+    for folder, _, _ in os.walk(bundle):
+        os.chmod(folder, 0o755)
+    return os.path.join(copy, "bin")
+
+
 class PostgresServer:
     """A throwaway PostgreSQL server on 127.0.0.1 (see the module docstring)."""
 
@@ -110,6 +136,7 @@ class PostgresServer:
             if hasattr(os, "geteuid") and os.geteuid() == 0:
                 os.chown(self.root, 65534, 65534)  # nobody: postgres refuses to run as root
                 run_as = {"user": 65534, "group": 65534, "extra_groups": []}
+                bindir = self.bindir = _readable_by_nobody(bindir, self.root)
             subprocess.run(
                 [os.path.join(bindir, "initdb"), "-D", os.path.join(self.root, "data"), "-U", "memlint",
                  "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"],
@@ -184,9 +211,24 @@ class PostgresServer:
         self.close()
 
 
+def _bundled_bindir() -> Optional[str]:
+    """The binaries of the ``pgserver`` wheel (PostgreSQL with pgvector), found without importing it.
+
+    The test extra installs it so that the pgvector backend is tested wherever the wheel
+    exists, not only on machines whose distribution packages pgvector; importing the
+    package would start its own machinery, so only its location is looked up.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return os.path.join(list(spec.submodule_search_locations)[0], "pginstall", "bin")
+
+
 def postgres_bindir() -> Optional[str]:
-    """The directory of the distribution's ``postgres`` and ``initdb``, if installed."""
-    candidates = []
+    """The directory of a ``postgres`` and ``initdb``: the bundled one first, else the distribution's."""
+    candidates = [directory for directory in [_bundled_bindir()] if directory]
     found = shutil.which("postgres")
     if found:
         candidates.append(os.path.dirname(os.path.realpath(found)))
