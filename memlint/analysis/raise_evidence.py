@@ -37,8 +37,6 @@ from memlint.analysis.walk import find
 if TYPE_CHECKING:  # pragma: no cover
     from memlint.analysis.facts import ClassInfo, ModuleContext
 
-import os
-_EXPERIMENT = frozenset(os.environ.get("MEMLINT_EVIDENCE_QUIET", "").split(","))
 _BUILTIN_NAMES = frozenset(dir(builtins))
 # Decorators that do not change what calling the function runs.
 _PLAIN_DECORATORS = frozenset({"staticmethod", "classmethod", "property", "abstractmethod", "abc.abstractmethod"})
@@ -69,7 +67,7 @@ class _Judge:
             return self._method(call, func, held, params, class_info, depth)
         if isinstance(func, cst.Name):
             return self._name(call, func.value, params, class_info, depth)
-        return "dynamic" not in _EXPERIMENT  # ``handlers[kind](event)``, ``make()()``: what runs is not known
+        return True  # ``handlers[kind](event)``, ``make()()``: what runs is not known
 
     # -- ``name(...)`` -------------------------------------------------------------------
 
@@ -113,12 +111,8 @@ class _Judge:
             method = class_info.methods.get(last)
             if method is not None:
                 return self._function(method, class_info, depth)
-            return "inherited" not in _EXPERIMENT  # inherited from a class read elsewhere
-        if last in LOGGING_METHODS or last in NON_RAISING_METHODS or last in ANY_RELEASE_METHODS:
-            return False
-        if head in params:
-            return "param-method" not in _EXPERIMENT
-        return "other-method" not in _EXPERIMENT  # a method of some other object: what it does is not known
+            return True  # inherited from a class read elsewhere (a test case's assertions)
+        return True  # a method of a parameter or of some other object: what it does is not known
 
     # -- qualified names -----------------------------------------------------------------
 
@@ -128,7 +122,7 @@ class _Judge:
         if qualified in self.ctx.table or qualified in KNOWLEDGE.raising_constructors:
             return True
         if qualified.startswith("."):
-            return "project-function" not in _EXPERIMENT  # a function of another project module, by a relative import
+            return True  # a function of another project module, by a relative import
         raising = _longest_prefix(qualified, KNOWLEDGE.raising_prefixes)
         quiet = _longest_prefix(qualified, KNOWLEDGE.quiet_prefixes)
         if raising or quiet:
@@ -136,7 +130,7 @@ class _Judge:
         last = qualified.rsplit(".", 1)[-1]
         if last[:1].isupper():
             return False  # a class of a library or another module: building it is not evidence
-        return "library-function" not in _EXPERIMENT  # a library function
+        return True  # a library function
 
     # -- bodies of this module -----------------------------------------------------------
 
@@ -180,7 +174,9 @@ class _Judge:
 
 
 def _listed_quiet(ctx: "ModuleContext", call: cst.Call) -> bool:
-    """Calls the [raising] knowledge takes not to raise (as ``raises.raising_calls`` does)."""
+    """Calls the [raising] knowledge takes not to raise (as ``raises.raising_calls`` does). A
+    container or string method (``get``, ``update``, ``strip``) is taken as one only on a plain
+    name or a literal: ``self.client.get("/headers")`` may be a request."""
     func = call.func
     name = dotted(func) or ""
     qualified = ctx.resolve(func) or ""
@@ -188,7 +184,10 @@ def _listed_quiet(ctx: "ModuleContext", call: cst.Call) -> bool:
         return True
     if isinstance(func, cst.Attribute):
         last = func.attr.value
-        return last in LOGGING_METHODS or last in NON_RAISING_METHODS or last in ANY_RELEASE_METHODS or last.startswith("close")
+        if last in LOGGING_METHODS or last in ANY_RELEASE_METHODS or last.startswith("close"):
+            return True
+        own_value = isinstance(func.value, (cst.Name, cst.Dict, cst.List, cst.Set, cst.SimpleString))
+        return last in NON_RAISING_METHODS and own_value
     return name in LOGGING_METHODS
 
 
