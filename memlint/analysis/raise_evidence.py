@@ -166,17 +166,18 @@ class _Judge:
         for found, _path in find(body, (cst.Raise, cst.Call)):
             if isinstance(found, cst.Raise):
                 return True
-            if _listed_quiet(self.ctx, found):  # type: ignore[arg-type]
+            if _listed_quiet(self.ctx, found, params):  # type: ignore[arg-type]
                 continue
             if self.call(found, set(), params, class_info, depth):  # type: ignore[arg-type]
                 return True
         return False
 
 
-def _listed_quiet(ctx: "ModuleContext", call: cst.Call) -> bool:
+def _listed_quiet(ctx: "ModuleContext", call: cst.Call, params: FrozenSet[str]) -> bool:
     """Calls the [raising] knowledge takes not to raise (as ``raises.raising_calls`` does). A
     container or string method (``get``, ``update``, ``strip``) is taken as one only on a plain
-    name or a literal: ``self.client.get("/headers")`` may be a request."""
+    name or a literal: ``self.client.get("/headers")`` may be a request. A logging method on a
+    parameter is not taken for logging: ``redis_client.info("cluster")`` asks the server."""
     func = call.func
     name = dotted(func) or ""
     qualified = ctx.resolve(func) or ""
@@ -184,8 +185,10 @@ def _listed_quiet(ctx: "ModuleContext", call: cst.Call) -> bool:
         return True
     if isinstance(func, cst.Attribute):
         last = func.attr.value
-        if last in LOGGING_METHODS or last in ANY_RELEASE_METHODS or last.startswith("close"):
+        if last in ANY_RELEASE_METHODS or last.startswith("close"):
             return True
+        if last in LOGGING_METHODS:
+            return (dotted(func.value) or "").split(".", 1)[0] not in params
         own_value = isinstance(func.value, (cst.Name, cst.Dict, cst.List, cst.Set, cst.SimpleString))
         return last in NON_RAISING_METHODS and own_value
     return name in LOGGING_METHODS
