@@ -9,7 +9,8 @@ evidence that it can fail for a reason the code does not control:
   library's I/O, parsing, network, process and OS modules; ``int(text)``, ``next(it)``);
 - it calls a function of a library or of another project module (its body is not read here);
 - it calls a function or method of this module, or builds a class of this module, whose body
-  raises (``raise``) or makes a call with such evidence, transitively.
+  raises (``raise``), looks a key or an index up in a value it did not build, unpacks a
+  value of unknown length, or makes a call with such evidence, transitively.
 Not evidence: building an object of a class from elsewhere (``ExitStack()``, ``Future()``,
 ``urllib3.Retry(...)``), a pure standard-library helper (``copy.deepcopy``, ``time.time``),
 other builtins, and a class of this module whose ``__init__`` only stores and computes.
@@ -163,9 +164,17 @@ class _Judge:
     def _body_raises(
         self, body: cst.CSTNode, params: FrozenSet[str], class_info: Optional["ClassInfo"], depth: int
     ) -> bool:
-        for found, _path in find(body, (cst.Raise, cst.Call)):
+        for found, path in find(body, (cst.Raise, cst.Call, cst.Subscript, cst.Assign, cst.For)):
             if isinstance(found, cst.Raise):
                 return True
+            if isinstance(found, cst.Subscript):
+                if _looks_up(found, path):
+                    return True
+                continue
+            if isinstance(found, (cst.Assign, cst.For)):
+                if _unpacks(found):
+                    return True
+                continue
             if _listed_quiet(self.ctx, found, params):  # type: ignore[arg-type]
                 continue
             if self.call(found, set(), params, class_info, depth):  # type: ignore[arg-type]
@@ -192,6 +201,30 @@ def _listed_quiet(ctx: "ModuleContext", call: cst.Call, params: FrozenSet[str]) 
         own_value = isinstance(func.value, (cst.Name, cst.Dict, cst.List, cst.Set, cst.SimpleString))
         return last in NON_RAISING_METHODS and own_value
     return name in LOGGING_METHODS
+
+
+_LITERALS = (cst.List, cst.Tuple, cst.Dict, cst.Set, cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)
+
+
+def _looks_up(subscript: cst.Subscript, path) -> bool:
+    """A lookup in a value the helper does not build itself (``config[key]``, ``parts[2]``):
+    a missing key or a short list is a KeyError or IndexError the caller's data can cause.
+    Slices never fail, and a subscript in an annotation (``Dict[str, int]``) is a type."""
+    if any(isinstance(ancestor, cst.Annotation) for ancestor in path):
+        return False
+    if isinstance(subscript.value, _LITERALS):
+        return False
+    return not all(isinstance(element.slice, cst.Slice) for element in subscript.slice)
+
+
+def _unpacks(statement) -> bool:
+    """Unpacking a value of unknown length (``host, port = address``): a wrong shape is a
+    ValueError the caller's data can cause; unpacking a literal tuple cannot fail."""
+    if isinstance(statement, cst.For):
+        return isinstance(statement.target, (cst.Tuple, cst.List)) and not isinstance(statement.iter, _LITERALS)
+    if isinstance(statement.value, (cst.Tuple, cst.List)):
+        return False
+    return any(isinstance(target.target, (cst.Tuple, cst.List)) for target in statement.targets)
 
 
 def _parameters(function: cst.FunctionDef) -> Set[str]:
