@@ -28,6 +28,7 @@ from memlint.analysis.resources import (
 )
 from memlint.analysis.quiet_classes import quiet_constructor_call, quiet_method_of_made_object
 from memlint.analysis.quiet_functions import constant_call, quiet_functions_of
+from memlint.analysis.raise_evidence import can_raise
 from memlint.analysis.walk import find
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -106,6 +107,8 @@ def raising_calls(
                 continue
             if _reopens_fresh_path(ctx, found, held_names, model):
                 continue
+            if not can_raise(ctx, found, held_names):
+                continue  # no evidence that it can fail (raise_evidence.py)
             raising.append(found)
         elif isinstance(found, cst.Await):
             if isinstance(found.expression, cst.Call) and id(found.expression) in handled:

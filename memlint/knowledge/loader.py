@@ -210,6 +210,13 @@ class Knowledge:
     # Methods that only use the resource passed to them (``loop.sock_connect(sock, a)``).
     borrowing_methods: FrozenSet[str] = frozenset()
     non_raising_in_coroutines: FrozenSet[str] = frozenset()
+    # MEM003's evidence that a call can raise (``calls.toml`` [raise-evidence]): modules whose
+    # functions do I/O, parse, talk to the network or the OS; modules whose functions only
+    # compute in memory; builtins that parse or read; constructors that parse their argument.
+    raising_prefixes: Tuple[str, ...] = ()
+    quiet_prefixes: Tuple[str, ...] = ()
+    raising_builtins: FrozenSet[str] = frozenset()
+    raising_constructors: FrozenSet[str] = frozenset()
     # Exception -> its base class, for what an ``except`` catches (``TimeoutError`` -> ``OSError``).
     exception_bases: Dict[str, str] = field(default_factory=dict)
     # Constructor -> methods of the objects it makes that cannot raise (``Thread.start``).
@@ -500,6 +507,10 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.os_error_prefixes = strings("raising", "os_error_prefixes")
     knowledge.logging_methods = frozenset(strings("raising", "logging_methods"))
     knowledge.terminators = frozenset(strings("raising", "terminators"))
+    knowledge.raising_prefixes = strings("raise-evidence", "raising_prefixes")
+    knowledge.quiet_prefixes = strings("raise-evidence", "quiet_prefixes")
+    knowledge.raising_builtins = frozenset(strings("raise-evidence", "raising_builtins"))
+    knowledge.raising_constructors = frozenset(strings("raise-evidence", "raising_constructors"))
     knowledge.standard_stream_closers = frozenset(strings("standard-streams", "closing_calls"))
     knowledge.inherited_releases = _inherited_releases(calls.get("inherited-releases", {}))
     knowledge.non_raising_methods_of = _name_lists(calls.get("raising", {}), "non_raising_methods_of")
