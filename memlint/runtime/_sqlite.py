@@ -31,12 +31,12 @@ import os
 import sqlite3
 import threading
 import time
-import urllib.parse
 from contextlib import contextmanager
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from memlint.runtime._backend import Query, SchemaError, StoreBackend, StoreRow, StoreTransaction
 from memlint.runtime._common import DEFAULT_NAMESPACE
+from memlint.runtime._sqlite_connect import cannot_write, connect, error_naming_path, split_statements
 from memlint.runtime._sqlite_schema import (  # noqa: F401 - STORE_* are imported from here too
     STORE_APPLICATION_ID,
     STORE_MIGRATIONS,
@@ -75,7 +75,7 @@ class _Database:
         self.wal_window = 0  # pages; 0 until set (never, in memory or read-only)
         self.commits_to_window_check = WAL_WINDOW_CHECK
         in_memory = path == ":memory:"
-        if not in_memory and not read_only and _cannot_write(path):
+        if not in_memory and not read_only and cannot_write(path):
             read_only = True  # a read-only file or file system: it can still be read
         self.read_only = read_only
         if not in_memory and not read_only:
@@ -91,7 +91,7 @@ class _Database:
                 logger.warning("initialising the empty file %s as a new memlint database", path)
         try:
             # isolation_level=None: the module never opens transactions behind our back.
-            self._conn = _connect(path, busy_timeout, read_only)
+            self._conn = connect(path, busy_timeout, read_only)
             if read_only:
                 self._check_readable(application_id, version)
             else:
@@ -99,7 +99,7 @@ class _Database:
                 self._check_schema(application_id, version, schema, migrations, on_create)
         except sqlite3.Error as error:
             self.close()
-            raise _named(error, path) from error
+            raise error_naming_path(error, path) from error
         except BaseException:
             self.close()
             raise
@@ -168,7 +168,7 @@ class _Database:
         with self.transaction(immediate=True) as conn:
             found_app, found_version, tables = self._schema_state(conn)
             if found_app == 0 and found_version == 0 and tables == 0:
-                for statement in _statements(schema):
+                for statement in split_statements(schema):
                     conn.execute(statement)
                 if on_create is not None:
                     on_create(conn)
@@ -186,7 +186,7 @@ class _Database:
                     f"supports ({version}); upgrade memlint"
                 )
             while found_version < version:
-                for statement in _statements(migrations[found_version]):
+                for statement in split_statements(migrations[found_version]):
                     conn.execute(statement)
                 found_version += 1
                 conn.execute(f"PRAGMA user_version = {found_version}")
@@ -226,7 +226,7 @@ class _Database:
                     conn.execute("COMMIT")
                     done = True
             except sqlite3.Error as error:
-                raise _named(error, self.path) from error
+                raise error_naming_path(error, self.path) from error
             finally:
                 if not done and conn.in_transaction:
                     conn.execute("ROLLBACK")
@@ -242,67 +242,6 @@ class _Database:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-def _named(error: sqlite3.Error, path: str) -> sqlite3.Error:
-    """``error`` with the database path in its message (once)."""
-    message = str(error)
-    if path in message:
-        return error
-    named = type(error)(f"{path}: {message}")
-    for attribute in ("sqlite_errorcode", "sqlite_errorname"):
-        if hasattr(error, attribute):
-            try:
-                setattr(named, attribute, getattr(error, attribute))
-            except AttributeError:  # pragma: no cover - read-only on some versions
-                pass
-    return named
-
-
-def _cannot_write(path: str) -> bool:
-    """True when ``path`` exists but this process cannot write it or its folder (WAL needs both)."""
-    if not os.path.exists(path):
-        return False
-    folder = os.path.dirname(os.path.abspath(path))
-    return not (os.access(path, os.W_OK) and os.access(folder, os.W_OK))
-
-
-def _connect(path: str, busy_timeout: float, read_only: bool) -> sqlite3.Connection:
-    if not read_only:
-        return sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{path} does not exist (opened read-only, so it is not created)")
-    uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro"
-    conn = sqlite3.connect(uri, uri=True, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
-    try:
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        return conn
-    except BaseException as error:
-        conn.close()
-        if not isinstance(error, sqlite3.OperationalError):
-            raise
-    # A WAL database on a read-only file system: SQLite cannot create the shared-memory
-    # file, so the file is read as immutable (nobody can be writing to it there).
-    return sqlite3.connect(uri + "&immutable=1", uri=True, timeout=busy_timeout, isolation_level=None,
-                           check_same_thread=False)
-
-
-def _statements(script: str) -> List[str]:
-    """Split a schema script into statements (triggers contain ``;`` inside BEGIN..END)."""
-    statements: List[str] = []
-    current: List[str] = []
-    for line in script.splitlines():
-        stripped = line.split("--", 1)[0].rstrip()
-        if not stripped:
-            continue
-        current.append(stripped)
-        text = "\n".join(current)
-        if text.endswith(";") and sqlite3.complete_statement(text):
-            statements.append(text)
-            current = []
-    if current:
-        raise ValueError("incomplete SQL statement in schema")
-    return statements
 
 
 _ROW = "seq, id, ts_us, importance, body, expires_us, hits"
@@ -615,7 +554,7 @@ class _Writing:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as error:
             db._lock.release()
-            raise _named(error, db.path) from error
+            raise error_naming_path(error, db.path) from error
         except BaseException:
             db._lock.release()
             raise
@@ -635,7 +574,7 @@ class _Writing:
                 if db.commits_to_window_check <= 0 and db.wal_window:
                     db.size_wal_window()
         except sqlite3.Error as error:
-            raise _named(error, db.path) from error
+            raise error_naming_path(error, db.path) from error
         finally:
             self.tx = None
             try:
@@ -644,7 +583,7 @@ class _Writing:
             finally:
                 db._lock.release()
         if isinstance(value, sqlite3.Error):
-            raise _named(value, db.path) from value
+            raise error_naming_path(value, db.path) from value
 
 
 class SQLiteStoreBackend(StoreBackend):
