@@ -59,6 +59,7 @@ WAL_CHECKPOINT_BYTES = 256 * 2**20
 # goes in, and where the evicted one leaves): smaller pages write, checksum and later
 # checkpoint half the bytes. An existing file keeps its page size.
 STORE_PAGE_SIZE = 2048
+STORE_CACHE_KIB = 1024  # the page cache of a store's connection
 
 # SQLite's limit on bound parameters is 32766 since 3.32 (999 before); stay well below.
 _CHUNK = 500
@@ -617,6 +618,10 @@ class SQLiteStoreBackend(StoreBackend):
             read_only=read_only,
             page_size=STORE_PAGE_SIZE,
         )
+        # SQLite's default page cache is 2 MiB; a store reads random leaves, so a cache of
+        # half of that measured the same time per store, and 1.2 MB less peak RSS (which
+        # pays for the longer WAL's index).
+        self._db.conn.execute(f"PRAGMA cache_size = -{STORE_CACHE_KIB}")
         self.read_only = self._db.read_only
 
     def write(self) -> "_Writing":
