@@ -208,5 +208,48 @@ def test_the_wal_window_follows_the_database_as_it_grows(tmp_path: Path, monkeyp
         window, limit, page_size, pages = _wal_settings(memory)
     assert first == 10
     # Set at the last check, at most 50 stores (of about a page each) ago.
-    assert first < window <= 2 * pages and window >= 2 * (pages - 60)
+    per_page = _sqlite.WAL_WINDOW_PER_PAGE
+    assert per_page == 4
+    assert first < window <= per_page * pages and window >= per_page * (pages - 60)
     assert 32 + window * (page_size + 24) < limit
+
+
+def test_the_wal_window_stops_at_its_ceiling_in_bytes(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(_sqlite, "WAL_MIN_CHECKPOINT_PAGES", 10)
+    monkeypatch.setattr(_sqlite, "WAL_CHECKPOINT_BYTES", 100 * _sqlite.STORE_PAGE_SIZE)
+    with LongTermMemory(path=tmp_path / "m.sqlite3") as memory:
+        for n in range(100):
+            memory.store({"n": n, "text": "x" * 2000})
+        window = memory._backend._db.size_wal_window()  # type: ignore[attr-defined]
+        pages = _wal_settings(memory)[3]
+    assert pages * _sqlite.WAL_WINDOW_PER_PAGE > 100 and window == 100
+
+
+def test_a_new_store_file_has_small_pages_and_an_old_file_keeps_its_own(tmp_path: Path) -> None:
+    # A store writes about six pages per commit whatever their size: a new file uses
+    # 2 KiB pages (half the bytes written, checksummed and checkpointed of SQLite's 4 KiB).
+    with LongTermMemory(path=tmp_path / "new.sqlite3") as memory:
+        memory.store({"n": 1})
+        assert _wal_settings(memory)[2] == _sqlite.STORE_PAGE_SIZE == 2048
+        # And a page cache of 1 MiB (SQLite's default is 2 MiB): the same speed, less memory.
+        conn = memory._backend._db.conn  # type: ignore[attr-defined]
+        assert conn.execute("PRAGMA cache_size").fetchone()[0] == -1024
+    # An empty file (mkstemp, touch) is a new database too.
+    (tmp_path / "empty.sqlite3").touch()
+    with LongTermMemory(path=tmp_path / "empty.sqlite3") as memory:
+        memory.store({"n": 1})
+        assert _wal_settings(memory)[2] == 2048
+    # A file made with SQLite's default page size (every file of an earlier memlint)
+    # keeps it, and its entries.
+    old = tmp_path / "old.sqlite3"
+    with LongTermMemory(path=old) as memory:
+        memory.store({"id": "kept"})
+    with closing(sqlite3.connect(old)) as conn:
+        conn.execute("PRAGMA journal_mode = DELETE")
+        conn.execute("PRAGMA page_size = 4096")
+        conn.execute("VACUUM")
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == 4096
+    with LongTermMemory(path=old) as memory:
+        memory.store({"id": "added"})
+        assert _wal_settings(memory)[2] == 4096
+        assert "kept" in memory and "added" in memory
