@@ -26,6 +26,7 @@ from memlint.analysis.facts import (
     last_name,
 )
 from memlint.analysis.locks import analyze_lock
+from memlint.analysis.dead_code import never_runs
 from memlint.analysis.model import Acquisition, Lifetime, ModuleAnalysis, UnboundInFinally, UnnamedUse
 from memlint.analysis.names import dotted, guard_flags, iter_statements
 from memlint.analysis.ownership import releasers_of, stored_attrs
@@ -78,6 +79,10 @@ def analyze_scope(ctx: ModuleContext, scope: Scope, analysis: ModuleAnalysis) ->
         interesting += [(call, path) for call, path in calls if id(call) in registered and id(call) not in seen]
     if released or registered:
         interesting.sort(key=lambda item: positions[id(item[0])])
+    if interesting:
+        # ``if False: open(p).read()``: written, but never run (dead_code).
+        body_block = (cst.IndentedBlock(body=tuple(scope.body)),)  # type: ignore[arg-type]
+        interesting = [(call, path) for call, path in interesting if not never_runs(ctx, body_block + path)]
     if not interesting:
         return
     fill_scope_names(ctx, scope)
