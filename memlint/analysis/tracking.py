@@ -164,6 +164,9 @@ def _track_kept_path(
     name = f"{holder}.name"
     tracker = Tracker({name}, KEPT_FILE_PATH, call, statement, enclosing_loops=loops)
     tracker.holders = {holder}
+    # The path is held from the acquisition on, as any resource is: a flag set right after it
+    # (``keep = False`` ... ``finally: if not keep: os.unlink(path)``) guards its release too.
+    tracker.guards = guard_flags(_from_scope_body(scope, path)) | site.guards | branch_flags(ctx, path, scope.body)
     outcome = lifetime.run(ctx, tracker, scope.body, class_name, yields_raise=not scope.is_context_manager)
     _record(ctx, name, KEPT_FILE_PATH, outcome, analysis, acquisition)
 
