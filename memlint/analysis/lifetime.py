@@ -623,12 +623,12 @@ class Interpreter:
         return OPEN
 
     def _calls_self_release(self, node: cst.CSTNode, handled: Set[int]) -> bool:
-        methods = self.tracker.release_self_methods
-        if not methods:
+        methods, partners = self.tracker.release_self_methods, self.tracker.release_calls
+        if not methods and not partners:
             return False
         for call, _ in find(node, (cst.Call,)):
             func = call.func  # type: ignore[attr-defined]
-            if (
+            if (isinstance(func, cst.Name) and func.value in partners) or (
                 isinstance(func, cst.Attribute)
                 and isinstance(func.value, cst.Name)
                 and func.value.value == "self"

@@ -32,6 +32,7 @@ from memlint.analysis.names import dotted, guard_flags, iter_statements
 from memlint.analysis.ownership import releasers_of, stored_attrs
 from memlint.analysis.pipes import piped_streams
 from memlint.analysis.registered import REGISTERED, registered_values
+from memlint.analysis.returned_releasers import partner_releasers
 from memlint.analysis.resources import ANY_RELEASE_FUNCS, ANY_RELEASE_METHODS, KEPT_FILE_PATH, KNOWLEDGE, ResourceSpec
 from memlint.analysis.sites import Site, classify_site, enclosing_statement
 from memlint.analysis.standard_streams import opened_as_standard_stream
@@ -224,6 +225,7 @@ def _track(
     tracker.container = name in scope.containers or site.container
     tracker.guards = guard_flags(_from_scope_body(scope, path)) | site.guards | _choice_flags(ctx, site, path, scope.body)
     tracker.guards |= branch_flags(ctx, path, scope.body)
+    tracker.release_calls = partner_releasers(ctx, call, site.statement, name, spec.release)
     outcome = lifetime.run(ctx, tracker, scope.body, class_name, yields_raise=not scope.is_context_manager)
     if scope.class_info is not None:
         for attr in stored_attrs(ctx, scope, tracker):
