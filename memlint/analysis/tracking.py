@@ -26,6 +26,7 @@ from memlint.analysis.facts import (
     last_name,
 )
 from memlint.analysis.locks import analyze_lock
+from memlint.analysis.closing_factories import closes_before_return
 from memlint.analysis.dead_code import never_runs
 from memlint.analysis.model import Acquisition, Lifetime, ModuleAnalysis, UnboundInFinally, UnnamedUse
 from memlint.analysis.names import dotted, guard_flags, iter_statements
@@ -84,6 +85,8 @@ def analyze_scope(ctx: ModuleContext, scope: Scope, analysis: ModuleAnalysis) ->
         # ``if False: open(p).read()``: written, but never run (dead_code).
         body_block = (cst.IndentedBlock(body=tuple(scope.body)),)  # type: ignore[arg-type]
         interesting = [(call, path) for call, path in interesting if not never_runs(ctx, body_block + path)]
+        # ``probe_tcp(msg)`` whose ``finally`` closes what it returns (``close=True``).
+        interesting = [(call, path) for call, path in interesting if not closes_before_return(ctx, call)]
     if not interesting:
         return
     fill_scope_names(ctx, scope)
