@@ -58,10 +58,7 @@ def analyze_lock(
     statement, loops = enclosing_statement(path)
     label = ctx.label(func)
     tracker = Tracker({receiver}, LOCK, call, statement, enclosing_loops=loops)  # type: ignore[arg-type]
-    # The block around a statement of the body itself too: ``lock.acquire()`` first in the
-    # method, the flag right after it.
-    block = (cst.IndentedBlock(body=tuple(scope.body)),) if path and isinstance(path[0], cst.BaseStatement) else ()
-    tracker.guards = guard_flags(block + path)  # type: ignore[arg-type]
+    tracker.guards = guard_flags(path)
     class_name = scope.class_info.node.name.value if scope.class_info else None
     outcome = lifetime.run(ctx, tracker, scope.body, class_name, yields_raise=not scope.is_context_manager)
     if outcome.category in _NORMAL_EXITS and _recorded_on_owner(scope, receiver, tracker.guards):
