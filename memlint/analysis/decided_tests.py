@@ -18,6 +18,7 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import libcst as cst
 
+from memlint.analysis.dead_code import constant_truth
 from memlint.analysis.facts import SMALL_CONTAINERS
 from memlint.analysis.names import block_of, child_blocks, iter_statements
 
@@ -44,6 +45,10 @@ def previous_statements(body: Sequence[cst.CSTNode]) -> Dict[int, cst.CSTNode]:
 
 def decided_test(before: Optional[cst.CSTNode], test: cst.BaseExpression) -> Optional[bool]:
     """The value of ``test`` right after ``before`` ran normally, if that statement decides it."""
+    # ``if False:``, ``while 0:``: the body never runs. A true constant is left alone:
+    # ``while True`` is read by the loop's own rules.
+    if constant_truth(test) is False:
+        return False
     shape = _shape(test)
     if shape is None or before is None:
         return None

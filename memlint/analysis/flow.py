@@ -53,6 +53,9 @@ class Tracker:
     acquisition_statement: cst.CSTNode
     # Extra ways to release it: methods of ``self`` that release what it was registered in.
     release_self_methods: Set[str] = field(default_factory=set)
+    # Local names of functions that release it, given back with it (``f, commit, abort =
+    # self.add_pack()``: ``returned_releasers``); calling one is a release.
+    release_calls: Set[str] = field(default_factory=set)
     # Loops that contain the acquisition: a ``break``/``continue`` in them can skip release.
     enclosing_loops: Tuple[cst.CSTNode, ...] = ()
     # Local flags set next to the acquisition (``close_source = True``) that later guard

@@ -22,6 +22,7 @@ from memlint.analysis.flow import DONE, NONE, OPEN, Flow, Outcome, Tracker, afte
 from memlint.analysis.flow import hasattr_release, lifetime_fact  # noqa: F401 (lifetime_fact: read as lifetime.lifetime_fact)
 from memlint.analysis.handler_types import caught_here, collections_filled, passes_enclosing_handlers
 from memlint.analysis.handler_reach import catches_only_import_errors, catches_realistic, is_broad, may_raise_import_error
+from memlint.analysis.alias_handover import releasing_aliases
 from memlint.analysis.decided_tests import decided_test, previous_statements
 from memlint.analysis.released_tests import closed_attributes, released_by_test
 from memlint.analysis.path_forms import rebinds_same_path
@@ -65,6 +66,7 @@ class Interpreter:
         # The body being interpreted (set by ``run``): where a nested class may be used.
         self.body: Sequence[cst.CSTNode] = ()
         self._seen_rebinds: Set[int] = set()
+        self.own_names = set(tracker.names)  # what the acquisition itself binds (alias_handover)
         # Collections filled by an ``except`` block that released the resource: a test on
         # them after a retry loop is about attempts that were closed.
         self.failure_records: Set[str] = set()
@@ -605,6 +607,9 @@ class Interpreter:
         return False
 
     def _acquire(self, node: cst.CSTNode, mask: int, flow: Flow, count_raise: bool) -> int:
+        if mask & OPEN and releasing_aliases(self.ctx, self.tracker, self.own_names, self.body):
+            self.tracker.names.intersection_update(self.own_names)  # the previous one stays with the alias
+            return OPEN
         if count_raise and mask and not self.tracker.container:
             flow.raise_any |= mask
             # Whatever is raised before the new resource exists concerns the old one.
@@ -618,12 +623,12 @@ class Interpreter:
         return OPEN
 
     def _calls_self_release(self, node: cst.CSTNode, handled: Set[int]) -> bool:
-        methods = self.tracker.release_self_methods
-        if not methods:
+        methods, partners = self.tracker.release_self_methods, self.tracker.release_calls
+        if not methods and not partners:
             return False
         for call, _ in find(node, (cst.Call,)):
             func = call.func  # type: ignore[attr-defined]
-            if (
+            if (isinstance(func, cst.Name) and func.value in partners) or (
                 isinstance(func, cst.Attribute)
                 and isinstance(func.value, cst.Name)
                 and func.value.value == "self"

@@ -4,7 +4,7 @@ path interpreter; a module-global lock taken and never released at all.
 
 from __future__ import annotations
 
-from typing import Tuple
+from typing import Set, Tuple
 
 import libcst as cst
 
@@ -61,8 +61,32 @@ def analyze_lock(
     tracker.guards = guard_flags(path)
     class_name = scope.class_info.node.name.value if scope.class_info else None
     outcome = lifetime.run(ctx, tracker, scope.body, class_name, yields_raise=not scope.is_context_manager)
+    if outcome.category in _NORMAL_EXITS and _recorded_on_owner(scope, receiver, tracker.guards):
+        return  # the object keeps it, and says so: ``self._acquired = True``, released elsewhere
     acquisition = Acquisition(call, LOCK, label, statement, (receiver,), scope.node)
     analysis.facts.append(lifetime.lifetime_fact(ctx, acquisition, receiver, LOCK, outcome, is_lock=True))
+
+
+# Verdicts on the ways out of the method that are no exception: still held when it returns.
+_NORMAL_EXITS = frozenset(("never", "return", "branch"))
+
+
+def _recorded_on_owner(scope: Scope, receiver: str, guards: Set[str]) -> bool:
+    """``X.acquire(); self._x_acquired = True`` in a method, and another method of the class
+    calls ``X.release()``: the object records that it holds the reference and gives it back
+    later, so returning with it held hands it to the object (whether that method is called is
+    the class's own matter). The flag must be set on ``self`` right after the acquisition."""
+    info = scope.class_info
+    if info is None or not any(flag.startswith("self.") for flag in guards):
+        return False
+    for method in info.methods.values():
+        if method is scope.node:
+            continue
+        for found, _ in find(method.body, (cst.Call,)):
+            func = found.func  # type: ignore[attr-defined]
+            if isinstance(func, cst.Attribute) and func.attr.value == "release" and dotted(func.value) == receiver:
+                return True
+    return False
 
 
 def _is_module_name(ctx: ModuleContext, name: str) -> bool:

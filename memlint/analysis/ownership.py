@@ -14,7 +14,7 @@ from memlint.analysis.closed_with_receiver import receiver_attribute
 from memlint.analysis.facts import SMALL_CONTAINERS, ClassInfo, ModuleContext, Scope, last_name
 from memlint.analysis.flow import Tracker
 from memlint.analysis.model import Acquisition, OwnedResource, OwnerClass
-from memlint.analysis.names import block_of, dotted, iter_statements, self_attribute
+from memlint.analysis.names import block_of, dotted, is_binding_target, iter_statements, self_attribute
 from memlint.analysis.resources import (
     ANY_RELEASE_FUNCS,
     ANY_RELEASE_METHODS,
@@ -110,9 +110,11 @@ def parameter_behaviour(ctx: ModuleContext, qualified: str, call: cst.Call, path
 
 
 def _consumes(function: cst.FunctionDef, param: str, ctx: ModuleContext) -> bool:
-    """True when ``function`` releases, returns or stores its parameter ``param``."""
+    """True when ``function`` releases, returns or stores its parameter ``param``, under its
+    own name or a local name that copies it (``result = file_obj; ...; return result``)."""
+    names = _copies_of(function, param)
     for found, path in find(function.body, (cst.Name,), stop=()):
-        if found.value != param or not path:  # type: ignore[attr-defined]
+        if found.value not in names or not path:  # type: ignore[attr-defined]
             continue
         parent = path[-1]
         grand = path[-2] if len(path) > 1 else None
@@ -132,6 +134,46 @@ def _consumes(function: cst.FunctionDef, param: str, ctx: ModuleContext) -> bool
                 return True
             if last.lstrip("_")[:1].isupper():
                 return True
+    return False
+
+
+def _copies_of(function: cst.FunctionDef, param: str) -> Set[str]:
+    """``param`` and the local names that can only hold it (``result = file_obj``): an
+    assignment copies the reference, so what the function does with such a copy it does with
+    the argument. A name counts only when every binding of it in the body is a copy of the
+    argument or of another copy, or a constructor given one (``result = io.BufferedWriter(result)``,
+    an object that holds the argument); a name bound to anything else at all (a loop target,
+    ``x = len(file_obj)``, another value) is not followed."""
+    bindings: Dict[str, List[Optional[cst.BaseExpression]]] = defaultdict(list)
+    for node, path in find(function.body, (cst.Name,), stop=()):
+        if path and is_binding_target(node, path):
+            parent = path[-1]  # a whole ``name = value``, or a loop, ``as``, unpacking: not a copy
+            whole = isinstance(parent, cst.AssignTarget) and len(path) > 1 and isinstance(path[-2], cst.Assign)
+            bindings[node.value].append(path[-2].value if whole else None)  # type: ignore[attr-defined]
+    names = {param}
+    grew = True
+    while grew:
+        grew = False
+        for name, values in bindings.items():
+            # Inductively: a binding built from the name itself (``result = Wrapper(result)``)
+            # holds what the name held before it.
+            if name in names or not any(value is not None and _holds_one_of(value, names) for value in values):
+                continue
+            if all(value is not None and _holds_one_of(value, names | {name}) for value in values):
+                names.add(name)
+                grew = True
+    return names
+
+
+def _holds_one_of(value: cst.BaseExpression, names: Set[str]) -> bool:
+    """``value`` is one of ``names``, or a constructor call given one of them."""
+    if isinstance(value, cst.Name):
+        return value.value in names
+    if isinstance(value, cst.Call):
+        last = (dotted(value.func) or "").rsplit(".", 1)[-1]
+        return last.lstrip("_")[:1].isupper() and any(
+            isinstance(arg.value, cst.Name) and arg.value.value in names for arg in value.args
+        )
     return False
 
 

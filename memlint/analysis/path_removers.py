@@ -9,7 +9,8 @@ the callee raises), and only functions of this module and methods of the class b
 analysed called on ``self``, whose bodies are in plain sight.
 
 ``return FileWrapper(file, name)`` with a class of the module (or of the function) whose
-``__init__`` stores ``name`` on ``self`` hands the path to the caller inside the object.
+``__init__`` stores ``name`` on ``self`` hands the path to the caller inside the object; so
+does a dataclass or ``NamedTuple`` given it for one of its fields (``declared_fields``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import List, Optional, Tuple
 
 import libcst as cst
 
+from memlint.analysis.declared_fields import declared_fields, positional_fields_known
 from memlint.analysis.facts import ModuleContext, local_callee
 from memlint.analysis.names import block_of, dotted, self_attribute
 from memlint.analysis.walk import find
@@ -89,7 +91,13 @@ def kept_by_returned_object(ctx: "ModuleContext", call: cst.Call, arg: cst.CSTNo
         return False
     if not isinstance(call.func, cst.Name) or not isinstance(arg, cst.Arg) or arg.star:
         return False
-    init = _init_of(ctx, call.func.value)
+    node = _class_named(ctx, call.func.value)
+    fields = declared_fields(ctx, node) if node is not None else None
+    if fields is not None and node is not None:  # a dataclass, a NamedTuple: the field keeps it
+        if arg.keyword is not None:
+            return arg.keyword.value in fields
+        return positional_fields_known(ctx, node) and _parameter_taking(call, arg, fields) is not None
+    init = _init_of(node) if node is not None else None
     if init is None:
         return False
     params = [p.name.value for p in init.params.params][1:]
@@ -105,14 +113,19 @@ def kept_by_returned_object(ctx: "ModuleContext", call: cst.Call, arg: cst.CSTNo
     return False
 
 
-def _init_of(ctx: "ModuleContext", name: str) -> Optional[cst.FunctionDef]:
-    """The ``__init__`` of the class ``name`` of the module or of the scope's own body."""
+def _class_named(ctx: "ModuleContext", name: str) -> Optional[cst.ClassDef]:
+    """The class ``name`` of the module or of the scope's own body, when there is one only."""
     classes = [info.node for key, info in ctx.classes.items() if key == name]
     if ctx.scope is not None and isinstance(ctx.scope.node, cst.FunctionDef):
         classes += [node for node, _ in find(ctx.scope.node.body, (cst.ClassDef,)) if node.name.value == name]  # type: ignore[attr-defined]
     if len({id(node) for node in classes}) != 1:  # the module's table may list it as well
         return None
-    for statement in block_of(classes[0].body):
+    return classes[0]  # type: ignore[return-value]
+
+
+def _init_of(node: cst.ClassDef) -> Optional[cst.FunctionDef]:
+    """The class's own ``__init__``."""
+    for statement in block_of(node.body):
         if isinstance(statement, cst.FunctionDef) and statement.name.value == "__init__":
             return statement
     return None

@@ -26,11 +26,14 @@ from memlint.analysis.facts import (
     last_name,
 )
 from memlint.analysis.locks import analyze_lock
+from memlint.analysis.closing_factories import closes_before_return
+from memlint.analysis.dead_code import never_runs
 from memlint.analysis.model import Acquisition, Lifetime, ModuleAnalysis, UnboundInFinally, UnnamedUse
 from memlint.analysis.names import dotted, guard_flags, iter_statements
 from memlint.analysis.ownership import releasers_of, stored_attrs
 from memlint.analysis.pipes import piped_streams
 from memlint.analysis.registered import REGISTERED, registered_values
+from memlint.analysis.returned_releasers import partner_releasers
 from memlint.analysis.resources import ANY_RELEASE_FUNCS, ANY_RELEASE_METHODS, KEPT_FILE_PATH, KNOWLEDGE, ResourceSpec
 from memlint.analysis.sites import Site, classify_site, enclosing_statement
 from memlint.analysis.standard_streams import opened_as_standard_stream
@@ -78,6 +81,12 @@ def analyze_scope(ctx: ModuleContext, scope: Scope, analysis: ModuleAnalysis) ->
         interesting += [(call, path) for call, path in calls if id(call) in registered and id(call) not in seen]
     if released or registered:
         interesting.sort(key=lambda item: positions[id(item[0])])
+    if interesting:
+        # ``if False: open(p).read()``: written, but never run (dead_code).
+        body_block = (cst.IndentedBlock(body=tuple(scope.body)),)  # type: ignore[arg-type]
+        interesting = [(call, path) for call, path in interesting if not never_runs(ctx, body_block + path)]
+        # ``probe_tcp(msg)`` whose ``finally`` closes what it returns (``close=True``).
+        interesting = [(call, path) for call, path in interesting if not closes_before_return(ctx, call)]
     if not interesting:
         return
     fill_scope_names(ctx, scope)
@@ -159,6 +168,9 @@ def _track_kept_path(
     name = f"{holder}.name"
     tracker = Tracker({name}, KEPT_FILE_PATH, call, statement, enclosing_loops=loops)
     tracker.holders = {holder}
+    # The path is held from the acquisition on, as any resource is: a flag set right after it
+    # (``keep = False`` ... ``finally: if not keep: os.unlink(path)``) guards its release too.
+    tracker.guards = guard_flags(_from_scope_body(scope, path)) | site.guards | branch_flags(ctx, path, scope.body)
     outcome = lifetime.run(ctx, tracker, scope.body, class_name, yields_raise=not scope.is_context_manager)
     _record(ctx, name, KEPT_FILE_PATH, outcome, analysis, acquisition)
 
@@ -216,6 +228,7 @@ def _track(
     tracker.container = name in scope.containers or site.container
     tracker.guards = guard_flags(_from_scope_body(scope, path)) | site.guards | _choice_flags(ctx, site, path, scope.body)
     tracker.guards |= branch_flags(ctx, path, scope.body)
+    tracker.release_calls = partner_releasers(ctx, call, site.statement, name, spec.release)
     outcome = lifetime.run(ctx, tracker, scope.body, class_name, yields_raise=not scope.is_context_manager)
     if scope.class_info is not None:
         for attr in stored_attrs(ctx, scope, tracker):
