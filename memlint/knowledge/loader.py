@@ -48,7 +48,7 @@ _STRING_LISTS = ("acquired_by", "methods", "release", "release_functions", "non_
                  "release_functions_of_attribute", "release_may_time_out", "piped_streams",
                  "pipes_closed_by", "released_when_not_none", "closed_attributes") + CALLABLE_SUBSETS
 _BOOLEANS = ("long_lived", "is_path", "borrows_its_arguments", "not_a_resource_when_discarded", "fails_only_with_os_error",
-             "only_a_receiver", "closed_with_its_receiver")
+             "only_a_receiver", "closed_with_its_receiver", "idle_until_used")
 _STRINGS = ("name", "kind", "summary", "verb", "exit", "receiver", "method_arguments", "protocol", "kept_path_model",
             "only_when_keyword_true", "pipe_model")
 # ``paramiko.SSHClient``: the methods after which the object holds something (a lazy object).
@@ -109,6 +109,9 @@ class Model:
     closed_attributes: Tuple[str, ...] = ()
     borrows_its_arguments: bool = False
     not_a_resource_when_discarded: bool = False
+    # Holds nothing until it is first used (an executor starts its workers on its first
+    # submit()): kept on ``self`` and never read again, it has nothing to release (MEM004).
+    idle_until_used: bool = False
     # Its calls hold nothing themselves; they only make what another model's methods
     # acquire from (``async_playwright()``, whose ``.start()`` starts the driver).
     only_a_receiver: bool = False
@@ -249,6 +252,7 @@ class Knowledge:
     inferred_not_from: FrozenSet[str] = frozenset()
     inferred_not_from_methods: FrozenSet[str] = frozenset()
     inferred_set_up_methods: FrozenSet[str] = frozenset()
+    inferred_starting_methods: FrozenSet[str] = frozenset()
     # Models that methods are called on to acquire (a zip archive's ``.open()``).
     receiver_models: Tuple[str, ...] = ()
     # What the tables were built from, kept so that a configuration's own models can be
@@ -527,6 +531,7 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.inferred_not_from = frozenset(strings("inferring", "not_from_callables"))
     knowledge.inferred_not_from_methods = frozenset(strings("inferring", "not_from_methods"))
     knowledge.inferred_set_up_methods = frozenset(strings("inferring", "set_up_methods"))
+    knowledge.inferred_starting_methods = frozenset(strings("inferring", "starting_methods"))
     return knowledge
 
 
