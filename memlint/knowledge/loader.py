@@ -46,7 +46,8 @@ CALLABLE_SUBSETS = (
 _STRING_LISTS = ("acquired_by", "methods", "release", "release_functions", "non_raising_methods",
                  "non_raising_own_methods", "released_by_reading", "subclass_bases", "borrowed_params",
                  "release_functions_of_attribute", "release_may_time_out", "piped_streams",
-                 "pipes_closed_by", "released_when_not_none", "closed_attributes") + CALLABLE_SUBSETS
+                 "pipes_closed_by", "released_when_not_none", "closed_attributes",
+                 "release_with_one_argument") + CALLABLE_SUBSETS
 _BOOLEANS = ("long_lived", "is_path", "borrows_its_arguments", "not_a_resource_when_discarded", "fails_only_with_os_error",
              "only_a_receiver", "closed_with_its_receiver", "idle_until_used")
 _STRINGS = ("name", "kind", "summary", "verb", "exit", "receiver", "method_arguments", "protocol", "kept_path_model",
@@ -93,6 +94,9 @@ class Model:
     # Attributes whose reading consumes it to the end and so releases it (a streamed
     # response's ``.text``: the body is read and the connection goes back to the pool).
     released_by_reading: Tuple[str, ...] = ()
+    # Methods that release it only when given exactly one argument: ``Path.replace(target)``
+    # moves the file; ``str.replace(old, new)`` (two arguments) only makes a new string.
+    release_with_one_argument: Tuple[str, ...] = ()
     # Its own methods fail with OSError only (socket.timeout and ssl.SSLError are OSErrors):
     # an ``except OSError`` around them catches every failure that can realistically happen.
     fails_only_with_os_error: bool = False
