@@ -3,8 +3,8 @@
 The ownership stage knows releases by their usual names (close, shutdown, ...). A resource
 may be released by a method of its own that is named otherwise: urllib3's ``PoolManager``
 has no ``close()``, its ``clear()`` closes every pool (the knowledge's ``release`` list of
-the model). A method of the class that calls one of those on the attribute, or that calls
-such a method of ``self``, releases it.
+the model). A release method of the class (``close()``, ``shutdown()``, ``__exit__``, ...)
+that calls one of those on the attribute, or calls a method of ``self`` that does, releases it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,12 @@ import libcst as cst
 
 from memlint.analysis.facts import ClassInfo
 from memlint.analysis.names import self_attribute
+from memlint.analysis.resources import ANY_RELEASE_METHODS
 from memlint.analysis.walk import find
+
+
+_RELEASE_NAMES = frozenset(ANY_RELEASE_METHODS) | {"__exit__", "__aexit__"}
+_RELEASE_PREFIXES = ("close", "release", "shutdown", "cleanup", "dispose", "stop", "teardown")
 
 
 def own_release_callers(info: ClassInfo, attr: str, releases: FrozenSet[str]) -> Set[str]:
@@ -41,4 +46,7 @@ def own_release_callers(info: ClassInfo, attr: str, releases: FrozenSet[str]) ->
         for name, called in calls_of.items():
             if called & found:
                 found.add(name)
-    return found
+    # Only the class's own release methods: some of a model's releases are ordinary work
+    # that happens to release (Pillow's ``image.save()`` loads and so closes the file), and a
+    # ``to_string()`` that calls one when asked is no release of the class.
+    return {name for name in found if name in _RELEASE_NAMES or name.startswith(_RELEASE_PREFIXES)}

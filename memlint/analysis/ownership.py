@@ -13,7 +13,6 @@ from memlint.analysis.attribute_aliases import self_attrs_held_by
 from memlint.analysis.closed_with_receiver import receiver_attribute
 from memlint.analysis.facts import SMALL_CONTAINERS, ClassInfo, ModuleContext, Scope, last_name
 from memlint.analysis.flow import Tracker
-from memlint.analysis.idle_attributes import IdleAttributes
 from memlint.analysis.own_releases import own_release_callers
 from memlint.analysis.model import Acquisition, OwnedResource, OwnerClass
 from memlint.analysis.names import block_of, dotted, iter_statements, self_attribute
@@ -311,7 +310,6 @@ def _receiver_releasers(ctx: ModuleContext, class_name: str, acquisition: "Acqui
 def owner_classes(ctx: ModuleContext) -> List[OwnerClass]:
     """One fact per class that keeps a resource on ``self``, in the order of the module."""
     facts = []
-    idle = IdleAttributes(ctx)
     for name, info in ctx.classes.items():
         if not info.owned:
             continue
@@ -321,10 +319,7 @@ def owner_classes(ctx: ModuleContext) -> List[OwnerClass]:
                 or own_release_callers(info, attr, acquisition.spec.release)
             ))
             for attr, (node, acquisition) in info.owned.items()
-            if not idle.never_used(attr, acquisition)
         )
-        if not owned:
-            continue
         facts.append(
             OwnerClass(
                 name,

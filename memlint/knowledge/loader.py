@@ -49,7 +49,7 @@ _STRING_LISTS = ("acquired_by", "methods", "release", "release_functions", "non_
                  "pipes_closed_by", "released_when_not_none", "closed_attributes",
                  "release_with_one_argument") + CALLABLE_SUBSETS
 _BOOLEANS = ("long_lived", "is_path", "borrows_its_arguments", "not_a_resource_when_discarded", "fails_only_with_os_error",
-             "only_a_receiver", "closed_with_its_receiver", "idle_until_used")
+             "only_a_receiver", "closed_with_its_receiver")
 _STRINGS = ("name", "kind", "summary", "verb", "exit", "receiver", "method_arguments", "protocol", "kept_path_model",
             "only_when_keyword_true", "pipe_model")
 # ``paramiko.SSHClient``: the methods after which the object holds something (a lazy object).
@@ -113,9 +113,6 @@ class Model:
     closed_attributes: Tuple[str, ...] = ()
     borrows_its_arguments: bool = False
     not_a_resource_when_discarded: bool = False
-    # Holds nothing until it is first used (an executor starts its workers on its first
-    # submit()): kept on ``self`` and never read again, it has nothing to release (MEM004).
-    idle_until_used: bool = False
     # Its calls hold nothing themselves; they only make what another model's methods
     # acquire from (``async_playwright()``, whose ``.start()`` starts the driver).
     only_a_receiver: bool = False
