@@ -93,9 +93,10 @@ def inferred_spec(
 
 
 def _started_later(scope: Scope, name: str, call: cst.Call) -> FrozenSet[str]:
-    """The starting methods (``inferred.toml``) this scope calls on ``name`` after ``call``:
-    a lifecycle object holds nothing before it is started, so the path interpreter follows
-    it as a lazy object (``ResourceSpec.held_after``)."""
+    """The starting methods (``inferred.toml``) this scope calls on ``name`` after ``call``,
+    with no positional argument (``scheduler.start()``, ``start(paused=True)``; not
+    ``builder.start(tag, attrs)``): a lifecycle object holds nothing before it is started,
+    so the path interpreter follows it as a lazy object (``ResourceSpec.held_after``)."""
     starting = KNOWLEDGE.inferred_starting_methods
     if not starting:
         return frozenset()
@@ -112,6 +113,7 @@ def _started_later(scope: Scope, name: str, call: cst.Call) -> FrozenSet[str]:
             and isinstance(func.value, cst.Name)
             and func.value.value == name
             and func.attr.value in starting
+            and not any(arg.keyword is None for arg in node.args)  # type: ignore[attr-defined]
         ):
             found.add(func.attr.value)
     return frozenset(found)
