@@ -13,6 +13,7 @@ import libcst as cst
 
 from memlint.analysis.facts import CONTEXT_MANAGER_DECORATORS, PYTEST_FIXTURES, SMALL_CONTAINERS, ModuleContext, Scope, decorator_names
 from memlint.analysis.names import dotted, iter_statements
+from memlint.analysis.optional_acquisitions import given_a_value
 from memlint.analysis.resources import (
     BORROWS_GIVEN_FILE,
     IN_MEMORY_WRAPPERS,
@@ -56,7 +57,10 @@ def acquisition_spec(ctx: ModuleContext, call: cst.Call, scope: Scope) -> Option
             return spec
         if isinstance(func, cst.Name):
             if name in ctx.factories:
-                return ctx.factories[name]
+                factory = ctx.factories[name]
+                if factory.not_when_given[0] and given_a_value(factory.not_when_given, call, scope.body):
+                    return None  # ``dump_artifact(obj, path, "env")``: writes that named file
+                return factory
             if name in ctx.resource_classes:
                 return ctx.resource_classes[name]
         if scope.class_info is not None and name.startswith("self.") and name.count(".") == 1:

@@ -12,7 +12,7 @@ import libcst as cst
 from memlint.analysis.facts import CONTEXT_MANAGER_DECORATORS, SMALL_CONTAINERS, TRY_TYPES, ModuleContext, Scope, decorator_names
 from memlint.analysis.model import ExitMethod, Fact, GeneratorContextManager
 from memlint.analysis.names import block_of, dotted
-from memlint.analysis.resources import CLEANUP_AFTER_YIELD_FUNCTIONS, CLEANUP_AFTER_YIELD_PREFIXES
+from memlint.analysis.resources import CLEANUP_AFTER_YIELD_FUNCTIONS, CLEANUP_AFTER_YIELD_PREFIXES, MEMORY_BUFFERS
 from memlint.analysis.walk import find
 
 
@@ -40,8 +40,13 @@ def context_manager_facts(ctx: ModuleContext, scopes: List[Scope]) -> List[Fact]
             facts.append(GeneratorContextManager(function, None))
             continue
         frames = _state_frames(function)
+        in_memory = _in_memory_names(ctx, function)
         unprotected = next(
-            (found for found, path in find(function.body, (cst.Yield,)) if _unprotected_cleanup_after(ctx, found, path, frames)),
+            (
+                found
+                for found, path in find(function.body, (cst.Yield,))
+                if _unprotected_cleanup_after(ctx, found, path, frames, in_memory)
+            ),
             None,
         )
         facts.append(GeneratorContextManager(function, unprotected))
@@ -70,8 +75,23 @@ def _state_frames(function: cst.FunctionDef) -> Set[str]:
     return frames
 
 
+def _in_memory_names(ctx: ModuleContext, function: cst.FunctionDef) -> Set[str]:
+    """Local names bound only to an in-memory buffer (``buf = io.BytesIO()``, calls.toml
+    [memory-buffers]): closing one frees memory the garbage collector frees anyway, it
+    releases no descriptor, so closing it after ``yield`` is not cleanup a raise can skip."""
+    buffers: Set[str] = set()
+    others: Set[str] = set()
+    for assign, _ in find(function.body, (cst.Assign,)):
+        value = assign.value  # type: ignore[attr-defined]
+        in_memory = isinstance(value, cst.Call) and (ctx.resolve(value.func) or "") in MEMORY_BUFFERS
+        for target in assign.targets:  # type: ignore[attr-defined]
+            if isinstance(target.target, cst.Name):
+                (buffers if in_memory else others).add(target.target.value)
+    return buffers - others
+
+
 def _unprotected_cleanup_after(
-    ctx: ModuleContext, node: cst.CSTNode, path: Tuple[cst.CSTNode, ...], frames: Set[str]
+    ctx: ModuleContext, node: cst.CSTNode, path: Tuple[cst.CSTNode, ...], frames: Set[str], in_memory: Set[str]
 ) -> bool:
     child = node
     has_cleanup = False
@@ -98,7 +118,7 @@ def _unprotected_cleanup_after(
             position = next((i for i, s in enumerate(statements) if s is child), None)
             if position is not None:
                 for following in statements[position + 1 :]:
-                    if _is_cleanup(ctx, following, frames):
+                    if _is_cleanup(ctx, following, frames, in_memory):
                         has_cleanup = True
                     if _leaves(following):
                         # Nothing after a ``return`` runs after this ``yield``.
@@ -115,7 +135,7 @@ def _leaves(statement: cst.CSTNode) -> bool:
     return False
 
 
-def _is_cleanup(ctx: ModuleContext, statement: cst.CSTNode, frames: Set[str]) -> bool:
+def _is_cleanup(ctx: ModuleContext, statement: cst.CSTNode, frames: Set[str], in_memory: Set[str]) -> bool:
     """A statement that undoes something (calls.toml [cleanup-after-yield]): a release, a pop,
     a change back of the working directory. A commit, a publish or a restored value is
     success-only work, not cleanup."""
@@ -127,6 +147,8 @@ def _is_cleanup(ctx: ModuleContext, statement: cst.CSTNode, frames: Set[str]) ->
             name = func.attr.value
             if name == "pop" and not call.args and dotted(func.value) in frames:  # type: ignore[attr-defined]
                 continue  # the state frame pushed before the yield
+            if isinstance(func.value, cst.Name) and func.value.value in in_memory:
+                continue  # ``buf.close()`` on an in-memory buffer releases no descriptor
         elif isinstance(func, cst.Name):
             name = func.value
         else:

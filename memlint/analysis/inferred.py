@@ -10,7 +10,7 @@ on before the release ends the caller's responsibility there, as for any resourc
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 
 import libcst as cst
 
@@ -18,6 +18,7 @@ from memlint.analysis.facts import ModuleContext, Scope
 from memlint.analysis.identity_returns import returns_its_argument
 from memlint.analysis.project_inert import inert_release_methods_of
 from memlint.analysis.resources import KNOWLEDGE, ResourceSpec
+from memlint.analysis.walk import find
 
 VERBS = KNOWLEDGE.inferred_release_verbs
 RELEASES = frozenset(VERBS) | frozenset({"__exit__", "__aexit__"})
@@ -87,7 +88,35 @@ def inferred_spec(
         return None  # a project class whose close() only finishes an in-memory object
     if returns_its_argument(ctx, call):
         return None  # ``page = self.process_iframes(page)`` gives back what it was given
-    return ResourceSpec("resource", RELEASES, verb=VERBS[method], inferred=True)
+    started = _started_later(scope, name, call)
+    return ResourceSpec("resource", RELEASES, verb=VERBS[method], inferred=True, held_after=started)
+
+
+def _started_later(scope: Scope, name: str, call: cst.Call) -> FrozenSet[str]:
+    """The starting methods (``inferred.toml``) this scope calls on ``name`` after ``call``,
+    with no positional argument (``scheduler.start()``, ``start(paused=True)``; not
+    ``builder.start(tag, attrs)``): a lifecycle object holds nothing before it is started,
+    so the path interpreter follows it as a lazy object (``ResourceSpec.held_after``)."""
+    starting = KNOWLEDGE.inferred_starting_methods
+    if not starting:
+        return frozenset()
+    after = False
+    found: Set[str] = set()
+    for node, _path in find(cst.IndentedBlock(body=tuple(scope.body)), (cst.Call,)):  # type: ignore[arg-type]
+        if node is call:
+            after = True
+            continue
+        func = node.func  # type: ignore[attr-defined]
+        if (
+            after
+            and isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and func.value.value == name
+            and func.attr.value in starting
+            and not any(arg.keyword is None for arg in node.args)  # type: ignore[attr-defined]
+        ):
+            found.add(func.attr.value)
+    return frozenset(found)
 
 
 def _made_by_a_managed_owner(func: cst.BaseExpression, path: Tuple[cst.CSTNode, ...]) -> bool:

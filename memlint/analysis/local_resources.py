@@ -6,6 +6,7 @@ Calls to either then count as acquisitions (``classify.acquisition_spec``).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Dict, List, Optional, Set
 
 import libcst as cst
@@ -22,7 +23,9 @@ from memlint.analysis.facts import (
 )
 from memlint.analysis.lazy_classes import lazy_methods
 from memlint.analysis.names import block_of, dotted, iter_statements, self_attribute
+from memlint.analysis.optional_acquisitions import guarding_parameter
 from memlint.analysis.resources import ANY_RELEASE_METHODS, CLASS_RELEASE_METHODS, SUBCLASS_BASES, ResourceSpec
+from memlint.analysis.walk import find
 
 
 # A property hands out what the object keeps; a cached function hands every caller the same
@@ -53,7 +56,18 @@ def find_factories(ctx: ModuleContext, scopes: List[Scope]) -> None:
             if scope.class_info is not None:
                 scope.class_info.factories.setdefault(name, spec)
             elif name not in ctx.factories:
-                ctx.factories[name] = spec
+                ctx.factories[name] = _with_guard(ctx, scope, function, spec)
+
+
+def _with_guard(ctx: ModuleContext, scope: Scope, function: cst.FunctionDef, spec: ResourceSpec) -> ResourceSpec:
+    """The factory's spec, with the parameter that, given, makes it acquire nothing."""
+    acquiring = []
+    for call, _ in find(function.body, (cst.Call,)):
+        made = acquisition_spec(ctx, call, scope)  # type: ignore[arg-type]
+        if made is not None and (made == spec or any(part == spec for _, part in made.parts)):
+            acquiring.append(call)  # what the factory returns is made here
+    guard = guarding_parameter(function, acquiring)  # type: ignore[arg-type]
+    return replace(spec, not_when_given=guard) if guard is not None else spec
 
 
 def _stored_factories(ctx: ModuleContext, scope: Scope) -> None:

@@ -31,6 +31,7 @@ from memlint.analysis.resources import (
     PATH_METHODS,
     PATH_WRAPPERS,
     RECLAIM_METHODS,
+    ResourceSpec,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -64,7 +65,7 @@ class Mentions:
             if spec.is_path and method in PATH_METHODS and isinstance(grand, cst.Call) and self._path_handed_back(path[:-2]):
                 return "escape", None  # ``return str(out.absolute())``: the caller gets the path
             if isinstance(grand, cst.Call) and grand.func is parent:
-                if method in spec.release or method in ("__exit__", "__aexit__"):
+                if method in spec.release or method in ("__exit__", "__aexit__") or _moves_by_one_argument(spec, method, grand):
                     return "release", grand
                 return "use", None
             if isinstance(grand, cst.Arg) and len(path) > 2 and isinstance(path[-3], cst.Call):
@@ -271,3 +272,10 @@ def _is_borrowing_arg(interpreter: Mentions, path: Tuple[cst.CSTNode, ...], dept
         qualified = interpreter.ctx.resolve(call.func) or ""  # type: ignore[attr-defined]
         return qualified in BORROWERS or qualified.startswith(BORROWER_PREFIXES)
     return False
+
+
+def _moves_by_one_argument(spec: ResourceSpec, method: str, call: cst.Call) -> bool:
+    """``partial.replace(target)`` on a temporary path moves it away (knowledge's
+    ``release_with_one_argument``); with two arguments it would be a str's replace."""
+    model = KNOWLEDGE.models.get(spec.model or "")
+    return model is not None and method in model.release_with_one_argument and len(call.args) == 1

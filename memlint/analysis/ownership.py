@@ -13,6 +13,7 @@ from memlint.analysis.attribute_aliases import self_attrs_held_by
 from memlint.analysis.closed_with_receiver import receiver_attribute
 from memlint.analysis.facts import SMALL_CONTAINERS, ClassInfo, ModuleContext, Scope, last_name
 from memlint.analysis.flow import Tracker
+from memlint.analysis.own_releases import own_release_callers
 from memlint.analysis.model import Acquisition, OwnedResource, OwnerClass
 from memlint.analysis.names import block_of, dotted, is_binding_target, iter_statements, self_attribute
 from memlint.analysis.resources import (
@@ -355,7 +356,10 @@ def owner_classes(ctx: ModuleContext) -> List[OwnerClass]:
         if not info.owned:
             continue
         owned = tuple(
-            OwnedResource(attr, node, acquisition, frozenset(releasers_of(ctx, name, attr) or _receiver_releasers(ctx, name, acquisition)))
+            OwnedResource(attr, node, acquisition, frozenset(
+                releasers_of(ctx, name, attr) or _receiver_releasers(ctx, name, acquisition)
+                or own_release_callers(info, attr, acquisition.spec.release)
+            ))
             for attr, (node, acquisition) in info.owned.items()
         )
         facts.append(

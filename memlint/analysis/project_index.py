@@ -51,7 +51,7 @@ from memlint.analysis.project_scan import (
     star_imported_bases,
 )
 from memlint.analysis.resources import (
-    CLASS_RELEASE_METHODS,
+    ANY_RELEASE_METHODS,
     BORROWS_GIVEN_FILE,
     IN_MEMORY_WRAPPERS,
     KNOWLEDGE,
@@ -534,7 +534,8 @@ class ProjectIndex:
 
 def _released_attributes(node: ast.AST) -> Dict[str, str]:
     """Attributes of ``self`` a class's own methods release (``self.sock.close()`` in
-    ``close``), through a property that returns one (``return self._conn``) too."""
+    ``close``, by the release names the module's own classes are judged by: ``stop()`` too),
+    through a property that returns one (``return self._conn``) too."""
     if not isinstance(node, ast.ClassDef):
         return {}
     properties: Dict[str, str] = {}
@@ -550,7 +551,7 @@ def _released_attributes(node: ast.AST) -> Dict[str, str]:
             continue
         for found in walk(item):
             func = found.func if isinstance(found, ast.Call) else None
-            if not (isinstance(func, ast.Attribute) and func.attr in CLASS_RELEASE_METHODS):
+            if not (isinstance(func, ast.Attribute) and func.attr in ANY_RELEASE_METHODS):
                 continue
             held = func.value
             if isinstance(held, ast.Attribute) and isinstance(held.value, ast.Name) and held.value.id == "self":

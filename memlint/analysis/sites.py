@@ -231,6 +231,10 @@ def _site_of_value(
             if method in spec.release or method in ("__enter__", "__exit__", "__aenter__", "__aexit__"):
                 return Site("skip")
             return Site("inline", use="method-call", use_name=method)
+        if spec.model and method in KNOWLEDGE.released_by_reading.get(spec.model, ()):
+            # ``requests.post(url, stream=True).text`` reads the body to the end, which hands
+            # the connection back: what a named response does with ``response.text`` too.
+            return Site("skip")
         return Site("inline", use="attribute", use_name=method)
     if isinstance(parent, cst.Subscript) and parent.value is node and spec.parts:
         kept = _kept_part(parent, grand, spec)

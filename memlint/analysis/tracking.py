@@ -15,7 +15,9 @@ from memlint.analysis import lifetime
 from memlint.analysis.branch_flags import branch_flags, flags_saying
 from memlint.analysis.classify import acquisition_spec, fill_scope_names, keeps_file
 from memlint.analysis.flow import Outcome, Tracker
+from memlint.analysis.borrowed_aliases import released_in_a_later_finally
 from memlint.analysis.inferred import inferred_spec, released_names
+from memlint.analysis.kept_outputs import kept_as_output
 from memlint.analysis.facts import (
     SMALL_CONTAINERS,
     TRY_TYPES,
@@ -162,7 +164,7 @@ def _track_kept_path(
         with_node = next((p for p in reversed(path) if isinstance(p, cst.With)), None)
         if item is not None and item.asname is not None and isinstance(item.asname.name, cst.Name):
             holder, statement = item.asname.name.value, with_node
-    if holder is None or statement is None:
+    if holder is None or statement is None or kept_as_output(ctx, scope.body, holder):
         return
     _statement, loops = enclosing_statement(path)
     name = f"{holder}.name"
@@ -230,7 +232,7 @@ def _track(
     tracker.guards |= branch_flags(ctx, path, scope.body)
     tracker.release_calls = partner_releasers(ctx, call, site.statement, name, spec.release)
     outcome = lifetime.run(ctx, tracker, scope.body, class_name, yields_raise=not scope.is_context_manager)
-    if scope.class_info is not None:
+    if scope.class_info is not None and not released_in_a_later_finally(scope.body, call, tracker.names, spec.release):
         for attr in stored_attrs(ctx, scope, tracker):
             scope.class_info.owned.setdefault(attr, (call, acquisition))
     _unbound_in_finally(ctx, scope, path, name, analysis, acquisition)

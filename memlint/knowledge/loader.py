@@ -46,7 +46,8 @@ CALLABLE_SUBSETS = (
 _STRING_LISTS = ("acquired_by", "methods", "release", "release_functions", "non_raising_methods",
                  "non_raising_own_methods", "released_by_reading", "subclass_bases", "borrowed_params",
                  "release_functions_of_attribute", "release_may_time_out", "piped_streams",
-                 "pipes_closed_by", "released_when_not_none", "closed_attributes") + CALLABLE_SUBSETS
+                 "pipes_closed_by", "released_when_not_none", "closed_attributes",
+                 "release_with_one_argument") + CALLABLE_SUBSETS
 _BOOLEANS = ("long_lived", "is_path", "borrows_its_arguments", "not_a_resource_when_discarded", "fails_only_with_os_error",
              "only_a_receiver", "closed_with_its_receiver")
 _STRINGS = ("name", "kind", "summary", "verb", "exit", "receiver", "method_arguments", "protocol", "kept_path_model",
@@ -93,6 +94,9 @@ class Model:
     # Attributes whose reading consumes it to the end and so releases it (a streamed
     # response's ``.text``: the body is read and the connection goes back to the pool).
     released_by_reading: Tuple[str, ...] = ()
+    # Methods that release it only when given exactly one argument: ``Path.replace(target)``
+    # moves the file; ``str.replace(old, new)`` (two arguments) only makes a new string.
+    release_with_one_argument: Tuple[str, ...] = ()
     # Its own methods fail with OSError only (socket.timeout and ssl.SSLError are OSErrors):
     # an ``except OSError`` around them catches every failure that can realistically happen.
     fails_only_with_os_error: bool = False
@@ -256,6 +260,7 @@ class Knowledge:
     inferred_not_from: FrozenSet[str] = frozenset()
     inferred_not_from_methods: FrozenSet[str] = frozenset()
     inferred_set_up_methods: FrozenSet[str] = frozenset()
+    inferred_starting_methods: FrozenSet[str] = frozenset()
     # Models that methods are called on to acquire (a zip archive's ``.open()``).
     receiver_models: Tuple[str, ...] = ()
     # What the tables were built from, kept so that a configuration's own models can be
@@ -538,6 +543,7 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.inferred_not_from = frozenset(strings("inferring", "not_from_callables"))
     knowledge.inferred_not_from_methods = frozenset(strings("inferring", "not_from_methods"))
     knowledge.inferred_set_up_methods = frozenset(strings("inferring", "set_up_methods"))
+    knowledge.inferred_starting_methods = frozenset(strings("inferring", "starting_methods"))
     return knowledge
 
 

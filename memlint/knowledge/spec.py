@@ -46,3 +46,7 @@ class ResourceSpec:
     # methods was called on it (``"any"``: any method but its releases); before that, dropping
     # it or raising leaks nothing.
     held_after: FrozenSet[str] = field(default=frozenset(), compare=False)
+    # A module-local factory that acquires only under ``if <parameter> is None:``: that
+    # parameter's name and position (``analysis/optional_acquisitions.py``); a call giving
+    # it a value that is certainly not None acquires nothing.
+    not_when_given: Tuple[str, int] = field(default=("", -1), compare=False)

@@ -2,8 +2,9 @@
 (rules/MEM042.md).
 
 The whole judgement, on ``OwnerClass`` facts: the class has a release method (``close()``,
-``shutdown()``, ... from calls.toml [releasing] class_methods) and no ``__enter__``/``__exit__``
-pair, nor ``__aenter__``/``__aexit__``; a base defined in another module may supply them, so
+``shutdown()``, ... from calls.toml [releasing] class_methods), something it owns is
+released by one of its methods, and it has no ``__enter__``/``__exit__`` pair, nor
+``__aenter__``/``__aexit__``; a base defined in another module may supply them, so
 such a class is not reported. When the release method is asynchronous (``async def close``,
 or ``aclose()``), the pair asked for is ``__aenter__``/``__aexit__``.
 
@@ -33,6 +34,10 @@ class ReleasableWithoutWith(AnalysisRule):
         if {"__enter__", "__exit__"} <= fact.methods or {"__aenter__", "__aexit__"} <= fact.methods:
             return ()
         if fact.has_external_base:
+            return ()
+        if not any(owned.releasing_methods for owned in fact.owned):
+            # A ``cleanup()`` that releases none of what the class owns is not its release:
+            # the premise (the class can release it) fails, and MEM004 reports each leak.
             return ()
         first = min(fact.owned, key=lambda owned: owned.attr)
         release = release_methods[0]
