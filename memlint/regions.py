@@ -274,8 +274,12 @@ def _made_by(value: ast.AST, wanted: Set[str], made: Set[str]) -> bool:
             pending.extend(node.elts)
         elif isinstance(node, ast.IfExp):
             pending.extend((node.body, node.orelse))
-        elif isinstance(node, (ast.Attribute, ast.Lambda)):
-            pending.append(node.value if isinstance(node, ast.Attribute) else node.body)
+        elif isinstance(node, ast.Attribute):
+            if node.attr in wanted:
+                return True  # ``self.session.request()``: a method of what a seed made
+            pending.append(node.value)
+        elif isinstance(node, ast.Lambda):
+            pending.append(node.body)
     return False
 
 
@@ -394,6 +398,7 @@ def kept_units(
     exiting = {id(unit) for unit in units if unit.header and _exits(unit.statements[0])}
     # Seeds, and whatever names what a seed makes, to a fixed point.
     pending = list(starting)
+    handed: Dict[int, Set[str]] = {}  # the names made elsewhere each seed was handed
     while pending:
         unit = units[pending.pop()]
         scopes = lineage[id(unit.owner)][1] if unit.owner is not None else (0,)
@@ -410,7 +415,16 @@ def kept_units(
                     units[other].by_own_kind = False
                     starting.add(other)
                     pending.append(other)
-                    _hand_on(units[other], triggers | {name})
+                    handed[other] = {name}
+                    _hand_on(units[other], triggers | handed[other])
+                elif name not in handed.setdefault(other, set()):
+                    # A seed already kept that uses what another seed makes may hand that on
+                    # too (``response = self.session.request(...)``; ``return response``).
+                    handed[other].add(name)
+                    before = len(units[other].makes)
+                    _hand_on(units[other], triggers | handed[other])
+                    if len(units[other].makes) != before:
+                        pending.append(other)
     for index in list(starting):  # a class whose header is a seed (a resource's subclass) is kept whole
         if units[index].header:
             starting.update(other for other, unit in enumerate(units) if unit.owner is units[index])

@@ -106,3 +106,38 @@ def test_the_node_walk_gives_ast_walks_nodes_in_source_order_but_the_leaves():
     assert not any(isinstance(node, leaves) for node in found)
     starts = [(node.lineno, node.col_offset) for node in found if isinstance(node, ast.stmt)]
     assert starts == sorted(starts)
+
+
+SESSION_CLIENT = {
+    "pkg/__init__.py": "",
+    "pkg/client.py": (
+        "import requests\n\n\n"
+        "class Client:\n"
+        "    def __init__(self, root):\n"
+        "        self.root = root\n"
+        "        self.session = requests.Session()\n\n"
+        "    def execute(self, path):\n"
+        "        response = self.session.request('GET', self.root + path, stream=True, timeout=requests.adapters.DEFAULT_POOL_TIMEOUT)\n"
+        "        return response\n\n"
+        "    def etag(self, path):\n"
+        "        response = self.execute(path)\n"
+        "        return response.headers.get('etag')\n\n"
+        "    def close(self):\n"
+        "        self.session.close()\n\n\n"
+        + "".join(f"def unrelated_{n}(values):\n    total = 0\n    for value in values:\n        total += value * {n}\n    return total\n\n\n"
+                  for n in range(12))
+    ),
+}
+
+
+def test_a_seed_using_what_another_seed_makes_hands_it_on(tmp_path, monkeypatch):
+    """``execute`` is kept for naming ``requests`` itself; it also returns what a method of
+    ``self.session`` (made by ``__init__``) gives, so it is a factory and ``etag``, which
+    calls it, must be parsed too: the streamed response it drops is found either way."""
+    from conftest import findings_with_regions_on_and_off, write_tree
+
+    write_tree(tmp_path, SESSION_CLIENT)
+    on, off, parts = findings_with_regions_on_and_off(tmp_path / "pkg", monkeypatch)
+    assert [(f.line, f.code) for f in off] == [(4, "MEM042"), (14, "MEM001")]
+    assert on == off
+    assert len(parts) == 1 and "def etag" in parts[0] and "unrelated_3" not in parts[0]
