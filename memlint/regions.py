@@ -55,6 +55,7 @@ _FIXER_READS = frozenset({"contextlib"})
 # The container methods by which a method may register a value on self for a helper to
 # release: those of ``analysis.facts.MAY_REGISTER`` (``tests/test_regions.py`` checks).
 _REGISTERING = frozenset({"append", "add", "extend", "insert"})
+_LIFESPAN = "lifespan="
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _BINDING = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.NamedExpr)
 
@@ -457,6 +458,11 @@ def kept_units(
                 pending.append(other)
     for index in kept:
         units[index].context = True
+    for unit in units:
+        # ``analysis.context_managers`` reads every ``lifespan=`` argument of the module (a
+        # server's lifespan handler is judged apart): the statements passing one are kept.
+        if not unit.context and any(_LIFESPAN in line for line in lines[unit.first - 1 : unit.last]):
+            unit.context = True
     for unit in units:  # a member kept keeps its class's header, and a class's docstring
         if unit.context and unit.owner is not None:
             unit.owner.context = True

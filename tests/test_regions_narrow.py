@@ -141,3 +141,36 @@ def test_a_seed_using_what_another_seed_makes_hands_it_on(tmp_path, monkeypatch)
     assert [(f.line, f.code) for f in off] == [(4, "MEM042"), (14, "MEM001")]
     assert on == off
     assert len(parts) == 1 and "def etag" in parts[0] and "unrelated_3" not in parts[0]
+
+
+LIFESPAN_MODULE = {
+    "pkg/__init__.py": "",
+    "pkg/routes.py": (
+        "import asyncio\nfrom contextlib import asynccontextmanager\n\nfrom fastapi import APIRouter, FastAPI\n\n\n"
+        "class Worker:\n"
+        "    async def start(self):\n        self.task = asyncio.create_task(asyncio.sleep(1))\n\n"
+        "    async def stop(self):\n        self.task.cancel()\n\n\n"
+        "worker = Worker()\n\n\n"
+        "@asynccontextmanager\n"
+        "async def handler(_: FastAPI):\n"
+        "    await worker.start()\n"
+        "    yield\n"
+        "    await worker.stop()\n\n\n"
+        "router = APIRouter(lifespan=handler)\n\n\n"
+        + "".join(f"def unrelated_{n}(values):\n    total = 0\n    for value in values:\n        total += value * {n}\n    return total\n\n\n"
+                  for n in range(12))
+    ),
+}
+
+
+def test_a_statement_handing_a_lifespan_handler_over_is_kept(tmp_path, monkeypatch):
+    """The lifespan of a server is judged apart (MEM004 asks nothing of its code after
+    ``yield``), and the analysis learns it from ``lifespan=`` anywhere in the module: the
+    statement passing it names no resource, yet region parsing must keep it."""
+    from conftest import findings_with_regions_on_and_off, write_tree
+
+    write_tree(tmp_path, LIFESPAN_MODULE)
+    on, off, parts = findings_with_regions_on_and_off(tmp_path / "pkg", monkeypatch)
+    assert off == []
+    assert on == off
+    assert len(parts) == 1 and "APIRouter(lifespan=handler)" in parts[0] and "unrelated_3" not in parts[0]
