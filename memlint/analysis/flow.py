@@ -78,6 +78,9 @@ class Tracker:
     release_nodes: List[cst.CSTNode] = field(default_factory=list)
     # ``with conn:`` statements on it whose ``__exit__`` does not close it (sqlite3's).
     non_closing_withs: List[cst.CSTNode] = field(default_factory=list)
+    # Raises (by id) named by a call with only indirect evidence (``raise_evidence``):
+    # the message names a call with direct evidence on the same path first.
+    indirect_raises: Set[int] = field(default_factory=set)
 
     def with_closes(self, node: cst.CSTNode) -> bool:
         """Whether ``with x:`` (``node`` the statement) releases the resource; notes it when not."""
@@ -121,7 +124,7 @@ def conclude(tracker: Tracker, flow: Flow) -> Outcome:
 def _verdict(tracker: Tracker, flow: Flow) -> Outcome:
     releases = tuple(tracker.release_nodes)
     explicit = [entry for entry in flow.raises if entry[2] == "raise"]
-    error = [entry for entry in flow.raises if entry[2] != "raise"]
+    error = sorted((entry for entry in flow.raises if entry[2] != "raise"), key=lambda e: id(e[1]) in tracker.indirect_raises)
     held_at_end = bool(flow.normal & OPEN)
     returns = keep_held(flow.returns)
     normal_leak = held_at_end or returns or tracker.rebinds or explicit

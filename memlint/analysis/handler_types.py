@@ -31,6 +31,7 @@ import libcst as cst
 from memlint.analysis.names import block_of, dotted
 from memlint.analysis.quiet_functions import quiet_functions_of
 from memlint.analysis.raises import raising_calls
+from memlint.analysis.releasing_handlers import handler_releases, own_io_failure_is_os_error
 from memlint.analysis.resources import EXCEPTION_BASES, OS_ERROR_MODELS, OS_ERROR_NAMES, OS_ERROR_PREFIXES
 from memlint.analysis.walk import find
 
@@ -109,10 +110,12 @@ def caught_here(ctx: "ModuleContext", entry: tuple, node: cst.CSTNode, held_name
     statement = _small_statement_holding(node.body, raiser)  # type: ignore[attr-defined]
     if statement is not None:
         calls = raising_calls(ctx, statement, set(), held_names, False, False, model)
+    releasing = "OSError" in caught and handler_releases(node, held_names)
     return all(
         _builds_exception(ctx, call)
         or _local_raises_only_caught(ctx, call, caught)
         or ("OSError" in caught and _fails_only_with_os_error(ctx, call, held_names, model))
+        or (releasing and own_io_failure_is_os_error(ctx, call, held_names))
         for call in calls
     )
 

@@ -32,6 +32,7 @@ from memlint.analysis.mentions import Mentions
 from memlint.analysis.names import block_of, checks_existence, dotted, is_acquiring_item, is_attribute_part  # noqa: E501
 from memlint.analysis.names import is_true_constant, small_statement_of, test_key
 from memlint.analysis.module_flags import module_flag
+from memlint.analysis.raise_evidence import direct_evidence
 from memlint.analysis.raises import fallible_handoff, raising_calls, reachable_handlers
 from memlint.analysis.resources import TERMINATORS, ResourceSpec
 from memlint.analysis.pipes import holder_release
@@ -646,7 +647,11 @@ class Interpreter:
 
     def _first_raising(self, node: cst.CSTNode, handled: Set[int]) -> Optional[cst.CSTNode]:
         calls = self._raising_calls(node, handled)
-        return calls[0] if calls else None
+        named = next((c for c in calls if direct_evidence(self.ctx, c, self.tracker.names)), None)
+        if named is None and calls:
+            named = calls[0]
+            self.tracker.indirect_raises.add(id(named))
+        return named
 
     def _raising_calls(self, node: cst.CSTNode, handled: Set[int]) -> List[cst.CSTNode]:
         calls = raising_calls(

@@ -247,3 +247,46 @@ def _longest_prefix(qualified: str, prefixes) -> int:
         ):
             best = len(prefix)
     return best
+
+
+def direct_evidence(ctx: "ModuleContext", node: cst.CSTNode, held_names: Set[str]) -> bool:
+    """Whether the evidence that ``node`` can raise is direct: an ``await`` or ``yield``, a
+    method of the resource itself, a known acquisition, or a function of the standard
+    library's I/O, parsing, network, process or OS modules (``calls.toml`` [raise-evidence]).
+    The rest (a method of some other object, a helper whose body is read or not read) is
+    taken to raise for want of knowing better; when a statement or a path holds both kinds,
+    the message names a call with direct evidence, the likelier cause of the leak. A helper
+    of this module whose own body has a ``raise`` is direct evidence too."""
+    if not isinstance(node, cst.Call):
+        return True
+    func = node.func
+    if isinstance(func, cst.Attribute) and dotted(func.value) in held_names:
+        return True
+    if _own_helper_raises(ctx, func):
+        return True  # ``_strict(name)``: a helper of this module with a ``raise`` of its own
+    if isinstance(func, cst.Name) and func.value not in ctx.functions and func.value not in ctx.classes and (
+        func.value not in ctx.imports.aliases and func.value not in _BUILTIN_NAMES
+        and not func.value.lstrip("_")[:1].isupper()  # a class under a local name builds an object
+    ):
+        return True  # ``handler_class(path)``: a callable bound from data, what runs is not known
+    qualified = ctx.resolve(func) or ""
+    if not qualified:
+        return False
+    if qualified in ("getattr", "builtins.getattr"):
+        return False  # a missing attribute is most often a programming error
+    if qualified in ctx.table or qualified in KNOWLEDGE.raising_constructors:
+        return True
+    if qualified in KNOWLEDGE.raising_builtins or (qualified.startswith("builtins.") and qualified[9:] in KNOWLEDGE.raising_builtins):
+        return True
+    raising = _longest_prefix(qualified, KNOWLEDGE.raising_prefixes)
+    return raising > _longest_prefix(qualified, KNOWLEDGE.quiet_prefixes)
+
+
+def _own_helper_raises(ctx: "ModuleContext", func: cst.BaseExpression) -> bool:
+    function = None
+    if isinstance(func, cst.Name):
+        function = ctx.functions.get(func.value)
+    elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self":
+        info = ctx.scope.class_info if ctx.scope is not None else None
+        function = info.methods.get(func.attr.value) if info is not None else None
+    return function is not None and any(True for _ in find(function.body, (cst.Raise,)))

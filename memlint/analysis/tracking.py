@@ -39,6 +39,7 @@ from memlint.analysis.returned_releasers import partner_releasers
 from memlint.analysis.resources import ANY_RELEASE_FUNCS, ANY_RELEASE_METHODS, KEPT_FILE_PATH, KNOWLEDGE, ResourceSpec
 from memlint.analysis.sites import Site, classify_site, enclosing_statement
 from memlint.analysis.standard_streams import opened_as_standard_stream
+from memlint.analysis.unbound_guards import guarded_against_unbound
 from memlint.analysis.walk import find
 
 NESTED_SCOPES = (cst.FunctionDef, cst.ClassDef)
@@ -327,7 +328,7 @@ def _unbound_in_finally(
 def _releases_name(ctx: ModuleContext, final: cst.BaseSuite, name: str) -> Optional[cst.CSTNode]:
     for found, path in find(final, (cst.Call,)):
         func = found.func  # type: ignore[attr-defined]
-        guarded = any(isinstance(p, cst.If) and _locals_guard(p.test, name) for p in path)
+        guarded = any(isinstance(p, cst.If) and _locals_guard(p.test, name) for p in path) or guarded_against_unbound(path)
         if guarded:
             continue
         if isinstance(func, cst.Attribute) and func.attr.value in ANY_RELEASE_METHODS and dotted(func.value) == name:
