@@ -1,12 +1,10 @@
 """The path interpreter: follow one resource through the body of one function, path by path.
 
-A small abstract interpreter over the statement structure. The state of the resource is
-a bit mask (``flow``): not yet acquired, held, released or handed on. Each statement
-moves the mask; branches join by union; loops run to a fixed point;
-``try``/``except``/``finally`` route the exceptional paths. What each mention of the
+An abstract interpreter over statements. The state of the resource is a bit mask (``flow``): not yet
+acquired, held, released or handed on. Each statement moves the mask; branches join by union; loops run
+to a fixed point; ``try``/``except``/``finally`` route the exceptional paths. What each mention of the
 resource does is asked of ``mentions``, which calls may raise of ``raises``. The verdict
-(``flow.conclude``) says how the resource may leave the function held; the rules decide
-what that means.
+(``flow.conclude``) says how the resource may leave the function held; the rules judge it.
 """
 
 from __future__ import annotations
@@ -26,6 +24,7 @@ from memlint.analysis.alias_handover import releasing_aliases
 from memlint.analysis.decided_tests import decided_test, previous_statements
 from memlint.analysis.released_tests import closed_attributes, released_by_test
 from memlint.analysis.path_forms import rebinds_same_path
+from memlint.analysis.own_exceptions import OwnErrorStates
 from memlint.analysis.inferred import is_own_work_call
 from memlint.analysis.local_class_instances import class_stays_local
 from memlint.analysis.mentions import Mentions
@@ -76,6 +75,7 @@ class Interpreter:
         # By ``id`` of a ``try``: what escapes a ``try`` in its body that its handlers cannot catch.
         self.uncaught: Dict[int, Flow] = {}
         self.import_masks: Dict[int, int] = {}  # by ``id`` of a ``try``: the states where its body imports
+        self.own_errors = OwnErrorStates(ctx, tracker)  # where a body may raise this module's own classes
         self._previous: Optional[Dict[int, cst.CSTNode]] = None
 
     # -- blocks and statements -------------------------------------------------------
@@ -276,6 +276,7 @@ class Interpreter:
                 try:
                     for handler in reachable_handlers(self.ctx, node):  # type: ignore[arg-type]
                         given = imported if catches_only_import_errors(self.ctx, handler) else handler_in
+                        given = self.own_errors.given(node, handler, given)
                         handled = self.suite(handler.body, given) if given else Flow()
                         result.absorb(handled)
                         normal |= handled.normal
@@ -321,13 +322,13 @@ class Interpreter:
         out.normal = run(flow.normal)
         out.breaks = run(flow.breaks)
         out.continues = run(flow.continues)
+        for mask, node, kind in flow.raises:  # named before what the finally itself raises then
+            position, after = len(out.raises), run(mask)
+            if after & OPEN:
+                out.raises.insert(position, (after, node, kind))
         out.raise_any |= run(flow.raise_any)
         for mask, node in flow.returns:
             out.returns.append((run(mask), node))
-        for mask, node, kind in flow.raises:
-            after = run(mask)
-            if after & OPEN:
-                out.raises.append((after, node, kind))
         return out
 
     def with_statement(self, node: cst.With, mask: int) -> Flow:
@@ -521,6 +522,7 @@ class Interpreter:
     ) -> int:
         """Apply one small statement (or a compound statement's header) to the mask."""
         tracker = self.tracker
+        self.own_errors.note(self.open_tries, node, statement, mask)
         holder = statement if statement is not None else node
         if holder is tracker.acquisition_statement or node is tracker.acquisition_statement:
             return self._acquire(node, mask, flow, count_raise)

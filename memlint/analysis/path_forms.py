@@ -1,9 +1,9 @@
 """Rebinding a path's name to another form of the same path keeps the path.
 
 ``temp = temp.encode("utf-8")``, ``temp = temp.decode(enc)``, ``path = Path(path)``,
-``path = str(path)``, ``path = os.path.abspath(path)``, ``path = path.resolve()``: the name
-now holds the same file or directory, spelled as bytes, str or a Path; removing it later
-removes what was made. Only a one-argument wrapper of the knowledge's ``[paths] wrappers``
+``path = str(path)``, ``path = os.path.abspath(path)``, ``path = os.path.expanduser(path)``,
+``path = path.resolve()``: the name now holds the same file or directory, spelled as bytes,
+str or a Path; removing it later removes what was made. Only a one-argument wrapper of the knowledge's ``[paths] wrappers``
 (``os.path.join(temp, "x")`` with more arguments is another path) or a method that
 re-spells the whole path (str/bytes ``encode``/``decode``; a Path's ``resolve``,
 ``absolute``, ``expanduser``) counts.
@@ -37,8 +37,10 @@ def rebinds_same_path(ctx: "ModuleContext", node: cst.CSTNode, names: Set[str]) 
     if not isinstance(value, cst.Call):
         return False
     func = value.func
+    if len(value.args) == 1 and value.args[0].keyword is None and not value.args[0].star:
+        # Checked first: ``os.path.expanduser(path)`` is a wrapper, not a method of a path.
+        if (ctx.resolve(func) or "") in PATH_WRAPPERS and dotted(value.args[0].value) in names:
+            return True
     if isinstance(func, cst.Attribute) and func.attr.value in _SAME_PATH_METHODS:
         return dotted(func.value) in names and all(arg.keyword is not None or isinstance(arg.value, (cst.SimpleString, cst.Name, cst.Call)) for arg in value.args)
-    if len(value.args) == 1 and value.args[0].keyword is None and not value.args[0].star:
-        return (ctx.resolve(func) or "") in PATH_WRAPPERS and dotted(value.args[0].value) in names
     return False

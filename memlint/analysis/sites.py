@@ -13,6 +13,7 @@ from typing import FrozenSet, List, Optional, Set, Tuple
 import libcst as cst
 
 from memlint.analysis.facts import COMPOUND, ModuleContext, last_name
+from memlint.analysis.returned_instances import handed_to_returned_instance
 from memlint.analysis.names import dotted, self_attribute
 from memlint.analysis.resources import (
     BORROWED_PARAMS,
@@ -211,6 +212,8 @@ def _site_of_value(
                 return Site("store-self", statement, attr=attr)
             if isinstance(holder, cst.Name) and ctx.scope is not None and holder.value in ctx.scope.containers:
                 return Site("track", statement, ((holder.value, spec),))
+        if ctx.scope is not None and handed_to_returned_instance(ctx.scope.body, grand, parent, path[:index - 1]):
+            return Site("escape")  # ``return Writer(file=open(p))``: the instance keeps it
         if borrowed_argument(outer, grand, parent, index > 1 and isinstance(path[index - 2], cst.WithItem)):
             # ``gzip.GzipFile(fileobj=open(p))``: the wrapper never closes what it is given.
             return Site("inline", use="passed-to", use_name=outer.replace("<local>.", "", 1))
