@@ -11,10 +11,13 @@ from typing import Optional, Set
 
 import libcst as cst
 
+from memlint.analysis.borrowed_files import reads_with_opened_file
+from memlint.analysis.delayed_opens import opened_later
 from memlint.analysis.facts import CONTEXT_MANAGER_DECORATORS, PYTEST_FIXTURES, SMALL_CONTAINERS, ModuleContext, Scope, decorator_names
 from memlint.analysis.names import dotted, iter_statements
 from memlint.analysis.optional_acquisitions import given_a_value
 from memlint.analysis.resources import (
+    BORROWS_FILE_A_WITH_OPENED,
     BORROWS_GIVEN_FILE,
     IN_MEMORY_WRAPPERS,
     KEEPS_FILE,
@@ -54,7 +57,9 @@ def acquisition_spec(ctx: ModuleContext, call: cst.Call, scope: Scope) -> Option
                 return None
             if qualified in BORROWS_GIVEN_FILE and _given_file_object(call, scope):
                 return None
-            return spec
+            if qualified in BORROWS_FILE_A_WITH_OPENED and reads_with_opened_file(call, scope):
+                return None
+            return opened_later(spec, call)
         if isinstance(func, cst.Name):
             if name in ctx.factories:
                 factory = ctx.factories[name]

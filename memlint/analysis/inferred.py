@@ -75,6 +75,10 @@ def inferred_spec(
         return None  # closes an earlier value of the name, not this one
     if (ctx.resolve(call.func) or "") in KNOWLEDGE.inferred_not_from:
         return None
+    if (ctx.resolve(call.func) or "") in ctx.table:
+        # The knowledge models this call, and its model already decided (``ZipFile`` over a
+        # ``BytesIO``, ``open(fd, closefd=False)``): a release seen later adds nothing.
+        return None
     func = call.func
     if isinstance(func, cst.Attribute) and func.attr.value in KNOWLEDGE.inferred_not_from_methods:
         return None

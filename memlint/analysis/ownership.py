@@ -9,6 +9,7 @@ from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
+from memlint.analysis.abstract_owners import released_by_implementations
 from memlint.analysis.attribute_aliases import self_attrs_held_by
 from memlint.analysis.closed_with_receiver import receiver_attribute
 from memlint.analysis.facts import SMALL_CONTAINERS, ClassInfo, ModuleContext, Scope, last_name
@@ -359,6 +360,7 @@ def owner_classes(ctx: ModuleContext) -> List[OwnerClass]:
             OwnedResource(attr, node, acquisition, frozenset(
                 releasers_of(ctx, name, attr) or _receiver_releasers(ctx, name, acquisition)
                 or own_release_callers(info, attr, acquisition.spec.release)
+                or released_by_implementations(ctx, name, attr, releasers_of)
             ))
             for attr, (node, acquisition) in info.owned.items()
         )

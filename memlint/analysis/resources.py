@@ -62,6 +62,7 @@ MEMORY_BUFFERS = _SHIPPED.memory_buffers
 IN_MEMORY_WRAPPERS = ActiveTable("in_memory_wrappers")
 CLOSES_WHEN_EXHAUSTED = ActiveTable("closes_when_exhausted")
 BORROWS_GIVEN_FILE = ActiveTable("borrows_given_file")
+BORROWS_FILE_A_WITH_OPENED = ActiveTable("borrows_file_a_with_opened")
 KEEPS_FILE = ActiveTable("keeps_file")
 MAY_BE_DETACHED = ActiveTable("may_be_detached")
 BORROWED_PARAMS = ActiveTable("borrowed_params")

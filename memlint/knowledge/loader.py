@@ -39,6 +39,7 @@ _MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 CALLABLE_SUBSETS = (
     "hold_nothing_over_memory_buffer",
     "borrow_a_given_file",
+    "borrow_a_file_a_with_opened",
     "closes_when_exhausted",
     "keep_the_file_with_delete_false",
     "may_be_detached",
@@ -60,6 +61,10 @@ _STRINGS = _STRINGS + ("not_when_keyword_false",)
 # keywords (not spelled as a fresh acquisition), the object works through a pool or client
 # that someone else made and holds no connection of its own (no acquisition).
 _STRING_LISTS = _STRING_LISTS + ("not_when_keyword_given",)
+# ``FileHandler(path, delay=True)``: given that keyword as ``True``, the object opens nothing
+# until one of ``held_after_when_lazy`` is called on it (a lazy object, as ``held_after``).
+_STRINGS = _STRINGS + ("lazy_when_keyword_true",)
+_STRING_LISTS = _STRING_LISTS + ("held_after_when_lazy",)
 MODEL_FIELDS = frozenset(_STRING_LISTS + _BOOLEANS + _STRINGS + ("parts",))
 
 
@@ -121,6 +126,8 @@ class Model:
     closed_with_its_receiver: bool = False
     hold_nothing_over_memory_buffer: Tuple[str, ...] = ()
     borrow_a_given_file: Tuple[str, ...] = ()
+    # ``ZipFile(f)`` reading ``f`` of ``with x.open() as f``: the with owns the descriptor.
+    borrow_a_file_a_with_opened: Tuple[str, ...] = ()
     closes_when_exhausted: Tuple[str, ...] = ()
     keep_the_file_with_delete_false: Tuple[str, ...] = ()
     may_be_detached: Tuple[str, ...] = ()
@@ -142,6 +149,8 @@ class Model:
     held_after: Tuple[str, ...] = ()
     not_when_keyword_false: str = ""
     not_when_keyword_given: Tuple[str, ...] = ()
+    lazy_when_keyword_true: str = ""
+    held_after_when_lazy: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -170,6 +179,7 @@ class Knowledge:
     # Callables with a special case in the acquisition classifier.
     in_memory_wrappers: FrozenSet[str] = frozenset()
     borrows_given_file: FrozenSet[str] = frozenset()
+    borrows_file_a_with_opened: FrozenSet[str] = frozenset()
     closes_when_exhausted: FrozenSet[str] = frozenset()
     keeps_file: FrozenSet[str] = frozenset()
     may_be_detached: FrozenSet[str] = frozenset()
@@ -438,6 +448,7 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
 
     knowledge.in_memory_wrappers = union("hold_nothing_over_memory_buffer")
     knowledge.borrows_given_file = union("borrow_a_given_file")
+    knowledge.borrows_file_a_with_opened = union("borrow_a_file_a_with_opened")
     knowledge.closes_when_exhausted = union("closes_when_exhausted")
     knowledge.keeps_file = union("keep_the_file_with_delete_false")
     knowledge.may_be_detached = union("may_be_detached")
