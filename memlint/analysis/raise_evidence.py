@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Dict, FrozenSet, Optional, Set
 
 import libcst as cst
 
+from memlint.analysis.local_holders import function_params
 from memlint.analysis.names import dotted
 from memlint.analysis.resources import (
     ANY_RELEASE_METHODS,
@@ -228,14 +229,7 @@ def _unpacks(statement) -> bool:
 
 
 def _parameters(function: cst.FunctionDef) -> Set[str]:
-    params = function.params
-    names = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
-    for star in (params.star_arg, params.star_kwarg):
-        if isinstance(star, cst.Param):
-            names.add(star.name.value)
-    names.discard("self")
-    names.discard("cls")
-    return names
+    return function_params(function) - {"self", "cls"}
 
 
 def _longest_prefix(qualified: str, prefixes) -> int:
