@@ -12,7 +12,7 @@ from __future__ import annotations
 import libcst as cst
 
 from memlint.analysis.facts import Scope
-from memlint.analysis.names import iter_statements
+from memlint.analysis.names import iter_statements, mode_argument
 
 
 def reads_with_opened_file(call: cst.Call, scope: Scope) -> bool:
@@ -25,13 +25,7 @@ def reads_with_opened_file(call: cst.Call, scope: Scope) -> bool:
 
 def reads_only(call: cst.Call) -> bool:
     """No mode given, or the mode is the literal ``"r"`` (second positional or ``mode=``)."""
-    for position, arg in enumerate(call.args):
-        is_mode = (arg.keyword is not None and arg.keyword.value == "mode") or (arg.keyword is None and position == 1)
-        if is_mode:
-            return isinstance(arg.value, cst.SimpleString) and arg.value.evaluated_value == "r"
-        if arg.star:
-            return False  # ``*args`` may carry a mode
-    return True
+    return mode_argument(call) == "r"
 
 
 def opened_by_a_with(name: str, scope: Scope) -> bool:

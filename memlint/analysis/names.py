@@ -271,3 +271,14 @@ def test_key(test: cst.BaseExpression) -> str:
     """How a condition that is not a plain name is kept among the guard flags: its text."""
     return "=" + " ".join(_EMPTY_MODULE.code_for_node(test).split())
 
+
+def mode_argument(call: cst.Call) -> Optional[str]:
+    """The mode an ``open``-like call is given (second positional or ``mode=``): the literal,
+    ``"r"`` when none is given, None when it is not a literal or ``*args`` may carry it."""
+    for position, arg in enumerate(call.args):
+        if (arg.keyword is not None and arg.keyword.value == "mode") or (arg.keyword is None and not arg.star and position == 1):
+            return arg.value.evaluated_value if isinstance(arg.value, cst.SimpleString) else None  # type: ignore[return-value]
+        if arg.star:
+            return None
+    return "r"
+

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Set
 
 import libcst as cst
 
-from memlint.analysis.names import dotted
+from memlint.analysis.names import dotted, mode_argument
 from memlint.analysis.resources import ANY_RELEASE_METHODS
 from memlint.analysis.walk import find
 
@@ -76,16 +76,7 @@ def _opened_in_text_mode(ctx: "ModuleContext", name: str) -> bool:
         opened = True
         if (ctx.resolve(value.func) or "") not in _TEXT_OPENERS:
             return False  # ``gzip.GzipFile(...)``, ``socket.socket()``: bytes
-        mode = _mode_argument(value)
+        mode = mode_argument(value)
         if mode is None or "b" not in mode:
             return True
     return not opened
-
-
-def _mode_argument(call: cst.Call):
-    for index, arg in enumerate(call.args):
-        if (arg.keyword is not None and arg.keyword.value == "mode") or (arg.keyword is None and index == 1):
-            if isinstance(arg.value, cst.SimpleString):
-                return arg.value.evaluated_value
-            return None
-    return "r"
