@@ -42,3 +42,53 @@ def test_loops_are_read_only_for_a_class_with_an_inert_release(monkeypatch):
     assert inert("Signals") == []  # a stop signal: still a release
     assert inert("Flushes") == ["close"]
     assert len(calls) == 2
+
+
+SAMPLE = '''
+"""doc"""
+import os
+@decorated(1)
+class Outer(Base, metaclass=Meta):
+    """class doc"""
+    x = [open(p) for p in paths]
+    def method(self, a=lambda: 0):
+        class Inner:
+            def deep(self): return self
+        with open(a) as f: return f
+    async def other(self): await self.method()
+a = 1; b = open(a)
+class OneLine: pass
+def top(*args, **kw):
+    try:
+        yield from kw
+    except* OSError:
+        pass
+'''
+
+
+def test_tree_nodes_are_the_walks_they_stand_for():
+    """``TreeNodes`` walks a module once for the prefilter and the region selection: its
+    whole list is ``ast_nodes(tree)`` and its part for each top-level statement and each
+    member of a top-level class is ``ast_nodes`` of that statement, in the same order."""
+    from memlint.prefilter import TreeNodes, ast_nodes
+
+    tree = ast.parse(SAMPLE)
+    walked = TreeNodes(tree)
+    assert walked.whole == ast_nodes(tree)
+    statements = list(tree.body) + [member for node in tree.body if isinstance(node, ast.ClassDef) for member in node.body]
+    for statement in statements:
+        assert walked.of(statement) == ast_nodes(statement)
+    other = ast.parse(SAMPLE).body[2]  # a statement of another tree: walked on its own
+    assert walked.of(other) == ast_nodes(other) and walked.of(other)[0] is other
+
+
+def test_region_selection_is_the_same_with_the_shared_walk():
+    from memlint.prefilter import TreeNodes
+    from memlint.regions import region_source
+
+    tree = ast.parse(SAMPLE)
+    alone = region_source(SAMPLE, tree, {})
+    shared = region_source(SAMPLE, tree, {}, (), (), TreeNodes(tree))
+    assert (alone is None) == (shared is None)
+    if alone is not None:
+        assert alone.text == shared.text and ast.dump(alone.tree) == ast.dump(shared.tree)
