@@ -54,11 +54,27 @@ GENERIC_LAST_NAMES = frozenset(
 )
 
 
+# The last answer of ``trigger_names``: (the knowledge it read, the resources, the names).
+# Every analysed file asks again with the same knowledge (a fifth of marking quiet functions).
+_LAST_TRIGGERS: List[Tuple[object, Tuple[Tuple[str, object], ...], FrozenSet[str]]] = []
+
+
 def trigger_names(resources: Mapping[str, object]) -> FrozenSet[str]:
     """Every name whose presence in a file means the analysis has to run on it."""
-    from memlint.knowledge import candidate_names, knowledge_for
+    from memlint.knowledge import knowledge_for
 
     known = knowledge_for(resources)  # the shipped knowledge and the configuration's resources
+    key = tuple(sorted(resources.items()))
+    if _LAST_TRIGGERS and _LAST_TRIGGERS[0][0] is known and _LAST_TRIGGERS[0][1] == key:
+        return _LAST_TRIGGERS[0][2]
+    names = _trigger_names(known, resources)
+    _LAST_TRIGGERS[:] = [(known, key, names)]
+    return names
+
+
+def _trigger_names(known: "Knowledge", resources: Mapping[str, object]) -> FrozenSet[str]:
+    from memlint.knowledge import candidate_names
+
     resource_calls = known.resource_calls
     names = set()
     for qualified in list(resource_calls) + list(resources):

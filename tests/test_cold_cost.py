@@ -92,3 +92,16 @@ def test_region_selection_is_the_same_with_the_shared_walk():
     assert (alone is None) == (shared is None)
     if alone is not None:
         assert alone.text == shared.text and ast.dump(alone.tree) == ast.dump(shared.tree)
+
+
+def test_trigger_names_follow_the_knowledge_and_the_resources():
+    """``trigger_names`` answers again from its last answer while the knowledge object and
+    the configured resources are the same ones, and computes anew when either changes."""
+    from memlint import prefilter
+
+    first = prefilter.trigger_names({})
+    assert prefilter.trigger_names({}) is first
+    configured = {"acme.open_channel": (("kind", "handle"), ("release", ("close",)))}
+    with_channel = prefilter.trigger_names(configured)
+    assert "open_channel" in with_channel and "open_channel" not in first
+    assert prefilter.trigger_names({}) == first
