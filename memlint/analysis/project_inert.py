@@ -52,10 +52,12 @@ def inert_release_methods(load: Loader, module: Any, node: ast.ClassDef, verbs: 
         return []
     methods = _chain_methods(chain)
     inert = [verb for verb in verbs if verb in methods and _releases_nothing(methods, verb, 0, set())]
-    if not inert:
-        return inert  # the chain's loops are read only for a method that releases nothing (most have none)
-    signals = _loop_tested_attributes(chain)
-    return [verb for verb in inert if not _sets_any(methods[verb], signals)]
+    # The chain's loops are read only for a method that releases nothing (most have none).
+    signals = _loop_tested_attributes(chain) if inert else set()
+    return [
+        verb for verb in inert
+        if not _sets_any(methods[verb], signals)
+    ]
 
 
 def _loop_tested_attributes(chain: List[Tuple[Any, ast.ClassDef]]) -> Set[str]:
