@@ -194,11 +194,14 @@ def _check_text(
     if not rules:
         return []
     from_resources = all(getattr(rule, "starts_from_resources", False) for rule in rules)
+    walked = None  # the tree's nodes, walked once for the prefilter and the region selection
     if tree is not None and prefilter and from_resources:
-        from memlint.prefilter import tree_needs_analysis
+        from memlint.prefilter import TreeNodes, tree_needs_analysis
 
+        walked = TreeNodes(tree)
         project_callables = [name for name, _summary in options.project_resources]
-        if not tree_needs_analysis(tree, options.resources, [rule.code for rule in rules], project_callables):
+        if not tree_needs_analysis(tree, options.resources, [rule.code for rule in rules], project_callables,
+                                   walked.whole):
             return []
     growth = any(rule.code in GROWTH_CODES for rule in rules)
     parse_text, parse_tree = text, tree
@@ -209,10 +212,11 @@ def _check_text(
         from memlint.regions import region_source
 
         selected = region_source(text, tree, options.resources, [rule.code for rule in rules],
-                                 _project_names(options.project_resources))
+                                 _project_names(options.project_resources), walked)
         if selected is not None:
             parse_text, parse_tree = selected
 
+    del walked  # not kept while libcst parses: a big file's node list is megabytes
     import libcst as cst
 
     try:

@@ -54,11 +54,27 @@ GENERIC_LAST_NAMES = frozenset(
 )
 
 
+# The last answer of ``trigger_names``: (the knowledge it read, the resources, the names).
+# Every analysed file asks again with the same knowledge (a fifth of marking quiet functions).
+_LAST_TRIGGERS: List[Tuple[object, Tuple[Tuple[str, object], ...], FrozenSet[str]]] = []
+
+
 def trigger_names(resources: Mapping[str, object]) -> FrozenSet[str]:
     """Every name whose presence in a file means the analysis has to run on it."""
-    from memlint.knowledge import candidate_names, knowledge_for
+    from memlint.knowledge import knowledge_for
 
     known = knowledge_for(resources)  # the shipped knowledge and the configuration's resources
+    key = tuple(sorted(resources.items()))
+    if _LAST_TRIGGERS and _LAST_TRIGGERS[0][0] is known and _LAST_TRIGGERS[0][1] == key:
+        return _LAST_TRIGGERS[0][2]
+    names = _trigger_names(known, resources)
+    _LAST_TRIGGERS[:] = [(known, key, names)]
+    return names
+
+
+def _trigger_names(known: "Knowledge", resources: Mapping[str, object]) -> FrozenSet[str]:
+    from memlint.knowledge import candidate_names
+
     resource_calls = known.resource_calls
     names = set()
     for qualified in list(resource_calls) + list(resources):
@@ -154,18 +170,20 @@ def _searching(pattern: "re.Pattern[bytes]") -> Callable[[bytes], bool]:
 
 
 def tree_needs_analysis(tree: "ast.Module", resources: Mapping[str, object], codes: Iterable[str] = (),
-                        project_callables: Iterable[str] = ()) -> bool:
+                        project_callables: Iterable[str] = (), nodes: "Optional[List[ast.AST]]" = None) -> bool:
     """The second, finer stage, on the ``ast`` tree the engine has already built: the file
     must *call* something the analysis starts from, define ``__exit__``/``__aexit__`` or
     decorate a context manager (or, for the growth rules, make a container, decorate a
     cache or add a handler: ``growth_candidates``). Words in comments, strings and imports
     no longer count; a file that passes only on those is spared its libcst parse.
-    ``project_callables``: what the project index says other modules of the project make."""
+    ``project_callables``: what the project index says other modules of the project make.
+    ``nodes``: ``ast_nodes(tree)`` when the caller has it already (``TreeNodes.whole``)."""
     import ast
 
     codes = frozenset(codes)
     # One walk of the tree serves every test below (a walk per test cost more than the tests).
-    nodes = ast_nodes(tree)
+    if nodes is None:
+        nodes = ast_nodes(tree)
     if GROWTH_CODES.intersection(codes) and growth_candidates(tree, nodes):
         return True
     # MEM061's task-creating calls are looked for in the same walk (``task_candidates``).
@@ -245,6 +263,59 @@ def ast_nodes(tree: "ast.AST") -> "List[ast.AST]":
         children.reverse()
         extend(children)
     return found
+
+
+class TreeNodes:
+    """``ast_nodes`` of a module, walked once for every reader of the file: the whole list
+    (``tree_needs_analysis``), and the part of it under each top-level statement and each
+    statement of a top-level class body (``memlint.regions`` reads each such unit apart).
+    The walk is depth first, so a statement's nodes are one run of the whole list: only
+    where each run starts and ends is kept, not a second copy of the nodes."""
+
+    def __init__(self, tree: "ast.Module") -> None:
+        import ast
+
+        self.whole: "List[ast.AST]" = [tree]
+        # id(statement) -> (the statement, so that a reused id is never mistaken; start; end)
+        self._runs: "Dict[int, Tuple[ast.AST, int, int]]" = {}
+        for statement in tree.body:
+            start = len(self.whole)
+            if type(statement) is ast.ClassDef:
+                self._add_class(statement)
+            else:
+                self.whole.extend(ast_nodes(statement))
+            self._runs[id(statement)] = (statement, start, len(self.whole))
+        for ignored in tree.type_ignores:
+            self.whole.extend(ast_nodes(ignored))
+
+    def _add_class(self, statement: "ast.ClassDef") -> None:
+        """The class's nodes in ``ast_nodes`` order (its fields in turn), marking each
+        member's run."""
+        import ast
+
+        whole = self.whole
+        whole.append(statement)
+        kind = ast.ClassDef
+        fields = _FIELD_PLANS.get(kind)
+        if fields is None:
+            fields = _FIELD_PLANS[kind] = _node_fields(kind)
+        for name in fields:
+            value = getattr(statement, name, None)
+            for item in value if type(value) is list else [value]:
+                if not isinstance(item, ast.AST):
+                    continue
+                start = len(whole)
+                whole.extend(ast_nodes(item))
+                if name == "body":
+                    self._runs[id(item)] = (item, start, len(whole))
+
+    def of(self, statement: "ast.AST") -> "List[ast.AST]":
+        """``ast_nodes(statement)``: a slice of the whole list for a statement walked with
+        the module, else a walk of its own."""
+        run = self._runs.get(id(statement))
+        if run is None or run[0] is not statement:
+            return ast_nodes(statement)
+        return self.whole[run[1]:run[2]]
 
 
 # Fields that never hold a node worth returning: names and numbers, and the context and

@@ -41,7 +41,7 @@ import copy
 import re
 from typing import Callable, Dict, FrozenSet, Iterable, List, Mapping, NamedTuple, Optional, Set, Tuple
 
-from memlint.prefilter import CONTEXT_MANAGER_NAMES, ast_nodes
+from memlint.prefilter import CONTEXT_MANAGER_NAMES, TreeNodes, ast_nodes
 
 # Lines as ``ast`` and libcst count them: only \r\n, \r and \n end a line (str.splitlines
 # also splits on form feeds and other separators that real files contain).
@@ -70,7 +70,7 @@ class Selected(NamedTuple):
 class _Unit:
     """Statements sharing lines (``a = 1; b = 2``), or a class header."""
 
-    __slots__ = ("statements", "first", "last", "names", "defines", "makes", "context", "owner", "header", "bindings", "reads", "module_level", "returns", "registers", "by_own_kind")
+    __slots__ = ("statements", "first", "last", "names", "defines", "makes", "context", "owner", "header", "bindings", "reads", "module_level", "returns", "registers", "by_own_kind", "binding_names")
 
     def __init__(self, statement: ast.stmt, first: int, owner: Optional["_Unit"] = None) -> None:
         self.statements: List[ast.stmt] = [statement]
@@ -90,6 +90,9 @@ class _Unit:
         # A seed only for being a context manager's own part (named ``__exit__``, decorated
         # ``@contextmanager``): it holds no resource by that alone.
         self.by_own_kind = False
+        # The identifiers of each of ``bindings``, read once: ``_hand_on`` runs again each
+        # time the unit is handed a new name (re-walking them was a third of this module's time).
+        self.binding_names: Optional[List[Set[str]]] = None
 
 
 def split_lines(text: str) -> List[str]:
@@ -130,7 +133,10 @@ def _split_classes(tree: ast.Module) -> List[_Unit]:
     return units
 
 
-def _describe(unit: _Unit, triggers: FrozenSet[str], conditions: FrozenSet[str], top_aliases: Dict[str, str]) -> bool:
+def _describe(
+    unit: _Unit, triggers: FrozenSet[str], conditions: FrozenSet[str], top_aliases: Dict[str, str],
+    nodes_of: Callable[[ast.AST], List[ast.AST]] = ast_nodes,
+) -> bool:
     """Fill the unit's names, reads, definitions and what it makes; True for a seed.
 
     Names are every identifier of the code (the analysis counts a parameter or keyword
@@ -160,7 +166,7 @@ def _describe(unit: _Unit, triggers: FrozenSet[str], conditions: FrozenSet[str],
     loaded: Set[str] = set()  # names read: seeds unless the function binds them itself
     binding: List[ast.AST] = []
     for root in roots:
-        for node in ast_nodes(root):
+        for node in nodes_of(root):
             kind = type(node)
             if kind is ast.Name:
                 names.add(node.id)  # type: ignore[attr-defined]
@@ -235,8 +241,10 @@ def _hand_on(unit: _Unit, wanted: Iterable[str]) -> None:
     # What it registers on self, a helper may release (``analysis.registered``).
     unit.makes |= unit.registers
     made: Set[str] = set()  # local names bound to such a call: ``s = socket.socket()``
-    for node in unit.bindings:
-        if not wanted.isdisjoint(_identifiers(node)):
+    if unit.binding_names is None:
+        unit.binding_names = [_identifiers(node) for node in unit.bindings]
+    for node, identifiers in zip(unit.bindings, unit.binding_names):
+        if not wanted.isdisjoint(identifiers):
             unit.makes |= _targets(node, unit.module_level)
             if isinstance(node, ast.Assign) and _made_by(node.value, wanted, made):
                 made |= _targets(node, None)
@@ -324,14 +332,17 @@ class _Imports(NamedTuple):
     holding: Set[int]  # indexes of the top-level statements holding an import
 
 
-def _top_imports(tree: ast.Module, search: Callable[[bytes], object], any_star: bool = False) -> Optional[_Imports]:
+def _top_imports(
+    tree: ast.Module, search: Callable[[bytes], object], any_star: bool = False,
+    nodes_of: Callable[[ast.AST], List[ast.AST]] = ast_nodes,
+) -> Optional[_Imports]:
     """What the module-level imports bind; None after ``from <trigger module> import *``
     (with ``any_star``, after any star import)."""
     found = _Imports(set(), {}, set())
     for index, statement in enumerate(tree.body):
         if isinstance(statement, _DEFINITIONS):
             continue
-        for node in ast_nodes(statement):
+        for node in nodes_of(statement):
             if not isinstance(node, (ast.Import, ast.ImportFrom)):
                 continue
             found.holding.add(index)
@@ -352,10 +363,12 @@ def _top_imports(tree: ast.Module, search: Callable[[bytes], object], any_star: 
 
 def kept_units(
     tree: ast.Module, lines: List[str], triggers: FrozenSet[str], search: Callable[[bytes], object],
-    any_star: bool = False,
+    any_star: bool = False, walked: Optional[TreeNodes] = None,
 ) -> Optional[List[_Unit]]:
-    """Every unit of the file, with ``context`` set on those to parse; None for the whole file."""
-    imported = _top_imports(tree, search, any_star)
+    """Every unit of the file, with ``context`` set on those to parse; None for the whole file.
+    ``walked``: the tree's nodes as the prefilter walked them (no second walk per unit)."""
+    nodes_of = walked.of if walked is not None else ast_nodes
+    imported = _top_imports(tree, search, any_star, nodes_of)
     if imported is None:
         return None
     conditions = _conditions()
@@ -370,7 +383,7 @@ def kept_units(
     context_lines.update(_first_line(tree.body[index]) for index in imported.holding)
     starting: Set[int] = set()
     for index, unit in enumerate(units):
-        seed = _describe(unit, triggers, conditions, imported.aliases)
+        seed = _describe(unit, triggers, conditions, imported.aliases, nodes_of)
         if not seed and _MAY_REGISTER is not None and unit.owner is not None:
             # A method registering a value on self for a helper to release, which the
             # analysis follows whatever it names (``analysis.facts.mark_quiet_functions``).
@@ -380,7 +393,7 @@ def kept_units(
             starting.add(index)
             _hand_on(unit, triggers)
             if unit.owner is None and not isinstance(unit.statements[0], _DEFINITIONS):
-                unit.makes |= _released_by_verb(unit)
+                unit.makes |= _released_by_verb(unit, nodes_of)
         unit.context = (unit.owner is None and unit.first in context_lines) or not _FIXER_READS.isdisjoint(unit.names)
     lineage = _lineage(units)
     # Who mentions and who defines a name: a top-level unit's names are the module's; a
@@ -483,7 +496,7 @@ def _exits(statement: ast.stmt) -> bool:
     )
 
 
-def _released_by_verb(unit: _Unit) -> Set[str]:
+def _released_by_verb(unit: _Unit, nodes_of: Callable[[ast.AST], List[ast.AST]] = ast_nodes) -> Set[str]:
     """Names a module-level statement releases with a verb of ``knowledge/inferred.toml``
     (``telemetry.shutdown()``): the analysis takes such a name for a resource known by its
     release (``analysis.inferred``), so the module's other statements using it matter."""
@@ -492,7 +505,7 @@ def _released_by_verb(unit: _Unit) -> Set[str]:
     verbs = knowledge().inferred_release_verbs
     names: Set[str] = set()
     for statement in unit.statements:
-        for node in ast_nodes(statement):
+        for node in nodes_of(statement):
             if isinstance(node, ast.Call) and not node.args and not node.keywords:
                 func = node.func
                 if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.attr in verbs:
@@ -533,7 +546,7 @@ def _lineage(units: List[_Unit]) -> Dict[int, Tuple[Set[int], Set[int]]]:
 
 def region_source(
     text: str, tree: ast.Module, resources: Mapping[str, object], codes: Iterable[str] = (),
-    project_names: Iterable[str] = (),
+    project_names: Iterable[str] = (), walked: Optional[TreeNodes] = None,
 ) -> Optional[Selected]:
     """The part of the file worth parsing, or None to parse the whole file.
     ``project_names``: every part of the names the project index gave the file (what other
@@ -546,7 +559,7 @@ def region_source(
     if extra:
         triggers = triggers | extra
     # With project names, any star import may bring in one the index did not see.
-    units = kept_units(tree, lines, triggers, search, any_star=bool(extra))
+    units = kept_units(tree, lines, triggers, search, any_star=bool(extra), walked=walked)
     if units is None:
         return None
     left_out = sum(unit.last - unit.first + 1 for unit in units if not unit.context)

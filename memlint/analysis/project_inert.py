@@ -51,10 +51,12 @@ def inert_release_methods(load: Loader, module: Any, node: ast.ClassDef, verbs: 
     if not _only_project_bases(load, chain):
         return []
     methods = _chain_methods(chain)
-    signals = _loop_tested_attributes(chain)
+    inert = [verb for verb in verbs if verb in methods and _releases_nothing(methods, verb, 0, set())]
+    # The chain's loops are read only for a method that releases nothing (most have none).
+    signals = _loop_tested_attributes(chain) if inert else set()
     return [
-        verb for verb in verbs
-        if verb in methods and _releases_nothing(methods, verb, 0, set()) and not _sets_any(methods[verb], signals)
+        verb for verb in inert
+        if not _sets_any(methods[verb], signals)
     ]
 
 
