@@ -149,12 +149,52 @@ def _inside(ctx: "ModuleContext", path: cst.BaseExpression, directory: str) -> b
 
 
 def _joins_under(ctx: "ModuleContext", value: cst.BaseExpression, directory: str) -> bool:
+    """``os.path.join(base, "TESTDIR")``: the fresh directory and names the code spells itself
+    (a name from the caller's data may be invalid, or nest in a directory that is not there)."""
     return (
         isinstance(value, cst.Call)
         and (ctx.resolve(value.func) or "") in ("os.path.join", "posixpath.join")
         and bool(value.args)
         and dotted(value.args[0].value) == directory
+        and all(_spelled_here(ctx, arg.value, 0) for arg in value.args[1:])
     )
+
+
+# String methods that make a name from a name (``test_dir.upper()``).
+_NAME_METHODS = frozenset({"upper", "lower", "strip", "lstrip", "rstrip", "replace", "format"})
+
+
+def _spelled_here(ctx: "ModuleContext", node: cst.BaseExpression, depth: int) -> bool:
+    """A string literal, a local name bound once to one, or a slice, sum or string method of
+    such (``test_dir[:6] + "~1"``), with literal arguments: a name fixed by the code."""
+    if depth > 4:
+        return False
+    if isinstance(node, (cst.SimpleString, cst.Integer)):
+        return True
+    if isinstance(node, cst.ConcatenatedString):
+        return not any(True for _ in find(node, (cst.FormattedStringExpression,)))
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+        return _spelled_here(ctx, node.left, depth + 1) and _spelled_here(ctx, node.right, depth + 1)
+    if isinstance(node, cst.Subscript):
+        return _spelled_here(ctx, node.value, depth + 1) and all(
+            isinstance(element.slice, cst.Slice)
+            and all(part is None or isinstance(part, cst.Integer) for part in (element.slice.lower, element.slice.upper))
+            for element in node.slice
+        )
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in _NAME_METHODS:
+        return _spelled_here(ctx, node.func.value, depth + 1) and all(
+            _spelled_here(ctx, arg.value, depth + 1) for arg in node.args
+        )
+    if isinstance(node, cst.Name):
+        scope = ctx.scope.node if ctx.scope is not None else ctx.module
+        values = [
+            parent.value  # type: ignore[attr-defined]
+            for found, trail in find(scope, (cst.AssignTarget,))
+            for parent in trail[-1:]
+            if isinstance(found.target, cst.Name) and found.target.value == node.value  # type: ignore[attr-defined]
+        ]
+        return len(values) == 1 and _spelled_here(ctx, values[0], depth + 1)
+    return False
 
 
 def _write_end_with_reader_open(ctx: "ModuleContext", call: cst.Call, acquisition: Optional[cst.CSTNode]) -> bool:
