@@ -15,7 +15,7 @@ this code has just made and still holds:
   has not closed the read end: a blocking write to a pipe whose reader is open waits, it
   cannot fail with EPIPE or EAGAIN;
 - a predicate of a path built in place (``Path(p).exists()``): ``calls.toml``
-  non_raising_methods_of names the predicates of ``pathlib.Path``.
+  non_raising_methods_of names the predicates of ``pathlib.Path`` (only paths are read this way).
 """
 
 from __future__ import annotations
@@ -77,7 +77,9 @@ def _predicate_of_path_built_here(ctx: "ModuleContext", call: cst.Call) -> bool:
     if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Call)):
         return False
     made = ctx.resolve(func.value.func) or ""
-    return func.attr.value in KNOWLEDGE.non_raising_methods_of.get(made, ())
+    # Only a path (``calls.toml`` [paths] constructors): a thread built and started in one
+    # expression (``Thread(target=f).start()``) is still taken to fail when none can be made.
+    return made in KNOWLEDGE.path_constructors and func.attr.value in KNOWLEDGE.non_raising_methods_of.get(made, ())
 
 
 def _first_directory_inside(ctx: "ModuleContext", call: cst.Call, acquisition: Optional[cst.CSTNode]) -> bool:
