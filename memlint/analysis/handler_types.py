@@ -32,7 +32,7 @@ from memlint.analysis.names import block_of, dotted
 from memlint.analysis.quiet_functions import quiet_functions_of
 from memlint.analysis.raises import raising_calls
 from memlint.analysis.releasing_handlers import handler_releases, own_io_failure_is_os_error
-from memlint.analysis.resources import EXCEPTION_BASES, OS_ERROR_MODELS, OS_ERROR_NAMES, OS_ERROR_PREFIXES
+from memlint.analysis.resources import EXCEPTION_BASES, KNOWLEDGE, OS_ERROR_MODELS, OS_ERROR_NAMES, OS_ERROR_PREFIXES
 from memlint.analysis.walk import find
 
 if TYPE_CHECKING:
@@ -103,7 +103,9 @@ def caught_here(ctx: "ModuleContext", entry: tuple, node: cst.CSTNode, held_name
     if kind != "call" or not isinstance(raiser, cst.Call):
         return False
     calls = raising_calls(ctx, node.body, set(), held_names, False, False, model)  # type: ignore[attr-defined]
-    if not any(call is raiser for call in calls):
+    # A timed release (``p.communicate(timeout=t)``) is a raise of its own, not among the calls.
+    timed = _fails_only_with_caught(raiser, held_names, model, caught)
+    if not timed and not any(call is raiser for call in calls):
         return False
     # A statement's raise stands for every call of that statement that may raise (its first
     # one names it): ``int(sock.recv(16))`` raises ValueError past ``except OSError`` too.
@@ -116,8 +118,27 @@ def caught_here(ctx: "ModuleContext", entry: tuple, node: cst.CSTNode, held_name
         or _local_raises_only_caught(ctx, call, caught)
         or ("OSError" in caught and _fails_only_with_os_error(ctx, call, held_names, model))
         or (releasing and own_io_failure_is_os_error(ctx, call, held_names))
+        or _fails_only_with_caught(call, held_names, model, caught)
         for call in calls
     )
+
+
+def _fails_only_with_caught(call: cst.CSTNode, held_names: Set[str], model: str, caught: FrozenSet[str]) -> bool:
+    """``p.communicate(timeout=t)`` under ``except subprocess.TimeoutExpired``: a method of the
+    followed resource whose only realistic failure (``calls.toml`` [raising] fails_only_with)
+    the handlers catch, on a resource made by that exception's module (a process from
+    ``subprocess.Popen``)."""
+    func = call.func if isinstance(call, cst.Call) else None
+    spec = KNOWLEDGE.models.get(model)
+    if not isinstance(func, cst.Attribute) or dotted(func.value) not in held_names or spec is None:
+        return False
+    for exception, methods in KNOWLEDGE.fails_only_with.items():
+        module = exception.rsplit(".", 1)[0] + "."
+        if func.attr.value in methods and _is_caught(exception, caught) and any(
+            maker.startswith(module) for maker in spec.acquired_by
+        ):
+            return True
+    return False
 
 
 def _small_statement_holding(body: cst.CSTNode, raiser: cst.CSTNode) -> Optional[cst.CSTNode]:

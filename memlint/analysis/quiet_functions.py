@@ -248,7 +248,20 @@ def _catches_everything(node: cst.Try) -> bool:
     if not any(h.type is None or (dotted(h.type) or "").rsplit(".", 1)[-1] in BROAD_EXCEPTIONS for h in node.handlers):
         return False
     handlers = cst.IndentedBlock(body=[s for h in node.handlers for s in block_of(h.body)])
-    return not any(True for _ in find(handlers, (cst.Raise, cst.Call)))
+    if any(True for _ in find(handlers, (cst.Raise, cst.Await, cst.Yield))):
+        return False
+    return all(_only_logs(call) for call, _ in find(handlers, (cst.Call,)))
+
+
+def _only_logs(call: cst.CSTNode) -> bool:
+    """``logger.debug(f"cannot resolve {host} ({e})")`` in a catch-all handler: logging is taken
+    not to raise everywhere else, so a handler that only logs still turns the failure into a
+    value. Its arguments must make no call or lookup of their own."""
+    func = call.func if isinstance(call, cst.Call) else None
+    if not (isinstance(func, cst.Attribute) and func.attr.value in LOGGING_METHODS):
+        return False
+    parts = cst.Tuple(elements=[cst.Element(func.value)] + [cst.Element(a.value) for a in call.args])  # type: ignore[attr-defined]
+    return not any(True for _ in find(parts, (cst.Call, cst.Subscript, cst.Await)))
 
 
 def _suppresses_everything(statement: cst.CSTNode) -> bool:

@@ -90,7 +90,7 @@ class _Judge:
         if name in ctx.table or name in ctx.factories:
             return True
         if name in _BUILTIN_NAMES:
-            return name in KNOWLEDGE.raising_builtins
+            return name in KNOWLEDGE.raising_builtins and not _converts_a_number(call, name)
         return True  # bound in an enclosing function, or by a star import
 
     # -- ``obj.name(...)`` ---------------------------------------------------------------
@@ -173,7 +173,7 @@ class _Judge:
                     return True
                 continue
             if isinstance(found, (cst.Assign, cst.For)):
-                if _unpacks(found):
+                if _unpacks(found) and not _unpacks_a_pair(self.ctx, found):
                     return True
                 continue
             if _listed_quiet(self.ctx, found, params):  # type: ignore[arg-type]
@@ -226,6 +226,33 @@ def _unpacks(statement) -> bool:
     if isinstance(statement.value, (cst.Tuple, cst.List)):
         return False
     return any(isinstance(target.target, (cst.Tuple, cst.List)) for target in statement.targets)
+
+
+# Arithmetic whose result is a number whatever numbers it is given (``+``, ``*`` and ``%`` also
+# join, repeat or format strings, which ``int()`` would then parse).
+_NUMERIC_OPERATORS = (cst.Subtract, cst.Divide, cst.FloorDivide, cst.Power)
+
+
+def _converts_a_number(call: cst.Call, name: str) -> bool:
+    """``int((now - then) / 10**9)``: ``int()`` or ``float()`` of a subtraction, division or
+    power converts a number; only parsing text fails on the caller's data."""
+    if name not in ("int", "float") or len(call.args) != 1 or call.args[0].keyword or call.args[0].star:
+        return False
+    value = call.args[0].value
+    return isinstance(value, cst.BinaryOperation) and isinstance(value.operator, _NUMERIC_OPERATORS)
+
+
+def _unpacks_a_pair(ctx: "ModuleContext", statement) -> bool:
+    """``guess, _ = mimetypes.guess_type(path)``: two names bound to a call that always returns
+    a pair (``calls.toml`` [raising] returns_pairs)."""
+    if not isinstance(statement, cst.Assign) or len(statement.targets) != 1 or not isinstance(statement.value, cst.Call):
+        return False
+    target = statement.targets[0].target
+    if not isinstance(target, (cst.Tuple, cst.List)) or len(target.elements) != 2:
+        return False
+    if any(isinstance(element, cst.StarredElement) for element in target.elements):
+        return False
+    return (ctx.resolve(statement.value.func) or "") in KNOWLEDGE.returns_pairs
 
 
 def _parameters(function: cst.FunctionDef) -> Set[str]:

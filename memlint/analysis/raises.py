@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, List, Optional, Set
 
 import libcst as cst
 
+from memlint.analysis.fresh_calls import quiet_on_what_was_made
 from memlint.analysis.names import dotted
 from memlint.analysis.resources import (
     KNOWLEDGE,
@@ -107,6 +108,8 @@ def raising_calls(
                 continue
             if _reopens_fresh_path(ctx, found, held_names, model):
                 continue
+            if quiet_on_what_was_made(ctx, found, held_names, acquisition):
+                continue  # ``fcntl.flock(f, LOCK_EX)`` on the file just opened (fresh_calls.py)
             if not can_raise(ctx, found, held_names):
                 continue  # no evidence that it can fail (raise_evidence.py)
             raising.append(found)

@@ -235,6 +235,12 @@ class Knowledge:
     exception_bases: Dict[str, str] = field(default_factory=dict)
     # Constructor -> methods of the objects it makes that cannot raise (``Thread.start``).
     non_raising_methods_of: Dict[str, FrozenSet[str]] = field(default_factory=dict)
+    # Function -> constants its second argument may be for it not to raise on the followed
+    # resource (``fcntl.flock(f, LOCK_EX)``); functions that always return a pair.
+    non_raising_on_held_with: Dict[str, FrozenSet[str]] = field(default_factory=dict)
+    returns_pairs: FrozenSet[str] = frozenset()
+    # Exception -> methods whose only realistic failure it is (``communicate`` -> TimeoutExpired).
+    fails_only_with: Dict[str, FrozenSet[str]] = field(default_factory=dict)
     # Exception -> the only calls (by last name) that raise it (``CalledProcessError``).
     raised_only_by: Dict[str, FrozenSet[str]] = field(default_factory=dict)
     # Model name -> its own methods that MEM003 takes not to raise on the followed resource.
@@ -531,6 +537,9 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.inherited_releases = _inherited_releases(calls.get("inherited-releases", {}))
     knowledge.non_raising_methods_of = _name_lists(calls.get("raising", {}), "non_raising_methods_of")
     knowledge.raised_only_by = _name_lists(calls.get("raising", {}), "raised_only_by")
+    knowledge.non_raising_on_held_with = _name_lists(calls.get("raising", {}), "non_raising_on_held_with")
+    knowledge.returns_pairs = frozenset(strings("raising", "returns_pairs"))
+    knowledge.fails_only_with = _name_lists(calls.get("raising", {}), "fails_only_with")
     knowledge.cleanup_after_yield_prefixes = strings("cleanup-after-yield", "method_prefixes")
     knowledge.cleanup_after_yield_functions = frozenset(strings("cleanup-after-yield", "functions"))
     knowledge.path_keepers = frozenset(strings("paths", "keepers"))
