@@ -12,6 +12,7 @@ from typing import Any, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
+from memlint.analysis.comprehension_scopes import comprehension_local  # noqa: F401 (read by lifetime, at its line limit)
 from memlint.analysis.facts import SMALL_CONTAINERS
 from memlint.analysis.model import Acquisition, Lifetime
 from memlint.analysis.names import iter_statements

@@ -17,7 +17,7 @@ from memlint.analysis.captures import lambda_only_uses, may_time_out
 from memlint.analysis.container_items import name_comprehension_items, name_loop_items
 from memlint.analysis.exit_stacks import EXIT_STACK_MODEL, FirstEntry
 from memlint.analysis.flow import DONE, NONE, OPEN, Flow, Outcome, Tracker, after_release, conclude, declared_outer, entering_call
-from memlint.analysis.flow import hasattr_release, lifetime_fact  # noqa: F401 (lifetime_fact: read as lifetime.lifetime_fact)
+from memlint.analysis.flow import comprehension_local, hasattr_release, lifetime_fact  # noqa: F401 (lifetime_fact: read as lifetime.lifetime_fact)
 from memlint.analysis.handler_types import caught_here, collections_filled, passes_enclosing_handlers
 from memlint.analysis.handler_reach import catches_only_import_errors, catches_realistic, is_broad, may_raise_import_error
 from memlint.analysis.alias_handover import releasing_aliases
@@ -530,7 +530,7 @@ class Interpreter:
         occurrences = [
             (found, path)
             for found, path in find(node, (cst.Name, cst.Attribute, cst.Lambda, cst.FunctionDef))
-            if not isinstance(found, (cst.Lambda, cst.FunctionDef)) or self._mentions_inside(found)
+            if (not isinstance(found, (cst.Lambda, cst.FunctionDef)) or self._mentions_inside(found)) and not comprehension_local(found, path)
         ]
         released = escaped = reclaimed = raising_use = False
         handled_calls: Set[int] = set()
