@@ -9,6 +9,8 @@ is evaluated in the enclosing scope. So in
     fobj.write("\\n".join(fobj.path for fobj in items))
 
 the generator's ``fobj`` neither rebinds nor uses the open file.
+(A container of resources is the exception the caller makes: there the comprehension's
+name is followed as each item, see container_items.)
 """
 
 from __future__ import annotations

@@ -530,7 +530,7 @@ class Interpreter:
         occurrences = [
             (found, path)
             for found, path in find(node, (cst.Name, cst.Attribute, cst.Lambda, cst.FunctionDef))
-            if (not isinstance(found, (cst.Lambda, cst.FunctionDef)) or self._mentions_inside(found)) and not comprehension_local(found, path)
+            if (not isinstance(found, (cst.Lambda, cst.FunctionDef)) or self._mentions_inside(found)) and (tracker.container or not comprehension_local(found, path))
         ]
         released = escaped = reclaimed = raising_use = False
         handled_calls: Set[int] = set()
