@@ -12,7 +12,7 @@ from typing import Dict, List, Optional, Set, Tuple
 import libcst as cst
 
 from memlint.analysis import lifetime
-from memlint.analysis.branch_flags import branch_flags, flags_saying
+from memlint.analysis.branch_flags import branch_flags, else_branch_guards, flags_saying, with_opposite_guards
 from memlint.analysis.classify import acquisition_spec, fill_scope_names, keeps_file
 from memlint.analysis.flow import Outcome, Tracker
 from memlint.analysis.borrowed_aliases import released_in_a_later_finally
@@ -230,7 +230,8 @@ def _track(
     tracker = Tracker({name}, spec, call, site.statement, enclosing_loops=loops)  # type: ignore[arg-type]
     tracker.container = name in scope.containers or site.container
     tracker.guards = guard_flags(_from_scope_body(scope, path)) | site.guards | _choice_flags(ctx, site, path, scope.body)
-    tracker.guards |= branch_flags(ctx, path, scope.body)
+    tracker.guards |= branch_flags(ctx, path, scope.body) | else_branch_guards(path, scope.body)
+    tracker.guards = with_opposite_guards(tracker.guards)
     tracker.release_calls = partner_releasers(ctx, call, site.statement, name, spec.release)
     outcome = lifetime.run(ctx, tracker, scope.body, class_name, yields_raise=not scope.is_context_manager)
     if scope.class_info is not None and not released_in_a_later_finally(scope.body, call, tracker.names, spec.release):
