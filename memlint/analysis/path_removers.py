@@ -129,3 +129,17 @@ def _init_of(node: cst.ClassDef) -> Optional[cst.FunctionDef]:
         if isinstance(statement, cst.FunctionDef) and statement.name.value == "__init__":
             return statement
     return None
+
+
+# Modules whose removal functions take a path; reached through an attribute that holds the
+# module (``self.tools.os.remove(p)``, ``self.os.unlink(p)``: an injected os module).
+_REMOVING_MODULES = {"os": ("remove", "unlink", "rmdir"), "shutil": ("rmtree",)}
+
+
+def removes_through_module_attribute(func: cst.BaseExpression) -> bool:
+    """``<holder>.os.remove(path)``: the removal function of a module reached as an attribute
+    named for it. (A container's own ``.remove(item)`` takes an item out of a list; a list
+    is never an attribute named ``os``.)"""
+    if not isinstance(func, cst.Attribute) or not isinstance(func.value, cst.Attribute):
+        return False
+    return func.attr.value in _REMOVING_MODULES.get(func.value.attr.value, ())
