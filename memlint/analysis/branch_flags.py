@@ -258,3 +258,14 @@ def with_opposite_guards(guards: Set[str]) -> Set[str]:
                 found.add(("" if negated else "!") + test_key(turned))
                 break
     return found
+
+
+def holder_guards(holder: str) -> Set[str]:
+    """``temp_file.name`` is followed as a path; its holder ``temp_file`` is bound (to the
+    temporary file object, which is truthy) wherever that path is held, so ``if temp_file:``
+    and ``if temp_file is not None:`` hold there too (``temp_file = None`` before a ``try``
+    whose ``with NamedTemporaryFile(...) as temp_file:`` may raise, and a ``finally`` that
+    removes ``temp_file.name`` under that test)."""
+    if not holder.isidentifier():
+        return set()
+    return {holder, test_key(cst.parse_expression(holder + " is not None"))}

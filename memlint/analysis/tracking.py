@@ -12,7 +12,7 @@ from typing import Dict, List, Optional, Set, Tuple
 import libcst as cst
 
 from memlint.analysis import lifetime
-from memlint.analysis.branch_flags import branch_flags, else_branch_guards, flags_saying, with_opposite_guards
+from memlint.analysis.branch_flags import branch_flags, else_branch_guards, flags_saying, holder_guards, with_opposite_guards
 from memlint.analysis.classify import acquisition_spec, fill_scope_names, keeps_file
 from memlint.analysis.flow import Outcome, Tracker
 from memlint.analysis.borrowed_aliases import released_in_a_later_finally
@@ -174,6 +174,7 @@ def _track_kept_path(
     # The path is held from the acquisition on, as any resource is: a flag set right after it
     # (``keep = False`` ... ``finally: if not keep: os.unlink(path)``) guards its release too.
     tracker.guards = guard_flags(_from_scope_body(scope, path)) | site.guards | branch_flags(ctx, path, scope.body)
+    tracker.guards = with_opposite_guards(tracker.guards | else_branch_guards(path, scope.body) | holder_guards(holder))
     outcome = lifetime.run(ctx, tracker, scope.body, class_name, yields_raise=not scope.is_context_manager)
     _record(ctx, name, KEPT_FILE_PATH, outcome, analysis, acquisition)
 
