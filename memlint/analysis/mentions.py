@@ -16,7 +16,7 @@ from memlint.analysis.local_holders import kept_by_local_holder
 from memlint.analysis.names import dotted, is_binding_target, self_attribute
 from memlint.analysis.ownership import parameter_behaviour, releasers_of
 from memlint.analysis.reached_calls import self_calls_after
-from memlint.analysis.path_removers import kept_by_returned_object, removed_in_callee_finally, removes_through_module_attribute
+from memlint.analysis.path_removers import kept_by_returned_object, module_removal, removed_in_callee_finally
 from memlint.analysis.sites import borrowed_argument
 from memlint.analysis.spelled_paths import formatted_argument_call, parameter_default_callee
 from memlint.analysis.resources import (
@@ -181,7 +181,7 @@ class Mentions:
                 return "register"
         if last in HANDOFF_METHODS or qualified in HANDOFF_CALLS:
             return "escape"
-        if isinstance(func, cst.Attribute) and last in RECLAIM_METHODS and not (spec.is_path and removes_through_module_attribute(func)):
+        if isinstance(func, cst.Attribute) and last in RECLAIM_METHODS and not (spec.is_path and module_removal(func, qualified)):
             return "reclaim"
         if isinstance(func, cst.Attribute) and dotted(func.value) in self.tracker.names:
             return "use"

@@ -136,10 +136,14 @@ def _init_of(node: cst.ClassDef) -> Optional[cst.FunctionDef]:
 _REMOVING_MODULES = {"os": ("remove", "unlink", "rmdir"), "shutil": ("rmtree",)}
 
 
-def removes_through_module_attribute(func: cst.BaseExpression) -> bool:
-    """``<holder>.os.remove(path)``: the removal function of a module reached as an attribute
-    named for it. (A container's own ``.remove(item)`` takes an item out of a list; a list
-    is never an attribute named ``os``.)"""
+def module_removal(func: cst.BaseExpression, qualified: str) -> bool:
+    """``os.remove(path)``, or ``<holder>.os.remove(path)``: the removal function of a module,
+    also reached through an attribute named for it. (A container's own ``.remove(item)``
+    takes an item out of a list; a list is never the os module, nor an attribute named
+    ``os``.)"""
+    module, _dot, function = qualified.rpartition(".")
+    if function in _REMOVING_MODULES.get(module, ()):
+        return True
     if not isinstance(func, cst.Attribute) or not isinstance(func.value, cst.Attribute):
         return False
     return func.attr.value in _REMOVING_MODULES.get(func.value.attr.value, ())
