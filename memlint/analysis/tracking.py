@@ -323,6 +323,8 @@ def _unbound_in_finally(
         release = _releases_name(ctx, node.finalbody, name)  # type: ignore[attr-defined]
         if release is None or _bound_before(scope, node, name) or _bound_first_in_try(node, name):
             continue
+        if _bound_on_the_way(path[index + 1 :], name):
+            continue
         analysis.facts.append(UnboundInFinally(acquisition, name, release))
         return
 
@@ -338,6 +340,31 @@ def _releases_name(ctx: ModuleContext, final: cst.BaseSuite, name: str) -> Optio
         if (ctx.resolve(func) or "") in ANY_RELEASE_FUNCS and any(dotted(a.value) == name for a in found.args):  # type: ignore[attr-defined]
             return found
     return None
+
+
+def _bound_on_the_way(path: Tuple[cst.CSTNode, ...], name: str) -> bool:
+    """``prov = None`` written earlier in one of the blocks that lead from the ``try`` body
+    to the acquisition (``if args.provenance: try: prov = setup()``): every way to the
+    acquiring call binds the name first, so when that call raises the ``finally`` finds it
+    bound."""
+    for depth, node in enumerate(path[:-1]):
+        if not isinstance(node, cst.IndentedBlock):
+            continue
+        holder = path[depth + 1]
+        for statement in node.body:
+            if statement is holder:
+                break
+            if isinstance(statement, SMALL_CONTAINERS) and any(
+                isinstance(small, (cst.Assign, cst.AnnAssign))
+                and any(
+                    isinstance(target, cst.Name) and target.value == name
+                    for target in ([t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target])
+                )
+                and (not isinstance(small, cst.AnnAssign) or small.value is not None)
+                for small in statement.body
+            ):
+                return True
+    return False
 
 
 def _locals_guard(test: cst.BaseExpression, name: str) -> bool:
