@@ -23,7 +23,7 @@ from memlint.analysis.handler_reach import catches_only_import_errors, catches_r
 from memlint.analysis.alias_handover import releasing_aliases
 from memlint.analysis.decided_tests import decided_test, previous_statements
 from memlint.analysis.released_tests import closed_attributes, released_by_test
-from memlint.analysis.path_forms import rebinds_same_path
+from memlint.analysis.path_forms import rebinds_same_object
 from memlint.analysis.own_exceptions import OwnErrorStates
 from memlint.analysis.inferred import is_own_work_call
 from memlint.analysis.local_class_instances import class_stays_local
@@ -579,7 +579,7 @@ class Interpreter:
                 reclaimed = True
             elif verdict == "raising-use":
                 raising_use = True
-        if rebinds and tracker.spec.is_path and rebinds_same_path(self.ctx, node, tracker.names):
+        if rebinds and rebinds_same_object(self.ctx, node, tracker.names, tracker.spec):
             rebinds = []  # ``temp = temp.encode()``: the same directory, spelled as bytes
             handled_calls.add(id(node.value))  # type: ignore[attr-defined]
         self_release = self._calls_self_release(node, handled_calls)
