@@ -24,7 +24,7 @@ from typing import Iterator, List, Optional, Sequence, Set, Tuple
 import libcst as cst
 
 from memlint.analysis.facts import SMALL_CONTAINERS, ModuleContext
-from memlint.analysis.names import iter_statements
+from memlint.analysis.names import block_of, dotted as dotted_name, iter_statements, test_key
 from memlint.analysis.walk import find
 
 _OPPOSITES = ((" is not ", " is "), (" != ", " == "), (" not in ", " in "))
@@ -203,3 +203,69 @@ def opposite_tests(test: str) -> Set[str]:
         elif positive in test:
             found.add(test.replace(positive, negative, 1))
     return found
+
+
+_OPPOSITE_OPERATORS = (
+    (cst.Equal, cst.NotEqual),
+    (cst.NotEqual, cst.Equal),
+    (cst.Is, cst.IsNot),
+    (cst.IsNot, cst.Is),
+    (cst.In, cst.NotIn),
+    (cst.NotIn, cst.In),
+)
+
+
+def else_branch_guards(path: Tuple[cst.CSTNode, ...], scope_body: Sequence[cst.CSTNode]) -> Set[str]:
+    """The acquisition sits in the ``else`` of an ``if``: there the test was false, so the
+    test's negation holds wherever the resource is held (``if path == "-": f = sys.stdin``
+    ``else: f = open(path)`` ... ``if path != "-": f.close()``). Kept only when the block
+    holding the acquisition binds none of the test's names (a ``for`` around it rebinds
+    them for a new turn, which acquires anew)."""
+    chosen = _choosing_if(path)
+    if chosen is None or chosen[1]:
+        return set()
+    branch_if = path[chosen[0]]
+    test = branch_if.test  # type: ignore[attr-defined]
+    negated = isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not)
+    inner = test.expression if negated else test  # type: ignore[attr-defined]
+    tested = {n.value for n, _ in find(inner, (cst.Name,))}
+    if _binds_any(list(iter_statements(list(block_of(branch_if.orelse.body)), into_functions=False)), tested, None):  # type: ignore[attr-defined,arg-type]
+        return set()
+    name = dotted_name(inner) or test_key(inner)
+    return {name if negated else "!" + name}
+
+
+def with_opposite_guards(guards: Set[str]) -> Set[str]:
+    """Each comparison guard also under its opposite spelling: ``path == "-"`` false is
+    ``path != "-"`` true (``"!=path == '-'"`` adds ``"=path != '-'"``). Only a single
+    comparison with one operator is turned; ``a and b`` has no such opposite."""
+    found = set(guards)
+    for guard in guards:
+        negated = guard.startswith("!")
+        key = guard[1:] if negated else guard
+        if not key.startswith("="):
+            continue
+        try:
+            test = cst.parse_expression(key[1:])
+        except cst.ParserSyntaxError:
+            continue
+        if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+            continue
+        operator = test.comparisons[0].operator
+        for kind, opposite in _OPPOSITE_OPERATORS:
+            if type(operator) is kind:
+                turned = test.with_changes(comparisons=[test.comparisons[0].with_changes(operator=opposite())])
+                found.add(("" if negated else "!") + test_key(turned))
+                break
+    return found
+
+
+def holder_guards(holder: str) -> Set[str]:
+    """``temp_file.name`` is followed as a path; its holder ``temp_file`` is bound (to the
+    temporary file object, which is truthy) wherever that path is held, so ``if temp_file:``
+    and ``if temp_file is not None:`` hold there too (``temp_file = None`` before a ``try``
+    whose ``with NamedTemporaryFile(...) as temp_file:`` may raise, and a ``finally`` that
+    removes ``temp_file.name`` under that test)."""
+    if not holder.isidentifier():
+        return set()
+    return {holder, test_key(cst.parse_expression(holder + " is not None"))}

@@ -12,6 +12,7 @@ from typing import Any, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
+from memlint.analysis.comprehension_scopes import comprehension_local  # noqa: F401 (read by lifetime, at its line limit)
 from memlint.analysis.facts import SMALL_CONTAINERS
 from memlint.analysis.model import Acquisition, Lifetime
 from memlint.analysis.names import iter_statements
@@ -218,3 +219,28 @@ def hasattr_release(test: cst.BaseExpression, names: Set[str], releases: FrozenS
         return False
     target = test.args[0].value
     return isinstance(target, cst.Name) and target.value in names and test.args[1].value.evaluated_value in releases
+
+
+# Built-in value types: an object released by a method of its own is never one of them.
+_SCALAR_TYPES = frozenset({"int", "float", "complex", "bool", "str", "bytes", "bytearray", "NoneType"})
+
+
+def held_type_test(test: cst.BaseExpression, names: Set[str], spec: ResourceSpec) -> Optional[bool]:
+    """A type test on the followed resource that its type decides wherever it is held:
+    ``hasattr(f, "close")`` naming one of its releases is true; ``isinstance(stdin, int)``
+    is false for a resource released by a method of its own (a file, a socket), chosen
+    instead of a stand-in such as ``subprocess.PIPE`` (``if not isinstance(stdin, int):
+    stdin.close()``). Paths and descriptors are strings and ints, so not for them."""
+    if hasattr_release(test, names, spec.release):
+        return True
+    if not (isinstance(test, cst.Call) and isinstance(test.func, cst.Name) and test.func.value == "isinstance"):
+        return None
+    if len(test.args) != 2 or spec.is_path or not spec.release or any(arg.keyword or arg.star for arg in test.args):
+        return None
+    target, kinds = test.args[0].value, test.args[1].value
+    if not (isinstance(target, cst.Name) and target.value in names):
+        return None
+    elements = [e.value for e in kinds.elements] if isinstance(kinds, cst.Tuple) else [kinds]
+    if all(isinstance(kind, cst.Name) and kind.value in _SCALAR_TYPES for kind in elements):
+        return False
+    return None

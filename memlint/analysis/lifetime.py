@@ -17,13 +17,13 @@ from memlint.analysis.captures import lambda_only_uses, may_time_out
 from memlint.analysis.container_items import name_comprehension_items, name_loop_items
 from memlint.analysis.exit_stacks import EXIT_STACK_MODEL, FirstEntry
 from memlint.analysis.flow import DONE, NONE, OPEN, Flow, Outcome, Tracker, after_release, conclude, declared_outer, entering_call
-from memlint.analysis.flow import hasattr_release, lifetime_fact  # noqa: F401 (lifetime_fact: read as lifetime.lifetime_fact)
+from memlint.analysis.flow import comprehension_local, held_type_test, lifetime_fact  # noqa: F401 (lifetime_fact: read as lifetime.lifetime_fact)
 from memlint.analysis.handler_types import caught_here, collections_filled, passes_enclosing_handlers
 from memlint.analysis.handler_reach import catches_only_import_errors, catches_realistic, is_broad, may_raise_import_error
 from memlint.analysis.alias_handover import releasing_aliases
 from memlint.analysis.decided_tests import decided_test, previous_statements
 from memlint.analysis.released_tests import closed_attributes, released_by_test
-from memlint.analysis.path_forms import rebinds_same_path
+from memlint.analysis.path_forms import rebinds_same_object
 from memlint.analysis.own_exceptions import OwnErrorStates
 from memlint.analysis.inferred import is_own_work_call
 from memlint.analysis.local_class_instances import class_stays_local
@@ -435,8 +435,8 @@ class Interpreter:
             key = test_key(test)
             if key in self.tracker.guards or "!" + key in self.tracker.guards:
                 return key in self.tracker.guards
-        if hasattr_release(test, self.tracker.names, self.tracker.spec.release):
-            return True  # the object has that release method exactly where it is bound
+        if (held := held_type_test(test, self.tracker.names, self.tracker.spec)) is not None:
+            return held  # ``hasattr(f, "close")``, ``isinstance(f, int)``: its type decides
         if only_above_standard_streams(test, self.tracker.names, self.tracker.spec.model or ""):
             return True  # ``if fd > 2: os.close(fd)``: 0-2 are the standard streams, kept
         if self.tracker.spec.is_path and checks_existence(self.ctx.resolve(test.func) if isinstance(test, cst.Call) else None, test, self.tracker.names):
@@ -530,7 +530,7 @@ class Interpreter:
         occurrences = [
             (found, path)
             for found, path in find(node, (cst.Name, cst.Attribute, cst.Lambda, cst.FunctionDef))
-            if not isinstance(found, (cst.Lambda, cst.FunctionDef)) or self._mentions_inside(found)
+            if (not isinstance(found, (cst.Lambda, cst.FunctionDef)) or self._mentions_inside(found)) and (tracker.container or not comprehension_local(found, path))
         ]
         released = escaped = reclaimed = raising_use = False
         handled_calls: Set[int] = set()
@@ -579,7 +579,7 @@ class Interpreter:
                 reclaimed = True
             elif verdict == "raising-use":
                 raising_use = True
-        if rebinds and tracker.spec.is_path and rebinds_same_path(self.ctx, node, tracker.names):
+        if rebinds and rebinds_same_object(self.ctx, node, tracker.names, tracker.spec):
             rebinds = []  # ``temp = temp.encode()``: the same directory, spelled as bytes
             handled_calls.add(id(node.value))  # type: ignore[attr-defined]
         self_release = self._calls_self_release(node, handled_calls)

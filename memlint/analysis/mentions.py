@@ -15,7 +15,8 @@ from memlint.analysis.flow import Tracker
 from memlint.analysis.local_holders import kept_by_local_holder
 from memlint.analysis.names import dotted, is_binding_target, self_attribute
 from memlint.analysis.ownership import parameter_behaviour, releasers_of
-from memlint.analysis.path_removers import kept_by_returned_object, removed_in_callee_finally
+from memlint.analysis.reached_calls import self_calls_after
+from memlint.analysis.path_removers import kept_by_returned_object, module_removal, removed_in_callee_finally
 from memlint.analysis.sites import borrowed_argument
 from memlint.analysis.spelled_paths import formatted_argument_call, parameter_default_callee
 from memlint.analysis.resources import (
@@ -126,7 +127,7 @@ class Mentions:
             names = [t.value for t in targets if isinstance(t, cst.Name)]
             if len(names) == len(targets):
                 return "alias:" + ",".join(names), None
-            return self._store_verdict(targets), None
+            return self._store_verdict(targets, parent), None
         if isinstance(parent, cst.WithItem):
             statement = grand if isinstance(grand, cst.With) else parent
             return ("release" if self.tracker.with_closes(statement) else "use"), None
@@ -137,19 +138,25 @@ class Mentions:
             return "alias:" + dotted(parent.target), None  # type: ignore[arg-type,operator]
         return "use", None
 
-    def _store_verdict(self, targets: Sequence[cst.BaseExpression]) -> str:
+    def _store_verdict(self, targets: Sequence[cst.BaseExpression], store: cst.CSTNode) -> str:
         """Storing the resource somewhere else: on ``self`` it is registered with its owner."""
         for target in targets:
             attr = self_attribute(target)
-            if attr is not None and self._registers_with_owner(attr):
+            if attr is not None and self._registers_with_owner(attr, store):
                 return "register"
         return "escape"
 
-    def _registers_with_owner(self, attr: str) -> bool:
+    def _registers_with_owner(self, attr: str, store: cst.CSTNode) -> bool:
         """True when this method itself calls the method that releases ``self.attr``, so the
-        registration does not end its responsibility (the rules document's MEM-003 case)."""
+        registration does not end its responsibility (the rules document's MEM-003 case).
+        Only a call it can still make after the store counts (reached_calls)."""
         releasers = releasers_of(self.ctx, self.scope_class, attr)
         active = releasers & self.ctx.self_calls_in_scope
+        scope = self.ctx.scope
+        if active and scope is not None:
+            reached = self_calls_after(list(scope.body), store)
+            if reached is not None:
+                active &= reached
         if active:
             self.tracker.release_self_methods |= active
             return True
@@ -170,11 +177,11 @@ class Mentions:
         last = func.attr.value if isinstance(func, cst.Attribute) else (func.value if isinstance(func, cst.Name) else "")
         if isinstance(func, cst.Attribute):
             attr = self_attribute(func.value)
-            if attr is not None and last in HANDOFF_METHODS and self._registers_with_owner(attr):
+            if attr is not None and last in HANDOFF_METHODS and self._registers_with_owner(attr, call):
                 return "register"
         if last in HANDOFF_METHODS or qualified in HANDOFF_CALLS:
             return "escape"
-        if isinstance(func, cst.Attribute) and last in RECLAIM_METHODS:
+        if isinstance(func, cst.Attribute) and last in RECLAIM_METHODS and not (spec.is_path and module_removal(func, qualified)):
             return "reclaim"
         if isinstance(func, cst.Attribute) and dotted(func.value) in self.tracker.names:
             return "use"

@@ -223,7 +223,7 @@ def find_releasers(ctx: ModuleContext, info: "ClassInfo") -> None:
                                     aliases[name_node.value] |= attrs  # type: ignore[attr-defined]
                 elif isinstance(statement, cst.With):
                     for item in statement.items:
-                        for attr in _self_attrs_in(item.item):
+                        for attr in _entered_attrs(item.item, aliases, getters):
                             info.releasers[attr].add(method_name)
 
             def attrs_of(expr: cst.CSTNode) -> Set[str]:
@@ -278,6 +278,25 @@ def _attribute_getters(info: "ClassInfo") -> Dict[str, Set[str]]:
         if len(returned) == 1 and None not in returned:
             getters[name] = returned  # type: ignore[assignment]
     return getters
+
+
+def _entered_attrs(item: cst.BaseExpression, aliases: Dict[str, Set[str]], getters: Dict[str, Set[str]]) -> Set[str]:
+    """The attributes of ``self`` that a ``with`` item ends: the object it enters, named
+    directly (``with self.conn:``), defensively (``getattr(self, "conn")``), through a local
+    alias or a getter. ``with self.conn.cursor() as cur:`` or ``with open(self.path):``
+    enters a new object made from the attribute; leaving it closes that object, not the
+    attribute's."""
+    if isinstance(item, cst.Await):
+        item = item.expression
+    direct = self_attribute(item)
+    if direct:
+        return {direct}
+    if isinstance(item, cst.Call) and dotted(item.func) == "getattr" and len(item.args) >= 2:
+        named = item.args[1].value
+        if dotted(item.args[0].value) == "self" and isinstance(named, cst.SimpleString):
+            value = named.evaluated_value
+            return {value} if isinstance(value, str) else set()
+    return _named_attrs(item, aliases, getters)
 
 
 def _named_attrs(value: cst.CSTNode, aliases: Dict[str, Set[str]], getters: Dict[str, Set[str]]) -> Set[str]:

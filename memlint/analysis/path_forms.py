@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Set
 import libcst as cst
 
 from memlint.analysis.names import dotted
-from memlint.analysis.resources import PATH_WRAPPERS, SAME_PATH_METHODS
+from memlint.analysis.resources import PATH_WRAPPERS, SAME_PATH_METHODS, ResourceSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     from memlint.analysis.facts import ModuleContext
@@ -26,8 +26,14 @@ if TYPE_CHECKING:  # pragma: no cover
 _SAME_PATH_METHODS = SAME_PATH_METHODS | frozenset({"encode", "decode"})
 
 
-def rebinds_same_path(ctx: "ModuleContext", node: cst.CSTNode, names: Set[str]) -> bool:
-    """``node`` is ``name = <name in another form>`` for a name of the followed path."""
+# Kinds whose ``__enter__`` returns the object itself, as the standard library documents for
+# io.IOBase and socket.socket: ``fd = fd.__enter__()`` keeps the same file.
+_ENTER_RETURNS_SELF = frozenset({"file", "socket"})
+
+
+def rebinds_same_object(ctx: "ModuleContext", node: cst.CSTNode, names: Set[str], spec: ResourceSpec) -> bool:
+    """``node`` is ``name = <the same object in another form>`` for a name of the followed
+    resource: a path re-spelled (below), or ``f = f.__enter__()`` of a file or socket."""
     if not isinstance(node, (cst.Assign, cst.AnnAssign)) or node.value is None:
         return False
     targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
@@ -37,6 +43,11 @@ def rebinds_same_path(ctx: "ModuleContext", node: cst.CSTNode, names: Set[str]) 
     if not isinstance(value, cst.Call):
         return False
     func = value.func
+    if not spec.is_path:
+        return (
+            spec.model in _ENTER_RETURNS_SELF and not value.args and isinstance(func, cst.Attribute)
+            and func.attr.value == "__enter__" and dotted(func.value) in names
+        )
     if len(value.args) == 1 and value.args[0].keyword is None and not value.args[0].star:
         # Checked first: ``os.path.expanduser(path)`` is a wrapper, not a method of a path.
         if (ctx.resolve(func) or "") in PATH_WRAPPERS and dotted(value.args[0].value) in names:

@@ -129,3 +129,21 @@ def _init_of(node: cst.ClassDef) -> Optional[cst.FunctionDef]:
         if isinstance(statement, cst.FunctionDef) and statement.name.value == "__init__":
             return statement
     return None
+
+
+# Modules whose removal functions take a path; reached through an attribute that holds the
+# module (``self.tools.os.remove(p)``, ``self.os.unlink(p)``: an injected os module).
+_REMOVING_MODULES = {"os": ("remove", "unlink", "rmdir"), "shutil": ("rmtree",)}
+
+
+def module_removal(func: cst.BaseExpression, qualified: str) -> bool:
+    """``os.remove(path)``, or ``<holder>.os.remove(path)``: the removal function of a module,
+    also reached through an attribute named for it. (A container's own ``.remove(item)``
+    takes an item out of a list; a list is never the os module, nor an attribute named
+    ``os``.)"""
+    module, _dot, function = qualified.rpartition(".")
+    if function in _REMOVING_MODULES.get(module, ()):
+        return True
+    if not isinstance(func, cst.Attribute) or not isinstance(func.value, cst.Attribute):
+        return False
+    return func.attr.value in _REMOVING_MODULES.get(func.value.attr.value, ())

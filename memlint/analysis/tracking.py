@@ -12,7 +12,7 @@ from typing import Dict, List, Optional, Set, Tuple
 import libcst as cst
 
 from memlint.analysis import lifetime
-from memlint.analysis.branch_flags import branch_flags, flags_saying
+from memlint.analysis.branch_flags import branch_flags, else_branch_guards, flags_saying, holder_guards, with_opposite_guards
 from memlint.analysis.classify import acquisition_spec, fill_scope_names, keeps_file
 from memlint.analysis.flow import Outcome, Tracker
 from memlint.analysis.borrowed_aliases import released_in_a_later_finally
@@ -174,6 +174,7 @@ def _track_kept_path(
     # The path is held from the acquisition on, as any resource is: a flag set right after it
     # (``keep = False`` ... ``finally: if not keep: os.unlink(path)``) guards its release too.
     tracker.guards = guard_flags(_from_scope_body(scope, path)) | site.guards | branch_flags(ctx, path, scope.body)
+    tracker.guards = with_opposite_guards(tracker.guards | else_branch_guards(path, scope.body) | holder_guards(holder))
     outcome = lifetime.run(ctx, tracker, scope.body, class_name, yields_raise=not scope.is_context_manager)
     _record(ctx, name, KEPT_FILE_PATH, outcome, analysis, acquisition)
 
@@ -230,7 +231,8 @@ def _track(
     tracker = Tracker({name}, spec, call, site.statement, enclosing_loops=loops)  # type: ignore[arg-type]
     tracker.container = name in scope.containers or site.container
     tracker.guards = guard_flags(_from_scope_body(scope, path)) | site.guards | _choice_flags(ctx, site, path, scope.body)
-    tracker.guards |= branch_flags(ctx, path, scope.body)
+    tracker.guards |= branch_flags(ctx, path, scope.body) | else_branch_guards(path, scope.body)
+    tracker.guards = with_opposite_guards(tracker.guards)
     tracker.release_calls = partner_releasers(ctx, call, site.statement, name, spec.release)
     outcome = lifetime.run(ctx, tracker, scope.body, class_name, yields_raise=not scope.is_context_manager)
     if scope.class_info is not None and not released_in_a_later_finally(scope.body, call, tracker.names, spec.release):
@@ -321,6 +323,8 @@ def _unbound_in_finally(
         release = _releases_name(ctx, node.finalbody, name)  # type: ignore[attr-defined]
         if release is None or _bound_before(scope, node, name) or _bound_first_in_try(node, name):
             continue
+        if _bound_on_the_way(path[index + 1 :], name):
+            continue
         analysis.facts.append(UnboundInFinally(acquisition, name, release))
         return
 
@@ -336,6 +340,31 @@ def _releases_name(ctx: ModuleContext, final: cst.BaseSuite, name: str) -> Optio
         if (ctx.resolve(func) or "") in ANY_RELEASE_FUNCS and any(dotted(a.value) == name for a in found.args):  # type: ignore[attr-defined]
             return found
     return None
+
+
+def _bound_on_the_way(path: Tuple[cst.CSTNode, ...], name: str) -> bool:
+    """``prov = None`` written earlier in one of the blocks that lead from the ``try`` body
+    to the acquisition (``if args.provenance: try: prov = setup()``): every way to the
+    acquiring call binds the name first, so when that call raises the ``finally`` finds it
+    bound."""
+    for depth, node in enumerate(path[:-1]):
+        if not isinstance(node, cst.IndentedBlock):
+            continue
+        holder = path[depth + 1]
+        for statement in node.body:
+            if statement is holder:
+                break
+            if isinstance(statement, SMALL_CONTAINERS) and any(
+                isinstance(small, (cst.Assign, cst.AnnAssign))
+                and any(
+                    isinstance(target, cst.Name) and target.value == name
+                    for target in ([t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target])
+                )
+                and (not isinstance(small, cst.AnnAssign) or small.value is not None)
+                for small in statement.body
+            ):
+                return True
+    return False
 
 
 def _locals_guard(test: cst.BaseExpression, name: str) -> bool:
