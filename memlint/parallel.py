@@ -121,12 +121,20 @@ class WorkerPool:
         # Under fork every worker is started at the first submission (3.9 to 3.13).
         self.executor.submit(_nothing)
 
-    def close(self, unused: bool = False) -> None:
+    def __enter__(self) -> "WorkerPool":
+        return self
+
+    def __exit__(self, error_type: Any, error: Any, traceback: Any) -> None:
+        # After an error the workers may be busy with work nobody will read: kill them.
+        self.close(unused=error_type is not None)
+
+    def close(self, unused: bool = False, wait: bool = True) -> None:
         """Stop the workers once they are idle. An ``unused`` pool (the cache answered every
-        file after all) may still be warming up: its workers are killed rather than waited for."""
+        file after all, or the run failed) may still be busy: its workers are killed rather
+        than waited for. ``wait=False`` leaves the pool's thread to end by itself."""
         if unused:
             _kill_workers(self.executor)
-        self.executor.shutdown(wait=True, cancel_futures=True)
+        self.executor.shutdown(wait=wait, cancel_futures=True)
 
 
 def _kill_workers(pool: Any) -> None:
@@ -202,14 +210,13 @@ def ordered_map(
                 if next_to_yield == len(batches) and owned:
                     # Before the last results: a consumer such as zip() stops at them and
                     # never resumes this generator.
-                    executor.shutdown(wait=True)
+                    pool.close()
                 yield from results
     except BaseException as error:
-        _kill_workers(executor)
         # After Ctrl-C the process ends at once (os._exit): nothing to wait for. Otherwise
         # the pool's own thread is joined (it ends as soon as it sees the workers gone), or
         # it could still be closing its pipes when the interpreter exits.
-        executor.shutdown(wait=not isinstance(error, KeyboardInterrupt), cancel_futures=True)
+        pool.close(unused=True, wait=not isinstance(error, KeyboardInterrupt))
         raise
     if owned:
-        executor.shutdown(wait=True)  # done already before the last results; a second call is free
+        pool.close()  # done already before the last results; a second call is free
