@@ -163,7 +163,7 @@ def check_batch(tasks: List[FileTask]) -> List[FileOutcome]:
 MIN_FILES_FOR_WORKERS = 8
 # A small run starts one worker per this many files that will likely be parsed: each worker
 # imports libcst (about 0.15 s of CPU), which a few files do not repay.
-FILES_PER_EARLY_WORKER = 2
+FILES_PER_EARLY_WORKER = 4
 
 
 def _warm_up(code_sets: Tuple[FrozenSet[str], ...]) -> None:

@@ -96,7 +96,7 @@ def test_a_small_isolated_run_starts_its_pool_before_the_index_and_finds_the_sam
     cache = Cache.open(str(tmp_path / "cache"))
     found = check_files(files, resolver, jobs=2, cache=cache, isolate=True)
     assert found.findings == expected
-    # Six files will be parsed: two workers (jobs=2; FILES_PER_EARLY_WORKER would allow three),
+    # Six files will be parsed: two workers (one per FILES_PER_EARLY_WORKER files, rounded up),
     # started before the project index is built.
     assert started[0] == ("pool", 2)
     assert ("index",) in started[1:]
