@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
-from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
 from memlint.cache import Cache, content_digest
 from memlint.config import Config, ConfigResolver, config_from_mapping, resolve
 from memlint.diagnostics import Finding
 from memlint.discovery import SourcePath, discover, display_path
 from memlint.engine import INTERNAL_ERROR, PARSE_ERROR, check_text, decode_source, run_with_deep_stack
-from memlint.parallel import make_batches, ordered_map
+from memlint.parallel import WorkerPool, make_batches, ordered_map
 from memlint.prefilter import needs_analysis
-from memlint.project_facts import project_facts
+from memlint.project_facts import MIN_FILES_FOR_INDEX_WORKERS, project_facts
 from memlint.rules import RULE_CLASSES, load_rules
 from memlint.rules.base import Rule, RuleOptions
 from memlint.suppression import UNUSED_NOQA, apply_suppressions, might_have_directives, parse_directives
@@ -161,6 +161,41 @@ def check_batch(tasks: List[FileTask]) -> List[FileOutcome]:
 
 # Below this many files to analyse, starting worker processes costs more than it saves.
 MIN_FILES_FOR_WORKERS = 8
+# A small run starts one worker per this many files that will likely be parsed: each worker
+# imports libcst (about 0.15 s of CPU), which a few files do not repay.
+FILES_PER_EARLY_WORKER = 4
+
+
+def _warm_up(code_sets: Tuple[FrozenSet[str], ...]) -> None:
+    """What a worker of an early pool does before any file arrives: import libcst and build
+    the rules of the run (``memlint.parallel.WorkerPool``)."""
+    import libcst.metadata  # noqa: F401
+
+    for codes in code_sets:
+        _RULE_SET.for_codes(codes)
+
+
+def _cached(cache: Optional[Cache], source: SourcePath, settings: Any, codes: FrozenSet[str],
+            digest: Optional[str], index_key: Optional[str], used: Optional[Tuple[Any, ...]]) -> bool:
+    """Whether the cache holds the file's findings, as far as can be told before the project
+    index: a file whose facts are not cached changed (or its package did), so its findings
+    are not either; outside a package (no index key) a file has no facts."""
+    if cache is None or digest is None or (used is None and index_key is not None):
+        return False
+    summaries = used or settings.options.project_resources
+    key = cache.key(digest, source.display, codes, settings.options.resources, settings.target_version, summaries)
+    return cache.has(key, source.display)
+
+
+def _early_pool(likely: int, code_sets: Set[FrozenSet[str]], jobs: int, isolate: bool) -> Optional[WorkerPool]:
+    """For a small run (the project index is built in this process), workers started now,
+    before the index and the cache lookups, when ``likely`` files will need libcst."""
+    workers = min(jobs, -(-likely // FILES_PER_EARLY_WORKER))
+    if likely == 0 or (workers <= 1 and not isolate):
+        return None
+    from functools import partial
+
+    return WorkerPool(workers, partial(_warm_up, tuple(code_sets)))
 
 
 def check_files(
@@ -193,6 +228,12 @@ def check_files(
     # Whether any file left to check names what the rules start from (the byte prefilter):
     # if none does, no process imports libcst (a pre-commit run of a few such files).
     parser_needed = not prefilter
+    # A small run counts the files that will likely be parsed (they need analysis, and the
+    # cache does not hold their findings), to start the workers before the index is built
+    # (``_early_pool``).
+    small = len(files) < MIN_FILES_FOR_INDEX_WORKERS
+    likely = 0
+    likely_codes: Set[FrozenSet[str]] = set()
     for source in files:
         settings = resolver.for_file(source.path)
         codes = settings.codes_for(source.path)
@@ -210,12 +251,47 @@ def check_files(
                 used = cache.index_get(source.display, index_key) if index_key else None
             if used is None:
                 pending.append(source.path)
-            if not parser_needed:
+            if small:
+                if not prefilter or needs_analysis(settings.options.resources, codes)(data):
+                    parser_needed = True
+                    if not _cached(cache, source, settings, codes, digest, index_key, used):
+                        likely += 1
+                        likely_codes.add(codes)
+            elif not parser_needed:
                 parser_needed = needs_analysis(settings.options.resources, codes)(data)
         rows.append((source, settings, codes, digest, index_key, used, len(data)))
     del fingerprints
-    computed = project_facts(pending, jobs, isolate) if pending else {}
+    pool = _early_pool(likely, likely_codes, jobs, isolate) if small else None
+    checked = 0
+    try:
+        computed = project_facts(pending, jobs, isolate) if pending else {}
+        checked = _check_rows(rows, computed, result, cache, prefilter, regions, jobs, isolate, parser_needed, pool)
+    finally:
+        if pool is not None:
+            pool.close(unused=checked == 0)
+    if cache is not None:
+        cache.save()
+    result.findings.sort(key=Finding.sort_key)
+    return result
 
+
+Row = Tuple[SourcePath, Any, FrozenSet[str], Optional[str], Optional[str], Optional[Tuple[Any, ...]], int]
+
+
+def _check_rows(
+    rows: List[Row],
+    computed: Mapping[str, Any],
+    result: CheckResult,
+    cache: Optional[Cache],
+    prefilter: bool,
+    regions: bool,
+    jobs: int,
+    isolate: bool,
+    parser_needed: bool,
+    pool: Optional[WorkerPool],
+) -> int:
+    """``check_files`` after the project index: the cache lookups, then the files left
+    (how many: the cache answered the others)."""
     tasks: List[FileTask] = []
     sizes: List[int] = []
     keys: Dict[str, str] = {}
@@ -241,15 +317,18 @@ def check_files(
         tasks.append(FileTask(source.path, source.display, codes, options, digest, prefilter,
                               settings.target_version, regions))
 
-    workers = jobs if len(tasks) >= MIN_FILES_FOR_WORKERS else 1
-    if workers > 1 and parser_needed:
+    if pool is not None:
+        workers = pool.workers
+    else:
+        workers = jobs if len(tasks) >= MIN_FILES_FOR_WORKERS else 1
+    if pool is None and workers > 1 and parser_needed:
         # Import libcst and load the rules once here; forked workers inherit them.
         import libcst.metadata  # noqa: F401
 
         for codes in {task.codes for task in tasks}:
             _RULE_SET.for_codes(codes)
-    batches = make_batches(tasks, sizes)
-    outcomes = ordered_map(check_batch, batches, workers, isolate=isolate)
+    batches = make_batches(tasks, sizes, workers=workers)
+    outcomes = ordered_map(check_batch, batches, workers, isolate=isolate, pool=pool)
     for task, outcome in zip((task for batch in batches for task in batch), outcomes):
         result.findings.extend(outcome.findings)
         if outcome.text is not None:
@@ -257,10 +336,7 @@ def check_files(
         if cache is not None and outcome.cacheable:
             cache.put(keys[task.path], task.display, outcome.findings,
                       index_keys.get(task.path), task.options.project_resources)
-    if cache is not None:
-        cache.save()
-    result.findings.sort(key=Finding.sort_key)
-    return result
+    return len(tasks)
 
 
 def check_stdin(

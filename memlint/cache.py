@@ -163,6 +163,11 @@ class Cache:
         except (ValueError, TypeError, IndexError):
             return None  # an entry this version cannot read: recompute and overwrite it
 
+    def has(self, key: str, path: str) -> bool:
+        """Whether ``get(key, path)`` would find an entry (without reading its findings)."""
+        entry = self._load().get(path)
+        return isinstance(entry, list) and bool(entry) and entry[0] == key
+
     def put(self, key: str, path: str, findings: List[Finding], index_key: Optional[str] = None,
             summaries: Sequence[Tuple[str, str]] = ()) -> None:
         """Remember ``findings`` for ``path`` under ``key`` (written by ``save()``), and the

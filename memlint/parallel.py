@@ -31,9 +31,21 @@ def default_jobs() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def make_batches(items: Sequence[T], sizes: Sequence[int], max_bytes: int = 256 * 1024, max_items: int = 16) -> List[List[T]]:
+def make_batches(
+    items: Sequence[T],
+    sizes: Sequence[int],
+    max_bytes: int = 256 * 1024,
+    max_items: int = 16,
+    workers: int = 1,
+) -> List[List[T]]:
     """Group ``items`` into batches, biggest first, so that large files start early and
-    small ones fill the gaps (the slowest file should not be the last one started)."""
+    small ones fill the gaps (the slowest file should not be the last one started).
+
+    With several ``workers`` there are at least two batches per worker when there are
+    enough items: ten files in one batch would keep one worker busy and the other idle.
+    """
+    if workers > 1:
+        max_items = max(1, min(max_items, len(items) // (2 * workers)))
     order = sorted(range(len(items)), key=lambda index: -sizes[index])
     batches: List[List[T]] = []
     current: List[T] = []
@@ -59,8 +71,8 @@ def _context() -> Optional[Any]:
     return None
 
 
-def _worker_start() -> None:
-    """Run first in every worker process.
+def _worker_start(warm_up: Optional[Callable[[], None]] = None) -> None:
+    """Run first in every worker process; then ``warm_up`` (see ``WorkerPool``).
 
     A worker leaves Ctrl-C to the parent, which ends it with SIGKILL: a worker that unwound
     itself could finalize the interpreter while its deep-stack thread is inside libcst's
@@ -79,6 +91,50 @@ def _worker_start() -> None:
             libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
         except (OSError, AttributeError):  # pragma: no cover - no usable libc
             pass
+    if warm_up is not None:
+        try:
+            warm_up()
+        except Exception:  # noqa: BLE001 - the work itself meets and reports the same failure
+            pass
+
+
+def _nothing() -> None:
+    """A task that does nothing: submitting it makes the pool start its workers now."""
+
+
+class WorkerPool:
+    """Worker processes started before the work is known, so that their start (forking, and
+    ``warm_up``: importing libcst and loading the rules, about a fifth of a second) overlaps
+    what this process still does (the project index, the cache lookups).
+
+    Give it to ``ordered_map``; ``close`` it when no more work will come (``ordered_map``
+    leaves that to the caller). This process must start no other pool while it runs: a fork
+    with the pool's thread running could copy a lock that thread holds.
+    """
+
+    def __init__(self, workers: int, warm_up: Optional[Callable[[], None]] = None) -> None:
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.workers = max(1, workers)
+        self.executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=_context(),
+                                            initializer=_worker_start, initargs=(warm_up,))
+        # Under fork every worker is started at the first submission (3.9 to 3.13).
+        self.executor.submit(_nothing)
+
+    def __enter__(self) -> "WorkerPool":
+        return self
+
+    def __exit__(self, error_type: Any, error: Any, traceback: Any) -> None:
+        # After an error the workers may be busy with work nobody will read: kill them.
+        self.close(unused=error_type is not None)
+
+    def close(self, unused: bool = False, wait: bool = True) -> None:
+        """Stop the workers once they are idle. An ``unused`` pool (the cache answered every
+        file after all, or the run failed) may still be busy: its workers are killed rather
+        than waited for. ``wait=False`` leaves the pool's thread to end by itself."""
+        if unused:
+            _kill_workers(self.executor)
+        self.executor.shutdown(wait=wait, cancel_futures=True)
 
 
 def _kill_workers(pool: Any) -> None:
@@ -106,8 +162,13 @@ def ordered_map(
     batches: Sequence[List[T]],
     workers: int,
     isolate: bool = False,
+    pool: Optional[WorkerPool] = None,
 ) -> Iterator[R]:
     """``function(batch)`` for every batch, flattened, in batch order.
+
+    With ``pool`` the batches go to its workers (already started; ``workers`` is then its
+    size), and the pool is left running for the caller to close; on an exception it is
+    killed as a pool of its own would be.
 
     With ``workers <= 1`` (or a single batch) everything runs in this process, unless
     ``isolate`` asks for the work to run in worker processes anyway: the command line does,
@@ -117,15 +178,20 @@ def ordered_map(
     """
     if not batches:
         return
-    if (workers <= 1 or len(batches) <= 1) and not isolate:
+    if pool is None and (workers <= 1 or len(batches) <= 1) and not isolate:
         for batch in batches:
             yield from function(batch)
         return
-    workers = max(1, min(workers, len(batches)))
     # Imported here: a run that needs no workers (a warm cache, a few files) skips the cost.
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures import FIRST_COMPLETED, wait
 
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_worker_start)
+    owned = pool is None
+    if pool is None:
+        workers = max(1, min(workers, len(batches)))
+        pool = WorkerPool(workers)
+    else:
+        workers = pool.workers
+    executor = pool.executor
     try:
         in_flight: Dict["Future[List[R]]", int] = {}
         finished: Dict[int, List[R]] = {}
@@ -133,7 +199,7 @@ def ordered_map(
         next_to_yield = 0
         while next_to_yield < len(batches):
             while next_to_submit < len(batches) and len(in_flight) < 2 * workers:
-                in_flight[pool.submit(function, batches[next_to_submit])] = next_to_submit
+                in_flight[executor.submit(function, batches[next_to_submit])] = next_to_submit
                 next_to_submit += 1
             done: Set["Future[List[R]]"] = wait(in_flight, return_when=FIRST_COMPLETED).done
             for future in done:
@@ -141,16 +207,16 @@ def ordered_map(
             while next_to_yield in finished:
                 results = finished.pop(next_to_yield)
                 next_to_yield += 1
-                if next_to_yield == len(batches):
+                if next_to_yield == len(batches) and owned:
                     # Before the last results: a consumer such as zip() stops at them and
                     # never resumes this generator.
-                    pool.shutdown(wait=True)
+                    pool.close()
                 yield from results
     except BaseException as error:
-        _kill_workers(pool)
         # After Ctrl-C the process ends at once (os._exit): nothing to wait for. Otherwise
         # the pool's own thread is joined (it ends as soon as it sees the workers gone), or
         # it could still be closing its pipes when the interpreter exits.
-        pool.shutdown(wait=not isinstance(error, KeyboardInterrupt), cancel_futures=True)
+        pool.close(unused=True, wait=not isinstance(error, KeyboardInterrupt))
         raise
-    pool.shutdown(wait=True)  # done already before the last results; a second call is free
+    if owned:
+        pool.close()  # done already before the last results; a second call is free

@@ -4,10 +4,13 @@
     python benchmarks/realcode/run.py --set tuning --list-new 50
     python benchmarks/realcode/run.py --sample 100 --seed 13 --worksheet w.txt --template t.jsonl
     python benchmarks/realcode/run.py --record t.jsonl                      # add filled verdicts
+    python benchmarks/realcode/run.py --set tuning --verify-regions         # regions on == off?
 
 Runs the memlint found on PYTHONPATH (``python -m memlint``) over the non-test code of each
 fetched project of the chosen sets, with the default rules plus ``--select``. Exit status:
 0 fine, 1 a finding judged true has disappeared (a lost true positive), 2 bad input.
+With ``--verify-regions`` it only compares findings with region parsing on and off (in this
+process, ``regions_check.py``): exit 1 if any differs.
 The check sets are for the final judgement only: run them on purpose, never while tuning.
 """
 from __future__ import annotations
@@ -60,6 +63,9 @@ def _parse(argv: Optional[List[str]]) -> argparse.Namespace:
                         help="write the sample as ledger lines to fill in to FILE")
     parser.add_argument("--record", metavar="FILE",
                         help="append the filled-in ledger lines of FILE to the ledger and stop")
+    parser.add_argument("--verify-regions", action="store_true",
+                        help="only check each project with region parsing on and off and report "
+                             "every differing finding (exit 1 if any)")
     return parser.parse_args(argv)
 
 
@@ -160,6 +166,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not projects:
         print("run.py: no project matches the chosen sets and --project", file=sys.stderr)
         return 2
+    if options.verify_regions:
+        import regions_check
+
+        differing = regions_check.verify_regions(projects, fetch.project_dir, findings_mod.project_files,
+                                                 options.select, max(1, options.jobs))
+        return 1 if differing else 0
     try:
         found = _reuse(projects) if options.reuse else _collect(options, projects, sets)
     except RuntimeError as error:
