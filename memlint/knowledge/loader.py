@@ -271,6 +271,8 @@ class Knowledge:
     inferred_not_from_methods: FrozenSet[str] = frozenset()
     inferred_set_up_methods: FrozenSet[str] = frozenset()
     inferred_starting_methods: FrozenSet[str] = frozenset()
+    inferred_in_memory_bases: FrozenSet[str] = frozenset()
+    inferred_held_after_calls: Dict[str, FrozenSet[str]] = field(default_factory=dict)
     # Models that methods are called on to acquire (a zip archive's ``.open()``).
     receiver_models: Tuple[str, ...] = ()
     # What the tables were built from, kept so that a configuration's own models can be
@@ -555,6 +557,13 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.inferred_not_from_methods = frozenset(strings("inferring", "not_from_methods"))
     knowledge.inferred_set_up_methods = frozenset(strings("inferring", "set_up_methods"))
     knowledge.inferred_starting_methods = frozenset(strings("inferring", "starting_methods"))
+    knowledge.inferred_in_memory_bases = frozenset(strings("inferring", "in_memory_bases"))
+    held_after = calls.get("inferring", {}).get("held_after_calls", {}) if isinstance(calls.get("inferring"), Mapping) else {}
+    if not isinstance(held_after, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, list) and all(isinstance(m, str) for m in v) for k, v in held_after.items()
+    ):
+        raise KnowledgeError("inferred.toml: [inferring] held_after_calls must map callables to lists of method names")
+    knowledge.inferred_held_after_calls = {callee: frozenset(methods) for callee, methods in held_after.items()}
     return knowledge
 
 
