@@ -16,7 +16,7 @@ import libcst as cst
 
 from memlint.analysis.facts import ModuleContext, Scope
 from memlint.analysis.identity_returns import returns_its_argument
-from memlint.analysis.in_memory_classes import made_by_in_memory_class
+from memlint.analysis.non_resource_makers import made_by_in_memory_class, returns_only_non_resources
 from memlint.analysis.project_inert import inert_release_methods_of
 from memlint.analysis.resources import KNOWLEDGE, ResourceSpec
 from memlint.analysis.walk import find
@@ -76,8 +76,8 @@ def inferred_spec(
         return None  # closes an earlier value of the name, not this one
     if (ctx.resolve(call.func) or "") in KNOWLEDGE.inferred_not_from:
         return None
-    if made_by_in_memory_class(ctx, scope, call.func):
-        return None  # ``self._Parser()`` built on ``HTMLParser``: close() only finishes parsing
+    if made_by_in_memory_class(ctx, scope, call.func) or returns_only_non_resources(ctx, call.func):
+        return None  # ``self._Parser()`` built on ``HTMLParser``; a helper returning ``tqdm(...)``
     if (ctx.resolve(call.func) or "") in ctx.table:
         # The knowledge models this call, and its model already decided (``ZipFile`` over a
         # ``BytesIO``, ``open(fd, closefd=False)``): a release seen later adds nothing.

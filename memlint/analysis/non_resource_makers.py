@@ -1,6 +1,10 @@
-"""Classes whose objects hold nothing to release: built on a standard-library parser that
-works in memory (``inferred.toml`` ``in_memory_bases``: ``html.parser.HTMLParser``, the
-ElementTree and email feed parsers).
+"""Calls whose values hold nothing to release, though the code closes them later.
+
+- Classes built on a standard-library parser that works in memory (``inferred.toml``
+  ``in_memory_bases``: ``html.parser.HTMLParser``, the ElementTree and email feed parsers).
+- Helpers of this module whose every ``return`` gives the value of such a call or of a
+  callable that never makes a resource (``not_from_callables``: ``return tqdm.tqdm(...)``);
+  the project index says the same of helpers in other modules (``project_inert``).
 
 A value is taken for a resource when the scope that made it later calls ``x.close()`` on it
 (``inferred.py``). For ``parser = self._Parser(...)``, where ``_Parser`` is a class written
@@ -19,6 +23,7 @@ import libcst as cst
 
 from memlint.analysis.facts import ModuleContext, Scope
 from memlint.analysis.resources import KNOWLEDGE
+from memlint.analysis.walk import find
 
 # Receivers through which a method reaches a class written in its own class's body.
 _CLASS_RECEIVERS = frozenset({"self", "cls"})
@@ -31,6 +36,24 @@ def made_by_in_memory_class(ctx: ModuleContext, scope: Scope, func: cst.BaseExpr
         return True
     nested = _class_in_enclosing_body(scope, func)
     return nested is not None and _built_on_in_memory_parsers(ctx, nested)
+
+
+def returns_only_non_resources(ctx: ModuleContext, func: cst.BaseExpression) -> bool:
+    """Whether ``func`` is a plain function of this module (not a generator, not decorated)
+    whose every ``return`` gives a call of a callable that never makes a resource."""
+    if not isinstance(func, cst.Name) or func.value not in ctx.functions:
+        return False
+    function = ctx.functions[func.value]
+    if function.decorators or function.asynchronous is not None:
+        return False
+    found = find(function.body, (cst.Return, cst.Yield))
+    if not found or any(isinstance(node, cst.Yield) for node, _path in found):
+        return False
+    never = KNOWLEDGE.inferred_not_from | KNOWLEDGE.inferred_in_memory_bases
+    return all(
+        isinstance(node.value, cst.Call) and (ctx.resolve(node.value.func) or "") in never  # type: ignore[attr-defined]
+        for node, _path in found
+    )
 
 
 def _class_in_enclosing_body(scope: Scope, func: cst.BaseExpression) -> Optional[cst.ClassDef]:
