@@ -29,6 +29,7 @@ from memlint.analysis.resources import (
     PATH_METHODS,
     ResourceSpec,
 )
+from memlint.analysis.declared_types import receiver_is_another_class
 from memlint.analysis.reaching_bindings import reaching_value
 from memlint.analysis.walk import find
 
@@ -79,6 +80,8 @@ def acquisition_spec(ctx: ModuleContext, call: cst.Call, scope: Scope) -> Option
         for method in KNOWLEDGE.method_acquisitions.get(last, ()):
             if method.arguments == "mode-string" and not _socket_makefile_call(call):
                 continue
+            if method.receiver == "any" and receiver_is_another_class(ctx, scope, method.model, func.value):
+                continue  # ``channel: Channel`` then ``channel.makefile("r")``: the channel's own
             if method.arguments == "none" and call.args:
                 continue  # ``proto.accept(protos, reader=r)`` is not ``socket.accept()``
             if not _condition_holds(method.spec, call):
