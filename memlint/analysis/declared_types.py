@@ -16,7 +16,7 @@ over the channel, not a file over a socket's descriptor. The declaration is read
 
 from __future__ import annotations
 
-from typing import Any, List, Optional, Tuple
+from typing import Any, List, Optional
 
 import libcst as cst
 
@@ -109,12 +109,9 @@ def _rebound(function: cst.FunctionDef, name: str) -> bool:
 
 def receiver_is_another_class(ctx: ModuleContext, scope: Scope, model: Any, receiver: cst.BaseExpression) -> bool:
     """Whether a method model matched by name (``makefile``) does not apply to ``receiver``:
-    it is bound only from calls of the model's ``not_on_receivers_made_by`` methods
-    (``channel = transport.open_session()``), or declared as a class that is none of the
-    model's ``receiver_classes``, not a known resource class (the knowledge's, or a project
-    class the index summarised), and not a class of this module built on one."""
-    if model.not_on_receivers_made_by and _bound_only_by_methods(scope, receiver, model.not_on_receivers_made_by):
-        return True
+    it is declared as a class that is none of the model's ``receiver_classes``, not a known
+    resource class (the knowledge's, or a project class the index summarised), and not a
+    class of this module built on one."""
     if not model.receiver_classes:
         return False
     declared = declared_class(ctx, scope, receiver)
@@ -129,26 +126,3 @@ def receiver_is_another_class(ctx: ModuleContext, scope: Scope, model: Any, rece
             (ctx.resolve(base.value) or "").split(".", 1)[0] in ("socket", "ssl") for base in local.bases
         )
     return True
-
-
-def _bound_only_by_methods(scope: Scope, receiver: cst.BaseExpression, methods: Tuple[str, ...]) -> bool:
-    if not isinstance(receiver, cst.Name) or receiver.value in scope.params:
-        return False
-    name = receiver.value
-    values: List[cst.CSTNode] = []
-    for node, path in find(scope.node, (cst.AssignTarget, cst.AnnAssign, cst.AugAssign, cst.For, cst.AsName, cst.NamedExpr)):
-        target = node.name if isinstance(node, cst.AsName) else node.target  # type: ignore[attr-defined]
-        if not any(isinstance(n, cst.Name) and n.value == name for n, _p in find(target, (cst.Name,))) and not (
-            isinstance(target, cst.Name) and target.value == name
-        ):
-            continue
-        parent = path[-1] if path else None
-        if not (isinstance(node, cst.AssignTarget) and isinstance(target, cst.Name) and isinstance(parent, cst.Assign)):
-            return False
-        values.append(parent.value)
-    for value in values:
-        if isinstance(value, cst.Await):
-            value = value.expression
-        if not (isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and value.func.attr.value in methods):
-            return False
-    return bool(values)

@@ -66,9 +66,8 @@ _STRING_LISTS = _STRING_LISTS + ("not_when_keyword_given",)
 _STRINGS = _STRINGS + ("lazy_when_keyword_true",)
 _STRING_LISTS = _STRING_LISTS + ("held_after_when_lazy",)
 # ``x.makefile("r")`` matched by name: a receiver declared (annotated) as a class outside
-# ``receiver_classes``, or bound from a call of one of ``not_on_receivers_made_by``
-# (paramiko's ``transport.open_session()``), is some other object's method (no acquisition).
-_STRING_LISTS = _STRING_LISTS + ("receiver_classes", "not_on_receivers_made_by")
+# ``receiver_classes`` is some other object's method (no acquisition).
+_STRING_LISTS = _STRING_LISTS + ("receiver_classes",)
 MODEL_FIELDS = frozenset(_STRING_LISTS + _BOOLEANS + _STRINGS + ("parts",))
 
 
@@ -129,10 +128,8 @@ class Model:
     # client's channel goes with its SSH client's transport).
     closed_with_its_receiver: bool = False
     hold_nothing_over_memory_buffer: Tuple[str, ...] = ()
-    # For a method matched by name on any receiver: the classes its receiver may be declared
-    # as, and the methods whose value is another object with a method of that name.
+    # For a method matched by name on any receiver: the classes its receiver may be declared as.
     receiver_classes: Tuple[str, ...] = ()
-    not_on_receivers_made_by: Tuple[str, ...] = ()
     borrow_a_given_file: Tuple[str, ...] = ()
     # ``ZipFile(f)`` reading ``f`` of ``with x.open() as f``: the with owns the descriptor.
     borrow_a_file_a_with_opened: Tuple[str, ...] = ()
@@ -339,8 +336,7 @@ def parse_model(raw: Any, where: str, family: str, require_name: bool = True) ->
             pattern = (
                 _IDENTIFIER
                 if key in ("methods", "release", "non_raising_methods", "non_raising_own_methods", "released_by_reading",
-                           "release_may_time_out", "piped_streams", "pipes_closed_by", "released_when_not_none", "closed_attributes",
-                           "not_on_receivers_made_by")
+                           "release_may_time_out", "piped_streams", "pipes_closed_by", "released_when_not_none", "closed_attributes")
                 else _DOTTED
             )
             if key == "release_functions_of_attribute":
