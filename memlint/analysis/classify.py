@@ -29,6 +29,8 @@ from memlint.analysis.resources import (
     PATH_METHODS,
     ResourceSpec,
 )
+from memlint.analysis.declared_types import receiver_is_another_class
+from memlint.analysis.reaching_bindings import reaching_value
 from memlint.analysis.walk import find
 
 
@@ -78,6 +80,8 @@ def acquisition_spec(ctx: ModuleContext, call: cst.Call, scope: Scope) -> Option
         for method in KNOWLEDGE.method_acquisitions.get(last, ()):
             if method.arguments == "mode-string" and not _socket_makefile_call(call):
                 continue
+            if method.receiver == "any" and receiver_is_another_class(ctx, scope, method.model, func.value):
+                continue  # ``channel: Channel`` then ``channel.makefile("r")``: the channel's own
             if method.arguments == "none" and call.args:
                 continue  # ``proto.accept(protos, reader=r)`` is not ``socket.accept()``
             if not _condition_holds(method.spec, call):
@@ -217,7 +221,7 @@ def _over_memory_buffer(ctx: "ModuleContext", call: cst.Call, scope: Optional[Sc
             value = arg.value
             if _is_memory_buffer(ctx, value):
                 return True
-            if isinstance(value, cst.Name) and scope is not None and _bound_to_memory_buffer(ctx, value.value, scope):
+            if isinstance(value, cst.Name) and scope is not None and _bound_to_memory_buffer(ctx, value.value, scope, call):
                 return True
             if arg.keyword is None:
                 break
@@ -228,8 +232,12 @@ def _is_memory_buffer(ctx: "ModuleContext", value: cst.CSTNode) -> bool:
     return isinstance(value, cst.Call) and (ctx.resolve(value.func) or "") in MEMORY_BUFFERS
 
 
-def _bound_to_memory_buffer(ctx: "ModuleContext", name: str, scope: Scope) -> bool:
-    """``data = BytesIO(raw)`` is every binding of ``name`` in the scope (``Image.open(data)``)."""
+def _bound_to_memory_buffer(ctx: "ModuleContext", name: str, scope: Scope, call: cst.Call) -> bool:
+    """``data = BytesIO(raw)`` is the binding of ``name`` that reaches ``call``
+    (``img = BytesIO(img); img = Image.open(img)``), or every binding of it in the scope."""
+    reaching = reaching_value(list(scope.body), call, name)
+    if isinstance(reaching, cst.BaseExpression):
+        return _is_memory_buffer(ctx, reaching)
     values = []
     for statement in iter_statements(list(scope.body), into_functions=False):
         for small in getattr(statement, "body", ()) if isinstance(statement, cst.SimpleStatementLine) else ():

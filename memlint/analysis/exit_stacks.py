@@ -20,10 +20,14 @@ from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 import libcst as cst
 
 from memlint.analysis.names import dotted
+from memlint.analysis.resources import KNOWLEDGE
 from memlint.analysis.walk import find
 
 EXIT_STACK_MODEL = "exit-stack"
 _ENTERING = frozenset({"enter_context", "enter_async_context", "callback", "push", "push_async_callback", "push_async_exit"})
+# Methods that give an object something to hold (``inferred.toml`` ``held_after_calls``:
+# ``provider.add_span_processor(p)``): one that fails has added nothing, as enter_context.
+_ADDING = frozenset(method for methods in KNOWLEDGE.inferred_held_after_calls.values() for method in methods)
 _LOOPS = (cst.For, cst.While, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 
 
@@ -87,7 +91,7 @@ class FirstEntry:
         if not self._entering:
             return False
         entering_ids = {id(node) for node in self._entering}
-        if self.entry_may_hold and id(call) in entering_ids:
+        if self.entry_may_hold and id(call) in entering_ids and not _adds_only(call):
             return True
         for index, ancestor in enumerate(path):
             if self._repeats(ancestor) and _holds_any(ancestor, entering_ids):
@@ -100,6 +104,11 @@ class FirstEntry:
                     if _holds_any(sibling, entering_ids):
                         return True
         return False
+
+
+def _adds_only(call: cst.CSTNode) -> bool:
+    func = call.func if isinstance(call, cst.Call) else None
+    return isinstance(func, cst.Attribute) and func.attr.value in _ADDING
 
 
 def _holds_any(node: cst.CSTNode, ids: Set[int]) -> bool:

@@ -16,6 +16,7 @@ import libcst as cst
 
 from memlint.analysis.facts import ModuleContext, Scope
 from memlint.analysis.identity_returns import returns_its_argument
+from memlint.analysis.non_resource_makers import made_by_in_memory_class, returns_only_non_resources
 from memlint.analysis.project_inert import inert_release_methods_of
 from memlint.analysis.resources import KNOWLEDGE, ResourceSpec
 from memlint.analysis.walk import find
@@ -75,6 +76,8 @@ def inferred_spec(
         return None  # closes an earlier value of the name, not this one
     if (ctx.resolve(call.func) or "") in KNOWLEDGE.inferred_not_from:
         return None
+    if made_by_in_memory_class(ctx, scope, call.func) or returns_only_non_resources(ctx, call.func):
+        return None  # ``self._Parser()`` built on ``HTMLParser``; a helper returning ``tqdm(...)``
     if (ctx.resolve(call.func) or "") in ctx.table:
         # The knowledge models this call, and its model already decided (``ZipFile`` over a
         # ``BytesIO``, ``open(fd, closefd=False)``): a release seen later adds nothing.
@@ -92,7 +95,7 @@ def inferred_spec(
         return None  # a project class whose close() only finishes an in-memory object
     if returns_its_argument(ctx, call):
         return None  # ``page = self.process_iframes(page)`` gives back what it was given
-    started = _started_later(scope, name, call)
+    started = _started_later(scope, name, call) | _given_what_it_holds_later(ctx, scope, name, call)
     return ResourceSpec("resource", RELEASES, verb=VERBS[method], inferred=True, held_after=started)
 
 
@@ -120,6 +123,26 @@ def _started_later(scope: Scope, name: str, call: cst.Call) -> FrozenSet[str]:
             and not any(arg.keyword is None for arg in node.args)  # type: ignore[attr-defined]
         ):
             found.add(func.attr.value)
+    return frozenset(found)
+
+
+def _given_what_it_holds_later(ctx: ModuleContext, scope: Scope, name: str, call: cst.Call) -> FrozenSet[str]:
+    """The methods this scope calls on ``name`` after ``call`` that give an object holding
+    nothing of its own what it then holds (``inferred.toml`` ``held_after_calls``:
+    ``provider.add_span_processor(processor)`` after ``TracerProvider()``)."""
+    methods = KNOWLEDGE.inferred_held_after_calls.get(ctx.resolve(call.func) or "", frozenset())
+    if not methods:
+        return frozenset()
+    found: Set[str] = set()
+    after = False
+    for node, _path in find(cst.IndentedBlock(body=tuple(scope.body)), (cst.Call,)):  # type: ignore[arg-type]
+        if node is call:
+            after = True
+            continue
+        func = node.func  # type: ignore[attr-defined]
+        if after and isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == name:
+            if func.attr.value in methods:
+                found.add(func.attr.value)
     return frozenset(found)
 
 

@@ -39,7 +39,7 @@ from memlint.analysis.project_owned import (
     project_class,
     wraps_released_attribute,
 )
-from memlint.analysis.project_inert import INERT_MARK, inert_release_methods, inert_release_methods_of
+from memlint.analysis.project_inert import INERT_MARK, inert_release_methods_named, inert_release_methods_of
 from memlint.analysis.project_quiet import QUIET_MARK, project_callable_is_quiet
 from memlint.analysis.project_scan import (
     absolute_module,
@@ -283,9 +283,9 @@ class ProjectIndex:
                 for method, spec in self._class_methods(root, loaded, loaded.classes[name], 0).items():
                     entries.append((f"{name}.{method}", encode(spec)))
             found_class = project_class(lambda owner: self._load(root, owner), loaded, f"{module}.{name}")
+            inert = inert_release_methods_named(lambda owner: self._load(root, owner), loaded, name, found_class, _INFERRED_VERBS)
+            entries.append((f"{name}{INERT_MARK}", ",".join(inert)))  # dropped when empty
             if found_class is not None:  # defined here, or re-exported (``from .base import Provider``)
-                inert = inert_release_methods(lambda owner: self._load(root, owner), *found_class, _INFERRED_VERBS)
-                entries.append((f"{name}{INERT_MARK}", ",".join(inert)))  # dropped when empty
                 releases = self._chain_released(root, found_class[0], found_class[1])
                 if releases:
                     # ``TcpConnection.close()`` closes ``self.connection``, a property giving

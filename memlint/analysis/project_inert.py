@@ -19,9 +19,11 @@ False`` stops a serve loop, which may close its sockets on the way out).
 from __future__ import annotations
 
 import ast
-from typing import Any, Dict, List, Set, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
+from memlint.analysis.ast_scopes import own_nodes
 from memlint.analysis.project_owned import Loader, class_chain
+from memlint.analysis.resources import KNOWLEDGE
 
 # Appended to a class's name for the fact "these release methods of it release nothing"
 # (summary ``"close"``), read by ``inferred.py`` through ``inert_release_methods_of``.
@@ -58,6 +60,32 @@ def inert_release_methods(load: Loader, module: Any, node: ast.ClassDef, verbs: 
         verb for verb in inert
         if not _sets_any(methods[verb], signals)
     ]
+
+
+def inert_release_methods_named(
+    load: Loader, module: Any, name: str, found_class: Optional[Tuple[Any, ast.ClassDef]], verbs: Tuple[str, ...]
+) -> List[str]:
+    """The methods among ``verbs`` that release nothing on what ``module.name`` makes: a
+    project class (above), or a function whose every ``return`` gives the value of a call
+    that is never a resource (``inferred.toml`` ``not_from_callables``, ``in_memory_bases``:
+    ``return tqdm.tqdm(total=size)``): whatever ``close()`` the caller calls on it finishes
+    a display or a parse in memory."""
+    if found_class is not None:
+        return inert_release_methods(load, found_class[0], found_class[1], verbs)
+    if name not in module.functions:
+        return []
+    function = module.functions[name]
+    if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) or function.decorator_list:
+        return []
+    returns = [node for node in own_nodes(function) if isinstance(node, ast.Return)]
+    if isinstance(function, ast.AsyncFunctionDef) or any(isinstance(node, (ast.Yield, ast.YieldFrom)) for node in own_nodes(function)):
+        return []
+    never = KNOWLEDGE.inferred_not_from | KNOWLEDGE.inferred_in_memory_bases
+    for node in returns:
+        value = node.value
+        if not (isinstance(value, ast.Call) and (module.qualify(value.func) or "") in never):
+            return []
+    return list(verbs) if returns else []  # falling off the end returns None: nothing either
 
 
 def _loop_tested_attributes(chain: List[Tuple[Any, ast.ClassDef]]) -> Set[str]:

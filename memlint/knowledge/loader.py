@@ -65,6 +65,9 @@ _STRING_LISTS = _STRING_LISTS + ("not_when_keyword_given",)
 # until one of ``held_after_when_lazy`` is called on it (a lazy object, as ``held_after``).
 _STRINGS = _STRINGS + ("lazy_when_keyword_true",)
 _STRING_LISTS = _STRING_LISTS + ("held_after_when_lazy",)
+# ``x.makefile("r")`` matched by name: a receiver declared (annotated) as a class outside
+# ``receiver_classes`` is some other object's method (no acquisition).
+_STRING_LISTS = _STRING_LISTS + ("receiver_classes",)
 MODEL_FIELDS = frozenset(_STRING_LISTS + _BOOLEANS + _STRINGS + ("parts",))
 
 
@@ -125,6 +128,8 @@ class Model:
     # client's channel goes with its SSH client's transport).
     closed_with_its_receiver: bool = False
     hold_nothing_over_memory_buffer: Tuple[str, ...] = ()
+    # For a method matched by name on any receiver: the classes its receiver may be declared as.
+    receiver_classes: Tuple[str, ...] = ()
     borrow_a_given_file: Tuple[str, ...] = ()
     # ``ZipFile(f)`` reading ``f`` of ``with x.open() as f``: the with owns the descriptor.
     borrow_a_file_a_with_opened: Tuple[str, ...] = ()
@@ -277,6 +282,8 @@ class Knowledge:
     inferred_not_from_methods: FrozenSet[str] = frozenset()
     inferred_set_up_methods: FrozenSet[str] = frozenset()
     inferred_starting_methods: FrozenSet[str] = frozenset()
+    inferred_in_memory_bases: FrozenSet[str] = frozenset()
+    inferred_held_after_calls: Dict[str, FrozenSet[str]] = field(default_factory=dict)
     # Models that methods are called on to acquire (a zip archive's ``.open()``).
     receiver_models: Tuple[str, ...] = ()
     # What the tables were built from, kept so that a configuration's own models can be
@@ -564,6 +571,13 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.inferred_not_from_methods = frozenset(strings("inferring", "not_from_methods"))
     knowledge.inferred_set_up_methods = frozenset(strings("inferring", "set_up_methods"))
     knowledge.inferred_starting_methods = frozenset(strings("inferring", "starting_methods"))
+    knowledge.inferred_in_memory_bases = frozenset(strings("inferring", "in_memory_bases"))
+    held_after = calls.get("inferring", {}).get("held_after_calls", {}) if isinstance(calls.get("inferring"), Mapping) else {}
+    if not isinstance(held_after, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, list) and all(isinstance(m, str) for m in v) for k, v in held_after.items()
+    ):
+        raise KnowledgeError("inferred.toml: [inferring] held_after_calls must map callables to lists of method names")
+    knowledge.inferred_held_after_calls = {callee: frozenset(methods) for callee, methods in held_after.items()}
     return knowledge
 
 
