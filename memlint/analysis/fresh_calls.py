@@ -139,15 +139,22 @@ def _inside(ctx: "ModuleContext", path: cst.BaseExpression, directory: str) -> b
     """``os.path.join(base, ...)`` of the held directory, or a name the function binds only to
     one such join."""
     if isinstance(path, cst.Name):
-        scope = ctx.scope.node if ctx.scope is not None else ctx.module
-        values = [
-            parent.value  # type: ignore[attr-defined]
-            for found, trail in find(scope, (cst.AssignTarget,))
-            for parent in trail[-1:]
-            if isinstance(found.target, cst.Name) and found.target.value == path.value  # type: ignore[attr-defined]
-        ]
-        return len(values) == 1 and _joins_under(ctx, values[0], directory)
+        value = _only_value_bound(ctx, path.value)
+        return value is not None and _joins_under(ctx, value, directory)
     return _joins_under(ctx, path, directory)
+
+
+def _only_value_bound(ctx: "ModuleContext", name: str) -> Optional[cst.BaseExpression]:
+    """The value of the one assignment to ``name`` in the function, or None when it is bound
+    more than once or not by a plain assignment."""
+    scope = ctx.scope.node if ctx.scope is not None else ctx.module
+    values = [
+        parent.value  # type: ignore[attr-defined]
+        for found, trail in find(scope, (cst.AssignTarget,))
+        for parent in trail[-1:]
+        if isinstance(found.target, cst.Name) and found.target.value == name  # type: ignore[attr-defined]
+    ]
+    return values[0] if len(values) == 1 else None
 
 
 def _joins_under(ctx: "ModuleContext", value: cst.BaseExpression, directory: str) -> bool:
@@ -188,14 +195,8 @@ def _spelled_here(ctx: "ModuleContext", node: cst.BaseExpression, depth: int) ->
             _spelled_here(ctx, arg.value, depth + 1) for arg in node.args
         )
     if isinstance(node, cst.Name):
-        scope = ctx.scope.node if ctx.scope is not None else ctx.module
-        values = [
-            parent.value  # type: ignore[attr-defined]
-            for found, trail in find(scope, (cst.AssignTarget,))
-            for parent in trail[-1:]
-            if isinstance(found.target, cst.Name) and found.target.value == node.value  # type: ignore[attr-defined]
-        ]
-        return len(values) == 1 and _spelled_here(ctx, values[0], depth + 1)
+        value = _only_value_bound(ctx, node.value)
+        return value is not None and _spelled_here(ctx, value, depth + 1)
     return False
 
 
