@@ -65,6 +65,7 @@ BORROWS_GIVEN_FILE = ActiveTable("borrows_given_file")
 BORROWS_FILE_A_WITH_OPENED = ActiveTable("borrows_file_a_with_opened")
 KEEPS_FILE = ActiveTable("keeps_file")
 MAY_BE_DETACHED = ActiveTable("may_be_detached")
+KEYWORD_ONLY_CONSTRUCTORS = ActiveTable("keyword_only_constructors")
 BORROWED_PARAMS = ActiveTable("borrowed_params")
 BORROWING_KEYWORDS = _SHIPPED.borrowing_keywords
 SCOPED_BORROWING_KEYWORDS = _SHIPPED.scoped_borrowing_keywords
