@@ -110,7 +110,8 @@ def makes_no_task(
         if not isinstance(node, cst.If):
             continue
         inner = path[index + 1] if index + 1 < len(path) else call
-        running = _asks_running(ctx, known, node.test, loop_names)
+        names = loop_names | _bound_just_before(ctx, known, node, path[index - 1] if index else None)
+        running = _asks_running(ctx, known, node.test, names)
         if running is None:
             continue
         in_body = inner is node.body
@@ -118,6 +119,26 @@ def makes_no_task(
         if (running and in_else) or (not running and in_body):
             return True
     return False
+
+
+def _bound_just_before(ctx: ModuleContext, known: TaskKnowledge, test: cst.If, block: Optional[cst.CSTNode]) -> Set[str]:
+    """The name the statement right before the ``if`` (same block) binds to
+    ``asyncio.get_event_loop()``: the test reads that value whatever else the name is bound
+    to elsewhere (``loop = asyncio.new_event_loop()`` in a handler below)."""
+    if not isinstance(block, (cst.IndentedBlock, cst.Module)):
+        return set()
+    statements = list(block.body)
+    position = next((i for i, statement in enumerate(statements) if statement is test), 0)
+    previous = statements[position - 1] if position else None
+    if not isinstance(previous, cst.SimpleStatementLine) or not previous.body:
+        return set()
+    last = previous.body[-1]
+    if not (isinstance(last, cst.Assign) and len(last.targets) == 1 and isinstance(last.targets[0].target, cst.Name)):
+        return set()
+    value = last.value
+    if isinstance(value, cst.Call) and not value.args and ctx.resolve(value.func) in known["no_running_loop.current_loop_getters"]:
+        return {last.targets[0].target.value}
+    return set()
 
 
 def _asks_running(ctx: ModuleContext, known: TaskKnowledge, test: cst.BaseExpression, loop_names: Set[str]) -> Optional[bool]:
