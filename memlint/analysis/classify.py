@@ -21,6 +21,7 @@ from memlint.analysis.resources import (
     BORROWS_GIVEN_FILE,
     IN_MEMORY_WRAPPERS,
     KEEPS_FILE,
+    KEYWORD_ONLY_CONSTRUCTORS,
     KNOWLEDGE,
     RECEIVER_MODELS,
     MAY_BE_DETACHED,
@@ -52,6 +53,10 @@ def acquisition_spec(ctx: ModuleContext, call: cst.Call, scope: Scope) -> Option
         spec = ctx.table.get(qualified)
         if spec is not None:
             if not _condition_holds(spec, call) or _works_through_given(ctx, spec, call, scope):
+                return None
+            if qualified in KEYWORD_ONLY_CONSTRUCTORS and any(arg.keyword is None and not arg.star for arg in call.args):
+                # ``openai.OpenAI(model, key)``: a constructor of keyword arguments only raises
+                # TypeError when given a positional one, so nothing is made (or the name is another callable's).
                 return None
             if qualified in IN_MEMORY_WRAPPERS and _over_memory_buffer(ctx, call, scope):
                 return None

@@ -95,7 +95,10 @@ def inferred_spec(
         return None  # a project class whose close() only finishes an in-memory object
     if returns_its_argument(ctx, call):
         return None  # ``page = self.process_iframes(page)`` gives back what it was given
-    started = _started_later(scope, name, call) | _given_what_it_holds_later(ctx, scope, name, call)
+    given = _given_what_it_holds_later(ctx, scope, name, call)
+    if not given and _never_given_anything(ctx, scope, name, call):
+        return None  # ``PyCdlib()`` never ``open()``ed: it only ever holds memory
+    started = _started_later(scope, name, call) | given
     return ResourceSpec("resource", RELEASES, verb=VERBS[method], inferred=True, held_after=started)
 
 
@@ -144,6 +147,19 @@ def _given_what_it_holds_later(ctx: ModuleContext, scope: Scope, name: str, call
             if func.attr.value in methods:
                 found.add(func.attr.value)
     return frozenset(found)
+
+
+def _never_given_anything(ctx: ModuleContext, scope: Scope, name: str, call: cst.Call) -> bool:
+    """Whether ``call`` makes an object that holds nothing until given something to own
+    (``held_after_calls``) and no code of the scope, nested functions included, ever calls one
+    of those methods on ``name``: it then holds nothing at all (a ``PyCdlib()`` only ``new()``ed)."""
+    methods = KNOWLEDGE.inferred_held_after_calls.get(ctx.resolve(call.func) or "", frozenset())
+    if not methods:
+        return False
+    for node, _path in find(cst.IndentedBlock(body=tuple(scope.body)), (cst.Attribute,), stop=()):  # type: ignore[arg-type]
+        if node.attr.value in methods:  # type: ignore[attr-defined]
+            return False  # on this name or any other: a helper or alias may give it something
+    return True
 
 
 def _made_by_a_managed_owner(func: cst.BaseExpression, path: Tuple[cst.CSTNode, ...]) -> bool:

@@ -52,13 +52,11 @@ from memlint.analysis.project_scan import (
 )
 from memlint.analysis.resources import (
     ANY_RELEASE_METHODS,
-    BORROWS_GIVEN_FILE,
-    IN_MEMORY_WRAPPERS,
     KNOWLEDGE,
-    MAY_BE_DETACHED,
     RESOURCE_CALLS,
     SUBCLASS_BASES,
     ResourceSpec,
+    made_only_in_context,
 )
 
 # One fact of the index: (the name as the importing file resolves it, the summary).
@@ -392,7 +390,7 @@ class ProjectIndex:
         qualified = _unvendored(qualified)
         spec = RESOURCE_CALLS.get(qualified)
         if spec is not None:
-            if qualified in IN_MEMORY_WRAPPERS or qualified in BORROWS_GIVEN_FILE or qualified in MAY_BE_DETACHED:
+            if made_only_in_context(qualified, any(not isinstance(arg, ast.Starred) for arg in call.args)):
                 return None
             if spec.model and KNOWLEDGE.models[spec.model].only_when_keyword_true:
                 return None

@@ -65,6 +65,7 @@ BORROWS_GIVEN_FILE = ActiveTable("borrows_given_file")
 BORROWS_FILE_A_WITH_OPENED = ActiveTable("borrows_file_a_with_opened")
 KEEPS_FILE = ActiveTable("keeps_file")
 MAY_BE_DETACHED = ActiveTable("may_be_detached")
+KEYWORD_ONLY_CONSTRUCTORS = ActiveTable("keyword_only_constructors")
 BORROWED_PARAMS = ActiveTable("borrowed_params")
 BORROWING_KEYWORDS = _SHIPPED.borrowing_keywords
 SCOPED_BORROWING_KEYWORDS = _SHIPPED.scoped_borrowing_keywords
@@ -73,4 +74,19 @@ PIPED_STREAMS = ActiveTable("piped_streams")
 # Models whose objects have methods that acquire (a zip archive's ``.open()``).
 RECEIVER_MODELS = ActiveTable("receiver_models")
 
-__all__ = [name for name in dir() if name.isupper() and not name.startswith("_")] + ["ResourceSpec", "candidate_names", "custom_specs"]
+
+
+def made_only_in_context(qualified: str, given_positional: bool) -> bool:
+    """Whether a call of the known maker ``qualified`` cannot be counted as making a resource
+    without reading it where it is made: an in-memory wrapper, a borrowed given file, a
+    possibly detached child (their cases need the call's arguments and scope), and a
+    keyword-only constructor given a positional argument, which raises TypeError. The project
+    index, which summarises other modules' functions, counts none of these."""
+    if qualified in IN_MEMORY_WRAPPERS or qualified in BORROWS_GIVEN_FILE or qualified in MAY_BE_DETACHED:
+        return True
+    return given_positional and qualified in KEYWORD_ONLY_CONSTRUCTORS
+
+
+__all__ = [name for name in dir() if name.isupper() and not name.startswith("_")] + [
+    "ResourceSpec", "candidate_names", "custom_specs", "made_only_in_context",
+]

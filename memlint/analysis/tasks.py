@@ -27,6 +27,7 @@ import libcst as cst
 
 from memlint.analysis.facts import ModuleContext
 from memlint.analysis.names import dotted
+from memlint.analysis.no_running_loop import current_loop_names, makes_no_task
 from memlint.analysis.walk import find
 from memlint.knowledge.tasks import TaskKnowledge, task_knowledge
 
@@ -99,6 +100,8 @@ def _scope_facts(
         label = _task_label(ctx, known, node, loop_names)
         if label is None:
             continue
+        if function is not None and makes_no_task(ctx, known, node, path, lambda: current_loop_names(ctx, known, function)):
+            continue  # in a branch where no loop runs, create_task raises: no task exists
         parent = path[-1]
         if isinstance(parent, cst.Expr) and parent.value is node:
             yield DanglingTask(node, label, None, function_name)

@@ -43,6 +43,9 @@ CALLABLE_SUBSETS = (
     "closes_when_exhausted",
     "keep_the_file_with_delete_false",
     "may_be_detached",
+    # Constructors that take keyword arguments only: a call with a positional argument raises
+    # TypeError before anything is acquired (or is some other callable of the same name).
+    "take_keywords_only",
 )
 _STRING_LISTS = ("acquired_by", "methods", "release", "release_functions", "non_raising_methods",
                  "non_raising_own_methods", "released_by_reading", "subclass_bases", "borrowed_params",
@@ -136,6 +139,7 @@ class Model:
     closes_when_exhausted: Tuple[str, ...] = ()
     keep_the_file_with_delete_false: Tuple[str, ...] = ()
     may_be_detached: Tuple[str, ...] = ()
+    take_keywords_only: Tuple[str, ...] = ()
     # The path model that ``.name`` of a file kept on disk is followed as.
     kept_path_model: str = ""
     # ``"gzip.GzipFile:fileobj"`` (or ``"zipfile.ZipFile:file@0"``, also positional at 0):
@@ -188,6 +192,7 @@ class Knowledge:
     closes_when_exhausted: FrozenSet[str] = frozenset()
     keeps_file: FrozenSet[str] = frozenset()
     may_be_detached: FrozenSet[str] = frozenset()
+    keyword_only_constructors: FrozenSet[str] = frozenset()
     kept_file_path_spec: ResourceSpec = ResourceSpec("temporary file")
     # Qualified callable -> the parameters (name, position or -1) that only borrow.
     borrowed_params: Dict[str, Tuple[Tuple[str, int], ...]] = field(default_factory=dict)
@@ -465,6 +470,7 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.closes_when_exhausted = union("closes_when_exhausted")
     knowledge.keeps_file = union("keep_the_file_with_delete_false")
     knowledge.may_be_detached = union("may_be_detached")
+    knowledge.keyword_only_constructors = union("take_keywords_only")
     for model in models:
         for entry in model.borrowed_params:
             callee, _, param = entry.partition(":")

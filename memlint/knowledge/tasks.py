@@ -21,6 +21,7 @@ _FIELDS: Dict[str, Tuple[str, ...]] = {
     "creating": ("functions", "pass_futures_through", "loop_methods", "loop_getters", "loop_name_words",
                  "callback_runners"),
     "task": ("loop_runners", "loop_running_calls", "not_keeping_methods"),
+    "no_running_loop": ("need_running_loop", "current_loop_getters"),
 }
 
 
