@@ -15,6 +15,7 @@ from memlint.analysis.borrowed_files import reads_with_opened_file
 from memlint.analysis.delayed_opens import opened_later
 from memlint.analysis.facts import CONTEXT_MANAGER_DECORATORS, PYTEST_FIXTURES, SMALL_CONTAINERS, ModuleContext, Scope, decorator_names
 from memlint.analysis.names import dotted, iter_statements
+from memlint.analysis.enabling_parameters import left_off
 from memlint.analysis.optional_acquisitions import given_a_value
 from memlint.analysis.resources import (
     BORROWS_FILE_A_WITH_OPENED,
@@ -72,12 +73,14 @@ def acquisition_spec(ctx: ModuleContext, call: cst.Call, scope: Scope) -> Option
                 factory = ctx.factories[name]
                 if factory.not_when_given[0] and given_a_value(factory.not_when_given, call, scope.body):
                     return None  # ``dump_artifact(obj, path, "env")``: writes that named file
+                if factory.only_when_given[0] and left_off(factory.only_when_given, call):
+                    return None  # ``get_env("PORT")`` without ``expand=True``: a plain value
                 return factory
             if name in ctx.resource_classes:
                 return ctx.resource_classes[name]
         if scope.class_info is not None and name.startswith("self.") and name.count(".") == 1:
             method = scope.class_info.factories.get(last)
-            if method is not None:
+            if method is not None and not (method.only_when_given[0] and left_off(method.only_when_given, call)):
                 return method
     if isinstance(func, cst.Attribute):
         # Methods that return a new resource (``path.open()``, ``server.accept()``), in the

@@ -21,6 +21,7 @@ from memlint.analysis.facts import (
     decorator_names,
     is_generator,
 )
+from memlint.analysis.enabling_parameters import enabling_parameter
 from memlint.analysis.lazy_classes import lazy_methods
 from memlint.analysis.names import block_of, dotted, iter_statements, self_attribute
 from memlint.analysis.optional_acquisitions import guarding_parameter
@@ -53,6 +54,7 @@ def find_factories(ctx: ModuleContext, scopes: List[Scope]) -> None:
             if decorator_names(ctx, function) & (CONTEXT_MANAGER_DECORATORS | _NOT_FRESH_DECORATORS):
                 continue
             name = function.name.value
+            spec = _with_switch(ctx, scope, function, spec)
             if scope.class_info is not None:
                 scope.class_info.factories.setdefault(name, spec)
             elif name not in ctx.factories:
@@ -68,6 +70,18 @@ def _with_guard(ctx: ModuleContext, scope: Scope, function: cst.FunctionDef, spe
             acquiring.append(call)  # what the factory returns is made here
     guard = guarding_parameter(function, acquiring)  # type: ignore[arg-type]
     return replace(spec, not_when_given=guard) if guard is not None else spec
+
+
+def _with_switch(ctx: ModuleContext, scope: Scope, function: cst.FunctionDef, spec: ResourceSpec) -> ResourceSpec:
+    """The factory's spec, with the parameter that must be turned on for it to acquire
+    (``enabling_parameters``): every call in it that acquires anything sits under that test."""
+    acquiring = [call for call, _ in find(function.body, (cst.Call,)) if acquisition_spec(ctx, call, scope) is not None]  # type: ignore[arg-type]
+    switch = enabling_parameter(function, acquiring, is_method=scope.class_info is not None and not _static(ctx, function))  # type: ignore[arg-type]
+    return replace(spec, only_when_given=switch) if switch is not None else spec
+
+
+def _static(ctx: ModuleContext, function: cst.FunctionDef) -> bool:
+    return bool(decorator_names(ctx, function) & {"staticmethod"})
 
 
 def _stored_factories(ctx: ModuleContext, scope: Scope) -> None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
+from memlint.analysis.error_cleanups import released_only_on_failure
 from memlint.analysis.flow import Tracker
 from memlint.analysis.local_holders import kept_by_local_holder
 from memlint.analysis.names import dotted, is_binding_target, self_attribute
@@ -157,6 +158,8 @@ class Mentions:
             reached = self_calls_after(list(scope.body), store)
             if reached is not None:
                 active &= reached
+            if released_only_on_failure(scope.body, active, releasers):
+                return False  # its cleanup is for a failed call; the object keeps it otherwise
         if active:
             self.tracker.release_self_methods |= active
             return True

@@ -39,6 +39,7 @@ from memlint.analysis.returned_releasers import partner_releasers
 from memlint.analysis.resources import ANY_RELEASE_FUNCS, ANY_RELEASE_METHODS, KEPT_FILE_PATH, KNOWLEDGE, ResourceSpec
 from memlint.analysis.sites import Site, classify_site, enclosing_statement
 from memlint.analysis.standard_streams import opened_as_standard_stream
+from memlint.analysis.steady_tests import steady_guards
 from memlint.analysis.unbound_guards import guarded_against_unbound
 from memlint.analysis.walk import find
 
@@ -174,6 +175,7 @@ def _track_kept_path(
     # The path is held from the acquisition on, as any resource is: a flag set right after it
     # (``keep = False`` ... ``finally: if not keep: os.unlink(path)``) guards its release too.
     tracker.guards = guard_flags(_from_scope_body(scope, path)) | site.guards | branch_flags(ctx, path, scope.body)
+    tracker.guards |= steady_guards(scope, path)
     tracker.guards = with_opposite_guards(tracker.guards | else_branch_guards(path, scope.body) | holder_guards(holder))
     outcome = lifetime.run(ctx, tracker, scope.body, class_name, yields_raise=not scope.is_context_manager)
     _record(ctx, name, KEPT_FILE_PATH, outcome, analysis, acquisition)
@@ -231,7 +233,7 @@ def _track(
     tracker = Tracker({name}, spec, call, site.statement, enclosing_loops=loops)  # type: ignore[arg-type]
     tracker.container = name in scope.containers or site.container
     tracker.guards = guard_flags(_from_scope_body(scope, path)) | site.guards | _choice_flags(ctx, site, path, scope.body)
-    tracker.guards |= branch_flags(ctx, path, scope.body) | else_branch_guards(path, scope.body)
+    tracker.guards |= branch_flags(ctx, path, scope.body) | else_branch_guards(path, scope.body) | steady_guards(scope, path)
     tracker.guards = with_opposite_guards(tracker.guards)
     tracker.release_calls = partner_releasers(ctx, call, site.statement, name, spec.release)
     outcome = lifetime.run(ctx, tracker, scope.body, class_name, yields_raise=not scope.is_context_manager)

@@ -50,3 +50,7 @@ class ResourceSpec:
     # parameter's name and position (``analysis/optional_acquisitions.py``); a call giving
     # it a value that is certainly not None acquires nothing.
     not_when_given: Tuple[str, int] = field(default=("", -1), compare=False)
+    # A local factory that acquires only under ``if <parameter>:`` with a falsy default: that
+    # parameter's name and position (``analysis/enabling_parameters.py``); a call leaving it
+    # out or passing a falsy literal acquires nothing.
+    only_when_given: Tuple[str, int] = field(default=("", -1), compare=False)
