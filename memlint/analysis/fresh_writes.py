@@ -102,7 +102,7 @@ def _write_fits_in_buffer(ctx: "ModuleContext", call: cst.Call, maker: str, acqu
     scope = ctx.scope.node if ctx.scope is not None else ctx.module
     nodes = find(scope, (cst.BaseExpression, cst.WithItem, cst.Assign, cst.FunctionDef, cst.ClassDef))
     receiver, start = _bound_name(nodes, acquisition)
-    if receiver is not None and _used_in_nested_scope(nodes, receiver):
+    if receiver is None or _used_in_nested_scope(nodes, receiver, call):
         return False  # a nested function may write to it before this call
     if receiver is None or dotted(call.func.value) != receiver:  # type: ignore[attr-defined]
         return False
@@ -150,14 +150,20 @@ def _bound_name(nodes: List[Tuple[cst.CSTNode, Path]], acquisition: cst.Call) ->
     return None, -1
 
 
-def _used_in_nested_scope(nodes: List[Tuple[cst.CSTNode, Path]], receiver: str) -> bool:
+def _used_in_nested_scope(nodes: List[Tuple[cst.CSTNode, Path]], receiver: str, call: cst.Call) -> bool:
+    """A nested function or class that names the file and may run before ``call``: one defined
+    before it, or any when ``call`` is in a loop (a closure of the last round may run first)."""
     root = receiver.split(".", 1)[0]
-    return any(
-        isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda))
-        and any(name.value == root for name, _trail in find(node, (cst.Name,), stop=()))  # type: ignore[attr-defined]
-        for node, trail in nodes
-        if trail
-    )
+    reached = False
+    call_in_loop = False
+    for node, trail in nodes:
+        if node is call:
+            reached = True
+            call_in_loop = any(isinstance(ancestor, (cst.For, cst.While)) for ancestor in trail)
+        if trail and isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)) and (not reached or call_in_loop):
+            if any(name.value == root for name, _trail in find(node, (cst.Name,), stop=())):  # type: ignore[attr-defined]
+                return True
+    return False
 
 
 def _binds(node: cst.CSTNode, acquisition_trail: Path) -> bool:
@@ -241,11 +247,19 @@ def _binds_any_port(ctx: "ModuleContext", call: cst.Call, acquisition: cst.Call)
         return False
     receiver = dotted(call.func.value)  # type: ignore[attr-defined]
     scope = ctx.scope.node if ctx.scope is not None else ctx.module
-    binds = [
-        found
-        for found, _trail in find(scope, (cst.Call,))
-        if isinstance(found.func, cst.Attribute)  # type: ignore[attr-defined]
-        and found.func.attr.value == "bind"  # type: ignore[attr-defined]
-        and dotted(found.func.value) == receiver  # type: ignore[attr-defined]
-    ]
-    return len(binds) == 1  # a second bind of the same socket fails (EINVAL)
+    calls = find(scope, (cst.Call,))
+    acquisition_trail = next((trail for found, trail in calls if found is acquisition), None)
+    if acquisition_trail is None:
+        return False
+    for found, trail in calls:
+        if found is call:
+            # In a loop the acquisition is not in, the second round binds the socket again.
+            return not _repeats(trail, acquisition_trail)
+        if (
+            isinstance(found.func, cst.Attribute)  # type: ignore[attr-defined]
+            and found.func.attr.value == "bind"  # type: ignore[attr-defined]
+            and dotted(found.func.value) == receiver  # type: ignore[attr-defined]
+            and not _on_other_branch(trail, acquisition_trail)
+        ):
+            return False  # an earlier bind of the same socket: a second one fails (EINVAL)
+    return False
