@@ -16,6 +16,7 @@ this code has just made and still holds:
   cannot fail with EPIPE or EAGAIN;
 - a small write the code spells itself into the buffer of a file just opened, and
   ``bind(("", 0))`` of a fresh internet socket (``fresh_writes.py``);
+- ``VAR.reset(token)`` of the token ``VAR.set()`` gave in the function (``context_tokens.py``);
 - a predicate of a path built in place (``Path(p).exists()``): ``calls.toml``
   non_raising_methods_of names the predicates of ``pathlib.Path`` (only paths are read this way).
 """
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Optional, Set
 
 import libcst as cst
 
+from memlint.analysis.context_tokens import resets_own_token
 from memlint.analysis.fresh_writes import quiet_write_or_bind
 from memlint.analysis.names import dotted
 from memlint.analysis.resources import KNOWLEDGE
@@ -50,6 +52,7 @@ def quiet_on_what_was_made(
         or (made_by == "tempfile.mkdtemp" and qualified in _MAKE_DIRECTORY and _first_directory_inside(ctx, call, acquisition))
         or (made_by == "os.pipe" and qualified == "os.write" and _write_end_with_reader_open(ctx, call, acquisition))
         or quiet_write_or_bind(ctx, call, made_by, held_names, acquisition)
+        or resets_own_token(ctx, call)
     )
 
 
