@@ -1,6 +1,6 @@
 """MEM003 names the first call that can really fail: a small spelled-out write into the buffer
-of a file just opened, and ``bind(("", 0))`` of a fresh internet socket, are not it
-(memlint/analysis/fresh_writes.py). Shapes from check-7 (buildbot-worker, esptool, pyghmi)."""
+of a file just opened is not it (memlint/analysis/fresh_writes.py). Shapes from check-7
+(buildbot-worker, esptool)."""
 
 from __future__ import annotations
 
@@ -60,23 +60,6 @@ def test_the_signature_is_named_not_the_version_word():
             "`outfile` (a file from `open()`) is not closed when `outfile.write()` raises (line 9)",
         ]
     ), messages
-
-
-def test_the_bind_to_a_given_address_is_named_not_the_any_port_bind():
-    messages = _mem003_messages(
-        """
-        import socket
-
-        def assign_socket(server=None):
-            tmpsocket = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-            if server is None:
-                tmpsocket.bind(("", 0))
-            else:
-                tmpsocket.bind(server[4])
-            return tmpsocket
-        """
-    )
-    assert messages == ["`tmpsocket` (a socket from `socket.socket()`) is not closed when `tmpsocket.bind()` raises (line 9)"]
 
 
 def test_a_large_literal_write_stays_a_call_that_can_fail():

@@ -14,8 +14,8 @@ this code has just made and still holds:
 - ``os.write(w, data)`` on the write end of a pipe ``os.pipe()`` just made, while the function
   has not closed the read end: a blocking write to a pipe whose reader is open waits, it
   cannot fail with EPIPE or EAGAIN;
-- a small write the code spells itself into the buffer of a file just opened, and
-  ``bind(("", 0))`` of a fresh internet socket (``fresh_writes.py``);
+- a small write the code spells itself into the buffer of a file just opened
+  (``fresh_writes.py``);
 - ``VAR.reset(token)`` of the token ``VAR.set()`` gave in the function (``context_tokens.py``);
 - ``open(r, "rb", 0)`` of an end of a pipe ``os.pipe()`` just made, not yet closed or handed
   on, with a valid literal mode: wrapping a valid descriptor only asks fstat() about it;
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Optional, Set
 import libcst as cst
 
 from memlint.analysis.context_tokens import resets_own_token
-from memlint.analysis.fresh_writes import quiet_write_or_bind
+from memlint.analysis.fresh_writes import quiet_write
 from memlint.analysis.names import dotted
 from memlint.analysis.resources import KNOWLEDGE
 from memlint.analysis.walk import find
@@ -54,7 +54,7 @@ def quiet_on_what_was_made(
         or _predicate_of_path_built_here(ctx, call)
         or (made_by == "tempfile.mkdtemp" and qualified in _MAKE_DIRECTORY and _first_directory_inside(ctx, call, acquisition))
         or (made_by == "os.pipe" and qualified == "os.write" and _write_end_with_reader_open(ctx, call, acquisition))
-        or quiet_write_or_bind(ctx, call, made_by, held_names, acquisition)
+        or quiet_write(ctx, call, made_by, acquisition)
         or resets_own_token(ctx, call)
         or (qualified in _OPEN and _opens_fresh_pipe_end(ctx, call))
     )

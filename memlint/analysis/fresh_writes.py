@@ -1,8 +1,6 @@
-"""Writes and binds that cannot realistically fail on a file or socket just made.
+"""Writes that cannot realistically fail on a file just made.
 
-Two facts about the standard library, read by ``fresh_calls.quiet_on_what_was_made``:
-
-- A file opened for writing with the default buffering (``open(p, "w")``,
+A fact about the standard library, read by ``fresh_calls.quiet_on_what_was_made``: a file opened for writing with the default buffering (``open(p, "w")``,
   ``tempfile.NamedTemporaryFile()``) keeps what is written in its buffer until the buffer is
   full, flushed, sought or closed: ``write()`` of data that fits in the free part of the
   buffer only copies it (no system call, so no ENOSPC or EIO). The buffer is the file's
@@ -13,14 +11,15 @@ Two facts about the standard library, read by ``fresh_calls.quiet_on_what_was_ma
   mode. ``open()`` of a terminal turns on line buffering in text mode, so there a text
   with a line end would be written at once: only temporary files (never terminals) are
   trusted with one.
-- ``bind(("", 0))`` of a fresh AF_INET or AF_INET6 socket asks the kernel for any free port
-  on every address: it cannot collide with a port in use.
+
+Not ``bind(("", 0))`` of a fresh socket: it fails when the ephemeral ports run out and with
+EACCES where a sandbox forbids binding (two findings judged true rest on it).
 """
 
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, List, Optional, Tuple
 
 import libcst as cst
 
@@ -44,22 +43,16 @@ _BUFFERED_OPENERS = {
     "tempfile.TemporaryFile": (0, "w+b", 1, False),
     "tempfile.NamedTemporaryFile": (0, "w+b", 1, False),
 }
-_ANY_ADDRESS = ("", "0.0.0.0", "::")
-_INTERNET_FAMILIES = ("socket.AF_INET", "socket.AF_INET6")
 
 
-def quiet_write_or_bind(
-    ctx: "ModuleContext", call: cst.Call, maker: str, held_names: Set[str], acquisition: Optional[cst.CSTNode]
-) -> bool:
+def quiet_write(ctx: "ModuleContext", call: cst.Call, maker: str, acquisition: Optional[cst.CSTNode]) -> bool:
     """Whether ``call`` is a small spelled-out write into the buffer of the file ``acquisition``
-    just opened, or ``bind(("", 0))`` of the socket it just made."""
+    just opened."""
     func = call.func
     if not isinstance(func, cst.Attribute) or not isinstance(acquisition, cst.Call):
         return False
     if func.attr.value == "write" and maker in _BUFFERED_OPENERS:
         return _write_fits_in_buffer(ctx, call, maker, acquisition)
-    if func.attr.value == "bind" and maker == "socket.socket" and dotted(func.value) in held_names:
-        return _binds_any_port(ctx, call, acquisition)
     return False
 
 
@@ -230,36 +223,3 @@ def _known_size(ctx: "ModuleContext", write: cst.Call, binary: bool, may_be_term
             except struct.error:
                 return None
     return None
-
-
-def _binds_any_port(ctx: "ModuleContext", call: cst.Call, acquisition: cst.Call) -> bool:
-    """``sock.bind(("", 0))`` on ``sock = socket.socket(AF_INET6, SOCK_DGRAM)``, its first bind."""
-    given, family = _argument(acquisition, 0, "family")
-    if given and (ctx.resolve(family) or "") not in _INTERNET_FAMILIES:  # type: ignore[arg-type]
-        return False
-    if len(call.args) != 1 or call.args[0].keyword is not None or call.args[0].star:
-        return False
-    address = call.args[0].value
-    if not isinstance(address, cst.Tuple) or len(address.elements) != 2:
-        return False
-    host, port = (element.value for element in address.elements)
-    if _literal(host) not in _ANY_ADDRESS or not (isinstance(port, cst.Integer) and port.evaluated_value == 0):
-        return False
-    receiver = dotted(call.func.value)  # type: ignore[attr-defined]
-    scope = ctx.scope.node if ctx.scope is not None else ctx.module
-    calls = find(scope, (cst.Call,))
-    acquisition_trail = next((trail for found, trail in calls if found is acquisition), None)
-    if acquisition_trail is None:
-        return False
-    for found, trail in calls:
-        if found is call:
-            # In a loop the acquisition is not in, the second round binds the socket again.
-            return not _repeats(trail, acquisition_trail)
-        if (
-            isinstance(found.func, cst.Attribute)  # type: ignore[attr-defined]
-            and found.func.attr.value == "bind"  # type: ignore[attr-defined]
-            and dotted(found.func.value) == receiver  # type: ignore[attr-defined]
-            and not _on_other_branch(trail, acquisition_trail)
-        ):
-            return False  # an earlier bind of the same socket: a second one fails (EINVAL)
-    return False
