@@ -14,6 +14,11 @@ this code has just made and still holds:
 - ``os.write(w, data)`` on the write end of a pipe ``os.pipe()`` just made, while the function
   has not closed the read end: a blocking write to a pipe whose reader is open waits, it
   cannot fail with EPIPE or EAGAIN;
+- a small write the code spells itself into the buffer of a file just opened
+  (``fresh_writes.py``);
+- ``VAR.reset(token)`` of the token ``VAR.set()`` gave in the function (``context_tokens.py``);
+- ``open(r, "rb", 0)`` of an end of a pipe ``os.pipe()`` just made, not yet closed or handed
+  on, with a valid literal mode: wrapping a valid descriptor only asks fstat() about it;
 - a predicate of a path built in place (``Path(p).exists()``): ``calls.toml``
   non_raising_methods_of names the predicates of ``pathlib.Path`` (only paths are read this way).
 """
@@ -24,6 +29,8 @@ from typing import TYPE_CHECKING, Optional, Set
 
 import libcst as cst
 
+from memlint.analysis.context_tokens import resets_own_token
+from memlint.analysis.fresh_writes import quiet_write
 from memlint.analysis.names import dotted
 from memlint.analysis.resources import KNOWLEDGE
 from memlint.analysis.walk import find
@@ -32,6 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from memlint.analysis.facts import ModuleContext
 
 _MAKE_DIRECTORY = ("os.mkdir", "os.makedirs")
+_OPEN = ("open", "io.open", "builtins.open")
 
 
 def quiet_on_what_was_made(
@@ -46,6 +54,9 @@ def quiet_on_what_was_made(
         or _predicate_of_path_built_here(ctx, call)
         or (made_by == "tempfile.mkdtemp" and qualified in _MAKE_DIRECTORY and _first_directory_inside(ctx, call, acquisition))
         or (made_by == "os.pipe" and qualified == "os.write" and _write_end_with_reader_open(ctx, call, acquisition))
+        or quiet_write(ctx, call, made_by, acquisition)
+        or resets_own_token(ctx, call)
+        or (qualified in _OPEN and _opens_fresh_pipe_end(ctx, call))
     )
 
 
@@ -222,3 +233,70 @@ def _write_end_with_reader_open(ctx: "ModuleContext", call: cst.Call, acquisitio
         ):
             return False  # the read end is handed somewhere (closed, or given away) before the write
     return False
+
+
+def _opens_fresh_pipe_end(ctx: "ModuleContext", call: cst.Call) -> bool:
+    """``r, w = os.pipe(); reader = open(r, "rb", 0)``: the end is valid until closed or given
+    away, so only a mode or buffering open() rejects could make it fail, and those are literals."""
+    positional = [arg.value for arg in call.args if arg.keyword is None and not arg.star]
+    keywords = {arg.keyword.value: arg.value for arg in call.args if arg.keyword is not None}
+    if len(positional) + len(keywords) != len(call.args) or not positional or len(positional) > 3:
+        return False
+    filled = ("mode", "buffering")[: max(len(positional) - 1, 0)]
+    if set(keywords) - {"mode", "buffering", "closefd"} or any(name in keywords for name in filled):
+        return False  # an argument open() does not take, or one given twice
+    mode_node = positional[1] if len(positional) > 1 else keywords.get("mode")
+    mode = mode_node.evaluated_value if isinstance(mode_node, cst.SimpleString) else "r" if mode_node is None else None
+    if not isinstance(mode, str) or not _valid_descriptor_mode(mode):
+        return False
+    buffering_node = positional[2] if len(positional) > 2 else keywords.get("buffering")
+    if buffering_node is not None:
+        negative = isinstance(buffering_node, cst.UnaryOperation) and isinstance(buffering_node.operator, cst.Minus)
+        buffering = -1 if negative else int(buffering_node.value) if isinstance(buffering_node, cst.Integer) else None
+        if buffering is None or (buffering in (0, 1) and "b" not in mode) or (buffering == 1 and "b" in mode):
+            return False  # unbuffered text is a ValueError; line-buffered binary a warning
+    closefd = keywords.get("closefd")
+    if closefd is not None and dotted(closefd) not in ("True", "False"):
+        return False
+    scope = ctx.scope.node if ctx.scope is not None else ctx.module
+    end = dotted(positional[0])
+    pipes = [
+        found
+        for found, _trail in find(scope, (cst.Assign,))
+        if isinstance(found.value, cst.Call)  # type: ignore[attr-defined]
+        and (ctx.resolve(found.value.func) or "") == "os.pipe"  # type: ignore[attr-defined]
+        and any(isinstance(t.target, cst.Tuple) and end in [dotted(e.value) for e in t.target.elements] for t in found.targets)  # type: ignore[attr-defined]
+    ]
+    if end is None or len(pipes) != 1 or len(_bindings(scope, end)) != 1:
+        return False  # the end of one pipe, bound nowhere else
+    pipe_call = pipes[0].value  # type: ignore[attr-defined]
+    reached_pipe = False
+    for found, trail in find(scope, (cst.Call,)):
+        reached_pipe = reached_pipe or found is pipe_call
+        if found is call:
+            return reached_pipe and not any(isinstance(ancestor, (cst.For, cst.While)) for ancestor in trail)
+        if any(dotted(arg.value) == end for arg in found.args) and (ctx.resolve(found.func) or "") not in (  # type: ignore[attr-defined]
+            "os.set_inheritable", "os.fstat",
+        ):
+            return False  # closed or given away before: the number may be stale
+    return False
+
+
+def _bindings(scope: cst.CSTNode, name: str) -> list:
+    """Every place ``name`` is bound in the function (an element of a tuple target counts)."""
+    bound = []
+    for found, _trail in find(scope, (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For, cst.AsName)):
+        target = found.name if isinstance(found, cst.AsName) else found.target  # type: ignore[attr-defined]
+        bound.extend(node for node, _t in find(target, (cst.Name,)) if node.value == name)  # type: ignore[attr-defined]
+    return bound
+
+
+def _valid_descriptor_mode(mode: str) -> bool:
+    """``r``, ``wb``, ``r+b``...: one of r/w, at most one of b/t, at most one ``+`` (``a`` and
+    ``x`` left out: they ask more of the descriptor)."""
+    return (
+        set(mode) <= set("rwbt+")
+        and sum(mode.count(letter) for letter in "rw") == 1
+        and sum(mode.count(letter) for letter in "bt") <= 1
+        and mode.count("+") <= 1
+    )
