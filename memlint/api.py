@@ -323,10 +323,7 @@ def _check_rows(
         workers = jobs if len(tasks) >= MIN_FILES_FOR_WORKERS else 1
     if pool is None and workers > 1 and parser_needed:
         # Import libcst and load the rules once here; forked workers inherit them.
-        import libcst.metadata  # noqa: F401
-
-        for codes in {task.codes for task in tasks}:
-            _RULE_SET.for_codes(codes)
+        _warm_up(tuple({task.codes for task in tasks}))
     batches = make_batches(tasks, sizes, workers=workers)
     outcomes = ordered_map(check_batch, batches, workers, isolate=isolate, pool=pool)
     for task, outcome in zip((task for batch in batches for task in batch), outcomes):
