@@ -26,6 +26,7 @@ from typing import Callable, Iterable, Optional, Set, Tuple
 import libcst as cst
 
 from memlint.analysis.facts import ModuleContext
+from memlint.analysis.local_holders import function_params
 from memlint.analysis.names import dotted
 from memlint.analysis.walk import find
 from memlint.knowledge.tasks import TaskKnowledge
@@ -41,10 +42,7 @@ def current_loop_names(ctx: ModuleContext, known: TaskKnowledge, function: cst.F
     binding of them in its body is that call (a parameter, loop, ``with``, walrus binding or a
     ``global``/``nonlocal`` declaration disqualifies them, as their value could come from elsewhere)."""
     getters = known["no_running_loop.current_loop_getters"]
-    params = function.params
-    every = list(params.params) + list(params.kwonly_params) + list(params.posonly_params)
-    every += [p for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)]
-    bad: Set[str] = {param.name.value for param in every}
+    bad: Set[str] = set(function_params(function))
     good: Set[str] = set()
     # Nested scopes too: a ``nonlocal loop`` there could rebind it (their own locals of the
     # same name only make this answer more cautious).
