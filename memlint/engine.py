@@ -220,7 +220,7 @@ def _check_text(
     import libcst as cst
 
     try:
-        module = parsed if parsed is not None else cst.parse_module(parse_text)
+        module = parsed if parsed is not None else parse_unvalidated(parse_text)
     except cst.ParserSyntaxError as error:  # libcst's parser can lag behind the interpreter's grammar
         line, column = error.raw_line, error.raw_column + 1
         message = f"libcst cannot parse this file: {(error.message.strip().splitlines() or ['?'])[0]}"
@@ -249,6 +249,44 @@ def _check_text(
             findings.append(Finding(path, 1, 1, 1, 1, INTERNAL_ERROR, "file too deeply nested to locate its findings"))
     findings.sort(key=Finding.sort_key)
     return findings
+
+
+def _skip_validation(node: object) -> None:
+    """A libcst node's ``__post_init__`` while libcst's parser builds memlint's tree."""
+
+
+# How many parses run without validation now (threads of one process), under the lock;
+# the first to start turns validation off, the last to end restores ``_VALIDATION[0]``.
+_UNVALIDATED_LOCK = threading.Lock()
+_UNVALIDATED_PARSES = [0]
+_VALIDATION: List[Callable[..., None]] = []
+
+
+def parse_unvalidated(text: str) -> object:
+    """``libcst.parse_module(text)``, without validating each node the parser builds.
+
+    Every libcst node checks its fields when it is made (``CSTNode.__post_init__`` calls
+    ``_validate``); a tree the parser builds from text it accepted passes by construction,
+    and the checks are an eighth of the parse (libcst's own comment on ``__post_init__``
+    says as much). They are off only while a parse runs: the nodes the fixer and the rules
+    make afterwards are checked as usual. A node that another thread of the process makes
+    during a parse goes unchecked too (memlint's own threads only parse).
+    """
+    import libcst as cst
+
+    node_class = cst.CSTNode
+    with _UNVALIDATED_LOCK:
+        if _UNVALIDATED_PARSES[0] == 0:
+            _VALIDATION[:] = [node_class.__dict__["__post_init__"]]
+            node_class.__post_init__ = _skip_validation  # type: ignore[method-assign]
+        _UNVALIDATED_PARSES[0] += 1
+    try:
+        return cst.parse_module(text)
+    finally:
+        with _UNVALIDATED_LOCK:
+            _UNVALIDATED_PARSES[0] -= 1
+            if _UNVALIDATED_PARSES[0] == 0:
+                node_class.__post_init__ = _VALIDATION[0]  # type: ignore[method-assign]
 
 
 def _project_names(entries: Sequence[Tuple[str, str]]) -> List[str]:

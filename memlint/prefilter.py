@@ -240,28 +240,28 @@ def ast_nodes(tree: "ast.AST") -> "List[ast.AST]":
     import ast
 
     node_type = ast.AST
-    plans = _FIELD_PLANS
+    plans = _BACKWARD_PLANS
     found = []
     stack = [tree]
-    pop, extend, keep = stack.pop, stack.extend, found.append
+    pop, push, keep = stack.pop, stack.append, found.append
     while stack:
         node = pop()
         keep(node)
         kind = type(node)
         fields = plans.get(kind)
         if fields is None:
-            fields = plans[kind] = _node_fields(kind)
-        children = []
+            fields = plans[kind] = tuple(reversed(_node_fields(kind)))
+        # Children pushed last-first so that nodes come out in source order: a file's
+        # imports are seen before the functions that use the names they bind
+        # (``growth_candidates``).
         for name in fields:
             value = getattr(node, name, None)
             if type(value) is list:
-                children.extend([item for item in value if isinstance(item, node_type)])
+                for item in reversed(value):
+                    if isinstance(item, node_type):
+                        push(item)
             elif isinstance(value, node_type):
-                children.append(value)
-        # Pushed last-first so that nodes come out in source order: a file's imports are
-        # seen before the functions that use the names they bind (``growth_candidates``).
-        children.reverse()
-        extend(children)
+                push(value)
     return found
 
 
@@ -325,6 +325,8 @@ _LEAF_FIELDS = frozenset(
      "type_comment", "conversion", "is_async", "kwd_attrs", "rest", "tag"}
 )
 _FIELD_PLANS: "Dict[type, Tuple[str, ...]]" = {}
+# The same, last field first (``ast_nodes`` pushes children on a stack).
+_BACKWARD_PLANS: "Dict[type, Tuple[str, ...]]" = {}
 
 
 def _node_fields(kind: type) -> Tuple[str, ...]:

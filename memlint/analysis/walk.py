@@ -39,10 +39,15 @@ def node_fields(node_type: Type[cst.CSTNode]) -> Tuple[str, ...]:
     return names
 
 
+# A node type's fields last first (``find`` pushes children on a stack).
+_FIELDS_BACKWARDS: Dict[Type[cst.CSTNode], Tuple[str, ...]] = {}
+
+
 SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
 
 
-_KIND: Dict[Tuple[Type[cst.CSTNode], tuple, tuple], Tuple[bool, bool]] = {}
+# (wanted, stop) -> node type -> (is wanted, is a stop)
+_KIND: Dict[Tuple[tuple, tuple], Dict[Type[cst.CSTNode], Tuple[bool, bool]]] = {}
 
 
 def _is_node_type(value_type: type) -> bool:
@@ -69,43 +74,47 @@ def find(
     path: List[cst.CSTNode] = []
     stack: List[Tuple[cst.CSTNode, int]] = [(root, 0)]
     fields = _FIELDS
-    kinds = _KIND
+    backwards = _FIELDS_BACKWARDS
     node_types = _NODE_TYPES
+    push = stack.append
     # isinstance() on libcst's abstract node classes goes through ABCMeta and is slow;
-    # the answer per concrete type never changes, so it is asked once per type.
+    # the answer per concrete type never changes, so it is asked once per type. The table
+    # is per (wanted, stop): a key holding those tuples is hashed anew at every node.
+    kinds = _KIND.get((wanted, stop))
+    if kinds is None:
+        kinds = _KIND[(wanted, stop)] = {}
     while stack:
         node, depth = stack.pop()
         del path[depth:]
         node_type = type(node)
-        key = (node_type, wanted, stop)
-        kind = kinds.get(key)
+        kind = kinds.get(node_type)
         if kind is None:
-            kind = kinds[key] = (issubclass(node_type, wanted), issubclass(node_type, stop))
+            kind = kinds[node_type] = (issubclass(node_type, wanted), issubclass(node_type, stop))
         if kind[0]:
             found.append((node, tuple(path)))
         if depth and kind[1]:
             continue
         path.append(node)
-        names = fields.get(node_type) or node_fields(node_type)
+        # Children pushed last first, so that nodes come out in source order.
+        names = backwards.get(node_type)
+        if names is None:
+            names = backwards[node_type] = tuple(reversed(fields.get(node_type) or node_fields(node_type)))
         child_depth = depth + 1
-        pending = []
         for name in names:
             value = getattr(node, name)
             value_type = type(value)
             if value_type is list or value_type is tuple:
-                for item in value:
+                for item in reversed(value):
                     item_type = type(item)
                     is_node = node_types.get(item_type)
                     if is_node is None:
                         is_node = _is_node_type(item_type)
                     if is_node:
-                        pending.append((item, child_depth))
+                        push((item, child_depth))
             else:
                 is_node = node_types.get(value_type)
                 if is_node is None:
                     is_node = _is_node_type(value_type)
                 if is_node:
-                    pending.append((value, child_depth))
-        # Reversed so that nodes come out in source order.
-        stack.extend(reversed(pending))
+                    push((value, child_depth))
     return found
