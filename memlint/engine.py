@@ -262,6 +262,13 @@ _UNVALIDATED_PARSES = [0]
 _VALIDATION: List[Callable[..., None]] = []
 
 
+def validation_hook(node_class: type) -> Optional[Callable[..., None]]:
+    """The ``__post_init__`` that validates each node, defined on libcst's base node class
+    itself, or None when this libcst does it some other way."""
+    hook = node_class.__dict__.get("__post_init__")
+    return hook if callable(hook) else None
+
+
 def parse_unvalidated(text: str) -> object:
     """``libcst.parse_module(text)``, without validating each node the parser builds.
 
@@ -275,9 +282,13 @@ def parse_unvalidated(text: str) -> object:
     import libcst as cst
 
     node_class = cst.CSTNode
+    hook = validation_hook(node_class)
+    if hook is None:
+        # A libcst that validates elsewhere: parse as it does, checks and all.
+        return cst.parse_module(text)
     with _UNVALIDATED_LOCK:
         if _UNVALIDATED_PARSES[0] == 0:
-            _VALIDATION[:] = [node_class.__dict__["__post_init__"]]
+            _VALIDATION[:] = [hook]
             node_class.__post_init__ = _skip_validation  # type: ignore[method-assign]
         _UNVALIDATED_PARSES[0] += 1
     try:

@@ -72,3 +72,12 @@ def test_check_text_leaves_validation_on() -> None:
     check_source("import socket\n\ndef f():\n    s = socket.socket()\n    s.send(b'x')\n")
     with pytest.raises(cst.CSTValidationError):
         cst.Name("")
+
+
+
+def test_a_libcst_without_the_hook_is_left_alone() -> None:
+    # A libcst release that validates somewhere other than CSTNode.__post_init__ must make the
+    # engine parse as libcst does, not fail looking for the hook.
+    assert callable(engine.validation_hook(cst.CSTNode))
+    assert engine.validation_hook(type("ElsewhereNode", (), {})) is None
+    assert engine.validation_hook(cst.Name) is None  # inherited, not the base's own
