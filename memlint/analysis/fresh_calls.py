@@ -19,6 +19,8 @@ this code has just made and still holds:
 - ``VAR.reset(token)`` of the token ``VAR.set()`` gave in the function (``context_tokens.py``);
 - ``open(r, "rb", 0)`` of an end of a pipe ``os.pipe()`` just made, not yet closed or handed
   on, with a valid literal mode: wrapping a valid descriptor only asks fstat() about it;
+- ``os.chmod(path, mode)``/``os.fchmod(fd, mode)`` of what a tempfile maker or an exclusive
+  ``os.open`` has just created, which this process owns (``fresh_modes.py``);
 - a predicate of a path built in place (``Path(p).exists()``): ``calls.toml``
   non_raising_methods_of names the predicates of ``pathlib.Path`` (only paths are read this way).
 """
@@ -30,6 +32,7 @@ from typing import TYPE_CHECKING, Optional, Set
 import libcst as cst
 
 from memlint.analysis.context_tokens import resets_own_token
+from memlint.analysis.fresh_modes import mode_change_of_fresh_creation
 from memlint.analysis.fresh_writes import quiet_write
 from memlint.analysis.names import dotted
 from memlint.analysis.resources import KNOWLEDGE
@@ -56,6 +59,7 @@ def quiet_on_what_was_made(
         or (made_by == "os.pipe" and qualified == "os.write" and _write_end_with_reader_open(ctx, call, acquisition))
         or quiet_write(ctx, call, made_by, acquisition)
         or resets_own_token(ctx, call)
+        or mode_change_of_fresh_creation(ctx, call, qualified, made_by, acquisition)
         or (qualified in _OPEN and _opens_fresh_pipe_end(ctx, call))
     )
 

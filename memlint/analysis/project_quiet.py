@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import Any, Callable, FrozenSet, Optional, Set, Tuple, Union
+from typing import Any, Callable, FrozenSet, Iterator, Optional, Set, Tuple, Union
 
 from memlint.analysis.ast_scopes import walk
 from memlint.analysis.constant_calls import BROAD_EXCEPTIONS, SUPPRESSORS, constant_name
@@ -196,8 +196,8 @@ class _InitJudge:
         return False
 
     def quiet(self, node: ast.AST) -> bool:
-        for found in walk(node):
-            if isinstance(found, (ast.Subscript, ast.Await, ast.Yield, ast.YieldFrom, ast.Lambda)):
+        for found in evaluated_nodes(node):
+            if isinstance(found, (ast.Subscript, ast.Await, ast.Yield, ast.YieldFrom)):
                 return False
             if isinstance(found, ast.Call) and not self.quiet_call(found):
                 return False
@@ -219,6 +219,21 @@ class _InitJudge:
         if written in NON_RAISING_CALLS or (self.qualify(func) or "") in NON_RAISING_CALLS:
             return True
         return _judged(self.lookup, self.qualify(func) or written, self.depth)
+
+
+def evaluated_nodes(node: ast.AST) -> Iterator[ast.AST]:
+    """The nodes of ``node`` that run when it is evaluated: as ``walk``, but of a ``lambda``
+    only its default values. Making a function object runs nothing of its body
+    (``dispose_func=lambda p: p.close()`` stores a function; it does not close anything)."""
+    todo = [node]
+    while todo:
+        found = todo.pop()
+        if isinstance(found, ast.Lambda):
+            todo.extend(found.args.defaults)
+            todo.extend(default for default in found.args.kw_defaults if default is not None)
+            continue
+        todo.extend(ast.iter_child_nodes(found))
+        yield found
 
 
 def dotted_name(node: ast.AST) -> Optional[str]:
@@ -354,8 +369,8 @@ class _FunctionJudge:
         return True
 
     def quiet(self, node: ast.AST) -> bool:
-        for found in walk(node):
-            if isinstance(found, (ast.Await, ast.Yield, ast.YieldFrom, ast.Lambda, ast.Starred)):
+        for found in evaluated_nodes(node):
+            if isinstance(found, (ast.Await, ast.Yield, ast.YieldFrom, ast.Starred)):
                 return False
             if isinstance(found, ast.Subscript) and not (
                 isinstance(found.value, ast.Name) and found.value.id not in self.local and _module_table(self.loaded, found.value.id)
