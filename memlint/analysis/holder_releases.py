@@ -46,7 +46,8 @@ def released_by_holders(ctx: ModuleContext, class_name: str, attr: str) -> Set[s
 
 def _self_assignments(info: ClassInfo) -> Dict[str, list]:
     """``self.x`` -> every value the class's methods assign to it (None for an assignment
-    whose value is unknown: a tuple target, an augmented one, a ``del``)."""
+    whose value is unknown: in a tuple target, an augmented one, a ``del``). Setting an
+    attribute of it (``self.server.flag = True``) does not rebind it."""
     assigned: Dict[str, list] = {}
     for method in info.methods.values():
         for node, _path in find(method.body, (cst.Assign, cst.AnnAssign, cst.AugAssign, cst.Del)):
@@ -54,9 +55,9 @@ def _self_assignments(info: ClassInfo) -> Dict[str, list]:
                 attr = self_attribute(target)
                 if attr is not None:
                     assigned.setdefault(attr, []).append(value)
-                for inner, _ in find(target, (cst.Attribute,)):
-                    nested = self_attribute(inner)
-                    if nested is not None and inner is not target:
+                for element, _ in find(target, (cst.Element, cst.StarredElement)):
+                    nested = self_attribute(element.value)  # type: ignore[attr-defined]
+                    if nested is not None:  # ``self.a, self.b = pair``: a value not known here
                         assigned.setdefault(nested, []).append(None)
     return assigned
 
