@@ -261,6 +261,15 @@ def _hand_on(unit: _Unit, wanted: Iterable[str]) -> None:
             unit.makes.add(statement.name)
 
 
+def _keeps_on_self(unit: _Unit) -> bool:
+    """A member binding ``self.X`` to what it makes (``self.read_pipe = open(fd)``)."""
+    return any(
+        isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self"
+        and target.attr in unit.makes
+        for node in unit.bindings if isinstance(node, ast.Assign) for target in node.targets
+    )
+
+
 def _made_by(value: ast.AST, wanted: Set[str], made: Set[str]) -> bool:
     """Whether ``value`` is what a call of ``wanted`` returned (directly, by a name bound
     to it, in a tuple or a conditional expression), as a factory returns it."""
@@ -421,6 +430,10 @@ def kept_units(
             # A context-manager class with a method that holds a resource may be one itself
             # (``analysis.local_resources``): where the module builds one is an acquisition.
             # Its ``__exit__`` naming no resource is no such method.
+            made.append((unit.owner.statements[0].name, 0))  # type: ignore[attr-defined]
+        elif unit.owner is not None and not unit.by_own_kind and _keeps_on_self(unit):
+            # A class keeping a resource on self: a class of the module that builds one may
+            # release it (``analysis.holder_releases``), so where one is built is read too.
             made.append((unit.owner.statements[0].name, 0))  # type: ignore[attr-defined]
         for name, scope in made:
             for other in users.get((scope, name), ()):

@@ -27,7 +27,7 @@ def returns_its_argument(ctx: "ModuleContext", call: cst.Call) -> bool:
     function = local_callee(ctx, call.func)
     if function is None:
         return False
-    param = _returned_parameter(function)
+    param = returned_parameter(function)
     if param is None:
         return False
     params = list(function.params.params)
@@ -53,7 +53,7 @@ def _is_static(function: cst.FunctionDef) -> bool:
     )
 
 
-def _returned_parameter(function: cst.FunctionDef) -> Optional[str]:
+def returned_parameter(function: cst.FunctionDef) -> Optional[str]:
     """The parameter every ``return`` of ``function`` gives back, when there is one and the
     body never rebinds it; None otherwise (or for a generator)."""
     body = function.body

@@ -20,6 +20,7 @@ from memlint.analysis.flow import DONE, NONE, OPEN, Flow, Outcome, Tracker, afte
 from memlint.analysis.flow import comprehension_local, held_type_test, lifetime_fact  # noqa: F401 (lifetime_fact: read as lifetime.lifetime_fact)
 from memlint.analysis.handler_types import caught_here, collections_filled, passes_enclosing_handlers
 from memlint.analysis.handler_reach import catches_only_import_errors, catches_realistic, is_broad, may_raise_import_error
+from memlint.analysis.error_carriers import carried_by_error
 from memlint.analysis.alias_handover import releasing_aliases
 from memlint.analysis.decided_tests import decided_test, previous_statements
 from memlint.analysis.released_tests import closed_attributes, released_by_test
@@ -275,9 +276,9 @@ class Interpreter:
                 self.handler_depth += 1
                 try:
                     for handler in reachable_handlers(self.ctx, node):  # type: ignore[arg-type]
-                        given = imported if catches_only_import_errors(self.ctx, handler) else handler_in
-                        given = self.own_errors.given(node, handler, given)
-                        handled = self.suite(handler.body, given) if given else Flow()
+                        given = self.own_errors.given(node, handler, imported if catches_only_import_errors(self.ctx, handler) else handler_in)
+                        with carried_by_error(self.ctx, self.tracker, node, handler):  # ``exc.response``
+                            handled = self.suite(handler.body, given) if given else Flow()
                         result.absorb(handled)
                         normal |= handled.normal
                         if given & OPEN and handled.normal and not handled.normal & OPEN:
@@ -388,8 +389,6 @@ class Interpreter:
                 self._release(None)
                 return after_release(mask)
         return mask
-
-    # -- tests ------------------------------------------------------------------------
 
     def refine(self, test: cst.BaseExpression, mask: int) -> Tuple[int, int]:
         """The masks on the true and false branches of ``test``."""

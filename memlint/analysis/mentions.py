@@ -17,7 +17,12 @@ from memlint.analysis.local_holders import kept_by_local_holder
 from memlint.analysis.names import dotted, is_binding_target, self_attribute
 from memlint.analysis.ownership import parameter_behaviour, releasers_of
 from memlint.analysis.reached_calls import self_calls_after
-from memlint.analysis.path_removers import kept_by_returned_object, module_removal, removed_in_callee_finally
+from memlint.analysis.path_removers import (
+    kept_by_returned_object,
+    module_removal,
+    removed_in_callee_finally,
+    returns_its_argument,
+)
 from memlint.analysis.sites import borrowed_argument
 from memlint.analysis.spelled_paths import formatted_argument_call, parameter_default_callee
 from memlint.analysis.resources import (
@@ -261,13 +266,19 @@ class Mentions:
         return ""
 
     def _path_handed_back(self, path: Tuple[cst.CSTNode, ...]) -> bool:
-        """``yield Path(tmp)``, ``return os.path.join(tmp, name)``: the caller gets the path."""
+        """``yield Path(tmp)``, ``return os.path.join(tmp, name)``, ``return fill(tmp)`` with a
+        module function that returns that argument: the caller gets the path."""
+        argument: Optional[cst.CSTNode] = None
         for node in reversed(path):
             if isinstance(node, (cst.Return, cst.Yield)):
                 return True
             if isinstance(node, cst.Arg):
+                argument = node
                 continue
-            if isinstance(node, cst.Call) and (self.ctx.resolve(node.func) or "") in PATH_WRAPPERS:
+            if isinstance(node, cst.Call) and (
+                (self.ctx.resolve(node.func) or "") in PATH_WRAPPERS
+                or (argument is not None and returns_its_argument(self.ctx, node, argument))
+            ):
                 continue
             return False
         return False

@@ -14,6 +14,7 @@ from memlint.analysis.attribute_aliases import self_attrs_held_by
 from memlint.analysis.closed_with_receiver import receiver_attribute
 from memlint.analysis.facts import SMALL_CONTAINERS, ClassInfo, ModuleContext, Scope, last_name
 from memlint.analysis.flow import Tracker
+from memlint.analysis.holder_releases import released_by_holders
 from memlint.analysis.own_releases import own_release_callers
 from memlint.analysis.model import Acquisition, OwnedResource, OwnerClass
 from memlint.analysis.names import block_of, dotted, is_binding_target, iter_statements, self_attribute
@@ -380,6 +381,7 @@ def owner_classes(ctx: ModuleContext) -> List[OwnerClass]:
                 releasers_of(ctx, name, attr) or _receiver_releasers(ctx, name, acquisition)
                 or own_release_callers(info, attr, acquisition.spec.release)
                 or released_by_implementations(ctx, name, attr, releasers_of)
+                or released_by_holders(ctx, name, attr)
             ))
             for attr, (node, acquisition) in info.owned.items()
         )

@@ -21,6 +21,7 @@ import libcst as cst
 
 from memlint.analysis.declared_fields import declared_fields, positional_fields_known
 from memlint.analysis.facts import ModuleContext, local_callee
+from memlint.analysis.identity_returns import returned_parameter
 from memlint.analysis.names import block_of, dotted, self_attribute
 from memlint.analysis.walk import find
 
@@ -147,3 +148,29 @@ def module_removal(func: cst.BaseExpression, qualified: str) -> bool:
     if not isinstance(func, cst.Attribute) or not isinstance(func.value, cst.Attribute):
         return False
     return func.attr.value in _REMOVING_MODULES.get(func.value.attr.value, ())
+
+
+def returns_its_argument(ctx: "ModuleContext", call: cst.Call, arg: cst.CSTNode) -> bool:
+    """``return _clone_via_cache(ref, location, mirror)`` where the module's undecorated plain
+    function ``_clone_via_cache`` gives back, at every ``return``, the parameter this argument
+    binds, never rebinding it (``identity_returns``), and cannot fall off its end (which
+    would return None): the call's value IS the argument, so returning it hands the argument
+    to the caller. An ``async def`` (its call makes a coroutine) does not count."""
+    if not isinstance(call.func, cst.Name) or not isinstance(arg, cst.Arg) or arg.star:
+        return False
+    function = local_callee(ctx, call.func)
+    if function is None or function.decorators or function.asynchronous is not None:
+        return False
+    param = _parameter_taking(call, arg, [p.name.value for p in function.params.params])
+    return param is not None and returned_parameter(function) == param and _ends_in_return_or_raise(function.body)
+
+
+def _ends_in_return_or_raise(body: cst.BaseSuite) -> bool:
+    """The block's last statement is a ``return`` or a ``raise``: no way falls off its end."""
+    statements = block_of(body)
+    if not statements:
+        return False
+    last = statements[-1]
+    if isinstance(last, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+        return isinstance(last.body[-1], (cst.Return, cst.Raise))
+    return False

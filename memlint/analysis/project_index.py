@@ -50,8 +50,8 @@ from memlint.analysis.project_scan import (
     package_fingerprint,
     star_imported_bases,
 )
+from memlint.analysis.released_attributes import released_attributes
 from memlint.analysis.resources import (
-    ANY_RELEASE_METHODS,
     KNOWLEDGE,
     RESOURCE_CALLS,
     SUBCLASS_BASES,
@@ -315,7 +315,7 @@ class ProjectIndex:
 
     def _released(self, node: ast.AST) -> Dict[str, str]:
         if node not in self._releases:
-            self._releases[node] = _released_attributes(node)
+            self._releases[node] = released_attributes(node)
         return self._releases[node]
 
     def _chain_released(self, root: str, module: _Module, node: ast.AST) -> Dict[str, str]:
@@ -528,35 +528,6 @@ class ProjectIndex:
             self._in_progress.discard(key)
         self._methods[key] = found
         return found
-
-
-def _released_attributes(node: ast.AST) -> Dict[str, str]:
-    """Attributes of ``self`` a class's own methods release (``self.sock.close()`` in
-    ``close``, by the release names the module's own classes are judged by: ``stop()`` too),
-    through a property that returns one (``return self._conn``) too."""
-    if not isinstance(node, ast.ClassDef):
-        return {}
-    properties: Dict[str, str] = {}
-    for item in node.body:
-        if isinstance(item, ast.FunctionDef) and any(getattr(d, "id", "") == "property" for d in item.decorator_list):
-            for found in walk(item):
-                value = found.value if isinstance(found, ast.Return) else None
-                if isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name) and value.value.id == "self":
-                    properties[item.name] = value.attr
-    released: Dict[str, str] = {}
-    for item in node.body:
-        if not isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) or item.name == "__del__":
-            continue
-        for found in walk(item):
-            func = found.func if isinstance(found, ast.Call) else None
-            if not (isinstance(func, ast.Attribute) and func.attr in ANY_RELEASE_METHODS):
-                continue
-            held = func.value
-            if isinstance(held, ast.Attribute) and isinstance(held.value, ast.Name) and held.value.id == "self":
-                released.setdefault(held.attr, item.name)
-                if held.attr in properties:
-                    released.setdefault(properties[held.attr], item.name)
-    return released
 
 
 def _unvendored(qualified: str) -> str:

@@ -51,7 +51,7 @@ _STRING_LISTS = ("acquired_by", "methods", "release", "release_functions", "non_
                  "non_raising_own_methods", "released_by_reading", "subclass_bases", "borrowed_params",
                  "release_functions_of_attribute", "release_may_time_out", "piped_streams",
                  "pipes_closed_by", "released_when_not_none", "closed_attributes",
-                 "release_with_one_argument") + CALLABLE_SUBSETS
+                 "release_with_one_argument", "carried_by_errors") + CALLABLE_SUBSETS
 _BOOLEANS = ("long_lived", "is_path", "borrows_its_arguments", "not_a_resource_when_discarded", "fails_only_with_os_error",
              "only_a_receiver", "closed_with_its_receiver")
 _STRINGS = ("name", "kind", "summary", "verb", "exit", "receiver", "method_arguments", "protocol", "kept_path_model",
@@ -114,6 +114,9 @@ class Model:
     # "attribute:function": the function releases it when given that attribute of it
     # (``pid:os.waitpid``: ``os.waitpid(proc.pid, 0)`` reaps the process).
     release_functions_of_attribute: Tuple[str, ...] = ()
+    # "method:exception:attribute": the exception its method raises holds it in that attribute
+    # (``raise_for_status:requests.HTTPError:response``: ``exc.response`` is the response).
+    carried_by_errors: Tuple[str, ...] = ()
     # Releases that, given ``timeout=``, may raise and leave it held (``communicate``).
     release_may_time_out: Tuple[str, ...] = ()
     # Methods (``poll``) or attributes (``returncode``) that are not None only once it was
@@ -257,6 +260,8 @@ class Knowledge:
     non_raising_own_methods: Dict[str, FrozenSet[str]] = field(default_factory=dict)
     # Model name -> attributes whose reading releases the resource.
     released_by_reading: Dict[str, FrozenSet[str]] = field(default_factory=dict)
+    # Model name -> (method, exception, attribute): the exception the method raises holds it.
+    carried_by_errors: Dict[str, Tuple[Tuple[str, str, str], ...]] = field(default_factory=dict)
     # Configuring methods taken not to raise on the followed resource, whatever its model.
     configuring_own_methods: FrozenSet[str] = frozenset()
     os_error_models: FrozenSet[str] = frozenset()
@@ -352,6 +357,8 @@ def parse_model(raw: Any, where: str, family: str, require_name: bool = True) ->
             )
             if key == "release_functions_of_attribute":
                 pattern = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*:[A-Za-z_][A-Za-z0-9_.]*$")
+            if key == "carried_by_errors":
+                pattern = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*:[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$")
             if key == "borrowed_params":
                 pattern = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*(?:@[0-9])?$")
             for item in value:
@@ -536,6 +543,9 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     }
     knowledge.configuring_own_methods = frozenset(strings("raising", "configuring_own_methods"))
     knowledge.released_by_reading = {m.name: frozenset(m.released_by_reading) for m in models if m.released_by_reading}
+    knowledge.carried_by_errors = {
+        m.name: tuple(tuple(entry.split(":")) for entry in m.carried_by_errors) for m in models if m.carried_by_errors  # type: ignore[misc]
+    }
     knowledge.os_error_models = frozenset(model.name for model in models if model.fails_only_with_os_error)
     knowledge.closed_with_receiver_models = frozenset(model.name for model in models if model.closed_with_its_receiver)
     knowledge.os_error_names = frozenset(strings("raising", "os_error_names"))
