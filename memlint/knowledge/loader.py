@@ -40,6 +40,7 @@ CALLABLE_SUBSETS = (
     "hold_nothing_over_memory_buffer",
     "borrow_a_given_file",
     "borrow_a_file_a_with_opened",
+    "hold_nothing_reading_a_file_object",
     "closes_when_exhausted",
     "keep_the_file_with_delete_false",
     "may_be_detached",
@@ -136,6 +137,8 @@ class Model:
     borrow_a_given_file: Tuple[str, ...] = ()
     # ``ZipFile(f)`` reading ``f`` of ``with x.open() as f``: the with owns the descriptor.
     borrow_a_file_a_with_opened: Tuple[str, ...] = ()
+    # ``ZipFile(f)`` / ``tarfile.open(fileobj=f)`` reading a file object: it owns nothing.
+    hold_nothing_reading_a_file_object: Tuple[str, ...] = ()
     closes_when_exhausted: Tuple[str, ...] = ()
     keep_the_file_with_delete_false: Tuple[str, ...] = ()
     may_be_detached: Tuple[str, ...] = ()
@@ -189,6 +192,7 @@ class Knowledge:
     in_memory_wrappers: FrozenSet[str] = frozenset()
     borrows_given_file: FrozenSet[str] = frozenset()
     borrows_file_a_with_opened: FrozenSet[str] = frozenset()
+    reads_a_file_object: FrozenSet[str] = frozenset()
     closes_when_exhausted: FrozenSet[str] = frozenset()
     keeps_file: FrozenSet[str] = frozenset()
     may_be_detached: FrozenSet[str] = frozenset()
@@ -467,6 +471,7 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.in_memory_wrappers = union("hold_nothing_over_memory_buffer")
     knowledge.borrows_given_file = union("borrow_a_given_file")
     knowledge.borrows_file_a_with_opened = union("borrow_a_file_a_with_opened")
+    knowledge.reads_a_file_object = union("hold_nothing_reading_a_file_object")
     knowledge.closes_when_exhausted = union("closes_when_exhausted")
     knowledge.keeps_file = union("keep_the_file_with_delete_false")
     knowledge.may_be_detached = union("may_be_detached")
