@@ -293,6 +293,7 @@ class Knowledge:
     inferred_starting_methods: FrozenSet[str] = frozenset()
     inferred_in_memory_bases: FrozenSet[str] = frozenset()
     inferred_held_after_calls: Dict[str, FrozenSet[str]] = field(default_factory=dict)
+    inferred_held_only_with_keyword: Dict[str, str] = field(default_factory=dict)
     # Models that methods are called on to acquire (a zip archive's ``.open()``).
     receiver_models: Tuple[str, ...] = ()
     # What the tables were built from, kept so that a configuration's own models can be
@@ -589,6 +590,10 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     ):
         raise KnowledgeError("inferred.toml: [inferring] held_after_calls must map callables to lists of method names")
     knowledge.inferred_held_after_calls = {callee: frozenset(methods) for callee, methods in held_after.items()}
+    held_with = calls.get("inferring", {}).get("held_only_with_keyword", {}) if isinstance(calls.get("inferring"), Mapping) else {}
+    if not isinstance(held_with, Mapping) or not all(isinstance(k, str) and isinstance(v, str) and _IDENTIFIER.match(v) for k, v in held_with.items()):
+        raise KnowledgeError("inferred.toml: [inferring] held_only_with_keyword must map callables to a keyword name")
+    knowledge.inferred_held_only_with_keyword = dict(held_with)
     return knowledge
 
 
