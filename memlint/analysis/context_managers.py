@@ -40,11 +40,6 @@ def context_manager_facts(ctx: ModuleContext, scopes: List[Scope]) -> List[Fact]
             # out of it ends the process, which releases everything anyway (rules/MEM004.md).
             facts.append(GeneratorContextManager(function, None))
             continue
-        if bodies_let_nothing_out(ctx, function):
-            # A local manager whose every ``with`` body catches and logs all errors: no
-            # exception ever reaches its ``yield`` (analysis/guarded_local_managers.py).
-            facts.append(GeneratorContextManager(function, None))
-            continue
         frames = _state_frames(function)
         in_memory = _in_memory_names(ctx, function)
         unprotected = next(
@@ -55,6 +50,10 @@ def context_manager_facts(ctx: ModuleContext, scopes: List[Scope]) -> List[Fact]
             ),
             None,
         )
+        if unprotected is not None and bodies_let_nothing_out(ctx, function):
+            # A local manager whose every ``with`` body catches and logs all errors: no
+            # exception ever reaches its ``yield`` (analysis/guarded_local_managers.py).
+            unprotected = None
         facts.append(GeneratorContextManager(function, unprotected))
     return facts
 

@@ -7,8 +7,10 @@ body it will ever run is in plain sight: when the name is only ever called as th
 (synchronous) ``with`` statement, and each such body is one ``try`` with no ``else`` and no
 ``finally`` whose handlers catch ``Exception`` (or everything), never raise or re-raise,
 and call nothing but logging methods (which are taken not to raise), no exception reaches
-the ``yield``. Only what ``except Exception`` cannot catch (``KeyboardInterrupt``,
-``SystemExit``) could, and the raise model nowhere counts those. Anything else (the name
+the ``yield``. Only what ``except Exception`` cannot catch could: ``KeyboardInterrupt`` and
+``SystemExit``, which the raise model nowhere counts, and the ``GeneratorExit`` or
+``CancelledError`` a ``yield`` or ``await`` in the body may get, so such a body does not
+qualify. Anything else (the name
 handed on, returned, stored, used by a nested function, an ``async with``) leaves the
 bodies unknown, and the ``@contextmanager`` is judged on its own as before.
 """
@@ -78,6 +80,10 @@ def _lets_nothing_out(ctx: ModuleContext, statement: cst.With) -> bool:
         return False
     guarded = body[0]
     if guarded.orelse is not None or guarded.finalbody is not None:
+        return False
+    if find(guarded.body, (cst.Yield, cst.Await)):
+        # A ``yield`` there may get GeneratorExit, an ``await`` CancelledError: neither is an
+        # ``Exception``, and either passes through the ``yield`` of the manager.
         return False
     if not any(_catches_all(ctx, handler) for handler in guarded.handlers):
         return False
