@@ -93,8 +93,8 @@ def inferred_spec(
         return None
     if method in inert_release_methods_of(ctx).get(ctx.resolve(func) or "", ()):
         return None  # a project class whose close() only finishes an in-memory object
-    if returns_its_argument(ctx, call):
-        return None  # ``page = self.process_iframes(page)`` gives back what it was given
+    if returns_its_argument(ctx, call) or (ctx.resolve(func) or "") in KNOWLEDGE.inferred_identity_callables:
+        return None  # ``page = self.process_iframes(page)``, ``cast(IO, src)`` give back what they were given
     given = _given_what_it_holds_later(ctx, scope, name, call)
     if not given and _never_given_anything(ctx, scope, name, call):
         return None  # ``PyCdlib()`` never ``open()``ed: it only ever holds memory
