@@ -13,6 +13,7 @@ import libcst as cst
 
 from memlint.analysis.borrowed_files import reads_with_opened_file
 from memlint.analysis.delayed_opens import opened_later
+from memlint.analysis.file_object_readers import reads_a_file_object
 from memlint.analysis.facts import CONTEXT_MANAGER_DECORATORS, PYTEST_FIXTURES, SMALL_CONTAINERS, ModuleContext, Scope, decorator_names
 from memlint.analysis.names import dotted, iter_statements
 from memlint.analysis.enabling_parameters import left_off
@@ -29,6 +30,7 @@ from memlint.analysis.resources import (
     MEMORY_BUFFERS,
     PATH_CONSTRUCTORS,
     PATH_METHODS,
+    READS_A_FILE_OBJECT,
     ResourceSpec,
 )
 from memlint.analysis.declared_types import receiver_is_another_class
@@ -66,6 +68,8 @@ def acquisition_spec(ctx: ModuleContext, call: cst.Call, scope: Scope) -> Option
             if qualified in BORROWS_GIVEN_FILE and _given_file_object(call, scope):
                 return None
             if qualified in BORROWS_FILE_A_WITH_OPENED and reads_with_opened_file(call, scope):
+                return None
+            if qualified in READS_A_FILE_OBJECT and reads_a_file_object(ctx, qualified, call, scope):
                 return None
             return opened_later(spec, call)
         if isinstance(func, cst.Name):

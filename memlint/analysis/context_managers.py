@@ -10,6 +10,7 @@ from typing import List, Set, Tuple
 import libcst as cst
 
 from memlint.analysis.facts import CONTEXT_MANAGER_DECORATORS, SMALL_CONTAINERS, TRY_TYPES, ModuleContext, Scope, decorator_names
+from memlint.analysis.guarded_local_managers import bodies_let_nothing_out
 from memlint.analysis.model import ExitMethod, Fact, GeneratorContextManager
 from memlint.analysis.names import block_of, dotted
 from memlint.analysis.resources import CLEANUP_AFTER_YIELD_FUNCTIONS, CLEANUP_AFTER_YIELD_PREFIXES, MEMORY_BUFFERS
@@ -49,6 +50,10 @@ def context_manager_facts(ctx: ModuleContext, scopes: List[Scope]) -> List[Fact]
             ),
             None,
         )
+        if unprotected is not None and bodies_let_nothing_out(ctx, function):
+            # A local manager whose every ``with`` body catches and logs all errors: no
+            # exception ever reaches its ``yield`` (analysis/guarded_local_managers.py).
+            unprotected = None
         facts.append(GeneratorContextManager(function, unprotected))
     return facts
 

@@ -74,7 +74,7 @@ def inferred_spec(
     method, release_position = released[name]
     if release_position <= position:
         return None  # closes an earlier value of the name, not this one
-    if (ctx.resolve(call.func) or "") in KNOWLEDGE.inferred_not_from:
+    if (ctx.resolve(call.func) or "") in KNOWLEDGE.inferred_not_from or _holds_nothing_without_its_keyword(ctx, call):
         return None
     if made_by_in_memory_class(ctx, scope, call.func) or returns_only_non_resources(ctx, call.func):
         return None  # ``self._Parser()`` built on ``HTMLParser``; a helper returning ``tqdm(...)``
@@ -93,13 +93,28 @@ def inferred_spec(
         return None
     if method in inert_release_methods_of(ctx).get(ctx.resolve(func) or "", ()):
         return None  # a project class whose close() only finishes an in-memory object
-    if returns_its_argument(ctx, call):
-        return None  # ``page = self.process_iframes(page)`` gives back what it was given
+    if returns_its_argument(ctx, call) or (ctx.resolve(func) or "") in KNOWLEDGE.inferred_identity_callables:
+        return None  # ``page = self.process_iframes(page)``, ``cast(IO, src)`` give back what they were given
     given = _given_what_it_holds_later(ctx, scope, name, call)
     if not given and _never_given_anything(ctx, scope, name, call):
         return None  # ``PyCdlib()`` never ``open()``ed: it only ever holds memory
     started = _started_later(scope, name, call) | given
     return ResourceSpec("resource", RELEASES, verb=VERBS[method], inferred=True, held_after=started)
+
+
+def _holds_nothing_without_its_keyword(ctx: ModuleContext, call: cst.Call) -> bool:
+    """``openpyxl.load_workbook(path)`` without ``read_only=True`` (``inferred.toml``
+    ``held_only_with_keyword``): the call closed what it opened before returning. A keyword
+    given a value that is not the literal ``False`` may be true: the value is followed."""
+    keyword = KNOWLEDGE.inferred_held_only_with_keyword.get(ctx.resolve(call.func) or "")
+    if keyword is None:
+        return False
+    if any(arg.star for arg in call.args) or sum(arg.keyword is None for arg in call.args) > 1:
+        return False  # ``**options`` or a second positional (load_workbook's read_only) may set it
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == keyword:
+            return isinstance(arg.value, cst.Name) and arg.value.value == "False"
+    return True
 
 
 def _started_later(scope: Scope, name: str, call: cst.Call) -> FrozenSet[str]:

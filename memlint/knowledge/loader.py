@@ -40,6 +40,7 @@ CALLABLE_SUBSETS = (
     "hold_nothing_over_memory_buffer",
     "borrow_a_given_file",
     "borrow_a_file_a_with_opened",
+    "hold_nothing_reading_a_file_object",
     "closes_when_exhausted",
     "keep_the_file_with_delete_false",
     "may_be_detached",
@@ -139,6 +140,8 @@ class Model:
     borrow_a_given_file: Tuple[str, ...] = ()
     # ``ZipFile(f)`` reading ``f`` of ``with x.open() as f``: the with owns the descriptor.
     borrow_a_file_a_with_opened: Tuple[str, ...] = ()
+    # ``ZipFile(f)`` / ``tarfile.open(fileobj=f)`` reading a file object: it owns nothing.
+    hold_nothing_reading_a_file_object: Tuple[str, ...] = ()
     closes_when_exhausted: Tuple[str, ...] = ()
     keep_the_file_with_delete_false: Tuple[str, ...] = ()
     may_be_detached: Tuple[str, ...] = ()
@@ -192,6 +195,7 @@ class Knowledge:
     in_memory_wrappers: FrozenSet[str] = frozenset()
     borrows_given_file: FrozenSet[str] = frozenset()
     borrows_file_a_with_opened: FrozenSet[str] = frozenset()
+    reads_a_file_object: FrozenSet[str] = frozenset()
     closes_when_exhausted: FrozenSet[str] = frozenset()
     keeps_file: FrozenSet[str] = frozenset()
     may_be_detached: FrozenSet[str] = frozenset()
@@ -290,10 +294,12 @@ class Knowledge:
     inferred_not_with_methods: FrozenSet[str] = frozenset()
     inferred_not_from: FrozenSet[str] = frozenset()
     inferred_not_from_methods: FrozenSet[str] = frozenset()
+    inferred_identity_callables: FrozenSet[str] = frozenset()
     inferred_set_up_methods: FrozenSet[str] = frozenset()
     inferred_starting_methods: FrozenSet[str] = frozenset()
     inferred_in_memory_bases: FrozenSet[str] = frozenset()
     inferred_held_after_calls: Dict[str, FrozenSet[str]] = field(default_factory=dict)
+    inferred_held_only_with_keyword: Dict[str, str] = field(default_factory=dict)
     # Models that methods are called on to acquire (a zip archive's ``.open()``).
     receiver_models: Tuple[str, ...] = ()
     # What the tables were built from, kept so that a configuration's own models can be
@@ -474,6 +480,7 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.in_memory_wrappers = union("hold_nothing_over_memory_buffer")
     knowledge.borrows_given_file = union("borrow_a_given_file")
     knowledge.borrows_file_a_with_opened = union("borrow_a_file_a_with_opened")
+    knowledge.reads_a_file_object = union("hold_nothing_reading_a_file_object")
     knowledge.closes_when_exhausted = union("closes_when_exhausted")
     knowledge.keeps_file = union("keep_the_file_with_delete_false")
     knowledge.may_be_detached = union("may_be_detached")
@@ -585,6 +592,7 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.inferred_not_with_methods = frozenset(strings("inferring", "not_with_methods"))
     knowledge.inferred_not_from = frozenset(strings("inferring", "not_from_callables"))
     knowledge.inferred_not_from_methods = frozenset(strings("inferring", "not_from_methods"))
+    knowledge.inferred_identity_callables = frozenset(strings("inferring", "identity_callables"))
     knowledge.inferred_set_up_methods = frozenset(strings("inferring", "set_up_methods"))
     knowledge.inferred_starting_methods = frozenset(strings("inferring", "starting_methods"))
     knowledge.inferred_in_memory_bases = frozenset(strings("inferring", "in_memory_bases"))
@@ -594,6 +602,10 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     ):
         raise KnowledgeError("inferred.toml: [inferring] held_after_calls must map callables to lists of method names")
     knowledge.inferred_held_after_calls = {callee: frozenset(methods) for callee, methods in held_after.items()}
+    held_with = calls.get("inferring", {}).get("held_only_with_keyword", {}) if isinstance(calls.get("inferring"), Mapping) else {}
+    if not isinstance(held_with, Mapping) or not all(isinstance(k, str) and isinstance(v, str) and _IDENTIFIER.match(v) for k, v in held_with.items()):
+        raise KnowledgeError("inferred.toml: [inferring] held_only_with_keyword must map callables to a keyword name")
+    knowledge.inferred_held_only_with_keyword = dict(held_with)
     return knowledge
 
 
