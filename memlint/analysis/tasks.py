@@ -26,6 +26,7 @@ from typing import Iterable, List, Optional, Set, Tuple
 import libcst as cst
 
 from memlint.analysis.facts import ModuleContext
+from memlint.analysis.forever_waiting_tasks import waits_for_ever_until_cancelled
 from memlint.analysis.names import dotted
 from memlint.analysis.no_running_loop import current_loop_names, makes_no_task
 from memlint.analysis.walk import find
@@ -102,6 +103,8 @@ def _scope_facts(
             continue
         if function is not None and makes_no_task(ctx, known, node, path, lambda: current_loop_names(ctx, known, function)):
             continue  # in a branch where no loop runs, create_task raises: no task exists
+        if waits_for_ever_until_cancelled(ctx, node):
+            continue  # held by the loop's timer until whoever cancels it (a shutdown hook)
         parent = path[-1]
         if isinstance(parent, cst.Expr) and parent.value is node:
             yield DanglingTask(node, label, None, function_name)

@@ -1,0 +1,70 @@
+"""MEM003 passes over calls that only answer a question (TUNING-NOTES section 32): OpenCV's
+isOpened() and Win32's SetErrorMode() through ctypes are not named as the raiser; the first
+call that can really fail is, and a leak with no such call is not reported."""
+
+from __future__ import annotations
+
+from typing import List
+
+from memlint.engine import check_text
+from memlint.rules import load_rules
+from memlint.rules.base import RuleOptions
+
+
+def mem003_messages(source: str) -> List[str]:
+    findings = check_text(source, "sample.py", load_rules(["MEM003"]), RuleOptions())
+    return [finding.message for finding in findings if finding.code == "MEM003"]
+
+
+def test_capture_read_is_named_not_is_opened():
+    source = (
+        "import cv2\n"
+        "def frames(path):\n"
+        "    video = cv2.VideoCapture(path)\n"
+        "    out = []\n"
+        "    while video.isOpened():\n"
+        "        ok, frame = video.read()\n"
+        "        if not ok:\n"
+        "            break\n"
+        "        out.append(frame)\n"
+        "    video.release()\n"
+        "    return out\n"
+    )
+    messages = mem003_messages(source)
+    assert len(messages) == 1
+    assert "`video.read()` raises (line 6)" in messages[0]
+
+
+def test_error_mode_is_not_an_exception_path():
+    source = (
+        "import threading\n"
+        "lock = threading.Lock()\n"
+        "def run(work):\n"
+        "    lock.acquire()\n"
+        "    import ctypes\n"
+        "    previous = ctypes.windll.kernel32.SetErrorMode(2)\n"
+        "    try:\n"
+        "        return work()\n"
+        "    finally:\n"
+        "        ctypes.windll.kernel32.SetErrorMode(previous)\n"
+        "        lock.release()\n"
+    )
+    assert mem003_messages(source) == []
+
+
+def test_other_kernel32_calls_still_raise():
+    source = (
+        "import threading\n"
+        "lock = threading.Lock()\n"
+        "def run(path, work):\n"
+        "    lock.acquire()\n"
+        "    import ctypes\n"
+        "    handle = ctypes.windll.kernel32.LoadLibraryW(path)\n"
+        "    try:\n"
+        "        return work(handle)\n"
+        "    finally:\n"
+        "        lock.release()\n"
+    )
+    messages = mem003_messages(source)
+    assert len(messages) == 1
+    assert "`ctypes.windll.kernel32.LoadLibraryW()` raises (line 6)" in messages[0]
