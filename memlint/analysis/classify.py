@@ -197,15 +197,34 @@ def _socket_makefile_call(call: cst.Call) -> bool:
     return len(positional) <= 1 and all(isinstance(arg.value, (cst.SimpleString, cst.ConcatenatedString)) for arg in positional)
 
 
+# The names these constructors give their file-object parameter (``wave.open(f=...)``,
+# ``Image.open(fp=...)``).
+_FILE_KEYWORDS = ("f", "fp", "file", "fileobj")
+
+
 def _given_file_object(call: cst.Call, scope: "Scope") -> bool:
-    """``wave.open(f)`` on a file object the caller passed in does not own that file."""
-    if not call.args or call.args[0].keyword is not None:
+    """``wave.open(f)`` on a file object the caller passed in does not own that file (also
+    given by the keyword of a file parameter, ``Image.open(fp=buf)``)."""
+    given = [
+        arg for index, arg in enumerate(call.args)
+        if (arg.keyword is None and index == 0) or (arg.keyword is not None and arg.keyword.value in _FILE_KEYWORDS)
+    ]
+    if len(given) != 1 or given[0].star:
         return False
-    first = call.args[0].value
-    if not isinstance(first, cst.Name) or first.value not in scope.params:
+    first = given[0].value
+    if not isinstance(first, cst.Name) or first.value not in _parameter_names(scope):
         return False
     name = first.value.lower()
     return not any(word in name for word in ("path", "name"))
+
+
+def _parameter_names(scope: "Scope") -> Set[str]:
+    """The function's parameters, also before ``fill_scope_names`` ran (factories are found
+    before the scopes are filled)."""
+    if scope.params or not isinstance(scope.node, cst.FunctionDef):
+        return scope.params
+    every = scope.node.params
+    return {p.name.value for p in list(every.params) + list(every.posonly_params) + list(every.kwonly_params)}
 
 
 def _detached(call: cst.Call) -> bool:
