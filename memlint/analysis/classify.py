@@ -212,19 +212,31 @@ def _given_file_object(call: cst.Call, scope: "Scope") -> bool:
     if len(given) != 1 or given[0].star:
         return False
     first = given[0].value
-    if not isinstance(first, cst.Name) or first.value not in _parameter_names(scope):
+    if not isinstance(first, cst.Name):
+        return False
+    if not scope.params and isinstance(scope.node, cst.FunctionDef):
+        # Factories are found before the scopes are filled: there only a parameter declared a
+        # file object counts (``buf: IO[bytes]``); an undeclared ``img`` may be a path.
+        return _declared_file_object(scope.node, first.value)
+    if first.value not in scope.params:
         return False
     name = first.value.lower()
     return not any(word in name for word in ("path", "name"))
 
 
-def _parameter_names(scope: "Scope") -> Set[str]:
-    """The function's parameters, also before ``fill_scope_names`` ran (factories are found
-    before the scopes are filled)."""
-    if scope.params or not isinstance(scope.node, cst.FunctionDef):
-        return scope.params
-    every = scope.node.params
-    return {p.name.value for p in list(every.params) + list(every.posonly_params) + list(every.kwonly_params)}
+# Annotations that declare a file object (also subscripted: ``IO[bytes]``).
+_FILE_OBJECT_TYPES = frozenset(("IO", "BinaryIO", "TextIO", "BytesIO", "StringIO", "IOBase", "BufferedIOBase", "RawIOBase"))
+
+
+def _declared_file_object(function: cst.FunctionDef, name: str) -> bool:
+    every = function.params
+    for param in list(every.params) + list(every.posonly_params) + list(every.kwonly_params):
+        if param.name.value == name and param.annotation is not None:
+            declared = param.annotation.annotation
+            if isinstance(declared, cst.Subscript):
+                declared = declared.value
+            return (dotted(declared) or "").split(".")[-1] in _FILE_OBJECT_TYPES
+    return False
 
 
 def _detached(call: cst.Call) -> bool:
