@@ -197,15 +197,46 @@ def _socket_makefile_call(call: cst.Call) -> bool:
     return len(positional) <= 1 and all(isinstance(arg.value, (cst.SimpleString, cst.ConcatenatedString)) for arg in positional)
 
 
+# The names these constructors give their file-object parameter (``wave.open(f=...)``,
+# ``Image.open(fp=...)``).
+_FILE_KEYWORDS = ("f", "fp", "file", "fileobj")
+
+
 def _given_file_object(call: cst.Call, scope: "Scope") -> bool:
-    """``wave.open(f)`` on a file object the caller passed in does not own that file."""
-    if not call.args or call.args[0].keyword is not None:
+    """``wave.open(f)`` on a file object the caller passed in does not own that file (also
+    given by the keyword of a file parameter, ``Image.open(fp=buf)``)."""
+    given = [
+        arg for index, arg in enumerate(call.args)
+        if (arg.keyword is None and index == 0) or (arg.keyword is not None and arg.keyword.value in _FILE_KEYWORDS)
+    ]
+    if len(given) != 1 or given[0].star:
         return False
-    first = call.args[0].value
-    if not isinstance(first, cst.Name) or first.value not in scope.params:
+    first = given[0].value
+    if not isinstance(first, cst.Name):
+        return False
+    if not scope.params and isinstance(scope.node, cst.FunctionDef):
+        # Factories are found before the scopes are filled: there only a parameter declared a
+        # file object counts (``buf: IO[bytes]``); an undeclared ``img`` may be a path.
+        return _declared_file_object(scope.node, first.value)
+    if first.value not in scope.params:
         return False
     name = first.value.lower()
     return not any(word in name for word in ("path", "name"))
+
+
+# Annotations that declare a file object (also subscripted: ``IO[bytes]``).
+_FILE_OBJECT_TYPES = frozenset(("IO", "BinaryIO", "TextIO", "BytesIO", "StringIO", "IOBase", "BufferedIOBase", "RawIOBase"))
+
+
+def _declared_file_object(function: cst.FunctionDef, name: str) -> bool:
+    every = function.params
+    for param in list(every.params) + list(every.posonly_params) + list(every.kwonly_params):
+        if param.name.value == name and param.annotation is not None:
+            declared = param.annotation.annotation
+            if isinstance(declared, cst.Subscript):
+                declared = declared.value
+            return (dotted(declared) or "").split(".")[-1] in _FILE_OBJECT_TYPES
+    return False
 
 
 def _detached(call: cst.Call) -> bool:

@@ -1,10 +1,13 @@
-"""Objects told to open their resource later.
+"""Objects asked to open their resource later (``FileHandler(path, delay=True)``).
 
-``logging.FileHandler(path, delay=True)`` opens its file only when it first emits a record.
 Given the model's ``lazy_when_keyword_true`` keyword as the literal ``True``, the object is
 followed as a lazy object (``ResourceSpec.held_after``): it holds something only once one of
 the model's ``held_after_when_lazy`` methods was called on it, so a raise or a drop before
 that leaks nothing. Anything but the literal ``True`` (a variable) may open at once.
+
+Likewise a call that leaves out the model's ``lazy_without_argument`` (``smtplib.SMTP()``
+without a host: the constructor connects only when given one) makes a lazy object. A
+``*args`` or ``**kwargs`` may carry that argument, so it opens at once.
 """
 
 from __future__ import annotations
@@ -20,11 +23,24 @@ from memlint.analysis.resources import KNOWLEDGE, ResourceSpec
 def opened_later(spec: ResourceSpec, call: cst.Call) -> ResourceSpec:
     """``spec``, made lazy when ``call`` asks the object to open its resource later."""
     model = KNOWLEDGE.models.get(spec.model)
-    if model is None or not model.lazy_when_keyword_true or spec.held_after:
+    if model is None or spec.held_after:
+        return spec
+    lazy = dataclasses.replace(spec, held_after=frozenset(model.held_after_when_lazy))
+    if model.lazy_without_argument and _left_out(model.lazy_without_argument, call):
+        return lazy
+    if not model.lazy_when_keyword_true:
         return spec
     for arg in call.args:
         if arg.keyword is not None and arg.keyword.value == model.lazy_when_keyword_true:
-            if dotted(arg.value) == "True":
-                return dataclasses.replace(spec, held_after=frozenset(model.held_after_when_lazy))
-            return spec
+            return lazy if dotted(arg.value) == "True" else spec
     return spec
+
+
+def _left_out(keyword: str, call: cst.Call) -> bool:
+    """No positional argument, no ``*``/``**`` unpacking and no ``keyword=`` in ``call``."""
+    for arg in call.args:
+        if arg.keyword is None or arg.star:
+            return False
+        if arg.keyword.value == keyword:
+            return False
+    return True

@@ -69,6 +69,9 @@ _STRING_LISTS = _STRING_LISTS + ("not_when_keyword_given",)
 # until one of ``held_after_when_lazy`` is called on it (a lazy object, as ``held_after``).
 _STRINGS = _STRINGS + ("lazy_when_keyword_true",)
 _STRING_LISTS = _STRING_LISTS + ("held_after_when_lazy",)
+# ``smtplib.SMTP()``: called without this argument (by keyword or as the first positional
+# one) the object connects nothing until one of ``held_after_when_lazy`` is called on it.
+_STRINGS = _STRINGS + ("lazy_without_argument",)
 # ``x.makefile("r")`` matched by name: a receiver declared (annotated) as a class outside
 # ``receiver_classes`` is some other object's method (no acquisition).
 _STRING_LISTS = _STRING_LISTS + ("receiver_classes",)
@@ -166,6 +169,7 @@ class Model:
     not_when_keyword_given: Tuple[str, ...] = ()
     lazy_when_keyword_true: str = ""
     held_after_when_lazy: Tuple[str, ...] = ()
+    lazy_without_argument: str = ""
 
 
 @dataclass(frozen=True)
