@@ -33,7 +33,7 @@ from memlint.analysis.resources import (
     READS_A_FILE_OBJECT,
     ResourceSpec,
 )
-from memlint.analysis.declared_types import receiver_is_another_class
+from memlint.analysis.declared_types import parameter_annotation, receiver_is_another_class
 from memlint.analysis.reaching_bindings import reaching_value
 from memlint.analysis.walk import find
 
@@ -229,14 +229,12 @@ _FILE_OBJECT_TYPES = frozenset(("IO", "BinaryIO", "TextIO", "BytesIO", "StringIO
 
 
 def _declared_file_object(function: cst.FunctionDef, name: str) -> bool:
-    every = function.params
-    for param in list(every.params) + list(every.posonly_params) + list(every.kwonly_params):
-        if param.name.value == name and param.annotation is not None:
-            declared = param.annotation.annotation
-            if isinstance(declared, cst.Subscript):
-                declared = declared.value
-            return (dotted(declared) or "").split(".")[-1] in _FILE_OBJECT_TYPES
-    return False
+    declared = parameter_annotation(function, name)
+    if declared is None:
+        return False
+    if isinstance(declared, cst.Subscript):
+        declared = declared.value
+    return (dotted(declared) or "").split(".")[-1] in _FILE_OBJECT_TYPES
 
 
 def _detached(call: cst.Call) -> bool:

@@ -39,14 +39,20 @@ def declared_class(ctx: ModuleContext, scope: Scope, receiver: cst.BaseExpressio
     return None
 
 
-def _parameter_class(ctx: ModuleContext, function: cst.FunctionDef, name: str) -> Optional[str]:
+def parameter_annotation(function: cst.FunctionDef, name: str) -> Optional[cst.BaseExpression]:
+    """The annotation of ``function``'s named parameter (positional or keyword-only), if any."""
     params = function.params
     for param in list(params.posonly_params) + list(params.params) + list(params.kwonly_params):
         if param.name.value == name and param.annotation is not None:
-            if _rebound(function, name):
-                return None
-            return _annotation_class(ctx, param.annotation.annotation)
+            return param.annotation.annotation
     return None
+
+
+def _parameter_class(ctx: ModuleContext, function: cst.FunctionDef, name: str) -> Optional[str]:
+    annotation = parameter_annotation(function, name)
+    if annotation is None or _rebound(function, name):
+        return None
+    return _annotation_class(ctx, annotation)
 
 
 def _attribute_class(ctx: ModuleContext, node: cst.ClassDef, attr: str) -> Optional[str]:

@@ -66,7 +66,6 @@ def _creates(ctx: "ModuleContext", creation: cst.Call, made_by: str) -> bool:
     flags = {
         (node.attr.value if isinstance(node, cst.Attribute) else node.value)  # type: ignore[union-attr]
         for node, _trail in find(creation.args[1].value, (cst.Name, cst.Attribute))
-        if isinstance(node, cst.Attribute) or isinstance(node, cst.Name)
     }
     return {"O_CREAT", "O_EXCL"} <= flags and not any(
         isinstance(node.operator, (cst.BitAnd, cst.Subtract)) for node, _t in find(creation.args[1].value, (cst.BinaryOperation,))  # type: ignore[attr-defined]
