@@ -51,8 +51,15 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 # dataclasses, code that never runs, delayed log files, archives over borrowed files, lifecycle
 # objects, ...) added 22 straight-line cases the fixer takes none of; every case fixed at 28065bd
 # is still fixed (`python tests/test_fix_share.py` there and now differ only by cases in new
-# files): 134/190 = 70.5 %, the floor below.
-AIM = 0.70
+# files): 134/190 = 70.5 %, the floor below. By round 10 it stood at 163/231 = 70.6 %. The
+# tenth round's hand-off guard (``memlint.fixes.handoff``: a resource handed on at the end gets
+# ``try: ... except BaseException: x.close(); raise`` up to the hand-off) takes 5 of those
+# cases and the 5 of its own fixture file, and ``with`` for objects of the module's own classes
+# whose ``__enter__`` is ``return self`` and ``__exit__`` only the release
+# (``memlint.fixes.own_classes``) 2 more: 175/237 = 73.8 % (163/315 -> 186/321 over all
+# resources; every case fixed before is still fixed). The floor is 72 %: what is measured,
+# less room for a few more precision fixtures the fixer leaves alone.
+AIM = 0.72
 # One case each way for every callable of memlint/knowledge/*.toml (tests/test_knowledge.py):
 # a list that grows with the knowledge table, not a sample of code as people write it, so
 # it would weigh the share by how many libraries memlint knows.

@@ -6,7 +6,10 @@
 object is one of its subclasses, and the base's contract names ``end()`` as what they must
 provide. When every subclass of the module implements that abstract method so that it
 releases the attribute (and there is at least one), the class hierarchy releases it.
-A subclass of the module that does not release it keeps the finding.
+A subclass of the module that does not release it keeps the finding. A method whose whole
+body is ``raise NotImplementedError`` is abstract by the same convention without ``abc``
+(platformio's ``AsyncPipeBase.do_reading``, which both subclasses implement by closing the
+pipe they read to its end).
 """
 
 from __future__ import annotations
@@ -46,4 +49,27 @@ def released_by_implementations(ctx: ModuleContext, class_name: str, attr: str, 
 
 
 def _is_abstract(method: cst.FunctionDef) -> bool:
-    return any(dotted(decorator.decorator) in _ABSTRACT_DECORATORS for decorator in method.decorators)
+    if any(dotted(decorator.decorator) in _ABSTRACT_DECORATORS for decorator in method.decorators):
+        return True
+    return not method.decorators and _only_raises_not_implemented(method)
+
+
+def _only_raises_not_implemented(method: cst.FunctionDef) -> bool:
+    """``def do_reading(self): raise NotImplementedError()`` (a docstring allowed): abstract
+    by convention, without ``abc`` -- the base declares that its subclasses provide it."""
+    body = method.body
+    if not isinstance(body, cst.IndentedBlock):
+        return False
+    smalls = []
+    for line in body.body:
+        if not isinstance(line, cst.SimpleStatementLine):
+            return False
+        smalls.extend(line.body)
+    if smalls and isinstance(smalls[0], cst.Expr) and isinstance(smalls[0].value, (cst.SimpleString, cst.ConcatenatedString)):
+        smalls = smalls[1:]
+    if len(smalls) != 1 or not isinstance(smalls[0], cst.Raise) or smalls[0].exc is None:
+        return False
+    raised = smalls[0].exc
+    if isinstance(raised, cst.Call):
+        raised = raised.func
+    return dotted(raised) == "NotImplementedError"

@@ -20,7 +20,7 @@ from memlint.analysis.resources import (
     RESOURCE_CALLS,
     SUBCLASS_BASES,
 )
-from memlint.analysis.walk import find, node_fields
+from memlint.analysis.walk import SCOPES, find, node_fields
 
 # Modules that compatibility packages hand on under another name (``from pkg._compat import
 # httplib`` is ``http.client``): the fixer resolves names the way the analysis does.
@@ -52,6 +52,7 @@ __all__ = [
     "LOGGING_METHODS",
     "REEXPORTED_MODULES",
     "RESOURCE_CALLS",
+    "SCOPES",
     "SUBCLASS_BASES",
     "Acquisition",
     "Defect",

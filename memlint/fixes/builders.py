@@ -8,6 +8,9 @@ cannot show that. Refusing is always allowed; a wrong rewrite never is. The case
   and, optionally, one plain ``x.close()`` after the last use (MEM001/MEM003);
 - ``inline``: ``data = open(p).read()``, ``for line in open(p):`` (MEM001);
 - ``try_finally``: ``x = acquire()`` then ``try: ... finally: x.close()`` (MEM041);
+- ``handoff``: ``x = acquire()``, uses that can raise, then one statement that hands ``x``
+  on (``return Wrapper(x)``, ``logger.addHandler(x)``): the uses go under ``try:`` with
+  ``except BaseException: x.close(); raise`` (MEM003; no ``with``: ``x`` lives on);
 - ``commits_only``: ``with sqlite3.connect(p) as conn:``, whose ``with`` only commits,
   gets ``contextlib.closing`` around the call (MEM001).
 
@@ -29,6 +32,7 @@ from memlint.fixes._analysis_view import Defect, reports_a_kept_path
 from memlint.fixes.bound import BoundPlan, bound_plan, merge, rewrite_for_plans
 from memlint.fixes.commits_only import commits_only_rewrite
 from memlint.fixes.context import FixContext
+from memlint.fixes.handoff import handoff_rewrite
 from memlint.fixes.inline import inline_rewrite
 from memlint.fixes.model import WithRewrite
 from memlint.fixes.prefer_with import try_finally_rewrite
@@ -60,6 +64,10 @@ def build_fixes(module: cst.Module, defects: Sequence[Defect], custom: Iterable[
                 plan = bound_plan(fx, defect)
                 if plan is not None:
                     plans.setdefault(id(plan.block.statements), []).append(plan)
+                else:
+                    rewrite = handoff_rewrite(fx, defect)
+                    if rewrite is not None:
+                        rewrites[id(defect)] = rewrite
         except RecursionError:  # pragma: no cover - absurdly deep code: no fix, still a finding
             continue
     for block_plans in plans.values():

@@ -25,6 +25,7 @@ from memlint.fixes._analysis_view import (
 from memlint.fixes.derived import derived_manageable
 from memlint.fixes.mentions import MentionIndex, only_binding
 from memlint.fixes.model import Manageable, WithRewrite
+from memlint.fixes.own_classes import own_class_manageable
 from memlint.fixes.table import MANAGEABLE, MANAGEABLE_METHODS
 
 SMALL = (cst.SimpleStatementLine,)
@@ -101,6 +102,12 @@ class FixContext:
         if isinstance(call.func, cst.Name) and _is_generator(self.functions.get(call.func.value)):
             # Known by its release only, but what it is is known: a generator of this module.
             return GENERATOR
+        if isinstance(call.func, cst.Name) and call.func.value not in self.functions:
+            # A class of this module whose ``__enter__`` is ``return self`` and whose
+            # ``__exit__`` only calls the release (``memlint.fixes.own_classes``).
+            own = own_class_manageable(self.module, acquisition.scope, call, acquisition.spec.release)
+            if own is not None:
+                return own
         if acquisition.spec.inferred:
             return None  # known only by its release: what its ``with`` does is unknown
         name = dotted(call.func)

@@ -101,5 +101,9 @@ class WithRewrite:
     # One level of indentation as the enclosing block has it ("" for the file's default).
     indent_step: str = ""
     import_text: str = ""
+    # When set (``x.close()``), the range is not put under ``with`` but under ``try:``, with
+    # ``except BaseException:`` then this release and ``raise`` after it (``items`` empty):
+    # the release on the error path only, before a hand-off (``memlint.fixes.handoff``).
+    guard: str = ""
     import_after: Optional[cst.CSTNode] = None
     import_before: Optional[cst.CSTNode] = None

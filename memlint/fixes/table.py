@@ -11,7 +11,9 @@ psycopg 3) does not close, so it is not the same as ``close()``. Left out on pur
   finish;
 - ``mkstemp``, ``mkdtemp``, ``os.open``, ``os.pipe``, ``socket.accept``,
   ``asyncio.open_connection``: a descriptor, a path or a tuple, not one closable object;
-- module-local factories and classes: what their ``__enter__`` returns is not checked here.
+- module-local factories and classes: what their ``__enter__`` returns is not checked here
+  (``memlint.fixes.context`` and ``memlint.fixes.own_classes`` read those whose ``with`` is
+  plainly their release).
 """
 
 from __future__ import annotations

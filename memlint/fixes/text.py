@@ -192,14 +192,17 @@ def _with_edit(rewrite: WithRewrite, positions: Mapping[cst.CSTNode, object], mo
             moved.append(text)
 
     newline = module.default_newline
-    header = indent + ("async " if rewrite.is_async else "") + "with "
-    parts = []
-    for item in rewrite.items:
-        # The call as written (a multi-line call keeps its line breaks and indentation).
-        call = _source_of(lines, _span(positions, item.call))
-        parts.append((f"{item.wrapper}({call})" if item.wrapper else call) + (f" as {item.name}" if item.name else ""))
-    header += ", ".join(parts)
-    header += ":" + "".join(f"  {text}" for text in moved) + newline
+    if rewrite.guard:
+        header = indent + "try:" + newline
+    else:
+        header = indent + ("async " if rewrite.is_async else "") + "with "
+        parts = []
+        for item in rewrite.items:
+            # The call as written (a multi-line call keeps its line breaks and indentation).
+            call = _source_of(lines, _span(positions, item.call))
+            parts.append((f"{item.wrapper}({call})" if item.wrapper else call) + (f" as {item.name}" if item.name else ""))
+        header += ", ".join(parts)
+        header += ":" + "".join(f"  {text}" for text in moved) + newline
     out = [header]
     body_lines = 0
     for number in sorted(rows):
@@ -217,6 +220,11 @@ def _with_edit(rewrite: WithRewrite, positions: Mapping[cst.CSTNode, object], mo
             body_lines += 1
     if body_lines == 0:
         out.append(indent + unit + "pass" + newline)
+    if rewrite.guard:
+        if not out[-1].endswith(("\n", "\r")):
+            out[-1] += newline
+        out.append(indent + "except BaseException:" + newline)
+        out.append(indent + unit + rewrite.guard + newline + indent + unit + "raise" + newline)
     content = "".join(out)
     if not lines[end_line - 1].endswith(("\n", "\r")) and content.endswith(newline):
         content = content[: -len(newline)]
