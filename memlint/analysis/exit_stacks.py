@@ -37,13 +37,20 @@ class FirstEntry:
     until a method that connects it (``"any"``: any method but its releases) was called.
     Unlike ``enter_context``, that method can fail after it opened something (paramiko's
     ``connect`` leaves its transport running when authentication fails), so its own failure
-    leaves the object held."""
+    leaves the object held, unless the model says that method closes what it opened before
+    it raises (``entries_closing_on_failure``: smtplib's ``connect``)."""
 
     def __init__(
-        self, entering: FrozenSet[str] = frozenset(), releases: FrozenSet[str] = frozenset(), fresh_in: Sequence[cst.CSTNode] = ()
+        self,
+        entering: FrozenSet[str] = frozenset(),
+        releases: FrozenSet[str] = frozenset(),
+        fresh_in: Sequence[cst.CSTNode] = (),
+        model: str = "",
     ) -> None:
         self.entering = entering or _ENTERING
         self.entry_may_hold = bool(entering)
+        known = KNOWLEDGE.models.get(model) if model else None
+        self.closing_on_failure = frozenset(known.entries_closing_on_failure) if known is not None else frozenset()
         self.releases = releases
         # Loops that make a new object each iteration (they hold its acquisition): an earlier
         # iteration's entries are on another object, so they do not count there.
@@ -79,6 +86,10 @@ class FirstEntry:
         method = func.attr.value
         return method in self.entering or ("any" in self.entering and method not in self.releases)
 
+    def _closes_on_failure(self, call: cst.CSTNode) -> bool:
+        func = call.func if isinstance(call, cst.Call) else None
+        return isinstance(func, cst.Attribute) and func.attr.value in self.closing_on_failure
+
     def _repeats(self, node: cst.CSTNode) -> bool:
         """A loop whose earlier iterations' entries are on this same object."""
         return isinstance(node, _LOOPS) and id(node) not in self._fresh_in
@@ -91,7 +102,7 @@ class FirstEntry:
         if not self._entering:
             return False
         entering_ids = {id(node) for node in self._entering}
-        if self.entry_may_hold and id(call) in entering_ids and not _adds_only(call):
+        if self.entry_may_hold and id(call) in entering_ids and not _adds_only(call) and not self._closes_on_failure(call):
             return True
         for index, ancestor in enumerate(path):
             if self._repeats(ancestor) and _holds_any(ancestor, entering_ids):
