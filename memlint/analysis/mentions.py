@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
+from memlint.analysis.callee_releases import released_by_callee
 from memlint.analysis.error_cleanups import released_only_on_failure
 from memlint.analysis.facts import local_callee
 from memlint.analysis.flow import Tracker
@@ -217,6 +218,8 @@ class Mentions:
             return "use"
         if last.startswith("assert") or last in LOGGING_METHODS:
             return "use"
+        if path and released_by_callee(self.ctx, call, path[-1], spec.release):
+            return "release"  # ``resize_image(image)``, whose top level calls ``img.resize()``
         local = parameter_behaviour(self.ctx, qualified, call, path)
         if local is not None:
             return local
