@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ast
 from collections import deque
-from typing import Dict, Iterator, List, Tuple
+from typing import Dict, Iterator, List, Set, Tuple
 
 # Fields that never hold a node worth visiting: the context and operator leaves, and
 # fields that hold only strings or numbers in every Python version (``name`` is not one of
@@ -96,3 +96,32 @@ def walk(node: ast.AST) -> Iterator[ast.AST]:
         node = pop()
         extend(children(node))
         yield node
+
+
+# Methods of a list, deque or dict that keep what they are given (not ``set.add``: a
+# ``weakref.WeakSet`` registry keeps nothing alive).
+KEEPING_METHODS = frozenset({"append", "appendleft", "insert", "setdefault"})
+
+
+def kept_by_container(value: ast.AST, function: ast.AST) -> Set[str]:
+    """The names ``value`` (an expression statement of ``function``) hands to a container of
+    ``self`` or of the module (``self._expanded.append(path)``, ``_REGISTRY.append(conn)``):
+    that container keeps them, so returning one gives out a shared object, not a fresh one."""
+    if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr in KEEPING_METHODS):
+        return set()
+    holder = value.func.value
+    if isinstance(holder, ast.Attribute) and isinstance(holder.value, ast.Name) and holder.value.id == "self":
+        pass
+    elif not (isinstance(holder, ast.Name) and _not_local(holder.id, function)):
+        return set()
+    return {arg.id for arg in value.args if isinstance(arg, ast.Name)}
+
+
+def _not_local(name: str, function: ast.AST) -> bool:
+    arguments = getattr(function, "args", None)
+    if arguments is not None and name in {a.arg for a in arguments.posonlyargs + arguments.args + arguments.kwonlyargs}:
+        return False
+    for node in own_nodes(function):
+        if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store):
+            return False
+    return True

@@ -9,7 +9,11 @@ Two shapes, both about a local flag that a later ``if flag: x.close()`` tests:
 - The flag starts ``True`` and is set ``False`` only in a branch that excludes the
   acquisition: ``close_zip = True``; ``elif zip: close_zip = False``; ``if not zip: zip =
   ZipFile(f)``. Where the zip file was made here, ``zip`` was falsy, so the ``elif zip:``
-  branch had not run and the flag is still ``True``.
+  branch had not run and the flag is still ``True``. The same with the literals the other
+  way round (``pre_opened = False``, set ``True`` only where the caller's file is taken: the
+  guard is then ``not pre_opened``), and with the other branch of the acquisition's own
+  ``if`` as the excluding branch (``if callable(getattr(path, "write", None)):
+  pre_opened = True; fd = path`` / ``else: fd = open(name, "wb")``).
 
 Sound only while nothing else can change the flag or the tested names: the flag must be
 bound nowhere else in the function, and the names of the acquisition's test must not be
@@ -51,8 +55,14 @@ def branch_flags(ctx: ModuleContext, path: Tuple[cst.CSTNode, ...], scope_body: 
     for flag, says_the_test in flags_saying(ctx, block[max(0, position - 3) : position], said):
         if _bound_once(scope_body, flag):
             flags.add(flag if says_the_test == when_true else "!" + flag)
+    orelse = branch_if.orelse  # type: ignore[attr-defined]
+    if not when_true:
+        other = block_of(branch_if.body)  # type: ignore[attr-defined]
+    else:
+        other = block_of(orelse.body) if isinstance(orelse, cst.Else) else ()
     flags |= _cleared_only_when_excluded(
-        ctx, scope_body, before, block[:position], said if when_true else None, said if not when_true else None
+        ctx, scope_body, before, block[:position], said if when_true else None, said if not when_true else None,
+        {id(statement) for statement in iter_statements(list(other), into_functions=False)},
     )
     return flags
 
@@ -80,44 +90,60 @@ def _cleared_only_when_excluded(
     same_block: List[cst.CSTNode],
     needs_true: Optional[str],
     needs_false: Optional[str],
+    other_branch: Set[int],
 ) -> Set[str]:
-    """``flag = True`` earlier in the same block (so it runs on every way to the ``if``), and
-    ``flag = False`` only before the acquisition, directly in the body of an ``if`` whose test
-    contradicts the acquisition's."""
+    """``flag = True`` (or ``False``) earlier in the same block (so it runs on every way to
+    the ``if``), and ``flag = False`` (``True``) only where the acquisition cannot have run:
+    before it, directly in the body of an ``if`` whose test contradicts the acquisition's, or
+    anywhere in the other branch of the acquisition's own ``if`` (``other_branch``: the ids of
+    its statements). The flag keeps its first value wherever the resource is held."""
     excluding = opposite_tests(needs_true) if needs_true is not None else {needs_false}
     earlier = {id(statement) for statement in before}
     flags: Set[str] = set()
     for statement in same_block:
         for flag, value in _flag_bindings(statement):
-            if not (isinstance(value, cst.Name) and value.value == "True") or flag in flags:
+            initial = _literal_truth(value)
+            if initial is None or flag in flags or "!" + flag in flags:
                 continue
-            clearings = _clearings(ctx, scope_body, flag)
-            if clearings and all(id(line) in earlier and test in excluding for line, test in clearings):
-                flags.add(flag)
+            clearings = _clearings(ctx, scope_body, flag, initial)
+            if clearings and all(
+                (id(line) in earlier and test in excluding) or id(line) in other_branch for line, test in clearings
+            ):
+                flags.add(flag if initial else "!" + flag)
     return flags
 
 
-def _clearings(ctx: ModuleContext, scope_body: Sequence[cst.CSTNode], flag: str) -> Optional[List[Tuple[cst.CSTNode, str]]]:
-    """Every ``flag = False`` as ``(its line, the test of the ``if`` whose body holds it
-    directly)``, when the flag is otherwise bound exactly once, to ``True``; else None."""
+def _literal_truth(value: cst.BaseExpression) -> Optional[bool]:
+    if isinstance(value, cst.Name) and value.value in ("True", "False"):
+        return value.value == "True"
+    return None
+
+
+def _clearings(
+    ctx: ModuleContext, scope_body: Sequence[cst.CSTNode], flag: str, initial: bool = True
+) -> Optional[List[Tuple[cst.CSTNode, str]]]:
+    """Every binding of ``flag`` to the other literal than ``initial`` as ``(its line, the
+    test of the ``if`` whose body holds it directly, or "")``, when the flag is otherwise
+    bound exactly once, to ``initial``; else None."""
     branch_tests = {}
     for statement in iter_statements(list(scope_body), into_functions=False):
         if isinstance(statement, cst.If):
             for inner in statement.body.body:  # type: ignore[attr-defined]
                 branch_tests[id(inner)] = _text(ctx, statement.test)
     found: List[Tuple[cst.CSTNode, str]] = []
-    trues = 0
+    firsts = 0
     for statement in iter_statements(list(scope_body), into_functions=False):
         for name, value in _flag_bindings(statement):
             if name != flag:
                 continue
-            if isinstance(value, cst.Name) and value.value == "True":
-                trues += 1
-            elif isinstance(value, cst.Name) and value.value == "False" and id(statement) in branch_tests:
-                found.append((statement, branch_tests[id(statement)]))
+            truth = _literal_truth(value)
+            if truth is initial:
+                firsts += 1
+            elif truth is (not initial):
+                found.append((statement, branch_tests.get(id(statement), "")))
             else:
                 return None
-    if trues != 1 or sum(1 for _ in _all_bindings(scope_body, flag)) != trues + len(found):
+    if firsts != 1 or sum(1 for _ in _all_bindings(scope_body, flag)) != firsts + len(found):
         return None  # bound elsewhere too (a loop target, ``with ... as``, a tuple)
     return found
 

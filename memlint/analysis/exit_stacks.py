@@ -15,13 +15,16 @@ a new stack each iteration.
 
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
+from typing import TYPE_CHECKING, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
 from memlint.analysis.names import dotted
 from memlint.analysis.resources import KNOWLEDGE
 from memlint.analysis.walk import find
+
+if TYPE_CHECKING:
+    from memlint.analysis.flow import Flow
 
 EXIT_STACK_MODEL = "exit-stack"
 _ENTERING = frozenset({"enter_context", "enter_async_context", "callback", "push", "push_async_callback", "push_async_exit"})
@@ -37,13 +40,20 @@ class FirstEntry:
     until a method that connects it (``"any"``: any method but its releases) was called.
     Unlike ``enter_context``, that method can fail after it opened something (paramiko's
     ``connect`` leaves its transport running when authentication fails), so its own failure
-    leaves the object held."""
+    leaves the object held, unless the model says that method closes what it opened before
+    it raises (``entries_closing_on_failure``: smtplib's ``connect``)."""
 
     def __init__(
-        self, entering: FrozenSet[str] = frozenset(), releases: FrozenSet[str] = frozenset(), fresh_in: Sequence[cst.CSTNode] = ()
+        self,
+        entering: FrozenSet[str] = frozenset(),
+        releases: FrozenSet[str] = frozenset(),
+        fresh_in: Sequence[cst.CSTNode] = (),
+        model: str = "",
     ) -> None:
         self.entering = entering or _ENTERING
         self.entry_may_hold = bool(entering)
+        known = KNOWLEDGE.models.get(model) if model else None
+        self.closing_on_failure = frozenset(known.entries_closing_on_failure) if known is not None else frozenset()
         self.releases = releases
         # Loops that make a new object each iteration (they hold its acquisition): an earlier
         # iteration's entries are on another object, so they do not count there.
@@ -61,10 +71,26 @@ class FirstEntry:
     def _index(self, body: Sequence[cst.CSTNode], names: Set[str]) -> None:
         root = cst.IndentedBlock(body=tuple(body))  # type: ignore[arg-type]
         self._paths = {}
-        for found, path in find(root, (cst.Call, cst.Await)):
+        for found, path in find(root, (cst.Call, cst.Await, cst.Raise)):
             self._paths[id(found)] = path
             if isinstance(found, cst.Call) and self._enters(found, names):
                 self._entering.append(found)
+
+    def raises_after(self, body: Sequence[cst.CSTNode], names: Set[str], raises: List[cst.CSTNode]) -> List[cst.CSTNode]:
+        """Of ``raises`` (``raise`` statements), those that an entering call precedes: one
+        before any entry leaves the stack, or the lazy object, holding nothing."""
+        if self._paths is None:
+            self._index(body, names)
+        return [node for node in raises if self._after_an_entry(node)]
+
+    def settle(self, body: Sequence[cst.CSTNode], names: Set[str], flow: "Flow") -> bool:
+        """True when nothing is ever entered on the object in ``body`` (it held nothing to
+        leak); otherwise drops from ``flow`` the ``raise`` statements that no entry precedes."""
+        if self.ever_entered(body, names):
+            kept = set(map(id, self.raises_after(body, names, [node for _, node, kind in flow.raises if kind == "raise"])))
+            flow.raises[:] = [entry for entry in flow.raises if entry[2] != "raise" or id(entry[1]) in kept]
+            return False
+        return True
 
     def ever_entered(self, body: Sequence[cst.CSTNode], names: Set[str]) -> bool:
         """Whether any entering call on the object is written in the body."""
@@ -79,6 +105,10 @@ class FirstEntry:
         method = func.attr.value
         return method in self.entering or ("any" in self.entering and method not in self.releases)
 
+    def _closes_on_failure(self, call: cst.CSTNode) -> bool:
+        func = call.func if isinstance(call, cst.Call) else None
+        return isinstance(func, cst.Attribute) and func.attr.value in self.closing_on_failure
+
     def _repeats(self, node: cst.CSTNode) -> bool:
         """A loop whose earlier iterations' entries are on this same object."""
         return isinstance(node, _LOOPS) and id(node) not in self._fresh_in
@@ -91,11 +121,14 @@ class FirstEntry:
         if not self._entering:
             return False
         entering_ids = {id(node) for node in self._entering}
-        if self.entry_may_hold and id(call) in entering_ids and not _adds_only(call):
+        if self.entry_may_hold and id(call) in entering_ids and not _adds_only(call) and not self._closes_on_failure(call):
             return True
         for index, ancestor in enumerate(path):
             if self._repeats(ancestor) and _holds_any(ancestor, entering_ids):
                 return True
+            if isinstance(call, cst.Raise) and isinstance(ancestor, cst.Try) and index + 1 < len(path):
+                if path[index + 1] is not ancestor.body and _holds_any(ancestor.body, entering_ids):
+                    return True  # in a handler (or ``else``/``finally``) after the ``try`` entered it
             if isinstance(ancestor, (cst.IndentedBlock, cst.Module)) and index + 1 < len(path):
                 statement = path[index + 1]
                 for sibling in ancestor.body:

@@ -63,7 +63,7 @@ class Interpreter:
         self.handler_depth = 0
         self.mentions = Mentions(ctx, tracker, scope_class)
         # An exit stack, or a lazy object, holds nothing before it is entered or connected.
-        self.first_entry = FirstEntry(tracker.spec.held_after, tracker.spec.release, tracker.enclosing_loops)
+        self.first_entry = FirstEntry(tracker.spec.held_after, tracker.spec.release, tracker.enclosing_loops, tracker.spec.model)
         # The body being interpreted (set by ``run``): where a nested class may be used.
         self.body: Sequence[cst.CSTNode] = ()
         self._seen_rebinds: Set[int] = set()
@@ -679,8 +679,8 @@ def run(
     interpreter.body = body
     tracker.outer_names = declared_outer(body)
     flow = interpreter.block(body, NONE)
-    if tracker.spec.held_after and not interpreter.first_entry.ever_entered(body, tracker.names):
-        return Outcome("ok")  # never connected here: it never held anything to leak
+    if (tracker.spec.held_after or tracker.spec.model == EXIT_STACK_MODEL) and interpreter.first_entry.settle(body, tracker.names, flow):
+        return Outcome("ok")  # never connected (nothing entered on the stack) here: nothing to leak
     outcome = conclude(tracker, flow)
     if tracker.non_closing_withs:
         outcome.non_closing_with = tracker.non_closing_withs[0]

@@ -11,6 +11,7 @@ from typing import Dict, List, Optional, Set
 
 import libcst as cst
 
+from memlint.analysis.ast_scopes import KEEPING_METHODS
 from memlint.analysis.classify import acquisition_spec
 from memlint.analysis.facts import (
     CONTEXT_MANAGER_DECORATORS,
@@ -109,7 +110,7 @@ def _returned_resource(ctx: ModuleContext, scope: Scope) -> Optional[ResourceSpe
         if not isinstance(statement, SMALL_CONTAINERS):
             continue
         for small in statement.body:
-            if _keeps_bound_value(small, bound):
+            if _keeps_bound_value(small, bound) or _appends_bound_value(small, bound, scope):
                 # ``self._clients[key] = client; return client``: a cached object, not a fresh one.
                 return None
             if _chained_store(small):
@@ -168,6 +169,32 @@ def _keeps_bound_value(small: cst.CSTNode, bound: Dict[str, ResourceSpec]) -> bo
     if not isinstance(small, cst.Assign) or not isinstance(small.value, cst.Name) or small.value.value not in bound:
         return False
     return any(isinstance(t.target, (cst.Attribute, cst.Subscript)) for t in small.targets)
+
+
+def _appends_bound_value(small: cst.CSTNode, bound: Dict[str, ResourceSpec], scope: Scope) -> bool:
+    """``self._expanded.append(path)`` or ``_REGISTRY.append(conn)`` for a resource bound in
+    the function: a container of the object or of the module keeps it (and its owner
+    releases it), so what the function returns is not the caller's alone."""
+    if not isinstance(small, cst.Expr) or not isinstance(small.value, cst.Call):
+        return False
+    func = small.value.func
+    if not (isinstance(func, cst.Attribute) and func.attr.value in KEEPING_METHODS):
+        return False
+    holder = func.value
+    if self_attribute(holder) is None and not (isinstance(holder, cst.Name) and _module_level(holder.value, scope)):
+        return False
+    return any(isinstance(arg.value, cst.Name) and arg.value.value in bound for arg in small.value.args)
+
+
+def _module_level(name: str, scope: Scope) -> bool:
+    """A name the function neither receives nor binds: the module's (or a closure's)."""
+    if name in scope.params or scope.is_module:
+        return False
+    for target, _ in find(cst.IndentedBlock(body=tuple(scope.body)), (cst.AssignTarget, cst.AnnAssign, cst.For, cst.AsName)):  # type: ignore[arg-type]
+        bound = getattr(target, "target", None) or getattr(target, "name", None)
+        if isinstance(bound, cst.Name) and bound.value == name:
+            return False
+    return True
 
 
 def _returned_tuple(

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
+from memlint.analysis.callee_releases import released_by_callee
 from memlint.analysis.error_cleanups import released_only_on_failure
+from memlint.analysis.facts import local_callee
 from memlint.analysis.flow import Tracker
 from memlint.analysis.local_holders import kept_by_local_holder
 from memlint.analysis.names import dotted, is_binding_target, self_attribute
@@ -208,12 +210,16 @@ class Mentions:
             if removed_in_callee_finally(self.ctx, call, path[-1]) or kept_by_returned_object(self.ctx, call, path[-1], path):
                 return "escape"  # the callee removes it on every way out, or the caller gets it
             return "use"
-        if qualified in BORROWERS or qualified.startswith(BORROWER_PREFIXES) or last in KNOWLEDGE.borrowing_methods:
+        if qualified in BORROWERS or qualified.startswith(BORROWER_PREFIXES):
             return "use"
+        if last in KNOWLEDGE.borrowing_methods and local_callee(self.ctx, func) is None:
+            return "use"  # ``loop.sock_connect(sock, addr)``; a method of this class is read instead
         if isinstance(path[-1], cst.Arg) and borrowed_argument(qualified, call, path[-1], id(call) in self.with_item_calls):
             return "use"
         if last.startswith("assert") or last in LOGGING_METHODS:
             return "use"
+        if path and released_by_callee(self.ctx, call, path[-1], spec.release):
+            return "release"  # ``resize_image(image)``, whose top level calls ``img.resize()``
         local = parameter_behaviour(self.ctx, qualified, call, path)
         if local is not None:
             return local

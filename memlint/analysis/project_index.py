@@ -30,7 +30,7 @@ import os
 import re
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
-from memlint.analysis.ast_scopes import walk
+from memlint.analysis.ast_scopes import kept_by_container, walk
 from memlint.analysis.list_cells import cell_key, list_cell_calls
 from memlint.analysis.project_owned import (
     chain_releases,
@@ -425,6 +425,8 @@ class ProjectIndex:
                 declared.update(node.names)
             elif isinstance(node, ast.Return) and node.value is not None:
                 returns.append(node.value)
+            elif isinstance(node, ast.Expr):
+                kept.update(kept_by_container(node.value, function))
             elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 if isinstance(node.value, ast.Name) and any(isinstance(t, (ast.Attribute, ast.Subscript)) for t in targets):

@@ -28,6 +28,7 @@ from memlint.analysis.facts import (
     last_name,
 )
 from memlint.analysis.locks import analyze_lock
+from memlint.analysis.exit_stacks import EXIT_STACK_MODEL, FirstEntry
 from memlint.analysis.closing_factories import closes_before_return
 from memlint.analysis.dead_code import never_runs
 from memlint.analysis.model import Acquisition, Lifetime, ModuleAnalysis, UnboundInFinally, UnnamedUse
@@ -273,6 +274,8 @@ def _raise_in_init(
     tracker = Tracker({name}, spec, call, site.statement, enclosing_loops=loops)
     tracker.release_self_methods = releasers_of(ctx, class_name, site.attr)
     explicit = lifetime.explicit_raises(ctx, tracker, scope.body, class_name)
+    if spec.held_after or spec.model == EXIT_STACK_MODEL:  # nothing entered before the raise: nothing held
+        explicit = FirstEntry(spec.held_after, spec.release, loops, spec.model).raises_after(scope.body, {name}, explicit)
     if explicit:
         outcome = Outcome("raise", explicit[0], "raise", tuple(tracker.release_nodes))
         _record(ctx, name, spec, outcome, analysis, acquisition)

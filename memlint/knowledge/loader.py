@@ -75,6 +75,10 @@ _STRINGS = _STRINGS + ("lazy_without_argument",)
 # ``x.makefile("r")`` matched by name: a receiver declared (annotated) as a class outside
 # ``receiver_classes`` is some other object's method (no acquisition).
 _STRING_LISTS = _STRING_LISTS + ("receiver_classes",)
+# ``smtplib.SMTP().connect(h)``: of the methods that make a lazy object hold something
+# (``held_after``, ``held_after_when_lazy``), those that close what they opened before they
+# raise: their own failure leaves the object holding nothing.
+_STRING_LISTS = _STRING_LISTS + ("entries_closing_on_failure",)
 MODEL_FIELDS = frozenset(_STRING_LISTS + _BOOLEANS + _STRINGS + ("parts",))
 
 
@@ -170,6 +174,7 @@ class Model:
     lazy_when_keyword_true: str = ""
     held_after_when_lazy: Tuple[str, ...] = ()
     lazy_without_argument: str = ""
+    entries_closing_on_failure: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -362,7 +367,8 @@ def parse_model(raw: Any, where: str, family: str, require_name: bool = True) ->
             pattern = (
                 _IDENTIFIER
                 if key in ("methods", "release", "non_raising_methods", "non_raising_own_methods", "released_by_reading",
-                           "release_may_time_out", "piped_streams", "pipes_closed_by", "released_when_not_none", "closed_attributes")
+                           "release_may_time_out", "piped_streams", "pipes_closed_by", "released_when_not_none", "closed_attributes",
+                           "entries_closing_on_failure")
                 else _DOTTED
             )
             if key == "release_functions_of_attribute":
@@ -397,6 +403,10 @@ def parse_model(raw: Any, where: str, family: str, require_name: bool = True) ->
         stray = [name for name in values.get(key, ()) if name not in acquired]
         if stray:
             raise KnowledgeError(f"{where}: `{key}` names {stray}, which are not in its `acquired_by`")
+    entering = set(values.get("held_after", ())) | set(values.get("held_after_when_lazy", ()))
+    stray = [name for name in values.get("entries_closing_on_failure", ()) if name not in entering]
+    if stray:
+        raise KnowledgeError(f"{where}: `entries_closing_on_failure` names {stray}, which are not in its `held_after`")
     values.setdefault("name", "")
     return Model(family=family, **values)
 
