@@ -110,3 +110,25 @@ def test_method_returning_an_attribute_is_not_named():
     messages = mem003_messages(source)
     assert len(messages) == 1
     assert "`f.write()` raises (line 10)" in messages[0]
+
+
+def test_cursor_work_is_named_before_a_helper_that_raises():
+    """TUNING-NOTES section 34: a cursor's execute() is the connection's own work (direct
+    evidence), the first call that can raise; a later helper with a `raise` is not named."""
+    source = (
+        "import sqlite3\n"
+        "def flatten(rows, to='list'):\n"
+        "    if to == 'list':\n"
+        "        return [i for r in rows for i in r]\n"
+        "    raise ValueError(to)\n"
+        "def search(path, query):\n"
+        "    connection = sqlite3.connect(path)\n"
+        "    cursor = connection.cursor()\n"
+        "    cursor.execute('CREATE TABLE t (x)')\n"
+        "    found = flatten(cursor.execute(query).fetchall())\n"
+        "    connection.close()\n"
+        "    return found\n"
+    )
+    messages = mem003_messages(source)
+    assert len(messages) == 1
+    assert "`cursor.execute()` raises (line 9)" in messages[0]

@@ -11,7 +11,7 @@ a parameter whose default is such a class (``formatter=ColorFormatter`` then
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING, Dict, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Dict, Optional, Set, Tuple, Union
 
 import libcst as cst
 
@@ -139,6 +139,21 @@ def _is_docstring(statement: cst.CSTNode) -> bool:
         isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
         and isinstance(statement.body[0], cst.Expr) and isinstance(statement.body[0].value, cst.SimpleString)
     )
+
+
+def made_from_resource(ctx: "ModuleContext", name: str, held_names: "Set[str]") -> bool:
+    """``cursor`` of ``cursor = connection.cursor()`` while following ``connection``: the
+    scope binds the name only to what a method of the resource returned (its cursor, a
+    channel), so what that object does is the resource's own work."""
+    if ctx.scope is None:
+        return False
+    maker = _made_in_scope(ctx).get(name)
+    if maker is None:
+        return False
+    if maker.startswith("<local>."):
+        maker = maker[len("<local>."):]
+    receiver, _, method = maker.rpartition(".")
+    return bool(method) and receiver in held_names
 
 
 def _made_in_scope(ctx: "ModuleContext") -> Dict[str, Optional[str]]:
