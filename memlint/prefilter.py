@@ -397,3 +397,18 @@ def task_candidates(tree: "ast.Module", nodes: "Optional[List[ast.AST]]" = None)
             # An alias counts wherever the import stands, as a name imported under its own name.
             names.update(alias.asname for alias in node.names if alias.asname and alias.name in names)  # type: ignore[attr-defined]
     return not called.isdisjoint(names)
+
+
+def returns_what_it_holds(statement: ast.stmt) -> bool:
+    """A method whose whole body (past a docstring) returns an attribute of ``self``, with no
+    decorator: ``memlint.regions`` keeps it in a kept class, as MEM003's raise
+    model reads it (``analysis.quiet_classes``: calling it cannot fail)."""
+    import ast  # only when regions are chosen (this module is read before any parse)
+
+    if not isinstance(statement, ast.FunctionDef) or statement.decorator_list:
+        return False
+    body = statement.body[1:] if len(statement.body) > 1 and isinstance(statement.body[0], ast.Expr) else statement.body
+    if len(body) != 1 or not isinstance(body[0], ast.Return):
+        return False
+    value = body[0].value
+    return isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name) and value.value.id == "self"

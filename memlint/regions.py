@@ -41,7 +41,7 @@ import copy
 import re
 from typing import Callable, Dict, FrozenSet, Iterable, List, Mapping, NamedTuple, Optional, Set, Tuple
 
-from memlint.prefilter import CONTEXT_MANAGER_NAMES, TreeNodes, ast_nodes
+from memlint.prefilter import CONTEXT_MANAGER_NAMES, TreeNodes, ast_nodes, returns_what_it_holds
 
 # Lines as ``ast`` and libcst count them: only \r\n, \r and \n end a line (str.splitlines
 # also splits on form feeds and other separators that real files contain).
@@ -492,12 +492,13 @@ def kept_units(
     for unit in units:  # a member kept keeps its class's header, and a class's docstring
         if unit.context and unit.owner is not None:
             unit.owner.context = True
-    for unit in units:  # a kept class keeps its docstring
+    for unit in units:  # a kept class keeps its docstring, and its getters (analysis.quiet_classes)
         if unit.owner is not None and unit.owner.context and not unit.context:
             first = unit.statements[0]
             owner = unit.owner.statements[0]
             if first is owner.body[0] and isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):  # type: ignore[attr-defined]
                 unit.context = True
+            unit.context = unit.context or returns_what_it_holds(first)
     return units
 
 

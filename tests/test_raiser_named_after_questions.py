@@ -68,3 +68,67 @@ def test_other_kernel32_calls_still_raise():
     messages = mem003_messages(source)
     assert len(messages) == 1
     assert "`ctypes.windll.kernel32.LoadLibraryW()` raises (line 6)" in messages[0]
+
+
+def test_capture_properties_are_not_named():
+    """TUNING-NOTES section 34: get() and set() of an OpenCV capture do not raise; the frame
+    read is named."""
+    source = (
+        "import cv2\n"
+        "def frames(path, step):\n"
+        "    video = cv2.VideoCapture(path)\n"
+        "    total = int(video.get(cv2.CAP_PROP_FRAME_COUNT))\n"
+        "    out = []\n"
+        "    for index in range(0, total, step):\n"
+        "        video.set(cv2.CAP_PROP_POS_FRAMES, index)\n"
+        "        ok, frame = video.read()\n"
+        "        out.append(frame)\n"
+        "    video.release()\n"
+        "    return out\n"
+    )
+    messages = mem003_messages(source)
+    assert len(messages) == 1
+    assert "`video.read()` raises (line 8)" in messages[0]
+
+
+def test_method_returning_an_attribute_is_not_named():
+    """TUNING-NOTES section 34: a getter of a class of this module, on an object the function
+    made, cannot raise; the file's own write is what can."""
+    source = (
+        "class Counter:\n"
+        "    def __init__(self):\n"
+        "        self._count = 0\n"
+        "    def count(self):\n"
+        "        return self._count\n"
+        "def save(path, data):\n"
+        "    counter = Counter()\n"
+        "    f = open(path, 'w')\n"
+        "    counter.count()\n"
+        "    f.write(data)\n"
+        "    f.close()\n"
+    )
+    messages = mem003_messages(source)
+    assert len(messages) == 1
+    assert "`f.write()` raises (line 10)" in messages[0]
+
+
+def test_cursor_work_is_named_before_a_helper_that_raises():
+    """TUNING-NOTES section 34: a cursor's execute() is the connection's own work (direct
+    evidence), the first call that can raise; a later helper with a `raise` is not named."""
+    source = (
+        "import sqlite3\n"
+        "def flatten(rows, to='list'):\n"
+        "    if to == 'list':\n"
+        "        return [i for r in rows for i in r]\n"
+        "    raise ValueError(to)\n"
+        "def search(path, query):\n"
+        "    connection = sqlite3.connect(path)\n"
+        "    cursor = connection.cursor()\n"
+        "    cursor.execute('CREATE TABLE t (x)')\n"
+        "    found = flatten(cursor.execute(query).fetchall())\n"
+        "    connection.close()\n"
+        "    return found\n"
+    )
+    messages = mem003_messages(source)
+    assert len(messages) == 1
+    assert "`cursor.execute()` raises (line 9)" in messages[0]

@@ -61,7 +61,43 @@ def quiet_on_what_was_made(
         or resets_own_token(ctx, call)
         or mode_change_of_fresh_creation(ctx, call, qualified, made_by, acquisition)
         or (qualified in _OPEN and _opens_fresh_pipe_end(ctx, call))
+        or (made_by == "tempfile.mkdtemp" and _expands_fresh_directory(ctx, call, held_names, acquisition))
     )
+
+
+# ``pathlib`` methods that only compute a path: ``expanduser()`` fails (RuntimeError) only for
+# a path that starts with ``~`` when no home directory is known, ``absolute()`` never,
+# ``resolve()`` for a symbolic link loop or (strict) a path that does not exist.
+_EXPANDING = ("expanduser", "absolute", "resolve")
+_STRINGS = ("str", "os.fspath", "builtins.str")
+
+
+def _expands_fresh_directory(
+    ctx: "ModuleContext", call: cst.Call, held_names: Set[str], acquisition: Optional[cst.CSTNode]
+) -> bool:
+    """``Path(str(root)).expanduser()`` of ``root = tempfile.mkdtemp(prefix=...)``: without a
+    ``dir`` the directory is made in ``gettempdir()``, an absolute path (the tempfile
+    documentation), so there is no ``~`` to expand, and the directory just made exists and is
+    no link: nothing can fail."""
+    made = acquisition.expression if isinstance(acquisition, cst.Await) else acquisition
+    if not isinstance(made, cst.Call) or len([a for a in made.args if a.keyword is None]) > 2 or any(
+        a.keyword is not None and a.keyword.value == "dir" for a in made.args
+    ):
+        return False
+    func = call.func
+    if not (isinstance(func, cst.Attribute) and func.attr.value in _EXPANDING and isinstance(func.value, cst.Call)):
+        return False
+    built = func.value
+    while isinstance(built.func, cst.Attribute) and built.func.attr.value in _EXPANDING and isinstance(
+        built.func.value, cst.Call
+    ):
+        built = built.func.value  # ``Path(root).expanduser().resolve()``
+    if (ctx.resolve(built.func) or "") not in KNOWLEDGE.path_constructors or len(built.args) != 1:
+        return False
+    argument = built.args[0].value
+    if isinstance(argument, cst.Call) and (ctx.resolve(argument.func) or "") in _STRINGS and len(argument.args) == 1:
+        argument = argument.args[0].value
+    return dotted(argument) in held_names
 
 
 def _maker(ctx: "ModuleContext", acquisition: Optional[cst.CSTNode]) -> str:

@@ -11,7 +11,7 @@ a parameter whose default is such a class (``formatter=ColorFormatter`` then
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING, Dict, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Dict, Optional, Set, Tuple, Union
 
 import libcst as cst
 
@@ -85,7 +85,75 @@ def quiet_method_of_made_object(ctx: "ModuleContext", func: cst.BaseExpression) 
     method = func.attr.value
     spec = ctx.table.get(made)
     own = KNOWLEDGE.non_raising_own_methods.get(spec.model, ()) if spec is not None and spec.model else ()
-    return method in KNOWLEDGE.non_raising_methods_of.get(made, ()) or method in own
+    return method in KNOWLEDGE.non_raising_methods_of.get(made, ()) or method in own or _returns_what_it_holds(
+        ctx, made, method
+    )
+
+
+def _returns_what_it_holds(ctx: "ModuleContext", made: str, method: str) -> bool:
+    """``body.bytes_read()`` where this function made ``body = _SwiftReader(...)``, a class of
+    this module whose ``bytes_read`` is only ``return self._actual_read``: a method whose whole
+    body returns an attribute of the object runs nothing that can fail (``memlint.regions``
+    keeps such getters of a kept class: ``prefilter.returns_what_it_holds``). Not a
+    method the class inherits, wraps in a decorator (a property or a wrapper runs instead) or
+    that reads an attribute the class computes (a method or property of that name), nor a
+    class that intercepts attribute reads (``__getattr__``/``__getattribute__``)."""
+    info = ctx.classes.get(made)
+    if info is None or "." in made or any(base != "object" for base in info.bases):
+        return False
+    if "__getattribute__" in info.methods or "__getattr__" in info.methods:
+        return False
+    function = info.methods.get(method)
+    if function is None or function.decorators or isinstance(function.asynchronous, cst.Asynchronous):
+        return False
+    body = function.body
+    statements = list(body.body) if isinstance(body, cst.IndentedBlock) else [body]
+    if statements and _is_docstring(statements[0]):
+        statements = statements[1:]
+    if len(statements) != 1 or not isinstance(statements[0], cst.SimpleStatementLine):
+        return False
+    line = statements[0].body
+    if len(line) != 1 or not isinstance(line[0], cst.Return):
+        return False
+    value = line[0].value
+    return (
+        isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name) and value.value.value == "self"
+        and value.attr.value not in info.methods and value.attr.value not in _computed_class_attributes(info.node)
+    )
+
+
+def _computed_class_attributes(node: cst.ClassDef) -> set:
+    """Names the class body binds to a call (``size = property(_get_size)``)."""
+    names = set()
+    for statement in node.body.body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, (cst.Assign, cst.AnnAssign)) and isinstance(small.value, cst.Call):
+                    targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+                    names.update(t.value for t in targets if isinstance(t, cst.Name))
+    return names
+
+
+def _is_docstring(statement: cst.CSTNode) -> bool:
+    return (
+        isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr) and isinstance(statement.body[0].value, cst.SimpleString)
+    )
+
+
+def made_from_resource(ctx: "ModuleContext", name: str, held_names: "Set[str]") -> bool:
+    """``cursor`` of ``cursor = connection.cursor()`` while following ``connection``: the
+    scope binds the name only to what a method of the resource returned (its cursor, a
+    channel), so what that object does is the resource's own work."""
+    if ctx.scope is None:
+        return False
+    maker = _made_in_scope(ctx).get(name)
+    if maker is None:
+        return False
+    if maker.startswith("<local>."):
+        maker = maker[len("<local>."):]
+    receiver, _, method = maker.rpartition(".")
+    return bool(method) and receiver in held_names
 
 
 def _made_in_scope(ctx: "ModuleContext") -> Dict[str, Optional[str]]:

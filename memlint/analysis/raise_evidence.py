@@ -33,6 +33,7 @@ from memlint.analysis.resources import (
     NON_RAISING_CALLS,
     NON_RAISING_METHODS,
 )
+from memlint.analysis.quiet_classes import made_from_resource
 from memlint.analysis.quiet_functions import constant_call
 from memlint.analysis.walk import find
 
@@ -272,7 +273,8 @@ def _longest_prefix(qualified: str, prefixes) -> int:
 
 def direct_evidence(ctx: "ModuleContext", node: cst.CSTNode, held_names: Set[str]) -> bool:
     """Whether the evidence that ``node`` can raise is direct: an ``await`` or ``yield``, a
-    method of the resource itself, a known acquisition, or a function of the standard
+    method of the resource itself or of an object one of its methods returned (a cursor), a
+    known acquisition, or a function of the standard
     library's I/O, parsing, network, process or OS modules (``calls.toml`` [raise-evidence]).
     The rest (a method of some other object, a helper whose body is read or not read) is
     taken to raise for want of knowing better; when a statement or a path holds both kinds,
@@ -283,6 +285,10 @@ def direct_evidence(ctx: "ModuleContext", node: cst.CSTNode, held_names: Set[str
     func = node.func
     if isinstance(func, cst.Attribute) and dotted(func.value) in held_names:
         return True
+    if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and made_from_resource(
+        ctx, func.value.value, held_names
+    ):
+        return True  # ``cursor.execute(sql)`` of ``cursor = connection.cursor()``: the resource's work
     if _own_helper_raises(ctx, func):
         return True  # ``_strict(name)``: a helper of this module with a ``raise`` of its own
     if isinstance(func, cst.Name) and func.value not in ctx.functions and func.value not in ctx.classes and (
