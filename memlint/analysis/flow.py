@@ -82,6 +82,9 @@ class Tracker:
     # Raises (by id) named by a call with only indirect evidence (``raise_evidence``):
     # the message names a call with direct evidence on the same path first.
     indirect_raises: Set[int] = field(default_factory=set)
+    # Aliases rebound where it was no longer held, with the ``try`` statements (by id) around
+    # the rebinding: their handlers still see the alias (``released_aliases``).
+    released_aliases: List[Tuple[str, FrozenSet[int]]] = field(default_factory=list)
 
     def with_closes(self, node: cst.CSTNode) -> bool:
         """Whether ``with x:`` (``node`` the statement) releases the resource; notes it when not."""

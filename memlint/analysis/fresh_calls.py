@@ -54,6 +54,7 @@ def quiet_on_what_was_made(
     made_by = _maker(ctx, acquisition)
     return (
         _flag_call_on_held(call, qualified, held_names)
+        or (made_by == "os.pipe" and _flag_call_on_held(call, qualified, _other_pipe_end(ctx, call, acquisition)))
         or _predicate_of_path_built_here(ctx, call)
         or (made_by == "tempfile.mkdtemp" and qualified in _MAKE_DIRECTORY and _first_directory_inside(ctx, call, acquisition))
         or (made_by == "os.pipe" and qualified == "os.write" and _write_end_with_reader_open(ctx, call, acquisition))
@@ -249,6 +250,33 @@ def _spelled_here(ctx: "ModuleContext", node: cst.BaseExpression, depth: int) ->
         value = _only_value_bound(ctx, node.value)
         return value is not None and _spelled_here(ctx, value, depth + 1)
     return False
+
+
+def _other_pipe_end(ctx: "ModuleContext", call: cst.Call, acquisition: Optional[cst.CSTNode]) -> Set[str]:
+    """``r, w = os.pipe(); fcntl.fcntl(w, fcntl.F_GETFL)`` while ``r`` is followed: both ends of
+    the pipe just made are valid descriptors until one is closed or handed on, so the flag
+    calls that fail only for a bad descriptor cannot fail on either. The end of the pair the
+    call names, when no call before it in the function was given that end."""
+    scope = ctx.scope.node if ctx.scope is not None else ctx.module
+    ends: list = []
+    for found, _trail in find(scope, (cst.Assign,)):
+        if found.value is acquisition and len(found.targets) == 1:  # type: ignore[attr-defined]
+            target = found.targets[0].target  # type: ignore[attr-defined]
+            if isinstance(target, cst.Tuple) and len(target.elements) == 2:
+                ends = [dotted(element.value) for element in target.elements]
+    if not ends or None in ends or not call.args or dotted(call.args[0].value) not in ends:
+        return set()
+    end = dotted(call.args[0].value)
+    if len(_bindings(scope, end)) != 1:
+        return set()  # bound again somewhere: the number may be another descriptor
+    for found, _trail in find(scope, (cst.Call,)):
+        if found is call:
+            return {end}
+        if any(dotted(arg.value) == end for arg in found.args) and (  # type: ignore[attr-defined]
+            ctx.resolve(found.func) or ""  # type: ignore[attr-defined]
+        ) not in KNOWLEDGE.non_raising_on_held_with:
+            return set()  # closed or given away before: the number may be stale
+    return set()
 
 
 def _write_end_with_reader_open(ctx: "ModuleContext", call: cst.Call, acquisition: Optional[cst.CSTNode]) -> bool:

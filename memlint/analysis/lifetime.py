@@ -21,6 +21,7 @@ from memlint.analysis.flow import comprehension_local, held_type_test, lifetime_
 from memlint.analysis.handler_types import caught_here, collections_filled, passes_enclosing_handlers
 from memlint.analysis.handler_reach import catches_only_import_errors, catches_realistic, is_broad, may_raise_import_error
 from memlint.analysis.error_carriers import carried_by_error
+from memlint.analysis.released_aliases import aliases_for_handler, forget_alias
 from memlint.analysis.alias_handover import releasing_aliases
 from memlint.analysis.decided_tests import decided_test, previous_statements
 from memlint.analysis.released_tests import closed_attributes, released_by_test
@@ -277,7 +278,7 @@ class Interpreter:
                 try:
                     for handler in reachable_handlers(self.ctx, node):  # type: ignore[arg-type]
                         given = self.own_errors.given(node, handler, imported if catches_only_import_errors(self.ctx, handler) else handler_in)
-                        with carried_by_error(self.ctx, self.tracker, node, handler):  # ``exc.response``
+                        with carried_by_error(self.ctx, self.tracker, node, handler), aliases_for_handler(self.tracker, node):
                             handled = self.suite(handler.body, given) if given else Flow()
                         result.absorb(handled)
                         normal |= handled.normal
@@ -492,8 +493,7 @@ class Interpreter:
 
     def _rebind(self, name: str, node: cst.CSTNode, mask: int, wraps: bool = False) -> int:
         if len(self.tracker.names) > 1 and mask & ~NONE:  # (on a path that never had it, no alias)
-            if not wraps:  # ``sock = ctx.wrap_socket(conn)``: the alias now holds what took it over
-                self.tracker.names.discard(name)
+            forget_alias(self.tracker, name, mask, self.open_tries, wraps)  # (``released_aliases``)
             return mask
         if mask & OPEN:
             if id(node) not in self._seen_rebinds:

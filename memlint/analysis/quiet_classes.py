@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Dict, Optional, Set, Tuple, Union
 
 import libcst as cst
 
+from memlint.analysis.declared_types import declared_class
 from memlint.analysis.names import dotted
 from memlint.analysis.project_quiet import constructor_cannot_raise, dotted_name
 from memlint.analysis.resources import KNOWLEDGE
@@ -81,7 +82,10 @@ def quiet_method_of_made_object(ctx: "ModuleContext", func: cst.BaseExpression) 
         return False
     made = _made_in_scope(ctx).get(func.value.value)
     if made is None:
-        return False
+        # ``stop.set()`` of a parameter ``stop: threading.Event``: what the methods named in
+        # non_raising_methods_of do holds wherever the object was made (``declared_types``)
+        declared = declared_class(ctx, ctx.scope, func.value) if func.value.value not in _made_in_scope(ctx) else None
+        return declared is not None and func.attr.value in KNOWLEDGE.non_raising_methods_of.get(declared, ())
     method = func.attr.value
     spec = ctx.table.get(made)
     own = KNOWLEDGE.non_raising_own_methods.get(spec.model, ()) if spec is not None and spec.model else ()
