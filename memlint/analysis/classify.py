@@ -153,12 +153,28 @@ def _condition_holds(spec: ResourceSpec, call: cst.Call) -> bool:
         for arg in call.args
     ):
         return False  # ``os.fdopen(fd, closefd=False)``: the wrapper does not own the descriptor
+    if model is not None and any(_given_constant(call, entry) for entry in model.not_with_constant):
+        return False  # ``QdrantClient(":memory:")``: the data lives in the process's memory
     if model is None or not model.only_when_keyword_true:
         return True
     return any(
         arg.keyword is not None and arg.keyword.value == model.only_when_keyword_true and dotted(arg.value) == "True"
         for arg in call.args
     )
+
+def _given_constant(call: cst.Call, entry: str) -> bool:
+    """``location@0=:memory:``: the call passes that string as ``location=`` or first."""
+    name_position, _, constant = entry.partition("=")
+    name, _, position = name_position.partition("@")
+    positional = [arg for arg in call.args if arg.keyword is None and not arg.star]
+    for arg in call.args:
+        given = (arg.keyword is not None and arg.keyword.value == name) or (
+            position.isdigit() and int(position) < len(positional) and positional[int(position)] is arg
+        )
+        if given and isinstance(arg.value, cst.SimpleString) and arg.value.evaluated_value == constant:
+            return True
+    return False
+
 
 def _works_through_given(ctx: ModuleContext, spec: ResourceSpec, call: cst.Call, scope: Scope) -> bool:
     """``Redis(connection_pool=pool)``: the connections are the given pool's, and the pool

@@ -26,7 +26,13 @@ from memlint.analysis.enabling_parameters import enabling_parameter
 from memlint.analysis.lazy_classes import lazy_methods
 from memlint.analysis.names import block_of, dotted, iter_statements, self_attribute
 from memlint.analysis.optional_acquisitions import guarding_parameter
-from memlint.analysis.resources import ANY_RELEASE_METHODS, CLASS_RELEASE_METHODS, SUBCLASS_BASES, ResourceSpec
+from memlint.analysis.resources import (
+    ANY_RELEASE_METHODS,
+    CLASS_RELEASE_METHODS,
+    CLEANUP_REGISTRATIONS,
+    SUBCLASS_BASES,
+    ResourceSpec,
+)
 from memlint.analysis.walk import find
 
 
@@ -110,7 +116,7 @@ def _returned_resource(ctx: ModuleContext, scope: Scope) -> Optional[ResourceSpe
         if not isinstance(statement, SMALL_CONTAINERS):
             continue
         for small in statement.body:
-            if _keeps_bound_value(small, bound) or _appends_bound_value(small, bound, scope):
+            if _keeps_bound_value(small, bound) or _appends_bound_value(small, bound, scope) or _registers_cleanup_of(ctx, small, bound):
                 # ``self._clients[key] = client; return client``: a cached object, not a fresh one.
                 return None
             if _chained_store(small):
@@ -184,6 +190,23 @@ def _appends_bound_value(small: cst.CSTNode, bound: Dict[str, ResourceSpec], sco
     if self_attribute(holder) is None and not (isinstance(holder, cst.Name) and _module_level(holder.value, scope)):
         return False
     return any(isinstance(arg.value, cst.Name) and arg.value.value in bound for arg in small.value.args)
+
+
+def _registers_cleanup_of(ctx: ModuleContext, small: cst.CSTNode, bound: Dict[str, ResourceSpec]) -> bool:
+    """``self.addCleanup(rmtree, tmpdir)`` or ``atexit.register(f.close)`` for a resource bound
+    in the function: its release is registered to run later (``calls.toml`` [handing-off]
+    cleanup_registrations), so what the function returns is no fresh resource of the caller's."""
+    if not isinstance(small, cst.Expr) or not isinstance(small.value, cst.Call):
+        return False
+    func = small.value.func
+    last = func.attr.value if isinstance(func, cst.Attribute) else ""
+    if last not in CLEANUP_REGISTRATIONS and (ctx.resolve(func) or "") not in CLEANUP_REGISTRATIONS:
+        return False
+    for arg in small.value.args:
+        for name, _ in find(arg.value, (cst.Name,)):
+            if name.value in bound:  # type: ignore[attr-defined]
+                return True
+    return False
 
 
 def _module_level(name: str, scope: Scope) -> bool:

@@ -30,6 +30,7 @@ from memlint.analysis.spelled_paths import formatted_argument_call, parameter_de
 from memlint.analysis.resources import (
     BORROWER_PREFIXES,
     BORROWERS,
+    DEFERRING_CALLS,
     HANDOFF_CALLS,
     HANDOFF_METHODS,
     KNOWLEDGE,
@@ -189,7 +190,7 @@ class Mentions:
             attr = self_attribute(func.value)
             if attr is not None and last in HANDOFF_METHODS and self._registers_with_owner(attr, call):
                 return "register"
-        if last in HANDOFF_METHODS or qualified in HANDOFF_CALLS:
+        if last in HANDOFF_METHODS or qualified in HANDOFF_CALLS or self._deferred_into_handoff(qualified, path):
             return "escape"
         if isinstance(func, cst.Attribute) and last in RECLAIM_METHODS and not (spec.is_path and module_removal(func, qualified)):
             return "reclaim"
@@ -230,6 +231,18 @@ class Mentions:
         if kept_by_local_holder(self.ctx, call, path):
             return "use"  # ``finder = Finder(session)``, and ``finder`` never leaves
         return "escape"
+
+    def _deferred_into_handoff(self, qualified: str, path: Tuple[cst.CSTNode, ...]) -> bool:
+        """``stack.callback(functools.partial(os.unlink, p))``: the wrapped call is registered
+        for later, so ``p`` is handed off as in ``stack.callback(os.unlink, p)``."""
+        if qualified not in DEFERRING_CALLS or len(path) < 4:
+            return False
+        outer_arg, outer = path[-3], path[-4]
+        if not (isinstance(outer_arg, cst.Arg) and isinstance(outer, cst.Call)):
+            return False
+        func = outer.func
+        last = func.attr.value if isinstance(func, cst.Attribute) else (func.value if isinstance(func, cst.Name) else "")
+        return last in HANDOFF_METHODS or (self.ctx.resolve(func) or "") in HANDOFF_CALLS
 
     def holder_handed_on(self, found: cst.CSTNode, path: Tuple[cst.CSTNode, ...]) -> bool:
         """Whether this mention gives the object that owns the tracked path to someone else."""

@@ -61,6 +61,10 @@ _STRINGS = ("name", "kind", "summary", "verb", "exit", "receiver", "method_argum
 _STRING_LISTS = _STRING_LISTS + ("held_after",)
 # ``closefd``: given ``False``, the call wraps a descriptor it does not own (no acquisition).
 _STRINGS = _STRINGS + ("not_when_keyword_false",)
+# ``QdrantClient(":memory:")``: given this constant as the named argument (keyword, or the
+# positional one after ``@``), written ``name@position=constant``, the object keeps its data in
+# the process's memory and holds no socket, file or lock (no acquisition).
+_STRING_LISTS = _STRING_LISTS + ("not_with_constant",)
 # ``Redis(connection_pool=pool)``, ``AsyncOpenAI(http_client=shared)``: given one of these
 # keywords (not spelled as a fresh acquisition), the object works through a pool or client
 # that someone else made and holds no connection of its own (no acquisition).
@@ -170,6 +174,7 @@ class Model:
     pipes_closed_by: Tuple[str, ...] = ()
     held_after: Tuple[str, ...] = ()
     not_when_keyword_false: str = ""
+    not_with_constant: Tuple[str, ...] = ()
     not_when_keyword_given: Tuple[str, ...] = ()
     lazy_when_keyword_true: str = ""
     held_after_when_lazy: Tuple[str, ...] = ()
@@ -229,6 +234,8 @@ class Knowledge:
     consumers: FrozenSet[str] = frozenset()
     handoff_methods: FrozenSet[str] = frozenset()
     handoff_calls: FrozenSet[str] = frozenset()
+    deferring_calls: FrozenSet[str] = frozenset()
+    cleanup_registrations: FrozenSet[str] = frozenset()
     reclaim_methods: FrozenSet[str] = frozenset()
     any_release_methods: FrozenSet[str] = frozenset()
     any_release_funcs: FrozenSet[str] = frozenset()
@@ -377,6 +384,8 @@ def parse_model(raw: Any, where: str, family: str, require_name: bool = True) ->
                 pattern = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*:[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$")
             if key == "borrowed_params":
                 pattern = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*(?:@[0-9])?$")
+            if key == "not_with_constant":
+                pattern = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:@[0-9])?=.+$")
             for item in value:
                 if not pattern.match(item):
                     raise KnowledgeError(f"{where}: `{key}` entry {item!r} is not a valid name")
@@ -542,6 +551,8 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.scoped_borrowing_keywords = frozenset(strings("borrowing", "keywords_in_with"))
     knowledge.handoff_methods = frozenset(strings("handing-off", "methods"))
     knowledge.handoff_calls = frozenset(strings("handing-off", "callables"))
+    knowledge.deferring_calls = frozenset(strings("handing-off", "deferring_callables"))
+    knowledge.cleanup_registrations = frozenset(strings("handing-off", "cleanup_registrations"))
     knowledge.fallible_handoff_methods = frozenset(strings("handing-off", "fallible_methods"))
     knowledge.borrowing_methods = frozenset(strings("borrowing", "methods"))
     knowledge.non_raising_in_coroutines = frozenset(strings("raising", "non_raising_in_coroutines"))
