@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Optional, Sequence, Set, Tuple
 import libcst as cst
 
 from memlint.analysis.callee_releases import released_by_callee
+from memlint.analysis.checked_keys import checked_lookups
 from memlint.analysis.error_cleanups import released_only_on_failure
 from memlint.analysis.facts import local_callee
 from memlint.analysis.flow import Tracker
@@ -101,6 +102,8 @@ class Mentions:
             if all(isinstance(t, cst.Name) for t in targets):
                 return "alias:" + ",".join(t.value for t in targets), None  # type: ignore[attr-defined]
         if isinstance(parent, cst.Subscript) and parent.value is found:
+            if id(parent) in checked_lookups(self.ctx):
+                return "use", None  # ``if key in h5file: h5file[key]``: the key is there
             return "raising-use", None
         if (
             spec.is_path

@@ -9,7 +9,8 @@ evidence that it can fail for a reason the code does not control:
   library's I/O, parsing, network, process and OS modules; ``int(text)``, ``next(it)``);
 - it calls a function of a library or of another project module (its body is not read here);
 - it calls a function or method of this module, or builds a class of this module, whose body
-  raises (``raise``), looks a key or an index up in a value it did not build, unpacks a
+  raises (``raise``), looks a key or an index up in a value it did not build (a key just
+  found by ``in``, or spelled by its own dict display, is there: ``checked_keys.py``), unpacks a
   value of unknown length, or makes a call with such evidence, transitively.
 Not evidence: building an object of a class from elsewhere (``ExitStack()``, ``Future()``,
 ``urllib3.Retry(...)``), a pure standard-library helper (``copy.deepcopy``, ``time.time``),
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Dict, FrozenSet, Optional, Set
 
 import libcst as cst
 
+from memlint.analysis.checked_keys import checked_lookups
 from memlint.analysis.local_holders import function_params
 from memlint.analysis.names import dotted
 from memlint.analysis.resources import (
@@ -170,7 +172,7 @@ class _Judge:
             if isinstance(found, cst.Raise):
                 return True
             if isinstance(found, cst.Subscript):
-                if _looks_up(found, path):
+                if _looks_up(found, path) and id(found) not in checked_lookups(self.ctx):
                     return True
                 continue
             if isinstance(found, (cst.Assign, cst.For)):
