@@ -17,7 +17,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "fixtures" / "projects" / "inert
 
 def test_the_package_fixture_matches_its_expectations():
     assert_package_matches(PACKAGE, 3)
-    assert expectations(PACKAGE / "batches" / "jobs.py") == [(28, "MEM003"), (35, "MEM003"), (42, "MEM003")]
+    assert expectations(PACKAGE / "batches" / "jobs.py") == [
+        (32, "MEM003"), (39, "MEM003"), (46, "MEM003"), (66, "MEM003"), (73, "MEM003"),
+    ]
 
 
 def test_the_index_marks_only_classes_whose_close_releases_nothing():
@@ -25,7 +27,9 @@ def test_the_index_marks_only_classes_whose_close_releases_nothing():
     entries = dict(ProjectIndex().entries_for(str(jobs), jobs.read_text(encoding="utf-8")))
     assert entries.get("batches.builders.RecordsBuilder#inert-release") == "close"
     assert entries.get("batches.builders.CompressingBuilder#inert-release") == "close"  # inherited
-    for releasing in ("SpoolingBuilder", "HelperClosingBuilder", "StreamBuilder"):
+    assert entries.get("batches.builders.TablePrinter#inert-release") == "close"  # ``str.join``
+    assert entries.get("batches.builders.PathBuilder#inert-release") == "close"  # bound ``append``
+    for releasing in ("SpoolingBuilder", "HelperClosingBuilder", "StreamBuilder", "JoiningWorker", "BoundCloser"):
         assert f"batches.builders.{releasing}#inert-release" not in entries
 
 
@@ -58,4 +62,23 @@ def test_what_keeps_a_close_a_release():
     assert _inert(source, "Flushes") == ["close"]
     # ``Signals.close()`` only sets a flag, but a loop of the class tests it: a stop signal
     for name in ("Shuts", "Closes", "Deletes", "Hands", "Super", "Decorated", "Aliased", "Unlinks", "Signals"):
+        assert _inert(source, name) == [], name
+
+
+def test_string_joins_and_bound_plain_methods_release_nothing():
+    source = (
+        "class Joins:\n    def close(self):\n        line = ', '.join(self.parts)\n        self.out.write(line)\n"
+        "class JoinsList:\n    def close(self):\n        line = sep.join([p for p in self.parts])\n        self.out.write(line)\n"
+        "class JoinsThread:\n    def close(self):\n        self._thread.join()\n"
+        "class JoinsTimeout:\n    def close(self):\n        self._thread.join(self.timeout)\n"
+        "class Bound:\n    def __init__(self):\n        self._emit = self._code.append\n"
+        "    def close(self):\n        self._emit('h')\n"
+        "class BoundClose:\n    def __init__(self, f):\n        self._emit = self._f.close\n"
+        "    def close(self):\n        self._emit()\n"
+        "class Unbound:\n    def close(self):\n        self._emit()\n"
+        "class LocalClose:\n    def close(self):\n        done = self._f.close\n        done()\n"
+    )
+    for name in ("Joins", "JoinsList", "Bound"):
+        assert _inert(source, name) == ["close"], name
+    for name in ("JoinsThread", "JoinsTimeout", "BoundClose", "Unbound", "LocalClose"):
         assert _inert(source, name) == [], name

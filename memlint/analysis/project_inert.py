@@ -156,6 +156,7 @@ def _releases_nothing(methods: Dict[str, ast.AST], name: str, depth: int, seen: 
         return False
     # ``raise TokenParserException(...)``: building the exception releases nothing.
     raised = {id(node.exc) for node in ast.walk(function) if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)}
+    bound = _locals_bound_to_plain_methods(function)
     for node in ast.walk(function):
         if id(node) in raised:
             continue
@@ -163,6 +164,8 @@ def _releases_nothing(methods: Dict[str, ast.AST], name: str, depth: int, seen: 
             return False  # ``with``/``del`` run ``__exit__``/``__del__``: unknown here
         if isinstance(node, (ast.Global, ast.Nonlocal)):
             return False
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in bound:
+            continue  # ``code_append('n')`` after ``code_append = self._code.append``
         if isinstance(node, ast.Call) and not _call_releases_nothing(node, self_name, methods, depth, seen):
             return False
     return True
@@ -177,17 +180,91 @@ def _call_releases_nothing(
     if not isinstance(func, ast.Attribute):
         return False
     method = func.attr
+    if _joins_strings(call):
+        return True  # ``middle.join([horiz * w for w in self.widths])``: a string, not a thread
     if _sounds_releasing(method):
         return False
     owner = func.value
     if isinstance(owner, ast.Name) and owner.id == self_name:
         # what it is given stays inside the class, whose method is followed in turn
+        if method not in methods:
+            return _bound_attribute_releases_nothing(methods, method, depth, seen)
         return method in seen or _releases_nothing(methods, method, depth + 1, seen)
     if any(_mentions_self(arg, self_name) for arg in list(call.args) + [k.value for k in call.keywords]):
         return False  # hands ``self`` (or its parts) to something that may release them
     if isinstance(owner, ast.Call):
         return False  # ``super().close()``, ``get_pool().finish()``
     return True
+
+
+def _locals_bound_to_plain_methods(function: ast.AST) -> Set[str]:
+    """Local names the function binds only to ``x.method`` of a non-``self`` object whose
+    name does not sound releasing (``code_append = self._code.append``): calling one
+    runs that method, as ``self._code.append(...)`` would."""
+    values: Dict[str, List[ast.AST]] = {}
+    for node in ast.walk(function):
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For, ast.NamedExpr)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                for name in ast.walk(target):
+                    if isinstance(name, ast.Name):
+                        plain = isinstance(node, ast.Assign) and target is name
+                        values.setdefault(name.id, []).append(node.value if plain else name)
+    found: Set[str] = set()
+    params = {arg.arg for arg in ast.walk(function) if isinstance(arg, ast.arg)}
+    for name, bound in values.items():
+        if name in params:
+            continue
+        if all(
+            isinstance(v, ast.Attribute) and isinstance(v.value, ast.Attribute) and not isinstance(v.value.value, ast.Call)
+            and not _sounds_releasing(v.attr)
+            for v in bound
+        ):
+            found.add(name)
+    return found
+
+
+def _bound_attribute_releases_nothing(methods: Dict[str, ast.AST], attribute: str, depth: int, seen: Set[str]) -> bool:
+    """``self._code_append('h')`` where ``_code_append`` is no method but an attribute the
+    chain binds only to bound methods that release nothing: ``self._init_code_append`` (a
+    method of the chain, followed) or ``self._code.append`` (a method whose name does not
+    sound releasing), directly or through a local name of the same function."""
+    values: List[ast.AST] = []
+    for function in methods.values():
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        locals_: Dict[str, List[ast.AST]] = {}
+        for node in ast.walk(function):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                locals_.setdefault(node.targets[0].id, []).append(node.value)
+        for node in ast.walk(function):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+            for target in targets:
+                if isinstance(target, ast.Attribute) and target.attr == attribute:
+                    value = getattr(node, "value", None)
+                    if isinstance(node, ast.AugAssign) or value is None:
+                        return False
+                    values.extend(locals_.get(value.id, [ast.Name(id="?")]) if isinstance(value, ast.Name) else [value])
+    if not values:
+        return False  # set from outside the class, or by ``setattr``: unknown
+    for value in values:
+        if not isinstance(value, ast.Attribute) or isinstance(value.value, ast.Call) or _sounds_releasing(value.attr):
+            return False
+        if value.attr in methods and not (value.attr in seen or _releases_nothing(methods, value.attr, depth + 1, seen)):
+            return False
+    return True
+
+
+def _joins_strings(call: ast.Call) -> bool:
+    """``sep.join(parts)`` on a string literal, or given one list, tuple, comprehension or
+    generator: ``str.join`` (``Thread.join``/``Process.join`` take a timeout, never a
+    sequence). The elements are only read."""
+    func = call.func
+    if not (isinstance(func, ast.Attribute) and func.attr == "join") or call.keywords or len(call.args) != 1:
+        return False
+    if isinstance(func.value, ast.Constant) and isinstance(func.value.value, str):
+        return True
+    return isinstance(call.args[0], (ast.List, ast.Tuple, ast.ListComp, ast.GeneratorExp))
 
 
 def _mentions_self(node: ast.AST, self_name: str) -> bool:
