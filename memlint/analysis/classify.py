@@ -16,7 +16,7 @@ from memlint.analysis.delayed_opens import opened_later
 from memlint.analysis.file_object_readers import reads_a_file_object
 from memlint.analysis.facts import CONTEXT_MANAGER_DECORATORS, PYTEST_FIXTURES, SMALL_CONTAINERS, ModuleContext, Scope, decorator_names
 from memlint.analysis.names import dotted, iter_statements
-from memlint.analysis.given_client import made_by_its_class, made_fresh_here
+from memlint.analysis.given_client import bound_only_to_calls, made_by_its_class
 from memlint.analysis.enabling_parameters import left_off
 from memlint.analysis.optional_acquisitions import given_a_value
 from memlint.analysis.resources import (
@@ -195,10 +195,11 @@ def _works_through_given(ctx: ModuleContext, spec: ResourceSpec, call: cst.Call,
                 return (ctx.resolve(value.func) or "") not in ctx.table
             if model.closes_given_client:
                 # Its release closes the given client too: one made fresh here is its own.
-                if isinstance(value, cst.Name) and made_fresh_here(ctx, scope, value.value):
-                    return False
-                if made_by_its_class(ctx, scope, value):
-                    return True
+                # a local bound only to calls that acquire nothing here is borrowed; one made
+                # fresh here, or that may be None (the SDK then makes its own), is not.
+                if isinstance(value, cst.Name):
+                    return value.value not in _parameters(scope) and bound_only_to_calls(ctx, scope, value.value)
+                return made_by_its_class(ctx, scope, value)
             return isinstance(value, cst.Name) and value.value not in _parameters(scope)
     return False
 

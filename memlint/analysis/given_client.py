@@ -27,8 +27,16 @@ class _Assigned(cst.CSTVisitor):
         self.ctx = ctx
         self.of_self = of_self
         self.names: Set[str] = set()
+        # Local names bound to anything but a call (``x if c else None``, a constant, ...).
+        self.not_calls: Set[str] = set()
+        self.bound: Set[str] = set()
 
     def _target(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Name):
+            self.bound.add(target.value)
+            inner = value.expression if isinstance(value, cst.Await) else value
+            if not isinstance(inner, cst.Call):
+                self.not_calls.add(target.value)
         if not _acquiring_call(self.ctx, value):
             return
         if not self.of_self and isinstance(target, cst.Name):
@@ -46,11 +54,12 @@ class _Assigned(cst.CSTVisitor):
             self._target(node.target, node.value)
 
 
-def made_fresh_here(ctx: ModuleContext, scope: Scope, name: str) -> bool:
-    """``name`` is assigned, in the scope's own body, from a call that acquires something."""
+def bound_only_to_calls(ctx: ModuleContext, scope: Scope, name: str) -> bool:
+    """Every binding of local ``name`` in the scope is a call (``get_shared_http_client()``),
+    none a value that may be None (``make() if endpoint else None``)."""
     visitor = _Assigned(ctx, of_self=False)
     scope.node.visit(visitor)
-    return name in visitor.names
+    return name in visitor.bound and name not in visitor.not_calls and name not in visitor.names
 
 
 def made_by_its_class(ctx: ModuleContext, scope: Scope, value: cst.BaseExpression) -> bool:
