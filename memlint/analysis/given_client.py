@@ -7,6 +7,8 @@ given client's origin decides who owns the pair: one made fresh in the same func
 (``client = httpx.AsyncClient()``) belongs to the SDK client alone, which is then the owner;
 one an attribute of ``self`` that the class makes (``self._http_client = httpx.AsyncClient()``)
 is the object's, released with it."""
+from __future__ import annotations
+
 from typing import Set
 
 import libcst as cst
