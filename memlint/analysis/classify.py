@@ -16,6 +16,7 @@ from memlint.analysis.delayed_opens import opened_later
 from memlint.analysis.file_object_readers import reads_a_file_object
 from memlint.analysis.facts import CONTEXT_MANAGER_DECORATORS, PYTEST_FIXTURES, SMALL_CONTAINERS, ModuleContext, Scope, decorator_names
 from memlint.analysis.names import dotted, iter_statements
+from memlint.analysis.given_client import bound_only_to_calls, made_by_its_class
 from memlint.analysis.enabling_parameters import left_off
 from memlint.analysis.optional_acquisitions import given_a_value
 from memlint.analysis.resources import (
@@ -185,11 +186,20 @@ def _works_through_given(ctx: ModuleContext, spec: ResourceSpec, call: cst.Call,
     model = KNOWLEDGE.models.get(spec.model)
     if model is None or not model.not_when_keyword_given:
         return False
+    if (ctx.resolve(call.func) or "") not in model.acquired_by:
+        return False  # a project function wrapping the constructor: its keyword is its own parameter
     for arg in call.args:
         if arg.keyword is not None and arg.keyword.value in model.not_when_keyword_given:
             value = arg.value
             if isinstance(value, cst.Call):
                 return (ctx.resolve(value.func) or "") not in ctx.table
+            if model.closes_given_client:
+                # Its release closes the given client too: one made fresh here is its own.
+                # a local bound only to calls that acquire nothing here is borrowed; one made
+                # fresh here, or that may be None (the SDK then makes its own), is not.
+                if isinstance(value, cst.Name):
+                    return value.value not in _parameters(scope) and bound_only_to_calls(ctx, scope, value.value)
+                return made_by_its_class(ctx, scope, value)
             return isinstance(value, cst.Name) and value.value not in _parameters(scope)
     return False
 

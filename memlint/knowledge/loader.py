@@ -69,6 +69,10 @@ _STRING_LISTS = _STRING_LISTS + ("not_with_constant",)
 # keywords (not spelled as a fresh acquisition), the object works through a pool or client
 # that someone else made and holds no connection of its own (no acquisition).
 _STRING_LISTS = _STRING_LISTS + ("not_when_keyword_given",)
+# ``AsyncOpenAI(http_client=client)``: the object's release closes the given client too, so
+# one made fresh in the same function is the object's own (an acquisition); one a method of
+# the class stores on ``self`` from an acquisition is the object's to release (none).
+_BOOLEANS = _BOOLEANS + ("closes_given_client",)
 # ``FileHandler(path, delay=True)``: given that keyword as ``True``, the object opens nothing
 # until one of ``held_after_when_lazy`` is called on it (a lazy object, as ``held_after``).
 _STRINGS = _STRINGS + ("lazy_when_keyword_true",)
@@ -176,6 +180,7 @@ class Model:
     not_when_keyword_false: str = ""
     not_with_constant: Tuple[str, ...] = ()
     not_when_keyword_given: Tuple[str, ...] = ()
+    closes_given_client: bool = False
     lazy_when_keyword_true: str = ""
     held_after_when_lazy: Tuple[str, ...] = ()
     lazy_without_argument: str = ""
