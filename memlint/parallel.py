@@ -96,6 +96,23 @@ def _worker_start(warm_up: Optional[Callable[[], None]] = None) -> None:
             warm_up()
         except Exception:  # noqa: BLE001 - the work itself meets and reports the same failure
             pass
+    _collect_less()
+
+
+# A worker allocates syntax trees of hundreds of thousands of small objects per file, and
+# frees them by reference counting (the analysis makes no reference cycles). The default
+# thresholds run a collection every 700 allocations and a full one every 70,000, each
+# scanning the live trees and everything imported: about a tenth of a cold run's CPU.
+_GC_THRESHOLDS = (20_000, 20, 20)
+
+
+def _collect_less() -> None:
+    """In a worker process only: what is alive now (the imports, the rules) stays alive, so
+    collections stop scanning it, and they run less often."""
+    import gc
+
+    gc.freeze()
+    gc.set_threshold(*_GC_THRESHOLDS)
 
 
 def _nothing() -> None:

@@ -140,61 +140,67 @@ def scan(ctx: ModuleContext) -> List[Scope]:
     """Imports, functions and classes, from statements only."""
     scopes: List[Scope] = [Scope(ctx.module, tuple(ctx.module.body))]
     module_level_names: Set[str] = set()
-
-    def visit(body: Iterable[cst.CSTNode], class_info: Optional[ClassInfo], top: bool) -> None:
-        for statement in iter_statements(list(body), into_functions=False):
-            if isinstance(statement, SMALL_CONTAINERS):
-                for small in statement.body:
-                    ctx.imports.add(small)
-                    if top and isinstance(small, (cst.Assign, cst.AnnAssign)):
-                        targets = small.targets if isinstance(small, cst.Assign) else [small]
-                        for target in targets:
-                            if isinstance(target.target, cst.Name):
-                                module_level_names.add(target.target.value)
-            elif isinstance(statement, cst.FunctionDef):
-                if top:
-                    module_level_names.add(statement.name.value)
-                    ctx.functions[statement.name.value] = statement
-                if class_info is not None:
-                    class_info.methods[statement.name.value] = statement
-                    ctx.function_class[id(statement)] = class_info
-                scopes.append(Scope(statement, tuple(block_of(statement.body)), class_info))
-                visit(block_of(statement.body), None, False)
-            elif isinstance(statement, cst.ClassDef):
-                if top:
-                    module_level_names.add(statement.name.value)
-                info = ClassInfo(statement, bases=[dotted(generic_base(b.value)) or "?" for b in statement.bases if b.keyword is None])
-                ctx.classes.setdefault(statement.name.value, info)
-                visit(block_of(statement.body), info, False)
-
-    visit(ctx.module.body, None, True)
+    _scan_body(ctx, ctx.module.body, None, True, scopes, module_level_names)
     # A module-level def or assignment of a builtin's name (``open = ...``) shadows it.
     ctx.shadowed = {name for name in module_level_names if name in ("open", "input", "connect")}
     return scopes
 
 
+# The recursive walks below are module functions, not closures: a closure calling itself
+# is a reference cycle, which would keep the file's whole tree alive until the cyclic
+# garbage collector runs (the costliest part of a big run's collections).
+def _scan_body(
+    ctx: ModuleContext, body: Iterable[cst.CSTNode], class_info: Optional[ClassInfo], top: bool,
+    scopes: List[Scope], module_level_names: Set[str],
+) -> None:
+    for statement in iter_statements(list(body), into_functions=False):
+        if isinstance(statement, SMALL_CONTAINERS):
+            for small in statement.body:
+                ctx.imports.add(small)
+                if top and isinstance(small, (cst.Assign, cst.AnnAssign)):
+                    targets = small.targets if isinstance(small, cst.Assign) else [small]
+                    for target in targets:
+                        if isinstance(target.target, cst.Name):
+                            module_level_names.add(target.target.value)
+        elif isinstance(statement, cst.FunctionDef):
+            if top:
+                module_level_names.add(statement.name.value)
+                ctx.functions[statement.name.value] = statement
+            if class_info is not None:
+                class_info.methods[statement.name.value] = statement
+                ctx.function_class[id(statement)] = class_info
+            scopes.append(Scope(statement, tuple(block_of(statement.body)), class_info))
+            _scan_body(ctx, block_of(statement.body), None, False, scopes, module_level_names)
+        elif isinstance(statement, cst.ClassDef):
+            if top:
+                module_level_names.add(statement.name.value)
+            info = ClassInfo(statement, bases=[dotted(generic_base(b.value)) or "?" for b in statement.bases if b.keyword is None])
+            ctx.classes.setdefault(statement.name.value, info)
+            _scan_body(ctx, block_of(statement.body), info, False, scopes, module_level_names)
+
+
 def _ast_functions(tree: ast.Module) -> List[ast.AST]:
     """Function definitions in the order ``scan`` meets them (statements depth first)."""
     found: List[ast.AST] = []
-
-    def visit(body: Iterable[ast.stmt]) -> None:
-        for statement in body:
-            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                found.append(statement)
-                visit(statement.body)
-            elif isinstance(statement, ast.ClassDef):
-                visit(statement.body)
-            else:
-                for name in ("body", "handlers", "orelse", "finalbody", "cases"):
-                    for child in getattr(statement, name, ()) or ():
-                        inner = getattr(child, "body", None)
-                        if isinstance(child, ast.stmt):
-                            visit([child])
-                        elif inner is not None:
-                            visit(inner)
-
-    visit(tree.body)
+    _ast_functions_in(tree.body, found)
     return found
+
+
+def _ast_functions_in(body: Iterable[ast.stmt], found: List[ast.AST]) -> None:
+    for statement in body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            found.append(statement)
+            _ast_functions_in(statement.body, found)
+        elif isinstance(statement, ast.ClassDef):
+            _ast_functions_in(statement.body, found)
+        else:
+            for name in ("body", "handlers", "orelse", "finalbody", "cases"):
+                for child in getattr(statement, name, ()) or ():
+                    inner = getattr(child, "body", None)
+                    if isinstance(child, ast.stmt):
+                        _ast_functions_in([child], found)
+                    elif inner is not None:
+                        _ast_functions_in(inner, found)
 
 
 @functools.lru_cache(maxsize=64)

@@ -117,8 +117,6 @@ class _Module:
         for match in _TOP_DEFINITION.finditer(text):
             self.kinds[match.group(2)] = match.group(1)
             self.starts[match.group(2)] = match.start()
-        self.functions = _Definitions(self, "def")
-        self.classes = _Definitions(self, "class")
         self._parsed: Dict[str, Optional[ast.AST]] = {}
         self._whole: Optional[Dict[str, ast.AST]] = None
         imports = "\n".join(match.group(0) for match in _TOP_IMPORT.finditer(text))
@@ -140,6 +138,16 @@ class _Module:
                 for alias in node.names:
                     if alias.name != "*":
                         self.aliases[alias.asname or alias.name] = f"{source}.{alias.name}" if source else alias.name
+
+    # Views made when asked: a module holding views of itself would be a reference cycle,
+    # which keeps its parsed definitions alive until a garbage collection.
+    @property
+    def functions(self) -> _Definitions:
+        return _Definitions(self, "def")
+
+    @property
+    def classes(self) -> _Definitions:
+        return _Definitions(self, "class")
 
     def definition(self, name: str) -> Optional[ast.AST]:
         """The top-level ``def`` or ``class`` called ``name``, parsed on its own."""

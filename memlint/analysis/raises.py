@@ -8,7 +8,7 @@ a plain generator) ``yield`` may.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, List, Optional, Set
+from typing import TYPE_CHECKING, List, Optional, Set, Tuple
 
 import libcst as cst
 
@@ -234,14 +234,16 @@ def _in_evaluation_order(nodes: List[cst.CSTNode], paths: dict) -> List[cst.CSTN
         else:
             children.setdefault(id(parent), []).append(node)
     ordered: List[cst.CSTNode] = []
-
-    def emit(node: cst.CSTNode) -> None:
-        for child in children.get(id(node), ()):
-            emit(child)
-        ordered.append(node)
-
-    for root in roots:
-        emit(root)
+    # Depth first, children before their parent, with an explicit stack (a closure calling
+    # itself would be a reference cycle holding the nodes until a garbage collection).
+    stack: List[Tuple[cst.CSTNode, bool]] = [(root, False) for root in reversed(roots)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            ordered.append(node)
+            continue
+        stack.append((node, True))
+        stack.extend((child, False) for child in reversed(children.get(id(node), ())))
     return ordered
 
 
