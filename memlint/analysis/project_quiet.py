@@ -24,6 +24,7 @@ from typing import Any, Callable, FrozenSet, Iterator, Optional, Set, Tuple, Uni
 
 from memlint.analysis.ast_scopes import walk
 from memlint.analysis.constant_calls import BROAD_EXCEPTIONS, SUPPRESSORS, constant_name
+from memlint.analysis.project_scan import is_word
 from memlint.analysis.resources import (
     LOGGING_METHODS,
     NON_RAISING_CALLS,
@@ -252,6 +253,7 @@ def dotted_name(node: ast.AST) -> Optional[str]:
 # How deep a chain of project functions calling project functions is followed.
 _MAX_CALL_DEPTH = 3
 _BAD_DIVISORS = (ast.Div, ast.FloorDiv, ast.Mod)
+_INDENTED_DEF = re.compile(r"^[ \t]+def[ \t]+(\w+)", re.M)
 
 
 def project_callable_is_quiet(load: Callable[[str], Any], module: str, name: str) -> bool:
@@ -294,7 +296,7 @@ def _function_definitions(loaded: Any, name: str) -> list:
     the branches of a module-level ``if``/``try`` (read from the whole module, once)."""
     if name in loaded.functions:
         return [loaded.functions[name]]
-    if name in loaded.kinds or not re.search(r"^[ \t]+def[ \t]+%s\b" % re.escape(name), loaded.text, re.M):
+    if name in loaded.kinds or not _indented_def(loaded, name):
         return []
     nested: dict = vars(loaded).get("quiet_nested_functions")  # type: ignore[assignment]
     if nested is None:
@@ -309,6 +311,17 @@ def _function_definitions(loaded: Any, name: str) -> list:
                     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                         nested.setdefault(node.name, []).append(node)
     return nested.get(name, [])
+
+
+def _indented_def(loaded: Any, name: str) -> bool:
+    """A line of the module's text is ``def name`` below column 0."""
+    if not is_word(name):
+        return re.search(r"^[ \t]+def[ \t]+%s\b" % re.escape(name), loaded.text, re.M) is not None
+    # A pattern per name overflowed ``re``'s cache; the defined names, read once, answer all.
+    found: FrozenSet[str] = vars(loaded).get("quiet_indented_defs")  # type: ignore[assignment]
+    if found is None:
+        found = vars(loaded)["quiet_indented_defs"] = frozenset(_INDENTED_DEF.findall(loaded.text))
+    return name in found
 
 
 def _module_table(loaded: Any, name: str) -> bool:

@@ -114,6 +114,34 @@ def _attributes_by_name(text: str) -> Dict[str, Set[str]]:
     return _names_and_attributes(text)[1]
 
 
+_DEFINED_NAME = re.compile(r"^[ \t]*(?:(?:async[ \t]+)?def|class)[ \t]+(\w+)", re.M)
+_IMPORT_LINE_REST = re.compile(r"^[ \t]*(?:from|import)\b([^\n]*)", re.M)
+
+
+def defines_or_imports(text: str, wanted: Set[str]) -> bool:
+    """Whether a module's text defines (``def``, ``class``, at any depth) or imports any of
+    the ``wanted`` names (or has one on an import line)."""
+    names = "|".join(re.escape(name) for name in sorted(wanted))
+    return re.search(r"^[ \t]*(?:(?:async[ \t]+)?def|class)[ \t]+(?:%s)\b|^[ \t]*(?:from|import)\b[^\n]*\b(?:%s)\b" % (names, names),
+                     text, re.M) is not None
+
+
+def defined_or_imported_words(text: str) -> FrozenSet[str]:
+    """The words ``defines_or_imports`` finds in ``text`` for names made of word characters
+    only (``is_word``), all at once: the name after each ``def``/``class`` and every word of
+    an import line after its keyword (a whole word there is what ``\\b`` on both sides
+    matches)."""
+    words = set(_DEFINED_NAME.findall(text))
+    for rest in _IMPORT_LINE_REST.findall(text):
+        words.update(_WORD.findall(rest))
+    return frozenset(words)
+
+
+def is_word(name: str) -> bool:
+    """``name`` is made of word characters only (``\\w``; an identifier may hold others)."""
+    return _WORD.fullmatch(name) is not None
+
+
 def package_fingerprint(folder: str) -> str:
     """A digest of every Python file's name, size and modification time under a package
     folder: while it holds, what the index says of the package's modules holds too."""
