@@ -9,7 +9,7 @@ import functools
 import hashlib
 import os
 import re
-from typing import Dict, FrozenSet, Iterator, List, Set, Tuple
+from typing import FrozenSet, Iterator, List, Set, Tuple
 
 _FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|(?:[^\n#;\\]|\\\r?\n)*)", re.M)
 _PLAIN_IMPORT = re.compile(r"^[ \t]*import[ \t]+([\w. \t,]+)", re.M)
@@ -60,7 +60,8 @@ def called_or_inherited(text: str, names: List[str]) -> Set[str]:
     """The imported ``names`` that ``text`` calls (``dial(``), names among a class's bases
     or gives as a default (``formatter=ColorFormatter``, called through the parameter):
     the only uses a summary can matter to."""
-    return set(names) & _called_and_base_names(text)
+    others = _default_and_base_names(text)
+    return {name for name in names if name in others or _called(text, name)}
 
 
 def attributes_read(text: str, prefix: str) -> Set[str]:
@@ -68,50 +69,56 @@ def attributes_read(text: str, prefix: str) -> Set[str]:
     if not prefix or prefix.startswith("."):
         return set()
     if "." not in prefix:
-        return set(_attributes_by_name(text).get(prefix, ()))
+        return _attributes_of(text, prefix)
     return set(re.findall(r"(?<![\w.])" + re.escape(prefix) + r"\.(\w+)", text))
 
 
-# One scan of a file answers every name it imports (a search per name cost the index most
-# of its time on warm runs, where the index is all that runs before the cache answers).
-# Every maximal run of word characters and dots, with the opening parenthesis that may
-# follow it: a run without a dot followed by ``(`` is a called name (``dial(``), the first
-# two parts of a dotted run are a name and an attribute read off it (``sessions.session``).
-# One pass over the runs is half the cost of a look-behind search for each kind.
-_NAME_RUN = re.compile(r"[\w.]+(?:\s*\()?")
+# A file is asked about the few names it imports from its own project: finding each name
+# (``str.find``, no pattern to compile) and looking at the characters around it costs a
+# third of matching every run of word characters and dots of the file. A use counts where
+# the name is a whole run of word characters and dots (``(?<![\w.])``), or its head:
+# ``dial(`` (spaces before the parenthesis allowed) is a call, ``sessions.session`` reads
+# ``session`` off ``sessions``.
+_RUN_CHARACTER = re.compile(r"[\w.]")
+_OPENING_PARENTHESIS = re.compile(r"\s*\(")
 _CLASS_BASES = re.compile(r"^[ \t]*class[ \t]+\w+\(([^)]*)", re.M)
 _DEFAULT_NAME = re.compile(r"=[ \t]*([A-Za-z_]\w*)[ \t]*[,)]")
 _WORD = re.compile(r"\w+")
 
 
-@functools.lru_cache(maxsize=4)
-def _names_and_attributes(text: str) -> Tuple[FrozenSet[str], Dict[str, Set[str]]]:
-    called: Set[str] = set()
-    attributes: Dict[str, Set[str]] = {}
-    for run in _NAME_RUN.findall(text):
-        if run[-1] == "(":
-            run = run[:-1].rstrip()
-            if "." not in run:
-                called.add(run)
-                continue
-        if "." in run:
-            head, _, rest = run.partition(".")
-            attribute = rest.partition(".")[0]
-            if head and attribute:
-                attributes.setdefault(head, set()).add(attribute)
-    return frozenset(called), attributes
+def _heads(text: str, name: str) -> Iterator[int]:
+    """Where ``name`` ends each time it starts a run of word characters and dots."""
+    if _WORD.fullmatch(name) is None:
+        return  # no run starts with a name holding other characters
+    start = text.find(name)
+    while start >= 0:
+        if not start or _RUN_CHARACTER.match(text, start - 1) is None:
+            yield start + len(name)
+        start = text.find(name, start + 1)
+
+
+def _called(text: str, name: str) -> bool:
+    return any(
+        _RUN_CHARACTER.match(text, end) is None and _OPENING_PARENTHESIS.match(text, end) is not None
+        for end in _heads(text, name)
+    )
+
+
+def _attributes_of(text: str, name: str) -> Set[str]:
+    found: Set[str] = set()
+    for end in _heads(text, name):
+        attribute = _WORD.match(text, end + 1) if text.startswith(".", end) else None
+        if attribute is not None:
+            found.add(attribute.group())
+    return found
 
 
 @functools.lru_cache(maxsize=4)
-def _called_and_base_names(text: str) -> FrozenSet[str]:
-    names = set(_names_and_attributes(text)[0]) | set(_DEFAULT_NAME.findall(text))
+def _default_and_base_names(text: str) -> FrozenSet[str]:
+    names = set(_DEFAULT_NAME.findall(text))
     for bases in _CLASS_BASES.findall(text):
         names.update(_WORD.findall(bases))
     return frozenset(names)
-
-
-def _attributes_by_name(text: str) -> Dict[str, Set[str]]:
-    return _names_and_attributes(text)[1]
 
 
 _DEFINED_NAME = re.compile(r"^[ \t]*(?:(?:async[ \t]+)?def|class)[ \t]+(\w+)", re.M)
@@ -160,12 +167,16 @@ def package_fingerprint(folder: str) -> str:
 
 
 _STAR_IMPORT = re.compile(r"^[ \t]*from[ \t]+([\w.]+)[ \t]+import[ \t]+\*", re.M)
+# What every line ``_STAR_IMPORT`` matches holds.
+_STAR_HINT = re.compile(r"import[ \t]+\*")
 
 
 def star_imported_bases(text: str) -> Iterator[Tuple[str, Set[str]]]:
     """(module as written, the class bases of ``text`` it may define) for every
     ``from module import *`` line: a base written bare (``class Multicast(Transport)``) that
     no other import names may come from there. Only bases: what an inherited release needs."""
+    if _STAR_HINT.search(text) is None:
+        return  # most files: a search for a word is cheaper than a look at every line
     modules = _STAR_IMPORT.findall(text)
     if not modules:
         return
