@@ -91,9 +91,7 @@ def constructor_cannot_raise(
         return True
     if not isinstance(init, ast.FunctionDef) or init.decorator_list:
         return False
-    local = {arg.arg for arg in ([init.args.kwarg] if init.args.kwarg else [])}
-    local |= {t.id for n in walk(init) if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
-    judge = _InitJudge(lookup, qualify, base_names, local, depth)
+    judge = _InitJudge(lookup, qualify, base_names, init, depth)
     judge.false_names = _false_parameters(init, arguments) if arguments is not None else frozenset()
     return judge.block(init.body)
 
@@ -153,13 +151,24 @@ def _judged(lookup: ClassLookup, qualified: str, depth: int) -> bool:
 
 
 class _InitJudge:
-    def __init__(self, lookup: ClassLookup, qualify: Callable[[ast.AST], Optional[str]], bases: Set[str], local: Set[str], depth: int) -> None:
+    def __init__(self, lookup: ClassLookup, qualify: Callable[[ast.AST], Optional[str]], bases: Set[str], init: ast.FunctionDef, depth: int) -> None:
         self.lookup = lookup
         self.qualify = qualify
         self.bases = bases
-        self.local = local
+        self.init = init
+        self._local: Optional[Set[str]] = None
         self.depth = depth
         self.false_names: FrozenSet[str] = frozenset()
+
+    @property
+    def local(self) -> Set[str]:
+        """The ``**kwargs`` parameter and the names ``__init__`` assigns: read on the first
+        statement that needs them (most ``__init__``s fail the judge before)."""
+        if self._local is None:
+            init = self.init
+            self._local = {arg.arg for arg in ([init.args.kwarg] if init.args.kwarg else [])}
+            self._local |= {t.id for n in walk(init) if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
+        return self._local
 
     def block(self, statements: list) -> bool:
         for statement in statements:
@@ -348,15 +357,22 @@ class _FunctionJudge:
         self.loaded = loaded
         self.node = node
         self.depth = depth
-        self.local: Set[str] = set()
+        self._local: Optional[Set[str]] = None
 
     def judge(self) -> bool:
         node = self.node
         if not isinstance(node, ast.FunctionDef) or node.decorator_list:
             return False
-        self.local = {t.id for n in walk(node) if isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign))
-                      for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)}
         return self.block(node.body)
+
+    @property
+    def local(self) -> Set[str]:
+        """The names the function assigns: read on the first statement that needs them
+        (most functions fail the judge before)."""
+        if self._local is None:
+            self._local = {t.id for n in walk(self.node) if isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign))
+                           for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)}
+        return self._local
 
     def block(self, statements: list) -> bool:
         for statement in statements:

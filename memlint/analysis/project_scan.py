@@ -68,9 +68,9 @@ def attributes_read(text: str, prefix: str) -> Set[str]:
     """The names ``text`` reads off ``prefix`` (``sessions.session(`` gives ``session``)."""
     if not prefix or prefix.startswith("."):
         return set()
-    if "." not in prefix:
-        return _attributes_of(text, prefix)
-    return set(re.findall(r"(?<![\w.])" + re.escape(prefix) + r"\.(\w+)", text))
+    if "." not in prefix and _WORD.fullmatch(prefix) is None:
+        return set()  # the head of a run (up to its first dot) is word characters only
+    return _attributes_of(text, prefix)
 
 
 # A file is asked about the few names it imports from its own project: finding each name
@@ -88,8 +88,6 @@ _WORD = re.compile(r"\w+")
 
 def _heads(text: str, name: str) -> Iterator[int]:
     """Where ``name`` ends each time it starts a run of word characters and dots."""
-    if _WORD.fullmatch(name) is None:
-        return  # no run starts with a name holding other characters
     start = text.find(name)
     while start >= 0:
         if not start or _RUN_CHARACTER.match(text, start - 1) is None:
@@ -98,6 +96,8 @@ def _heads(text: str, name: str) -> Iterator[int]:
 
 
 def _called(text: str, name: str) -> bool:
+    if _WORD.fullmatch(name) is None:
+        return False  # a called run holds no dot, and a name of other characters is no run
     return any(
         _RUN_CHARACTER.match(text, end) is None and _OPENING_PARENTHESIS.match(text, end) is not None
         for end in _heads(text, name)
