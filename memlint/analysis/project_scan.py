@@ -11,8 +11,18 @@ import os
 import re
 from typing import FrozenSet, Iterator, List, Set, Tuple
 
-_FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|(?:[^\n#;\\]|\\\r?\n)*)", re.M)
-_PLAIN_IMPORT = re.compile(r"^[ \t]*import[ \t]+([\w. \t,]+)", re.M)
+# Patterns of whole lines start with the newline before the line, searched for in the text
+# with one put in front (``_lines``): a pattern that starts with ``^`` is tried at every
+# character, one that starts with a character only where that character is (a fifth of the
+# time). A match that takes newlines (a parenthesised or continued import, a class's bases
+# over several lines) never ends where a line it could match starts, so the lines found
+# are those ``^`` finds.
+_FROM_IMPORT = re.compile(r"\n[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|(?:[^\n#;\\]|\\\r?\n)*)")
+_PLAIN_IMPORT = re.compile(r"\n[ \t]*import[ \t]+([\w. \t,]+)")
+
+
+def _lines(text: str) -> str:
+    return "\n" + text
 
 
 def module_location(path: str) -> Tuple[str, str, bool]:
@@ -46,10 +56,10 @@ def absolute_module(written: str, current: str, is_init: bool) -> str:
 def imported_prefixes(text: str) -> Iterator[Tuple[str, List[str]]]:
     """(module as written, names imported from it) for every import line of ``text``;
     ``import a.b`` gives ``("a.b", [])``. A cheap scan: no parse."""
-    for match in _FROM_IMPORT.finditer(text):
+    for match in _FROM_IMPORT.finditer(_lines(text)):
         names = [part.split(" as ")[0].strip() for part in match.group(2).strip("()").replace("\\", " ").split(",")]
         yield match.group(1), [name for name in names if name.isidentifier()]
-    for match in _PLAIN_IMPORT.finditer(text):
+    for match in _PLAIN_IMPORT.finditer(_lines(text)):
         for part in match.group(1).split(","):
             name = part.split(" as ")[0].strip()
             if name and all(piece.isidentifier() for piece in name.split(".")):
@@ -81,7 +91,7 @@ def attributes_read(text: str, prefix: str) -> Set[str]:
 # ``session`` off ``sessions``.
 _RUN_CHARACTER = re.compile(r"[\w.]")
 _OPENING_PARENTHESIS = re.compile(r"\s*\(")
-_CLASS_BASES = re.compile(r"^[ \t]*class[ \t]+\w+\(([^)]*)", re.M)
+_CLASS_BASES = re.compile(r"\n[ \t]*class[ \t]+\w+\(([^)]*)")
 _DEFAULT_NAME = re.compile(r"=[ \t]*([A-Za-z_]\w*)[ \t]*[,)]")
 _WORD = re.compile(r"\w+")
 
@@ -116,13 +126,13 @@ def _attributes_of(text: str, name: str) -> Set[str]:
 @functools.lru_cache(maxsize=4)
 def _default_and_base_names(text: str) -> FrozenSet[str]:
     names = set(_DEFAULT_NAME.findall(text))
-    for bases in _CLASS_BASES.findall(text):
+    for bases in _CLASS_BASES.findall(_lines(text)):
         names.update(_WORD.findall(bases))
     return frozenset(names)
 
 
-_DEFINED_NAME = re.compile(r"^[ \t]*(?:(?:async[ \t]+)?def|class)[ \t]+(\w+)", re.M)
-_IMPORT_LINE_REST = re.compile(r"^[ \t]*(?:from|import)\b([^\n]*)", re.M)
+# A name a ``def`` or ``class`` line defines, or the rest of an import line after its keyword.
+_DEFINED_OR_IMPORT_LINE = re.compile(r"\n[ \t]*(?:(?:(?:async[ \t]+)?def|class)[ \t]+(\w+)|(?:from|import)\b([^\n]*))")
 
 
 def defines_or_imports(text: str, wanted: Set[str]) -> bool:
@@ -138,9 +148,12 @@ def defined_or_imported_words(text: str) -> FrozenSet[str]:
     only (``is_word``), all at once: the name after each ``def``/``class`` and every word of
     an import line after its keyword (a whole word there is what ``\\b`` on both sides
     matches)."""
-    words = set(_DEFINED_NAME.findall(text))
-    for rest in _IMPORT_LINE_REST.findall(text):
-        words.update(_WORD.findall(rest))
+    words: Set[str] = set()
+    for defined, rest in _DEFINED_OR_IMPORT_LINE.findall(_lines(text)):
+        if defined:
+            words.add(defined)
+        else:
+            words.update(_WORD.findall(rest))
     return frozenset(words)
 
 
@@ -180,7 +193,7 @@ def star_imported_bases(text: str) -> Iterator[Tuple[str, Set[str]]]:
     modules = _STAR_IMPORT.findall(text)
     if not modules:
         return
-    bases = {word for group in _CLASS_BASES.findall(text) for word in _WORD.findall(group) if word.isidentifier()}
+    bases = {word for group in _CLASS_BASES.findall(_lines(text)) for word in _WORD.findall(group) if word.isidentifier()}
     imported = {name for _written, names in imported_prefixes(text) for name in names}
     for module in modules:
         yield module, bases - imported
