@@ -28,7 +28,7 @@ from __future__ import annotations
 import ast
 import os
 import re
-from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
+from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 
 from memlint.analysis.ast_scopes import kept_by_container, walk
 from memlint.analysis.list_cells import cell_key, list_cell_calls
@@ -45,7 +45,10 @@ from memlint.analysis.project_scan import (
     absolute_module,
     attributes_read,
     called_or_inherited,
+    defined_or_imported_words,
+    defines_or_imports,
     imported_prefixes,
+    is_word,
     module_location,
     package_fingerprint,
     star_imported_bases,
@@ -226,6 +229,12 @@ class ProjectIndex:
         self._fingerprints: Dict[str, str] = {}
         # By class node: each file importing a class asked again (a sixth of the index's time).
         self._releases: Dict[ast.AST, Dict[str, str]] = {}
+        # By (root, module, name): a name's facts, asked again by every file importing it;
+        # final once computed, as every summary and verdict they are made of is.
+        self._entries: Dict[Tuple[str, str, str], Tuple[SummaryEntry, ...]] = {}
+        # By module key: the words ``_may_define`` looks for in a module not loaded (None:
+        # no such module), read once instead of once per file importing it.
+        self._words: Dict[str, Optional[FrozenSet[str]]] = {}
 
     # -- what a checked file uses ---------------------------------------------------------
 
@@ -279,25 +288,36 @@ class ProjectIndex:
             return []
         entries: List[SummaryEntry] = []
         for name in wanted:
-            if name in loaded.functions or name in loaded.classes:
-                spec = self._summary(root, f"{module}.{name}", 0)
-                if spec is not None:
-                    entries.append((name, encode(spec)))
-            if project_callable_is_quiet(lambda owner: self._load(root, owner), module, name):
-                entries.append((f"{name}{QUIET_MARK}", "quiet"))
-            if name in loaded.classes:
-                for method, spec in self._class_methods(root, loaded, loaded.classes[name], 0).items():
-                    entries.append((f"{name}.{method}", encode(spec)))
-            found_class = project_class(lambda owner: self._load(root, owner), loaded, f"{module}.{name}")
-            inert = inert_release_methods_named(lambda owner: self._load(root, owner), loaded, name, found_class, _INFERRED_VERBS)
-            entries.append((f"{name}{INERT_MARK}", ",".join(inert)))  # dropped when empty
-            if found_class is not None:  # defined here, or re-exported (``from .base import Provider``)
-                releases = self._chain_released(root, found_class[0], found_class[1])
-                if releases:
-                    # ``TcpConnection.close()`` closes ``self.connection``, a property giving
-                    # ``self._conn``: a subclass elsewhere that sets ``_conn`` has it released.
-                    entries.append((f"{name}{RELEASES_MARK}", ";".join(f"{a}:{m}" for a, m in sorted(releases.items()))))
-        return [entry for entry in entries if entry[1]]
+            entries.extend(self._name_entries(root, module, loaded, name))
+        return entries
+
+    def _name_entries(self, root: str, module: str, loaded: _Module, name: str) -> Tuple[SummaryEntry, ...]:
+        """The facts of one name of a loaded module, the same for every file importing it."""
+        key = (root, module, name)
+        if key in self._entries:
+            return self._entries[key]
+        entries: List[SummaryEntry] = []
+        if name in loaded.functions or name in loaded.classes:
+            spec = self._summary(root, f"{module}.{name}", 0)
+            if spec is not None:
+                entries.append((name, encode(spec)))
+        if project_callable_is_quiet(lambda owner: self._load(root, owner), module, name):
+            entries.append((f"{name}{QUIET_MARK}", "quiet"))
+        if name in loaded.classes:
+            for method, spec in self._class_methods(root, loaded, loaded.classes[name], 0).items():
+                entries.append((f"{name}.{method}", encode(spec)))
+        found_class = project_class(lambda owner: self._load(root, owner), loaded, f"{module}.{name}")
+        inert = inert_release_methods_named(lambda owner: self._load(root, owner), loaded, name, found_class, _INFERRED_VERBS)
+        entries.append((f"{name}{INERT_MARK}", ",".join(inert)))  # dropped when empty
+        if found_class is not None:  # defined here, or re-exported (``from .base import Provider``)
+            releases = self._chain_released(root, found_class[0], found_class[1])
+            if releases:
+                # ``TcpConnection.close()`` closes ``self.connection``, a property giving
+                # ``self._conn``: a subclass elsewhere that sets ``_conn`` has it released.
+                entries.append((f"{name}{RELEASES_MARK}", ";".join(f"{a}:{m}" for a, m in sorted(releases.items()))))
+        found = tuple(entry for entry in entries if entry[1])
+        self._entries[key] = found
+        return found
 
     # -- loading ----------------------------------------------------------------------------
 
@@ -313,13 +333,16 @@ class ProjectIndex:
         key = f"{root}\0{module}"
         if key in self._modules:
             return True
-        text = _module_text(root, module)
-        if text is None:
+        if key not in self._words:
+            text = _module_text(root, module)
+            self._words[key] = defined_or_imported_words(text) if text is not None else None
+        words = self._words[key]
+        if words is None:
             self._modules[key] = None
             return False
-        names = "|".join(re.escape(name) for name in sorted(wanted))
-        return re.search(r"^[ \t]*(?:(?:async[ \t]+)?def|class)[ \t]+(?:%s)\b|^[ \t]*(?:from|import)\b[^\n]*\b(?:%s)\b" % (names, names),
-                         text, re.M) is not None
+        if all(is_word(name) for name in wanted):
+            return not words.isdisjoint(wanted)
+        return defines_or_imports(_module_text(root, module) or "", wanted)
 
     def _released(self, node: ast.AST) -> Dict[str, str]:
         if node not in self._releases:
@@ -426,6 +449,9 @@ class ProjectIndex:
         kept: Set[str] = set()
         returns: List[ast.AST] = []
         declared: Set[str] = set()
+        # A list displayed into a name is what ``list_cell_calls`` starts from (its walk is
+        # skipped when the function, nested ``def``s included, binds none).
+        lists = False
         for node in own_nodes(function):
             if isinstance(node, (ast.Yield, ast.YieldFrom)):
                 return None
@@ -437,6 +463,7 @@ class ProjectIndex:
                 kept.update(kept_by_container(node.value, function))
             elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                lists = lists or isinstance(node.value, ast.List)
                 if isinstance(node.value, ast.Name) and any(isinstance(t, (ast.Attribute, ast.Subscript)) for t in targets):
                     kept.add(node.value.id)  # ``self._clients[key] = client``: cached, not fresh
                 value = node.value.value if isinstance(node.value, ast.Await) else node.value
@@ -448,7 +475,7 @@ class ProjectIndex:
         kept |= declared
         for name in kept:
             bound.pop(name, None)
-        for key, call in list_cell_calls(function):
+        for key, call in list_cell_calls(function) if lists else ():
             spec = self._call_spec(root, module, call, depth, owner)
             if spec is not None and not spec.parts:
                 bound.setdefault(key, spec)

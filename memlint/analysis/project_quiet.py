@@ -24,6 +24,7 @@ from typing import Any, Callable, FrozenSet, Iterator, Optional, Set, Tuple, Uni
 
 from memlint.analysis.ast_scopes import walk
 from memlint.analysis.constant_calls import BROAD_EXCEPTIONS, SUPPRESSORS, constant_name
+from memlint.analysis.project_scan import is_word
 from memlint.analysis.resources import (
     LOGGING_METHODS,
     NON_RAISING_CALLS,
@@ -90,9 +91,7 @@ def constructor_cannot_raise(
         return True
     if not isinstance(init, ast.FunctionDef) or init.decorator_list:
         return False
-    local = {arg.arg for arg in ([init.args.kwarg] if init.args.kwarg else [])}
-    local |= {t.id for n in walk(init) if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
-    judge = _InitJudge(lookup, qualify, base_names, local, depth)
+    judge = _InitJudge(lookup, qualify, base_names, init, depth)
     judge.false_names = _false_parameters(init, arguments) if arguments is not None else frozenset()
     return judge.block(init.body)
 
@@ -152,13 +151,24 @@ def _judged(lookup: ClassLookup, qualified: str, depth: int) -> bool:
 
 
 class _InitJudge:
-    def __init__(self, lookup: ClassLookup, qualify: Callable[[ast.AST], Optional[str]], bases: Set[str], local: Set[str], depth: int) -> None:
+    def __init__(self, lookup: ClassLookup, qualify: Callable[[ast.AST], Optional[str]], bases: Set[str], init: ast.FunctionDef, depth: int) -> None:
         self.lookup = lookup
         self.qualify = qualify
         self.bases = bases
-        self.local = local
+        self.init = init
+        self._local: Optional[Set[str]] = None
         self.depth = depth
         self.false_names: FrozenSet[str] = frozenset()
+
+    @property
+    def local(self) -> Set[str]:
+        """The ``**kwargs`` parameter and the names ``__init__`` assigns: read on the first
+        statement that needs them (most ``__init__``s fail the judge before)."""
+        if self._local is None:
+            init = self.init
+            self._local = {arg.arg for arg in ([init.args.kwarg] if init.args.kwarg else [])}
+            self._local |= {t.id for n in walk(init) if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
+        return self._local
 
     def block(self, statements: list) -> bool:
         for statement in statements:
@@ -252,6 +262,7 @@ def dotted_name(node: ast.AST) -> Optional[str]:
 # How deep a chain of project functions calling project functions is followed.
 _MAX_CALL_DEPTH = 3
 _BAD_DIVISORS = (ast.Div, ast.FloorDiv, ast.Mod)
+_INDENTED_DEF = re.compile(r"^[ \t]+def[ \t]+(\w+)", re.M)
 
 
 def project_callable_is_quiet(load: Callable[[str], Any], module: str, name: str) -> bool:
@@ -294,7 +305,7 @@ def _function_definitions(loaded: Any, name: str) -> list:
     the branches of a module-level ``if``/``try`` (read from the whole module, once)."""
     if name in loaded.functions:
         return [loaded.functions[name]]
-    if name in loaded.kinds or not re.search(r"^[ \t]+def[ \t]+%s\b" % re.escape(name), loaded.text, re.M):
+    if name in loaded.kinds or not _indented_def(loaded, name):
         return []
     nested: dict = vars(loaded).get("quiet_nested_functions")  # type: ignore[assignment]
     if nested is None:
@@ -309,6 +320,17 @@ def _function_definitions(loaded: Any, name: str) -> list:
                     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                         nested.setdefault(node.name, []).append(node)
     return nested.get(name, [])
+
+
+def _indented_def(loaded: Any, name: str) -> bool:
+    """A line of the module's text is ``def name`` below column 0."""
+    if not is_word(name):
+        return re.search(r"^[ \t]+def[ \t]+%s\b" % re.escape(name), loaded.text, re.M) is not None
+    # A pattern per name overflowed ``re``'s cache; the defined names, read once, answer all.
+    found: FrozenSet[str] = vars(loaded).get("quiet_indented_defs")  # type: ignore[assignment]
+    if found is None:
+        found = vars(loaded)["quiet_indented_defs"] = frozenset(_INDENTED_DEF.findall(loaded.text))
+    return name in found
 
 
 def _module_table(loaded: Any, name: str) -> bool:
@@ -335,15 +357,22 @@ class _FunctionJudge:
         self.loaded = loaded
         self.node = node
         self.depth = depth
-        self.local: Set[str] = set()
+        self._local: Optional[Set[str]] = None
 
     def judge(self) -> bool:
         node = self.node
         if not isinstance(node, ast.FunctionDef) or node.decorator_list:
             return False
-        self.local = {t.id for n in walk(node) if isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign))
-                      for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)}
         return self.block(node.body)
+
+    @property
+    def local(self) -> Set[str]:
+        """The names the function assigns: read on the first statement that needs them
+        (most functions fail the judge before)."""
+        if self._local is None:
+            self._local = {t.id for n in walk(self.node) if isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign))
+                           for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)}
+        return self._local
 
     def block(self, statements: list) -> bool:
         for statement in statements:

@@ -9,10 +9,20 @@ import functools
 import hashlib
 import os
 import re
-from typing import Dict, FrozenSet, Iterator, List, Set, Tuple
+from typing import FrozenSet, Iterator, List, Set, Tuple
 
-_FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|(?:[^\n#;\\]|\\\r?\n)*)", re.M)
-_PLAIN_IMPORT = re.compile(r"^[ \t]*import[ \t]+([\w. \t,]+)", re.M)
+# Patterns of whole lines start with the newline before the line, searched for in the text
+# with one put in front (``_lines``): a pattern that starts with ``^`` is tried at every
+# character, one that starts with a character only where that character is (a fifth of the
+# time). A match that takes newlines (a parenthesised or continued import, a class's bases
+# over several lines) never ends where a line it could match starts, so the lines found
+# are those ``^`` finds.
+_FROM_IMPORT = re.compile(r"\n[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|(?:[^\n#;\\]|\\\r?\n)*)")
+_PLAIN_IMPORT = re.compile(r"\n[ \t]*import[ \t]+([\w. \t,]+)")
+
+
+def _lines(text: str) -> str:
+    return "\n" + text
 
 
 def module_location(path: str) -> Tuple[str, str, bool]:
@@ -46,10 +56,10 @@ def absolute_module(written: str, current: str, is_init: bool) -> str:
 def imported_prefixes(text: str) -> Iterator[Tuple[str, List[str]]]:
     """(module as written, names imported from it) for every import line of ``text``;
     ``import a.b`` gives ``("a.b", [])``. A cheap scan: no parse."""
-    for match in _FROM_IMPORT.finditer(text):
+    for match in _FROM_IMPORT.finditer(_lines(text)):
         names = [part.split(" as ")[0].strip() for part in match.group(2).strip("()").replace("\\", " ").split(",")]
         yield match.group(1), [name for name in names if name.isidentifier()]
-    for match in _PLAIN_IMPORT.finditer(text):
+    for match in _PLAIN_IMPORT.finditer(_lines(text)):
         for part in match.group(1).split(","):
             name = part.split(" as ")[0].strip()
             if name and all(piece.isidentifier() for piece in name.split(".")):
@@ -60,58 +70,96 @@ def called_or_inherited(text: str, names: List[str]) -> Set[str]:
     """The imported ``names`` that ``text`` calls (``dial(``), names among a class's bases
     or gives as a default (``formatter=ColorFormatter``, called through the parameter):
     the only uses a summary can matter to."""
-    return set(names) & _called_and_base_names(text)
+    others = _default_and_base_names(text)
+    return {name for name in names if name in others or _called(text, name)}
 
 
 def attributes_read(text: str, prefix: str) -> Set[str]:
     """The names ``text`` reads off ``prefix`` (``sessions.session(`` gives ``session``)."""
     if not prefix or prefix.startswith("."):
         return set()
-    if "." not in prefix:
-        return set(_attributes_by_name(text).get(prefix, ()))
-    return set(re.findall(r"(?<![\w.])" + re.escape(prefix) + r"\.(\w+)", text))
+    if "." not in prefix and _WORD.fullmatch(prefix) is None:
+        return set()  # the head of a run (up to its first dot) is word characters only
+    return _attributes_of(text, prefix)
 
 
-# One scan of a file answers every name it imports (a search per name cost the index most
-# of its time on warm runs, where the index is all that runs before the cache answers).
-# Every maximal run of word characters and dots, with the opening parenthesis that may
-# follow it: a run without a dot followed by ``(`` is a called name (``dial(``), the first
-# two parts of a dotted run are a name and an attribute read off it (``sessions.session``).
-# One pass over the runs is half the cost of a look-behind search for each kind.
-_NAME_RUN = re.compile(r"[\w.]+(?:\s*\()?")
-_CLASS_BASES = re.compile(r"^[ \t]*class[ \t]+\w+\(([^)]*)", re.M)
+# A file is asked about the few names it imports from its own project: finding each name
+# (``str.find``, no pattern to compile) and looking at the characters around it costs a
+# third of matching every run of word characters and dots of the file. A use counts where
+# the name is a whole run of word characters and dots (``(?<![\w.])``), or its head:
+# ``dial(`` (spaces before the parenthesis allowed) is a call, ``sessions.session`` reads
+# ``session`` off ``sessions``.
+_RUN_CHARACTER = re.compile(r"[\w.]")
+_OPENING_PARENTHESIS = re.compile(r"\s*\(")
+_CLASS_BASES = re.compile(r"\n[ \t]*class[ \t]+\w+\(([^)]*)")
 _DEFAULT_NAME = re.compile(r"=[ \t]*([A-Za-z_]\w*)[ \t]*[,)]")
 _WORD = re.compile(r"\w+")
 
 
-@functools.lru_cache(maxsize=4)
-def _names_and_attributes(text: str) -> Tuple[FrozenSet[str], Dict[str, Set[str]]]:
-    called: Set[str] = set()
-    attributes: Dict[str, Set[str]] = {}
-    for run in _NAME_RUN.findall(text):
-        if run[-1] == "(":
-            run = run[:-1].rstrip()
-            if "." not in run:
-                called.add(run)
-                continue
-        if "." in run:
-            head, _, rest = run.partition(".")
-            attribute = rest.partition(".")[0]
-            if head and attribute:
-                attributes.setdefault(head, set()).add(attribute)
-    return frozenset(called), attributes
+def _heads(text: str, name: str) -> Iterator[int]:
+    """Where ``name`` ends each time it starts a run of word characters and dots."""
+    start = text.find(name)
+    while start >= 0:
+        if not start or _RUN_CHARACTER.match(text, start - 1) is None:
+            yield start + len(name)
+        start = text.find(name, start + 1)
+
+
+def _called(text: str, name: str) -> bool:
+    if _WORD.fullmatch(name) is None:
+        return False  # a called run holds no dot, and a name of other characters is no run
+    return any(
+        _RUN_CHARACTER.match(text, end) is None and _OPENING_PARENTHESIS.match(text, end) is not None
+        for end in _heads(text, name)
+    )
+
+
+def _attributes_of(text: str, name: str) -> Set[str]:
+    found: Set[str] = set()
+    for end in _heads(text, name):
+        attribute = _WORD.match(text, end + 1) if text.startswith(".", end) else None
+        if attribute is not None:
+            found.add(attribute.group())
+    return found
 
 
 @functools.lru_cache(maxsize=4)
-def _called_and_base_names(text: str) -> FrozenSet[str]:
-    names = set(_names_and_attributes(text)[0]) | set(_DEFAULT_NAME.findall(text))
-    for bases in _CLASS_BASES.findall(text):
+def _default_and_base_names(text: str) -> FrozenSet[str]:
+    names = set(_DEFAULT_NAME.findall(text))
+    for bases in _CLASS_BASES.findall(_lines(text)):
         names.update(_WORD.findall(bases))
     return frozenset(names)
 
 
-def _attributes_by_name(text: str) -> Dict[str, Set[str]]:
-    return _names_and_attributes(text)[1]
+# A name a ``def`` or ``class`` line defines, or the rest of an import line after its keyword.
+_DEFINED_OR_IMPORT_LINE = re.compile(r"\n[ \t]*(?:(?:(?:async[ \t]+)?def|class)[ \t]+(\w+)|(?:from|import)\b([^\n]*))")
+
+
+def defines_or_imports(text: str, wanted: Set[str]) -> bool:
+    """Whether a module's text defines (``def``, ``class``, at any depth) or imports any of
+    the ``wanted`` names (or has one on an import line)."""
+    names = "|".join(re.escape(name) for name in sorted(wanted))
+    return re.search(r"^[ \t]*(?:(?:async[ \t]+)?def|class)[ \t]+(?:%s)\b|^[ \t]*(?:from|import)\b[^\n]*\b(?:%s)\b" % (names, names),
+                     text, re.M) is not None
+
+
+def defined_or_imported_words(text: str) -> FrozenSet[str]:
+    """The words ``defines_or_imports`` finds in ``text`` for names made of word characters
+    only (``is_word``), all at once: the name after each ``def``/``class`` and every word of
+    an import line after its keyword (a whole word there is what ``\\b`` on both sides
+    matches)."""
+    words: Set[str] = set()
+    for defined, rest in _DEFINED_OR_IMPORT_LINE.findall(_lines(text)):
+        if defined:
+            words.add(defined)
+        else:
+            words.update(_WORD.findall(rest))
+    return frozenset(words)
+
+
+def is_word(name: str) -> bool:
+    """``name`` is made of word characters only (``\\w``; an identifier may hold others)."""
+    return _WORD.fullmatch(name) is not None
 
 
 def package_fingerprint(folder: str) -> str:
@@ -132,16 +180,20 @@ def package_fingerprint(folder: str) -> str:
 
 
 _STAR_IMPORT = re.compile(r"^[ \t]*from[ \t]+([\w.]+)[ \t]+import[ \t]+\*", re.M)
+# What every line ``_STAR_IMPORT`` matches holds.
+_STAR_HINT = re.compile(r"import[ \t]+\*")
 
 
 def star_imported_bases(text: str) -> Iterator[Tuple[str, Set[str]]]:
     """(module as written, the class bases of ``text`` it may define) for every
     ``from module import *`` line: a base written bare (``class Multicast(Transport)``) that
     no other import names may come from there. Only bases: what an inherited release needs."""
+    if _STAR_HINT.search(text) is None:
+        return  # most files: a search for a word is cheaper than a look at every line
     modules = _STAR_IMPORT.findall(text)
     if not modules:
         return
-    bases = {word for group in _CLASS_BASES.findall(text) for word in _WORD.findall(group) if word.isidentifier()}
+    bases = {word for group in _CLASS_BASES.findall(_lines(text)) for word in _WORD.findall(group) if word.isidentifier()}
     imported = {name for _written, names in imported_prefixes(text) for name in names}
     for module in modules:
         yield module, bases - imported

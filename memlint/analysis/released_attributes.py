@@ -35,7 +35,8 @@ def released_attributes(node: ast.AST) -> Dict[str, str]:
     for item in node.body:
         if not isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) or item.name == "__del__":
             continue
-        holders = _local_holders(item)
+        # Read only for a method that releases a local name (few do): a walk of its own.
+        holders: Optional[Dict[str, str]] = None
         for found in walk(item):
             func = found.func if isinstance(found, ast.Call) else None
             if not (isinstance(func, ast.Attribute) and func.attr in ANY_RELEASE_METHODS):
@@ -43,6 +44,8 @@ def released_attributes(node: ast.AST) -> Dict[str, str]:
             held = func.value
             attr = _self_attribute(held)
             if attr is None and isinstance(held, ast.Name):
+                if holders is None:
+                    holders = _local_holders(item)
                 attr = holders.get(held.id)
             if attr is None:
                 continue
