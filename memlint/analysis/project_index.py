@@ -142,15 +142,10 @@ class _Module:
                     if alias.name != "*":
                         self.aliases[alias.asname or alias.name] = f"{source}.{alias.name}" if source else alias.name
 
-    # Views made when asked: a module holding views of itself would be a reference cycle,
-    # which keeps its parsed definitions alive until a garbage collection.
-    @property
-    def functions(self) -> _Definitions:
-        return _Definitions(self, "def")
-
-    @property
-    def classes(self) -> _Definitions:
-        return _Definitions(self, "class")
+    # Views made when asked: a view kept on the module would be a reference cycle, keeping
+    # its parsed definitions alive until a garbage collection.
+    functions = property(lambda self: _Definitions(self, "def"))
+    classes = property(lambda self: _Definitions(self, "class"))
 
     def definition(self, name: str) -> Optional[ast.AST]:
         """The top-level ``def`` or ``class`` called ``name``, parsed on its own."""
