@@ -56,6 +56,7 @@ _FIXER_READS = frozenset({"contextlib"})
 # release: those of ``analysis.facts.MAY_REGISTER`` (``tests/test_regions.py`` checks).
 _REGISTERING = frozenset({"append", "add", "extend", "insert"})
 _LIFESPAN = "lifespan="
+_NO_INDENT = "    "  # libcst's default indentation of a module with no indented block
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _BINDING = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.NamedExpr)
 
@@ -631,9 +632,10 @@ def region_source(
                 shallow.body = kept_members
                 body[body.index(statement)] = shallow
     kept = ast.Module(body=body, type_ignores=tree.type_ignores)
-    if file_indent(kept, blanked) != file_indent(tree, lines):
+    if (file_indent(kept, blanked) or _NO_INDENT) != (file_indent(tree, lines) or _NO_INDENT):
         # libcst takes the module's default indentation (which the fixer writes with) from
-        # the first indented block; here that block was left out and the next differs.
+        # the first indented block (four spaces without one); here that block was left out
+        # and the next differs.
         return None
     return Selected("".join(blanked), kept)
 

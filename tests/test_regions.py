@@ -232,6 +232,15 @@ def test_a_file_whose_first_indentation_would_change_is_parsed_whole():
     assert region_source(same, ast.parse(same), {}) is not None
 
 
+def test_a_kept_text_without_an_indented_block_has_libcst_default_indentation():
+    # Only module-level statements are kept: libcst then indents with four spaces, the
+    # file's own indentation here, so the regions are used; with two spaces they are not.
+    source = "import os\nf = open('x')\n" + "\ndef h():\n    return 2\n" * 6
+    assert region_source(source, ast.parse(source), {}) is not None
+    two = source.replace("\n    return 2", "\n  return 2")
+    assert region_source(two, ast.parse(two), {}) is None
+
+
 def test_the_selected_rules_own_triggers_choose_regions_too():
     # MEM061 starts from task-creating calls, which are no resource triggers.
     source = "import asyncio\nX = 1\n\nasync def spawn(coro):\n    asyncio.create_task(coro)\n" + "\ndef h():\n    return 2\n" * 6
