@@ -238,7 +238,10 @@ def _owners(module: cst.Module) -> Iterator[Dict[int, Unit]]:
             if key not in owner:
                 owner[key] = unit
             node_type = type(node)
-            for name in fields.get(node_type) or node_fields(node_type):
+            names = fields.get(node_type)
+            if names is None:
+                names = node_fields(node_type)
+            for name in names:
                 value = getattr(node, name)
                 value_type = type(value)
                 if value_type is list or value_type is tuple:

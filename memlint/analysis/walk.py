@@ -8,8 +8,10 @@ only the functions that can matter, so this is its hot path.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
-from typing import Dict, List, Tuple, Type
+from typing import Dict, Iterator, List, Optional, Tuple, Type
 
 import libcst as cst
 
@@ -30,10 +32,11 @@ Path = Tuple[cst.CSTNode, ...]
 def node_fields(node_type: Type[cst.CSTNode]) -> Tuple[str, ...]:
     names = _FIELDS.get(node_type)
     if names is None:
+        # A field declared ``str`` (``Name.value``) never holds a node: leaves then have none.
         names = tuple(
             f.name
             for f in dataclasses.fields(node_type)
-            if f.name not in _SKIPPED_FIELDS and not f.name.startswith("whitespace")
+            if f.name not in _SKIPPED_FIELDS and not f.name.startswith("whitespace") and f.type is not str
         )
         _FIELDS[node_type] = names
     return names
@@ -60,6 +63,25 @@ def _is_node_type(value_type: type) -> bool:
 _NODE_TYPES: Dict[type, bool] = {}
 
 
+# The answers of ``find`` while one module is analysed, by (id of root, wanted, stop): each
+# entry keeps its root alive, so an id is never reused while the memo lives, and the memo
+# lives only as long as ``memo_per_module`` (one module's analysis).
+_MEMO: "contextvars.ContextVar[Optional[Dict[tuple, Tuple[cst.CSTNode, List[Tuple[cst.CSTNode, Path]]]]]]" = (
+    contextvars.ContextVar("memlint_find_memo", default=None)
+)
+
+
+@contextlib.contextmanager
+def memo_per_module() -> Iterator[None]:
+    """Within it, ``find`` answers a walk it already made from memory: the stages walk the
+    same statements for different questions (a statement's effects, its raising calls)."""
+    token = _MEMO.set({})
+    try:
+        yield
+    finally:
+        _MEMO.reset(token)
+
+
 def find(
     root: cst.CSTNode,
     wanted: Tuple[Type[cst.CSTNode], ...],
@@ -68,8 +90,23 @@ def find(
     """Nodes of the ``wanted`` types under ``root`` with their ancestors (root first).
 
     Nodes of the ``stop`` types are reported if wanted but not entered (a nested scope
-    is analysed on its own).
+    is analysed on its own). The list is the caller's own.
     """
+    memo = _MEMO.get()
+    if memo is None:
+        return _find(root, wanted, stop)
+    key = (id(root), wanted, stop)
+    known = memo.get(key)
+    if known is None:
+        known = memo[key] = (root, _find(root, wanted, stop))
+    return list(known[1])
+
+
+def _find(
+    root: cst.CSTNode,
+    wanted: Tuple[Type[cst.CSTNode], ...],
+    stop: Tuple[Type[cst.CSTNode], ...],
+) -> List[Tuple[cst.CSTNode, Path]]:
     found: List[Tuple[cst.CSTNode, Path]] = []
     path: List[cst.CSTNode] = []
     stack: List[Tuple[cst.CSTNode, int]] = [(root, 0)]
