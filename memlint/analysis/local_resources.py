@@ -33,7 +33,7 @@ from memlint.analysis.resources import (
     SUBCLASS_BASES,
     ResourceSpec,
 )
-from memlint.analysis.walk import find
+from memlint.analysis.walk import SCOPES, find
 
 
 # A property hands out what the object keeps; a cached function hands every caller the same
@@ -213,11 +213,20 @@ def _module_level(name: str, scope: Scope) -> bool:
     """A name the function neither receives nor binds: the module's (or a closure's)."""
     if name in scope.params or scope.is_module:
         return False
-    for target, _ in find(cst.IndentedBlock(body=tuple(scope.body)), (cst.AssignTarget, cst.AnnAssign, cst.For, cst.AsName)):  # type: ignore[arg-type]
-        bound = getattr(target, "target", None) or getattr(target, "name", None)
-        if isinstance(bound, cst.Name) and bound.value == name:
-            return False
+    # Statement by statement (a nested def or class binds nothing here): the walks of the
+    # scope's own statements are remembered per module (``walk.find``), a block made
+    # anew here would be walked again for every name asked.
+    for statement in scope.body:
+        if isinstance(statement, SCOPES):
+            continue
+        for target, _ in find(statement, _BINDERS):
+            bound = getattr(target, "target", None) or getattr(target, "name", None)
+            if isinstance(bound, cst.Name) and bound.value == name:
+                return False
     return True
+
+
+_BINDERS = (cst.AssignTarget, cst.AnnAssign, cst.For, cst.AsName)
 
 
 def _returned_tuple(
