@@ -116,7 +116,10 @@ def _returned_resource(ctx: ModuleContext, scope: Scope) -> Optional[ResourceSpe
         if not isinstance(statement, SMALL_CONTAINERS):
             continue
         for small in statement.body:
-            if _keeps_bound_value(small, bound) or _appends_bound_value(small, bound, scope) or _registers_cleanup_of(ctx, small, bound):
+            # Each of the three asks about a resource bound here: none yet, none of them holds.
+            if bound and (
+                _keeps_bound_value(small, bound) or _appends_bound_value(small, bound, scope) or _registers_cleanup_of(ctx, small, bound)
+            ):
                 # ``self._clients[key] = client; return client``: a cached object, not a fresh one.
                 return None
             if _chained_store(small):
