@@ -46,10 +46,13 @@ class ImportTable:
 
     def add(self, small: cst.CSTNode) -> None:
         """Take in one small statement if it is an import (anything else is ignored)."""
-        if isinstance(small, cst.Import):
-            self.add_import(small)
-        elif isinstance(small, cst.ImportFrom):
-            self.add_import_from(small)
+        # ``type() is``: no subclasses of these; isinstance() on libcst's classes goes
+        # through ABCMeta, and this runs for every small statement of the module.
+        small_type = type(small)
+        if small_type is cst.Import:
+            self.add_import(small)  # type: ignore[arg-type]
+        elif small_type is cst.ImportFrom:
+            self.add_import_from(small)  # type: ignore[arg-type]
 
     def add_import(self, node: cst.Import) -> None:
         for alias in node.names:
