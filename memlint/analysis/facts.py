@@ -31,6 +31,9 @@ CONTEXT_MANAGER_DECORATORS = frozenset(
 PYTEST_FIXTURES = frozenset({"pytest.fixture", "fixture", "pytest_asyncio.fixture"})
 TRY_TYPES: Tuple[type, ...] = (cst.Try,) + ((cst.TryStar,) if hasattr(cst, "TryStar") else ())  # type: ignore[attr-defined]
 SMALL_CONTAINERS = (cst.SimpleStatementLine, cst.SimpleStatementSuite)
+# The same as a set of the exact types, for ``type(statement) in``: isinstance() on libcst's
+# node classes goes through ABCMeta, and the statement loops ask it of every statement.
+SMALL_CONTAINER_TYPES = frozenset(SMALL_CONTAINERS)
 COMPOUND = (cst.If, cst.For, cst.While, cst.With) + TRY_TYPES
 
 
@@ -143,7 +146,7 @@ def scan(ctx: ModuleContext) -> List[Scope]:
 
     def visit(body: Iterable[cst.CSTNode], class_info: Optional[ClassInfo], top: bool) -> None:
         for statement in iter_statements(list(body), into_functions=False):
-            if isinstance(statement, SMALL_CONTAINERS):
+            if type(statement) in SMALL_CONTAINER_TYPES:
                 for small in statement.body:
                     ctx.imports.add(small)
                     if top and isinstance(small, (cst.Assign, cst.AnnAssign)):

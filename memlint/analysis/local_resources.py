@@ -15,6 +15,7 @@ from memlint.analysis.ast_scopes import KEEPING_METHODS
 from memlint.analysis.classify import acquisition_spec
 from memlint.analysis.facts import (
     CONTEXT_MANAGER_DECORATORS,
+    SMALL_CONTAINER_TYPES,
     SMALL_CONTAINERS,
     ModuleContext,
     Scope,
@@ -95,10 +96,10 @@ def _stored_factories(ctx: ModuleContext, scope: Scope) -> None:
     """``self._make = lambda: HTTPConnection(host)``: calling ``self._make()`` acquires."""
     assert scope.class_info is not None
     for statement in iter_statements(list(scope.body), into_functions=False):
-        if not isinstance(statement, SMALL_CONTAINERS):
+        if type(statement) not in SMALL_CONTAINER_TYPES:
             continue
         for small in statement.body:
-            if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.value, cst.Lambda)):
+            if not (type(small) is cst.Assign and len(small.targets) == 1 and isinstance(small.value, cst.Lambda)):
                 continue
             attr = self_attribute(small.targets[0].target)
             made = small.value.body
@@ -113,7 +114,7 @@ def _returned_resource(ctx: ModuleContext, scope: Scope) -> Optional[ResourceSpe
     kept: Set[str] = set()
     function = scope.node
     for statement in iter_statements(list(scope.body), into_functions=False):
-        if not isinstance(statement, SMALL_CONTAINERS):
+        if type(statement) not in SMALL_CONTAINER_TYPES:
             continue
         for small in statement.body:
             # Each of the three asks about a resource bound here: none yet, none of them holds.
@@ -122,7 +123,8 @@ def _returned_resource(ctx: ModuleContext, scope: Scope) -> Optional[ResourceSpe
             ):
                 # ``self._clients[key] = client; return client``: a cached object, not a fresh one.
                 return None
-            if _chained_store(small):
+            small_type = type(small)  # ``type() is``: see SMALL_CONTAINER_TYPES
+            if small_type is cst.Assign and _chained_store(small):
                 # ``sock = self.socket = self.bind_socket(sock)``: what the name holds from here
                 # on is kept on ``self`` too; returning it hands out the object's own socket.
                 for target in small.targets:  # type: ignore[attr-defined]
@@ -130,7 +132,7 @@ def _returned_resource(ctx: ModuleContext, scope: Scope) -> Optional[ResourceSpe
                         bound.pop(target.target.value, None)
                         kept.add(target.target.value)
                 continue
-            if isinstance(small, cst.Assign) and len(small.targets) == 1:
+            if small_type is cst.Assign and len(small.targets) == 1:  # type: ignore[attr-defined]
                 target = small.targets[0].target
                 value = small.value.expression if isinstance(small.value, cst.Await) else small.value
                 if not isinstance(value, cst.Call):
@@ -147,7 +149,7 @@ def _returned_resource(ctx: ModuleContext, scope: Scope) -> Optional[ResourceSpe
                             element = target.elements[position].value
                             if isinstance(element, cst.Name):
                                 bound[element.value] = part
-            elif isinstance(small, cst.Return) and small.value is not None:
+            elif small_type is cst.Return and small.value is not None:  # type: ignore[attr-defined]
                 value = small.value.expression if isinstance(small.value, cst.Await) else small.value
                 if isinstance(value, cst.Tuple):
                     tupled = _returned_tuple(ctx, scope, value, bound)
