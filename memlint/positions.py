@@ -232,19 +232,34 @@ def _owners(module: cst.Module) -> Iterator[Dict[int, Unit]]:
         # The walk of walk.find without its bookkeeping. isinstance() on libcst's abstract
         # node class goes through ABCMeta; the answer per type is asked once.
         stack: List[cst.CSTNode] = [root]
+        push = stack.append
         while stack:
             node = stack.pop()
             key = id(node)
             if key not in owner:
                 owner[key] = unit
+            elif node is not root:
+                continue  # claimed with all it holds (a class's members before the class)
             node_type = type(node)
-            for name in fields.get(node_type) or node_fields(node_type):
+            names = fields.get(node_type)
+            if names is None:
+                names = node_fields(node_type)
+            for name in names:
                 value = getattr(node, name)
                 value_type = type(value)
                 if value_type is list or value_type is tuple:
-                    stack.extend(item for item in value if _is_node(type(item), node_types))
-                elif _is_node(value_type, node_types):
-                    stack.append(value)
+                    for item in value:
+                        is_node = node_types.get(type(item))
+                        if is_node is None:
+                            is_node = _is_node(type(item), node_types)
+                        if is_node:
+                            push(item)
+                else:
+                    is_node = node_types.get(value_type)
+                    if is_node is None:
+                        is_node = _is_node(value_type, node_types)
+                    if is_node:
+                        push(value)
 
     for index, statement in enumerate(module.body):
         if isinstance(statement, cst.ClassDef) and isinstance(statement.body, cst.IndentedBlock):

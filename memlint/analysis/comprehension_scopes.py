@@ -19,20 +19,23 @@ from typing import Sequence, Set
 
 import libcst as cst
 
-_COMPREHENSIONS = (cst.GeneratorExp, cst.ListComp, cst.SetComp, cst.DictComp)
+_COMPREHENSION_TYPES = frozenset((cst.GeneratorExp, cst.ListComp, cst.SetComp, cst.DictComp))
 
 
 def comprehension_local(found: cst.CSTNode, path: Sequence[cst.CSTNode]) -> bool:
     """True when the name ``found`` (or the name an attribute chain starts from) is, where it
     is written, a variable that an enclosing comprehension binds for itself."""
+    # ``type() in``/``is``: libcst has no subclasses of these concrete classes, and
+    # isinstance() on its node classes goes through ABCMeta (this runs for every mention).
     base = found
-    while isinstance(base, cst.Attribute):
-        base = base.value
-    if not isinstance(base, cst.Name):
+    while type(base) is cst.Attribute:
+        base = base.value  # type: ignore[attr-defined]
+    if type(base) is not cst.Name:
         return False
+    comprehensions = _COMPREHENSION_TYPES
     for depth in range(len(path) - 1, -1, -1):
         node = path[depth]
-        if not isinstance(node, _COMPREHENSIONS):
+        if type(node) not in comprehensions:
             continue
         first = node.for_in
         if any(part is first.iter for part in path[depth:]) or found is first.iter:

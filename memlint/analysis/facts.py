@@ -31,6 +31,9 @@ CONTEXT_MANAGER_DECORATORS = frozenset(
 PYTEST_FIXTURES = frozenset({"pytest.fixture", "fixture", "pytest_asyncio.fixture"})
 TRY_TYPES: Tuple[type, ...] = (cst.Try,) + ((cst.TryStar,) if hasattr(cst, "TryStar") else ())  # type: ignore[attr-defined]
 SMALL_CONTAINERS = (cst.SimpleStatementLine, cst.SimpleStatementSuite)
+# The same as a set of the exact types, for ``type(statement) in``: isinstance() on libcst's
+# node classes goes through ABCMeta, and the statement loops ask it of every statement.
+SMALL_CONTAINER_TYPES = frozenset(SMALL_CONTAINERS)
 COMPOUND = (cst.If, cst.For, cst.While, cst.With) + TRY_TYPES
 
 
@@ -154,7 +157,7 @@ def _scan_body(
     scopes: List[Scope], module_level_names: Set[str],
 ) -> None:
     for statement in iter_statements(list(body), into_functions=False):
-        if isinstance(statement, SMALL_CONTAINERS):
+        if type(statement) in SMALL_CONTAINER_TYPES:
             for small in statement.body:
                 ctx.imports.add(small)
                 if top and isinstance(small, (cst.Assign, cst.AnnAssign)):
@@ -283,10 +286,13 @@ def generic_base(base: cst.BaseExpression) -> cst.BaseExpression:
 
 
 def last_name(func: cst.BaseExpression) -> str:
-    if isinstance(func, cst.Name):
-        return func.value
-    if isinstance(func, cst.Attribute):
-        return func.attr.value
+    # ``type() is``: libcst has no subclasses of these concrete classes, and isinstance()
+    # on its node classes goes through ABCMeta (this runs several times per call).
+    func_type = type(func)
+    if func_type is cst.Name:
+        return func.value  # type: ignore[attr-defined]
+    if func_type is cst.Attribute:
+        return func.attr.value  # type: ignore[attr-defined]
     return ""
 
 

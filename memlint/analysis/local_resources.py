@@ -15,6 +15,7 @@ from memlint.analysis.ast_scopes import KEEPING_METHODS
 from memlint.analysis.classify import acquisition_spec
 from memlint.analysis.facts import (
     CONTEXT_MANAGER_DECORATORS,
+    SMALL_CONTAINER_TYPES,
     SMALL_CONTAINERS,
     ModuleContext,
     Scope,
@@ -33,7 +34,7 @@ from memlint.analysis.resources import (
     SUBCLASS_BASES,
     ResourceSpec,
 )
-from memlint.analysis.walk import find
+from memlint.analysis.walk import SCOPES, find
 
 
 # A property hands out what the object keeps; a cached function hands every caller the same
@@ -95,10 +96,10 @@ def _stored_factories(ctx: ModuleContext, scope: Scope) -> None:
     """``self._make = lambda: HTTPConnection(host)``: calling ``self._make()`` acquires."""
     assert scope.class_info is not None
     for statement in iter_statements(list(scope.body), into_functions=False):
-        if not isinstance(statement, SMALL_CONTAINERS):
+        if type(statement) not in SMALL_CONTAINER_TYPES:
             continue
         for small in statement.body:
-            if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.value, cst.Lambda)):
+            if not (type(small) is cst.Assign and len(small.targets) == 1 and isinstance(small.value, cst.Lambda)):
                 continue
             attr = self_attribute(small.targets[0].target)
             made = small.value.body
@@ -113,13 +114,17 @@ def _returned_resource(ctx: ModuleContext, scope: Scope) -> Optional[ResourceSpe
     kept: Set[str] = set()
     function = scope.node
     for statement in iter_statements(list(scope.body), into_functions=False):
-        if not isinstance(statement, SMALL_CONTAINERS):
+        if type(statement) not in SMALL_CONTAINER_TYPES:
             continue
         for small in statement.body:
-            if _keeps_bound_value(small, bound) or _appends_bound_value(small, bound, scope) or _registers_cleanup_of(ctx, small, bound):
+            # Each of the three asks about a resource bound here: none yet, none of them holds.
+            if bound and (
+                _keeps_bound_value(small, bound) or _appends_bound_value(small, bound, scope) or _registers_cleanup_of(ctx, small, bound)
+            ):
                 # ``self._clients[key] = client; return client``: a cached object, not a fresh one.
                 return None
-            if _chained_store(small):
+            small_type = type(small)  # ``type() is``: see SMALL_CONTAINER_TYPES
+            if small_type is cst.Assign and _chained_store(small):
                 # ``sock = self.socket = self.bind_socket(sock)``: what the name holds from here
                 # on is kept on ``self`` too; returning it hands out the object's own socket.
                 for target in small.targets:  # type: ignore[attr-defined]
@@ -127,7 +132,7 @@ def _returned_resource(ctx: ModuleContext, scope: Scope) -> Optional[ResourceSpe
                         bound.pop(target.target.value, None)
                         kept.add(target.target.value)
                 continue
-            if isinstance(small, cst.Assign) and len(small.targets) == 1:
+            if small_type is cst.Assign and len(small.targets) == 1:  # type: ignore[attr-defined]
                 target = small.targets[0].target
                 value = small.value.expression if isinstance(small.value, cst.Await) else small.value
                 if not isinstance(value, cst.Call):
@@ -144,7 +149,7 @@ def _returned_resource(ctx: ModuleContext, scope: Scope) -> Optional[ResourceSpe
                             element = target.elements[position].value
                             if isinstance(element, cst.Name):
                                 bound[element.value] = part
-            elif isinstance(small, cst.Return) and small.value is not None:
+            elif small_type is cst.Return and small.value is not None:  # type: ignore[attr-defined]
                 value = small.value.expression if isinstance(small.value, cst.Await) else small.value
                 if isinstance(value, cst.Tuple):
                     tupled = _returned_tuple(ctx, scope, value, bound)
@@ -213,11 +218,20 @@ def _module_level(name: str, scope: Scope) -> bool:
     """A name the function neither receives nor binds: the module's (or a closure's)."""
     if name in scope.params or scope.is_module:
         return False
-    for target, _ in find(cst.IndentedBlock(body=tuple(scope.body)), (cst.AssignTarget, cst.AnnAssign, cst.For, cst.AsName)):  # type: ignore[arg-type]
-        bound = getattr(target, "target", None) or getattr(target, "name", None)
-        if isinstance(bound, cst.Name) and bound.value == name:
-            return False
+    # Statement by statement (a nested def or class binds nothing here): the walks of the
+    # scope's own statements are remembered per module (``walk.find``), a block made
+    # anew here would be walked again for every name asked.
+    for statement in scope.body:
+        if isinstance(statement, SCOPES):
+            continue
+        for target, _ in find(statement, _BINDERS):
+            bound = getattr(target, "target", None) or getattr(target, "name", None)
+            if isinstance(bound, cst.Name) and bound.value == name:
+                return False
     return True
+
+
+_BINDERS = (cst.AssignTarget, cst.AnnAssign, cst.For, cst.AsName)
 
 
 def _returned_tuple(

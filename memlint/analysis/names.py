@@ -6,21 +6,29 @@ the rules need, and the provider costs several times the parse on large trees.
 
 from __future__ import annotations
 
-from typing import Dict, Iterator, Mapping, Optional, Sequence, Set, Tuple
+from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
 
 def dotted(node: cst.BaseExpression) -> Optional[str]:
     """``a.b.c`` for a chain of names and attributes; ``None`` for anything else."""
+    # ``type() is``: libcst has no subclasses of these concrete classes, and isinstance()
+    # on its node classes goes through ABCMeta (this runs for most calls and attributes).
+    if type(node) is _NAME:
+        return node.value  # type: ignore[attr-defined]
     parts = []
-    while isinstance(node, cst.Attribute):
-        parts.append(node.attr.value)
-        node = node.value
-    if not isinstance(node, cst.Name):
+    while type(node) is _ATTRIBUTE:
+        parts.append(node.attr.value)  # type: ignore[attr-defined]
+        node = node.value  # type: ignore[attr-defined]
+    if type(node) is not _NAME:
         return None
-    parts.append(node.value)
+    parts.append(node.value)  # type: ignore[attr-defined]
     return ".".join(reversed(parts))
+
+
+_NAME = cst.Name
+_ATTRIBUTE = cst.Attribute
 
 
 def _module_name(node: cst.BaseExpression) -> str:
@@ -38,10 +46,13 @@ class ImportTable:
 
     def add(self, small: cst.CSTNode) -> None:
         """Take in one small statement if it is an import (anything else is ignored)."""
-        if isinstance(small, cst.Import):
-            self.add_import(small)
-        elif isinstance(small, cst.ImportFrom):
-            self.add_import_from(small)
+        # ``type() is``: no subclasses of these; isinstance() on libcst's classes goes
+        # through ABCMeta, and this runs for every small statement of the module.
+        small_type = type(small)
+        if small_type is cst.Import:
+            self.add_import(small)  # type: ignore[arg-type]
+        elif small_type is cst.ImportFrom:
+            self.add_import_from(small)  # type: ignore[arg-type]
 
     def add_import(self, node: cst.Import) -> None:
         for alias in node.names:
@@ -85,58 +96,94 @@ def iter_statements(body: Sequence[cst.CSTNode], into_functions: bool = True) ->
     """Every statement in a block, recursively through compound statements (cheap: no
     expression is visited). Function and class bodies are entered when asked."""
     stack = list(reversed(body))
+    shapes = _SHAPES
     while stack:
         statement = stack.pop()
         yield statement
+        shape = shapes.get(type(statement))
+        if shape is _SIMPLE:
+            continue
         # Pushed last block first, so that blocks come out in source order (body, else...).
-        for block in reversed(list(child_blocks(statement, into_functions))):
+        for block in reversed(child_blocks(statement, into_functions)):
             stack.extend(reversed(block))
 
 
-def child_blocks(statement: cst.CSTNode, into_functions: bool = True) -> Iterator[Sequence[cst.CSTNode]]:
+# What kind of compound statement a node type is, asked once per type: isinstance() on
+# libcst's node classes goes through ABCMeta, and these run for every statement.
+_DEF, _SIMPLE, _IF, _LOOP, _TRY, _WITH, _MATCH, _OTHER = ("def", "simple", "if", "loop", "try", "with", "match", "other")
+_SHAPES: Dict[type, str] = {}
+_MATCH_TYPE = getattr(cst, "Match", None)
+
+
+def _shape(statement_type: type) -> str:
+    shape = _SHAPES.get(statement_type)
+    if shape is None:
+        if issubclass(statement_type, (cst.FunctionDef, cst.ClassDef)):
+            shape = _DEF
+        elif issubclass(statement_type, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+            shape = _SIMPLE
+        elif issubclass(statement_type, cst.If):
+            shape = _IF
+        elif issubclass(statement_type, (cst.For, cst.While)):
+            shape = _LOOP
+        elif issubclass(statement_type, (cst.Try, getattr(cst, "TryStar", cst.Try))):
+            shape = _TRY
+        elif issubclass(statement_type, cst.With):
+            shape = _WITH
+        elif _MATCH_TYPE is not None and issubclass(statement_type, _MATCH_TYPE):
+            shape = _MATCH
+        else:
+            shape = _OTHER
+        _SHAPES[statement_type] = shape
+    return shape
+
+
+def child_blocks(statement: cst.CSTNode, into_functions: bool = True) -> List[Sequence[cst.CSTNode]]:
     """The statement blocks directly inside a compound statement."""
-    if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
-        if into_functions:
-            yield block_of(statement.body)
-        return
-    if isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
-        return
-    if isinstance(statement, cst.If):
-        yield block_of(statement.body)
-        if statement.orelse is not None:
-            if isinstance(statement.orelse, cst.If):
-                yield (statement.orelse,)
-            else:
-                yield block_of(statement.orelse.body)
-        return
-    if isinstance(statement, (cst.For, cst.While)):
-        yield block_of(statement.body)
-        if statement.orelse is not None:
-            yield block_of(statement.orelse.body)
-        return
-    if isinstance(statement, (cst.Try, getattr(cst, "TryStar", cst.Try))):
-        yield block_of(statement.body)
-        for handler in statement.handlers:
-            yield block_of(handler.body)
-        if statement.orelse is not None:
-            yield block_of(statement.orelse.body)
-        if statement.finalbody is not None:
-            yield block_of(statement.finalbody.body)
-        return
-    if isinstance(statement, cst.With):
-        yield block_of(statement.body)
-        return
-    match_type = getattr(cst, "Match", None)
-    if match_type is not None and isinstance(statement, match_type):
-        for case in statement.cases:
-            yield block_of(case.body)
+    shape = _shape(type(statement))
+    if shape is _SIMPLE or shape is _OTHER:
+        return []
+    if shape is _DEF:
+        return [block_of(statement.body)] if into_functions else []  # type: ignore[attr-defined]
+    if shape is _IF:
+        blocks = [block_of(statement.body)]  # type: ignore[attr-defined]
+        orelse = statement.orelse  # type: ignore[attr-defined]
+        if orelse is not None:
+            blocks.append((orelse,) if _shape(type(orelse)) is _IF else block_of(orelse.body))
+        return blocks
+    if shape is _LOOP:
+        blocks = [block_of(statement.body)]  # type: ignore[attr-defined]
+        if statement.orelse is not None:  # type: ignore[attr-defined]
+            blocks.append(block_of(statement.orelse.body))  # type: ignore[attr-defined]
+        return blocks
+    if shape is _TRY:
+        blocks = [block_of(statement.body)]  # type: ignore[attr-defined]
+        blocks.extend(block_of(handler.body) for handler in statement.handlers)  # type: ignore[attr-defined]
+        if statement.orelse is not None:  # type: ignore[attr-defined]
+            blocks.append(block_of(statement.orelse.body))  # type: ignore[attr-defined]
+        if statement.finalbody is not None:  # type: ignore[attr-defined]
+            blocks.append(block_of(statement.finalbody.body))  # type: ignore[attr-defined]
+        return blocks
+    if shape is _WITH:
+        return [block_of(statement.body)]  # type: ignore[attr-defined]
+    return [block_of(case.body) for case in statement.cases]  # type: ignore[attr-defined]
+
+
+# The concrete suite types: ``block_of`` runs for every compound statement.
+_SUITES: Dict[type, int] = {}
 
 
 def block_of(suite: cst.BaseSuite) -> Sequence[cst.CSTNode]:
     """The statements of an indented block or of a one-line suite (``if x: y; z``)."""
-    if isinstance(suite, cst.IndentedBlock):
-        return suite.body
-    if isinstance(suite, cst.SimpleStatementSuite):
+    suite_type = type(suite)
+    kind = _SUITES.get(suite_type)
+    if kind is None:
+        kind = _SUITES[suite_type] = (
+            1 if issubclass(suite_type, cst.IndentedBlock) else 2 if issubclass(suite_type, cst.SimpleStatementSuite) else 0
+        )
+    if kind == 1:
+        return suite.body  # type: ignore[attr-defined]
+    if kind == 2:
         return (suite,)
     return ()
 

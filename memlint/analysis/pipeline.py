@@ -33,6 +33,7 @@ from memlint.analysis.project_index import add_project_resources, inherit_local_
 from memlint.analysis.tasks import might_create_tasks, task_facts
 from memlint.analysis.tracking import analyze_scope
 from memlint.analysis.try_finally import hand_written_releases
+from memlint.analysis.walk import memo_per_module
 from memlint.knowledge.overlay import knowledge_in_use
 from memlint.options import RuleOptions
 
@@ -43,7 +44,7 @@ def analyze_module(
     """Every fact about one parsed module. With the ``ast`` tree of the same source,
     functions whose text names no resource are skipped unread. The knowledge read is the
     shipped one plus the resources ``options`` declares."""
-    with knowledge_in_use(options.resources):
+    with knowledge_in_use(options.resources), memo_per_module():
         return _analyze_module(module, source, options, tree, growth)
 
 

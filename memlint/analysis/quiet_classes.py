@@ -194,13 +194,25 @@ def _lookup(ctx: "ModuleContext", name: str) -> Union[None, bool, Tuple[object, 
     info = ctx.classes.get(name)
     if info is None or "." in name:
         return None
+    # The class's ``ast`` tree, made once per module: printing the class and parsing it
+    # again costs more than judging it (the module's classes never change while it is analysed).
+    class_trees: Dict[str, Optional[ast.ClassDef]] = vars(ctx).setdefault("quiet_class_trees", {})
+    if name not in class_trees:
+        class_trees[name] = _class_tree(ctx, info.node)
+    node = class_trees[name]
+    if node is None:
+        return None
+    return (lambda expr: _qualify(ctx, expr)), node
+
+
+def _class_tree(ctx: "ModuleContext", class_node: cst.ClassDef) -> Optional[ast.ClassDef]:
     try:
-        node = ast.parse(ctx.module.code_for_node(info.node).strip()).body[0]
+        node = ast.parse(ctx.module.code_for_node(class_node).strip()).body[0]
     except (SyntaxError, ValueError, IndexError, RecursionError):
         return None
     if not isinstance(node, ast.ClassDef) or _may_be_left_out(node):
         return None
-    return (lambda expr: _qualify(ctx, expr)), node
+    return node
 
 
 def _may_be_left_out(node: ast.ClassDef) -> bool:

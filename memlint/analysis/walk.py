@@ -8,8 +8,10 @@ only the functions that can matter, so this is its hot path.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
-from typing import Dict, List, Tuple, Type
+from typing import Dict, Iterator, List, Optional, Tuple, Type, Union
 
 import libcst as cst
 
@@ -30,34 +32,57 @@ Path = Tuple[cst.CSTNode, ...]
 def node_fields(node_type: Type[cst.CSTNode]) -> Tuple[str, ...]:
     names = _FIELDS.get(node_type)
     if names is None:
+        # A field declared ``str`` (``Name.value``) never holds a node: leaves then have none.
         names = tuple(
             f.name
             for f in dataclasses.fields(node_type)
-            if f.name not in _SKIPPED_FIELDS and not f.name.startswith("whitespace")
+            if f.name not in _SKIPPED_FIELDS and not f.name.startswith("whitespace") and f.type is not str
         )
         _FIELDS[node_type] = names
     return names
 
 
-# A node type's fields last first (``find`` pushes children on a stack).
-_FIELDS_BACKWARDS: Dict[Type[cst.CSTNode], Tuple[str, ...]] = {}
-
-
 SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
 
 
-# (wanted, stop) -> node type -> (is wanted, is a stop)
-_KIND: Dict[Tuple[tuple, tuple], Dict[Type[cst.CSTNode], Tuple[bool, bool]]] = {}
+# (wanted, stop) -> type of a value met in a field -> what ``_find`` does with it: False to
+# pass it by (no node, or a node with no child nodes that is not wanted), else (is wanted,
+# is a stop, its fields last first: children are pushed on a stack). isinstance() on
+# libcst's abstract node classes goes through ABCMeta and is slow; the answer per concrete
+# type never changes, so it is asked once per type. The table is per (wanted, stop): a key
+# holding those tuples would be hashed anew at every node.
+_Plan = Union[bool, Tuple[bool, bool, Tuple[str, ...]]]
+_PLANS: Dict[Tuple[tuple, tuple], Dict[type, _Plan]] = {}
 
 
-def _is_node_type(value_type: type) -> bool:
-    known = _NODE_TYPES.get(value_type)
-    if known is None:
-        known = _NODE_TYPES[value_type] = issubclass(value_type, cst.CSTNode)
-    return known
+def _plan(plans: Dict[type, _Plan], value_type: type, wanted: tuple, stop: tuple) -> _Plan:
+    plan: _Plan = False
+    if issubclass(value_type, cst.CSTNode):
+        names = tuple(reversed(node_fields(value_type)))
+        is_wanted = issubclass(value_type, wanted)
+        if names or is_wanted:
+            plan = (is_wanted, issubclass(value_type, stop), names)
+    plans[value_type] = plan
+    return plan
 
 
-_NODE_TYPES: Dict[type, bool] = {}
+# The answers of ``find`` while one module is analysed, by (id of root, wanted, stop): each
+# entry keeps its root alive, so an id is never reused while the memo lives, and the memo
+# lives only as long as ``memo_per_module`` (one module's analysis).
+_MEMO: "contextvars.ContextVar[Optional[Dict[tuple, Tuple[cst.CSTNode, List[Tuple[cst.CSTNode, Path]]]]]]" = (
+    contextvars.ContextVar("memlint_find_memo", default=None)
+)
+
+
+@contextlib.contextmanager
+def memo_per_module() -> Iterator[None]:
+    """Within it, ``find`` answers a walk it already made from memory: the stages walk the
+    same statements for different questions (a statement's effects, its raising calls)."""
+    token = _MEMO.set({})
+    try:
+        yield
+    finally:
+        _MEMO.reset(token)
 
 
 def find(
@@ -68,53 +93,62 @@ def find(
     """Nodes of the ``wanted`` types under ``root`` with their ancestors (root first).
 
     Nodes of the ``stop`` types are reported if wanted but not entered (a nested scope
-    is analysed on its own).
+    is analysed on its own). The list is the caller's own.
     """
+    memo = _MEMO.get()
+    if memo is None:
+        return _find(root, wanted, stop)
+    key = (id(root), wanted, stop)
+    known = memo.get(key)
+    if known is None:
+        known = memo[key] = (root, _find(root, wanted, stop))
+    return list(known[1])
+
+
+def _find(
+    root: cst.CSTNode,
+    wanted: Tuple[Type[cst.CSTNode], ...],
+    stop: Tuple[Type[cst.CSTNode], ...],
+) -> List[Tuple[cst.CSTNode, Path]]:
     found: List[Tuple[cst.CSTNode, Path]] = []
     path: List[cst.CSTNode] = []
-    stack: List[Tuple[cst.CSTNode, int]] = [(root, 0)]
-    fields = _FIELDS
-    backwards = _FIELDS_BACKWARDS
-    node_types = _NODE_TYPES
+    plans = _PLANS.get((wanted, stop))
+    if plans is None:
+        plans = _PLANS[(wanted, stop)] = {}
+    plan = plans.get(type(root))
+    if plan is None:
+        plan = _plan(plans, type(root), wanted, stop)
+    if not plan:
+        return found
+    stack: List[Tuple[cst.CSTNode, int, Tuple[bool, bool, Tuple[str, ...]]]] = [(root, 0, plan)]  # type: ignore[list-item]
     push = stack.append
-    # isinstance() on libcst's abstract node classes goes through ABCMeta and is slow;
-    # the answer per concrete type never changes, so it is asked once per type. The table
-    # is per (wanted, stop): a key holding those tuples is hashed anew at every node.
-    kinds = _KIND.get((wanted, stop))
-    if kinds is None:
-        kinds = _KIND[(wanted, stop)] = {}
+    pop = stack.pop
     while stack:
-        node, depth = stack.pop()
+        node, depth, plan = pop()
         del path[depth:]
-        node_type = type(node)
-        kind = kinds.get(node_type)
-        if kind is None:
-            kind = kinds[node_type] = (issubclass(node_type, wanted), issubclass(node_type, stop))
-        if kind[0]:
+        if plan[0]:  # type: ignore[index]
             found.append((node, tuple(path)))
-        if depth and kind[1]:
+        if depth and plan[1]:  # type: ignore[index]
+            continue
+        names = plan[2]  # type: ignore[index]
+        if not names:
             continue
         path.append(node)
-        # Children pushed last first, so that nodes come out in source order.
-        names = backwards.get(node_type)
-        if names is None:
-            names = backwards[node_type] = tuple(reversed(fields.get(node_type) or node_fields(node_type)))
         child_depth = depth + 1
         for name in names:
             value = getattr(node, name)
             value_type = type(value)
             if value_type is list or value_type is tuple:
                 for item in reversed(value):
-                    item_type = type(item)
-                    is_node = node_types.get(item_type)
-                    if is_node is None:
-                        is_node = _is_node_type(item_type)
-                    if is_node:
-                        push((item, child_depth))
+                    item_plan = plans.get(type(item))
+                    if item_plan is None:
+                        item_plan = _plan(plans, type(item), wanted, stop)
+                    if item_plan:
+                        push((item, child_depth, item_plan))  # type: ignore[arg-type]
             else:
-                is_node = node_types.get(value_type)
-                if is_node is None:
-                    is_node = _is_node_type(value_type)
-                if is_node:
-                    push((value, child_depth))
+                value_plan = plans.get(value_type)
+                if value_plan is None:
+                    value_plan = _plan(plans, value_type, wanted, stop)
+                if value_plan:
+                    push((value, child_depth, value_plan))  # type: ignore[arg-type]
     return found
