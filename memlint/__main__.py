@@ -1,7 +1,5 @@
 """``python -m memlint`` runs the command line."""
 
-import sys
+from memlint.cli import run
 
-from memlint.cli import main
-
-sys.exit(main())
+run()
