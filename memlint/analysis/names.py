@@ -169,21 +169,13 @@ def child_blocks(statement: cst.CSTNode, into_functions: bool = True) -> List[Se
     return [block_of(case.body) for case in statement.cases]  # type: ignore[attr-defined]
 
 
-# The concrete suite types: ``block_of`` runs for every compound statement.
-_SUITES: Dict[type, int] = {}
-
-
 def block_of(suite: cst.BaseSuite) -> Sequence[cst.CSTNode]:
     """The statements of an indented block or of a one-line suite (``if x: y; z``)."""
+    # ``type() is``, as in ``dotted``: this runs for every compound statement.
     suite_type = type(suite)
-    kind = _SUITES.get(suite_type)
-    if kind is None:
-        kind = _SUITES[suite_type] = (
-            1 if issubclass(suite_type, cst.IndentedBlock) else 2 if issubclass(suite_type, cst.SimpleStatementSuite) else 0
-        )
-    if kind == 1:
+    if suite_type is cst.IndentedBlock:
         return suite.body  # type: ignore[attr-defined]
-    if kind == 2:
+    if suite_type is cst.SimpleStatementSuite:
         return (suite,)
     return ()
 
