@@ -14,7 +14,7 @@ from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequ
 
 from memlint.cache import Cache, content_digest
 from memlint.config import Config, ConfigResolver, config_from_mapping, resolve
-from memlint.diagnostics import Finding
+from memlint.diagnostics import CONFIDENCE_LEVELS, Finding, confident_enough
 from memlint.discovery import SourcePath, discover, display_path
 from memlint.engine import INTERNAL_ERROR, PARSE_ERROR, check_text, decode_source, run_with_deep_stack
 from memlint.parallel import WorkerPool, make_batches, ordered_map
@@ -67,10 +67,13 @@ def check_one(
     prefilter: bool = True,
     target: Optional[str] = None,
     regions: bool = True,
+    confidence: str = CONFIDENCE_LEVELS[0],
 ) -> Tuple[List[Finding], Optional[str]]:
     """Findings for one file's source after selection and suppressions, and its decoded
     text when there are findings (``None`` otherwise, or when it cannot be decoded).
-    ``target`` is the Python version to parse as (``target-version``).
+    ``target`` is the Python version to parse as (``target-version``); ``confidence`` the
+    least confidence reported (suppressions see every finding first, so a ``noqa`` for a
+    finding not shown is not an unused one).
 
     With ``prefilter`` a file that names nothing the rules look at is only checked for
     syntax; the result is the same, minus the cost of libcst (``memlint.prefilter``).
@@ -92,6 +95,7 @@ def check_one(
     parsed = not any(finding.code == PARSE_ERROR for finding in findings)
     if parsed and text is not None and might_have_directives(text):
         findings = apply_suppressions(findings, parse_directives(text), codes, path)
+    findings = [finding for finding in findings if confident_enough(finding.confidence, confidence)]
     return findings, (text if findings else None)
 
 
@@ -128,6 +132,7 @@ class FileTask:
     prefilter: bool
     target: Optional[str] = None
     regions: bool = True
+    confidence: str = CONFIDENCE_LEVELS[0]
 
 
 @dataclass(frozen=True)
@@ -146,7 +151,8 @@ def _check_task(task: FileTask) -> FileOutcome:
     if isinstance(data, Finding):
         return FileOutcome([data], None, False)
     findings, text = check_one(
-        data, task.display, task.options, task.codes, _RULE_SET, task.prefilter, task.target, task.regions
+        data, task.display, task.options, task.codes, _RULE_SET, task.prefilter, task.target, task.regions,
+        task.confidence,
     )
     cacheable = task.digest is not None and content_digest(data) == task.digest
     cacheable = cacheable and not any(finding.code == INTERNAL_ERROR for finding in findings)
@@ -183,7 +189,8 @@ def _cached(cache: Optional[Cache], source: SourcePath, settings: Any, codes: Fr
     if cache is None or digest is None or (used is None and index_key is not None):
         return False
     summaries = used or settings.options.project_resources
-    key = cache.key(digest, source.display, codes, settings.options.resources, settings.target_version, summaries)
+    key = cache.key(digest, source.display, codes, settings.options.resources, settings.target_version, summaries,
+                    settings.confidence)
     return cache.has(key, source.display)
 
 
@@ -304,7 +311,7 @@ def _check_rows(
         if cache is not None and digest is not None:
             index_keys[source.path] = index_key
             keys[source.path] = cache.key(digest, source.display, codes, settings.options.resources,
-                                          settings.target_version, options.project_resources)
+                                          settings.target_version, options.project_resources, settings.confidence)
             cached = cache.get(keys[source.path], source.display)
             if cached is not None:
                 result.findings.extend(cached)
@@ -315,7 +322,7 @@ def _check_rows(
                 continue
         sizes.append(size)
         tasks.append(FileTask(source.path, source.display, codes, options, digest, prefilter,
-                              settings.target_version, regions))
+                              settings.target_version, regions, settings.confidence))
 
     if pool is not None:
         workers = pool.workers
@@ -355,18 +362,19 @@ def check_stdin(
     if force_exclude and filename is not None and settings.is_excluded(path, ancestors=True):
         return CheckResult()
     codes = settings.codes_for(path)
-    task = (data, display, settings.options, codes, settings.target_version)
+    task = (data, display, settings.options, codes, settings.target_version, settings.confidence)
     (findings, text), = ordered_map(_check_stdin_batch, [[task]], 1, isolate=isolate)
     return CheckResult(findings, {display: text} if text is not None else {}, 1)
 
 
-StdinTask = Tuple[bytes, str, RuleOptions, FrozenSet[str], Optional[str]]
+StdinTask = Tuple[bytes, str, RuleOptions, FrozenSet[str], Optional[str], str]
 
 
 def _check_stdin_batch(tasks: List[StdinTask]) -> List[Tuple[List[Finding], Optional[str]]]:
     """``check_stdin``'s unit of work; module-level so that a worker process can run it."""
-    return [run_with_deep_stack(lambda: check_one(data, display, options, codes, _RULE_SET, target=target))
-            for data, display, options, codes, target in tasks]
+    return [run_with_deep_stack(lambda: check_one(data, display, options, codes, _RULE_SET, target=target,
+                                                   confidence=least))
+            for data, display, options, codes, target, least in tasks]
 
 
 def as_config(config: ConfigLike) -> Optional[Config]:
@@ -389,7 +397,8 @@ def check_source(source: Source, path: str = "<string>", config: ConfigLike = No
     settings = resolve(as_config(config) or Config())
     codes = settings.codes_for(os.path.abspath(path))
     findings, _ = run_with_deep_stack(
-        lambda: check_one(source, path, settings.options, codes, _RULE_SET, target=settings.target_version)
+        lambda: check_one(source, path, settings.options, codes, _RULE_SET, target=settings.target_version,
+                          confidence=settings.confidence)
     )
     return findings
 

@@ -26,11 +26,11 @@ from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tupl
 
 from memlint.__about__ import __version__
 from memlint._atomic import write_text_atomically
-from memlint.diagnostics import Edit, Finding, Fix
+from memlint.diagnostics import CONFIDENCE_LEVELS, Edit, Finding, Fix
 
 DEFAULT_DIRNAME = ".memlint_cache"
 # Bump when the file format changes: a new folder, v<FORMAT>, then starts empty.
-FORMAT = 2
+FORMAT = 3
 _CACHEDIR_TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
     "# This file is a cache directory tag created by memlint.\n"
@@ -65,21 +65,22 @@ def _finding_to_row(finding: Finding) -> List[Any]:
     if finding.fix is not None:
         fix = [finding.fix.message, finding.fix.safe,
                [[e.line, e.column, e.end_line, e.end_column, e.content] for e in finding.fix.edits]]
-    return [finding.line, finding.column, finding.end_line, finding.end_column, finding.code, finding.message, fix]
+    return [finding.line, finding.column, finding.end_line, finding.end_column, finding.code, finding.message, fix,
+            finding.confidence]
 
 
 def _row_to_finding(path: str, row: Any) -> Finding:
-    line, column, end_line, end_column, code, message, fix_row = row
+    line, column, end_line, end_column, code, message, fix_row, confidence = row
     for number in (line, column, end_line, end_column):
         if not isinstance(number, int) or isinstance(number, bool):
             raise ValueError("position is not an integer")
-    if not isinstance(code, str) or not isinstance(message, str):
+    if not isinstance(code, str) or not isinstance(message, str) or confidence not in CONFIDENCE_LEVELS:
         raise ValueError("code or message is not a string")
     fix = None
     if fix_row is not None:
         fix_message, safe, edits = fix_row
         fix = Fix(str(fix_message), bool(safe), tuple(Edit(*(e[:4]), str(e[4])) for e in edits))
-    return Finding(path, line, column, end_line, end_column, code, message, fix)
+    return Finding(path, line, column, end_line, end_column, code, message, fix, confidence)
 
 
 class Cache:
@@ -132,11 +133,12 @@ class Cache:
         resources: Mapping[str, str],
         target: Optional[str] = None,
         summaries: Sequence[Tuple[str, str]] = (),
+        confidence: str = "high",
     ) -> str:
         """The entry key for one file's content ``digest`` checked as ``path`` (parsed as
         Python ``target``), with the project index's ``summaries`` of the other modules it
         uses: a change there changes the key."""
-        parts: List[Any] = [self.fingerprint, digest, path, sorted(codes), sorted(resources.items()), target]
+        parts: List[Any] = [self.fingerprint, digest, path, sorted(codes), sorted(resources.items()), target, confidence]
         if summaries:
             parts.append([list(entry) for entry in summaries])
         material = json.dumps(parts)

@@ -17,6 +17,7 @@ import sys
 from typing import IO, Any, List, NoReturn, Optional, Sequence, Tuple
 
 from memlint.__about__ import __version__
+from memlint.diagnostics import CONFIDENCE_LEVELS
 from memlint.reporters import OUTPUT_FORMATS
 
 # The same list as memlint.engine.TARGET_VERSIONS (a test keeps them equal); repeated here
@@ -121,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the Python version to parse files as: py37 ... py314 "
                              "(default: target-version in the config, else this interpreter's version, "
                              "and newer syntax where libcst reads it)")
+    config.add_argument("--confidence", choices=CONFIDENCE_LEVELS,
+                        help="the least confidence to report: high (default: only the kinds of finding "
+                             "judged right on real projects almost every time) or low (every finding)")
     speed = check.add_argument_group("speed")
     speed.add_argument("--jobs", type=_positive, metavar="N",
                        help="worker processes (default: number of CPUs; never more than files)")
@@ -291,6 +295,7 @@ def _check_command(options: argparse.Namespace) -> int:
         extend_exclude=_flatten(options.extend_exclude) or (),
         output_format=options.output_format,
         target_version=options.target_version,
+        confidence=options.confidence,
     )
     warn = (lambda message: None) if options.quiet else (lambda message: _error(f"warning: {message}"))
     resolver = ConfigResolver(overrides, config_file=options.config, isolated=options.isolated, warn=warn)
@@ -350,7 +355,9 @@ def _fix_command(
         settings = resolver.for_file(path)
         codes = settings.codes_for(path)
         target = settings.target_version
-        return lambda text: check_one(text, display, settings.options, codes, rule_set, False, target)[0]
+        least = settings.confidence
+        return lambda text: check_one(text, display, settings.options, codes, rule_set, False, target,
+                                      confidence=least)[0]
 
     if stdin_data is not None:
         return _fix_stdin(options, result, stdin_data, checker_for)

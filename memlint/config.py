@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
 
+from memlint.diagnostics import CONFIDENCE_LEVELS
 from memlint.engine import INTERNAL_ERROR, PARSE_ERROR, TARGET_VERSIONS
 from memlint.knowledge import ConfiguredResource, KnowledgeError, check_configured, parse_configured
 from memlint.reporters import OUTPUT_FORMATS
@@ -44,7 +45,7 @@ DEFAULT_EXCLUDE: Tuple[str, ...] = (
 
 _LIST_KEYS = ("select", "ignore", "extend-select", "exclude", "extend-exclude")
 _TABLE_KEYS = ("per-file-ignores", "resources", "leaks")
-KNOWN_KEYS: Tuple[str, ...] = _LIST_KEYS + _TABLE_KEYS + ("output-format", "target-version")
+KNOWN_KEYS: Tuple[str, ...] = _LIST_KEYS + _TABLE_KEYS + ("output-format", "target-version", "confidence")
 LEAKS_KEYS = ("enabled", "mode", "scope", "allow", "grace-period")
 
 _SELECTOR_RE = re.compile(r"^[A-Z]+[0-9]*$")
@@ -72,6 +73,7 @@ class Config:
     per_file_ignores: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()
     output_format: Optional[str] = None
     target_version: Optional[str] = None
+    confidence: Optional[str] = None
     resources: Mapping[str, ConfiguredResource] = field(default_factory=dict)
     leaks: Mapping[str, Any] = field(default_factory=dict)
     root: Optional[str] = None
@@ -89,6 +91,7 @@ class Overrides:
     extend_exclude: Tuple[str, ...] = ()
     output_format: Optional[str] = None
     target_version: Optional[str] = None
+    confidence: Optional[str] = None
 
 
 # --------------------------------------------------------------------------- reading files
@@ -243,6 +246,12 @@ def config_from_mapping(table: Mapping[str, Any], source: str = "<config>", root
             f"{source}: target-version must be one of {', '.join(TARGET_VERSIONS)}, got {target_version!r}"
         )
 
+    confidence = table.get("confidence")
+    if confidence is not None and confidence not in CONFIDENCE_LEVELS:
+        raise ConfigError(
+            f"{source}: confidence must be one of {', '.join(CONFIDENCE_LEVELS)}, got {confidence!r}"
+        )
+
     for key in ("select", "ignore", "extend-select"):
         for selector in selectors(key) or ():
             _check_selector_syntax(selector, f"{source}: {key}")
@@ -259,6 +268,7 @@ def config_from_mapping(table: Mapping[str, Any], source: str = "<config>", root
         per_file_ignores=tuple(per_file),
         output_format=output_format,
         target_version=target_version,
+        confidence=confidence,
         resources=_resources(table.get("resources", {}), source),
         leaks=_leaks(table.get("leaks", {}), source),
         root=root,
@@ -451,6 +461,8 @@ class Settings:
     source: Optional[str] = None
     # The Python version files are parsed as (py39 ...); None: any version memlint can read.
     target_version: Optional[str] = None
+    # The least confidence a finding needs to be reported ("high": only the surest kinds).
+    confidence: str = "high"
 
     def codes_for(self, path: str) -> FrozenSet[str]:
         """The enabled codes for one file after its ``per-file-ignores``."""
@@ -506,6 +518,7 @@ def resolve(
         output_format=overrides.output_format or config.output_format or "full",
         source=config.source,
         target_version=overrides.target_version or config.target_version,
+        confidence=overrides.confidence or config.confidence or CONFIDENCE_LEVELS[0],
     )
 
 

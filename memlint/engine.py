@@ -350,7 +350,7 @@ def _locate(
                 # libcst round-trips exactly: the parsed text is the module's code.
                 source = text if text is not None else module.code  # type: ignore[attr-defined]
             fix = _text_fix(fix, positions, module, source)
-        located.append(Finding(path, start_line, start_col, end_line, end_col, rule.code, message, fix))
+        located.append(Finding(path, start_line, start_col, end_line, end_col, rule.code, message, fix, report.confidence))
     return located
 
 

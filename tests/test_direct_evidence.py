@@ -50,7 +50,7 @@ SOURCE = textwrap.dedent(
 
 
 def _messages():
-    return [finding.message for finding in memlint.check_source(SOURCE, "x.py") if finding.code == "MEM003"]
+    return [finding.message for finding in memlint.check_source(SOURCE, "x.py", {"confidence": "low"}) if finding.code == "MEM003"]
 
 
 def test_message_names_the_resource_method_over_another_objects_method():

@@ -17,7 +17,8 @@ CASES = Path(__file__).resolve().parents[1] / "fixtures" / "fixes" / "cases"
 
 
 def _check(text: str, config: Optional[Dict[str, object]] = None) -> List[Finding]:
-    return memlint.check_source(text, "example.py", config)
+    # Every finding, whatever its confidence: the fixer must be safe on all of them.
+    return memlint.check_source(text, "example.py", dict({"confidence": "low"}, **(config or {})))
 
 
 def _fixed(text: str, unsafe: bool = False) -> str:

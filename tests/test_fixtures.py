@@ -5,8 +5,9 @@ Each file under ``fixtures/MEM001``, ``fixtures/MEM003``, ``fixtures/MEM004`` an
 cases: top-level functions or classes named ``bad_*`` (a real defect) or ``ok_*`` (a tricky
 negative), or, for module-level code, a whole file named ``bad_*.py`` / ``ok_*.py``. The
 findings each file must produce are written in it as ``# expect: CODE[, CODE]`` comments on
-the line where the finding sits. ``test_fixture_file`` compares, per file and exactly, the
-(line, code) pairs memlint finds with those expected; the other tests keep the corpus itself
+the line where the finding sits, ``CODE(low)`` for a finding of low confidence (shown only
+with ``--confidence low``; the Figures of each rule spec). ``test_fixture_file`` compares, per file
+and exactly, the (line, code, confidence) triples memlint finds with those expected; the other tests keep the corpus itself
 honest (size, naming, docstrings, syntax), independently of the analyzer.
 
 ``fixtures/MEM001/custom_config`` carries its own ``pyproject.toml`` with
@@ -43,7 +44,9 @@ CUSTOM_CONFIG_DIR = FIXTURES / "MEM001" / "custom_config"
 MIN_CASES = 200
 
 _EXPECT = re.compile(r"#\s*expect:\s*(?P<codes>.*?)\s*$")
-_CODE = re.compile(r"MEM\d{3}")
+_CODE = re.compile(r"MEM\d{3}(?:\(low\))?")
+# Every finding is checked, whatever its confidence; the expectation says which it is.
+ALL_CONFIDENCES = {"confidence": "low"}
 
 Pair = Tuple[int, str]
 
@@ -107,7 +110,7 @@ def _found_pairs(
             continue
         if only_path is not None and Path(finding.path).resolve() != only_path.resolve():
             continue
-        pair = (finding.line, finding.code)
+        pair = (finding.line, finding.code + ("(low)" if finding.confidence == "low" else ""))
         pairs.append(pair)
         messages.setdefault(pair, []).append(finding.message)
     return sorted(pairs), messages
@@ -154,7 +157,8 @@ def _assert_matches(
 def test_fixture_file(path: Path) -> None:
     source = path.read_text(encoding="utf-8")
     selected = path.relative_to(FIXTURES).parts[0] in SELECTED_DIRS
-    findings = memlint.check_source(source, str(path), {"extend-select": list(SELECTED_DIRS)} if selected else None)
+    config = dict(ALL_CONFIDENCES, **({"extend-select": list(SELECTED_DIRS)} if selected else {}))
+    findings = memlint.check_source(source, str(path), config)
     _assert_matches(path, source, findings)
 
 
@@ -218,7 +222,7 @@ def test_fixture_file_is_well_formed(path: Path) -> None:
         covered.update(inside)
         if name.startswith("bad_"):
             assert inside, f"{_rel(path)}: {name} is a bad_ case without any `# expect:`"
-            assert any(code == rule_dir for _, code in inside), (
+            assert any(code.replace("(low)", "") == rule_dir for _, code in inside), (
                 f"{_rel(path)}: {name} sits under {rule_dir}/ but expects only {sorted({c for _, c in inside})}"
             )
         else:
@@ -251,5 +255,8 @@ def test_expectation_parser_ignores_strings_and_rejects_typos() -> None:
         "z = 1  # an ordinary comment\n"
     )
     assert parse_expectations(source) == [(2, "MEM001"), (2, "MEM003")]
+    assert parse_expectations("f = open(p)  # expect: MEM003(low)\n") == [(1, "MEM003(low)")]
     with pytest.raises(ValueError):
         parse_expectations("f = open(p)  # expect: MEM01\n")
+    with pytest.raises(ValueError):
+        parse_expectations("f = open(p)  # expect: MEM003(lo)\n")

@@ -83,6 +83,7 @@ def test_json_schema_is_stable():
         "column": 6,
         "end_line": 2,
         "end_column": 13,
+        "confidence": "high",
         "fix": {
             "message": "use `with open(...)`",
             "applicability": "unsafe",

@@ -46,8 +46,12 @@ def test_names_are_unique():
 
 @pytest.mark.parametrize("code, index, block", EXAMPLES, ids=[f"{c}-example-{i}" for c, i, _ in EXAMPLES])
 def test_example_blocks_draw_their_rule(code, index, block):
-    findings = check_source(block, path=f"example_{code.lower()}.py", config={"select": [code]})
-    assert code in {finding.code for finding in findings}, f"rules/{code}.md Example #{index}:\n{block}"
+    # An example of low confidence says so in a comment naming the flag that shows it.
+    low = "--confidence low" in block
+    config = {"select": [code], "confidence": "low" if low else "high"}
+    findings = check_source(block, path=f"example_{code.lower()}.py", config=config)
+    drawn = {finding.confidence for finding in findings if finding.code == code}
+    assert drawn == ({"low"} if low else {"high"}), f"rules/{code}.md Example #{index} ({drawn}):\n{block}"
     assert "MEM900" not in {finding.code for finding in findings}
 
 

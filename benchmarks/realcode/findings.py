@@ -25,6 +25,17 @@ NOT_JUDGED_CODES = frozenset({"MEM000", "MEM900"})
 _FILES_PER_CALL = 400
 
 
+def findings_file_name(sets_name: str) -> str:
+    """``last-findings-<sets>.jsonl``, shortened to a digest when the names of many sets would
+    pass the file system's limit on a name (255 bytes)."""
+    if len(sets_name) > 120:
+        import hashlib
+
+        digest = hashlib.sha1(sets_name.encode("utf-8")).hexdigest()[:12]
+        sets_name = f"{sets_name.count('+') + 1}-sets-{digest}"
+    return f"last-findings-{sets_name}.jsonl"
+
+
 def source_lines(text: str) -> List[str]:
     """The lines of a source file as Python and memlint number them: only ``\\n``, ``\\r\\n`` and
     ``\\r`` end a line (``str.splitlines`` also splits at form feeds and other separators, which
@@ -66,11 +77,13 @@ def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
 
 def run_memlint(root: str, files: Sequence[str], extra_select: Optional[str],
                 jobs: int) -> List[dict]:
-    """memlint's JSON findings for ``files`` (relative to ``root``), with the memlint on sys.path."""
+    """memlint's JSON findings for ``files`` (relative to ``root``), with the memlint on sys.path:
+    all of them, whatever their confidence (keys are counted over all; run.py filters)."""
     results: List[dict] = []
     for chunk in _chunks(list(files), _FILES_PER_CALL):
         command = [sys.executable, "-m", "memlint", "check", "--isolated", "--output-format",
-                   "json", "--no-cache", "--exit-zero", "--quiet", "--jobs", str(jobs)]
+                   "json", "--no-cache", "--exit-zero", "--quiet", "--jobs", str(jobs),
+                   "--confidence", "low"]
         if extra_select:
             command += ["--extend-select", extra_select]
         command += list(chunk)
@@ -155,6 +168,7 @@ def keyed_findings(project: str, set_name: str, root: str, raw: List[dict]) -> L
             "set": set_name, "project": project, "path": path, "code": item["code"],
             "function": index.enclosing(path, line), "text": index.line_text(path, line),
             "line": line, "message": item.get("message", ""),
+            "confidence": item.get("confidence", "high"),
         })
     records.sort(key=lambda r: (r["path"], r["line"], r["code"], r["message"]))
     seen: Dict[Tuple[str, ...], int] = {}

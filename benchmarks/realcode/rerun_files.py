@@ -50,7 +50,7 @@ def main(argv: List[str] = None) -> int:
     kept = [f for f in base if f["path"] not in files.get((f["set"], f["project"]), ())]
     paths = sorted({os.path.join(roots[key], path) for key, paths in files.items() for path in paths})
     command = [sys.executable, "-m", "memlint", "check", "--isolated", "--output-format", "json",
-               "--no-cache", "--exit-zero", "--quiet", "--jobs", options.jobs] + paths
+               "--no-cache", "--exit-zero", "--quiet", "--jobs", options.jobs, "--confidence", "low"] + paths
     done = subprocess.run(command, cwd=fetch.CACHE, capture_output=True, text=True)
     if done.returncode != 0:
         print(f"rerun_files.py: memlint failed (exit {done.returncode}): {done.stderr.strip()[-300:]}", file=sys.stderr)
@@ -65,7 +65,7 @@ def main(argv: List[str] = None) -> int:
         kept.extend(findings_mod.keyed_findings(projects[key]["name"], key[0], roots[key], items))
     sets = sorted({finding["set"] for finding in base})
     out = options.out or os.path.join(fetch.CACHE, "runs", os.path.basename(os.path.dirname(os.path.dirname(HERE))),
-                                      "last-findings-" + "+".join(sets) + ".jsonl")
+                                      findings_mod.findings_file_name("+".join(sets)))
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w", encoding="utf-8") as handle:
         for finding in kept:

@@ -46,6 +46,9 @@ def _parse(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument("--jobs", type=int, default=1, help="memlint worker processes (default 1)")
     parser.add_argument("--reuse", action="store_true",
                         help="reuse the findings of the last run instead of running memlint")
+    parser.add_argument("--confidence", choices=("high", "low"), default="high",
+                        help="the least confidence counted: high (memlint's default output) or low "
+                             "(every finding); the findings file keeps all of them")
     parser.add_argument("--ledger", default=LEDGER, help="ledger file (default: ledger.jsonl)")
     parser.add_argument("--list-new", type=int, default=20, metavar="N",
                         help="list up to N unjudged findings (default 20; 0 for none)")
@@ -81,7 +84,7 @@ def _last_run(sets: List[str], only_projects: Optional[List[str]]) -> str:
     name = "+".join(sorted(sets))
     if only_projects:
         name += "@" + "+".join(sorted(only_projects))
-    return os.path.join(RUNS, f"last-findings-{name}.jsonl")
+    return os.path.join(RUNS, findings_mod.findings_file_name(name))
 
 
 def _collect(options: argparse.Namespace, projects: List[dict], sets: List[str]) -> List[dict]:
@@ -177,6 +180,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     except RuntimeError as error:
         print(f"run.py: {error}", file=sys.stderr)
         return 2
+    if options.confidence == "high":
+        found = [finding for finding in found if finding.get("confidence", "high") == "high"]
 
     ledger_mod.rematch_by_line(found, ledger)
     print("\n".join(ledger_mod.report(found, ledger, sets)))

@@ -108,6 +108,9 @@ class Outcome:
     in_loop: bool = False
     # The first ``with`` on it that did not close it.
     non_closing_with: Optional[cst.CSTNode] = None
+    # For "error": the witness can raise only for want of knowing better (a method of some
+    # other object, a library function no model lists): ``raise_evidence.direct_evidence``.
+    indirect_witness: bool = False
 
 
 def keep_held(entries: list) -> list:
@@ -152,7 +155,8 @@ def _verdict(tracker: Tracker, flow: Flow) -> Outcome:
             return Outcome("rebind", tracker.rebinds[0], "rebind", releases)
         return Outcome("branch", release_nodes=releases)
     if error:
-        return Outcome("error", error[0][1], error[0][2], releases)
+        indirect = id(error[0][1]) in tracker.indirect_raises
+        return Outcome("error", error[0][1], error[0][2], releases, indirect_witness=indirect)
     return Outcome("ok", release_nodes=releases)
 
 
@@ -209,6 +213,7 @@ def lifetime_fact(
         outcome.release_nodes,
         in_loop=outcome.in_loop,
         non_closing_with=outcome.non_closing_with,
+        indirect_witness=outcome.indirect_witness,
         **extra,
     )
 

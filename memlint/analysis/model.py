@@ -80,6 +80,8 @@ class Lifetime:
     in_container: bool = False
     # The first ``with`` on it whose ``__exit__`` does not close it (``with sqlite_conn:``).
     non_closing_with: Optional[cst.CSTNode] = None
+    # For "error": nothing but the want of knowing better says the witness can raise.
+    indirect_witness: bool = False
 
 
 @dataclass(eq=False)
@@ -173,6 +175,8 @@ class Defect:
     acquisition: Optional[Acquisition] = None
     # Nodes the fixer needs: the statement that releases the resource, when there is one.
     release_statements: Tuple[cst.CSTNode, ...] = ()
+    # "high" or "low" (``memlint.diagnostics.CONFIDENCE_LEVELS``): how sure the rule is.
+    confidence: str = "high"
 
 
 @dataclass

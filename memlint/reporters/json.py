@@ -1,7 +1,8 @@
 """``json``: a list of finding objects (the schema is documented in the README and stable).
 
 Each object: ``code``, ``name`` (the rule's symbol), ``message``, ``path``, ``line``,
-``column``, ``end_line``, ``end_column`` (1-based columns) and ``fix``: ``null`` or
+``column``, ``end_line``, ``end_column`` (1-based columns), ``confidence`` (``"high"`` or
+``"low"``: shown only with ``--confidence low``) and ``fix``: ``null`` or
 ``{"message", "applicability": "safe"|"unsafe", "edits": [{"line", "column", "end_line",
 "end_column", "content"}]}``.
 """
@@ -46,6 +47,7 @@ def finding_to_dict(finding: Finding, name: Optional[str] = None) -> Dict[str, A
         "column": finding.column,
         "end_line": finding.end_line,
         "end_column": finding.end_column,
+        "confidence": finding.confidence,
         "fix": fix_to_dict(finding.fix),
     }
 

@@ -120,6 +120,8 @@ def build(findings: Sequence[Finding], root: str) -> Dict[str, Any]:
         }
         if finding.code in index:
             result["ruleIndex"] = index[finding.code]
+        # SARIF has no field for it; "properties" is the bag the standard leaves to tools.
+        result["properties"] = {"confidence": finding.confidence}
         if finding.fix is not None and finding.fix.edits:
             result["fixes"] = [_fix(finding.fix, location)]
         results.append(result)

@@ -65,7 +65,7 @@ def defect_reports(
         fix = fixes.get(id(defect))
         if fix is None and own_fix is not None:
             fix = own_fix(ctx, defect)
-        yield Report(defect.node, defect.message, fix=fix, line_refs=defect.line_refs)
+        yield Report(defect.node, defect.message, fix=fix, line_refs=defect.line_refs, confidence=defect.confidence)
 
 
 def _defects(ctx: FileContext) -> List["Defect"]:

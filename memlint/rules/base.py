@@ -34,6 +34,8 @@ class Report:
     message: str
     fix: Optional[Any] = None
     line_refs: Tuple["cst.CSTNode", ...] = ()
+    # "high" or "low" (``memlint.diagnostics.CONFIDENCE_LEVELS``).
+    confidence: str = "high"
 
 
 class FileContext:

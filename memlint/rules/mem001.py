@@ -9,6 +9,9 @@ The whole judgement: which facts of the analysis are MEM001 findings, and their 
   a unique path made in a directory the caller chose and never removed (``mkstemp(dir=d)``:
   keeping it is usually the point), or a lock no path releases (another method does).
 - ``LockNeverReleased``: a module-global lock taken by a function that then goes on working.
+
+Confidence (rules/MEM001.md, Figures): low for temporary paths, for locks released on some
+paths, and for the "branch" and "rebind" verdicts.
 """
 
 from __future__ import annotations
@@ -51,7 +54,8 @@ class UnreleasedResource(AnalysisRule):
             kind = spec.parts[0][1].kind if spec.parts else spec.kind
             verb = spec.parts[0][1].verb if spec.parts else spec.verb
             message = f"{kind} from {label} is {_use_words(fact.use, fact.use_name)} and never {verb}"
-        return Defect(self.code, acquisition.call, message, fact.how, acquisition=acquisition)
+        confidence = "low" if acquisition.spec.is_path else "high"
+        return Defect(self.code, acquisition.call, message, fact.how, acquisition=acquisition, confidence=confidence)
 
     def _lifetime(self, fact: Lifetime) -> Iterator[Defect]:
         if fact.category == "never" and fact.in_chosen_directory:
@@ -98,7 +102,25 @@ class UnreleasedResource(AnalysisRule):
 
     def _defect(self, fact: Lifetime, message: str, witness: object) -> Defect:
         refs = (witness,) if witness is not None and "{L0}" in message else ()
-        return Defect(self.code, fact.acquisition.call, message, fact.category, refs, fact.acquisition, fact.release_nodes)  # type: ignore[arg-type]
+        return Defect(self.code, fact.acquisition.call, message, fact.category, refs, fact.acquisition,  # type: ignore[arg-type]
+                      fact.release_nodes, confidence=_confidence(fact))
+
+
+# Path-dependent verdicts whose path is most often one that cannot happen: released on every
+# path but one that a flag or a condition the analysis does not correlate rules out ("branch"),
+# or rebound where a condition says the first one was never made ("rebind").
+_UNSURE_PATHS = frozenset({"branch", "rebind"})
+
+
+def _confidence(fact: Lifetime) -> str:
+    """Low for the verdicts that judged real code showed wrong a third of the time or more:
+    a temporary path (a string whose hand-offs, moved, registered or returned inside another
+    value, are not followed), a lock released on some paths (its partner method or a flag
+    releases it on the others), and the unsure paths above. A ``return``, ``raise``,
+    ``break`` or ``continue`` that leaves a resource held stays high."""
+    if fact.spec.is_path or (fact.is_lock and fact.category != "never") or fact.category in _UNSURE_PATHS:
+        return "low"
+    return "high"
 
 
 def _use_words(use: str, name: str) -> str:

@@ -16,6 +16,13 @@ from memlint.rules._report import AnalysisRule
 from memlint.rules._words import raise_phrase, subject
 
 
+def _confidence(fact: Lifetime) -> str:
+    """Low when nothing but the want of knowing better says the named call can raise (a
+    method of some other object, a library function no model lists), or when the resource
+    is known only by its release: on judged real code those were wrong about half the time."""
+    return "low" if fact.indirect_witness or fact.spec.inferred else "high"
+
+
 class ReleaseSkippedOnError(AnalysisRule):
     code = "MEM003"
 
@@ -27,7 +34,8 @@ class ReleaseSkippedOnError(AnalysisRule):
                 who, verb = subject(fact.name, fact.spec, fact.acquisition.label, fact.in_container), fact.spec.verb
             message = f"{who} is not {verb} {raise_phrase(fact.witness, fact.witness_kind, fact.witness_label)}"
             refs = (fact.witness,) if fact.witness is not None and "{L0}" in message else ()
-            return [Defect(self.code, fact.acquisition.call, message, "error", refs, fact.acquisition, fact.release_nodes)]
+            return [Defect(self.code, fact.acquisition.call, message, "error", refs, fact.acquisition, fact.release_nodes,
+                           confidence=_confidence(fact))]
         if isinstance(fact, UnboundInFinally):
             name, label = fact.name, fact.acquisition.label
             message = (

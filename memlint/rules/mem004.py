@@ -9,6 +9,8 @@ The whole judgement, on three kinds of fact:
   skipped when the ``with`` body raises (not in a ``finally``).
 - ``ExitMethod``: an ``__exit__`` that returns True unconditionally, swallowing every
   exception of the ``with`` body.
+
+Confidence (rules/MEM004.md, Figures): low for a resource known only by its release.
 """
 
 from __future__ import annotations
@@ -55,7 +57,10 @@ class ContextManagerHygiene(AnalysisRule):
             )
             if "__del__" in fact.methods:
                 message += " (`__del__` runs only if and when the object is collected)"
-            yield Defect(self.code, owned.node, message, "class-never-released", acquisition=owned.acquisition)
+            # A resource known only by its release may not be one.
+            confidence = "low" if spec.inferred else "high"
+            yield Defect(self.code, owned.node, message, "class-never-released", acquisition=owned.acquisition,
+                         confidence=confidence)
 
 
 def _third_person(verb: str) -> str:
