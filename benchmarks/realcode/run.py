@@ -46,9 +46,10 @@ def _parse(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument("--jobs", type=int, default=1, help="memlint worker processes (default 1)")
     parser.add_argument("--reuse", action="store_true",
                         help="reuse the findings of the last run instead of running memlint")
-    parser.add_argument("--confidence", choices=("high", "low"), default="high",
-                        help="the least confidence counted: high (memlint's default output) or low "
-                             "(every finding); the findings file keeps all of them")
+    parser.add_argument("--confidence", choices=("high", "low", "only-low"), default="high",
+                        help="the findings counted: high (memlint's default output), low (every "
+                             "finding) or only-low (those --confidence low adds, to judge them apart); "
+                             "the findings file keeps all of them")
     parser.add_argument("--ledger", default=LEDGER, help="ledger file (default: ledger.jsonl)")
     parser.add_argument("--list-new", type=int, default=20, metavar="N",
                         help="list up to N unjudged findings (default 20; 0 for none)")
@@ -180,8 +181,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     except RuntimeError as error:
         print(f"run.py: {error}", file=sys.stderr)
         return 2
-    if options.confidence == "high":
-        found = [finding for finding in found if finding.get("confidence", "high") == "high"]
+    if options.confidence != "low":
+        wanted = "low" if options.confidence == "only-low" else "high"
+        found = [finding for finding in found if finding.get("confidence", "high") == wanted]
 
     ledger_mod.rematch_by_line(found, ledger)
     print("\n".join(ledger_mod.report(found, ledger, sets)))
