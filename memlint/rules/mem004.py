@@ -10,7 +10,8 @@ The whole judgement, on three kinds of fact:
 - ``ExitMethod``: an ``__exit__`` that returns True unconditionally, swallowing every
   exception of the ``with`` body.
 
-Confidence (rules/MEM004.md, Figures): low for a resource known only by its release.
+Confidence (rules/MEM004.md, Figures): low for a resource known only by its release and for
+cleanup after ``yield``.
 """
 
 from __future__ import annotations
@@ -39,7 +40,9 @@ class ContextManagerHygiene(AnalysisRule):
                 f"cleanup after `yield` in context manager `{fact.function.name.value}` is skipped when the "
                 f"`with` body raises: put it in a `finally` block"
             )
-            return [Defect(self.code, fact.unprotected_yield, message, "cm-cleanup")]
+            # Whether the code after ``yield`` undoes something that matters or only keeps
+            # books (pops a frame, stops a span) is read from the names it calls: low.
+            return [Defect(self.code, fact.unprotected_yield, message, "cm-cleanup", confidence="low")]
         if isinstance(fact, ExitMethod) and fact.always_returns_true:
             name = fact.function.name.value
             message = f"`{name}` returns True unconditionally and so swallows every exception raised in the `with` body"
