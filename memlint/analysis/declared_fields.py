@@ -37,7 +37,9 @@ def declared_fields(ctx: "ModuleContext", node: cst.ClassDef) -> Optional[List[s
         return None
     fields = []
     for statement in block_of(node.body):
-        for small in getattr(statement, "body", ()):
+        if type(statement) is not cst.SimpleStatementLine:
+            continue  # a method, a nested class, an ``if``: no field of the generated constructor
+        for small in statement.body:
             if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
                 annotation = dotted(_outer(small.annotation.annotation)) or ""
                 if annotation.rsplit(".", 1)[-1] != "ClassVar":
