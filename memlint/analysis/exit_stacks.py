@@ -100,6 +100,8 @@ class FirstEntry:
 
     def _enters(self, call: cst.Call, names: Set[str]) -> bool:
         func = call.func
+        if self.entry_may_hold and _function_call(func) and any(dotted(arg.value) in names for arg in call.args):
+            return True  # ``stream_response(conn, data)``: the function may connect the lazy object
         if not (isinstance(func, cst.Attribute) and dotted(func.value) in names):
             return False
         method = func.attr.value
@@ -146,3 +148,11 @@ def _adds_only(call: cst.CSTNode) -> bool:
 
 def _holds_any(node: cst.CSTNode, ids: Set[int]) -> bool:
     return any(id(found) in ids for found, _ in find(node, (cst.Call,)))
+
+
+def _function_call(func: cst.BaseExpression) -> bool:
+    """``helper(conn)`` or ``self._send(conn)``: code that may use what it is given (a
+    container's ``clients.append(client)`` only keeps it)."""
+    return isinstance(func, cst.Name) or (
+        isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value in ("self", "cls")
+    )

@@ -79,6 +79,9 @@ class Mentions:
                 if method in spec.release or method in ("__exit__", "__aexit__") or _moves_by_one_argument(spec, method, grand):
                     return "release", grand
                 return "use", None
+            if isinstance(grand, cst.Attribute) and len(path) > 2 and isinstance(path[-3], cst.Call) and path[-3].func is grand:
+                if (method, grand.attr.value) in spec.attribute_release_methods:
+                    return "release", path[-3]  # ``tf.file.close()``
             if isinstance(grand, cst.Arg) and len(path) > 2 and isinstance(path[-3], cst.Call):
                 callee = self.ctx.resolve(path[-3].func) or ""  # type: ignore[attr-defined]
                 if (method, callee) in spec.attribute_release_funcs:

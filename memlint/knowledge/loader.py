@@ -80,6 +80,8 @@ _STRING_LISTS = _STRING_LISTS + ("held_after_when_lazy",)
 # ``smtplib.SMTP()``: called without this argument (by keyword or as the first positional
 # one) the object connects nothing until one of ``held_after_when_lazy`` is called on it.
 _STRINGS = _STRINGS + ("lazy_without_argument",)
+# ``"file:close"``: that method of that attribute releases it (``tf.file.close()``).
+_STRING_LISTS = _STRING_LISTS + ("release_methods_of_attribute",)
 # ``x.makefile("r")`` matched by name: a receiver declared (annotated) as a class outside
 # ``receiver_classes`` is some other object's method (no acquisition).
 _STRING_LISTS = _STRING_LISTS + ("receiver_classes",)
@@ -130,6 +132,7 @@ class Model:
     # "attribute:function": the function releases it when given that attribute of it
     # (``pid:os.waitpid``: ``os.waitpid(proc.pid, 0)`` reaps the process).
     release_functions_of_attribute: Tuple[str, ...] = ()
+    release_methods_of_attribute: Tuple[str, ...] = ()
     # "method:exception:attribute": the exception its method raises holds it in that attribute
     # (``raise_for_status:requests.HTTPError:response``: ``exc.response`` is the response).
     carried_by_errors: Tuple[str, ...] = ()
@@ -383,7 +386,7 @@ def parse_model(raw: Any, where: str, family: str, require_name: bool = True) ->
                            "entries_closing_on_failure")
                 else _DOTTED
             )
-            if key == "release_functions_of_attribute":
+            if key in ("release_functions_of_attribute", "release_methods_of_attribute"):
                 pattern = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*:[A-Za-z_][A-Za-z0-9_.]*$")
             if key == "carried_by_errors":
                 pattern = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*:[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$")
@@ -462,6 +465,7 @@ def spec_of(model: Model, parts: Tuple[Tuple[int, ResourceSpec], ...] = ()) -> R
         attribute_release_funcs=frozenset(
             tuple(entry.split(":", 1)) for entry in model.release_functions_of_attribute  # type: ignore[misc]
         ),
+        attribute_release_methods=frozenset(tuple(entry.split(":", 1)) for entry in model.release_methods_of_attribute),  # type: ignore[misc]
     )
 
 

@@ -39,6 +39,8 @@ class ResourceSpec:
     # (attribute, function): the function releases it when given that attribute of it
     # (``os.waitpid(proc.pid, 0)``).
     attribute_release_funcs: FrozenSet[Tuple[str, str]] = field(default=frozenset(), compare=False)
+    # (attribute, method): that method of that attribute releases it (``tf.file.close()``).
+    attribute_release_methods: FrozenSet[Tuple[str, str]] = field(default=frozenset(), compare=False)
     # Known only by the release the same scope makes (``memlint/knowledge/inferred.toml``):
     # its library, and so what a ``with`` on it would do, is unknown.
     inferred: bool = field(default=False, compare=False)
