@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, FrozenSet, Optional, Set
 
 import libcst as cst
 
+from memlint.analysis.facts import SMALL_CONTAINERS
 from memlint.analysis.names import block_of, dotted
 from memlint.analysis.quiet_functions import quiet_functions_of
 from memlint.analysis.raises import raising_calls
@@ -196,3 +197,15 @@ def _local_raises_only_caught(ctx: "ModuleContext", call: cst.CSTNode, caught: F
         return False
     raised = quiet_functions_of(ctx).raised_types(function)
     return raised is not None and all(_is_caught(name, caught) for name in raised)
+
+
+def all_attempts_failed(node: cst.If, failure_records: Set[str]) -> bool:
+    """``if len(errors) == len(addrs): raise`` after a retry loop, ``errors`` one of the
+    ``failure_records`` (filled only by a handler that closed the failed attempt)."""
+    if not failure_records:
+        return False
+    body = block_of(node.body)
+    last = body[-1] if body else None
+    if not (isinstance(last, SMALL_CONTAINERS) and isinstance(last.body[-1], cst.Raise)):
+        return False
+    return any(found.value in failure_records for found, _ in find(node.test, (cst.Name,)))  # type: ignore[attr-defined]

@@ -18,7 +18,7 @@ from memlint.analysis.container_items import name_comprehension_items, name_loop
 from memlint.analysis.exit_stacks import EXIT_STACK_MODEL, FirstEntry
 from memlint.analysis.flow import DONE, NONE, OPEN, Flow, Outcome, Tracker, after_release, conclude, declared_outer, entering_call
 from memlint.analysis.flow import comprehension_local, held_type_test, lifetime_fact  # noqa: F401 (lifetime_fact: read as lifetime.lifetime_fact)
-from memlint.analysis.handler_types import caught_here, collections_filled, passes_enclosing_handlers
+from memlint.analysis.handler_types import all_attempts_failed, caught_here, collections_filled, passes_enclosing_handlers
 from memlint.analysis.handler_reach import catches_only_import_errors, catches_realistic, is_broad, may_raise_import_error
 from memlint.analysis.error_carriers import carried_by_error
 from memlint.analysis.released_aliases import aliases_for_handler, forget_alias
@@ -38,7 +38,7 @@ from memlint.analysis.raises import fallible_handoff, raising_calls, reachable_h
 from memlint.analysis.resources import TERMINATORS, ResourceSpec
 from memlint.analysis.pipes import holder_release
 from memlint.analysis.sites import borrowed_argument
-from memlint.analysis.standard_streams import only_above_standard_streams
+from memlint.analysis.standard_streams import descriptor_sign_test
 from memlint.analysis.walk import find
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -182,7 +182,7 @@ class Interpreter:
         decided = self.decided(node)
         if decided is not None:  # ``name = ... or "root"`` then ``if not name:``: one way only
             when_true, when_false = (when_true, 0) if decided else (0, when_false)
-        if when_true & OPEN and self._all_attempts_failed(node):
+        if when_true & OPEN and self.tracker.enclosing_loops and all_attempts_failed(node, self.failure_records):
             # ``if len(errors) == len(addrs): raise``: errors are recorded only by the
             # handler that closed the failed attempt, so when every attempt failed, every
             # attempt was closed (a retry loop).
@@ -267,9 +267,12 @@ class Interpreter:
             # also leave the statement unhandled, and past an enclosing ``except OSError`` too.
             enclosing = self.open_tries[-1] if self.open_tries else None
             past = passes_enclosing_handlers(self.ctx, node, enclosing)
-            leaked = self.uncaught.setdefault(id(enclosing), Flow()) if past else result
+            leaked = Flow() if past else result
             leaked.raise_any |= body.raise_any
             leaked.raises.extend(e for e in body.raises if not caught_here(self.ctx, e, node, self.tracker.names, self.tracker.spec.model))
+            if past:  # it leaves the enclosing ``try`` too, but through this one's ``finally`` first
+                final = node.finalbody  # type: ignore[attr-defined]
+                self.uncaught.setdefault(id(enclosing), Flow()).absorb(self.through_finally(final.body, leaked) if final else leaked)
         imported = self.import_masks.pop(id(node), 0)  # the states where the body imports
         if handlers:
             handler_in = body.raise_any
@@ -298,15 +301,6 @@ class Interpreter:
         if finalbody is None:
             return result
         return self.through_finally(finalbody.body, result)
-
-    def _all_attempts_failed(self, node: cst.If) -> bool:
-        if not self.failure_records or not self.tracker.enclosing_loops:
-            return False
-        body = block_of(node.body)
-        last = body[-1] if body else None
-        if not (isinstance(last, SMALL_CONTAINERS) and isinstance(last.body[-1], cst.Raise)):
-            return False
-        return any(found.value in self.failure_records for found, _ in find(node.test, (cst.Name,)))  # type: ignore[attr-defined]
 
     def through_finally(self, final: cst.BaseSuite, flow: Flow) -> Flow:
         """Route every way out of a ``try`` through its ``finally`` block."""
@@ -437,8 +431,8 @@ class Interpreter:
                 return key in self.tracker.guards
         if (held := held_type_test(test, self.tracker.names, self.tracker.spec)) is not None:
             return held  # ``hasattr(f, "close")``, ``isinstance(f, int)``: its type decides
-        if only_above_standard_streams(test, self.tracker.names, self.tracker.spec.model or ""):
-            return True  # ``if fd > 2: os.close(fd)``: 0-2 are the standard streams, kept
+        if (sign := descriptor_sign_test(test, self.tracker.names, self.tracker.spec.model or "")) is not None:
+            return sign  # ``if fd >= 0:`` after ``fd = -1``; ``if fd > 2:``: 0-2 are the standard streams
         if self.tracker.spec.is_path and checks_existence(self.ctx.resolve(test.func) if isinstance(test, cst.Call) else None, test, self.tracker.names):
             return True  # ``if os.path.exists(tmp): os.unlink(tmp)``: a path that is gone is removed
         if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:

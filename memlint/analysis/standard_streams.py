@@ -15,7 +15,7 @@ still a descriptor the function leaves open.
 
 from __future__ import annotations
 
-from typing import Sequence, Set, Tuple
+from typing import Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -112,3 +112,50 @@ def only_above_standard_streams(test: cst.BaseExpression, names: Set[str], model
     return (isinstance(operator, cst.GreaterThan) and bound == 2) or (
         isinstance(operator, cst.GreaterThanEqual) and bound == 3
     )
+
+
+def descriptor_sign_test(test: cst.BaseExpression, names: Set[str], model: str) -> Optional[bool]:
+    """``if fd >= 0: os.close(fd)`` after ``fd = -1``: a descriptor call returns a number
+    from 0 up or raises, never a negative one, so ``fd >= 0``, ``fd > -1`` and ``fd != -1``
+    hold exactly while the descriptor is bound (True) and ``fd < 0``, ``fd == -1`` exactly
+    while it is not (False, the ``-1`` sentinel); None when ``test`` is none of these. The
+    standard-stream bound (``fd > 2``) counts as held too (``only_above_standard_streams``)."""
+    if only_above_standard_streams(test, names, model):
+        return True
+    if model != DESCRIPTOR_MODEL or not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return None
+    left, right, operator = test.left, test.comparisons[0].comparator, test.comparisons[0].operator
+    if _integer(left) is not None and isinstance(right, cst.Name):  # ``0 <= fd`` reads as ``fd >= 0``
+        flipped = _FLIPPED.get(type(operator))
+        if flipped is None:
+            return None
+        left, right, operator = right, left, flipped()
+    bound = _integer(right)
+    if not isinstance(left, cst.Name) or left.value not in names or bound is None:
+        return None
+    if (isinstance(operator, cst.GreaterThanEqual) and bound == 0) or (isinstance(operator, cst.GreaterThan) and bound == -1):
+        return True
+    if (isinstance(operator, cst.LessThan) and bound == 0) or (isinstance(operator, cst.LessThanEqual) and bound == -1):
+        return False
+    if bound == -1 and isinstance(operator, (cst.NotEqual, cst.Equal)):
+        return isinstance(operator, cst.NotEqual)
+    return None
+
+
+_FLIPPED = {
+    cst.LessThan: cst.GreaterThan,
+    cst.LessThanEqual: cst.GreaterThanEqual,
+    cst.GreaterThan: cst.LessThan,
+    cst.GreaterThanEqual: cst.LessThanEqual,
+    cst.Equal: cst.Equal,
+    cst.NotEqual: cst.NotEqual,
+}
+
+
+def _integer(node: cst.BaseExpression) -> Optional[int]:
+    """The value of an integer literal, ``-1`` included."""
+    if isinstance(node, cst.Integer):
+        return int(node.evaluated_value)
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus) and isinstance(node.expression, cst.Integer):
+        return -int(node.expression.evaluated_value)
+    return None
