@@ -39,7 +39,7 @@ import sysconfig
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 # Runs a command and reports the peak RSS of its whole process tree: getrusage's
 # RUSAGE_CHILDREN takes the maximum over every descendant that was waited for.
@@ -146,16 +146,24 @@ def memlint_command(*args: str) -> List[str]:
     return [sys.executable, "-m", "memlint", "check", "--isolated", "--exit-zero", "-q", "--output-format", "concise", *args]
 
 
+def _with_confidence(findings: Sequence[Any]) -> List[Any]:
+    """Findings compared with their confidence, which ``Finding`` equality leaves out."""
+    return [(finding, finding.confidence) for finding in findings]
+
+
 def verify_prefilter(corpus: Path) -> str:
     """Check the corpus with the prefilter on and off (in this process) and compare."""
     from memlint.api import check_files
     from memlint.config import ConfigResolver
     from memlint.discovery import discover
 
-    resolver = ConfigResolver(isolated=True)
+    from memlint.config import Overrides
+
+    # Every finding, of either confidence, and its confidence too.
+    resolver = ConfigResolver(Overrides(confidence="low"), isolated=True)
     files = discover([str(corpus)], resolver)
-    on = check_files(files, resolver, jobs=2, prefilter=True).findings
-    off = check_files(files, resolver, jobs=2, prefilter=False).findings
+    on = _with_confidence(check_files(files, resolver, jobs=2, prefilter=True).findings)
+    off = _with_confidence(check_files(files, resolver, jobs=2, prefilter=False).findings)
     if on == off:
         return f"identical ({len(on)} findings)"
     return f"DIFFERENT: {len(set(off) - set(on))} lost, {len(set(on) - set(off))} extra"
@@ -168,15 +176,17 @@ def verify_regions(paths: Sequence[str], select: Sequence[str] = ()) -> str:
     from memlint.config import ConfigResolver, Overrides
     from memlint.discovery import discover
 
-    resolver = ConfigResolver(Overrides(select=tuple(select)) if select else Overrides(), isolated=True)
+    overrides = Overrides(select=tuple(select) if select else None, confidence="low")
+    resolver = ConfigResolver(overrides, isolated=True)
     files = discover(list(paths), resolver)
-    on = check_files(files, resolver, jobs=2, regions=True).findings
-    off = check_files(files, resolver, jobs=2, regions=False).findings
-    fixes = sum(1 for finding in on if finding.fix is not None)
+    on = _with_confidence(check_files(files, resolver, jobs=2, regions=True).findings)
+    off = _with_confidence(check_files(files, resolver, jobs=2, regions=False).findings)
+    fixes = sum(1 for finding, _ in on if finding.fix is not None)
     if on == off:
         return f"identical ({len(on)} findings, {fixes} with a fix, {len(files)} files)"
     lost, extra = set(off) - set(on), set(on) - set(off)
-    sample = "; ".join(f"{f.path}:{f.line} {f.code}" for f in sorted(lost | extra, key=lambda f: (f.path, f.line))[:5])
+    sample = "; ".join(f"{f.path}:{f.line} {f.code} ({level})"
+                       for f, level in sorted(lost | extra, key=lambda pair: (pair[0].path, pair[0].line))[:5])
     return f"DIFFERENT: {len(lost)} lost, {len(extra)} extra ({sample})"
 
 
