@@ -19,7 +19,7 @@ SHOWN_PER_PROJECT = 5
 def _key(finding) -> Tuple:
     """Everything a user sees of a finding, fix included."""
     return (finding.path, finding.line, finding.column, finding.end_line, finding.end_column,
-            finding.code, finding.message, repr(finding.fix))
+            finding.code, finding.message, repr(finding.fix), finding.confidence)
 
 
 def compare_project(root: str, files: Sequence[str], extra_select: Optional[str],
@@ -34,7 +34,8 @@ def compare_project(root: str, files: Sequence[str], extra_select: Optional[str]
     previous = os.getcwd()
     os.chdir(root)  # display paths relative to the project, as run.py's memlint shows them
     try:
-        resolver = ConfigResolver(Overrides(extend_select=extra), isolated=True)
+        # Every finding, of either confidence.
+        resolver = ConfigResolver(Overrides(extend_select=extra, confidence="low"), isolated=True)
         found = discover(list(files), resolver)
         on = check_files(found, resolver, jobs=jobs, regions=True).findings
         off = check_files(found, resolver, jobs=jobs, regions=False).findings
