@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "fixtures" / "projects" / "displ
 
 def test_the_package_fixture_matches_its_expectations():
     assert_package_matches(PACKAGE, 3)
-    assert expectations(PACKAGE / "loaders" / "reading.py") == [(19, "MEM003"), (27, "MEM003")]
+    assert expectations(PACKAGE / "loaders" / "reading.py") == [(19, "MEM003"), (27, "MEM003(low)")]
 
 
 def test_the_index_marks_only_helpers_that_always_return_a_bar():

@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "fixtures" / "projects" / "inert
 def test_the_package_fixture_matches_its_expectations():
     assert_package_matches(PACKAGE, 3)
     assert expectations(PACKAGE / "batches" / "jobs.py") == [
-        (32, "MEM003"), (39, "MEM003"), (46, "MEM003"), (66, "MEM003"), (73, "MEM003"),
+        (32, "MEM003(low)"), (39, "MEM003(low)"), (46, "MEM003(low)"), (66, "MEM003(low)"), (73, "MEM003(low)"),
     ]
 
 

@@ -16,7 +16,8 @@ from memlint.analysis.project_scan import absolute_module, imported_prefixes, mo
 from conftest import run_memlint_process, write_tree
 
 PACKAGE = Path(__file__).resolve().parents[1] / "fixtures" / "projects" / "cross_module_factories"
-_EXPECT = re.compile(r"#\s*expect:\s*(MEM\d{3}(?:\s*,\s*MEM\d{3})*)\s*$")
+# ``MEM003(low)``: a finding of low confidence (reported with ``--confidence low``).
+_EXPECT = re.compile(r"#\s*expect:\s*(MEM\d{3}(?:\(low\))?(?:\s*,\s*MEM\d{3}(?:\(low\))?)*)\s*$")
 
 
 def expectations(path: Path):
@@ -30,11 +31,12 @@ def expectations(path: Path):
 
 def assert_package_matches(package: Path, file_count: int) -> None:
     """memlint on the fixture package finds what its ``# expect:`` comments say, file by file."""
-    findings = memlint.check_paths([str(package)])
+    findings = memlint.check_paths([str(package)], {"confidence": "low"})
     files = sorted(package.rglob("*.py"))
     assert len(files) == file_count
     for path in files:
-        found = sorted((f.line, f.code) for f in findings if Path(f.path).resolve() == path.resolve() and f.code.startswith("MEM0"))
+        found = sorted((f.line, f.code + ("(low)" if f.confidence == "low" else "")) for f in findings
+                       if Path(f.path).resolve() == path.resolve() and f.code.startswith("MEM0"))
         assert found == expectations(path), path.name
 
 

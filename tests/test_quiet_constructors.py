@@ -21,7 +21,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "fixtures" / "projects" / "quiet
 
 def test_the_package_fixture_matches_itsexpectations():
     assert_package_matches(PACKAGE, 5)
-    assert expectations(PACKAGE / "store" / "users.py") == [(31, "MEM003")]
+    assert expectations(PACKAGE / "store" / "users.py") == [(31, "MEM003(low)")]
 
 
 def test_the_index_marks_only_the_classes_that_cannot_raise():

@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "fixtures" / "projects" / "quiet
 
 def test_the_package_fixture_matches_its_expectations():
     assert_package_matches(PACKAGE, 5)
-    assert expectations(PACKAGE / "relay" / "server.py") == [(53, "MEM003"), (66, "MEM003")]
+    assert expectations(PACKAGE / "relay" / "server.py") == [(53, "MEM003(low)"), (66, "MEM003(low)")]
 
 
 def test_the_index_marks_only_the_functions_that_cannot_raise():
