@@ -124,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "and newer syntax where libcst reads it)")
     config.add_argument("--confidence", choices=CONFIDENCE_LEVELS,
                         help="the least confidence to report: high (default: only the kinds of finding "
-                             "judged right on real projects almost every time) or low (every finding)")
+                             "judged right about nine times in ten on real code) or low (every finding)")
     speed = check.add_argument_group("speed")
     speed.add_argument("--jobs", type=_positive, metavar="N",
                        help="worker processes (default: number of CPUs; never more than files)")
