@@ -75,7 +75,7 @@ def _row_to_finding(path: str, row: Any) -> Finding:
         if not isinstance(number, int) or isinstance(number, bool):
             raise ValueError("position is not an integer")
     if not isinstance(code, str) or not isinstance(message, str) or confidence not in CONFIDENCE_LEVELS:
-        raise ValueError("code or message is not a string")
+        raise ValueError("code or message is not a string, or the confidence is unknown")
     fix = None
     if fix_row is not None:
         fix_message, safe, edits = fix_row

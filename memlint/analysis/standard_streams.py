@@ -91,24 +91,14 @@ def only_above_standard_streams(test: cst.BaseExpression, names: Set[str], model
     a descriptor numbered 0-2 was opened where a standard stream had been closed, so it *is*
     that stream now and is kept open on purpose; the test holds wherever the descriptor is
     one the function owns."""
-    if model != DESCRIPTOR_MODEL or not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+    compared = _compared_descriptor(test, names, model)
+    if compared is None:
         return False
-    target = test.comparisons[0]
-    left, right, operator = test.left, target.comparator, target.operator
-    if isinstance(left, cst.Integer) and isinstance(right, cst.Name):
-        # ``2 < fd`` reads as ``fd > 2``.
-        flipped = {cst.LessThan: cst.GreaterThan, cst.LessThanEqual: cst.GreaterThanEqual}.get(type(operator))
-        if flipped is None:
-            return False
-        left, right, operator = right, left, flipped()
-    if not isinstance(left, cst.Name) or left.value not in names:
-        return False
+    operator, right = compared
     if isinstance(operator, cst.NotIn) and isinstance(right, (cst.Tuple, cst.List, cst.Set)):
         numbers = {e.value.evaluated_value for e in right.elements if isinstance(e.value, cst.Integer)}
         return len(numbers) == len(right.elements) and numbers >= {0, 1, 2}
-    if not isinstance(right, cst.Integer):
-        return False
-    bound = right.evaluated_value
+    bound = _integer(right)
     return (isinstance(operator, cst.GreaterThan) and bound == 2) or (
         isinstance(operator, cst.GreaterThanEqual) and bound == 3
     )
@@ -122,16 +112,12 @@ def descriptor_sign_test(test: cst.BaseExpression, names: Set[str], model: str) 
     standard-stream bound (``fd > 2``) counts as held too (``only_above_standard_streams``)."""
     if only_above_standard_streams(test, names, model):
         return True
-    if model != DESCRIPTOR_MODEL or not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+    compared = _compared_descriptor(test, names, model)
+    if compared is None:
         return None
-    left, right, operator = test.left, test.comparisons[0].comparator, test.comparisons[0].operator
-    if _integer(left) is not None and isinstance(right, cst.Name):  # ``0 <= fd`` reads as ``fd >= 0``
-        flipped = _FLIPPED.get(type(operator))
-        if flipped is None:
-            return None
-        left, right, operator = right, left, flipped()
+    operator, right = compared
     bound = _integer(right)
-    if not isinstance(left, cst.Name) or left.value not in names or bound is None:
+    if bound is None:
         return None
     if (isinstance(operator, cst.GreaterThanEqual) and bound == 0) or (isinstance(operator, cst.GreaterThan) and bound == -1):
         return True
@@ -140,6 +126,24 @@ def descriptor_sign_test(test: cst.BaseExpression, names: Set[str], model: str) 
     if bound == -1 and isinstance(operator, (cst.NotEqual, cst.Equal)):
         return isinstance(operator, cst.NotEqual)
     return None
+
+
+def _compared_descriptor(
+    test: cst.BaseExpression, names: Set[str], model: str
+) -> Optional[Tuple[cst.BaseCompOp, cst.BaseExpression]]:
+    """(operator, other side) of ``fd OP x`` on the followed descriptor, with ``x OP fd`` read
+    the other way round (``2 < fd`` as ``fd > 2``); None for any other test."""
+    if model != DESCRIPTOR_MODEL or not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return None
+    left, right, operator = test.left, test.comparisons[0].comparator, test.comparisons[0].operator
+    if _integer(left) is not None and isinstance(right, cst.Name):
+        flipped = _FLIPPED.get(type(operator))
+        if flipped is None:
+            return None
+        left, right, operator = right, left, flipped()
+    if not isinstance(left, cst.Name) or left.value not in names:
+        return None
+    return operator, right
 
 
 _FLIPPED = {
