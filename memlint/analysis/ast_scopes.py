@@ -99,8 +99,9 @@ def walk(node: ast.AST) -> Iterator[ast.AST]:
 
 
 # Methods of a list, deque or dict that keep what they are given (not ``set.add``: a
-# ``weakref.WeakSet`` registry keeps nothing alive).
-KEEPING_METHODS = frozenset({"append", "appendleft", "insert", "setdefault"})
+# ``weakref.WeakSet`` registry keeps nothing alive), and of a queue or a per-thread holder
+# (``queue.Queue.put``, ``self._fd.put(fd)`` on a thread-local slot).
+KEEPING_METHODS = frozenset({"append", "appendleft", "insert", "setdefault", "put", "put_nowait"})
 
 
 def kept_by_container(value: ast.AST, function: ast.AST) -> Set[str]:

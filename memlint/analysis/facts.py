@@ -44,6 +44,9 @@ class ClassInfo:
     bases: List[str] = field(default_factory=list)
     releasers: Dict[str, Set[str]] = field(default_factory=lambda: defaultdict(set))
     releasers_known: bool = False
+    # attribute -> methods whose only release of it is handing it to a wrapper they keep on
+    # ``self`` (``self.rfile = Reader(SocketIO(self.connection))``): the object still owns it.
+    wrapped_on_self: Dict[str, Set[str]] = field(default_factory=dict)
     # attribute -> (node to blame, acquisition) for what the class stores on self.
     owned: Dict[str, Tuple[cst.CSTNode, Acquisition]] = field(default_factory=dict)
     factories: Dict[str, ResourceSpec] = field(default_factory=dict)

@@ -25,6 +25,7 @@ from memlint.analysis.released_aliases import aliases_for_handler, forget_alias
 from memlint.analysis.alias_handover import releasing_aliases
 from memlint.analysis.decided_tests import decided_test, previous_statements
 from memlint.analysis.released_tests import closed_attributes, released_by_test
+from memlint.analysis.same_tests import SameTests
 from memlint.analysis.path_forms import rebinds_same_object
 from memlint.analysis.own_exceptions import OwnErrorStates
 from memlint.analysis.inferred import is_own_work_call
@@ -79,6 +80,7 @@ class Interpreter:
         self.import_masks: Dict[int, int] = {}  # by ``id`` of a ``try``: the states where its body imports
         self.own_errors = OwnErrorStates(ctx, tracker)  # where a body may raise this module's own classes
         self._previous: Optional[Dict[int, cst.CSTNode]] = None
+        self.same_tests = SameTests(ctx, tracker)  # ``if C: f.close()`` ... ``if C: raise``
 
     # -- blocks and statements -------------------------------------------------------
 
@@ -187,6 +189,7 @@ class Interpreter:
             # handler that closed the failed attempt, so when every attempt failed, every
             # attempt was closed (a retry loop).
             when_true = after_release(when_true)
+        when_true, when_false = self.same_tests.refine(node, self.body, when_true, when_false)
         body = self.suite(node.body, when_true) if when_true else Flow()
         if node.orelse is None:
             other = Flow(normal=when_false)
@@ -194,6 +197,7 @@ class Interpreter:
             other = self.if_statement(node.orelse, when_false) if when_false else Flow()
         else:
             other = self.suite(node.orelse.body, when_false) if when_false else Flow()
+        self.same_tests.note(node, when_true, when_false, body.normal, other.normal)
         flow.absorb(body)
         flow.absorb(other)
         flow.normal = body.normal | other.normal

@@ -18,7 +18,7 @@ from memlint.analysis.facts import local_callee
 from memlint.analysis.flow import Tracker
 from memlint.analysis.local_holders import kept_by_local_holder
 from memlint.analysis.names import dotted, is_binding_target, self_attribute
-from memlint.analysis.ownership import parameter_behaviour, releasers_of
+from memlint.analysis.ownership import parameter_behaviour, releasers_of, wrapping_methods
 from memlint.analysis.reached_calls import self_calls_after
 from memlint.analysis.path_removers import (
     kept_by_returned_object,
@@ -166,7 +166,10 @@ class Mentions:
         registration does not end its responsibility (the rules document's MEM-003 case).
         Only a call it can still make after the store counts (reached_calls)."""
         releasers = releasers_of(self.ctx, self.scope_class, attr)
-        active = releasers & self.ctx.self_calls_in_scope
+        # A method that only wraps ``self.attr`` in another attribute (``self._makefile()``
+        # keeping ``SocketIO(self.connection)`` on ``self.rfile``) leaves it the object's.
+        wrapping = wrapping_methods(self.ctx, self.scope_class, attr)
+        active = (releasers - wrapping) & self.ctx.self_calls_in_scope
         scope = self.ctx.scope
         if active and scope is not None:
             reached = self_calls_after(list(scope.body), store)

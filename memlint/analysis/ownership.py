@@ -5,7 +5,7 @@ module-local callee does with the argument it is given, and the ``OwnerClass`` f
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -40,8 +40,11 @@ RELEASE_PREFIXES = ("close", "release")
 NOT_RELEASERS = frozenset({"__del__"})
 
 
-def releasers_of(ctx: ModuleContext, class_name: Optional[str], attr: str) -> Set[str]:
-    """The methods of ``class_name`` (or of its bases in the module) that release ``self.attr``."""
+def releasers_of(
+    ctx: ModuleContext, class_name: Optional[str], attr: str, below: Tuple["ClassInfo", ...] = ()
+) -> Set[str]:
+    """The methods of ``class_name`` (or of its bases in the module) that release ``self.attr``.
+    ``below``: the module's subclasses the search came through."""
     info = ctx.classes.get(class_name or "")
     if info is None:
         return set()
@@ -51,19 +54,72 @@ def releasers_of(ctx: ModuleContext, class_name: Optional[str], attr: str) -> Se
         found |= info.releasers.get(prop, set())  # ``self.driver.quit()``, ``driver`` returning ``self._driver``
     for base in info.bases:
         if base in ctx.classes and base != class_name:
-            found |= releasers_of(ctx, base, attr)
+            found |= releasers_of(ctx, base, attr, below + (info,))
         elif base not in ctx.classes:
             # A base from elsewhere whose own release method closes this attribute
-            # (calls.toml [inherited-releases]: HTTPConnection.close() closes self.sock).
-            qualified = ctx.imports.resolve(base) or base
-            # ``from pkg.compat import httplib``: a compatibility alias keeps the last two parts.
-            inherited = INHERITED_RELEASES.get(qualified) or INHERITED_RELEASES.get(".".join(qualified.split(".")[-2:]), {})
-            inherited = inherited or ctx.project_releases.get(qualified, {})  # a project base (project index)
+            # (calls.toml [inherited-releases]: HTTPConnection.close() closes self.sock),
+            # unless a subclass redefines that method without calling the base's.
+            inherited = {
+                name: method
+                for name, method in _inherited_releases(ctx, base).items()
+                if not any(_overrides_without_base_call(sub, method) for sub in below + (info,))
+            }
             if attr in inherited:
                 found.add(inherited[attr])
             for prop in property_names_of(info, attr) & set(inherited):
                 found.add(inherited[prop])  # the base closes ``self.connection``, our property for it
     return found
+
+
+def wrapping_methods(ctx: ModuleContext, class_name: Optional[str], attr: str) -> Set[str]:
+    """The methods of ``class_name`` (or of its bases in the module) whose only release of
+    ``self.attr`` is a wrapper they keep on ``self`` (``ClassInfo.wrapped_on_self``)."""
+    found: Set[str] = set()
+    defined: Set[str] = set()  # by a subclass already walked: its version is the one that runs
+    seen: Set[str] = set()
+    todo = [class_name or ""]
+    while todo:
+        name = todo.pop(0)
+        info = ctx.classes.get(name)
+        if info is None or name in seen:
+            continue
+        seen.add(name)
+        find_releasers(ctx, info)
+        found |= info.wrapped_on_self.get(attr, set()) - defined
+        defined |= set(info.methods)
+        todo.extend(info.bases)
+    return found
+
+
+def _inherited_releases(ctx: ModuleContext, base: str) -> Dict[str, str]:
+    """attribute -> releasing method, for a base class from elsewhere (knowledge or project index)."""
+    qualified = ctx.imports.resolve(base) or base
+    parts = qualified.split(".")
+    # ``from pkg.compat import httplib``: a compatibility alias keeps the last two parts;
+    # ``from six.moves.http_client import HTTPConnection``: the module is a re-exported name.
+    candidates = [qualified, ".".join(parts[-2:])]
+    if len(parts) >= 2 and parts[-2] in ctx.imports.reexports:
+        candidates.append(f"{ctx.imports.reexports[parts[-2]]}.{parts[-1]}")
+    for candidate in candidates:
+        if candidate in INHERITED_RELEASES:
+            return INHERITED_RELEASES[candidate]
+    return ctx.project_releases.get(qualified, {})  # a project base (project index)
+
+
+def _overrides_without_base_call(info: "ClassInfo", name: str) -> bool:
+    """Whether the class defines ``name`` without calling a base's (``super().close()``,
+    ``Base.close(self)``): the base's version of it then no longer runs."""
+    method = info.methods.get(name)
+    if method is None:
+        return False
+    for call, _ in find(method.body, (cst.Call,), stop=()):
+        func = call.func  # type: ignore[attr-defined]
+        if isinstance(func, cst.Attribute) and func.attr.value == name:
+            if isinstance(func.value, cst.Call) and dotted(func.value.func) == "super":
+                return False
+            if dotted(func.value) in info.bases:
+                return False
+    return True
 
 
 def property_names_of(info: "ClassInfo", attr: str) -> Set[str]:
@@ -210,6 +266,7 @@ def find_releasers(ctx: ModuleContext, info: "ClassInfo") -> None:
                 continue
             aliases: Dict[str, Set[str]] = defaultdict(set)
             calls_of[method_name] = set()
+            wrapped: Set[str] = set()  # attributes handed only to a wrapper kept on self
             for statement in iter_statements(list(block_of(method.body)), into_functions=True):
                 if isinstance(statement, cst.For):
                     attrs = self_attrs_held_by(statement.iter)
@@ -233,7 +290,7 @@ def find_releasers(ctx: ModuleContext, info: "ClassInfo") -> None:
                     attrs |= aliases.get(name_node.value, set())  # type: ignore[attr-defined]
                 return attrs
 
-            for call, _ in find(method.body, (cst.Call,), stop=()):
+            for call, call_path in find(method.body, (cst.Call,), stop=()):
                 func = call.func  # type: ignore[attr-defined]
                 if isinstance(func, cst.Attribute):
                     if isinstance(func.value, cst.Name) and func.value.value == "self":
@@ -259,14 +316,31 @@ def find_releasers(ctx: ModuleContext, info: "ClassInfo") -> None:
                     attrs = {attr} if attr else set()
                     if isinstance(value, cst.Name):
                         attrs |= aliases.get(value.value, set())
+                    if _result_kept_on_self(call_path):
+                        wrapped |= attrs
+                        continue
                     for name in attrs:
                         info.releasers[name].add(method_name)
+            for name in wrapped:
+                if method_name not in info.releasers[name]:  # no other release of it here
+                    info.wrapped_on_self.setdefault(name, set()).add(method_name)
+                info.releasers[name].add(method_name)
         # A method that calls a releasing method releases too (close() -> self._cleanup()).
         for _round in range(3):
             for attr, releasers in list(info.releasers.items()):
                 for method_name, called in calls_of.items():
                     if called & releasers:
                         releasers.add(method_name)
+
+
+def _result_kept_on_self(path: Sequence[cst.CSTNode]) -> bool:
+    """The call (whose ancestors are ``path``) is an argument, at any depth, of a value stored
+    only on ``self``: ``self.rfile = Reader(SocketIO(self.connection, "rb"))``."""
+    for node in reversed(path):
+        if isinstance(node, (cst.Arg, cst.Call)):
+            continue
+        return isinstance(node, cst.Assign) and all(self_attribute(t.target) is not None for t in node.targets)
+    return False
 
 
 def _attribute_getters(info: "ClassInfo") -> Dict[str, Set[str]]:

@@ -219,3 +219,15 @@ def _use_of(node: cst.Name, ancestors: Tuple[cst.CSTNode, ...]) -> str:
             return "test"  # a comparison gives a new bool; it cannot change the name's object
         return "read"
     return "read"
+
+
+def guard_key(test: cst.BaseExpression) -> Optional[str]:
+    """A plain local name, or one comparison of names and literals, as guards spell it (None
+    for any other test)."""
+    return _guard_key(test)
+
+
+def steady_from(scope: Scope, name: str, anchor: cst.CSTNode, reads_only_in_tests: bool) -> bool:
+    """Whether the local ``name`` keeps its value (and, if asked, its truth) from ``anchor`` on
+    (no loop of the caller's to account for)."""
+    return _steady(scope, name, anchor, [], reads_only_in_tests)

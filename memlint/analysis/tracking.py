@@ -41,7 +41,7 @@ from memlint.analysis.resources import ANY_RELEASE_FUNCS, ANY_RELEASE_METHODS, K
 from memlint.analysis.sites import Site, classify_site, enclosing_statement
 from memlint.analysis.standard_streams import opened_as_standard_stream
 from memlint.analysis.steady_tests import steady_guards
-from memlint.analysis.unbound_guards import guarded_against_unbound
+from memlint.analysis.unbound_guards import guarded_against_unbound, made_flag_guard
 from memlint.analysis.walk import find
 
 NESTED_SCOPES = (cst.FunctionDef, cst.ClassDef)
@@ -325,7 +325,7 @@ def _unbound_in_finally(
             continue
         if index + 1 >= len(path) or path[index + 1] is not node.body:  # type: ignore[attr-defined]
             continue
-        release = _releases_name(ctx, node.finalbody, name)  # type: ignore[attr-defined]
+        release = _releases_name(ctx, node.finalbody, name, scope, node)  # type: ignore[attr-defined]
         if release is None or _bound_before(scope, node, name) or _bound_first_in_try(node, name):
             continue
         if _bound_on_the_way(path[index + 1 :], name):
@@ -334,10 +334,14 @@ def _unbound_in_finally(
         return
 
 
-def _releases_name(ctx: ModuleContext, final: cst.BaseSuite, name: str) -> Optional[cst.CSTNode]:
+def _releases_name(
+    ctx: ModuleContext, final: cst.BaseSuite, name: str, scope: Scope, try_node: cst.CSTNode
+) -> Optional[cst.CSTNode]:
     for found, path in find(final, (cst.Call,)):
         func = found.func  # type: ignore[attr-defined]
         guarded = any(isinstance(p, cst.If) and _locals_guard(p.test, name) for p in path) or guarded_against_unbound(path)
+        # ``if created and client is not None:`` with ``created`` set only once ``client`` is bound.
+        guarded = guarded or any(_bound_before(scope, try_node, flag) for flag in made_flag_guard(path, name, scope.body))
         if guarded:
             continue
         if isinstance(func, cst.Attribute) and func.attr.value in ANY_RELEASE_METHODS and dotted(func.value) == name:
