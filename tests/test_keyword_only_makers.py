@@ -6,6 +6,7 @@ wrapper over a lazily imported module bound to the name ``openai``)."""
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import memlint
@@ -28,11 +29,24 @@ def test_the_index_summarises_only_the_keyword_made_client():
     assert "embed.backends.OpenAI" not in entries
 
 
+def _call(text):
+    return ast.parse(text, mode="eval").body
+
+
 def test_positional_arguments_only_matter_for_keyword_only_constructors():
-    assert made_only_in_context("openai.OpenAI", True)
-    assert not made_only_in_context("openai.OpenAI", False)
-    assert not made_only_in_context("socket.socket", True)
-    assert not made_only_in_context("anthropic.AnthropicBedrock", True)  # its aws_* may be positional
+    assert made_only_in_context("openai.OpenAI", _call("OpenAI(key)"))
+    assert not made_only_in_context("openai.OpenAI", _call("OpenAI(api_key=key)"))
+    assert not made_only_in_context("socket.socket", _call("socket(family)"))
+    assert not made_only_in_context("anthropic.AnthropicBedrock", _call("AnthropicBedrock(k)"))  # its aws_* may be positional
+
+
+def test_an_in_memory_wrapper_over_a_spelled_path_string_makes_a_resource():
+    """``gzip.open("{}/{}.gz".format(d, t))`` opens a file wherever it is called (shodan's
+    ``open_streaming_file``); over a name it may be a buffer, decided only where it is made."""
+    assert not made_only_in_context("gzip.open", _call('open("{}/{}.json.gz".format(d, t), "a")'))
+    assert not made_only_in_context("gzip.open", _call('open(f"{d}/x.gz")'))
+    assert not made_only_in_context("gzip.GzipFile", _call('GzipFile("%s.gz" % name)'))
+    assert made_only_in_context("gzip.open", _call("open(buffer)"))
 
 
 def test_in_the_calling_module_a_positional_call_makes_nothing():

@@ -284,7 +284,7 @@ def _text_of(node: cst.CSTNode) -> str:
 
 def _over_memory_buffer(ctx: "ModuleContext", call: cst.Call, scope: Optional[Scope] = None) -> bool:
     for arg in call.args:
-        if arg.keyword is None or arg.keyword.value in ("file", "fileobj", "f", "fp"):
+        if arg.keyword is None or arg.keyword.value in ("file", "fileobj", "f", "fp", "filename"):
             value = arg.value
             if _is_memory_buffer(ctx, value):
                 return True

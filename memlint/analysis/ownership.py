@@ -15,6 +15,7 @@ from memlint.analysis.closed_with_receiver import receiver_attribute
 from memlint.analysis.facts import SMALL_CONTAINERS, ClassInfo, ModuleContext, Scope, last_name
 from memlint.analysis.flow import Tracker
 from memlint.analysis.holder_releases import released_by_holders
+from memlint.analysis.idle_attributes import never_given_work
 from memlint.analysis.own_releases import own_release_callers
 from memlint.analysis.model import Acquisition, OwnedResource, OwnerClass
 from memlint.analysis.names import block_of, dotted, is_binding_target, iter_statements, self_attribute
@@ -459,6 +460,11 @@ def owner_classes(ctx: ModuleContext) -> List[OwnerClass]:
             ))
             for attr, (node, acquisition) in info.owned.items()
         )
+        # A private executor nothing is submitted to holds nothing: no release to ask for (a
+        # class that has one still lacks `with`, MEM042's to say).
+        owned = tuple(o for o in owned if o.releasing_methods or not never_given_work(ctx, o.attr, o.acquisition))
+        if not owned:
+            continue
         facts.append(
             OwnerClass(
                 name,

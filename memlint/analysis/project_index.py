@@ -416,7 +416,7 @@ class ProjectIndex:
         qualified = _unvendored(qualified)
         spec = RESOURCE_CALLS.get(qualified)
         if spec is not None:
-            if made_only_in_context(qualified, any(not isinstance(arg, ast.Starred) for arg in call.args)):
+            if made_only_in_context(qualified, call):
                 return None
             if spec.model and KNOWLEDGE.models[spec.model].only_when_keyword_true:
                 return None

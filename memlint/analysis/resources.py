@@ -5,6 +5,8 @@ to teach memlint a library's resources, add a model to a knowledge file.
 
 from __future__ import annotations
 
+import ast
+
 from memlint.knowledge import candidate_names, custom_specs, knowledge
 from memlint.knowledge.overlay import ActiveKnowledge, ActiveTable
 from memlint.knowledge.spec import ResourceSpec
@@ -79,15 +81,28 @@ RECEIVER_MODELS = ActiveTable("receiver_models")
 
 
 
-def made_only_in_context(qualified: str, given_positional: bool) -> bool:
+def made_only_in_context(qualified: str, call: ast.Call) -> bool:
     """Whether a call of the known maker ``qualified`` cannot be counted as making a resource
-    without reading it where it is made: an in-memory wrapper, a borrowed given file, a
-    possibly detached child (their cases need the call's arguments and scope), and a
-    keyword-only constructor given a positional argument, which raises TypeError. The project
-    index, which summarises other modules' functions, counts none of these."""
-    if qualified in IN_MEMORY_WRAPPERS or qualified in BORROWS_GIVEN_FILE or qualified in MAY_BE_DETACHED:
+    without reading it where it is made: an in-memory wrapper (unless its first argument is
+    spelled as a path string: ``gzip.open("{}/{}.gz".format(d, t))`` opens a file), a borrowed
+    given file, a possibly detached child (their cases need the call's arguments and scope),
+    and a keyword-only constructor given a positional argument, which raises TypeError. The
+    project index, which summarises other modules' functions, counts none of these."""
+    if qualified in IN_MEMORY_WRAPPERS and not (call.args and _spelled_string(call.args[0])):
         return True
+    if qualified in BORROWS_GIVEN_FILE or qualified in MAY_BE_DETACHED:
+        return True
+    given_positional = any(not isinstance(arg, ast.Starred) for arg in call.args)
     return given_positional and qualified in KEYWORD_ONLY_CONSTRUCTORS
+
+
+def _spelled_string(node: ast.expr) -> bool:
+    """A string literal, an f-string, or one formatted by ``%`` or ``.format()``."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+        node = node.func.value
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+        node = node.left
+    return isinstance(node, ast.JoinedStr) or (isinstance(node, ast.Constant) and isinstance(node.value, str))
 
 
 __all__ = [name for name in dir() if name.isupper() and not name.startswith("_")] + [

@@ -167,6 +167,12 @@ def _chosen_when(choice: cst.IfExp, node: cst.CSTNode) -> Set[str]:
     return {("!" if negated else "") + name}
 
 
+def _literal_name(node: cst.CSTNode) -> str:
+    """``"cache"`` for the string literal ``"cache"`` that is an identifier, else ``""``."""
+    value = node.evaluated_value if isinstance(node, cst.SimpleString) else None
+    return value if isinstance(value, str) and value.isidentifier() else ""
+
+
 def _gathered_site(
     ctx: ModuleContext, comprehension: cst.CSTNode, path: Tuple[cst.CSTNode, ...], index: int, spec: ResourceSpec
 ) -> Site:
@@ -204,6 +210,11 @@ def _site_of_value(
     if isinstance(parent, cst.Arg) and isinstance(grand, cst.Call):
         outer = ctx.resolve(grand.func) or ""
         last = outer.rsplit(".", 1)[-1]
+        if outer == "setattr" and len(grand.args) == 3 and grand.args[2] is parent and not any(a.star for a in grand.args):
+            # ``setattr(obj, name, r)`` stores ``r`` on ``obj`` as ``obj.name = r`` does.
+            owner = grand.args[0].value
+            attr = _literal_name(grand.args[1].value) if isinstance(owner, cst.Name) and owner.value == "self" else ""
+            return Site("store-self", enclosing_statement(path[:index])[0], attr=attr) if attr else Site("escape")
         if isinstance(grand.func, cst.Attribute) and last in HANDOFF_METHODS:
             holder = grand.func.value
             attr = self_attribute(holder)

@@ -284,6 +284,7 @@ class Knowledge:
     fails_only_with: Dict[str, FrozenSet[str]] = field(default_factory=dict)
     # Exception -> the only calls (by last name) that raise it (``CalledProcessError``).
     raised_only_by: Dict[str, FrozenSet[str]] = field(default_factory=dict)
+    idle_until: Dict[str, FrozenSet[str]] = field(default_factory=dict)  # [idle-objects] started_by
     # Model name -> its own methods that MEM003 takes not to raise on the followed resource.
     non_raising_own_methods: Dict[str, FrozenSet[str]] = field(default_factory=dict)
     # Model name -> attributes whose reading releases the resource.
@@ -613,6 +614,7 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.path_wrappers = frozenset(strings("paths", "wrappers"))
     knowledge.same_path_methods = frozenset(strings("paths", "same_path_methods"))
     knowledge.memory_buffers = frozenset(strings("memory-buffers", "constructors"))
+    knowledge.idle_until = _name_lists(calls.get("idle-objects", {}), "started_by", "idle-objects")
     reexports = calls.get("re-exports", {}).get("modules", {}) if isinstance(calls.get("re-exports", {}), Mapping) else None
     if not isinstance(reexports, Mapping) or not all(
         isinstance(key, str) and isinstance(value, str) and _DOTTED.match(value) for key, value in reexports.items()
@@ -676,10 +678,10 @@ def _exception_bases(table: Any) -> Dict[str, str]:
     return dict(bases)
 
 
-def _name_lists(table: Any, key: str) -> Dict[str, FrozenSet[str]]:
-    """A ``[raising]`` table of qualified name -> names (``non_raising_methods_of``,
-    ``raised_only_by``), checked."""
-    where = f"{CALLS_FILE}: [raising] {key}"
+def _name_lists(table: Any, key: str, section: str = "raising") -> Dict[str, FrozenSet[str]]:
+    """A table of qualified name -> names (``[raising] non_raising_methods_of``,
+    ``raised_only_by``; ``[idle-objects] started_by``), checked."""
+    where = f"{CALLS_FILE}: [{section}] {key}"
     value = table.get(key, {}) if isinstance(table, Mapping) else None
     if not isinstance(value, Mapping):
         raise KnowledgeError(f"{where} must be a table of \"pkg.Name\" = [\"name\", ...]")
