@@ -14,13 +14,17 @@ the binding and the test, so the value is known without following any other path
 
 from __future__ import annotations
 
-from typing import Dict, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, Optional, Sequence, Tuple
 
 import libcst as cst
 
 from memlint.analysis.dead_code import constant_truth
 from memlint.analysis.facts import SMALL_CONTAINERS
+from memlint.analysis.fresh_attributes import fresh_attribute_test
 from memlint.analysis.names import block_of, child_blocks, iter_statements
+
+if TYPE_CHECKING:  # pragma: no cover
+    from memlint.analysis.facts import ModuleContext
 
 # What is known of a name's value: always truthy (so not None either), None, falsy but not
 # None (``False``, ``0``, ``""``), or only not None.
@@ -41,6 +45,14 @@ def previous_statements(body: Sequence[cst.CSTNode]) -> Dict[int, cst.CSTNode]:
         for block in child_blocks(statement, into_functions=False):
             note(list(block))
     return previous
+
+
+def decided_after(ctx: "ModuleContext", previous: Dict[int, cst.CSTNode], node: cst.CSTNode) -> Optional[bool]:
+    """The value of the test of ``node`` (an ``if``, a ``while``) where the interpreter meets it:
+    decided by the statement before it, or by the object just made it reads (``fresh_attributes``)."""
+    before = previous.get(id(node))
+    answer = decided_test(before, node.test)  # type: ignore[attr-defined]
+    return answer if answer is not None else fresh_attribute_test(ctx, previous, before, node.test)  # type: ignore[attr-defined]
 
 
 def decided_test(before: Optional[cst.CSTNode], test: cst.BaseExpression) -> Optional[bool]:

@@ -23,8 +23,8 @@ from memlint.analysis.handler_reach import catches_only_import_errors, catches_r
 from memlint.analysis.error_carriers import carried_by_error
 from memlint.analysis.released_aliases import aliases_for_handler, forget_alias
 from memlint.analysis.alias_handover import releasing_aliases
-from memlint.analysis.decided_tests import decided_test, previous_statements
-from memlint.analysis.released_tests import closed_attributes, released_by_test
+from memlint.analysis.decided_tests import decided_after, previous_statements
+from memlint.analysis.released_tests import closed_attributes, held_membership, released_by_test
 from memlint.analysis.same_tests import SameTests
 from memlint.analysis.path_forms import rebinds_same_object
 from memlint.analysis.own_exceptions import OwnErrorStates
@@ -172,10 +172,10 @@ class Interpreter:
         return flow
 
     def decided(self, node: cst.CSTNode) -> Optional[bool]:
-        """The value of ``node``'s test that the statement before it decides (``decided_tests``)."""
+        """The value of ``node``'s test that what runs before it decides (``decided_tests``)."""
         if self._previous is None:
             self._previous = previous_statements(self.body)
-        return decided_test(self._previous.get(id(node)), node.test)  # type: ignore[attr-defined]
+        return decided_after(self.ctx, self._previous, node)
 
     def if_statement(self, node: cst.If, mask: int) -> Flow:
         flow = Flow()
@@ -435,6 +435,8 @@ class Interpreter:
                 return key in self.tracker.guards
         if (held := held_type_test(test, self.tracker.names, self.tracker.spec)) is not None:
             return held  # ``hasattr(f, "close")``, ``isinstance(f, int)``: its type decides
+        if (member := held_membership(test, self.tracker.names, self.body)) is not None:
+            return member  # ``if sock not in sockets: sock.close()`` where ``sockets.append(sock)`` hands it on
         if (sign := descriptor_sign_test(test, self.tracker.names, self.tracker.spec.model or "")) is not None:
             return sign  # ``if fd >= 0:`` after ``fd = -1``; ``if fd > 2:``: 0-2 are the standard streams
         if self.tracker.spec.is_path and checks_existence(self.ctx.resolve(test.func) if isinstance(test, cst.Call) else None, test, self.tracker.names):

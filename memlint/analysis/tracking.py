@@ -41,7 +41,7 @@ from memlint.analysis.resources import ANY_RELEASE_FUNCS, ANY_RELEASE_METHODS, K
 from memlint.analysis.sites import Site, classify_site, enclosing_statement
 from memlint.analysis.standard_streams import opened_as_standard_stream
 from memlint.analysis.steady_tests import steady_guards
-from memlint.analysis.unbound_guards import guarded_against_unbound, made_flag_guard
+from memlint.analysis.unbound_guards import bound_by_the_finally, guarded_against_unbound, made_flag_guard
 from memlint.analysis.walk import find
 
 NESTED_SCOPES = (cst.FunctionDef, cst.ClassDef)
@@ -342,6 +342,8 @@ def _releases_name(
         guarded = any(isinstance(p, cst.If) and _locals_guard(p.test, name) for p in path) or guarded_against_unbound(path)
         # ``if created and client is not None:`` with ``created`` set only once ``client`` is bound.
         guarded = guarded or any(_bound_before(scope, try_node, flag) for flag in made_flag_guard(path, name, scope.body))
+        # ``finally: for item in items: conn = pool[item]; conn.close()``: the finally's own binding.
+        guarded = guarded or bound_by_the_finally(path + (found,), name) or _bound_on_the_way(path + (found,), name)
         if guarded:
             continue
         if isinstance(func, cst.Attribute) and func.attr.value in ANY_RELEASE_METHODS and dotted(func.value) == name:

@@ -11,6 +11,11 @@ A flag that says the resource was made guards it too: ``created = False`` before
 where the name is bound when every binding of the flag is a ``True``/``False`` literal and
 every ``True`` one comes after a binding of the name in the same block (and the name is
 never deleted): the ``and`` then stops before the unbound name is read.
+
+A release of a name the ``finally`` binds itself is not a release of the outer one:
+``finally: for sock in sockets: sock.close()`` or ``with lock as conn: conn.close()`` reads
+the loop's (or the ``with``'s) own binding, which exists whenever the release runs
+(``bound_by_the_finally``; an assignment earlier in a block on the way is read by the caller).
 """
 
 from __future__ import annotations
@@ -43,6 +48,37 @@ def guarded_against_unbound(path: Sequence[cst.CSTNode]) -> bool:
             elements = [element.value for element in kind.elements] if isinstance(kind, cst.Tuple) else [kind]
             if any((dotted(element) or "") in _CATCH_UNBOUND for element in elements):
                 return True
+    return False
+
+
+def bound_by_the_finally(path: Sequence[cst.CSTNode], name: str) -> bool:
+    """Whether the release at the end of ``path`` (it and its ancestors within the ``finally``) sits
+    in the body of a ``for`` or ``with`` of the ``finally`` that binds ``name``, or in the
+    element of a comprehension whose own variable it is."""
+    for index, node in enumerate(path[:-1]):
+        child = path[index + 1]
+        if isinstance(node, cst.For) and child is node.body and _binds_name(node.target, name):
+            return True
+        if isinstance(node, cst.With) and child is node.body:
+            if any(item.asname is not None and _binds_name(item.asname.name, name) for item in node.items):
+                return True
+        if isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)) and child is not node.for_in:
+            loop: object = node.for_in
+            while isinstance(loop, cst.CompFor):
+                if _binds_name(loop.target, name):
+                    return True
+                loop = loop.inner_for_in
+    return False
+
+
+def _binds_name(target: cst.CSTNode, name: str) -> bool:
+    """``target`` (a loop's, an ``as``'s) binds the plain name ``name``: ``x``, ``(i, x)``, ``*x``."""
+    if isinstance(target, cst.Name):
+        return target.value == name
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return any(_binds_name(element.value, name) for element in target.elements)
+    if isinstance(target, cst.StarredElement):
+        return _binds_name(target.value, name)
     return False
 
 
