@@ -51,12 +51,21 @@ def memlint_fingerprint(package: Optional[Path] = None) -> str:
     package = package if package is not None else Path(__file__).resolve().parent
     digest = hashlib.blake2b(digest_size=20)
     digest.update(f"{__version__}\0{FORMAT}\0{sorted(RULE_CLASSES.items())}".encode())
-    for path in sorted(list(package.rglob("*.py")) + list(package.rglob("*.toml"))):
+    # Every *.py and *.toml file below the package, in the order of their paths' parts (as
+    # sorted ``Path`` objects are): ``os.walk`` rather than ``Path.rglob``, which took twice
+    # as long, a few per cent of a pre-commit run.
+    files: List[Tuple[Tuple[str, ...], str]] = []
+    for directory, _subdirectories, filenames in os.walk(package):
+        parts = Path(directory).relative_to(package).parts
+        for filename in filenames:
+            if filename.endswith((".py", ".toml")):
+                files.append(((*parts, filename), os.path.join(directory, filename)))
+    for parts, path in sorted(files):
         try:
-            info = path.stat()
+            info = os.stat(path)
         except OSError:
             continue
-        digest.update(f"{path.relative_to(package)}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
+        digest.update(f"{os.sep.join(parts)}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
     return digest.hexdigest()
 
 
