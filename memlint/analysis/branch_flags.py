@@ -48,11 +48,14 @@ def branch_flags(ctx: ModuleContext, path: Tuple[cst.CSTNode, ...], scope_body: 
     said = _text(ctx, branch_if.test)  # type: ignore[attr-defined]
     tested = {n.value for n, _ in find(branch_if.test, (cst.Name,))}  # type: ignore[attr-defined]
     before = _statements_before(scope_body, branch_if)
-    if before is None or _binds_any(before, tested, ctx):
+    if before is None:
         return set()
+    # A flag that says the test, or is cleared under a contradicting one, needs the tested
+    # names unchanged since; one cleared only in the other branch of this ``if`` does not.
+    rebound = _binds_any(before, tested, ctx)
     flags: Set[str] = set()
     position = block.index(branch_if)
-    for flag, says_the_test in flags_saying(ctx, block[max(0, position - 3) : position], said):
+    for flag, says_the_test in () if rebound else flags_saying(ctx, block[max(0, position - 3) : position], said):
         if _bound_once(scope_body, flag):
             flags.add(flag if says_the_test == when_true else "!" + flag)
     orelse = branch_if.orelse  # type: ignore[attr-defined]
@@ -61,10 +64,34 @@ def branch_flags(ctx: ModuleContext, path: Tuple[cst.CSTNode, ...], scope_body: 
     else:
         other = block_of(orelse.body) if isinstance(orelse, cst.Else) else ()
     flags |= _cleared_only_when_excluded(
-        ctx, scope_body, before, block[:position], said if when_true else None, said if not when_true else None,
+        ctx, scope_body, [] if rebound else before, _run_before(path, index, scope_body) + block[:position],
+        said if when_true else None, said if not when_true else None,
         {id(statement) for statement in iter_statements(list(other), into_functions=False)},
     )
     return flags
+
+
+def _run_before(path: Tuple[cst.CSTNode, ...], index: int, scope_body: Sequence[cst.CSTNode]) -> List[cst.CSTNode]:
+    """The statements before the ``try`` or ``with`` statements whose bodies hold the ``if`` at
+    ``path[index]`` directly (``flag = False`` / ``try:`` / ``if ...:``), outermost first: a
+    body is entered from its start, so they run on every way to the ``if`` too."""
+    found: List[cst.CSTNode] = []
+    at = index - 1  # the block holding the ``if``
+    while at >= 1 and isinstance(path[at], cst.IndentedBlock):
+        owner = path[at - 1]
+        if not (isinstance(owner, (cst.Try, cst.With)) and owner.body is path[at]):
+            break
+        if at - 1 == 0:
+            outer: Sequence[cst.CSTNode] = scope_body
+        elif at >= 2 and isinstance(path[at - 2], cst.IndentedBlock):
+            outer = path[at - 2].body  # type: ignore[attr-defined]
+        else:
+            break
+        if owner not in outer:
+            break
+        found = list(outer[: list(outer).index(owner)]) + found
+        at -= 2
+    return found
 
 
 def _choosing_if(path: Tuple[cst.CSTNode, ...]) -> Optional[Tuple[int, bool]]:

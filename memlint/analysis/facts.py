@@ -103,7 +103,7 @@ class ModuleContext:
         self.self_calls_in_scope: Set[str] = set()
         self.scope: Optional[Scope] = None
         # Caches of ``ownership.parameter_behaviour``.
-        self.param_cache: Dict[Tuple[int, str], str] = {}
+        self.param_cache: Dict[Tuple[int, str, FrozenSet[str]], str] = {}
         self._global_uses: Optional[Set[str]] = None
 
     # -- names ----------------------------------------------------------------------

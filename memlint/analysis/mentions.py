@@ -26,7 +26,7 @@ from memlint.analysis.path_removers import (
     removed_in_callee_finally,
     returns_its_argument,
 )
-from memlint.analysis.sites import borrowed_argument
+from memlint.analysis.sites import borrowed_argument, given_back
 from memlint.analysis.spelled_paths import formatted_argument_call, parameter_default_callee
 from memlint.analysis.resources import (
     BORROWER_PREFIXES,
@@ -127,6 +127,9 @@ class Mentions:
             call = grand
             if not isinstance(call, cst.Call):
                 return "use", None
+            if given_back(self.ctx, spec, path, len(path) - 1) and len(path) > 2:
+                # ``lines = iter(f)``: the same file under another name.
+                return self.classify(call, path[:-2])
             return self._argument_verdict(call, path), call
         if isinstance(parent, (cst.Return, cst.Yield)):
             return "escape", None

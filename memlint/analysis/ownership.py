@@ -5,7 +5,7 @@ module-local callee does with the argument it is given, and the ``OwnerClass`` f
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -163,24 +163,33 @@ def parameter_behaviour(ctx: ModuleContext, qualified: str, call: cst.Call, path
                 param = params[index]
     if param is None:
         return "escape"
-    key = (id(function), param)
+    given = frozenset(a.keyword.value for a in call.args if a.keyword is not None) | frozenset(
+        params[: sum(1 for a in call.args if a.keyword is None)]
+    )
+    if any(a.star for a in call.args):  # ``*args``/``**kwargs`` may pass any parameter
+        given = frozenset(p.name.value for p in (*function.params.params, *function.params.kwonly_params))
+    key = (id(function), param, given)
     if key not in ctx.param_cache:
-        ctx.param_cache[key] = "escape" if _consumes(function, param, ctx) else "use"
+        ctx.param_cache[key] = "escape" if _consumes(function, param, ctx, given) else "use"
     return ctx.param_cache[key]
 
 
-def _consumes(function: cst.FunctionDef, param: str, ctx: ModuleContext) -> bool:
+def _consumes(function: cst.FunctionDef, param: str, ctx: ModuleContext, given: FrozenSet[str] = frozenset()) -> bool:
     """True when ``function`` releases, returns or stores its parameter ``param``, under its
-    own name or a local name that copies it (``result = file_obj; ...; return result``)."""
+    own name or a local name that copies it (``result = file_obj; ...; return result``), hands
+    its release method on (``Thread(target=process.wait).start()``), or gives it to a
+    hand-off through a parameter the call leaves at its default (``with closer(stream):``
+    with ``closer=closing``; ``given``: the parameters the call passes)."""
     names = _copies_of(function, param)
+    defaults = _handoff_defaults(function, ctx, given)
     for found, path in find(function.body, (cst.Name,), stop=()):
         if found.value not in names or not path:  # type: ignore[attr-defined]
             continue
         parent = path[-1]
         grand = path[-2] if len(path) > 1 else None
         if isinstance(parent, cst.Attribute) and parent.value is found:
-            if parent.attr.value in ANY_RELEASE_METHODS and isinstance(grand, cst.Call):
-                return True
+            if parent.attr.value in ANY_RELEASE_METHODS and isinstance(grand, (cst.Call, cst.Arg)):
+                return True  # ``process.wait()``, or ``process.wait`` given on to run later
         elif isinstance(parent, (cst.Return, cst.Yield, cst.WithItem, cst.Element, cst.DictElement)):
             return True
         elif any(isinstance(node, (cst.Return, cst.Yield)) for node in path):
@@ -192,9 +201,24 @@ def _consumes(function: cst.FunctionDef, param: str, ctx: ModuleContext) -> bool
             last = qualified.rsplit(".", 1)[-1]
             if qualified in ANY_RELEASE_FUNCS or last in HANDOFF_METHODS or qualified in HANDOFF_CALLS:
                 return True
+            if isinstance(grand.func, cst.Name) and grand.func.value in defaults:
+                return True
             if last.lstrip("_")[:1].isupper():
                 return True
     return False
+
+
+def _handoff_defaults(function: cst.FunctionDef, ctx: ModuleContext, given: FrozenSet[str]) -> Set[str]:
+    """Parameters the call leaves at a default that is a hand-off (``closer=closing``)."""
+    found: Set[str] = set()
+    params = function.params
+    for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+        if param.default is None or param.name.value in given:
+            continue
+        default = dotted(param.default)
+        if default is not None and (ctx.imports.resolve(default) or default) in HANDOFF_CALLS:
+            found.add(param.name.value)
+    return found
 
 
 def _copies_of(function: cst.FunctionDef, param: str) -> Set[str]:

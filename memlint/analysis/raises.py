@@ -79,6 +79,12 @@ def raising_calls(
                 continue  # ``open(os.devnull, "w")``
             if qualified in KNOWLEDGE.non_raising_in_coroutines and _in_coroutine(ctx):
                 continue  # ``asyncio.get_running_loop()`` in an ``async def``
+            if (
+                qualified in KNOWLEDGE.given_back_by.get(model, ())
+                and len(found.args) == 1
+                and dotted(found.args[0].value) in held_names
+            ):
+                continue  # ``iter(f)`` on the file just opened gives ``f`` back
             if qualified in NON_RAISING_ON_HELD and found.args and (
                 _held_or_its_descriptor(found.args[0].value, held_names) or _opened_on(found.args[0].value, acquisition)
             ):

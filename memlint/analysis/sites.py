@@ -95,6 +95,11 @@ def classify_site(ctx: ModuleContext, call: cst.Call, path: Tuple[cst.CSTNode, .
             node = path[index - 1]
             index -= 2
             continue
+        elif given_back(ctx, spec, path, index):
+            # ``lines = iter(open(p))``: a file is its own iterator; the name holds the file.
+            node = path[index - 1]
+            index -= 2
+            continue
         elif _result_of_yield_from(path, index, node):
             # ``conn = yield from connect()``: the old spelling of ``await``; the name holds
             # what the coroutine returned, followed like ``conn = await connect()``.
@@ -115,6 +120,17 @@ def classify_site(ctx: ModuleContext, call: cst.Call, path: Tuple[cst.CSTNode, .
     site.guards = frozenset(guards)
     site.choices = tuple(choices)
     return site
+
+
+def given_back(ctx: ModuleContext, spec: ResourceSpec, path: Tuple[cst.CSTNode, ...], index: int) -> bool:
+    """Whether ``path[index]`` is the only argument of a call that returns the resource itself
+    (the model's ``given_back_by``: ``iter(f)`` on a file is ``f``)."""
+    arg, call = path[index], path[index - 1] if index > 0 else None
+    if not (isinstance(arg, cst.Arg) and isinstance(call, cst.Call) and spec.model):
+        return False
+    if len(call.args) != 1 or arg.keyword is not None or arg.star:
+        return False
+    return (ctx.resolve(call.func) or "") in KNOWLEDGE.given_back_by.get(spec.model, ())
 
 
 def _result_of_yield_from(path: Tuple[cst.CSTNode, ...], index: int, node: cst.CSTNode) -> bool:

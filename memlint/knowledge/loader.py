@@ -49,7 +49,7 @@ CALLABLE_SUBSETS = (
     "take_keywords_only",
 )
 _STRING_LISTS = ("acquired_by", "methods", "release", "release_functions", "non_raising_methods",
-                 "non_raising_own_methods", "released_by_reading", "subclass_bases", "borrowed_params",
+                 "non_raising_own_methods", "released_by_reading", "subclass_bases", "borrowed_params", "given_back_by",
                  "release_functions_of_attribute", "release_may_time_out", "piped_streams",
                  "pipes_closed_by", "released_when_not_none", "closed_attributes",
                  "release_with_one_argument", "carried_by_errors") + CALLABLE_SUBSETS
@@ -123,6 +123,7 @@ class Model:
     # Attributes whose reading consumes it to the end and so releases it (a streamed
     # response's ``.text``: the body is read and the connection goes back to the pool).
     released_by_reading: Tuple[str, ...] = ()
+    given_back_by: Tuple[str, ...] = ()  # callables returning it itself (``iter(f)`` is ``f``)
     # Methods that release it only when given exactly one argument: ``Path.replace(target)``
     # moves the file; ``str.replace(old, new)`` (two arguments) only makes a new string.
     release_with_one_argument: Tuple[str, ...] = ()
@@ -289,6 +290,7 @@ class Knowledge:
     non_raising_own_methods: Dict[str, FrozenSet[str]] = field(default_factory=dict)
     # Model name -> attributes whose reading releases the resource.
     released_by_reading: Dict[str, FrozenSet[str]] = field(default_factory=dict)
+    given_back_by: Dict[str, FrozenSet[str]] = field(default_factory=dict)  # model -> callables
     # Model name -> (method, exception, attribute): the exception the method raises holds it.
     carried_by_errors: Dict[str, Tuple[Tuple[str, str, str], ...]] = field(default_factory=dict)
     # Configuring methods taken not to raise on the followed resource, whatever its model.
@@ -585,6 +587,7 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     }
     knowledge.configuring_own_methods = frozenset(strings("raising", "configuring_own_methods"))
     knowledge.released_by_reading = {m.name: frozenset(m.released_by_reading) for m in models if m.released_by_reading}
+    knowledge.given_back_by = {m.name: frozenset(m.given_back_by) for m in models if m.given_back_by}
     knowledge.carried_by_errors = {
         m.name: tuple(tuple(entry.split(":")) for entry in m.carried_by_errors) for m in models if m.carried_by_errors  # type: ignore[misc]
     }
