@@ -280,6 +280,9 @@ class Knowledge:
     # resource (``fcntl.flock(f, LOCK_EX)``); functions that always return a pair.
     non_raising_on_held_with: Dict[str, FrozenSet[str]] = field(default_factory=dict)
     returns_pairs: FrozenSet[str] = frozenset()
+    # ``os.chdir`` -> the calls whose result it goes back to; ``json.dumps`` -> plain-valued calls.
+    non_raising_going_back: Dict[str, FrozenSet[str]] = field(default_factory=dict)
+    non_raising_on_plain_values: Dict[str, FrozenSet[str]] = field(default_factory=dict)
     # Exception -> methods whose only realistic failure it is (``communicate`` -> TimeoutExpired).
     fails_only_with: Dict[str, FrozenSet[str]] = field(default_factory=dict)
     # Exception -> the only calls (by last name) that raise it (``CalledProcessError``).
@@ -604,6 +607,8 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.raised_only_by = _name_lists(calls.get("raising", {}), "raised_only_by")
     knowledge.non_raising_on_held_with = _name_lists(calls.get("raising", {}), "non_raising_on_held_with")
     knowledge.returns_pairs = frozenset(strings("raising", "returns_pairs"))
+    knowledge.non_raising_going_back = _name_lists(calls.get("raising", {}), "non_raising_going_back", qualified_names=True)
+    knowledge.non_raising_on_plain_values = _name_lists(calls.get("raising", {}), "non_raising_on_plain_values", qualified_names=True)
     knowledge.fails_only_with = _name_lists(calls.get("raising", {}), "fails_only_with")
     knowledge.cleanup_after_yield_prefixes = strings("cleanup-after-yield", "method_prefixes")
     knowledge.cleanup_after_yield_functions = frozenset(strings("cleanup-after-yield", "functions"))
@@ -678,9 +683,9 @@ def _exception_bases(table: Any) -> Dict[str, str]:
     return dict(bases)
 
 
-def _name_lists(table: Any, key: str, section: str = "raising") -> Dict[str, FrozenSet[str]]:
+def _name_lists(table: Any, key: str, section: str = "raising", qualified_names: bool = False) -> Dict[str, FrozenSet[str]]:
     """A table of qualified name -> names (``[raising] non_raising_methods_of``,
-    ``raised_only_by``; ``[idle-objects] started_by``), checked."""
+    ``raised_only_by``; ``[idle-objects] started_by``), or -> qualified names, checked."""
     where = f"{CALLS_FILE}: [{section}] {key}"
     value = table.get(key, {}) if isinstance(table, Mapping) else None
     if not isinstance(value, Mapping):
@@ -688,7 +693,7 @@ def _name_lists(table: Any, key: str, section: str = "raising") -> Dict[str, Fro
     found: Dict[str, FrozenSet[str]] = {}
     for qualified, names in value.items():
         if not _DOTTED.match(qualified) or not isinstance(names, list) or not all(
-            isinstance(n, str) and _IDENTIFIER.match(n) for n in names
+            isinstance(n, str) and (_DOTTED if qualified_names else _IDENTIFIER).match(n) for n in names
         ):
             raise KnowledgeError(f"{where}: {qualified!r} must map to a list of names")
         found[qualified] = frozenset(names)
