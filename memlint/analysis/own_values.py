@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
 # Where a name is bound: every ``Name`` under one of these (a target, an ``as`` name, ...).
 _BINDERS = (
     cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For, cst.AsName, cst.NamedExpr, cst.Del,
-    cst.CompFor, cst.ImportAlias, cst.FunctionDef, cst.ClassDef,
+    cst.CompFor, cst.ImportAlias, cst.FunctionDef, cst.ClassDef, cst.MatchAs, cst.MatchStar, cst.MatchMapping,
 )
 # Keywords of ``json.dumps`` that only shape the text (``sort_keys`` with string keys only).
 _SHAPING_KEYWORDS = frozenset({"indent", "sort_keys", "separators", "ensure_ascii"})
@@ -137,6 +137,9 @@ def _bound_names(found: cst.CSTNode) -> Tuple[str, ...]:
         if found.asname is not None:
             return ()  # the ``as`` name is counted as an AsName
         return ((_dotted_root(found.name)),)
+    if isinstance(found, (cst.MatchAs, cst.MatchStar, cst.MatchMapping)):  # ``case ttl:`` captures
+        name = found.rest if isinstance(found, cst.MatchMapping) else found.name
+        return (name.value,) if isinstance(name, cst.Name) else ()
     if isinstance(found, cst.AsName):
         target = found.name
     elif isinstance(found, (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For, cst.NamedExpr, cst.Del, cst.CompFor)):
