@@ -15,7 +15,7 @@ A call of either is no exception path.
 
 from __future__ import annotations
 
-from typing import Any, Dict, FrozenSet, Mapping, Optional, Sequence, Set
+from typing import AbstractSet, Any, Dict, FrozenSet, Mapping, Optional, Sequence, Set
 
 import libcst as cst
 
@@ -196,27 +196,32 @@ class QuietFunctions:
         return True
 
 
-def constant_call(call: cst.Call, qualified: str) -> bool:
+def constant_call(call: cst.Call, qualified: str, names: AbstractSet[str] = frozenset()) -> bool:
     """``set()``, ``struct.pack(IFF_FMT, b"tun", 0)``: a call ``calls.toml`` says fails only on a
-    programming error when fed constants, fed only constants (``qualified`` is its name)."""
+    programming error when fed constants, fed only constants (``qualified`` is its name;
+    ``names`` are local names bound once to a constant, ``own_values.local_constants``)."""
     if qualified in NON_RAISING_WITH_SEVERAL and len(call.args) >= 2 and not any(arg.star for arg in call.args):
         return True  # ``max(timeout, 0.001)``
     if qualified in NON_RAISING_WITH_A_DEFAULT and len(call.args) == 3 and not any(arg.star or arg.keyword for arg in call.args):
         return True  # ``getattr(module, "__package__", None)``
-    return qualified in NON_RAISING_WITH_CONSTANTS and all(_constant(arg.value) for arg in call.args)
+    return qualified in NON_RAISING_WITH_CONSTANTS and all(constant_value(arg.value, names) for arg in call.args)
 
 
-def _constant(node: cst.BaseExpression) -> bool:
-    """A literal, a tuple of them, flags joined by ``|``, a builtin type (``defaultdict(list)``)
-    or a module constant written in capitals (``IFF_FMT``, ``socket.AF_INET``)."""
+def constant_value(node: cst.BaseExpression, names: AbstractSet[str] = frozenset()) -> bool:
+    """A literal, a tuple of them, flags joined by ``|``, a builtin type (``defaultdict(list)``),
+    a module constant written in capitals (``IFF_FMT``, ``socket.AF_INET``) or one of ``names``."""
     if isinstance(node, (cst.SimpleString, cst.ConcatenatedString, cst.Integer, cst.Float, cst.Imaginary)):
         return True
     if isinstance(node, cst.UnaryOperation):
-        return _constant(node.expression)
+        return constant_value(node.expression, names)
     if isinstance(node, cst.BinaryOperation):
-        return _constant(node.left) and _constant(node.right) and not isinstance(node.operator, (cst.Divide, cst.FloorDivide, cst.Modulo))
+        return constant_value(node.left, names) and constant_value(node.right, names) and not isinstance(
+            node.operator, (cst.Divide, cst.FloorDivide, cst.Modulo)
+        )
     if isinstance(node, (cst.Tuple, cst.List)):
-        return all(_constant(element.value) for element in node.elements)
+        return all(constant_value(element.value, names) for element in node.elements)
+    if isinstance(node, cst.Name) and node.value in names:
+        return True
     if isinstance(node, (cst.Name, cst.Attribute)):
         return constant_name(node.value if isinstance(node, cst.Name) else node.attr.value)
     return False

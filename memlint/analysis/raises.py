@@ -14,6 +14,7 @@ import libcst as cst
 
 from memlint.analysis.fresh_calls import quiet_on_what_was_made
 from memlint.analysis.names import dotted
+from memlint.analysis.own_values import goes_back, local_constants, serializes_plain_values
 from memlint.analysis.resources import (
     KNOWLEDGE,
     ANY_RELEASE_FUNCS,
@@ -71,8 +72,10 @@ def raising_calls(
             qualified = ctx.resolve(func) or ""
             if name in NON_RAISING_CALLS or qualified in NON_RAISING_CALLS:
                 continue
-            if constant_call(found, qualified or name):
-                continue  # ``set()``, ``struct.pack(FMT, 0)``
+            if constant_call(found, qualified or name, local_constants(ctx)):
+                continue  # ``set()``, ``struct.pack(FMT, 0)``, ``struct.pack("B", ttl)`` of ``ttl = 1``
+            if goes_back(ctx, found, qualified) or serializes_plain_values(ctx, found, qualified):
+                continue  # ``os.chdir(old)`` of ``old = os.getcwd()``, ``json.dumps({"t": time.time()})``
             if qualified in NON_RAISING_ON_NULL_DEVICE and found.args and not found.args[0].keyword and (
                 ctx.resolve(found.args[0].value) == "os.devnull"
             ):

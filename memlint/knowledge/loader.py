@@ -281,15 +281,15 @@ class Knowledge:
     # resource (``fcntl.flock(f, LOCK_EX)``); functions that always return a pair.
     non_raising_on_held_with: Dict[str, FrozenSet[str]] = field(default_factory=dict)
     returns_pairs: FrozenSet[str] = frozenset()
+    non_raising_going_back: Dict[str, FrozenSet[str]] = field(default_factory=dict)  # ``os.chdir`` -> ``os.getcwd``
+    non_raising_on_plain_values: Dict[str, FrozenSet[str]] = field(default_factory=dict)  # ``json.dumps`` -> ...
     # Exception -> methods whose only realistic failure it is (``communicate`` -> TimeoutExpired).
     fails_only_with: Dict[str, FrozenSet[str]] = field(default_factory=dict)
-    # Exception -> the only calls (by last name) that raise it (``CalledProcessError``).
-    raised_only_by: Dict[str, FrozenSet[str]] = field(default_factory=dict)
+    raised_only_by: Dict[str, FrozenSet[str]] = field(default_factory=dict)  # exception -> its only raisers, by last name
     idle_until: Dict[str, FrozenSet[str]] = field(default_factory=dict)  # [idle-objects] started_by
     # Model name -> its own methods that MEM003 takes not to raise on the followed resource.
     non_raising_own_methods: Dict[str, FrozenSet[str]] = field(default_factory=dict)
-    # Model name -> attributes whose reading releases the resource.
-    released_by_reading: Dict[str, FrozenSet[str]] = field(default_factory=dict)
+    released_by_reading: Dict[str, FrozenSet[str]] = field(default_factory=dict)  # model -> attributes whose reading releases
     given_back_by: Dict[str, FrozenSet[str]] = field(default_factory=dict)  # model -> callables
     # Model name -> (method, exception, attribute): the exception the method raises holds it.
     carried_by_errors: Dict[str, Tuple[Tuple[str, str, str], ...]] = field(default_factory=dict)
@@ -607,6 +607,8 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     knowledge.raised_only_by = _name_lists(calls.get("raising", {}), "raised_only_by")
     knowledge.non_raising_on_held_with = _name_lists(calls.get("raising", {}), "non_raising_on_held_with")
     knowledge.returns_pairs = frozenset(strings("raising", "returns_pairs"))
+    knowledge.non_raising_going_back = _name_lists(calls.get("raising", {}), "non_raising_going_back", qualified_names=True)
+    knowledge.non_raising_on_plain_values = _name_lists(calls.get("raising", {}), "non_raising_on_plain_values", qualified_names=True)
     knowledge.fails_only_with = _name_lists(calls.get("raising", {}), "fails_only_with")
     knowledge.cleanup_after_yield_prefixes = strings("cleanup-after-yield", "method_prefixes")
     knowledge.cleanup_after_yield_functions = frozenset(strings("cleanup-after-yield", "functions"))
@@ -681,9 +683,9 @@ def _exception_bases(table: Any) -> Dict[str, str]:
     return dict(bases)
 
 
-def _name_lists(table: Any, key: str, section: str = "raising") -> Dict[str, FrozenSet[str]]:
+def _name_lists(table: Any, key: str, section: str = "raising", qualified_names: bool = False) -> Dict[str, FrozenSet[str]]:
     """A table of qualified name -> names (``[raising] non_raising_methods_of``,
-    ``raised_only_by``; ``[idle-objects] started_by``), checked."""
+    ``raised_only_by``; ``[idle-objects] started_by``), or -> qualified names, checked."""
     where = f"{CALLS_FILE}: [{section}] {key}"
     value = table.get(key, {}) if isinstance(table, Mapping) else None
     if not isinstance(value, Mapping):
@@ -691,7 +693,7 @@ def _name_lists(table: Any, key: str, section: str = "raising") -> Dict[str, Fro
     found: Dict[str, FrozenSet[str]] = {}
     for qualified, names in value.items():
         if not _DOTTED.match(qualified) or not isinstance(names, list) or not all(
-            isinstance(n, str) and _IDENTIFIER.match(n) for n in names
+            isinstance(n, str) and (_DOTTED if qualified_names else _IDENTIFIER).match(n) for n in names
         ):
             raise KnowledgeError(f"{where}: {qualified!r} must map to a list of names")
         found[qualified] = frozenset(names)
