@@ -3,8 +3,10 @@
 Python decides some branches from the source alone: the body of ``if False:`` / ``if 0:`` /
 ``if None:`` (and of ``while`` with such a test), the ``else`` of ``if True:``, and the body
 of ``if TYPE_CHECKING:`` (``typing.TYPE_CHECKING`` is False whenever the program runs; only
-type checkers read that block). A statement that follows, in the same block, a ``return``,
-``raise``, ``continue`` or ``break`` at that block's own level is never reached either. An
+type checkers read that block), and a branch taken only on Python 2 (``if
+sys.version_info[0] < 3:``, ``if six.PY2:``, the ``else`` of ``if six.PY3:``;
+``python_versions``). A statement that follows, in the same block, a ``return``, ``raise``,
+``continue`` or ``break`` at that block's own level is never reached either. An
 acquisition written in such a place is no acquisition at run time: no finding is made of it
 (autobahn's example under ``if False:`` opened a certificate it never opens).
 """
@@ -14,6 +16,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Optional, Sequence
 
 import libcst as cst
+
+from memlint.analysis.python_versions import version_truth
 
 if TYPE_CHECKING:  # pragma: no cover
     from memlint.analysis.facts import ModuleContext
@@ -34,7 +38,7 @@ def constant_truth(test: cst.BaseExpression, ctx: Optional["ModuleContext"] = No
     if ctx is not None and isinstance(test, (cst.Name, cst.Attribute)):
         if (ctx.resolve(test) or "") in ("typing.TYPE_CHECKING", "typing_extensions.TYPE_CHECKING"):
             return False
-    return None
+    return None if ctx is None else version_truth(ctx, test)
 
 
 def never_runs(ctx: "ModuleContext", path: Sequence[cst.CSTNode]) -> bool:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Dict, Optional
 
 import libcst as cst
 
+from memlint.analysis.python_versions import version_truth
 from memlint.analysis.walk import find
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -21,10 +22,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def module_flag(ctx: "ModuleContext", test: cst.BaseExpression) -> Optional[bool]:
-    """The value of ``test`` when it is a module flag's name, else None."""
-    if not isinstance(test, cst.Name):
-        return None
-    return _flags(ctx).get(test.value)
+    """The value of ``test`` when it is a module flag's name or a test of the Python version
+    (``python_versions``: ``sys.version_info[0] < 3`` is False), else None."""
+    if isinstance(test, cst.Name) and test.value in _flags(ctx):
+        return _flags(ctx)[test.value]
+    return version_truth(ctx, test)
 
 
 def _flags(ctx: "ModuleContext") -> Dict[str, bool]:

@@ -54,6 +54,7 @@ def steady_guards(scope: Scope, path: Tuple[cst.CSTNode, ...]) -> Set[str]:
 def _enclosing_test_guards(scope: Scope, path: Tuple[cst.CSTNode, ...]) -> Set[str]:
     guards: Set[str] = set()
     loops = _loops_in(path)
+    exclusive = _exclusive_branches(path)
     for index in range(len(path) - 2, -1, -1):
         node = path[index]
         if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
@@ -72,9 +73,27 @@ def _enclosing_test_guards(scope: Scope, path: Tuple[cst.CSTNode, ...]) -> Set[s
             if key is None:
                 continue
             names = {n.value for n, _ in find(part, (cst.Name,))} - _CONSTANT_NAMES
-            if names and all(_steady(scope, name, node, loops, reads_only_in_tests=True) for name in names):
+            if names and all(
+                _steady(scope, name, node, loops, reads_only_in_tests=True, exclusive=exclusive) for name in names
+            ):
                 guards.add(key if part_true else "!" + key)
     return guards
+
+
+def _exclusive_branches(path: Tuple[cst.CSTNode, ...]) -> Tuple[cst.CSTNode, ...]:
+    """The branches of the ``if`` statements around the acquisition that it is not in: no path
+    that holds the resource runs them (outside a loop around both)."""
+    branches: List[cst.CSTNode] = []
+    for node, following in zip(path, path[1:]):
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            branches.clear()  # only the acquisition's own function counts
+        if not isinstance(node, cst.If):
+            continue
+        if following is node.body and node.orelse is not None:
+            branches.append(node.orelse)
+        elif following is node.orelse:
+            branches.append(node.body)
+    return tuple(branches)
 
 
 def _test_parts(test: cst.BaseExpression, held_when: bool) -> List[Tuple[cst.BaseExpression, bool]]:
@@ -149,8 +168,12 @@ def _steady(
     loops: List[cst.CSTNode],
     reads_only_in_tests: bool,
     own_binding: Optional[cst.CSTNode] = None,
+    exclusive: Tuple[cst.CSTNode, ...] = (),
 ) -> bool:
-    """Whether ``name`` keeps its value (and, if asked, its truth) from ``anchor`` on."""
+    """Whether ``name`` keeps its value (and, if asked, its truth) from ``anchor`` on, on every
+    path that holds the resource: what a branch in ``exclusive`` does to it does not count
+    (``elif output: f = output`` beside ``else: f = open(p)``), unless a loop holds both or
+    the mention sits in a function or class the branch defines."""
     wanted = (cst.Name, cst.Global, cst.Nonlocal, cst.Match, type(anchor))
     seen_anchor = False
     bound_here = name in scope.params
@@ -171,6 +194,8 @@ def _steady(
             if kind == "other":
                 continue
             in_loop = any(any(a is loop for a in ancestors) for loop in loops)
+            if not in_loop and _in_exclusive(ancestors, exclusive):
+                continue
             if kind == "binding":
                 if node is own_binding:
                     continue
@@ -180,6 +205,13 @@ def _steady(
             elif reads_only_in_tests and (seen_anchor or in_loop) and kind != "test":
                 return False
     return seen_anchor and bound_here
+
+
+def _in_exclusive(ancestors: Tuple[cst.CSTNode, ...], exclusive: Tuple[cst.CSTNode, ...]) -> bool:
+    for index, ancestor in enumerate(ancestors):
+        if any(ancestor is branch for branch in exclusive):
+            return not any(isinstance(a, (cst.FunctionDef, cst.ClassDef, cst.Lambda)) for a in ancestors[index:])
+    return False
 
 
 def _use_of(node: cst.Name, ancestors: Tuple[cst.CSTNode, ...]) -> str:
