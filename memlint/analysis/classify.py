@@ -72,7 +72,7 @@ def acquisition_spec(ctx: ModuleContext, call: cst.Call, scope: Scope) -> Option
                 return None
             if qualified in READS_A_FILE_OBJECT and reads_a_file_object(ctx, qualified, call, scope):
                 return None
-            return opened_later(spec, call)
+            return opened_later(spec, call, qualified)
         if isinstance(func, cst.Name):
             if name in ctx.factories:
                 factory = ctx.factories[name]
@@ -366,7 +366,12 @@ def fill_scope_names(ctx: ModuleContext, scope: Scope) -> None:
 
 
 def _note_receiver(ctx: ModuleContext, value: cst.BaseExpression, name: str, scope: Scope) -> None:
-    """Remember that ``name`` holds a resource whose methods acquire (``zf = ZipFile(p)``)."""
+    """Remember that ``name`` holds a resource whose methods acquire (``zf = ZipFile(p)``).
+    Not one that holds nothing (``ZipFile(f)`` reading a file object it was given): what its
+    methods make share that object and close nothing of it (zipfile's ``_fpclose`` keeps a
+    ``_filePassed`` file open)."""
+    if isinstance(value, cst.Call) and (ctx.resolve(value.func) or "") in ctx.table and acquisition_spec(ctx, value, scope) is None:
+        return
     for model in RECEIVER_MODELS:
         if is_made_by(ctx, model, value, scope):
             scope.receiver_names.setdefault(model, set()).add(name)

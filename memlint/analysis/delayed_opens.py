@@ -20,13 +20,15 @@ from memlint.analysis.names import dotted
 from memlint.analysis.resources import KNOWLEDGE, ResourceSpec
 
 
-def opened_later(spec: ResourceSpec, call: cst.Call) -> ResourceSpec:
-    """``spec``, made lazy when ``call`` asks the object to open its resource later."""
+def opened_later(spec: ResourceSpec, call: cst.Call, qualified: str = "") -> ResourceSpec:
+    """``spec``, made lazy when ``call`` (of ``qualified``) asks the object to open its resource later."""
     model = KNOWLEDGE.models.get(spec.model)
     if model is None or spec.held_after:
         return spec
     lazy = dataclasses.replace(spec, held_after=frozenset(model.held_after_when_lazy))
-    if model.lazy_without_argument and _left_out(model.lazy_without_argument, call):
+    # Only the library's own constructor: a project function returning one
+    # (``create_spooled_temporary_file()``) chose the argument inside.
+    if model.lazy_without_argument and qualified in model.acquired_by and _left_out(model.lazy_without_argument, call):
         return lazy
     if not model.lazy_when_keyword_true:
         return spec

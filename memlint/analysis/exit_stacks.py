@@ -24,6 +24,7 @@ from memlint.analysis.resources import KNOWLEDGE
 from memlint.analysis.walk import find
 
 if TYPE_CHECKING:
+    from memlint.analysis.facts import ModuleContext
     from memlint.analysis.flow import Flow
 
 EXIT_STACK_MODEL = "exit-stack"
@@ -49,8 +50,10 @@ class FirstEntry:
         releases: FrozenSet[str] = frozenset(),
         fresh_in: Sequence[cst.CSTNode] = (),
         model: str = "",
+        ctx: Optional["ModuleContext"] = None,
     ) -> None:
         self.entering = entering or _ENTERING
+        self.ctx = ctx
         self.entry_may_hold = bool(entering)
         known = KNOWLEDGE.models.get(model) if model else None
         self.closing_on_failure = frozenset(known.entries_closing_on_failure) if known is not None else frozenset()
@@ -100,12 +103,17 @@ class FirstEntry:
 
     def _enters(self, call: cst.Call, names: Set[str]) -> bool:
         func = call.func
-        if self.entry_may_hold and _function_call(func) and any(dotted(arg.value) in names for arg in call.args):
+        if self.entry_may_hold and _function_call(func) and not self._borrower(func) and any(dotted(arg.value) in names for arg in call.args):
             return True  # ``stream_response(conn, data)``: the function may connect the lazy object
         if not (isinstance(func, cst.Attribute) and dotted(func.value) in names):
             return False
         method = func.attr.value
         return method in self.entering or ("any" in self.entering and method not in self.releases)
+
+    def _borrower(self, func: cst.BaseExpression) -> bool:
+        """``copyfileobj(src, spool)`` imported from shutil: a call the knowledge says only uses
+        what it is given (``[borrowing] callables``) reads or writes it, it connects nothing."""
+        return self.ctx is not None and isinstance(func, cst.Name) and (self.ctx.resolve(func) or "") in KNOWLEDGE.borrowers
 
     def _closes_on_failure(self, call: cst.CSTNode) -> bool:
         func = call.func if isinstance(call, cst.Call) else None

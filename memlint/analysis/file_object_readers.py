@@ -23,13 +23,19 @@ from typing import Optional, Tuple
 
 import libcst as cst
 
+from memlint.analysis.declared_types import parameter_annotation
 from memlint.analysis.facts import ModuleContext, Scope
+from memlint.analysis.names import dotted, iter_statements
 from memlint.analysis.reaching_bindings import reaching_value
 from memlint.analysis.resources import BORROWED_PARAMS, KNOWLEDGE
 from memlint.analysis.walk import find
 
 # Methods only a file object has (a path string has none of them).
 _FILE_METHODS = frozenset({"read", "readinto", "write", "seek", "tell", "fileno"})
+# Annotations that declare a file object (also subscripted, ``IO[bytes]``; also ``X | None``,
+# ``Optional[X]``: None is no path either).
+_FILE_OBJECT_TYPES = frozenset(("IO", "BinaryIO", "TextIO", "BytesIO", "StringIO", "IOBase", "BufferedIOBase",
+                                "RawIOBase", "BufferedReader", "BufferedRandom", "TextIOWrapper", "SpooledTemporaryFile"))
 # Classes an ``isinstance`` test names when it means "a file object".
 _FILE_CLASS_WORDS = ("IOBase", "BufferedIOBase", "RawIOBase", "BufferedReader", "BufferedRandom", "BinaryIO", "IO", "TextIOWrapper")
 
@@ -79,6 +85,8 @@ def _is_file_object(ctx: ModuleContext, value: cst.BaseExpression, scope: Scope,
     if not isinstance(value, cst.Name):
         return False
     if _tested_as_file_object(value.value, call, _ancestors(call, scope)):
+        return True
+    if _declared_file_object(value.value, scope):
         return True
     reaching = reaching_value(list(scope.body), call, value.value)
     return isinstance(reaching, cst.BaseExpression) and _opens_a_file(ctx, reaching)
@@ -147,3 +155,38 @@ def _file_object_check(test: cst.BaseExpression, name: str) -> bool:
 def _names_a_file_class(node: cst.BaseExpression) -> bool:
     last = node.attr.value if isinstance(node, cst.Attribute) else (node.value if isinstance(node, cst.Name) else "")
     return last in _FILE_CLASS_WORDS
+
+
+
+def _declared_file_object(name: str, scope: Scope) -> bool:
+    """``name`` is declared a file object in the function: its parameter annotation, or every
+    annotated binding of it in the body (``file_object: BinaryIO | None = None``), names only
+    file-object types (and None). A declaration a type checker holds the code to: no path."""
+    function = scope.node if isinstance(scope.node, cst.FunctionDef) else None
+    declared = [parameter_annotation(function, name)] if function is not None else []
+    for statement in iter_statements(list(scope.body), into_functions=False):
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) and small.target.value == name:
+                    declared.append(small.annotation.annotation)
+    found = [annotation for annotation in declared if annotation is not None]
+    return bool(found) and all(_file_object_type(annotation) for annotation in found)
+
+
+def _file_object_type(annotation: cst.BaseExpression) -> bool:
+    if isinstance(annotation, cst.BinaryOperation) and isinstance(annotation.operator, cst.BitOr):
+        members = [annotation.left, annotation.right]
+        return all(_file_object_type(m) or _is_none(m) for m in members) and not all(_is_none(m) for m in members)
+    if isinstance(annotation, cst.Subscript):
+        outer = (dotted(annotation.value) or "").split(".")[-1]
+        members = [element.slice.value for element in annotation.slice if isinstance(element.slice, cst.Index)]
+        if outer in ("Optional", "Union"):
+            return bool(members) and all(_file_object_type(m) or _is_none(m) for m in members) and not all(_is_none(m) for m in members)
+        return outer in _FILE_OBJECT_TYPES
+    if isinstance(annotation, cst.SimpleString):
+        return False  # a string annotation is not read here
+    return (dotted(annotation) or "").split(".")[-1] in _FILE_OBJECT_TYPES
+
+
+def _is_none(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) and node.value == "None"

@@ -65,7 +65,7 @@ class Interpreter:
         self.handler_depth = 0
         self.mentions = Mentions(ctx, tracker, scope_class)
         # An exit stack, or a lazy object, holds nothing before it is entered or connected.
-        self.first_entry = FirstEntry(tracker.spec.held_after, tracker.spec.release, tracker.enclosing_loops, tracker.spec.model)
+        self.first_entry = FirstEntry(tracker.spec.held_after, tracker.spec.release, tracker.enclosing_loops, tracker.spec.model, ctx)
         # The body being interpreted (set by ``run``): where a nested class may be used.
         self.body: Sequence[cst.CSTNode] = ()
         self._seen_rebinds: Set[int] = set()

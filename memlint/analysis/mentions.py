@@ -80,8 +80,10 @@ class Mentions:
                     return "release", grand
                 return "use", None
             if isinstance(grand, cst.Attribute) and len(path) > 2 and isinstance(path[-3], cst.Call) and path[-3].func is grand:
-                if (method, grand.attr.value) in spec.attribute_release_methods:
-                    return "release", path[-3]  # ``tf.file.close()``
+                if (method, grand.attr.value) in spec.attribute_release_methods or (
+                    _reads_all(path[-3]) and (method, grand.attr.value + "()") in spec.attribute_release_methods
+                ):
+                    return "release", path[-3]  # ``tf.file.close()``, ``response.raw.read()``
             if isinstance(grand, cst.Arg) and len(path) > 2 and isinstance(path[-3], cst.Call):
                 callee = self.ctx.resolve(path[-3].func) or ""  # type: ignore[attr-defined]
                 if (method, callee) in spec.attribute_release_funcs:
@@ -331,3 +333,14 @@ def _moves_by_one_argument(spec: ResourceSpec, method: str, call: cst.Call) -> b
     ``release_with_one_argument``); with two arguments it would be a str's replace."""
     model = KNOWLEDGE.models.get(spec.model or "")
     return model is not None and method in model.release_with_one_argument and len(call.args) == 1
+
+
+# Keywords of urllib3's ``HTTPResponse.read`` that leave the amount at None (read to the end).
+_READ_ALL_KEYWORDS = frozenset({"decode_content", "cache_content"})
+
+
+def _reads_all(call: cst.CSTNode) -> bool:
+    """``raw.read()`` with no amount (``"raw:read()"`` in ``release_methods_of_attribute``)."""
+    return isinstance(call, cst.Call) and all(
+        arg.keyword is not None and not arg.star and arg.keyword.value in _READ_ALL_KEYWORDS for arg in call.args
+    )

@@ -201,8 +201,15 @@ def is_binding_target(found: cst.CSTNode, path: Sequence[cst.CSTNode]) -> bool:
 
 
 def self_attribute(node: cst.CSTNode) -> Optional[str]:
-    """``x`` for ``self.x``, also through a subscript (``self.x[k]``)."""
+    """``x`` for ``self.x``, also through a subscript (``self.x[k]``); ``x`` for
+    ``self.__dict__["x"]`` too: the instance dictionary holds the attribute ``self.x`` (what a
+    ``functools.cached_property`` or a property caching by hand reads back)."""
     if isinstance(node, cst.Subscript):
+        key = node.slice[0].slice if len(node.slice) == 1 else None
+        if self_attribute(node.value) == "__dict__" and isinstance(key, cst.Index) and isinstance(key.value, cst.SimpleString):
+            name = key.value.evaluated_value
+            if isinstance(name, str) and name.isidentifier():
+                return name
         node = node.value
     if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
         return node.attr.value

@@ -275,7 +275,7 @@ def _raise_in_init(
     tracker.release_self_methods = releasers_of(ctx, class_name, site.attr)
     explicit = lifetime.explicit_raises(ctx, tracker, scope.body, class_name)
     if spec.held_after or spec.model == EXIT_STACK_MODEL:  # nothing entered before the raise: nothing held
-        explicit = FirstEntry(spec.held_after, spec.release, loops, spec.model).raises_after(scope.body, {name}, explicit)
+        explicit = FirstEntry(spec.held_after, spec.release, loops, spec.model, ctx).raises_after(scope.body, {name}, explicit)
     if explicit:
         outcome = Outcome("raise", explicit[0], "raise", tuple(tracker.release_nodes))
         _record(ctx, name, spec, outcome, analysis, acquisition)

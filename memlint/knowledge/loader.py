@@ -390,7 +390,7 @@ def parse_model(raw: Any, where: str, family: str, require_name: bool = True) ->
                 else _DOTTED
             )
             if key in ("release_functions_of_attribute", "release_methods_of_attribute"):
-                pattern = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*:[A-Za-z_][A-Za-z0-9_.]*$")
+                pattern = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*:[A-Za-z_][A-Za-z0-9_.]*(\(\))?$")
             if key == "carried_by_errors":
                 pattern = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*:[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$")
             if key == "borrowed_params":
