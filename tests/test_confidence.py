@@ -84,7 +84,7 @@ def test_every_finding_with_low_confidence_asked_for():
     found = _by_function(memlint.check_source(SOURCE, "x.py", {"confidence": "low"}))
     assert found["direct"] == [("MEM003", "high")]
     assert found["indirect"] == [("MEM003", "low")]
-    assert found["partial"] == [("MEM001", "high")]
+    assert found["partial"] == [("MEM001", "low")]
     assert found["rebound"] == [("MEM001", "low")]
     assert found["never"] == [("MEM001", "high")]
     assert ("MEM001", "low") in found["temporary_name"]
