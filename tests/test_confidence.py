@@ -2,7 +2,8 @@
 asks for ``confidence = "low"`` (``--confidence low``). Low is given where judged real code
 showed a kind of evidence to be wrong often: an exception path whose named call is taken to
 raise only for want of knowing better, a resource known only by its release, a temporary path,
-a rebinding or a branch that leaves a resource held (a lock released on some paths). Suppressions see every finding, so a ``noqa`` for a hidden one is not "unused"."""
+a rebinding, a branch or a ``return`` that leaves a resource held (a lock released on some paths), an exception a
+handler re-raises. Suppressions see every finding, so a ``noqa`` for a hidden one is not "unused"."""
 from __future__ import annotations
 
 import json
@@ -52,6 +53,15 @@ SOURCE = textwrap.dedent(
         out.write("x")
 
 
+    def reraised(path, text):
+        out = open(path, "w")
+        try:
+            out.write(text)
+        except Exception as error:
+            raise RuntimeError(path) from error
+        out.close()
+
+
     def temporary_name():
         handle, name = tempfile.mkstemp()
         return handle
@@ -74,10 +84,11 @@ def test_every_finding_with_low_confidence_asked_for():
     found = _by_function(memlint.check_source(SOURCE, "x.py", {"confidence": "low"}))
     assert found["direct"] == [("MEM003", "high")]
     assert found["indirect"] == [("MEM003", "low")]
-    assert found["partial"] == [("MEM001", "high")]
+    assert found["partial"] == [("MEM001", "low")]
     assert found["rebound"] == [("MEM001", "low")]
     assert found["never"] == [("MEM001", "high")]
     assert ("MEM001", "low") in found["temporary_name"]
+    assert found["reraised"] == [("MEM003", "low")]
 
 
 def test_the_default_reports_only_high_confidence():

@@ -11,7 +11,7 @@ The whole judgement: which facts of the analysis are MEM001 findings, and their 
 - ``LockNeverReleased``: a module-global lock taken by a function that then goes on working.
 
 Confidence (rules/MEM001.md, Figures): low for temporary paths, for locks released on some
-paths, and for the "branch" and "rebind" verdicts.
+paths, and for the "branch", "rebind" and "return" verdicts.
 """
 
 from __future__ import annotations
@@ -106,18 +106,22 @@ class UnreleasedResource(AnalysisRule):
                       fact.release_nodes, confidence=_confidence(fact))
 
 
-# Path-dependent verdicts whose path is most often one that cannot happen: released on every
+# Path-dependent verdicts whose path is often one that cannot happen: released on every
 # path but one that a flag or a condition the analysis does not correlate rules out ("branch"),
-# or rebound where a condition says the first one was never made ("rebind").
-_UNSURE_PATHS = frozenset({"branch", "rebind"})
+# rebound where a condition says the first one was never made ("rebind"), or a ``return``
+# reached only when the resource was not made, was already released under the same
+# condition, or goes out inside the returned value ("return": the analysis follows each
+# path it can see, not whether the path is possible; judged right about two times in three,
+# benchmarks/realcode/tiers.py).
+_UNSURE_PATHS = frozenset({"branch", "rebind", "return"})
 
 
 def _confidence(fact: Lifetime) -> str:
     """Low for the verdicts that judged real code showed wrong a third of the time or more:
     a temporary path (a string whose hand-offs, moved, registered or returned inside another
     value, are not followed), a lock released on some paths (its partner method or a flag
-    releases it on the others), and the unsure paths above. A ``return``, ``raise``,
-    ``break`` or ``continue`` that leaves a resource held stays high."""
+    releases it on the others), and the unsure paths above. A resource no path releases, an
+    explicit ``raise``, a ``break`` or ``continue`` that leaves it held stays high."""
     if fact.spec.is_path or (fact.is_lock and fact.category != "never") or fact.category in _UNSURE_PATHS:
         return "low"
     return "high"
