@@ -5,6 +5,8 @@ worker, so a verdict that leaned on either would come and go between two runs of
 The ledger's keys and the baseline file rely on runs being repeatable; this checks it on every
 fixture, the fixture projects (which exercise the project index) included.
 """
+from __future__ import annotations
+
 import os
 import subprocess
 import sys
