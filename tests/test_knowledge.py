@@ -119,6 +119,23 @@ def test_a_broken_inferred_table_is_named(tmp_path: Path) -> None:
         load_knowledge(directory)
 
 
+def test_the_container_methods_are_read_as_two_lists() -> None:
+    # A set takes an item by ``add`` (membership), but a ``WeakSet`` keeps nothing alive.
+    known = knowledge()
+    assert known.adding_methods == frozenset({"append", "appendleft", "add", "insert"})
+    assert known.keeping_methods == frozenset({"append", "appendleft", "insert", "setdefault", "put", "put_nowait"})
+    assert known.adding_methods | known.keeping_methods <= known.handoff_methods
+
+
+def test_a_broken_container_list_is_named(tmp_path: Path) -> None:
+    directory = _write(tmp_path / "k", '[[model]]\nname = "x"\nkind = "x"\n')
+    calls = directory / "calls.toml"
+    text = calls.read_text()
+    calls.write_text(re.sub(r"(?m)^adding_methods = \[.*\]$", 'adding_methods = "append"', text, count=1))
+    with pytest.raises(KnowledgeError, match=r"calls.toml: \[containers\] adding_methods must be a list of strings"):
+        load_knowledge(directory)
+
+
 def test_inferred_release_methods_and_their_verbs_are_read() -> None:
     known = knowledge()
     assert known.inferred_release_verbs["close"] == "closed"

@@ -15,6 +15,8 @@ import ast
 from collections import deque
 from typing import Dict, Iterator, List, Set, Tuple
 
+from memlint.analysis.resources import KEEPING_METHODS
+
 # Fields that never hold a node worth visiting: the context and operator leaves, and
 # fields that hold only strings or numbers in every Python version (``name`` is not one of
 # them: ``type X = ...`` has a ``Name`` there).
@@ -98,16 +100,11 @@ def walk(node: ast.AST) -> Iterator[ast.AST]:
         yield node
 
 
-# Methods of a list, deque or dict that keep what they are given (not ``set.add``: a
-# ``weakref.WeakSet`` registry keeps nothing alive), and of a queue or a per-thread holder
-# (``queue.Queue.put``, ``self._fd.put(fd)`` on a thread-local slot).
-KEEPING_METHODS = frozenset({"append", "appendleft", "insert", "setdefault", "put", "put_nowait"})
-
-
 def kept_by_container(value: ast.AST, function: ast.AST) -> Set[str]:
     """The names ``value`` (an expression statement of ``function``) hands to a container of
     ``self`` or of the module (``self._expanded.append(path)``, ``_REGISTRY.append(conn)``):
-    that container keeps them, so returning one gives out a shared object, not a fresh one."""
+    that container keeps them, so returning one gives out a shared object, not a fresh one.
+    The keeping methods are knowledge (``calls.toml`` [containers] keeping_methods)."""
     if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr in KEEPING_METHODS):
         return set()
     holder = value.func.value

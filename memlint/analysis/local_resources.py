@@ -11,7 +11,6 @@ from typing import Dict, List, Optional, Set
 
 import libcst as cst
 
-from memlint.analysis.ast_scopes import KEEPING_METHODS
 from memlint.analysis.classify import acquisition_spec
 from memlint.analysis.facts import (
     CONTEXT_MANAGER_DECORATORS,
@@ -31,6 +30,7 @@ from memlint.analysis.resources import (
     ANY_RELEASE_METHODS,
     CLASS_RELEASE_METHODS,
     CLEANUP_REGISTRATIONS,
+    KEEPING_METHODS,
     SUBCLASS_BASES,
     ResourceSpec,
 )

@@ -14,8 +14,9 @@
   where it is still held here nothing has added it, and a resource made here was in no
   collection before, so the test holds (``in``: fails) there. ``finally: if sock not in
   sockets: sock.close()`` closes it on every path that did not hand it to the list. Only a
-  collection the function adds it to by an adding method counts: a list ``select.select()``
-  returned may hold a socket the code only used.
+  collection the function adds it to by an adding method (``calls.toml`` [containers]
+  adding_methods; ``insert``'s item is its second argument) counts: a list
+  ``select.select()`` returned may hold a socket the code only used.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import FrozenSet, Optional, Sequence, Set
 import libcst as cst
 
 from memlint.analysis.names import dotted
-from memlint.analysis.resources import KNOWLEDGE, ResourceSpec
+from memlint.analysis.resources import ADDING_METHODS, KNOWLEDGE, ResourceSpec
 from memlint.analysis.walk import find
 
 
@@ -62,10 +63,6 @@ def released_by_test(test: cst.BaseExpression, names: Set[str], spec: ResourceSp
     return holds_when_released
 
 
-# The methods by which a list, set or deque takes one more item (``insert``'s is the second).
-_ADDING = frozenset({"append", "appendleft", "add", "insert"})
-
-
 def held_membership(test: cst.BaseExpression, names: Set[str], body: Sequence[cst.CSTNode]) -> Optional[bool]:
     """True for ``name not in collection`` (it holds wherever the resource is still held
     here), False for ``name in collection``, None for any other test."""
@@ -84,7 +81,7 @@ def _adds_to(body: Sequence[cst.CSTNode], collection: str, names: Set[str]) -> b
     for statement in body:
         for call, _ in find(statement, (cst.Call,)):
             func = call.func  # type: ignore[attr-defined]
-            if not isinstance(func, cst.Attribute) or func.attr.value not in _ADDING or dotted(func.value) != collection:
+            if not isinstance(func, cst.Attribute) or func.attr.value not in ADDING_METHODS or dotted(func.value) != collection:
                 continue
             args = call.args  # type: ignore[attr-defined]
             item = args[1] if func.attr.value == "insert" and len(args) == 2 else args[0] if len(args) == 1 else None

@@ -32,6 +32,10 @@ HANDOFF_CALLS = _SHIPPED.handoff_calls
 DEFERRING_CALLS = _SHIPPED.deferring_calls
 CLEANUP_REGISTRATIONS = _SHIPPED.cleanup_registrations
 RECLAIM_METHODS = _SHIPPED.reclaim_methods
+# ``calls.toml`` [containers]: a collection's adding methods (``sock not in sockets``) and a
+# container's keeping ones (a value kept by ``self``'s or the module's container is shared).
+ADDING_METHODS = _SHIPPED.adding_methods
+KEEPING_METHODS = _SHIPPED.keeping_methods
 ANY_RELEASE_METHODS = _SHIPPED.any_release_methods
 ANY_RELEASE_FUNCS = ActiveTable("any_release_funcs")
 CLASS_RELEASE_METHODS = _SHIPPED.class_release_methods

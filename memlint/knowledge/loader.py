@@ -2,7 +2,8 @@
 
 Two kinds of file live there: resource families (``[[model]]`` entries: what acquires a
 resource, what releases it, ...) and ``calls.toml`` (how ordinary calls treat a resource
-given to them, which calls can fail). ``load_knowledge`` reads them once per process.
+given to them, which calls can fail; their sections are read by
+``memlint.knowledge.call_tables``). ``load_knowledge`` reads them once per process.
 A file that breaks the schema raises ``KnowledgeError`` naming the file and the field.
 """
 
@@ -16,6 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, FrozenSet, List, Mapping, Tuple
 
+from memlint.knowledge.call_tables import CALLS_FILE, KnowledgeError, call_strings, read_call_sections
+from memlint.knowledge.call_tables import DOTTED as _DOTTED
+from memlint.knowledge.call_tables import IDENTIFIER as _IDENTIFIER
 from memlint.knowledge.spec import EXIT_BEHAVIOURS, ResourceSpec
 
 if sys.version_info >= (3, 11):  # pragma: no cover - the branch depends on the interpreter
@@ -24,15 +28,12 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 KNOWLEDGE_DIR = Path(__file__).resolve().parent
-CALLS_FILE = "calls.toml"
 # Files of knowledge about calls rather than resources: merged into one table of sections.
 CALL_FILES = (CALLS_FILE, "inferred.toml")
 RECEIVERS = ("path", "any")  # or the name of the model whose objects the method is called on
 METHOD_ARGUMENTS = ("any", "mode-string", "none")
 PROTOCOLS = ("object", "acquire-release")
 
-_DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$")
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 # Lists of callables that must each be one of the model's own ``acquired_by``.
@@ -90,10 +91,6 @@ _STRING_LISTS = _STRING_LISTS + ("receiver_classes",)
 # raise: their own failure leaves the object holding nothing.
 _STRING_LISTS = _STRING_LISTS + ("entries_closing_on_failure",)
 MODEL_FIELDS = frozenset(_STRING_LISTS + _BOOLEANS + _STRINGS + ("parts",))
-
-
-class KnowledgeError(ValueError):
-    """A knowledge file (or a ``[tool.memlint.resources]`` table) breaks the schema."""
 
 
 @dataclass(frozen=True)
@@ -242,6 +239,10 @@ class Knowledge:
     scoped_borrowing_keywords: FrozenSet[str] = frozenset()
     consumers: FrozenSet[str] = frozenset()
     handoff_methods: FrozenSet[str] = frozenset()
+    # [containers]: the methods by which a collection takes one more item, and those by which
+    # a container keeps what it is given alive (two questions: see calls.toml).
+    adding_methods: FrozenSet[str] = frozenset()
+    keeping_methods: FrozenSet[str] = frozenset()
     handoff_calls: FrozenSet[str] = frozenset()
     deferring_calls: FrozenSet[str] = frozenset()
     cleanup_registrations: FrozenSet[str] = frozenset()
@@ -548,44 +549,16 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
                     model.piped_streams, knowledge.specs[pipe.name], frozenset(model.pipes_closed_by)
                 )
 
-    def strings(section: str, key: str) -> Tuple[str, ...]:
-        table = calls.get(section, {})
-        value = table.get(key, []) if isinstance(table, Mapping) else None
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            raise KnowledgeError(f"{CALLS_FILE}: [{section}] {key} must be a list of strings")
-        return tuple(value)
-
+    read_call_sections(knowledge, calls)
     models_borrowing = frozenset(q for model in models if model.borrows_its_arguments for q in model.acquired_by)
-    knowledge.borrowers = frozenset(strings("borrowing", "callables")) | models_borrowing
-    knowledge.borrower_prefixes = strings("borrowing", "prefixes")
-    knowledge.consumers = frozenset(strings("borrowing", "consumers"))
-    knowledge.borrowing_keywords = frozenset(strings("borrowing", "keywords"))
-    knowledge.scoped_borrowing_keywords = frozenset(strings("borrowing", "keywords_in_with"))
-    knowledge.handoff_methods = frozenset(strings("handing-off", "methods"))
-    knowledge.handoff_calls = frozenset(strings("handing-off", "callables"))
-    knowledge.deferring_calls = frozenset(strings("handing-off", "deferring_callables"))
-    knowledge.cleanup_registrations = frozenset(strings("handing-off", "cleanup_registrations"))
-    knowledge.fallible_handoff_methods = frozenset(strings("handing-off", "fallible_methods"))
-    knowledge.borrowing_methods = frozenset(strings("borrowing", "methods"))
-    knowledge.non_raising_in_coroutines = frozenset(strings("raising", "non_raising_in_coroutines"))
-    knowledge.reclaim_methods = frozenset(strings("handing-off", "reclaiming_methods"))
-    knowledge.any_release_methods = frozenset(strings("releasing", "methods"))
-    knowledge.any_release_funcs = frozenset(strings("releasing", "functions")) | frozenset(
+    knowledge.borrowers = frozenset(call_strings(calls, "borrowing", "callables")) | models_borrowing
+    knowledge.any_release_funcs = frozenset(call_strings(calls, "releasing", "functions")) | frozenset(
         name for model in models if model.is_path for name in model.release_functions
     )
-    knowledge.class_release_methods = strings("releasing", "class_methods")
-    knowledge.non_raising_calls = frozenset(strings("raising", "non_raising_callables"))
-    knowledge.non_raising_methods = frozenset(strings("raising", "non_raising_methods")) | union("non_raising_methods")
-    knowledge.non_raising_with_constant_arguments = frozenset(strings("raising", "non_raising_with_constant_arguments"))
-    knowledge.non_raising_on_held = frozenset(strings("raising", "non_raising_on_held"))
-    knowledge.non_raising_with_several_arguments = frozenset(strings("raising", "non_raising_with_several_arguments"))
-    knowledge.non_raising_with_a_default = frozenset(strings("raising", "non_raising_with_a_default"))
-    knowledge.non_raising_on_null_device = frozenset(strings("raising", "non_raising_on_null_device"))
-    knowledge.exception_bases = _exception_bases(calls.get("exceptions", {}))
+    knowledge.non_raising_methods = frozenset(call_strings(calls, "raising", "non_raising_methods")) | union("non_raising_methods")
     knowledge.non_raising_own_methods = {
         model.name: frozenset(model.non_raising_own_methods) for model in models if model.non_raising_own_methods
     }
-    knowledge.configuring_own_methods = frozenset(strings("raising", "configuring_own_methods"))
     knowledge.released_by_reading = {m.name: frozenset(m.released_by_reading) for m in models if m.released_by_reading}
     knowledge.given_back_by = {m.name: frozenset(m.given_back_by) for m in models if m.given_back_by}
     knowledge.carried_by_errors = {
@@ -593,108 +566,4 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     }
     knowledge.os_error_models = frozenset(model.name for model in models if model.fails_only_with_os_error)
     knowledge.closed_with_receiver_models = frozenset(model.name for model in models if model.closed_with_its_receiver)
-    knowledge.os_error_names = frozenset(strings("raising", "os_error_names"))
-    knowledge.os_error_prefixes = strings("raising", "os_error_prefixes")
-    knowledge.logging_methods = frozenset(strings("raising", "logging_methods"))
-    knowledge.terminators = frozenset(strings("raising", "terminators"))
-    knowledge.raising_prefixes = strings("raise-evidence", "raising_prefixes")
-    knowledge.quiet_prefixes = strings("raise-evidence", "quiet_prefixes")
-    knowledge.raising_builtins = frozenset(strings("raise-evidence", "raising_builtins"))
-    knowledge.raising_constructors = frozenset(strings("raise-evidence", "raising_constructors"))
-    knowledge.standard_stream_closers = frozenset(strings("standard-streams", "closing_calls"))
-    knowledge.inherited_releases = _inherited_releases(calls.get("inherited-releases", {}))
-    knowledge.non_raising_methods_of = _name_lists(calls.get("raising", {}), "non_raising_methods_of")
-    knowledge.raised_only_by = _name_lists(calls.get("raising", {}), "raised_only_by")
-    knowledge.non_raising_on_held_with = _name_lists(calls.get("raising", {}), "non_raising_on_held_with")
-    knowledge.returns_pairs = frozenset(strings("raising", "returns_pairs"))
-    knowledge.non_raising_going_back = _name_lists(calls.get("raising", {}), "non_raising_going_back", qualified_names=True)
-    knowledge.non_raising_on_plain_values = _name_lists(calls.get("raising", {}), "non_raising_on_plain_values", qualified_names=True)
-    knowledge.fails_only_with = _name_lists(calls.get("raising", {}), "fails_only_with")
-    knowledge.cleanup_after_yield_prefixes = strings("cleanup-after-yield", "method_prefixes")
-    knowledge.cleanup_after_yield_functions = frozenset(strings("cleanup-after-yield", "functions"))
-    knowledge.path_keepers = frozenset(strings("paths", "keepers"))
-    knowledge.path_handoff_prefixes = strings("paths", "handoff_prefixes")
-    knowledge.path_constructors = frozenset(strings("paths", "constructors"))
-    knowledge.path_methods = frozenset(strings("paths", "methods"))
-    knowledge.path_wrappers = frozenset(strings("paths", "wrappers"))
-    knowledge.same_path_methods = frozenset(strings("paths", "same_path_methods"))
-    knowledge.memory_buffers = frozenset(strings("memory-buffers", "constructors"))
-    knowledge.idle_until = _name_lists(calls.get("idle-objects", {}), "started_by", "idle-objects")
-    reexports = calls.get("re-exports", {}).get("modules", {}) if isinstance(calls.get("re-exports", {}), Mapping) else None
-    if not isinstance(reexports, Mapping) or not all(
-        isinstance(key, str) and isinstance(value, str) and _DOTTED.match(value) for key, value in reexports.items()
-    ):
-        raise KnowledgeError(f"{CALLS_FILE}: [re-exports] modules must map a name to a dotted module name")
-    knowledge.reexported_modules = dict(reexports)
-    verbs = calls.get("inferring", {}).get("release_methods", {}) if isinstance(calls.get("inferring"), Mapping) else {}
-    if not isinstance(verbs, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in verbs.items()):
-        raise KnowledgeError("inferred.toml: [inferring] release_methods must map method names to verbs")
-    knowledge.inferred_release_verbs = dict(verbs)
-    knowledge.inferred_not_with_methods = frozenset(strings("inferring", "not_with_methods"))
-    knowledge.inferred_not_from = frozenset(strings("inferring", "not_from_callables"))
-    knowledge.inferred_not_from_methods = frozenset(strings("inferring", "not_from_methods"))
-    knowledge.inferred_identity_callables = frozenset(strings("inferring", "identity_callables"))
-    knowledge.inferred_set_up_methods = frozenset(strings("inferring", "set_up_methods"))
-    knowledge.inferred_starting_methods = frozenset(strings("inferring", "starting_methods"))
-    knowledge.inferred_in_memory_bases = frozenset(strings("inferring", "in_memory_bases"))
-    held_after = calls.get("inferring", {}).get("held_after_calls", {}) if isinstance(calls.get("inferring"), Mapping) else {}
-    if not isinstance(held_after, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, list) and all(isinstance(m, str) for m in v) for k, v in held_after.items()
-    ):
-        raise KnowledgeError("inferred.toml: [inferring] held_after_calls must map callables to lists of method names")
-    knowledge.inferred_held_after_calls = {callee: frozenset(methods) for callee, methods in held_after.items()}
-    held_with = calls.get("inferring", {}).get("held_only_with_keyword", {}) if isinstance(calls.get("inferring"), Mapping) else {}
-    if not isinstance(held_with, Mapping) or not all(isinstance(k, str) and isinstance(v, str) and _IDENTIFIER.match(v) for k, v in held_with.items()):
-        raise KnowledgeError("inferred.toml: [inferring] held_only_with_keyword must map callables to a keyword name")
-    knowledge.inferred_held_only_with_keyword = dict(held_with)
     return knowledge
-
-
-def _inherited_releases(table: Any) -> Dict[str, Dict[str, str]]:
-    """``[inherited-releases] bases``, checked: base -> attribute -> releasing method."""
-    where = f"{CALLS_FILE}: [inherited-releases] bases"
-    entries = table.get("bases", []) if isinstance(table, Mapping) else None
-    if not isinstance(entries, list):
-        raise KnowledgeError(f"{where} must be a list of {{ base, method, attributes }} tables")
-    found: Dict[str, Dict[str, str]] = {}
-    for entry in entries:
-        if (
-            not isinstance(entry, Mapping)
-            or set(entry) != {"base", "method", "attributes"}
-            or not isinstance(entry["base"], str)
-            or not _DOTTED.match(entry["base"])
-            or not isinstance(entry["method"], str)
-            or not _IDENTIFIER.match(entry["method"])
-            or not isinstance(entry["attributes"], list)
-            or not all(isinstance(a, str) and _IDENTIFIER.match(a) for a in entry["attributes"])
-        ):
-            raise KnowledgeError(f"{where}: each entry is {{ base = \"pkg.Class\", method = \"close\", attributes = [\"sock\"] }}")
-        found.setdefault(entry["base"], {}).update({attr: entry["method"] for attr in entry["attributes"]})
-    return found
-
-
-def _exception_bases(table: Any) -> Dict[str, str]:
-    """``[exceptions] bases``, checked: exception -> its base class."""
-    bases = table.get("bases", {}) if isinstance(table, Mapping) else None
-    if not isinstance(bases, Mapping) or not all(
-        isinstance(k, str) and _DOTTED.match(k) and isinstance(v, str) and _DOTTED.match(v) for k, v in bases.items()
-    ):
-        raise KnowledgeError(f"{CALLS_FILE}: [exceptions] bases must map an exception to its base class")
-    return dict(bases)
-
-
-def _name_lists(table: Any, key: str, section: str = "raising", qualified_names: bool = False) -> Dict[str, FrozenSet[str]]:
-    """A table of qualified name -> names (``[raising] non_raising_methods_of``,
-    ``raised_only_by``; ``[idle-objects] started_by``), or -> qualified names, checked."""
-    where = f"{CALLS_FILE}: [{section}] {key}"
-    value = table.get(key, {}) if isinstance(table, Mapping) else None
-    if not isinstance(value, Mapping):
-        raise KnowledgeError(f"{where} must be a table of \"pkg.Name\" = [\"name\", ...]")
-    found: Dict[str, FrozenSet[str]] = {}
-    for qualified, names in value.items():
-        if not _DOTTED.match(qualified) or not isinstance(names, list) or not all(
-            isinstance(n, str) and (_DOTTED if qualified_names else _IDENTIFIER).match(n) for n in names
-        ):
-            raise KnowledgeError(f"{where}: {qualified!r} must map to a list of names")
-        found[qualified] = frozenset(names)
-    return found
