@@ -43,8 +43,18 @@ _STRINGS = (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)
 
 
 def local_constants(ctx: "ModuleContext") -> FrozenSet[str]:
-    """The names the function being analysed binds once, to a constant (``gdm_timeout = 1``)."""
-    return frozenset(name for name, value in _single_bindings(ctx).items() if constant_value(value))
+    """The names the function being analysed binds once, to a constant (``gdm_timeout = 1``);
+    kept per function, as ``_single_bindings`` is (the raise model asks at every call)."""
+    scope = ctx.scope
+    if scope is None or scope.is_module:
+        return frozenset()
+    memo = vars(ctx).setdefault("own_values_constants", {})
+    known = memo.get(id(scope.node))
+    if known is None:
+        known = memo[id(scope.node)] = frozenset(
+            name for name, value in _single_bindings(ctx).items() if constant_value(value)
+        )
+    return known
 
 
 def goes_back(ctx: "ModuleContext", call: cst.Call, qualified: str) -> bool:

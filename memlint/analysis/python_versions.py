@@ -17,7 +17,7 @@ branch that never runs, and the path interpreter follows no path through it
 from __future__ import annotations
 
 import operator
-from typing import TYPE_CHECKING, Callable, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
@@ -140,14 +140,12 @@ def _constants(ctx: "ModuleContext") -> Dict[str, bool]:
 
 
 def _read_constants(ctx: "ModuleContext") -> Dict[str, bool]:
+    """The version constants of the module. The walk that counts every binding of the module
+    runs only once a top-level assignment is a version test (in most modules none is):
+    ``_truth`` reads nothing but the test and what it caches, so asking it first gives the
+    same constants."""
     module = ctx.module
-    bindings: Dict[str, int] = {}
-    for found, ancestors in find(module, (cst.Name, cst.FunctionDef, cst.ClassDef)):
-        if isinstance(found, (cst.FunctionDef, cst.ClassDef)):
-            bindings[found.name.value] = bindings.get(found.name.value, 0) + 1
-        elif _binds(found, ancestors):  # type: ignore[arg-type]
-            bindings[found.value] = bindings.get(found.value, 0) + 1  # type: ignore[attr-defined]
-    declared = {item.name.value for node, _ in find(module, (cst.Global,), stop=()) for item in node.names}  # type: ignore[attr-defined]
+    counted: List[Tuple[Dict[str, int], Set[str]]] = []
     constants: Dict[str, bool] = {}
     for statement in module.body:
         if not isinstance(statement, cst.SimpleStatementLine):
@@ -156,12 +154,28 @@ def _read_constants(ctx: "ModuleContext") -> Dict[str, bool]:
             if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)):
                 continue
             name = small.targets[0].target.value
+            value = _truth(ctx, small.value, constants)
+            if value is None:
+                continue
+            if not counted:
+                counted.append(_module_bindings(module))
+            bindings, declared = counted[0]
             if bindings.get(name) != 1 or name in declared:
                 continue
-            value = _truth(ctx, small.value, constants)
-            if value is not None:
-                constants[name] = value
+            constants[name] = value
     return constants
+
+
+def _module_bindings(module: cst.Module) -> Tuple[Dict[str, int], Set[str]]:
+    """How often the module binds each name (anywhere), and the names of its ``global`` statements."""
+    bindings: Dict[str, int] = {}
+    for found, ancestors in find(module, (cst.Name, cst.FunctionDef, cst.ClassDef)):
+        if isinstance(found, (cst.FunctionDef, cst.ClassDef)):
+            bindings[found.name.value] = bindings.get(found.name.value, 0) + 1
+        elif _binds(found, ancestors):  # type: ignore[arg-type]
+            bindings[found.value] = bindings.get(found.value, 0) + 1  # type: ignore[attr-defined]
+    declared = {item.name.value for node, _ in find(module, (cst.Global,), stop=()) for item in node.names}  # type: ignore[attr-defined]
+    return bindings, declared
 
 
 def _binds(found: cst.Name, ancestors: Tuple[cst.CSTNode, ...]) -> bool:

@@ -26,6 +26,7 @@ from memlint.analysis.resources import (
     NON_RAISING_METHODS,
     NON_RAISING_ON_HELD,
     NON_RAISING_ON_NULL_DEVICE,
+    NON_RAISING_WITH_CONSTANTS,
     NON_RAISING_OWN_METHODS,
 )
 from memlint.analysis.quiet_classes import quiet_constructor_call, quiet_method_of_made_object
@@ -72,7 +73,10 @@ def raising_calls(
             qualified = ctx.resolve(func) or ""
             if name in NON_RAISING_CALLS or qualified in NON_RAISING_CALLS:
                 continue
-            if constant_call(found, qualified or name, local_constants(ctx)):
+            # Only a call fed constants reads the function's constant names (worked out lazily).
+            called = qualified or name
+            constants = local_constants(ctx) if called in NON_RAISING_WITH_CONSTANTS else frozenset()
+            if constant_call(found, called, constants):
                 continue  # ``set()``, ``struct.pack(FMT, 0)``, ``struct.pack("B", ttl)`` of ``ttl = 1``
             if goes_back(ctx, found, qualified) or serializes_plain_values(ctx, found, qualified):
                 continue  # ``os.chdir(old)`` of ``old = os.getcwd()``, ``json.dumps({"t": time.time()})``
