@@ -19,7 +19,7 @@ knowledge (``stdlib-io.toml``); their mode is the stdlib's ``mode`` (second posi
 
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 import libcst as cst
 
@@ -157,7 +157,6 @@ def _names_a_file_class(node: cst.BaseExpression) -> bool:
     return last in _FILE_CLASS_WORDS
 
 
-
 def _declared_file_object(name: str, scope: Scope) -> bool:
     """``name`` is declared a file object in the function: its parameter annotation, or every
     annotated binding of it in the body (``file_object: BinaryIO | None = None``), names only
@@ -175,17 +174,20 @@ def _declared_file_object(name: str, scope: Scope) -> bool:
 
 def _file_object_type(annotation: cst.BaseExpression) -> bool:
     if isinstance(annotation, cst.BinaryOperation) and isinstance(annotation.operator, cst.BitOr):
-        members = [annotation.left, annotation.right]
-        return all(_file_object_type(m) or _is_none(m) for m in members) and not all(_is_none(m) for m in members)
+        return _union_of_file_objects([annotation.left, annotation.right])
     if isinstance(annotation, cst.Subscript):
         outer = (dotted(annotation.value) or "").split(".")[-1]
-        members = [element.slice.value for element in annotation.slice if isinstance(element.slice, cst.Index)]
         if outer in ("Optional", "Union"):
-            return bool(members) and all(_file_object_type(m) or _is_none(m) for m in members) and not all(_is_none(m) for m in members)
+            return _union_of_file_objects([element.slice.value for element in annotation.slice if isinstance(element.slice, cst.Index)])
         return outer in _FILE_OBJECT_TYPES
     if isinstance(annotation, cst.SimpleString):
         return False  # a string annotation is not read here
     return (dotted(annotation) or "").split(".")[-1] in _FILE_OBJECT_TYPES
+
+
+def _union_of_file_objects(members: List[cst.BaseExpression]) -> bool:
+    """Members that are each a file-object type or None, not all of them None."""
+    return bool(members) and all(_file_object_type(m) or _is_none(m) for m in members) and not all(_is_none(m) for m in members)
 
 
 def _is_none(node: cst.BaseExpression) -> bool:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Dict, Optional
 import libcst as cst
 
 from memlint.analysis.facts import SMALL_CONTAINERS
-from memlint.analysis.resources import KNOWLEDGE
+from memlint.analysis.released_tests import model_list, none_comparison
 from memlint.analysis.walk import find
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -35,14 +35,10 @@ def fresh_attribute_test(
     negated = False
     while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
         test, negated = test.expression, not negated
-    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+    compared = none_comparison(test)
+    if compared is None:
         return None
-    target = test.comparisons[0]
-    if not (isinstance(target.comparator, cst.Name) and target.comparator.value == "None"):
-        return None
-    if not isinstance(target.operator, (cst.Is, cst.IsNot, cst.Equal, cst.NotEqual)):
-        return None
-    value = test.left
+    value, asks_none = compared
     if not (isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name)):
         return None
     name = value.value.value
@@ -52,7 +48,7 @@ def fresh_attribute_test(
         if made is not None:
             if value.attr.value not in _none_while_fresh(ctx, made):
                 return None
-            return isinstance(target.operator, (cst.Is, cst.Equal)) != negated
+            return asks_none != negated
         if any(found.value == name for found, _ in find(statement, (cst.Name,), stop=())):  # type: ignore[attr-defined]
             return None
         statement = previous.get(id(statement))
@@ -73,5 +69,4 @@ def _made_by(statement: cst.CSTNode, name: str) -> Optional[cst.Call]:
 
 def _none_while_fresh(ctx: "ModuleContext", call: cst.Call) -> tuple:
     spec = ctx.table.get(ctx.resolve(call.func) or "")
-    model = KNOWLEDGE.models.get(spec.model) if spec is not None and spec.model else None
-    return tuple(getattr(model, "released_when_not_none", ())) if model is not None else ()
+    return model_list(spec, "released_when_not_none") if spec is not None else ()

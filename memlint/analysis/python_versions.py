@@ -17,7 +17,7 @@ branch that never runs, and the path interpreter follows no path through it
 from __future__ import annotations
 
 import operator
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, Optional, Set, Tuple
 
 import libcst as cst
 
@@ -145,7 +145,7 @@ def _read_constants(ctx: "ModuleContext") -> Dict[str, bool]:
     ``_truth`` reads nothing but the test and what it caches, so asking it first gives the
     same constants."""
     module = ctx.module
-    counted: List[Tuple[Dict[str, int], Set[str]]] = []
+    counted: Optional[Tuple[Dict[str, int], Set[str]]] = None
     constants: Dict[str, bool] = {}
     for statement in module.body:
         if not isinstance(statement, cst.SimpleStatementLine):
@@ -157,9 +157,9 @@ def _read_constants(ctx: "ModuleContext") -> Dict[str, bool]:
             value = _truth(ctx, small.value, constants)
             if value is None:
                 continue
-            if not counted:
-                counted.append(_module_bindings(module))
-            bindings, declared = counted[0]
+            if counted is None:
+                counted = _module_bindings(module)
+            bindings, declared = counted
             if bindings.get(name) != 1 or name in declared:
                 continue
             constants[name] = value

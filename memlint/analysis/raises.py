@@ -32,6 +32,7 @@ from memlint.analysis.resources import (
 from memlint.analysis.quiet_classes import quiet_constructor_call, quiet_method_of_made_object
 from memlint.analysis.quiet_functions import constant_call, quiet_functions_of
 from memlint.analysis.raise_evidence import can_raise
+from memlint.analysis.sites import gives_back
 from memlint.analysis.walk import find
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -86,11 +87,7 @@ def raising_calls(
                 continue  # ``open(os.devnull, "w")``
             if qualified in KNOWLEDGE.non_raising_in_coroutines and _in_coroutine(ctx):
                 continue  # ``asyncio.get_running_loop()`` in an ``async def``
-            if (
-                qualified in KNOWLEDGE.given_back_by.get(model, ())
-                and len(found.args) == 1
-                and dotted(found.args[0].value) in held_names
-            ):
+            if gives_back(ctx, model, found) and dotted(found.args[0].value) in held_names:
                 continue  # ``iter(f)`` on the file just opened gives ``f`` back
             if qualified in NON_RAISING_ON_HELD and found.args and (
                 _held_or_its_descriptor(found.args[0].value, held_names) or _opened_on(found.args[0].value, acquisition)

@@ -21,7 +21,7 @@
 
 from __future__ import annotations
 
-from typing import FrozenSet, Optional, Sequence, Set
+from typing import FrozenSet, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -30,35 +30,44 @@ from memlint.analysis.resources import ADDING_METHODS, KNOWLEDGE, ResourceSpec
 from memlint.analysis.walk import find
 
 
-def _model_list(spec: ResourceSpec, field: str) -> tuple:
+def model_list(spec: ResourceSpec, field: str) -> tuple:
+    """The list ``field`` of the model of ``spec`` (empty for a spec of no model)."""
     model = KNOWLEDGE.models.get(spec.model) if spec.model else None
     return tuple(getattr(model, field, ())) if model is not None else ()
 
 
-def closed_attributes(spec: ResourceSpec) -> FrozenSet[str]:
-    return frozenset(("closed",) + _model_list(spec, "closed_attributes"))
-
-
-def released_by_test(test: cst.BaseExpression, names: Set[str], spec: ResourceSpec) -> Optional[bool]:
-    """True when ``test`` holds only once the resource was released (``proc.poll() is not
-    None``), False when it fails only then (``proc.poll() is None``), else None."""
+def none_comparison(test: cst.BaseExpression) -> Optional[Tuple[cst.BaseExpression, bool]]:
+    """``(x, True)`` for ``x is None`` / ``x == None``, ``(x, False)`` for ``x is not None`` /
+    ``x != None``, None for any other test."""
     if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
         return None
     target = test.comparisons[0]
     if not (isinstance(target.comparator, cst.Name) and target.comparator.value == "None"):
         return None
+    if isinstance(target.operator, (cst.Is, cst.Equal)):
+        return test.left, True
     if isinstance(target.operator, (cst.IsNot, cst.NotEqual)):
-        holds_when_released = True
-    elif isinstance(target.operator, (cst.Is, cst.Equal)):
-        holds_when_released = False
-    else:
+        return test.left, False
+    return None
+
+
+def closed_attributes(spec: ResourceSpec) -> FrozenSet[str]:
+    return frozenset(("closed",) + model_list(spec, "closed_attributes"))
+
+
+def released_by_test(test: cst.BaseExpression, names: Set[str], spec: ResourceSpec) -> Optional[bool]:
+    """True when ``test`` holds only once the resource was released (``proc.poll() is not
+    None``), False when it fails only then (``proc.poll() is None``), else None."""
+    compared = none_comparison(test)
+    if compared is None:
         return None
-    value = test.left
+    value, asks_none = compared
+    holds_when_released = not asks_none
     if isinstance(value, cst.Call) and not value.args:
         value = value.func  # ``proc.poll()``; ``proc.returncode`` is read as it is
     if not isinstance(value, cst.Attribute) or dotted(value.value) not in names:
         return None
-    if value.attr.value not in _model_list(spec, "released_when_not_none"):
+    if value.attr.value not in model_list(spec, "released_when_not_none"):
         return None
     return holds_when_released
 

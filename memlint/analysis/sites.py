@@ -128,9 +128,13 @@ def given_back(ctx: ModuleContext, spec: ResourceSpec, path: Tuple[cst.CSTNode, 
     arg, call = path[index], path[index - 1] if index > 0 else None
     if not (isinstance(arg, cst.Arg) and isinstance(call, cst.Call) and spec.model):
         return False
-    if len(call.args) != 1 or arg.keyword is not None or arg.star:
-        return False
-    return (ctx.resolve(call.func) or "") in KNOWLEDGE.given_back_by.get(spec.model, ())
+    return arg.keyword is None and not arg.star and gives_back(ctx, spec.model, call)
+
+
+def gives_back(ctx: ModuleContext, model: str, call: cst.Call) -> bool:
+    """Whether ``call``, of one argument, returns that argument when it is a resource of
+    ``model`` (``given_back_by``: ``iter(f)``)."""
+    return len(call.args) == 1 and (ctx.resolve(call.func) or "") in KNOWLEDGE.given_back_by.get(model, ())
 
 
 def _result_of_yield_from(path: Tuple[cst.CSTNode, ...], index: int, node: cst.CSTNode) -> bool:
