@@ -7,7 +7,9 @@ that leaks nothing. Anything but the literal ``True`` (a variable) may open at o
 
 Likewise a call that leaves out the model's ``lazy_without_argument`` (``smtplib.SMTP()``
 without a host: the constructor connects only when given one) makes a lazy object. A
-``*args`` or ``**kwargs`` may carry that argument, so it opens at once.
+``*args`` or ``**kwargs`` may carry that argument, so it opens at once. So does a call that
+spells out the default as a literal named by ``lazy_with_constant``
+(``SpooledTemporaryFile(max_size=0)``: the same object as ``SpooledTemporaryFile()``).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ def opened_later(spec: ResourceSpec, call: cst.Call, qualified: str = "") -> Res
     # (``create_spooled_temporary_file()``) chose the argument inside.
     if model.lazy_without_argument and qualified in model.acquired_by and _left_out(model.lazy_without_argument, call):
         return lazy
+    if qualified in model.acquired_by and any(_given_literal(call, entry) for entry in model.lazy_with_constant):
+        return lazy
     if not model.lazy_when_keyword_true:
         return spec
     for arg in call.args:
@@ -46,3 +50,35 @@ def _left_out(keyword: str, call: cst.Call) -> bool:
         if arg.keyword.value == keyword:
             return False
     return True
+
+
+def _given_literal(call: cst.Call, entry: str) -> bool:
+    """``max_size@0=0``: the call passes that literal (a number, a string, ``None``...)
+    as ``max_size=`` or as its first positional argument, and unpacks nothing before it."""
+    name_position, _, constant = entry.partition("=")
+    name, _, position = name_position.partition("@")
+    positional = []
+    for arg in call.args:
+        if arg.star:
+            break  # ``*args`` fills the positions after it; none follow ``**kwargs``
+        if arg.keyword is None:
+            positional.append(arg)
+    for arg in call.args:
+        given = (arg.keyword is not None and arg.keyword.value == name) or (
+            position.isdigit() and int(position) < len(positional) and positional[int(position)] is arg
+        )
+        if given:
+            return _literal(arg.value) == constant
+    return False
+
+
+def _literal(value: cst.BaseExpression) -> str:
+    """The text of a literal constant (``0``, ``"x"`` as ``x``, ``None``), else ``""``."""
+    if isinstance(value, (cst.Integer, cst.Float)):
+        return value.value
+    if isinstance(value, cst.SimpleString):
+        evaluated = value.evaluated_value
+        return evaluated if isinstance(evaluated, str) else ""
+    if isinstance(value, cst.Name) and value.value in ("None", "True", "False"):
+        return value.value
+    return ""

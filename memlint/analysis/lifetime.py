@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Set, Tuple
 import libcst as cst
 
 from memlint.analysis.captures import lambda_only_uses, may_time_out
-from memlint.analysis.container_items import name_comprehension_items, name_loop_items
+from memlint.analysis.container_items import iterates_container, name_comprehension_items, name_loop_items
 from memlint.analysis.exit_stacks import EXIT_STACK_MODEL, FirstEntry
 from memlint.analysis.flow import DONE, NONE, OPEN, Flow, Outcome, Tracker, after_release, conclude, declared_outer, entering_call
 from memlint.analysis.flow import comprehension_local, held_type_test, lifetime_fact  # noqa: F401 (lifetime_fact: read as lifetime.lifetime_fact)
@@ -230,12 +230,12 @@ class Interpreter:
         exit_mask = 0 if forever else head
         if (
             not is_while
-            and self.tracker.container
-            and self._mentions(node.iter)  # type: ignore[union-attr]
+            and iterates_container(self.tracker, node.iter)  # type: ignore[union-attr]
             and not (body_flow.normal & OPEN)
             and head & OPEN
         ):
-            # ``for h in handles: h.close()`` releases every resource the container holds.
+            # ``for h in handles: h.close()`` releases every resource the container holds
+            # (``for p in procs[::-1]: p.communicate()`` every pipe its processes own).
             exit_mask = after_release(head)
         if is_while and not forever:
             # ``err = None`` then ``while not err:``: the loop is only left after a turn.

@@ -13,6 +13,7 @@ import libcst as cst
 
 from memlint.analysis.callee_releases import released_by_callee
 from memlint.analysis.checked_keys import checked_lookups
+from memlint.analysis.container_items import constant_slice
 from memlint.analysis.error_cleanups import released_only_on_failure
 from memlint.analysis.facts import local_callee
 from memlint.analysis.flow import Tracker
@@ -109,6 +110,8 @@ class Mentions:
         if isinstance(parent, cst.Subscript) and parent.value is found:
             if id(parent) in checked_lookups(self.ctx):
                 return "use", None  # ``if key in h5file: h5file[key]``: the key is there
+            if self.tracker.container and constant_slice(parent):
+                return "use", None  # ``procs[::-1]``: slicing the function's own list raises nothing
             return "raising-use", None
         if (
             spec.is_path

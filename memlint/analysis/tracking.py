@@ -209,6 +209,7 @@ def _track_pipes(
         tracker = Tracker({name}, pipe, call, site.statement, enclosing_loops=loops)  # type: ignore[arg-type]
         tracker.holders = {holder}
         tracker.holder_releases = closed_by | {"__exit__", "__aexit__"}
+        tracker.container = holder in scope.containers or site.container  # a list of processes
         outcome = lifetime.run(ctx, tracker, scope.body, class_name, yields_raise=not scope.is_context_manager)
         fact = lifetime.lifetime_fact(ctx, acquisition, name, pipe, outcome)
         if verdict.category == "error" and fact.category == "error":

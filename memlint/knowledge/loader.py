@@ -81,6 +81,10 @@ _STRING_LISTS = _STRING_LISTS + ("held_after_when_lazy",)
 # ``smtplib.SMTP()``: called without this argument (by keyword or as the first positional
 # one) the object connects nothing until one of ``held_after_when_lazy`` is called on it.
 _STRINGS = _STRINGS + ("lazy_without_argument",)
+# ``SpooledTemporaryFile(max_size=0)``: given this constant as the named argument (keyword, or
+# the positional one after ``@``), written ``name@position=constant``, the call is the same as
+# one leaving the argument out: a lazy object, as ``lazy_without_argument``.
+_STRING_LISTS = _STRING_LISTS + ("lazy_with_constant",)
 # ``"file:close"``: that method of that attribute releases it (``tf.file.close()``).
 _STRING_LISTS = _STRING_LISTS + ("release_methods_of_attribute",)
 # ``x.makefile("r")`` matched by name: a receiver declared (annotated) as a class outside
@@ -185,6 +189,7 @@ class Model:
     lazy_when_keyword_true: str = ""
     held_after_when_lazy: Tuple[str, ...] = ()
     lazy_without_argument: str = ""
+    lazy_with_constant: Tuple[str, ...] = ()
     entries_closing_on_failure: Tuple[str, ...] = ()
 
 
@@ -396,7 +401,7 @@ def parse_model(raw: Any, where: str, family: str, require_name: bool = True) ->
                 pattern = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*:[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$")
             if key == "borrowed_params":
                 pattern = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*(?:@[0-9])?$")
-            if key == "not_with_constant":
+            if key in ("not_with_constant", "lazy_with_constant"):
                 pattern = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:@[0-9])?=.+$")
             for item in value:
                 if not pattern.match(item):
