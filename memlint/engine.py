@@ -309,13 +309,14 @@ def _project_names(entries: Sequence[Tuple[str, str]]) -> List[str]:
     if not entries:
         return []
     from memlint.analysis.project_index import RELEASES_MARK
+    from memlint.analysis.property_stores import SETTERS_MARK
     from memlint.analysis.project_quiet import QUIET_MARK
 
     return [
         part
         for name, _summary in entries
         if not name.endswith(QUIET_MARK)
-        for part in name.replace(RELEASES_MARK, "").split(".")
+        for part in name.replace(RELEASES_MARK, "").replace(SETTERS_MARK, "").split(".")
         if part
     ]
 

@@ -19,6 +19,7 @@ from memlint.analysis.idle_attributes import never_given_work
 from memlint.analysis.own_releases import own_release_callers
 from memlint.analysis.model import Acquisition, OwnedResource, OwnerClass
 from memlint.analysis.names import block_of, dotted, is_binding_target, iter_statements, self_attribute
+from memlint.analysis.property_stores import class_defines, getter_properties, plain_setters_cst, project_setters_of
 from memlint.analysis.resources import (
     ANY_RELEASE_FUNCS,
     ANY_RELEASE_METHODS,
@@ -53,6 +54,9 @@ def releasers_of(
     found: Set[str] = set(info.releasers.get(attr, ()))
     for prop in property_names_of(info, attr):
         found |= info.releasers.get(prop, set())  # ``self.driver.quit()``, ``driver`` returning ``self._driver``
+    stored = _stored_through_setter(ctx, class_name or "", attr) if not below else None
+    if stored is not None and stored != attr:
+        found |= releasers_of(ctx, class_name, stored)  # ``self.device = sock``, a setter storing ``self._device``
     for base in info.bases:
         if base in ctx.classes and base != class_name:
             found |= releasers_of(ctx, base, attr, below + (info,))
@@ -70,6 +74,28 @@ def releasers_of(
             for prop in property_names_of(info, attr) & set(inherited):
                 found.add(inherited[prop])  # the base closes ``self.connection``, our property for it
     return found
+
+
+def _stored_through_setter(ctx: ModuleContext, class_name: str, attr: str) -> Optional[str]:
+    """The attribute a plain property setter of the class or of a base (in the module or the
+    project) stores ``self.<attr> = value`` in (property_stores.py)."""
+    seen: Set[str] = set()
+    todo = [class_name]
+    while todo:
+        name = todo.pop(0)
+        if name in seen:
+            continue
+        seen.add(name)
+        info = ctx.classes.get(name)
+        if info is None:
+            setters = project_setters_of(ctx).get(ctx.imports.resolve(name) or name, {})
+            if attr in setters:
+                return setters[attr]
+            continue
+        if class_defines(info.node, attr):  # the nearest definition wins, plain setter or not
+            return plain_setters_cst(info.node).get(attr)
+        todo.extend(info.bases)
+    return None
 
 
 def wrapping_methods(ctx: ModuleContext, class_name: Optional[str], attr: str) -> Set[str]:
@@ -135,7 +161,7 @@ def property_names_of(info: "ClassInfo", attr: str) -> Set[str]:
             value = found.value  # type: ignore[attr-defined]
             if value is not None and self_attribute(value) == attr:
                 names.add(name)
-    return names
+    return names | getter_properties(info.node, attr)  # ``file = property(_get_file, _set_file)``
 
 
 def parameter_behaviour(ctx: ModuleContext, qualified: str, call: cst.Call, path: Tuple[cst.CSTNode, ...]) -> Optional[str]:

@@ -53,6 +53,7 @@ from memlint.analysis.project_scan import (
     package_fingerprint,
     star_imported_bases,
 )
+from memlint.analysis.property_stores import add_setter_entry, setter_entries
 from memlint.analysis.released_attributes import released_attributes
 from memlint.analysis.resources import (
     KNOWLEDGE,
@@ -305,11 +306,13 @@ class ProjectIndex:
         inert = inert_release_methods_named(lambda owner: self._load(root, owner), loaded, name, found_class, _INFERRED_VERBS)
         entries.append((f"{name}{INERT_MARK}", ",".join(inert)))  # dropped when empty
         if found_class is not None:  # defined here, or re-exported (``from .base import Provider``)
-            releases = self._chain_released(root, found_class[0], found_class[1])
-            if releases:
-                # ``TcpConnection.close()`` closes ``self.connection``, a property giving
-                # ``self._conn``: a subclass elsewhere that sets ``_conn`` has it released.
-                entries.append((f"{name}{RELEASES_MARK}", ";".join(f"{a}:{m}" for a, m in sorted(releases.items()))))
+            # What the class and its project bases (other modules too) release: ``TcpConnection.close()``
+            # closes ``self.connection``, a property giving ``self._conn``: a subclass elsewhere that
+            # sets ``_conn`` has it released. Their plain property setters (property_stores.py).
+            chain = class_chain(lambda owner: self._load(root, owner), *found_class)
+            releases = chain_releases(chain, self._released)
+            entries.append((f"{name}{RELEASES_MARK}", ";".join(f"{a}:{m}" for a, m in sorted(releases.items()))))
+            entries.extend(setter_entries(name, chain))
         found = tuple(entry for entry in entries if entry[1])
         self._entries[key] = found
         return found
@@ -343,13 +346,6 @@ class ProjectIndex:
         if node not in self._releases:
             self._releases[node] = released_attributes(node)
         return self._releases[node]
-
-    def _chain_released(self, root: str, module: _Module, node: ast.AST) -> Dict[str, str]:
-        """What the class and its project bases (other modules too) release: an inherited
-        ``__aexit__`` that closes ``self._own_http_client`` counts for every subclass."""
-        if not isinstance(node, ast.ClassDef):
-            return {}
-        return chain_releases(class_chain(lambda name: self._load(root, name), module, node), self._released)
 
     def _package_reexports(self, root: str, module: str) -> Dict[str, ResourceSpec]:
         """Names of the top package's ``__init__`` that the knowledge files know
@@ -645,6 +641,8 @@ def add_project_resources(ctx: Any, entries: Iterable[SummaryEntry]) -> None:  #
             continue
         if name.endswith(INERT_MARK):
             inert_release_methods_of(ctx)[name[: -len(INERT_MARK)]] = set(summary.split(","))
+            continue
+        if add_setter_entry(ctx, name, summary):
             continue
         if name.endswith(RELEASES_MARK):
             pairs = (pair.partition(":") for pair in summary.split(";"))
