@@ -30,6 +30,7 @@ import libcst as cst
 
 from memlint.analysis.facts import SMALL_CONTAINERS
 from memlint.analysis.names import block_of, dotted
+from memlint.analysis.own_error_family import iterated_elsewhere, own_error_family, own_work
 from memlint.analysis.quiet_functions import quiet_functions_of
 from memlint.analysis.raises import raising_calls
 from memlint.analysis.releasing_handlers import handler_releases, own_io_failure_is_os_error
@@ -114,12 +115,18 @@ def caught_here(ctx: "ModuleContext", entry: tuple, node: cst.CSTNode, held_name
     if statement is not None:
         calls = raising_calls(ctx, statement, set(), held_names, False, False, model)
     releasing = "OSError" in caught and handler_releases(node, held_names)
+    family = own_error_family(model)
+    family_caught = family is not None and _is_caught(family, caught) and handler_releases(node, held_names) and (
+        not iterated_elsewhere(ctx, node, held_names)
+    )
     return all(
         _builds_exception(ctx, call)
         or _local_raises_only_caught(ctx, call, caught)
         or ("OSError" in caught and _fails_only_with_os_error(ctx, call, held_names, model))
         or (releasing and own_io_failure_is_os_error(ctx, call, held_names))
         or _fails_only_with_caught(call, held_names, model, caught)
+        or (family_caught and own_work(ctx, call, held_names))
+        or _parses_text_caught(ctx, call, caught)
         for call in calls
     )
 
@@ -139,6 +146,35 @@ def _fails_only_with_caught(call: cst.CSTNode, held_names: Set[str], model: str,
             maker.startswith(module) for maker in spec.acquired_by
         ):
             return True
+    return False
+
+
+def _parses_text_caught(ctx: "ModuleContext", call: cst.CSTNode, caught: FrozenSet[str]) -> bool:
+    """``int(os.environ.get("N", "15"))`` under ``except ValueError``: a builtin parsing text
+    whose every failure on a str the handlers catch (``calls.toml`` [raising]
+    fails_only_with_on_text), given a value that is text."""
+    if not isinstance(call, cst.Call) or not isinstance(call.func, cst.Name) or len(call.args) != 1:
+        return False
+    name = ctx.resolve(call.func) or call.func.value
+    name = name[len("builtins."):] if name.startswith("builtins.") else name
+    argument = call.args[0]
+    if argument.keyword is not None or argument.star or name != call.func.value:
+        return False
+    return any(
+        name in builtins and _is_caught(exception, caught) for exception, builtins in KNOWLEDGE.fails_only_with_on_text.items()
+    ) and _is_text(ctx, argument.value)
+
+
+def _is_text(ctx: "ModuleContext", value: cst.BaseExpression) -> bool:
+    if isinstance(value, (cst.SimpleString, cst.FormattedString, cst.ConcatenatedString)):
+        return not (isinstance(value, cst.SimpleString) and "b" in value.prefix.lower())
+    if isinstance(value, cst.Subscript):
+        return (ctx.resolve(value.value) or "") == "os.environ"
+    if isinstance(value, cst.Call) and (ctx.resolve(value.func) or "") in KNOWLEDGE.text_with_a_default:
+        positional = [arg for arg in value.args if arg.keyword is None and not arg.star]
+        return len(value.args) == 2 and len(positional) == 2 and _is_text(ctx, positional[1].value) and isinstance(
+            positional[1].value, (cst.SimpleString, cst.FormattedString, cst.ConcatenatedString)
+        )
     return False
 
 

@@ -29,7 +29,7 @@ from memlint.analysis.resources import (
     NON_RAISING_WITH_CONSTANTS,
     NON_RAISING_OWN_METHODS,
 )
-from memlint.analysis.quiet_classes import quiet_constructor_call, quiet_method_of_made_object
+from memlint.analysis.quiet_classes import made_from_resource, quiet_constructor_call, quiet_method_of_made_object
 from memlint.analysis.quiet_functions import constant_call, quiet_functions_of
 from memlint.analysis.raise_evidence import can_raise
 from memlint.analysis.sites import gives_back
@@ -100,6 +100,10 @@ def raising_calls(
                 continue
             if on_resource and last in own_quiet:
                 continue
+            if last in CONFIGURING_OWN_METHODS and isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and (
+                made_from_resource(ctx, func.value.value, held_names)
+            ):
+                continue  # ``transport.set_keepalive(15)`` of ``transport = client.get_transport()``
             if isinstance(func, cst.Name) and last in LOGGING_METHODS:
                 continue
             if _quiet_local(ctx, func):

@@ -291,6 +291,9 @@ class Knowledge:
     non_raising_on_plain_values: Dict[str, FrozenSet[str]] = field(default_factory=dict)  # ``json.dumps`` -> ...
     # Exception -> methods whose only realistic failure it is (``communicate`` -> TimeoutExpired).
     fails_only_with: Dict[str, FrozenSet[str]] = field(default_factory=dict)
+    errors_of_own_work: Dict[str, FrozenSet[str]] = field(default_factory=dict)  # exception -> makers of resources failing only with it
+    fails_only_with_on_text: Dict[str, FrozenSet[str]] = field(default_factory=dict)  # exception -> builtins failing only with it on a str
+    text_with_a_default: FrozenSet[str] = frozenset()
     raised_only_by: Dict[str, FrozenSet[str]] = field(default_factory=dict)  # exception -> its only raisers, by last name
     idle_until: Dict[str, FrozenSet[str]] = field(default_factory=dict)  # [idle-objects] started_by
     # Model name -> its own methods that MEM003 takes not to raise on the followed resource.
