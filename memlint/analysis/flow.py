@@ -138,19 +138,30 @@ def _verdict(tracker: Tracker, flow: Flow) -> Outcome:
     if normal_leak:
         if not tracker.ever_released:
             return Outcome("never", release_nodes=releases)
-        skips = [node for node, kind in tracker.loop_exits if kind == "continue"]
-        if skips and not _inside_loops(tracker, [entry[1] for entry in returns + explicit]):
+        # A ``continue``/``break`` written before the acquisition in its loop holds only what
+        # an earlier iteration left held, and a ``break`` leads to the code after the loop,
+        # which may release it: where the loop then binds the name again, that rebinding is
+        # the leak, not the jump (named instead of it, and as sure as it).
+        exits = [(node, kind) for node, kind in tracker.loop_exits if not _ahead_of_acquisition(tracker, node)]
+        after_loop = not _inside_loops(tracker, [entry[1] for entry in returns + explicit])
+        if after_loop and any(kind == "continue" for _node, kind in tracker.loop_exits):
             # The ``continue`` left it held for the next iteration to lose; a ``return`` or
-            # ``raise`` after the loop only shows it. (A ``break`` leads to the code after the
-            # loop, which may well release it.)
-            return Outcome("loop-exit", skips[0], "continue", releases)
+            # ``raise`` after the loop only shows it.
+            skips = [node for node, kind in exits if kind == "continue"]
+            if skips:
+                return Outcome("loop-exit", skips[0], "continue", releases)
+            if tracker.rebinds:
+                return Outcome("rebind", tracker.rebinds[0], "loop-rebind", releases)
         if returns:
             return Outcome("return", returns[0][1], "return", releases)
         if explicit:
             return Outcome("raise", explicit[0][1], "raise", releases)
         if tracker.loop_exits:
-            node, kind = tracker.loop_exits[0]
-            return Outcome("loop-exit", node, kind, releases)
+            if tracker.rebinds and all(kind == "break" for _node, kind in exits):
+                return Outcome("rebind", tracker.rebinds[0], "loop-rebind", releases)
+            if exits:
+                node, kind = exits[0]
+                return Outcome("loop-exit", node, kind, releases)
         if tracker.rebinds:
             return Outcome("rebind", tracker.rebinds[0], "rebind", releases)
         return Outcome("branch", release_nodes=releases)
@@ -158,6 +169,18 @@ def _verdict(tracker: Tracker, flow: Flow) -> Outcome:
         indirect = id(error[0][1]) in tracker.indirect_raises
         return Outcome("error", error[0][1], error[0][2], releases, indirect_witness=indirect)
     return Outcome("ok", release_nodes=releases)
+
+
+def _ahead_of_acquisition(tracker: Tracker, exit_node: cst.CSTNode) -> bool:
+    """Whether ``exit_node`` comes before the acquisition in the body of a loop that holds both."""
+    acquisition = tracker.acquisition_node
+    for loop in tracker.enclosing_loops:
+        for found, _ in find(getattr(loop, "body", loop), (cst.Continue, cst.Break, type(acquisition))):
+            if found is acquisition:
+                break
+            if found is exit_node:
+                return True
+    return False
 
 
 def _inside_loops(tracker: Tracker, exits: List[cst.CSTNode]) -> bool:

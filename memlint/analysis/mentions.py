@@ -89,6 +89,8 @@ class Mentions:
                 callee = self.ctx.resolve(path[-3].func) or ""  # type: ignore[attr-defined]
                 if (method, callee) in spec.attribute_release_funcs:
                     return "release", path[-3]
+                if _removed_by_name(spec, method, path[-3]):
+                    return "release", path[-3]  # ``delete(tmpdir.name)``: the directory's path removed
             if method in KNOWLEDGE.released_by_reading.get(spec.model, ()) and not isinstance(grand, cst.Call):
                 return "escape", None  # ``response.text``: the body is read to the end
             if isinstance(grand, cst.Arg) and method in spec.release | {"__exit__", "__aexit__"}:
@@ -336,6 +338,22 @@ def _moves_by_one_argument(spec: ResourceSpec, method: str, call: cst.Call) -> b
     ``release_with_one_argument``); with two arguments it would be a str's replace."""
     model = KNOWLEDGE.models.get(spec.model or "")
     return model is not None and method in model.release_with_one_argument and len(call.args) == 1
+
+
+_PATH_REMOVERS = frozenset({"os.remove", "os.unlink", "os.rmdir", "shutil.rmtree"})
+
+
+def _removed_by_name(spec: ResourceSpec, attribute: str, call: cst.CSTNode) -> bool:
+    """``delete(tmpdir.name)``: the attribute is the resource's path (the functions that
+    remove or move it are known for it) and the callee is named for removal, as a temporary
+    path handed to such a helper is removed."""
+    if not isinstance(call, cst.Call) or not any(
+        attr == attribute and callee in _PATH_REMOVERS for attr, callee in spec.attribute_release_funcs
+    ):
+        return False
+    func = call.func
+    last = func.attr.value if isinstance(func, cst.Attribute) else (func.value if isinstance(func, cst.Name) else "")
+    return any(word in last.lower() for word in ("remove", "unlink", "rmtree", "delete"))
 
 
 # Keywords of urllib3's ``HTTPResponse.read`` that leave the amount at None (read to the end).

@@ -18,6 +18,7 @@ from memlint.analysis.flow import Outcome, Tracker
 from memlint.analysis.borrowed_aliases import released_in_a_later_finally
 from memlint.analysis.inferred import inferred_spec, released_names
 from memlint.analysis.kept_outputs import kept_as_output
+from memlint.analysis.released_with_parent import closed_with_parent, made_in_removed_directory
 from memlint.analysis.facts import (
     SMALL_CONTAINERS,
     TRY_TYPES,
@@ -169,6 +170,8 @@ def _track_kept_path(
             holder, statement = item.asname.name.value, with_node
     if holder is None or statement is None or kept_as_output(ctx, scope.body, holder):
         return
+    if made_in_removed_directory(ctx, call, path):
+        return  # made in a ``with TemporaryDirectory() as d`` that removes it
     _statement, loops = enclosing_statement(path)
     name = f"{holder}.name"
     tracker = Tracker({name}, KEPT_FILE_PATH, call, statement, enclosing_loops=loops)
@@ -231,6 +234,8 @@ def _track(
 ) -> None:
     if isinstance(scope.node, cst.FunctionDef) and declared_global(scope.node, name):
         return
+    if closed_with_parent(call, path, spec, scope.body):
+        return  # a channel of a client this function closes on every way out
     _statement, loops = enclosing_statement(path)
     tracker = Tracker({name}, spec, call, site.statement, enclosing_loops=loops)  # type: ignore[arg-type]
     tracker.container = name in scope.containers or site.container

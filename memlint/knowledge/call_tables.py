@@ -107,6 +107,7 @@ def read_call_sections(knowledge: Any, calls: Mapping[str, Any]) -> None:
     knowledge.inferred_identity_callables = frozenset(strings("inferring", "identity_callables"))
     knowledge.inferred_set_up_methods = frozenset(strings("inferring", "set_up_methods"))
     knowledge.inferred_starting_methods = frozenset(strings("inferring", "starting_methods"))
+    knowledge.inferred_closed_with_receiver_methods = frozenset(strings("inferring", "closed_with_receiver_methods"))
     knowledge.inferred_in_memory_bases = frozenset(strings("inferring", "in_memory_bases"))
     held_after = calls.get("inferring", {}).get("held_after_calls", {}) if isinstance(calls.get("inferring"), Mapping) else {}
     if not isinstance(held_after, Mapping) or not all(

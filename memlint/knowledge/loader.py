@@ -55,7 +55,7 @@ _STRING_LISTS = ("acquired_by", "methods", "release", "release_functions", "non_
                  "pipes_closed_by", "released_when_not_none", "closed_attributes",
                  "release_with_one_argument", "carried_by_errors") + CALLABLE_SUBSETS
 _BOOLEANS = ("long_lived", "is_path", "borrows_its_arguments", "not_a_resource_when_discarded", "fails_only_with_os_error",
-             "only_a_receiver", "closed_with_its_receiver")
+             "only_a_receiver", "closed_with_its_receiver", "removes_what_is_made_in_it")
 _STRINGS = ("name", "kind", "summary", "verb", "exit", "receiver", "method_arguments", "protocol", "kept_path_model",
             "only_when_keyword_true", "pipe_model")
 # ``paramiko.SSHClient``: the methods after which the object holds something (a lazy object).
@@ -154,6 +154,9 @@ class Model:
     # Made by a method of another resource and ended when that one is closed (an SFTP
     # client's channel goes with its SSH client's transport).
     closed_with_its_receiver: bool = False
+    # A directory whose release removes every file made in it (``TemporaryDirectory()``):
+    # a temporary file created with ``dir=`` it goes with it.
+    removes_what_is_made_in_it: bool = False
     hold_nothing_over_memory_buffer: Tuple[str, ...] = ()
     # For a method matched by name on any receiver: the classes its receiver may be declared as.
     receiver_classes: Tuple[str, ...] = ()
@@ -306,6 +309,9 @@ class Knowledge:
     configuring_own_methods: FrozenSet[str] = frozenset()
     os_error_models: FrozenSet[str] = frozenset()
     closed_with_receiver_models: FrozenSet[str] = frozenset()
+    content_removing_models: FrozenSet[str] = frozenset()
+    # inferred.toml: methods that open a channel on their receiver (closed with it).
+    inferred_closed_with_receiver_methods: FrozenSet[str] = frozenset()
     os_error_names: FrozenSet[str] = frozenset()
     os_error_prefixes: Tuple[str, ...] = ()
     logging_methods: FrozenSet[str] = frozenset()
@@ -574,4 +580,5 @@ def build(models: List[Model], calls: Mapping[str, Any]) -> Knowledge:
     }
     knowledge.os_error_models = frozenset(model.name for model in models if model.fails_only_with_os_error)
     knowledge.closed_with_receiver_models = frozenset(model.name for model in models if model.closed_with_its_receiver)
+    knowledge.content_removing_models = frozenset(model.name for model in models if model.removes_what_is_made_in_it)
     return knowledge

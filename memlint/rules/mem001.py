@@ -122,7 +122,11 @@ def _confidence(fact: Lifetime) -> str:
     value, are not followed), a lock released on some paths (its partner method or a flag
     releases it on the others), and the unsure paths above. A resource no path releases, an
     explicit ``raise``, a ``break`` or ``continue`` that leaves it held stays high."""
-    if fact.spec.is_path or (fact.is_lock and fact.category != "never") or fact.category in _UNSURE_PATHS:
+    if fact.spec.is_path or (fact.is_lock and fact.category != "never"):
+        return "low"
+    if fact.category in _UNSURE_PATHS and fact.witness_kind != "loop-rebind":
+        # A rebinding found where a ``break`` or ``continue`` carried the resource on
+        # (``flow._verdict``) is as sure as that jump was.
         return "low"
     return "high"
 
