@@ -307,7 +307,6 @@ def _check_rows(
         if used is None:
             used = computed[source.path]
         options = replace(settings.options, project_resources=used) if used else settings.options
-        parser_needed = parser_needed or bool(used)
         if cache is not None and digest is not None:
             index_keys[source.path] = index_key
             keys[source.path] = cache.key(digest, source.display, codes, settings.options.resources,
@@ -320,6 +319,10 @@ def _check_rows(
                 if text is not None:
                     result.sources[source.display] = text
                 continue
+        if used and not parser_needed:
+            # The project's facts make a file to check need libcst only when it names one of
+            # them, as ``check_one`` asks: a few files naming none are checked without it.
+            parser_needed = not prefilter or _names_project_facts(source, used)
         sizes.append(size)
         tasks.append(FileTask(source.path, source.display, codes, options, digest, prefilter,
                               settings.target_version, regions, settings.confidence))
@@ -341,6 +344,15 @@ def _check_rows(
             cache.put(keys[task.path], task.display, outcome.findings,
                       index_keys.get(task.path), task.options.project_resources)
     return len(tasks)
+
+
+def _names_project_facts(source: SourcePath, used: Tuple[Any, ...]) -> bool:
+    """Whether the file names what other modules of its project make (read again: a small
+    run keeps no file's bytes; unreadable now, it counts as naming them)."""
+    from memlint.analysis.project_index import mentions_any
+
+    data = _read(source.path, source.display)
+    return not isinstance(data, bytes) or mentions_any(used, data)
 
 
 def check_stdin(

@@ -309,7 +309,7 @@ def _project_names(entries: Sequence[Tuple[str, str]]) -> List[str]:
     if not entries:
         return []
     from memlint.analysis.project_index import RELEASES_MARK
-    from memlint.analysis.property_stores import SETTERS_MARK
+    from memlint.analysis.property_setters import SETTERS_MARK
     from memlint.analysis.project_quiet import QUIET_MARK
 
     return [

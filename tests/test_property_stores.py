@@ -11,7 +11,8 @@ import libcst as cst
 
 from memlint.analysis.project_index import ProjectIndex
 from memlint.analysis.project_owned import class_chain
-from memlint.analysis.property_stores import getter_properties, plain_setters_ast, plain_setters_cst, setter_entries
+from memlint.analysis.property_setters import plain_setters_ast, setter_entries
+from memlint.analysis.property_stores import getter_properties, plain_setters_cst
 
 from test_project_index import assert_package_matches, expectations
 

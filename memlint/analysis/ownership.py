@@ -19,7 +19,8 @@ from memlint.analysis.idle_attributes import never_given_work
 from memlint.analysis.own_releases import own_release_callers
 from memlint.analysis.model import Acquisition, OwnedResource, OwnerClass
 from memlint.analysis.names import block_of, dotted, is_binding_target, iter_statements, self_attribute
-from memlint.analysis.property_stores import class_defines, getter_properties, plain_setters_cst, project_setters_of
+from memlint.analysis.property_setters import project_setters_of
+from memlint.analysis.property_stores import class_defines, getter_properties, plain_setters_cst
 from memlint.analysis.resources import (
     ANY_RELEASE_FUNCS,
     ANY_RELEASE_METHODS,

@@ -53,7 +53,7 @@ from memlint.analysis.project_scan import (
     package_fingerprint,
     star_imported_bases,
 )
-from memlint.analysis.property_stores import add_setter_entry, setter_entries
+from memlint.analysis.property_setters import add_setter_entry, setter_entries
 from memlint.analysis.released_attributes import released_attributes
 from memlint.analysis.resources import (
     KNOWLEDGE,
