@@ -12,6 +12,7 @@ from typing import Dict, List, Optional, Set, Tuple
 import libcst as cst
 
 from memlint.analysis import lifetime
+from memlint.analysis.dropped_directories import removed_later
 from memlint.analysis.branch_flags import branch_flags, else_branch_guards, flags_saying, holder_guards, with_opposite_guards
 from memlint.analysis.classify import acquisition_spec, fill_scope_names, keeps_file
 from memlint.analysis.flow import Outcome, Tracker
@@ -118,6 +119,8 @@ def analyze_scope(ctx: ModuleContext, scope: Scope, analysis: ModuleAnalysis) ->
         if opened_as_standard_stream(ctx, spec.model, path, scope.body):
             continue  # the new stdin, kept for the life of the process
         if site.kind in ("inline", "dropped"):
+            if site.kind == "inline" and removed_later(ctx, call, path, spec, scope.body):
+                continue  # ``d = Path(TemporaryDirectory().name)`` ... ``shutil.rmtree(d)``
             analysis.facts.append(UnnamedUse(acquisition, site.kind, site.use, site.use_name))
         elif site.kind == "store-self":
             if scope.class_info is not None:
