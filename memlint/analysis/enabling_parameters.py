@@ -26,7 +26,7 @@ Switch = Tuple[str, int]
 _FALSY_NAMES = frozenset({"False", "None"})
 
 
-def enabling_parameter(function: cst.FunctionDef, acquiring: Sequence[cst.Call], is_method: bool) -> Optional[Switch]:
+def enabling_parameter(function: cst.FunctionDef, acquiring: Sequence[cst.CSTNode], is_method: bool) -> Optional[Switch]:
     """The parameter whose truth every acquiring call of ``function`` needs, if there is one."""
     params = list(function.params.params)
     if not acquiring:
@@ -75,10 +75,11 @@ def falsy_literal(value: cst.BaseExpression) -> bool:
     return False
 
 
-def _switch_of(function: cst.FunctionDef, call: cst.Call) -> Optional[str]:
-    """The parameter name tested by an ``if`` whose body holds ``call`` (its own truth, or an
-    operand of an ``and``), the innermost such ``if`` first."""
-    for node, path in find(function.body, (cst.Call,)):
+def _switch_of(function: cst.FunctionDef, call: cst.CSTNode) -> Optional[str]:
+    """The parameter name tested by an ``if`` whose body holds ``call`` (or a ``return``,
+    ``switched_returns``; its own truth, or an operand of an ``and``), the innermost such
+    ``if`` first."""
+    for node, path in find(function.body, (type(call),)):
         if node is not call:
             continue
         for index in range(len(path) - 2, -1, -1):

@@ -34,6 +34,7 @@ from memlint.analysis.resources import (
     SUBCLASS_BASES,
     ResourceSpec,
 )
+from memlint.analysis.switched_returns import resource_returns
 from memlint.analysis.walk import SCOPES, find
 
 
@@ -84,7 +85,10 @@ def _with_switch(ctx: ModuleContext, scope: Scope, function: cst.FunctionDef, sp
     """The factory's spec, with the parameter that must be turned on for it to acquire
     (``enabling_parameters``): every call in it that acquires anything sits under that test."""
     acquiring = [call for call, _ in find(function.body, (cst.Call,)) if acquisition_spec(ctx, call, scope) is not None]  # type: ignore[arg-type]
-    switch = enabling_parameter(function, acquiring, is_method=scope.class_info is not None and not _static(ctx, function))  # type: ignore[arg-type]
+    is_method = scope.class_info is not None and not _static(ctx, function)
+    switch = enabling_parameter(function, acquiring, is_method=is_method)  # type: ignore[arg-type]
+    if switch is None:  # made on every call, but handed back only under the switch
+        switch = enabling_parameter(function, resource_returns(ctx, scope, function), is_method=is_method)
     return replace(spec, only_when_given=switch) if switch is not None else spec
 
 
@@ -176,10 +180,23 @@ def _chained_store(small: cst.CSTNode) -> bool:
 
 
 def _keeps_bound_value(small: cst.CSTNode, bound: Dict[str, ResourceSpec]) -> bool:
-    """``self.x = conn`` or ``cache[key] = conn`` for a resource bound in the function."""
-    if not isinstance(small, cst.Assign) or not isinstance(small.value, cst.Name) or small.value.value not in bound:
+    """``self.x = conn`` or ``cache[key] = conn`` for a resource bound in the function, or the
+    pairwise store ``_local.conn, _local.path = conn, target`` (TUNING-NOTES 64.1)."""
+    if not isinstance(small, cst.Assign):
         return False
-    return any(isinstance(t.target, (cst.Attribute, cst.Subscript)) for t in small.targets)
+    if isinstance(small.value, cst.Name):
+        return small.value.value in bound and any(isinstance(t.target, (cst.Attribute, cst.Subscript)) for t in small.targets)
+    if not isinstance(small.value, (cst.Tuple, cst.List)):
+        return False
+    values = small.value.elements
+    for target in small.targets:
+        slots = target.target.elements if isinstance(target.target, (cst.Tuple, cst.List)) else ()
+        if len(slots) != len(values) or any(isinstance(e, cst.StarredElement) for e in (*slots, *values)):
+            continue
+        for slot, item in zip(slots, values):
+            if isinstance(slot.value, (cst.Attribute, cst.Subscript)) and isinstance(item.value, cst.Name) and item.value.value in bound:
+                return True
+    return False
 
 
 def _appends_bound_value(small: cst.CSTNode, bound: Dict[str, ResourceSpec], scope: Scope) -> bool:

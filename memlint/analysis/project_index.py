@@ -62,6 +62,7 @@ from memlint.analysis.resources import (
     ResourceSpec,
     made_only_in_context,
 )
+from memlint.analysis.stored_values import stored_names
 
 # One fact of the index: (the name as the importing file resolves it, the summary).
 SummaryEntry = Tuple[str, str]
@@ -455,8 +456,8 @@ class ProjectIndex:
             elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 lists = lists or isinstance(node.value, ast.List)
-                if isinstance(node.value, ast.Name) and any(isinstance(t, (ast.Attribute, ast.Subscript)) for t in targets):
-                    kept.add(node.value.id)  # ``self._clients[key] = client``: cached, not fresh
+                # ``self._clients[key] = client``, ``_local.conn, _local.path = conn, p``: kept, not fresh
+                kept.update(stored_names(targets, node.value))
                 value = node.value.value if isinstance(node.value, ast.Await) else node.value
                 if len(targets) == 1 and isinstance(targets[0], ast.Name) and isinstance(value, ast.Call):
                     spec = self._call_spec(root, module, value, depth, owner)
