@@ -66,6 +66,20 @@ CASES = [
         "    target.close()\n",
         "`target.write()` raises (line 13)",
     ),
+    (
+        # round 18: a connection from a factory of the same module keeps the factory's model,
+        # so `conn.cursor()` (which cannot fail) is passed over for the query.
+        "import sqlite3\n"
+        "def get_connection():\n"
+        "    return sqlite3.connect('events.db')\n"
+        "def log_event(name):\n"
+        "    conn = get_connection()\n"
+        "    cursor = conn.cursor()\n"
+        "    cursor.execute('insert into events values (?)', (name,))\n"
+        "    conn.commit()\n"
+        "    conn.close()\n",
+        "`cursor.execute()` raises (line 7)",
+    ),
 ]
 
 
