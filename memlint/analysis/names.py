@@ -92,6 +92,17 @@ class ImportTable:
         return None if name is None else self.resolve(name)
 
 
+def bound_names(target: cst.CSTNode) -> Iterator[str]:
+    """The plain names a binding target binds: ``x``, ``(i, x)``, ``[a, *rest]``."""
+    if isinstance(target, cst.Name):
+        yield target.value
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            yield from bound_names(element.value)
+    elif isinstance(target, cst.StarredElement):
+        yield from bound_names(target.value)
+
+
 def iter_statements(body: Sequence[cst.CSTNode], into_functions: bool = True) -> Iterator[cst.CSTNode]:
     """Every statement in a block, recursively through compound statements (cheap: no
     expression is visited). Function and class bodies are entered when asked."""

@@ -27,7 +27,7 @@ import libcst as cst
 
 from memlint.analysis.facts import ModuleContext
 from memlint.analysis.local_holders import function_params
-from memlint.analysis.names import dotted
+from memlint.analysis.names import bound_names, dotted
 from memlint.analysis.walk import find
 from memlint.knowledge.tasks import TaskKnowledge
 
@@ -68,25 +68,15 @@ def _bindings(node: cst.CSTNode) -> Iterable[Tuple[str, Optional[cst.BaseExpress
             if isinstance(target.target, cst.Name):
                 yield target.target.value, node.value
             else:
-                for name in _names_in(target.target):
+                for name in bound_names(target.target):
                     yield name, None
     elif isinstance(node, (cst.AnnAssign, cst.AugAssign, cst.NamedExpr, cst.For, cst.CompFor)):
-        for name in _names_in(node.target):
+        for name in bound_names(node.target):
             value = node.value if isinstance(node, cst.AnnAssign) else None
             yield name, value
     elif isinstance(node, cst.AsName):
-        for name in _names_in(node.name):
+        for name in bound_names(node.name):
             yield name, None
-
-
-def _names_in(target: cst.CSTNode) -> Iterable[str]:
-    if isinstance(target, cst.Name):
-        yield target.value
-    elif isinstance(target, (cst.Tuple, cst.List)):
-        for element in target.elements:
-            yield from _names_in(element.value)
-    elif isinstance(target, cst.StarredElement):
-        yield from _names_in(target.value)
 
 
 def makes_no_task(

@@ -23,6 +23,7 @@ from typing import Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
+from memlint.analysis.names import bound_names
 from memlint.analysis.resources import (
     CLOSED_WITH_RECEIVER_METHODS,
     CLOSED_WITH_RECEIVER_MODELS,
@@ -130,43 +131,33 @@ def _single_binding(name: str, body: Sequence[cst.CSTNode]) -> Optional[cst.Base
                     found.append(node.value if isinstance(node.value, (cst.Name, cst.Attribute)) else None)
 
         def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-            if not isinstance(node.target, cst.Name) and _names_in(node.target, name):
+            if not isinstance(node.target, cst.Name) and name in bound_names(node.target):
                 found.append(None)
 
         def visit_For(self, node: cst.For) -> None:
-            if _names_in(node.target, name):
+            if name in bound_names(node.target):
                 found.append(None)
 
         def visit_AsName(self, node: cst.AsName) -> None:
-            if _names_in(node.name, name):
+            if name in bound_names(node.name):
                 found.append(None)
 
         def visit_AugAssign(self, node: cst.AugAssign) -> None:
-            if _names_in(node.target, name):
+            if name in bound_names(node.target):
                 found.append(None)
 
         def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-            if _names_in(node.target, name):
+            if name in bound_names(node.target):
                 found.append(None)
 
         def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
-            if _names_in(node.target, name):
+            if name in bound_names(node.target):
                 found.append(None)
 
     for statement in body:
         statement.visit(Finder())
     return found[0] if len(found) == 1 else None
 
-
-def _names_in(target: cst.CSTNode, name: str) -> bool:
-    """Whether ``name`` is bound by ``target`` (a name, or a tuple or list of them)."""
-    if isinstance(target, cst.Name):
-        return target.value == name
-    if isinstance(target, (cst.Tuple, cst.List)):
-        return any(_names_in(element.value, name) for element in target.elements)
-    if isinstance(target, cst.StarredElement):
-        return _names_in(target.value, name)
-    return False
 
 
 def _with_targets(node: cst.With) -> Set[str]:

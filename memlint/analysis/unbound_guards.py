@@ -25,7 +25,7 @@ from typing import Sequence, Set
 import libcst as cst
 
 from memlint.analysis.facts import SMALL_CONTAINERS
-from memlint.analysis.names import dotted
+from memlint.analysis.names import bound_names, dotted
 from memlint.analysis.walk import find
 
 # Handlers that catch the UnboundLocalError of releasing a name never bound.
@@ -57,29 +57,19 @@ def bound_by_the_finally(path: Sequence[cst.CSTNode], name: str) -> bool:
     element of a comprehension whose own variable it is."""
     for index, node in enumerate(path[:-1]):
         child = path[index + 1]
-        if isinstance(node, cst.For) and child is node.body and _binds_name(node.target, name):
+        if isinstance(node, cst.For) and child is node.body and name in bound_names(node.target):
             return True
         if isinstance(node, cst.With) and child is node.body:
-            if any(item.asname is not None and _binds_name(item.asname.name, name) for item in node.items):
+            if any(item.asname is not None and name in bound_names(item.asname.name) for item in node.items):
                 return True
         if isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)) and child is not node.for_in:
             loop: object = node.for_in
             while isinstance(loop, cst.CompFor):
-                if _binds_name(loop.target, name):
+                if name in bound_names(loop.target):
                     return True
                 loop = loop.inner_for_in
     return False
 
-
-def _binds_name(target: cst.CSTNode, name: str) -> bool:
-    """``target`` (a loop's, an ``as``'s) binds the plain name ``name``: ``x``, ``(i, x)``, ``*x``."""
-    if isinstance(target, cst.Name):
-        return target.value == name
-    if isinstance(target, (cst.Tuple, cst.List)):
-        return any(_binds_name(element.value, name) for element in target.elements)
-    if isinstance(target, cst.StarredElement):
-        return _binds_name(target.value, name)
-    return False
 
 
 def made_flag_guard(path: Sequence[cst.CSTNode], name: str, scope_body: Sequence[cst.CSTNode]) -> Set[str]:
