@@ -19,7 +19,7 @@ of its own.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Set, Tuple
+from typing import List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -113,51 +113,58 @@ def _root(node: cst.BaseExpression) -> Optional[str]:
 def _single_binding(name: str, body: Sequence[cst.CSTNode]) -> Optional[cst.BaseExpression]:
     """The value of the one binding of the function, a plain ``name = value`` with an
     attribute or name as value (None when bound otherwise or more than once)."""
-    found = []
-
-    class Finder(cst.CSTVisitor):
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-            return False
-
-        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-            return False
-
-        def visit_Lambda(self, node: cst.Lambda) -> bool:
-            return False
-
-        def visit_Assign(self, node: cst.Assign) -> None:
-            for target in node.targets:
-                if isinstance(target.target, cst.Name) and target.target.value == name:
-                    found.append(node.value if isinstance(node.value, (cst.Name, cst.Attribute)) else None)
-
-        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-            if not isinstance(node.target, cst.Name) and name in bound_names(node.target):
-                found.append(None)
-
-        def visit_For(self, node: cst.For) -> None:
-            if name in bound_names(node.target):
-                found.append(None)
-
-        def visit_AsName(self, node: cst.AsName) -> None:
-            if name in bound_names(node.name):
-                found.append(None)
-
-        def visit_AugAssign(self, node: cst.AugAssign) -> None:
-            if name in bound_names(node.target):
-                found.append(None)
-
-        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-            if name in bound_names(node.target):
-                found.append(None)
-
-        def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
-            if name in bound_names(node.target):
-                found.append(None)
-
+    finder = _BindingFinder(name)
     for statement in body:
-        statement.visit(Finder())
-    return found[0] if len(found) == 1 else None
+        statement.visit(finder)
+    return finder.found[0] if len(finder.found) == 1 else None
 
+
+class _BindingFinder(cst.CSTVisitor):
+    """Every binding of ``name`` outside nested scopes: its value for a plain assignment of a
+    name or attribute, else None. A module-level class: a class made per call would leave a
+    reference cycle for each function checked (tests/test_no_reference_cycles.py)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+        self.found: List[Optional[cst.BaseExpression]] = []
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            if isinstance(target.target, cst.Name) and target.target.value == self.name:
+                self.found.append(node.value if isinstance(node.value, (cst.Name, cst.Attribute)) else None)
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        if not isinstance(node.target, cst.Name) and self.name in bound_names(node.target):
+            self.found.append(None)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._other(node.target)
+
+    def visit_AsName(self, node: cst.AsName) -> None:
+        self._other(node.name)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._other(node.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._other(node.target)
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self._other(node.target)
+
+    def _other(self, target: cst.CSTNode) -> None:
+        if self.name in bound_names(target):
+            self.found.append(None)
 
 
 def _with_targets(node: cst.With) -> Set[str]:
