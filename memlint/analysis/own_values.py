@@ -111,6 +111,13 @@ def _plain(ctx: "ModuleContext", node: cst.BaseExpression, calls: FrozenSet[str]
     return False
 
 
+def single_binding(ctx: "ModuleContext", name: str) -> Optional[cst.BaseExpression]:
+    """The value of the one plain assignment of ``name`` in the function being analysed
+    (``ssh_client = ssh._client``), or None when it is bound otherwise, more than once, is a
+    parameter or is named by a ``global``/``nonlocal`` statement (``_single_bindings``)."""
+    return _single_bindings(ctx).get(name)
+
+
 def _single_bindings(ctx: "ModuleContext") -> Dict[str, Optional[cst.BaseExpression]]:
     """Name -> the value of its one plain assignment (``name = value``), for the names the
     function being analysed binds exactly once that way, and that are neither its parameters

@@ -19,11 +19,11 @@ of its own.
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Set, Tuple
+from typing import Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
-from memlint.analysis.names import bound_names
+from memlint.analysis.own_values import single_binding
 from memlint.analysis.resources import (
     CLOSED_WITH_RECEIVER_METHODS,
     CLOSED_WITH_RECEIVER_MODELS,
@@ -35,9 +35,7 @@ from memlint.analysis.resources import (
 _LOOPS = (cst.For, cst.While, cst.CompFor)
 
 
-def closed_with_parent(
-    call: cst.Call, path: Tuple[cst.CSTNode, ...], spec: ResourceSpec, body: Sequence[cst.CSTNode]
-) -> bool:
+def closed_with_parent(ctx, call: cst.Call, path: Tuple[cst.CSTNode, ...], spec: ResourceSpec) -> bool:  # ctx: facts.ModuleContext
     """Whether the resource ``call`` makes ends with its receiver, which the enclosing block
     of this function releases on every way out of it."""
     func = call.func
@@ -45,9 +43,7 @@ def closed_with_parent(
         return False
     if spec.model not in CLOSED_WITH_RECEIVER_MODELS and func.attr.value not in CLOSED_WITH_RECEIVER_METHODS:
         return False
-    if isinstance(body, cst.BaseSuite):
-        body = body.body  # type: ignore[assignment]
-    names = _parent_names(func.value, body)
+    names = _parent_names(ctx, func.value)
     if not names:
         return False
     inner: cst.CSTNode = call
@@ -85,17 +81,18 @@ def made_in_removed_directory(ctx, call: cst.Call, path: Tuple[cst.CSTNode, ...]
     return False
 
 
-def _parent_names(receiver: cst.BaseExpression, body: Sequence[cst.CSTNode]) -> Set[str]:
+def _parent_names(ctx, receiver: cst.BaseExpression) -> Set[str]:
     """The local names the receiver comes from: ``ssh`` for ``ssh._client`` or
-    ``ssh.get_transport()``, and through ``ssh_client = ssh._client`` bound once."""
+    ``ssh.get_transport()``, and through ``ssh_client = ssh._client``, the function's one
+    binding of that name (``own_values.single_binding``)."""
     names: Set[str] = set()
     root = _root(receiver)
     for _hop in range(3):
         if root is None or root in names or root == "self":
             break
         names.add(root)
-        value = _single_binding(root, body)
-        root = _root(value) if value is not None else None
+        value = single_binding(ctx, root)
+        root = _root(value) if isinstance(value, (cst.Name, cst.Attribute)) else None
     return names
 
 
@@ -108,63 +105,6 @@ def _root(node: cst.BaseExpression) -> Optional[str]:
         else:
             break
     return node.value if isinstance(node, cst.Name) else None
-
-
-def _single_binding(name: str, body: Sequence[cst.CSTNode]) -> Optional[cst.BaseExpression]:
-    """The value of the one binding of the function, a plain ``name = value`` with an
-    attribute or name as value (None when bound otherwise or more than once)."""
-    finder = _BindingFinder(name)
-    for statement in body:
-        statement.visit(finder)
-    return finder.found[0] if len(finder.found) == 1 else None
-
-
-class _BindingFinder(cst.CSTVisitor):
-    """Every binding of ``name`` outside nested scopes: its value for a plain assignment of a
-    name or attribute, else None. A module-level class: a class made per call would leave a
-    reference cycle for each function checked (tests/test_no_reference_cycles.py)."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__()
-        self.name = name
-        self.found: List[Optional[cst.BaseExpression]] = []
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        for target in node.targets:
-            if isinstance(target.target, cst.Name) and target.target.value == self.name:
-                self.found.append(node.value if isinstance(node.value, (cst.Name, cst.Attribute)) else None)
-
-    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-        if not isinstance(node.target, cst.Name) and self.name in bound_names(node.target):
-            self.found.append(None)
-
-    def visit_For(self, node: cst.For) -> None:
-        self._other(node.target)
-
-    def visit_AsName(self, node: cst.AsName) -> None:
-        self._other(node.name)
-
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        self._other(node.target)
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        self._other(node.target)
-
-    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
-        self._other(node.target)
-
-    def _other(self, target: cst.CSTNode) -> None:
-        if self.name in bound_names(target):
-            self.found.append(None)
 
 
 def _with_targets(node: cst.With) -> Set[str]:

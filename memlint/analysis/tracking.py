@@ -237,7 +237,7 @@ def _track(
 ) -> None:
     if isinstance(scope.node, cst.FunctionDef) and declared_global(scope.node, name):
         return
-    if closed_with_parent(call, path, spec, scope.body):
+    if closed_with_parent(ctx, call, path, spec):
         return  # a channel of a client this function closes on every way out
     _statement, loops = enclosing_statement(path)
     tracker = Tracker({name}, spec, call, site.statement, enclosing_loops=loops)  # type: ignore[arg-type]
