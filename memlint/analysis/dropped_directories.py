@@ -18,6 +18,7 @@ from typing import Optional, Sequence, Tuple
 
 import libcst as cst
 
+from memlint.analysis.names import bound_names
 from memlint.analysis.resources import PATH_WRAPPERS, ResourceSpec
 
 
@@ -93,11 +94,7 @@ class _Finder(cst.CSTVisitor):
         return True
 
     def _bind(self, target: cst.CSTNode) -> None:
-        if isinstance(target, cst.Name) and target.value == self.name:
-            self.bindings += 1
-        elif isinstance(target, (cst.Tuple, cst.List)):
-            for element in target.elements:
-                self._bind(element.value)
+        self.bindings += sum(1 for name in bound_names(target) if name == self.name)
 
     def visit_Call(self, node: cst.Call) -> Optional[bool]:
         if not self.seen_assign or not node.args or node.args[0].keyword is not None or node.args[0].star:

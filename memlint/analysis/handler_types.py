@@ -114,11 +114,11 @@ def caught_here(ctx: "ModuleContext", entry: tuple, node: cst.CSTNode, held_name
     statement = _small_statement_holding(node.body, raiser)  # type: ignore[attr-defined]
     if statement is not None:
         calls = raising_calls(ctx, statement, set(), held_names, False, False, model)
-    releasing = "OSError" in caught and handler_releases(node, held_names)
     family = own_error_family(model)
-    family_caught = family is not None and _is_caught(family, caught) and handler_releases(node, held_names) and (
-        not iterated_elsewhere(ctx, node, held_names)
-    )
+    family_handled = family is not None and _is_caught(family, caught)
+    releases = ("OSError" in caught or family_handled) and handler_releases(node, held_names)
+    releasing = "OSError" in caught and releases
+    family_caught = family_handled and releases and not iterated_elsewhere(ctx, node, held_names)
     return all(
         _builds_exception(ctx, call)
         or _local_raises_only_caught(ctx, call, caught)

@@ -182,11 +182,10 @@ def _only_work_calls(node: cst.CSTNode, held: Set[str]) -> bool:
     """Every call in ``node`` is a method of ``held`` or of such a call's result, fed
     literals, names and f-strings (no lookup, no other call)."""
     calls = []
-    for found in _walk(node):
-        if isinstance(found, (cst.Subscript, cst.Await, cst.Yield, cst.Lambda)):
+    for found, _path in find(node, (cst.Subscript, cst.Await, cst.Yield, cst.Lambda, cst.Call), stop=()):
+        if not isinstance(found, cst.Call):
             return False
-        if isinstance(found, cst.Call):
-            calls.append(found)
+        calls.append(found)
     for found in calls:
         func = found.func
         if not isinstance(func, cst.Attribute):
@@ -197,11 +196,3 @@ def _only_work_calls(node: cst.CSTNode, held: Set[str]) -> bool:
         if dotted(receiver) not in held:
             return False
     return True
-
-
-def _walk(node: cst.CSTNode):
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(current.children)
