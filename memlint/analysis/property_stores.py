@@ -19,6 +19,7 @@ from typing import Dict, List, Optional, Set, Tuple
 import libcst as cst
 
 from memlint.analysis.names import block_of, self_attribute
+from memlint.analysis.walk import find
 
 
 def class_defines(class_node: cst.ClassDef, name: str) -> bool:
@@ -80,8 +81,6 @@ def getter_properties(class_node: cst.ClassDef, attr: str) -> Set[str]:
 
 
 def _returns_only(function: cst.FunctionDef, attr: str) -> bool:
-    from memlint.analysis.walk import find
-
     returns = [found for found, _path in find(function.body, (cst.Return,))]
     return bool(returns) and all(r.value is not None and self_attribute(r.value) == attr for r in returns)  # type: ignore[attr-defined]
 
